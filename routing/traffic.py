@@ -1,0 +1,137 @@
+"""An alias's traffic specification: what users write, validated.
+
+Resolution (turning a spec into a revision per request) lives in `routing.aliases`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from routing.errors import InvalidSpec
+
+LATEST = "latest"
+StickySource = Literal["header", "cookie", "query"]
+_STICKY_SOURCES: tuple[StickySource, ...] = ("header", "cookie", "query")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrafficTarget:
+    revision: int | Literal["latest"]
+    percent: float
+    tag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sticky:
+    source: StickySource
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliasSpec:
+    traffic: tuple[TrafficTarget, ...] = field(
+        default_factory=lambda: (TrafficTarget(revision=LATEST, percent=100.0),)
+    )
+    sticky: Sticky | None = None
+
+    def __post_init__(self) -> None:
+        validate_traffic(self.traffic)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "traffic": [
+                {"revision": t.revision, "percent": t.percent} | ({"tag": t.tag} if t.tag else {})
+                for t in self.traffic
+            ],
+            "sticky": str(self.sticky) if self.sticky else None,
+        }
+
+
+def parse_sticky(text: str, *, path: str = "sticky") -> Sticky:
+    source, sep, name = text.partition(":")
+    if not sep or source not in _STICKY_SOURCES or not name:
+        raise InvalidSpec(
+            f"invalid sticky key {text!r}: expected header:NAME, cookie:NAME or query:NAME",
+            path=path,
+        )
+    lowered: StickySource = "header" if source == "header" else source  # type: ignore[assignment]
+    return Sticky(source=lowered, name=name.lower() if source == "header" else name)
+
+
+def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic") -> None:
+    if not traffic:
+        raise InvalidSpec("traffic is empty: expected at least one revision", path=path)
+    tags: set[str] = set()
+    for index, target in enumerate(traffic):
+        where = f"{path}[{index}]"
+        if target.revision != LATEST and (
+            not isinstance(target.revision, int) or target.revision < 1
+        ):
+            raise InvalidSpec(
+                f"invalid revision {target.revision!r}: expected a positive integer or 'latest'",
+                path=f"{where}.revision",
+            )
+        if not 0 <= target.percent <= 100:
+            raise InvalidSpec(
+                f"percent {target.percent} is out of range: expected 0 to 100",
+                path=f"{where}.percent",
+            )
+        if target.tag is not None:
+            if target.tag in tags:
+                raise InvalidSpec(f"tag {target.tag!r} is used twice", path=f"{where}.tag")
+            tags.add(target.tag)
+    total = sum(t.percent for t in traffic)
+    if abs(total - 100) > 1e-9:
+        raise InvalidSpec(f"percents add up to {total:g}: expected 100", path=path)
+
+
+def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
+    """Build an AliasSpec from plain data (YAML, JSON); errors name the key."""
+    prefix = f"{path}." if path else ""
+    unknown = set(raw) - {"traffic", "sticky", "rollout"}
+    if unknown:
+        raise InvalidSpec(
+            f"unknown key {sorted(unknown)[0]!r}: expected traffic, sticky", path=path
+        )
+    raw_traffic = raw.get("traffic", [{"revision": LATEST, "percent": 100}])
+    if not isinstance(raw_traffic, list):
+        raise InvalidSpec("expected a list of {revision, percent, tag}", path=f"{prefix}traffic")
+    traffic = tuple(
+        _parse_target(item, path=f"{prefix}traffic[{i}]") for i, item in enumerate(raw_traffic)
+    )
+    validate_traffic(traffic, path=f"{prefix}traffic")
+    sticky_raw = raw.get("sticky")
+    if sticky_raw is not None and not isinstance(sticky_raw, str):
+        raise InvalidSpec("expected header:NAME, cookie:NAME or query:NAME", path=f"{prefix}sticky")
+    sticky = parse_sticky(sticky_raw, path=f"{prefix}sticky") if sticky_raw else None
+    return AliasSpec(traffic=traffic, sticky=sticky)
+
+
+def _parse_target(item: object, *, path: str) -> TrafficTarget:
+    if not isinstance(item, Mapping):
+        raise InvalidSpec("expected a mapping {revision, percent, tag}", path=path)
+    unknown = set(item) - {"revision", "percent", "tag"}
+    if unknown:
+        raise InvalidSpec(
+            f"unknown key {sorted(unknown)[0]!r}: expected revision, percent, tag", path=path
+        )
+    revision = item.get("revision")
+    if revision != LATEST and (
+        isinstance(revision, bool) or not isinstance(revision, int) or revision < 1
+    ):
+        raise InvalidSpec(
+            f"invalid revision {revision!r}: expected a positive integer or 'latest'",
+            path=f"{path}.revision",
+        )
+    percent = item.get("percent")
+    if isinstance(percent, bool) or not isinstance(percent, int | float):
+        raise InvalidSpec(f"invalid percent {percent!r}: expected a number", path=f"{path}.percent")
+    tag = item.get("tag")
+    if tag is not None and (not isinstance(tag, str) or not tag):
+        raise InvalidSpec(f"invalid tag {tag!r}: expected a non-empty string", path=f"{path}.tag")
+    return TrafficTarget(revision=revision, percent=float(percent), tag=tag)  # type: ignore[arg-type]

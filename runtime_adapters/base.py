@@ -1,0 +1,177 @@
+"""The contract between the gateway and whatever runs a revision.
+
+A runtime turns a `RevisionSpec` into warm instances and an `Invocation` into an
+`InvocationResult`. Triggers never see instances; they only see this module.
+
+Exception tree (every error carries the HTTP status a data plane should answer with,
+and `retriable` for queue triggers that decide between retry and dead letter):
+
+    RuntimeAdapterError
+    ├── WarmupError          the revision cannot start (bad import, missing handler)
+    ├── PoolSaturated        the bounded queue is full: 503 with Retry-After
+    ├── InvocationTimeout    no answer before the function's timeout: 504
+    ├── InstanceLost         the instance died mid-invocation (exit, signal, memory): 502
+    ├── FunctionFailed       the handler raised: 500, traceback for the logs only
+    └── RevisionUnknown      the gateway asked for a revision it never warmed
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSpec:
+    min: int = 1
+    max: int = 8
+    idle_s: float = 300.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionSpec:
+    """Everything needed to run one immutable revision."""
+
+    function: str
+    revision: int
+    digest: str
+    runtime: str
+    bundle_dir: Path
+    handler: str = "main.handler"
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 10.0
+    memory_bytes: int = 256 * 1024 * 1024
+    concurrency: int = 8
+    pool: PoolSpec = field(default_factory=PoolSpec)
+    network: bool = True
+
+    @property
+    def key(self) -> RevisionKey:
+        return RevisionKey(function=self.function, revision=self.revision)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RevisionKey:
+    function: str
+    revision: int
+
+    def __str__(self) -> str:
+        return f"{self.function}@{self.revision}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpRequest:
+    """The HTTP event as the handler will see it (DESIGN.md, handler contract)."""
+
+    method: str
+    path: str
+    query_string: bytes
+    headers: list[tuple[bytes, bytes]]
+    params: dict[str, str]
+    body: bytes
+
+
+# Non-HTTP triggers pass a CloudEvents 1.0 mapping.
+Event = HttpRequest | dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Invocation:
+    request_id: str
+    trigger: str
+    alias: str
+    event: Event
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InvocationResult:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class RuntimeAdapterError(Exception):
+    status: int = 500
+    retriable: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WarmupError(RuntimeAdapterError):
+    status = 502
+
+
+class PoolSaturated(RuntimeAdapterError):
+    status = 503
+    retriable = True
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class InvocationTimeout(RuntimeAdapterError):
+    status = 504
+    retriable = True
+
+
+class InstanceLost(RuntimeAdapterError):
+    status = 502
+    retriable = True
+
+
+class FunctionFailed(RuntimeAdapterError):
+    status = 500
+    retriable = True
+
+    def __init__(self, message: str, *, traceback: str) -> None:
+        super().__init__(message)
+        self.traceback = traceback
+
+
+class RevisionUnknown(RuntimeAdapterError):
+    status = 503
+
+
+InstanceState = Literal["starting", "ready", "busy", "draining"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolStatus:
+    key: RevisionKey
+    instances: int
+    ready: int
+    in_flight: int
+    queued: int
+
+
+class Runtime(abc.ABC):
+    """Runs revisions. One instance of a Runtime serves every revision of its kind."""
+
+    name: str
+
+    @abc.abstractmethod
+    async def warm(self, spec: RevisionSpec) -> None:
+        """Start the pool's minimum (at least one instance, to prove the revision
+        imports) and return once it can serve. Raises WarmupError with the
+        function's own error text when it cannot. Idempotent."""
+
+    @abc.abstractmethod
+    async def invoke(self, key: RevisionKey, invocation: Invocation) -> InvocationResult:
+        """Run one invocation on a warm instance, scaling the pool as needed."""
+
+    @abc.abstractmethod
+    async def retire(self, key: RevisionKey) -> None:
+        """Stop a revision's pool after its in-flight invocations finish."""
+
+    @abc.abstractmethod
+    def status(self) -> list[PoolStatus]: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Stop every instance; bounded, never hangs."""
