@@ -11,7 +11,7 @@ from typing import Literal
 
 from routing.errors import InvalidSpec
 
-LATEST = "latest"
+LATEST: Literal["latest"] = "latest"
 StickySource = Literal["header", "cookie", "query"]
 _STICKY_SOURCES: tuple[StickySource, ...] = ("header", "cookie", "query")
 
@@ -59,8 +59,8 @@ def parse_sticky(text: str, *, path: str = "sticky") -> Sticky:
             f"invalid sticky key {text!r}: expected header:NAME, cookie:NAME or query:NAME",
             path=path,
         )
-    lowered: StickySource = "header" if source == "header" else source  # type: ignore[assignment]
-    return Sticky(source=lowered, name=name.lower() if source == "header" else name)
+    kind: StickySource = source
+    return Sticky(source=kind, name=name.lower() if kind == "header" else name)
 
 
 def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic") -> None:
@@ -134,4 +134,4 @@ def _parse_target(item: object, *, path: str) -> TrafficTarget:
     tag = item.get("tag")
     if tag is not None and (not isinstance(tag, str) or not tag):
         raise InvalidSpec(f"invalid tag {tag!r}: expected a non-empty string", path=f"{path}.tag")
-    return TrafficTarget(revision=revision, percent=float(percent), tag=tag)  # type: ignore[arg-type]
+    return TrafficTarget(revision=revision, percent=float(percent), tag=tag)
