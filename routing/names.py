@@ -19,6 +19,8 @@ class Target:
     function: str
     alias: str | None = None
     revision: int | None = None
+    # Pins the target to the alias's revision carrying this tag, as X-Gaia-Tag does.
+    tag: str | None = None
 
     def __str__(self) -> str:
         if self.revision is not None:

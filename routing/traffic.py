@@ -70,7 +70,9 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
     for index, target in enumerate(traffic):
         where = f"{path}[{index}]"
         if target.revision != LATEST and (
-            not isinstance(target.revision, int) or target.revision < 1
+            isinstance(target.revision, bool)
+            or not isinstance(target.revision, int)
+            or target.revision < 1
         ):
             raise InvalidSpec(
                 f"invalid revision {target.revision!r}: expected a positive integer or 'latest'",
@@ -93,10 +95,13 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
 def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
     """Build an AliasSpec from plain data (YAML, JSON); errors name the key."""
     prefix = f"{path}." if path else ""
+    if not isinstance(raw, Mapping):
+        raise InvalidSpec("expected a mapping {traffic, sticky, rollout}", path=path)
     unknown = set(raw) - {"traffic", "sticky", "rollout"}
     if unknown:
         raise InvalidSpec(
-            f"unknown key {sorted(unknown)[0]!r}: expected traffic, sticky", path=path
+            f"unknown key {sorted(unknown, key=str)[0]!r}: expected traffic, sticky, rollout",
+            path=path,
         )
     raw_traffic = raw.get("traffic", [{"revision": LATEST, "percent": 100}])
     if not isinstance(raw_traffic, list):
@@ -108,7 +113,7 @@ def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
     sticky_raw = raw.get("sticky")
     if sticky_raw is not None and not isinstance(sticky_raw, str):
         raise InvalidSpec("expected header:NAME, cookie:NAME or query:NAME", path=f"{prefix}sticky")
-    sticky = parse_sticky(sticky_raw, path=f"{prefix}sticky") if sticky_raw else None
+    sticky = parse_sticky(sticky_raw, path=f"{prefix}sticky") if sticky_raw is not None else None
     return AliasSpec(traffic=traffic, sticky=sticky)
 
 
@@ -118,7 +123,8 @@ def _parse_target(item: object, *, path: str) -> TrafficTarget:
     unknown = set(item) - {"revision", "percent", "tag"}
     if unknown:
         raise InvalidSpec(
-            f"unknown key {sorted(unknown)[0]!r}: expected revision, percent, tag", path=path
+            f"unknown key {sorted(unknown, key=str)[0]!r}: expected revision, percent, tag",
+            path=path,
         )
     revision = item.get("revision")
     if revision != LATEST and (

@@ -29,6 +29,8 @@ class PoolSpec:
     min: int = 1
     max: int = 8
     idle_s: float = 300.0
+    # Invocations waiting for a free slot beyond this many are refused (503, Retry-After).
+    queue: int = 64
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,275 @@
+"""Admin API endpoints. Every invalid input is a 4xx JSON error naming the field."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway import bundles
+from gateway.admin.schemas import AliasBody, ApplyBody, PublishBody
+from gateway.admin.views import alias_view, function_view, revision_view, trigger_view
+from gateway.config import ConfigError, parse_config_document, parse_function
+from gateway.control import ControlPlane
+from gateway.errors import GaiaError, InvalidInput, NotFound
+from gateway.invoker import Invoker
+from gateway.metrics import Metrics
+from routing.errors import InvalidSpec, UnknownTag
+from routing.names import check_alias_name, parse_target
+from routing.traffic import parse_alias_spec
+from runtime_adapters.base import HttpRequest, RuntimeAdapterError
+
+Body = TypeVar("Body", bound=BaseModel)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def config_error(exc: ConfigError) -> InvalidInput:
+    issues = [{"field": issue.path, "message": issue.message} for issue in exc.errors]
+    first = exc.errors[0] if exc.errors else None
+    return InvalidInput(str(exc), field=first.path if first else None, errors=issues)
+
+
+class AdminRoutes:
+    def __init__(
+        self,
+        *,
+        control: ControlPlane,
+        invoker: Invoker,
+        metrics: Metrics,
+        data_plane_url: str,
+        started_at: float,
+    ) -> None:
+        self._control = control
+        self._invoker = invoker
+        self._metrics = metrics
+        self._data_plane_url = data_plane_url
+        self._started_at = started_at
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    async def _body(request: Request, model: type[Body]) -> Body:
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"request body is not valid JSON: {exc}", field="body") from exc
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            issues = [
+                {
+                    "field": ".".join(str(p) for p in err["loc"]) or "body",
+                    "message": err["msg"],
+                }
+                for err in exc.errors()
+            ]
+            raise InvalidInput(
+                f"{issues[0]['field']}: {issues[0]['message']}",
+                field=issues[0]["field"],
+                errors=issues,
+            ) from exc
+
+    def _ok(self, data: object, status: int = 200) -> JSONResponse:
+        return JSONResponse(data, status_code=status)
+
+    # -- endpoints -------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return self._ok({"status": "ok"})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self._metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def status(self, request: Request) -> Response:
+        state, snapshot = self._control.state, self._control.snapshot
+        pools = []
+        for runtime in self._control.runtimes.values():
+            for pool in runtime.status():
+                pools.append(
+                    {
+                        "revision": str(pool.key),
+                        "instances": pool.instances,
+                        "ready": pool.ready,
+                        "in_flight": pool.in_flight,
+                        "queued": pool.queued,
+                    }
+                )
+        return self._ok(
+            {
+                "uptime_s": round(time.time() - self._started_at, 3),
+                "data_plane_url": self._data_plane_url,
+                "functions": [function_view(f.name, state, snapshot) for f in state.functions],
+                "pools": pools,
+            }
+        )
+
+    async def list_functions(self, request: Request) -> Response:
+        state, snapshot = self._control.state, self._control.snapshot
+        return self._ok([function_view(f.name, state, snapshot) for f in state.functions])
+
+    async def get_function(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        self._control.function(name)
+        return self._ok(function_view(name, self._control.state, self._control.snapshot))
+
+    async def list_revisions(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        snapshot = self._control.snapshot
+        return self._ok([revision_view(r, snapshot) for r in self._control.revisions(name)])
+
+    async def publish(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        body = await self._body(request, PublishBody)
+        with tempfile.TemporaryDirectory(prefix="gaia-upload-") as tmp:
+            code_dir = Path(tmp)
+            bundles.unpack(_b64(body.code, field="code"), code_dir)
+            raw = dict(self._inherited_config(name)) | body.config
+            raw["code"] = str(code_dir)
+            try:
+                config = parse_function(
+                    name, raw, file="request", base_dir=code_dir, path_prefix="config"
+                )
+            except ConfigError as exc:
+                raise config_error(exc) from exc
+            plan = await self._control.publish(name, code_dir=code_dir, config=config)
+        revision = next(r for r in self._control.revisions(name) if r.number == plan.revision)
+        view = revision_view(revision, self._control.snapshot)
+        view["created"] = plan.created_revision
+        return self._ok(view, 201 if plan.created_revision else 200)
+
+    def _inherited_config(self, name: str) -> Mapping[str, object]:
+        """A new revision keeps the latest one's settings unless the request overrides them."""
+        try:
+            revisions = self._control.revisions(name)
+        except NotFound:
+            return {}
+        return revisions[-1].config if revisions else {}
+
+    async def list_aliases(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        self._control.function(name)
+        snapshot = self._control.snapshot
+        return self._ok(
+            [alias_view(a, snapshot) for a in self._control.state.aliases if a.function == name]
+        )
+
+    async def get_alias(self, request: Request) -> Response:
+        record = self._control.alias(request.path_params["fn"], request.path_params["alias"])
+        return self._ok(alias_view(record, self._control.snapshot))
+
+    async def put_alias(self, request: Request) -> Response:
+        name, alias = request.path_params["fn"], request.path_params["alias"]
+        try:
+            check_alias_name(alias, path="alias")
+        except InvalidSpec as exc:
+            raise InvalidInput(exc.message, field="alias") from exc
+        body = await self._body(request, AliasBody)
+        try:
+            spec = parse_alias_spec(body.model_dump(exclude_none=True))
+        except InvalidSpec as exc:
+            raise InvalidInput(exc.message, field=exc.path) from exc
+        record = await self._control.set_alias(name, alias, spec)
+        return self._ok(alias_view(record, self._control.snapshot))
+
+    async def list_triggers(self, request: Request) -> Response:
+        return self._ok([trigger_view(t) for t in self._control.state.triggers])
+
+    async def apply(self, request: Request) -> Response:
+        body = await self._body(request, ApplyBody)
+        with tempfile.TemporaryDirectory(prefix="gaia-apply-") as tmp:
+            document = _with_uploaded_code(body, Path(tmp))
+            try:
+                parsed = parse_config_document(document, file=body.file, base_dir=Path(tmp))
+            except ConfigError as exc:
+                raise config_error(exc) from exc
+            plans = await self._control.apply(parsed, dry_run=body.dry_run)
+        return self._ok({"dry_run": body.dry_run, "functions": [p.to_dict() for p in plans]})
+
+    async def invoke(self, request: Request) -> Response:
+        """Invoke a function as an HTTP POST to `/` would, whatever its triggers."""
+        name = request.path_params["fn"]
+        target_text = name
+        if "revision" in request.query_params:
+            target_text = f"{name}@{request.query_params['revision']}"
+        elif "alias" in request.query_params:
+            target_text = f"{name}:{request.query_params['alias']}"
+        try:
+            target = parse_target(target_text, path="target")
+        except InvalidSpec as exc:
+            raise InvalidInput(exc.message, field="target") from exc
+        self._control.function(name)
+        try:
+            resolved = self._invoker.resolve(target, tag=request.query_params.get("tag"))
+        except UnknownTag as exc:
+            raise InvalidInput(str(exc), field="tag") from exc
+        request_id = f"admin-{time.time_ns():x}"
+        event = HttpRequest(
+            method="POST",
+            path="/",
+            query_string=b"",
+            headers=[
+                (k.lower(), v) for k, v in request.headers.raw if k.lower() == b"content-type"
+            ],
+            params={},
+            body=await request.body(),
+        )
+        headers = {"x-request-id": request_id, "x-gaia-revision": str(resolved.key)}
+        try:
+            result = await self._invoker.invoke(
+                resolved, request_id=request_id, trigger="admin", event=event
+            )
+        except RuntimeAdapterError as exc:
+            return JSONResponse(
+                {"error": type(exc).__name__, "message": exc.message, "request_id": request_id},
+                status_code=exc.status,
+                headers=headers,
+            )
+        response = Response(result.body, status_code=result.status, headers=headers)
+        response.raw_headers.extend(
+            (k, v) for k, v in result.headers if k.lower() != b"content-length"
+        )
+        return response
+
+
+def _b64(text: str, *, field: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"{field} is not valid base64: {exc}", field=field) from exc
+
+
+def _with_uploaded_code(body: ApplyBody, into: Path) -> dict[str, Any]:
+    """The document with each function's `code` pointing at its unpacked upload."""
+    document = dict(body.document)
+    functions = document.get("functions")
+    if not isinstance(functions, dict):
+        return document
+    patched: dict[str, Any] = {}
+    for name, raw in functions.items():
+        if isinstance(raw, dict) and raw.get("runtime", "python") == "python":
+            if name not in body.bundles:
+                raise InvalidInput(
+                    f"no code uploaded for function {name!r}: expected bundles.{name}",
+                    field=f"functions.{name}.code",
+                )
+            target = into / "bundles" / str(name)
+            target.mkdir(parents=True)
+            bundles.unpack(_b64(body.bundles[name], field=f"bundles.{name}"), target)
+            raw = {**raw, "code": str(target)}
+        patched[str(name)] = raw
+    document["functions"] = patched
+    return document
+
+
+def error_response(exc: GaiaError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status)

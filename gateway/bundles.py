@@ -1,0 +1,114 @@
+"""Revision bundles: a function's code, frozen under GAIA_HOME by content digest.
+
+A bundle directory is named by the sha256 of its files and the revision's config, so
+publishing the same code and config twice finds the bundle already there, and a
+bundle, once written, is never modified (files are made read-only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from gateway.errors import InvalidInput
+
+# Build products and VCS data would make identical sources hash differently.
+_SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache"})
+_SKIPPED_SUFFIXES = (".pyc", ".pyo")
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+
+
+def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Yield (posix relative path, absolute path) of every file, sorted, skipping caches."""
+    if not root.is_dir():
+        raise InvalidInput(f"code directory {str(root)!r} does not exist", field="code")
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(_SKIPPED_SUFFIXES):
+                continue
+            path = Path(dirpath, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) or not stat.S_ISREG(mode):
+                rel = path.relative_to(root).as_posix()
+                raise InvalidInput(
+                    f"{rel!r} in the code directory is not a regular file (links and devices "
+                    "are not bundled)",
+                    field="code",
+                )
+            yield path.relative_to(root).as_posix(), path
+
+
+def digest(code_dir: Path, revision_config: Mapping[str, object]) -> str:
+    """sha256 of every file's path and bytes, then the canonical revision config."""
+    hasher = hashlib.sha256()
+    for rel, path in iter_files(code_dir):
+        data = path.read_bytes()
+        hasher.update(f"{rel}\0{len(data)}\0".encode())
+        hasher.update(data)
+    hasher.update(json.dumps(revision_config, sort_keys=True, separators=(",", ":")).encode())
+    return hasher.hexdigest()
+
+
+def pack(code_dir: Path) -> bytes:
+    """A gzip tarball of the code directory, as the CLI uploads it."""
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for rel, path in iter_files(code_dir):
+            total += path.stat().st_size
+            if total > MAX_BUNDLE_BYTES:
+                raise InvalidInput(
+                    f"code directory is larger than {MAX_BUNDLE_BYTES // 2**20} MiB", field="code"
+                )
+            tar.add(path, arcname=rel, recursive=False)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes, into: Path) -> None:
+    """Extract an uploaded tarball, accepting only plain files and directories inside it."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise InvalidInput(f"code bundle is not a valid tar archive: {exc}", field="code") from exc
+
+
+class BundleStore:
+    """Immutable bundles under `<root>/<digest>/`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, bundle_digest: str) -> Path:
+        return self.root / bundle_digest
+
+    def put(self, code_dir: Path, bundle_digest: str) -> Path:
+        """Copy the code in unless that digest is already stored; return its path."""
+        final = self.path(bundle_digest)
+        if final.is_dir():
+            return final
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            for rel, source in iter_files(code_dir):
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+                target.chmod(0o444)
+            # rename is atomic: a crash leaves a staging dir, never a half bundle.
+            staging.rename(final)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if final.is_dir():  # a concurrent publish of the same digest won the race
+                return final
+            raise
+        return final

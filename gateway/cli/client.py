@@ -1,0 +1,93 @@
+"""The CLI's admin API client: finds the gateway and its token as DESIGN.md says."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.admin.auth import TOKEN_FILE
+from gateway.settings import DEFAULT_ADMIN_URL, home_from_env
+
+
+class CliError(Exception):
+    """Printed as `gaia: <message>` with exit code 1."""
+
+
+def admin_token(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    if env.get("GAIA_ADMIN_TOKEN"):
+        return env["GAIA_ADMIN_TOKEN"]
+    path = home_from_env(env) / TOKEN_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise CliError(
+            f"no admin token: set GAIA_ADMIN_TOKEN or GAIA_HOME (looked for {path}; "
+            "`gaia up` creates it on first start)"
+        ) from None
+
+
+class AdminClient:
+    def __init__(self, *, url: str | None = None, token: str | None = None) -> None:
+        self.url = (url or os.environ.get("GAIA_ADMIN_URL") or DEFAULT_ADMIN_URL).rstrip("/")
+        self._token = token
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            token = self._token or admin_token()
+            self._http = httpx.Client(
+                base_url=self.url,
+                headers={"authorization": f"Bearer {token}"},
+                # Publishing warms a revision, and apply may warm several.
+                timeout=httpx.Timeout(120.0, connect=5.0),
+            )
+        return self._http
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            return self._client().request(method, path, json=json, content=content, params=params)
+        except httpx.ConnectError:
+            raise CliError(
+                f"cannot reach the gaia admin API at {self.url}: is `gaia up` running? "
+                "(set GAIA_ADMIN_URL if it listens elsewhere)"
+            ) from None
+        except httpx.TimeoutException:
+            raise CliError(f"the gaia admin API at {self.url} did not answer in time") from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise CliError(_error_text(response))
+        return response.json()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text.strip()}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}: {body}"
+    issues = body.get("errors")
+    if isinstance(issues, list) and len(issues) > 1:
+        return "\n".join(f"{i.get('field')}: {i.get('message')}" for i in issues)
+    message = str(body.get("message", body))
+    field = body.get("field")
+    return f"{field}: {message}" if field and not message.startswith(str(field)) else message
+
+
+def token_path() -> Path:
+    return home_from_env() / TOKEN_FILE

@@ -1,0 +1,350 @@
+"""The `gaia` command. Everything but `up` talks to the admin API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from gateway import bundles
+from gateway.cli.client import AdminClient, CliError
+from gateway.cli.render import age, emit_json, table, traffic_text
+from gateway.config import ConfigError, load_file
+from gateway.errors import InvalidInput
+from routing.errors import InvalidSpec
+from routing.names import parse_target
+
+OUTPUT = click.option(
+    "--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+def _client() -> AdminClient:
+    return AdminClient()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="gaia")
+def cli() -> None:
+    """gaia: an event-driven trigger gateway for functions."""
+
+
+@cli.command()
+@click.option("-f", "--file", "config_file", type=click.Path(path_type=Path), help="apply first")
+@click.option("--host", default=None, help="data plane address [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="data plane port [default: 8080]")
+@click.option("--admin-host", default=None, help="admin API address [default: 127.0.0.1]")
+@click.option("--admin-port", type=int, default=None, help="admin API port [default: 8081]")
+def up(
+    config_file: Path | None,
+    host: str | None,
+    port: int | None,
+    admin_host: str | None,
+    admin_port: int | None,
+) -> None:
+    """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
+    from gateway.server import run
+    from gateway.settings import settings_from_env
+
+    if config_file is not None and not config_file.is_file():
+        raise CliError(f"{config_file}: no such file")
+    settings = settings_from_env(
+        config_file=config_file.absolute() if config_file else None,
+        host=host,
+        port=port,
+        admin_host=admin_host,
+        admin_port=admin_port,
+    )
+    sys.exit(run(settings))
+
+
+@cli.command()
+@click.option("-f", "--file", "config_file", required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
+@OUTPUT
+def apply(config_file: Path, dry_run: bool, output: str) -> None:
+    """Apply a gaia.yaml: all of it or nothing."""
+    if not config_file.is_file():
+        raise CliError(f"{config_file}: no such file")
+    try:
+        parsed = load_file(config_file)  # local validation: errors name this file
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    document = yaml.safe_load(config_file.read_text()) or {}
+    packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
+    result = _client().call(
+        "POST",
+        "/v1/apply",
+        json={
+            "file": str(config_file),
+            "document": document,
+            "bundles": packed,
+            "dry_run": dry_run,
+        },
+    )
+    if output == "json":
+        emit_json(result)
+        return
+    rows = []
+    for plan in result["functions"]:
+        aliases = ", ".join(sorted(plan["aliases"])) or "-"
+        rows.append(
+            [
+                plan["function"],
+                f"@{plan['revision']}" + (" (new)" if plan["created_revision"] else ""),
+                plan["digest"][:12],
+                aliases,
+                "+" + str(len(plan["triggers_added"])) + " -" + str(len(plan["triggers_removed"])),
+            ]
+        )
+    table(["function", "revision", "digest", "aliases changed", "triggers"], rows)
+    click.echo("dry run: nothing changed" if dry_run else "applied")
+
+
+def _pack(code: Path) -> str:
+    try:
+        return base64.b64encode(bundles.pack(code)).decode()
+    except InvalidInput as exc:
+        raise CliError(f"{code}: {exc.message}") from None
+
+
+@cli.command()
+@click.argument("function")
+@click.option("--code", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option("--handler", help="module.function [default: main.handler]")
+@click.option("--env", "env", multiple=True, help="NAME=VALUE, repeatable")
+@click.option("--timeout", help="e.g. 10s")
+@click.option("--memory", help="e.g. 256Mi")
+@click.option("--concurrency", type=int)
+@OUTPUT
+def deploy(
+    function: str,
+    code: Path,
+    handler: str | None,
+    env: tuple[str, ...],
+    timeout: str | None,
+    memory: str | None,
+    concurrency: int | None,
+    output: str,
+) -> None:
+    """Publish a directory as the function's next revision."""
+    config: dict[str, Any] = {}
+    if handler:
+        config["handler"] = handler
+    if env:
+        config["env"] = dict(_pair(item, "--env") for item in env)
+    if timeout:
+        config["timeout"] = timeout
+    if memory:
+        config["memory"] = memory
+    if concurrency is not None:
+        config["concurrency"] = concurrency
+    result = _client().call(
+        "POST",
+        f"/v1/functions/{function}/revisions",
+        json={"code": _pack(code), "config": config},
+    )
+    if output == "json":
+        emit_json(result)
+        return
+    verb = "created" if result.get("created") else "unchanged (same digest as)"
+    click.echo(f"{verb} {result['name']} digest {result['digest'][:12]}")
+
+
+def _pair(text: str, option: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise CliError(f"{option} {text!r}: expected NAME=VALUE")
+    return name, value
+
+
+@cli.group()
+def alias() -> None:
+    """Show or set an alias's traffic."""
+
+
+def _split_alias(text: str) -> tuple[str, str]:
+    try:
+        target = parse_target(text, path="alias")
+    except InvalidSpec as exc:
+        raise CliError(exc.message) from None
+    if target.revision is not None or target.alias is None:
+        raise CliError(f"{text!r}: expected FUNCTION:ALIAS")
+    return target.function, target.alias
+
+
+@alias.command("set")
+@click.argument("name", metavar="FUNCTION:ALIAS")
+@click.argument("traffic", nargs=-1, required=True, metavar="REVISION=PERCENT...")
+@click.option("--tag", "tags", multiple=True, help="REVISION=TAG, repeatable")
+@click.option("--sticky", help="header:NAME, cookie:NAME or query:NAME")
+@OUTPUT
+def alias_set(
+    name: str, traffic: tuple[str, ...], tags: tuple[str, ...], sticky: str | None, output: str
+) -> None:
+    """Point an alias at revisions, e.g. `gaia alias set hello:prod 1=90 latest=10`."""
+    function, alias_name = _split_alias(name)
+    tag_of = dict(_pair(item, "--tag") for item in tags)
+    entries: list[dict[str, Any]] = []
+    for item in traffic:
+        revision_text, percent_text = _pair(item, "traffic")
+        revision_text = revision_text.removeprefix("@")
+        revision: int | str = int(revision_text) if revision_text.isdigit() else revision_text
+        try:
+            percent = float(percent_text.rstrip("%"))
+        except ValueError:
+            raise CliError(f"traffic {item!r}: expected REVISION=PERCENT") from None
+        entry: dict[str, Any] = {"revision": revision, "percent": percent}
+        if revision_text in tag_of:
+            entry["tag"] = tag_of.pop(revision_text)
+        entries.append(entry)
+    if tag_of:
+        raise CliError(f"--tag names revision {next(iter(tag_of))}, which has no traffic entry")
+    body: dict[str, Any] = {"traffic": entries}
+    if sticky:
+        body["sticky"] = sticky
+    result = _client().call("PUT", f"/v1/functions/{function}/aliases/{alias_name}", json=body)
+    _show_alias(result, output)
+
+
+@alias.command("show")
+@click.argument("name", metavar="FUNCTION:ALIAS")
+@OUTPUT
+def alias_show(name: str, output: str) -> None:
+    """Show an alias's traffic."""
+    function, alias_name = _split_alias(name)
+    _show_alias(_client().call("GET", f"/v1/functions/{function}/aliases/{alias_name}"), output)
+
+
+def _show_alias(result: dict[str, Any], output: str) -> None:
+    if output == "json":
+        emit_json(result)
+        return
+    rows = [
+        [
+            f"{entry['percent']:g}%",
+            entry["revision"],
+            entry.get("resolved_revision"),
+            entry.get("tag") or "",
+        ]
+        for entry in result["traffic"]
+    ]
+    click.echo(
+        f"{result['name']}  sticky: {result.get('sticky') or '-'}  age: {age(result['updated_at'])}"
+    )
+    table(["percent", "revision", "serving", "tag"], rows)
+
+
+@cli.command()
+@click.argument("function")
+@OUTPUT
+def revisions(function: str, output: str) -> None:
+    """List a function's revisions."""
+    result = _client().call("GET", f"/v1/functions/{function}/revisions")
+    if output == "json":
+        emit_json(result)
+        return
+    rows = [
+        [
+            r["name"],
+            r["digest"][:12],
+            "yes" if r["latest"] else "",
+            ", ".join(r["aliases"]),
+            age(r["created_at"]),
+        ]
+        for r in reversed(result)
+    ]
+    table(["name", "digest", "latest", "aliases", "age"], rows)
+
+
+@cli.command()
+@click.argument("target", metavar="FUNCTION[:ALIAS|@REVISION]")
+@click.option("-d", "--data", help="request body")
+@click.option("--data-file", type=click.File("rb"), help="request body from a file (- for stdin)")
+@click.option("--tag", help="route to the alias's revision with this tag")
+@OUTPUT
+def invoke(target: str, data: str | None, data_file: Any, tag: str | None, output: str) -> None:
+    """Invoke a function and print what it returned."""
+    try:
+        parsed = parse_target(target, path="target")
+    except InvalidSpec as exc:
+        raise CliError(exc.message) from None
+    params: dict[str, str] = {}
+    if parsed.revision is not None:
+        params["revision"] = str(parsed.revision)
+    elif parsed.alias:
+        params["alias"] = parsed.alias
+    if tag:
+        params["tag"] = tag
+    body = data_file.read() if data_file is not None else (data or "").encode()
+    response = _client().request(
+        "POST", f"/v1/functions/{parsed.function}/invoke", content=body, params=params
+    )
+    if output == "json":
+        text = response.content.decode("utf-8", "replace")
+        emit_json(
+            {
+                "status": response.status_code,
+                "revision": response.headers.get("x-gaia-revision"),
+                "request_id": response.headers.get("x-request-id"),
+                "headers": dict(response.headers),
+                "body": text,
+            }
+        )
+    else:
+        sys.stdout.buffer.write(response.content)
+        if response.content and not response.content.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+    if response.status_code >= 400:
+        sys.exit(1)
+
+
+@cli.command()
+@OUTPUT
+def status(output: str) -> None:
+    """Functions, their aliases and the warm pools."""
+    result = _client().call("GET", "/v1/status")
+    if output == "json":
+        emit_json(result)
+        return
+    click.echo(f"data plane: {result['data_plane_url']}  uptime: {result['uptime_s']:.0f}s")
+    rows = []
+    for function in result["functions"]:
+        for alias_view in function["aliases"]:
+            rows.append(
+                [
+                    alias_view["name"],
+                    traffic_text(alias_view["traffic"]),
+                    "True" if alias_view["ready"] else "False",
+                    age(function["created_at"]),
+                ]
+            )
+    table(["alias", "traffic", "ready", "age"], rows)
+    pools = [
+        [p["revision"], p["instances"], p["ready"], p["in_flight"], p["queued"]]
+        for p in result["pools"]
+    ]
+    if pools:
+        click.echo()
+        table(["revision", "instances", "ready", "in flight", "queued"], pools)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CliError as exc:
+        click.echo(f"gaia: {exc}", err=True)
+        sys.exit(1)
+    except json.JSONDecodeError as exc:
+        click.echo(f"gaia: the admin API answered something that is not JSON: {exc}", err=True)
+        sys.exit(1)

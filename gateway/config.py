@@ -1,0 +1,940 @@
+"""gaia.yaml, validated into frozen models (DESIGN.md, "Configuration file: gaia.yaml").
+
+Validation is by hand rather than through pydantic so that every message can say, in
+the user's own terms, which key is wrong and what it should look like:
+
+    gaia.yaml: functions.hello.timeout: expected a duration like 500ms, 10s, 5m or 1h, got 'abc'
+
+(plus the line number when the text came from YAML).
+
+Every mistake in a file is collected before anything is raised, so one run shows them
+all. The admin API receives the same structure as JSON and validates a single function
+with `parse_function`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal, TypeVar, get_args
+from urllib.parse import urlsplit
+
+import yaml
+
+from gateway.units import (
+    DURATION_KIND,
+    SIZE_KIND,
+    format_duration,
+    format_size,
+    parse_duration,
+    parse_size,
+)
+from routing.errors import InvalidSpec
+from routing.names import (
+    DEFAULT_ALIAS,
+    Target,
+    check_alias_name,
+    check_function_name,
+    parse_target,
+)
+from routing.traffic import AliasSpec, parse_alias_spec
+from runtime_adapters.base import PoolSpec, RevisionSpec
+
+RuntimeName = Literal["python", "container", "url"]
+MigrationState = Literal["legacy", "shadow", "canary", "function", "retired"]
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+MAX_TIMEOUT_S = 15 * 60.0
+MIN_MEMORY_BYTES = 32 * 1024**2
+MAX_CONCURRENCY = 1000
+
+_REVISION_KEYS = (
+    "runtime",
+    "handler",
+    "env",
+    "timeout",
+    "memory",
+    "concurrency",
+    "pool",
+    "network",
+)
+_FUNCTION_KEYS = ("code", *_REVISION_KEYS, "aliases", "triggers")
+# Documented keys whose feature has not shipped: named as such rather than as typos.
+_UNAVAILABLE_FUNCTION_KEYS = {
+    "command": "command is for runtime container, which is not available yet",
+    "readiness": "readiness is for runtime container, which is not available yet",
+    "urls": "urls is for runtime url, which is not available yet",
+}
+_POOL_KEYS = ("min", "max", "idle", "queue")
+_TRIGGER_KINDS = ("http", "kafka", "nats", "cron")
+_HTTP_TRIGGER_KEYS = ("path", "methods", "host", "alias", "revision", "tag")
+_LEGACY_KEYS = ("upstream", "routes")
+_LEGACY_ROUTE_KEYS = ("path", "methods", "function", "state", "percent")
+_TOP_LEVEL_KEYS = ("functions", "legacy")
+_MIGRATION_STATES: tuple[MigrationState, ...] = (
+    "legacy",
+    "shadow",
+    "canary",
+    "function",
+    "retired",
+)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One mistake: `path` is the dotted path to the bad key ("" for the whole file)."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.line is not None:
+            where = f" (line {self.line}" + (f", column {self.column})" if self.column else ")")
+        return f"{self.path}: {self.message}{where}" if self.path else f"{self.message}{where}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "message": self.message, "line": self.line}
+
+
+class ConfigError(Exception):
+    """Everything wrong with one file; str() gives one `file: path: message` per line."""
+
+    def __init__(self, file: str, errors: list[ConfigIssue]) -> None:
+        super().__init__("\n".join(f"{file}: {issue}" for issue in errors))
+        self.file = file
+        self.errors = errors
+
+
+# --- models ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionConfig:
+    """The settings that, with the code, define a revision: changing any of them
+    publishes a new one. The field defaults are the documented defaults."""
+
+    runtime: RuntimeName = "python"
+    handler: str = "main.handler"
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    timeout_s: float = 10.0
+    memory_bytes: int = 256 * 1024**2
+    concurrency: int = 8
+    pool: PoolSpec = field(default_factory=PoolSpec)
+    network: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        """Canonical JSON data (sorted keys, numbers in seconds and bytes) for hashing
+        and storing. It is valid gaia.yaml, so `from_dict` reads it back with the same
+        validation as a file."""
+        return {
+            "concurrency": self.concurrency,
+            "env": dict(sorted(self.env.items())),
+            "handler": self.handler,
+            "memory": self.memory_bytes,
+            "network": self.network,
+            "pool": {
+                "idle": self.pool.idle_s,
+                "max": self.pool.max,
+                "min": self.pool.min,
+                "queue": self.pool.queue,
+            },
+            "runtime": self.runtime,
+            "timeout": self.timeout_s,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, object], *, file: str = "revision config"
+    ) -> RevisionConfig:
+        checker = _Checker(file=file)
+        body = checker.mapping(data, "", keys=_REVISION_KEYS)
+        settings = checker.revision_config(body or {}, "")
+        checker.raise_if_any()
+        return settings
+
+    def spec(self, *, function: str, revision: int, digest: str, bundle_dir: Path) -> RevisionSpec:
+        return RevisionSpec(
+            function=function,
+            revision=revision,
+            digest=digest,
+            runtime=self.runtime,
+            bundle_dir=bundle_dir,
+            handler=self.handler,
+            env=self.env,
+            timeout_s=self.timeout_s,
+            memory_bytes=self.memory_bytes,
+            concurrency=self.concurrency,
+            pool=self.pool,
+            network=self.network,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpTriggerConfig:
+    path: str
+    methods: tuple[str, ...] | None = None  # None: every method
+    host: str | None = None
+    # For `tag:`, the alias whose traffic defines the tag, with `target.tag` set.
+    target: Target
+
+    @property
+    def tag(self) -> str | None:
+        return self.target.tag
+
+
+TriggerConfig = HttpTriggerConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionConfig:
+    name: str
+    code: Path  # absolute
+    settings: RevisionConfig
+    aliases: Mapping[str, AliasSpec]  # always holds `default`
+    triggers: tuple[TriggerConfig, ...] = ()
+
+    def revision_config(self) -> dict[str, object]:
+        """What, besides the code, goes into the revision digest; see RevisionConfig."""
+        return self.settings.to_dict()
+
+    @staticmethod
+    def from_revision_config(data: Mapping[str, object]) -> RevisionConfig:
+        """A stored revision config has no name, code, aliases or triggers to rebuild a
+        FunctionConfig from; it turns back into the settings the revision runs with."""
+        return RevisionConfig.from_dict(data)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LegacyRoute:
+    path: str
+    methods: tuple[str, ...] | None = None  # None: every method
+    function: Target | None = None  # required unless state is legacy or retired
+    state: MigrationState = "legacy"
+    percent: float | None = None  # share served by the function; canary only
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LegacyConfig:
+    upstream: str
+    routes: tuple[LegacyRoute, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GaiaFile:
+    functions: Mapping[str, FunctionConfig] = field(default_factory=lambda: MappingProxyType({}))
+    legacy: LegacyConfig | None = None
+
+
+# --- entry points ---------------------------------------------------------------------
+
+
+def load_file(path: Path) -> GaiaFile:
+    """Read and validate a gaia.yaml; `code:` directories are relative to its directory."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ConfigError(str(path), [ConfigIssue("", f"cannot read the file: {reason}")]) from exc
+    return parse_config(text, file=str(path), base_dir=path.parent)
+
+
+def parse_config(text: str, *, file: str = "gaia.yaml", base_dir: Path) -> GaiaFile:
+    """Validate gaia.yaml text; `file` is the name used in messages."""
+    data, source = _load_yaml(text, file)
+    return _parse_document(data, _Checker(file=file, base_dir=base_dir, source=source))
+
+
+def parse_config_document(data: object, *, file: str, base_dir: Path) -> GaiaFile:
+    """Validate a gaia.yaml structure already loaded, e.g. from JSON by the admin API."""
+    return _parse_document(data, _Checker(file=file, base_dir=base_dir))
+
+
+def _parse_document(data: object, checker: _Checker) -> GaiaFile:
+    if checker.source:
+        checker.issues.extend(checker.source.duplicates)
+    parsed = checker.gaia_file(data)
+    checker.raise_if_any()
+    return parsed
+
+
+def parse_function(
+    name: str,
+    raw: Mapping[str, object],
+    *,
+    file: str,
+    base_dir: Path,
+    path_prefix: str = "",
+) -> FunctionConfig:
+    """Validate one function's mapping; `path_prefix` is where `raw` sits in the
+    document (`functions.hello` in a file, "" for an admin API request body)."""
+    checker = _Checker(file=file, base_dir=base_dir)
+    parsed = checker.function(name, raw, path_prefix)
+    checker.raise_if_any()
+    assert parsed is not None  # no issues means a complete function
+    return parsed
+
+
+# --- YAML with positions --------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """Where each key sits in the YAML text, so issues can carry line numbers."""
+
+    lines: dict[str, int] = field(default_factory=dict)
+    # Scalars as written: `1.10` and `on` stay themselves when an env value needs a string.
+    scalars: dict[str, str] = field(default_factory=dict)
+    duplicates: list[ConfigIssue] = field(default_factory=list)
+
+    def line_of(self, path: str) -> int | None:
+        """The line of `path`, else of its nearest ancestor (a missing key's mapping)."""
+        while path not in self.lines:
+            if not path:
+                return None
+            path = _LAST_SEGMENT.sub("", path, count=1)
+        return self.lines[path]
+
+    def index(self, node: yaml.Node, path: str, seen: set[int]) -> None:
+        # A node shared through a YAML alias is indexed once, so `&a [*a]` terminates
+        # and nested aliases cannot blow up exponentially.
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+                    continue
+                child, line = _join(path, key.value), key.start_mark.line + 1
+                if key.value in first:
+                    self.duplicates.append(
+                        ConfigIssue(
+                            child,
+                            f"{key.value!r} is defined twice (first on line {first[key.value]}):"
+                            " expected each key once",
+                            line=line,
+                        )
+                    )
+                else:
+                    first[key.value] = self.lines[child] = line
+                self.index(value, child, seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for position, item in enumerate(node.value):
+                child = f"{path}[{position}]"
+                self.lines[child] = item.start_mark.line + 1
+                self.index(item, child, seen)
+        elif isinstance(node, yaml.ScalarNode):
+            self.scalars[path] = node.value
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_LAST_SEGMENT = re.compile(r"(?:\.|^)[^.\[]*$|\[\d+\]$")
+
+
+def _load_yaml(text: str, file: str) -> tuple[object, _Source]:
+    source = _Source()
+    try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters already
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, source
+            # Index before constructing: construction flattens `<<` merges in place,
+            # which would make merged keys look like duplicates.
+            source.index(node, "", set())
+            data: object = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, [_yaml_issue(exc, text)]) from None
+    return data, source
+
+
+def _yaml_issue(exc: yaml.YAMLError, text: str) -> ConfigIssue:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return ConfigIssue("", f"invalid YAML: {exc.reason} ({exc.character!r})", line=line)
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return ConfigIssue("", f"invalid YAML: {exc}")
+    message = f"invalid YAML: {exc.problem}"
+    if exc.context:
+        started = f" on line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        message += f" ({exc.context}{started})"
+    if exc.problem and exc.problem.endswith("but got '{'"):
+        # Route patterns in flow style, `{path: /hello/{name}}`, are the usual cause.
+        message += '; inside { } or [ ], quote values with braces: "/hello/{name}"'
+    mark = exc.problem_mark
+    return ConfigIssue("", message, line=mark.line + 1, column=mark.column + 1)
+
+
+# --- validation -----------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+# Alias name → spec, or None for an alias with issues: it still counts as defined, so a
+# trigger naming it gets no second, misleading "not defined" issue.
+_Aliases = dict[str, AliasSpec | None]
+
+
+class _Checker:
+    """Validates one document, recording every issue instead of stopping at the first.
+
+    Methods return a model, or a stand-in (a default, None) after recording an issue:
+    the stand-in lets validation carry on, and is never seen because `raise_if_any`
+    runs before anything is returned to a caller.
+    """
+
+    def __init__(
+        self, *, file: str, base_dir: Path = Path(), source: _Source | None = None
+    ) -> None:
+        self.file = file
+        self.base_dir = base_dir
+        self.source = source
+        self.issues: list[ConfigIssue] = []
+
+    def add(self, path: str, message: str) -> None:
+        line = self.source.line_of(path) if self.source else None
+        self.issues.append(ConfigIssue(path, message, line=line))
+
+    def raise_if_any(self) -> None:
+        if self.issues:
+            # In file order, which is how a user fixes them; a stable sort keeps the
+            # order of discovery among issues on one line or without lines.
+            ordered = sorted(self.issues, key=lambda issue: issue.line or 0)
+            raise ConfigError(self.file, ordered)
+
+    def check(self, path: str, parse: Callable[[_R], _T], raw: _R) -> _T | None:
+        """`parse(raw)`, with its ValueError or routing InvalidSpec recorded at `path`."""
+        try:
+            return parse(raw)
+        except InvalidSpec as exc:
+            self.add(exc.path or path, exc.message)
+        except ValueError as exc:
+            self.add(path, str(exc))
+        return None
+
+    def field(
+        self,
+        body: Mapping[str, object],
+        path: str,
+        key: str,
+        parse: Callable[[object], _T],
+        default: _T,
+    ) -> _T:
+        if key not in body:
+            return default
+        value = self.check(_join(path, key), parse, body[key])
+        return default if value is None else value
+
+    def mapping(
+        self,
+        raw: object,
+        path: str,
+        *,
+        keys: Sequence[str],
+        unavailable: Mapping[str, str] | None = None,
+    ) -> dict[str, object] | None:
+        """A mapping with a fixed set of keys; an empty value counts as an empty mapping."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.add(path, f"expected a mapping with {_listing(keys)}, got {_describe(raw)}")
+            return None
+        body: dict[str, object] = {}
+        for key, value in raw.items():
+            where = _join(path, str(key))
+            if unavailable and key in unavailable:
+                self.add(where, unavailable[key])
+            elif isinstance(key, str) and key in keys:
+                body[key] = value
+            else:
+                self.add(where, _unknown_key(key, keys))
+        return body
+
+    def entries(self, raw: object, path: str, *, what: str) -> list[tuple[str, object]]:
+        """A mapping whose keys are names the user chose (functions, aliases, env)."""
+        if raw is None:
+            return []
+        if not isinstance(raw, Mapping):
+            self.add(path, f"expected a mapping of {what}, got {_describe(raw)}")
+            return []
+        items: list[tuple[str, object]] = []
+        for key, value in raw.items():
+            if isinstance(key, str):
+                items.append((key, value))
+            else:
+                self.add(_join(path, str(key)), f"expected a name, got {_describe(key)}")
+        return items
+
+    def sequence(self, raw: object, path: str, *, what: str) -> list[tuple[str, object]]:
+        """The items of a list with their paths; an empty value counts as an empty list."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.add(path, f"expected a list of {what}, got {_describe(raw)}")
+            return []
+        return [(f"{path}[{position}]", item) for position, item in enumerate(raw)]
+
+    # --- the document
+
+    def gaia_file(self, data: object) -> GaiaFile:
+        body = self.mapping(data, "", keys=_TOP_LEVEL_KEYS)
+        if body is None:
+            return GaiaFile()
+        functions: dict[str, FunctionConfig] = {}
+        for name, raw in self.entries(body.get("functions"), "functions", what="function names"):
+            parsed = self.function(name, raw, _join("functions", name))
+            if parsed is not None:
+                functions[name] = parsed
+        legacy = None if body.get("legacy") is None else self.legacy(body["legacy"], "legacy")
+        return GaiaFile(functions=MappingProxyType(functions), legacy=legacy)
+
+    def function(self, name: str, raw: object, path: str) -> FunctionConfig | None:
+        start = len(self.issues)
+        self.check(path, check_function_name, name)
+        body = self.mapping(raw, path, keys=_FUNCTION_KEYS, unavailable=_UNAVAILABLE_FUNCTION_KEYS)
+        if body is None:
+            return None
+        settings = self.revision_config(body, path)
+        code = self.code(body, path) if settings.runtime == "python" else None
+        aliases = self.aliases(body.get("aliases"), _join(path, "aliases"))
+        triggers = self.triggers(name, body.get("triggers"), _join(path, "triggers"), aliases)
+        if len(self.issues) > start or code is None:
+            return None
+        valid = {alias: spec for alias, spec in aliases.items() if spec is not None}
+        return FunctionConfig(
+            name=name,
+            code=code,
+            settings=settings,
+            aliases=MappingProxyType(valid),
+            triggers=triggers,
+        )
+
+    def revision_config(self, body: Mapping[str, object], path: str) -> RevisionConfig:
+        default = RevisionConfig()
+        return RevisionConfig(
+            runtime=self.field(body, path, "runtime", _runtime, default.runtime),
+            handler=self.field(body, path, "handler", _handler, default.handler),
+            env=self.env(body.get("env"), _join(path, "env")),
+            timeout_s=self.field(body, path, "timeout", _timeout, default.timeout_s),
+            memory_bytes=self.field(body, path, "memory", _memory, default.memory_bytes),
+            concurrency=self.field(body, path, "concurrency", _concurrency, default.concurrency),
+            pool=self.pool(body.get("pool"), _join(path, "pool"), default.pool),
+            network=self.field(body, path, "network", _bool, default.network),
+        )
+
+    def code(self, body: Mapping[str, object], path: str) -> Path | None:
+        where = _join(path, "code")
+        if body.get("code") is None:
+            self.add(where, "required for runtime python: expected the directory of the code")
+            return None
+        return self.check(where, lambda raw: _code_dir(raw, self.base_dir), body["code"])
+
+    def env(self, raw: object, path: str) -> Mapping[str, str]:
+        env: dict[str, str] = {}
+        for name, value in self.entries(raw, path, what="variable names to values"):
+            where = _join(path, name)
+            if not _ENV_NAME.fullmatch(name):
+                self.add(
+                    where,
+                    f"invalid variable name {name!r}: expected letters, digits and '_',"
+                    " not starting with a digit",
+                )
+            elif value is None or isinstance(value, Mapping | list):
+                self.add(where, f'expected a string (write "" for empty), got {_describe(value)}')
+            elif isinstance(value, str):
+                env[name] = value
+            else:
+                written = self.source.scalars.get(where) if self.source else None
+                env[name] = written if written is not None else _scalar_text(value)
+        return MappingProxyType(env)
+
+    def pool(self, raw: object, path: str, default: PoolSpec) -> PoolSpec:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_POOL_KEYS)
+        if body is None:
+            return default
+        pool = PoolSpec(
+            min=self.field(body, path, "min", _pool_min, default.min),
+            max=self.field(body, path, "max", _pool_max, default.max),
+            idle_s=self.field(body, path, "idle", _positive_duration, default.idle_s),
+            queue=self.field(body, path, "queue", _pool_min, default.queue),
+        )
+        # Only compare numbers that parsed; otherwise the stand-ins would add noise.
+        if len(self.issues) == start and pool.max < pool.min:
+            blamed = "max" if "max" in body else "min"
+            self.add(
+                _join(path, blamed),
+                f"expected min at most max, got min {pool.min} and max {pool.max}",
+            )
+        return pool
+
+    def aliases(self, raw: object, path: str) -> _Aliases:
+        aliases: _Aliases = {}
+        for name, value in self.entries(raw, path, what="alias names to traffic"):
+            where = _join(path, name)
+            self.check(where, check_alias_name, name)
+            if value is None:
+                value = {}
+            if not isinstance(value, Mapping):
+                self.add(where, f"expected a mapping with traffic, sticky, got {_describe(value)}")
+                continue
+            if "rollout" in value:
+                self.add(_join(where, "rollout"), "rollout is not available yet")
+                value = {key: item for key, item in value.items() if key != "rollout"}
+            try:
+                aliases[name] = parse_alias_spec(value, path=where)
+            except InvalidSpec as exc:
+                self.add(exc.path, exc.message)
+                aliases[name] = None
+        aliases.setdefault(DEFAULT_ALIAS, AliasSpec())
+        return aliases
+
+    def triggers(
+        self, function: str, raw: object, path: str, aliases: _Aliases
+    ) -> tuple[TriggerConfig, ...]:
+        triggers: list[TriggerConfig] = []
+        for where, item in self.sequence(raw, path, what="triggers like - http: {path: /hello}"):
+            match self.trigger_kind(item, where):
+                case ("http", body):
+                    trigger = self.http_trigger(function, body, _join(where, "http"), aliases)
+                    if trigger is not None:
+                        triggers.append(trigger)
+                case (kind, _):
+                    message = f"{kind} triggers are not available yet: expected http"
+                    self.add(_join(where, kind), message)
+        return tuple(triggers)
+
+    def trigger_kind(self, item: object, path: str) -> tuple[str, object] | None:
+        """The single key of a trigger list item and its value: `- http: {path: /}`."""
+        expected = f"a mapping with one of {_listing(_TRIGGER_KINDS)}"
+        if not isinstance(item, Mapping) or not item:
+            self.add(path, f"expected {expected}, got {_describe(item)}")
+            return None
+        kinds = [key for key in item if key in _TRIGGER_KINDS]
+        if len(kinds) == 1 and len(item) > 1 and item[kinds[0]] is None:
+            # `- http:` followed by its keys at the same indentation parses as siblings.
+            others = _listing([str(key) for key in item if key != kinds[0]], last="and")
+            self.add(
+                path, f"expected the keys of {kinds[0]!r} indented under it, got {others} beside it"
+            )
+            return None
+        if len(item) > 1:
+            keys = _listing([str(key) for key in item], last="and")
+            self.add(path, f"expected one trigger per list item, got {keys}")
+            return None
+        [(kind, body)] = item.items()
+        if kind not in _TRIGGER_KINDS:
+            self.add(_join(path, str(kind)), _unknown_key(kind, _TRIGGER_KINDS, what="trigger"))
+            return None
+        return str(kind), body
+
+    def http_trigger(
+        self, function: str, raw: object, path: str, aliases: _Aliases
+    ) -> HttpTriggerConfig | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_HTTP_TRIGGER_KEYS)
+        if body is None:
+            return None
+        route = self.check(_join(path, "path"), _url_path, body.get("path"))
+        methods = self.field(body, path, "methods", _methods, None)
+        host = self.field(body, path, "host", _host, None)
+        pins = [key for key in ("alias", "revision", "tag") if key in body]
+        target = Target(function=function, alias=DEFAULT_ALIAS)
+        if len(pins) > 1:
+            given = _listing(pins, last="and")
+            self.add(path, f"expected at most one of alias, revision or tag, got {given}")
+        elif pins == ["alias"]:
+            alias = self.field(body, path, "alias", lambda raw: _defined_alias(raw, aliases), "")
+            target = Target(function=function, alias=alias)
+        elif pins == ["revision"]:
+            revision = self.field(body, path, "revision", _revision, 0)
+            target = Target(function=function, revision=revision)
+        elif pins == ["tag"]:
+            tag = self.field(body, path, "tag", _text, "")
+            if tag:
+                owner = self.check(_join(path, "tag"), lambda raw: _tagged_alias(raw, aliases), tag)
+                target = Target(function=function, alias=owner, tag=tag)
+        if len(self.issues) > start or route is None:
+            return None
+        return HttpTriggerConfig(path=route, methods=methods, host=host, target=target)
+
+    def legacy(self, raw: object, path: str) -> LegacyConfig | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_LEGACY_KEYS)
+        if body is None:
+            return None
+        upstream = self.check(_join(path, "upstream"), _http_url, body.get("upstream"))
+        routes: list[LegacyRoute] = []
+        items = self.sequence(body.get("routes"), _join(path, "routes"), what="routes")
+        for where, item in items:
+            route = self.legacy_route(item, where)
+            if route is not None:
+                routes.append(route)
+        if len(self.issues) > start or upstream is None:
+            return None
+        return LegacyConfig(upstream=upstream, routes=tuple(routes))
+
+    def legacy_route(self, raw: object, path: str) -> LegacyRoute | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_LEGACY_ROUTE_KEYS)
+        if body is None:
+            return None
+        route = self.check(_join(path, "path"), _url_path, body.get("path"))
+        methods = self.field(body, path, "methods", _methods, None)
+        state = self.field(body, path, "state", _migration_state, None)
+        function = self.field(body, path, "function", _target, None)
+        percent = self.field(body, path, "percent", _percent, None)
+        if state in ("shadow", "canary", "function") and "function" not in body:
+            self.add(
+                _join(path, "function"),
+                f"required for state {state}: expected a target like items, items:prod or items@3",
+            )
+        if state == "canary" and "percent" not in body:
+            self.add(_join(path, "percent"), "required for state canary: expected 0 to 100")
+        if state is not None and state != "canary" and "percent" in body:
+            self.add(_join(path, "percent"), f"percent applies to state canary, not {state}")
+        if len(self.issues) > start or route is None:
+            return None
+        return LegacyRoute(
+            path=route, methods=methods, function=function, state=state or "legacy", percent=percent
+        )
+
+
+# --- leaf parsers: return the value or raise ValueError("expected ..., got ...") ------
+
+
+def _text(raw: object) -> str:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"expected a non-empty string, got {_describe(raw)}")
+    return raw
+
+
+def _bool(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"expected true or false, got {_describe(raw)}")
+    return raw
+
+
+def _int(raw: object, *, minimum: int, maximum: int | None = None) -> int:
+    limits = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(f"expected a whole number {limits}, got {_describe(raw)}")
+    if raw < minimum or (maximum is not None and raw > maximum):
+        raise ValueError(f"expected a whole number {limits}, got {raw}")
+    return raw
+
+
+def _runtime(raw: object) -> RuntimeName:
+    if raw == "python":
+        return "python"
+    if raw in get_args(RuntimeName):
+        raise ValueError(f"runtime {raw!r} is not available yet: expected python")
+    raise ValueError(f"expected python, got {_describe(raw)}")
+
+
+def _handler(raw: object) -> str:
+    if isinstance(raw, str):
+        parts = raw.split(".")
+        if len(parts) > 1 and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+            return raw
+    raise ValueError(
+        f"expected module.function like main.handler or pkg.app.handler, got {_describe(raw)}"
+    )
+
+
+def _duration(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise ValueError(f"expected a {DURATION_KIND}, got {_describe(raw)}")
+    return parse_duration(raw)
+
+
+def _positive_duration(raw: object) -> float:
+    seconds = _duration(raw)
+    if seconds <= 0:
+        raise ValueError(f"expected a duration longer than 0s, got {_describe(raw)}")
+    return seconds
+
+
+def _timeout(raw: object) -> float:
+    seconds = _duration(raw)
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        limit = format_duration(MAX_TIMEOUT_S)
+        raise ValueError(
+            f"expected a duration longer than 0s, at most {limit}, got {_describe(raw)}"
+        )
+    return seconds
+
+
+def _memory(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"expected a {SIZE_KIND}, got {_describe(raw)}")
+    size = parse_size(raw)
+    if size < MIN_MEMORY_BYTES:
+        minimum = format_size(MIN_MEMORY_BYTES)
+        raise ValueError(f"expected at least {minimum}, got {_describe(raw)}")
+    return size
+
+
+def _concurrency(raw: object) -> int:
+    return _int(raw, minimum=1, maximum=MAX_CONCURRENCY)
+
+
+def _pool_min(raw: object) -> int:
+    return _int(raw, minimum=0)
+
+
+def _pool_max(raw: object) -> int:
+    return _int(raw, minimum=1)
+
+
+def _revision(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ValueError(f"expected a revision number (1, 2, ...), got {_describe(raw)}")
+    return raw
+
+
+def _percent(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 100:
+        raise ValueError(f"expected a number from 0 to 100, got {_describe(raw)}")
+    return float(raw)
+
+
+def _code_dir(raw: object, base_dir: Path) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"expected the path of a directory, got {_describe(raw)}")
+    directory = (base_dir / Path(raw).expanduser()).resolve()
+    if not directory.exists():
+        raise ValueError(f"expected an existing directory, but {str(directory)!r} does not exist")
+    if not directory.is_dir():
+        raise ValueError(f"expected a directory, but {str(directory)!r} is a file")
+    return directory
+
+
+def _url_path(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        raise ValueError(f"expected a URL path starting with '/', got {_describe(raw)}")
+    return raw
+
+
+def _methods(raw: object) -> tuple[str, ...]:
+    expected = f"a list of HTTP methods from {_listing(HTTP_METHODS)}"
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"expected {expected}, got {_describe(raw)}")
+    methods: list[str] = []
+    for item in raw:
+        method = item.upper() if isinstance(item, str) else None
+        if method not in HTTP_METHODS:
+            raise ValueError(f"expected {expected}, got {_describe(item)}")
+        if method not in methods:
+            methods.append(method)
+    return tuple(methods)
+
+
+def _host(raw: object) -> str:
+    if not isinstance(raw, str) or not raw or "/" in raw:
+        raise ValueError(
+            "expected a host name like api.example.com, without scheme or path,"
+            f" got {_describe(raw)}"
+        )
+    return raw.lower()
+
+
+def _http_url(raw: object) -> str:
+    if isinstance(raw, str):
+        parts = urlsplit(raw)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return raw
+    raise ValueError(f"expected an http:// or https:// URL, got {_describe(raw)}")
+
+
+def _migration_state(raw: object) -> MigrationState:
+    for state in _MIGRATION_STATES:
+        if raw == state:
+            return state
+    raise ValueError(f"expected {_listing(_MIGRATION_STATES)}, got {_describe(raw)}")
+
+
+def _target(raw: object) -> Target:
+    if not isinstance(raw, str):
+        raise ValueError(
+            f"expected a target like items, items:prod or items@3, got {_describe(raw)}"
+        )
+    return parse_target(raw)
+
+
+def _defined_alias(raw: object, aliases: _Aliases) -> str:
+    name = check_alias_name(_text(raw))
+    if name not in aliases:
+        defined = _listing(sorted(aliases))
+        raise ValueError(f"alias {name!r} is not defined under aliases: expected {defined}")
+    return name
+
+
+def _tagged_alias(tag: object, aliases: _Aliases) -> str:
+    """The alias whose traffic carries `tag`."""
+    specs = {name: spec for name, spec in aliases.items() if spec is not None}
+    owners = [name for name, spec in specs.items() if any(t.tag == tag for t in spec.traffic)]
+    if not owners and len(specs) < len(aliases):
+        # The tag may be in an alias that failed validation; that issue is reported.
+        return DEFAULT_ALIAS
+    if not owners:
+        tags = sorted({t.tag for spec in specs.values() for t in spec.traffic if t.tag})
+        expected = f"one of {_listing(tags)}" if tags else "a tag set in an alias's traffic"
+        raise ValueError(f"tag {tag!r} is not defined: expected {expected}")
+    if len(owners) > 1:
+        raise ValueError(
+            f"tag {tag!r} is set in aliases {_listing(owners, last='and')}: "
+            "expected a tag set in one alias only"
+        )
+    return owners[0]
+
+
+# --- wording --------------------------------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _scalar_text(value: object) -> str:
+    """A YAML scalar as the string a program reading the environment expects."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _listing(items: Collection[str], *, last: str = "or") -> str:
+    words = list(items)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def _unknown_key(key: object, keys: Sequence[str], *, what: str = "key") -> str:
+    close = difflib.get_close_matches(str(key), keys, n=1) if isinstance(key, str) else []
+    if close:
+        return f"unknown {what} {key!r}: did you mean {close[0]!r}?"
+    return f"unknown {what} {key!r}: expected {_listing(keys)}"

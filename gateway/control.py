@@ -1,0 +1,398 @@
+"""The control plane: publish revisions, set aliases, apply files; all or nothing.
+
+Every mutation follows one path (`_commit`): merge the changes into a candidate state,
+derive its snapshot (which validates routes and aliases), warm every revision the
+candidate can send traffic to, write the changes in one store transaction, then swap
+the snapshot. A failure at any step leaves the stored state and the traffic untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway import bundles
+from gateway.config import FunctionConfig, GaiaFile, HttpTriggerConfig
+from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
+from gateway.snapshot import Snapshot, build_snapshot
+from gateway.store import (
+    AliasRecord,
+    Changes,
+    FunctionRecord,
+    RevisionRecord,
+    Store,
+    StoreConflict,
+    StoredState,
+    TriggerRecord,
+)
+from routing.errors import RoutingError
+from routing.names import DEFAULT_ALIAS
+from routing.traffic import LATEST, AliasSpec
+from runtime_adapters.base import RevisionKey, RevisionSpec, Runtime, WarmupError
+
+log = logging.getLogger("gaia.control")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionPlan:
+    """What applying one function changes."""
+
+    function: str
+    revision: int
+    digest: str
+    created_revision: bool
+    created_function: bool
+    aliases: Mapping[str, tuple[AliasSpec | None, AliasSpec]] = field(default_factory=dict)
+    triggers_added: tuple[str, ...] = ()
+    triggers_removed: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "function": self.function,
+            "revision": self.revision,
+            "digest": self.digest,
+            "created_revision": self.created_revision,
+            "created_function": self.created_function,
+            "aliases": {
+                name: {"from": old.to_dict() if old else None, "to": new.to_dict()}
+                for name, (old, new) in self.aliases.items()
+            },
+            "triggers_added": list(self.triggers_added),
+            "triggers_removed": list(self.triggers_removed),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    changes: Changes
+    functions: tuple[FunctionPlan, ...]
+    code_dirs: Mapping[str, Path]
+
+
+class ControlPlane:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bundles_root: Path,
+        runtimes: Mapping[str, Runtime],
+    ) -> None:
+        self._store = store
+        self._bundles = bundles.BundleStore(bundles_root)
+        self._runtimes = runtimes
+        self._state = StoredState()
+        self._unusable: frozenset[RevisionKey] = frozenset()
+        self._lock = asyncio.Lock()
+        self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
+        self.snapshot = Snapshot()
+
+    # -- reading ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> StoredState:
+        return self._state
+
+    def function(self, name: str) -> FunctionRecord:
+        for record in self._state.functions:
+            if record.name == name:
+                return record
+        raise NotFound(f"function {name!r} does not exist", field="function")
+
+    def revisions(self, function: str) -> list[RevisionRecord]:
+        self.function(function)
+        return [r for r in self._state.revisions if r.function == function]
+
+    def alias(self, function: str, name: str) -> AliasRecord:
+        self.function(function)
+        for record in self._state.aliases:
+            if record.function == function and record.name == name:
+                return record
+        raise NotFound(f"alias {function}:{name} does not exist", field="alias")
+
+    @property
+    def runtimes(self) -> Mapping[str, Runtime]:
+        return self._runtimes
+
+    def runtime_for(self, spec: RevisionSpec) -> Runtime:
+        return self._runtimes[spec.runtime]
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the stored state and warm what it routes to.
+
+        A revision that no longer starts (its runtime changed under it, say) is marked
+        unusable so that `latest` falls back to the newest one that does.
+        """
+        async with self._lock:
+            self._state = self._store.load()
+            while True:
+                snapshot = build_snapshot(
+                    self._state, bundles_root=self._bundles.root, unusable=self._unusable
+                )
+                failures = await self._warm_all(snapshot, snapshot.referenced())
+                for key, error in failures.items():
+                    log.error("revision %s failed to warm at start: %s", key, error)
+                if not failures:
+                    break
+                self._unusable = self._unusable | failures.keys()
+            self.snapshot = snapshot
+
+    async def ensure_warm(self, key: RevisionKey) -> RevisionSpec:
+        """Warm a revision invoked directly (`fn@N`) that no alias keeps warm."""
+        spec = self.snapshot.revisions.get(key)
+        if spec is None:
+            raise NotFound(f"revision {key} does not exist", field="revision")
+        task = self._warming.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.runtime_for(spec).warm(spec))
+            self._warming[key] = task
+            task.add_done_callback(lambda _: self._warming.pop(key, None))
+        await asyncio.shield(task)
+        return spec
+
+    # -- mutations -------------------------------------------------------------------
+
+    async def publish(
+        self, function: str, *, code_dir: Path, config: FunctionConfig
+    ) -> FunctionPlan:
+        """Create revision N+1 from a directory, or find the one with the same digest."""
+        async with self._lock:
+            plan = self._plan_function(
+                function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
+            )
+            await self._commit(
+                _Plan(changes=plan[1], functions=(plan[0],), code_dirs={function: code_dir})
+            )
+            return plan[0]
+
+    async def set_alias(
+        self, function: str, name: str, spec: AliasSpec, *, field_prefix: str = ""
+    ) -> AliasRecord:
+        async with self._lock:
+            self.function(function)
+            known = {r.number for r in self.revisions(function)}
+            self._check_revisions(spec, known, path=f"{field_prefix}traffic")
+            record = AliasRecord(function=function, name=name, spec=spec, updated_at=time.time())
+            await self._commit(
+                _Plan(changes=Changes(aliases=(record,)), functions=(), code_dirs={})
+            )
+            return record
+
+    async def apply(self, file: GaiaFile, *, dry_run: bool = False) -> list[FunctionPlan]:
+        """Make the stored state match the file's functions; others stay as they are."""
+        async with self._lock:
+            plans: list[FunctionPlan] = []
+            changes: list[Changes] = []
+            for name, config in file.functions.items():
+                plan, change = self._plan_function(
+                    name, config, code_dir=config.code, replace_aliases=True, replace_triggers=True
+                )
+                plans.append(plan)
+                changes.append(change)
+            merged = _merge_changes(changes)
+            if not dry_run:
+                await self._commit(
+                    _Plan(
+                        changes=merged,
+                        functions=tuple(plans),
+                        code_dirs={name: c.code for name, c in file.functions.items()},
+                    )
+                )
+            else:
+                self._candidate(merged)  # validates routes and aliases without committing
+            return plans
+
+    # -- internals -------------------------------------------------------------------
+
+    def _plan_function(
+        self,
+        name: str,
+        config: FunctionConfig,
+        *,
+        code_dir: Path,
+        replace_aliases: bool,
+        replace_triggers: bool,
+    ) -> tuple[FunctionPlan, Changes]:
+        prefix = f"functions.{name}"
+        revision_config = config.revision_config()
+        digest = bundles.digest(code_dir, revision_config)
+        existing = [r for r in self._state.revisions if r.function == name]
+        created_function = not any(f.name == name for f in self._state.functions)
+        same = next((r for r in existing if r.digest == digest), None)
+        now = time.time()
+        revision = same or RevisionRecord(
+            function=name,
+            number=max((r.number for r in existing), default=0) + 1,
+            digest=digest,
+            config=revision_config,
+            created_at=now,
+        )
+        known = {r.number for r in existing} | {revision.number}
+
+        old_aliases = {a.name: a.spec for a in self._state.aliases if a.function == name}
+        wanted: dict[str, AliasSpec] = {}
+        if replace_aliases:
+            wanted = dict(config.aliases)
+        if DEFAULT_ALIAS not in old_aliases and DEFAULT_ALIAS not in wanted:
+            wanted[DEFAULT_ALIAS] = AliasSpec()
+        alias_changes: dict[str, tuple[AliasSpec | None, AliasSpec]] = {}
+        for alias_name, spec in wanted.items():
+            self._check_revisions(spec, known, path=f"{prefix}.aliases.{alias_name}.traffic")
+            if old_aliases.get(alias_name) != spec:
+                alias_changes[alias_name] = (old_aliases.get(alias_name), spec)
+
+        triggers: dict[str, tuple[TriggerRecord, ...]] = {}
+        added: tuple[str, ...] = ()
+        removed: tuple[str, ...] = ()
+        if replace_triggers:
+            records = tuple(
+                _trigger_record(name, index, trigger)
+                for index, trigger in enumerate(config.triggers)
+            )
+            old = {_trigger_identity(t) for t in self._state.triggers if t.function == name}
+            new = {_trigger_identity(t) for t in records}
+            added, removed = tuple(sorted(new - old)), tuple(sorted(old - new))
+            for trigger in records:
+                target = trigger.spec.get("alias")
+                if isinstance(target, str) and target not in wanted and target not in old_aliases:
+                    raise InvalidInput(
+                        f"trigger targets alias {name}:{target}, which is not defined",
+                        field=f"{prefix}.triggers",
+                    )
+            triggers[name] = records
+
+        changes = Changes(
+            functions=(FunctionRecord(name=name, created_at=now),) if created_function else (),
+            revisions=() if same else (revision,),
+            aliases=tuple(
+                AliasRecord(function=name, name=alias_name, spec=spec, updated_at=now)
+                for alias_name, (_, spec) in alias_changes.items()
+            ),
+            triggers=triggers,
+        )
+        plan = FunctionPlan(
+            function=name,
+            revision=revision.number,
+            digest=digest,
+            created_revision=same is None,
+            created_function=created_function,
+            aliases=alias_changes,
+            triggers_added=added,
+            triggers_removed=removed,
+        )
+        return plan, changes
+
+    @staticmethod
+    def _check_revisions(spec: AliasSpec, known: set[int], *, path: str) -> None:
+        for index, target in enumerate(spec.traffic):
+            if target.revision != LATEST and target.revision not in known:
+                raise InvalidInput(
+                    f"revision {target.revision} does not exist: expected one of "
+                    f"{sorted(known) or 'none yet'} or 'latest'",
+                    field=f"{path}[{index}].revision",
+                )
+
+    def _candidate(self, changes: Changes) -> tuple[StoredState, Snapshot]:
+        candidate = self._state.merged(changes)
+        try:
+            snapshot = build_snapshot(
+                candidate, bundles_root=self._bundles.root, unusable=self._unusable
+            )
+        except RoutingError as exc:
+            raise InvalidInput(str(exc), field=getattr(exc, "path", None) or "triggers") from exc
+        return candidate, snapshot
+
+    async def _commit(self, plan: _Plan) -> None:
+        candidate, snapshot = self._candidate(plan.changes)
+        for revision in plan.changes.revisions:
+            self._bundles.put(plan.code_dirs[revision.function], revision.digest)
+        new_keys = {
+            RevisionKey(function=r.function, revision=r.number) for r in plan.changes.revisions
+        }
+        referenced = snapshot.referenced()
+        # A new revision warms even when nothing routes to it yet: that proves it imports.
+        failures = await self._warm_all(snapshot, referenced | new_keys)
+        previously = self.snapshot.referenced()
+        if failures:
+            await self._retire((referenced | new_keys) - previously, snapshot)
+            detail = "; ".join(
+                f"{key}: {error}" for key, error in sorted(failures.items(), key=str)
+            )
+            raise PublishFailed(f"revision failed to start: {detail}", field="code")
+        if plan.changes:
+            try:
+                self._store.write(plan.changes)
+            except StoreConflict as exc:
+                await self._retire(new_keys - referenced - previously, snapshot)
+                raise Conflict(str(exc)) from exc
+        self._state = candidate
+        self._unusable = self._unusable - new_keys
+        self.snapshot = snapshot
+        await self._retire((previously | new_keys) - referenced, snapshot)
+
+    async def _warm_all(
+        self, snapshot: Snapshot, keys: Iterable[RevisionKey]
+    ) -> dict[RevisionKey, str]:
+        specs = [snapshot.revisions[key] for key in keys if key in snapshot.revisions]
+        results = await asyncio.gather(
+            *(self.runtime_for(spec).warm(spec) for spec in specs), return_exceptions=True
+        )
+        failures: dict[RevisionKey, str] = {}
+        for spec, result in zip(specs, results, strict=True):
+            if isinstance(result, WarmupError):
+                failures[spec.key] = result.message
+            elif isinstance(result, BaseException):
+                raise result
+        return failures
+
+    async def _retire(self, keys: Iterable[RevisionKey], snapshot: Snapshot) -> None:
+        """Stop pools nothing routes to any more; they drain their in-flight work first."""
+        for key in keys:
+            spec = snapshot.revisions.get(key)
+            if spec is not None:
+                await self.runtime_for(spec).retire(key)
+
+
+def _trigger_record(function: str, index: int, trigger: HttpTriggerConfig) -> TriggerRecord:
+    spec: dict[str, object] = {"path": trigger.path}
+    if trigger.methods:
+        spec["methods"] = sorted(trigger.methods)
+    if trigger.host:
+        spec["host"] = trigger.host
+    if trigger.target.revision is not None:
+        spec["revision"] = trigger.target.revision
+    else:
+        spec["alias"] = trigger.target.alias or DEFAULT_ALIAS
+    if trigger.tag:
+        spec["tag"] = trigger.tag
+    return TriggerRecord(id=f"{function}/http/{index}", function=function, kind="http", spec=spec)
+
+
+def _trigger_identity(trigger: TriggerRecord) -> str:
+    methods = trigger.spec.get("methods")
+    method_text = ",".join(methods) if isinstance(methods, list) else "*"
+    host = trigger.spec.get("host")
+    return f"{trigger.kind} {method_text} {host or ''}{trigger.spec.get('path')}"
+
+
+def _merge_changes(changes: Iterable[Changes]) -> Changes:
+    functions: list[FunctionRecord] = []
+    revisions: list[RevisionRecord] = []
+    aliases: list[AliasRecord] = []
+    triggers: dict[str, tuple[TriggerRecord, ...]] = {}
+    for change in changes:
+        functions.extend(change.functions)
+        revisions.extend(change.revisions)
+        aliases.extend(change.aliases)
+        triggers.update(change.triggers)
+    return Changes(
+        functions=tuple(functions),
+        revisions=tuple(revisions),
+        aliases=tuple(aliases),
+        triggers=triggers,
+    )

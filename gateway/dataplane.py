@@ -1,0 +1,187 @@
+"""The data plane: HTTP triggers as a plain ASGI callable.
+
+This is the per-request hot path, so it talks ASGI directly (typed with Starlette's own
+Scope/Receive/Send) instead of building Starlette Request and Response objects: the
+measured cost of those was a large share of the gateway's own overhead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from starlette.types import Receive, Scope, Send
+
+from gateway.accesslog import JsonLines
+from gateway.control import ControlPlane
+from gateway.errors import NotFound
+from gateway.invoker import Invoker, Resolved
+from routing.aliases import sticky_key_from
+from routing.errors import UnknownTag
+from routing.routes import MethodNotAllowed, RouteMatch
+from routing.traffic import Sticky
+from runtime_adapters.base import (
+    FunctionFailed,
+    HttpRequest,
+    InvocationResult,
+    PoolSaturated,
+    RuntimeAdapterError,
+)
+from triggers.http.responses import BodyTooLarge, json_error, read_body, send_result
+
+DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+
+
+class DataPlane:
+    def __init__(
+        self,
+        *,
+        control: ControlPlane,
+        invoker: Invoker,
+        access_log: JsonLines,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+    ) -> None:
+        self._control = control
+        self._invoker = invoker
+        self._access_log = access_log
+        self._body_limit = body_limit
+        # Request ids: a per-process random prefix and a counter are unique and cheap.
+        self._id_prefix = os.urandom(4).hex()
+        self._counter = 0
+
+    def _request_id(self) -> str:
+        self._counter += 1
+        return f"{self._id_prefix}{self._counter:08x}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(receive, send)
+            return
+        started = time.perf_counter()
+        request_id = self._request_id()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        host = tag = None
+        for name, value in headers:
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"x-gaia-tag":
+                tag = value.decode("latin-1")
+        entry: dict[str, object] = {
+            "ts": round(time.time(), 6),
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+        }
+        status = await self._handle(
+            scope, receive, send, request_id, method, path, headers, host, tag, entry
+        )
+        entry["status"] = status
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        self._access_log.write(entry)
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        method: str,
+        path: str,
+        headers: list[tuple[bytes, bytes]],
+        host: str | None,
+        tag: str | None,
+        entry: dict[str, object],
+    ) -> int:
+        match = self._control.snapshot.routes.match(method, path, host)
+        if match is None:
+            return await json_error(
+                send, 404, "not_found", f"no route for {method} {path}", request_id
+            )
+        if isinstance(match, MethodNotAllowed):
+            allow = ", ".join(sorted(match.allowed))
+            return await json_error(
+                send,
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed on {path}: expected one of {allow}",
+                request_id,
+                extra_headers=[(b"allow", allow.encode())],
+            )
+        assert isinstance(match, RouteMatch)
+        route = match.route
+        entry["route"] = route.path
+        entry["function"] = route.target.function
+        query_string: bytes = scope["query_string"]
+
+        def key_for(sticky: Sticky) -> str | None:
+            return sticky_key_from(sticky, headers, query_string)
+
+        try:
+            resolved = self._invoker.resolve(route.target, tag=tag, sticky_key=key_for)
+        except UnknownTag as exc:
+            return await json_error(send, 404, "unknown_tag", str(exc), request_id)
+        except NotFound as exc:
+            return await json_error(send, 503, "not_ready", exc.message, request_id)
+        entry["revision"] = resolved.key.revision
+        entry["alias"] = resolved.alias
+        try:
+            body = await read_body(receive, headers, limit=self._body_limit)
+        except BodyTooLarge as exc:
+            return await json_error(send, 413, "body_too_large", str(exc), request_id)
+        event = HttpRequest(
+            method=method,
+            path=path,
+            query_string=query_string,
+            headers=headers,
+            params=match.params,
+            body=body,
+        )
+        return await self._invoke(send, resolved, request_id, event)
+
+    async def _invoke(
+        self, send: Send, resolved: Resolved, request_id: str, event: HttpRequest
+    ) -> int:
+        revision_header = (b"x-gaia-revision", str(resolved.key).encode())
+        try:
+            result: InvocationResult = await self._invoker.invoke(
+                resolved, request_id=request_id, trigger="http", event=event
+            )
+        except PoolSaturated as exc:
+            return await json_error(
+                send,
+                503,
+                "saturated",
+                exc.message,
+                request_id,
+                extra_headers=[(b"retry-after", str(exc.retry_after_s).encode()), revision_header],
+            )
+        except FunctionFailed:
+            # The traceback went to the logs with the request id; the caller gets only the id.
+            return await json_error(
+                send,
+                500,
+                "function_error",
+                f"the function raised an exception; see the logs for request {request_id}",
+                request_id,
+                extra_headers=[revision_header],
+            )
+        except RuntimeAdapterError as exc:
+            kind = {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
+            return await json_error(
+                send, exc.status, kind, exc.message, request_id, extra_headers=[revision_header]
+            )
+        return await send_result(send, result, request_id, revision_header)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # The gateway's own lifespan context owns startup; uvicorn's lifespan is acknowledged.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,109 @@
+"""From a target to a result: resolve the alias, pick a revision, run it, count it.
+
+Shared by every trigger, so that routing, warm-on-demand and metrics behave the same
+whether an event came over HTTP or (later) from a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.control import ControlPlane
+from gateway.errors import NotFound
+from gateway.metrics import Metrics
+from routing.names import DEFAULT_ALIAS, Target
+from routing.traffic import Sticky
+from runtime_adapters.base import (
+    Event,
+    FunctionFailed,
+    Invocation,
+    InvocationResult,
+    RevisionKey,
+    RevisionUnknown,
+    RuntimeAdapterError,
+)
+
+log = logging.getLogger("gaia.invoke")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resolved:
+    key: RevisionKey
+    alias: str
+
+
+class Invoker:
+    def __init__(self, *, control: ControlPlane, metrics: Metrics) -> None:
+        self._control = control
+        self._metrics = metrics
+
+    def resolve(
+        self,
+        target: Target,
+        *,
+        tag: str | None = None,
+        sticky_key: Callable[[Sticky], str | None] | None = None,
+    ) -> Resolved:
+        """Pick the revision for one event.
+
+        `sticky_key` extracts the key from the event when the alias is sticky. Raises
+        NotFound for an unknown function, alias or revision, UnknownTag for a tag.
+        """
+        snapshot = self._control.snapshot
+        if target.revision is not None:
+            key = RevisionKey(function=target.function, revision=target.revision)
+            if key not in snapshot.revisions:
+                raise NotFound(f"revision {key} does not exist", field="revision")
+            return Resolved(key=key, alias="")
+        alias_name = target.alias or DEFAULT_ALIAS
+        alias = snapshot.aliases.get((target.function, alias_name))
+        if alias is None:
+            raise NotFound(f"{target.function}:{alias_name} does not exist", field="alias")
+        key_text = sticky_key(alias.sticky) if alias.sticky and sticky_key else None
+        revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
+        return Resolved(
+            key=RevisionKey(function=target.function, revision=revision), alias=alias_name
+        )
+
+    async def invoke(
+        self, resolved: Resolved, *, request_id: str, trigger: str, event: Event
+    ) -> InvocationResult:
+        """Run the invocation; RuntimeAdapterError subclasses carry the status to answer."""
+        key = resolved.key
+        invocation = Invocation(
+            request_id=request_id, trigger=trigger, alias=resolved.alias, event=event
+        )
+        started = time.perf_counter()
+        spec = self._control.snapshot.revisions[key]
+        runtime = self._control.runtime_for(spec)
+        code = 500
+        try:
+            try:
+                result = await runtime.invoke(key, invocation)
+            except RevisionUnknown:
+                # Nothing keeps this revision warm (a direct fn@N call): warm it now.
+                await self._control.ensure_warm(key)
+                result = await runtime.invoke(key, invocation)
+            code = result.status
+            return result
+        except FunctionFailed as exc:
+            code = exc.status
+            log.error(
+                "function %s raised (request %s): %s\n%s",
+                key,
+                request_id,
+                exc.message,
+                exc.traceback,
+                extra={"request_id": request_id},
+            )
+            raise
+        except RuntimeAdapterError as exc:
+            code = exc.status
+            raise
+        finally:
+            self._metrics.observe(
+                key.function, key.revision, resolved.alias, code, time.perf_counter() - started
+            )

@@ -1,0 +1,212 @@
+"""The gaia process: one lifespan owns startup and shutdown of everything.
+
+`gateway_services` builds the store, runtime and control plane and tears them down in
+reverse order; `serve` runs the data plane and admin API listeners inside it and stops
+them in bounded steps: stop accepting, drain in-flight requests with a timeout, then
+stop the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from gateway.accesslog import JsonLines, configure_logging
+from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.config import ConfigError, load_file
+from gateway.control import ControlPlane
+from gateway.dataplane import DataPlane
+from gateway.errors import GaiaError
+from gateway.invoker import Invoker
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+from gateway.store import open_store
+from runtime_adapters.python import PythonRuntime
+
+log = logging.getLogger("gaia.server")
+
+
+class StartupError(Exception):
+    """The gateway cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    settings: Settings
+    control: ControlPlane
+    invoker: Invoker
+    metrics: Metrics
+    token: str
+    started_at: float
+
+
+def find_examples() -> Path | None:
+    """`examples/gaia.yaml` in the working directory, else beside the source tree."""
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        candidate = base / "examples" / "gaia.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@contextlib.asynccontextmanager
+async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    token = ensure_token(home)
+    try:
+        store = open_store(settings.store_url, home=home)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    runtime = PythonRuntime(state_dir=home / "run", spares=settings.spares)
+    control = ControlPlane(
+        store=store, bundles_root=home / "bundles", runtimes={runtime.name: runtime}
+    )
+    metrics = Metrics()
+    try:
+        await control.start()
+        await _apply_initial(settings, control)
+        yield Services(
+            settings=settings,
+            control=control,
+            invoker=Invoker(control=control, metrics=metrics),
+            metrics=metrics,
+            token=token,
+            started_at=time.time(),
+        )
+    finally:
+        await runtime.aclose()
+        store.close()
+
+
+async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
+    path = settings.config_file
+    if path is None and not control.state.functions:
+        path = find_examples()
+        if path is not None:
+            log.info("GAIA_HOME %s is empty: serving the examples in %s", settings.home, path)
+    if path is None:
+        return
+    try:
+        plans = await control.apply(load_file(path))
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    except GaiaError as exc:
+        raise StartupError(f"{path}: {exc.message}") from exc
+    for plan in plans:
+        log.info("applied %s@%d (%s)", plan.function, plan.revision, plan.digest[:12])
+
+
+def _listen(host: str, port: int, what: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(
+            f"cannot listen for the {what} on {host}:{port}: {exc.strerror}; "
+            f"choose another port with --{'admin-' if what == 'admin API' else ''}port"
+        ) from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _server(app: ASGIApp, settings: Settings, *, proxy_headers: bool) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        proxy_headers=proxy_headers,
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        http="httptools",
+        loop="none",
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    data_sock = _listen(settings.host, settings.port, "data plane")
+    admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
+    access_log = JsonLines()
+    async with gateway_services(settings) as services:
+        data_app = DataPlane(
+            control=services.control,
+            invoker=services.invoker,
+            access_log=access_log,
+            body_limit=settings.body_limit,
+        )
+        admin_app = build_admin_app(
+            AdminRoutes(
+                control=services.control,
+                invoker=services.invoker,
+                metrics=services.metrics,
+                data_plane_url=settings.data_plane_url,
+                started_at=services.started_at,
+            ),
+            token=services.token,
+        )
+        servers = [
+            (_server(data_app, settings, proxy_headers=False), data_sock),
+            (_server(admin_app, settings, proxy_headers=False), admin_sock),
+        ]
+        # Server.serve() would install uvicorn's own signal handlers for each listener;
+        # _serve() is the same startup, main loop and shutdown without them, so this one
+        # lifespan decides when both stop.
+        tasks = [asyncio.create_task(server._serve(sockets=[sock])) for server, sock in servers]
+        while not all(server.started for server, _ in servers):
+            if any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.01)
+        if all(server.started for server, _ in servers):
+            log.info(
+                "gaia is serving: data plane %s, admin API http://%s:%d",
+                settings.data_plane_url,
+                settings.admin_host,
+                settings.admin_port,
+            )
+            print(
+                f"gaia ready: data plane {settings.data_plane_url}, "
+                f"admin API http://{settings.admin_host}:{settings.admin_port}",
+                file=sys.stderr,
+                flush=True,
+            )
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+        log.info("shutting down: draining in-flight requests")
+        for server, _ in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+        access_log.flush()
+
+
+def run(settings: Settings) -> int:
+    import uvloop
+
+    configure_logging()
+    try:
+        uvloop.run(serve(settings))
+    except StartupError as exc:
+        print(f"gaia: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,48 @@
+"""Process settings: flags first, then GAIA_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    home: Path
+    store_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8081
+    body_limit: int = 10 * 1024 * 1024
+    # Stem-cell workers kept started ahead of need, so a cold revision starts in ms.
+    spares: int = 1
+    config_file: Path | None = None
+    # Bounded graceful shutdown: in-flight requests get this long before being cut.
+    drain_timeout_s: float = 10.0
+
+    @property
+    def data_plane_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def home_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("GAIA_HOME", ".gaia")).absolute()
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {
+        "home": home_from_env(env),
+        "store_url": env.get("GAIA_STORE") or None,
+    }
+    if "GAIA_SPARES" in env:
+        values["spares"] = int(env["GAIA_SPARES"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,98 @@
+"""What the data plane reads: an immutable view of routes, aliases and revisions.
+
+The control plane builds a new Snapshot after every committed change and swaps it in
+with one assignment, so a request sees either the old state or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.config import RevisionConfig
+from gateway.store import StoredState
+from routing.aliases import ResolvedAlias
+from routing.names import DEFAULT_ALIAS, Target
+from routing.routes import HttpRoute, RouteTable
+from runtime_adapters.base import RevisionKey, RevisionSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    routes: RouteTable = field(default_factory=lambda: RouteTable(()))
+    aliases: Mapping[tuple[str, str], ResolvedAlias] = field(default_factory=dict)
+    revisions: Mapping[RevisionKey, RevisionSpec] = field(default_factory=dict)
+    latest: Mapping[str, int] = field(default_factory=dict)
+
+    def referenced(self) -> set[RevisionKey]:
+        """Revisions some alias can send traffic to (by weight or by tag)."""
+        keys: set[RevisionKey] = set()
+        for (function, _), alias in self.aliases.items():
+            numbers = {number for number, _ in alias.revisions} | set(alias.tags.values())
+            keys.update(RevisionKey(function=function, revision=n) for n in numbers)
+        return keys
+
+
+def build_snapshot(
+    state: StoredState, *, bundles_root: Path, unusable: frozenset[RevisionKey] = frozenset()
+) -> Snapshot:
+    """Derive the routing view from stored records.
+
+    `unusable` holds revisions that failed to warm since start: `latest` skips them.
+    """
+    revisions = {
+        RevisionKey(function=r.function, revision=r.number): RevisionConfig.from_dict(
+            r.config
+        ).spec(
+            function=r.function,
+            revision=r.number,
+            digest=r.digest,
+            bundle_dir=bundles_root / r.digest,
+        )
+        for r in state.revisions
+    }
+    latest: dict[str, int] = {}
+    for key in revisions:
+        if key not in unusable and key.revision > latest.get(key.function, 0):
+            latest[key.function] = key.revision
+    aliases = {
+        (a.function, a.name): ResolvedAlias.build(
+            a.function, a.name, a.spec, latest=latest[a.function]
+        )
+        for a in state.aliases
+        if a.function in latest
+    }
+    routes = [
+        HttpRoute(
+            path=str(t.spec["path"]),
+            methods=_methods(t.spec.get("methods")),
+            host=_optional_str(t.spec.get("host")),
+            target=_target(t.function, t.spec),
+            trigger_id=t.id,
+        )
+        for t in state.triggers
+        if t.kind == "http"
+    ]
+    return Snapshot(routes=RouteTable(routes), aliases=aliases, revisions=revisions, latest=latest)
+
+
+def _methods(value: object) -> frozenset[str] | None:
+    if isinstance(value, list) and value:
+        return frozenset(str(m).upper() for m in value)
+    return None
+
+
+def _optional_str(value: object) -> str | None:
+    return str(value) if value else None
+
+
+def _target(function: str, spec: Mapping[str, object]) -> Target:
+    revision = spec.get("revision")
+    if isinstance(revision, int):
+        return Target(function=function, revision=revision)
+    return Target(
+        function=function,
+        alias=str(spec.get("alias") or DEFAULT_ALIAS),
+        tag=_optional_str(spec.get("tag")),
+    )

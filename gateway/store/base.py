@@ -1,0 +1,105 @@
+"""Records the store keeps and the one write operation it offers: apply Changes atomically."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from routing.traffic import AliasSpec
+
+
+class StoreConflict(Exception):
+    """A write contradicts what is stored (a revision number taken twice); nothing was written."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionRecord:
+    name: str
+    created_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionRecord:
+    function: str
+    number: int
+    digest: str
+    # The revision-defining config (runtime, handler, env, limits...), canonical JSON data.
+    config: Mapping[str, object]
+    created_at: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.function}@{self.number}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliasRecord:
+    function: str
+    name: str
+    spec: AliasSpec
+    updated_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerRecord:
+    id: str
+    function: str
+    kind: str
+    spec: Mapping[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredState:
+    functions: tuple[FunctionRecord, ...] = ()
+    revisions: tuple[RevisionRecord, ...] = ()
+    aliases: tuple[AliasRecord, ...] = ()
+    triggers: tuple[TriggerRecord, ...] = ()
+
+    def merged(self, changes: Changes) -> StoredState:
+        """The state after `changes`, as every Store.write must leave it."""
+        functions = {f.name: f for f in self.functions}
+        for function in changes.functions:
+            functions.setdefault(function.name, function)
+        revisions = {(r.function, r.number): r for r in self.revisions}
+        for revision in changes.revisions:
+            if (revision.function, revision.number) in revisions:
+                raise StoreConflict(f"revision {revision.label} exists already")
+            revisions[(revision.function, revision.number)] = revision
+        aliases = {(a.function, a.name): a for a in self.aliases} | {
+            (a.function, a.name): a for a in changes.aliases
+        }
+        triggers = [t for t in self.triggers if t.function not in changes.triggers]
+        for replacement in changes.triggers.values():
+            triggers.extend(replacement)
+        return StoredState(
+            functions=tuple(functions.values()),
+            revisions=tuple(revisions.values()),
+            aliases=tuple(aliases.values()),
+            triggers=tuple(triggers),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Changes:
+    """One atomic write. `triggers` replaces all triggers of each function named in it."""
+
+    functions: tuple[FunctionRecord, ...] = ()
+    revisions: tuple[RevisionRecord, ...] = ()
+    aliases: tuple[AliasRecord, ...] = ()
+    triggers: Mapping[str, tuple[TriggerRecord, ...]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.revisions or self.aliases or self.triggers)
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    def load(self) -> StoredState: ...
+
+    @abc.abstractmethod
+    def write(self, changes: Changes) -> None:
+        """Apply every change or none of them."""
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,135 @@
+"""The embedded store: one SQLite file in GAIA_HOME, no server needed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from gateway.store.base import (
+    AliasRecord,
+    Changes,
+    FunctionRecord,
+    RevisionRecord,
+    Store,
+    StoreConflict,
+    StoredState,
+    TriggerRecord,
+)
+from routing.traffic import parse_alias_spec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS functions (
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    function TEXT NOT NULL REFERENCES functions(name),
+    number INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (function, number),
+    UNIQUE (function, digest)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    function TEXT NOT NULL REFERENCES functions(name),
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS triggers (
+    id TEXT PRIMARY KEY,
+    function TEXT NOT NULL REFERENCES functions(name),
+    kind TEXT NOT NULL,
+    spec TEXT NOT NULL
+);
+"""
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def load(self) -> StoredState:
+        db = self._db
+        return StoredState(
+            functions=tuple(
+                FunctionRecord(name=name, created_at=created)
+                for name, created in db.execute("SELECT name, created_at FROM functions")
+            ),
+            revisions=tuple(
+                RevisionRecord(function=fn, number=n, digest=d, config=json.loads(c), created_at=t)
+                for fn, n, d, c, t in db.execute(
+                    "SELECT function, number, digest, config, created_at FROM revisions "
+                    "ORDER BY function, number"
+                )
+            ),
+            aliases=tuple(
+                AliasRecord(
+                    function=fn, name=name, spec=parse_alias_spec(json.loads(spec)), updated_at=t
+                )
+                for fn, name, spec, t in db.execute(
+                    "SELECT function, name, spec, updated_at FROM aliases"
+                )
+            ),
+            triggers=tuple(
+                TriggerRecord(id=tid, function=fn, kind=kind, spec=json.loads(spec))
+                for tid, fn, kind, spec in db.execute(
+                    "SELECT id, function, kind, spec FROM triggers ORDER BY rowid"
+                )
+            ),
+        )
+
+    def write(self, changes: Changes) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO functions (name, created_at) VALUES (?, ?) "
+                "ON CONFLICT(name) DO NOTHING",
+                [(f.name, f.created_at) for f in changes.functions],
+            )
+            db.executemany(
+                "INSERT INTO revisions (function, number, digest, config, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (r.function, r.number, r.digest, _json(r.config), r.created_at)
+                    for r in changes.revisions
+                ],
+            )
+            db.executemany(
+                "INSERT INTO aliases (function, name, spec, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(function, name) DO UPDATE SET spec=excluded.spec, "
+                "updated_at=excluded.updated_at",
+                [
+                    (a.function, a.name, _json(a.spec.to_dict()), a.updated_at)
+                    for a in changes.aliases
+                ],
+            )
+            for function, replacement in changes.triggers.items():
+                db.execute("DELETE FROM triggers WHERE function = ?", (function,))
+                db.executemany(
+                    "INSERT INTO triggers (id, function, kind, spec) VALUES (?, ?, ?, ?)",
+                    [(t.id, t.function, t.kind, _json(t.spec)) for t in replacement],
+                )
+        except sqlite3.IntegrityError as exc:
+            db.execute("ROLLBACK")
+            raise StoreConflict(f"write refused, nothing changed: {exc}") from exc
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()

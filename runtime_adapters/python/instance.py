@@ -1,0 +1,317 @@
+"""One worker process: a stem cell until `load`, then an instance of one revision.
+
+An Instance owns the process (through a SubprocessProtocol that also reads the
+worker's fd 1/2) and its socket (a WorkerConnection). It notices death from either side
+(EOF on the socket, the process exiting), waits for the return code to say what
+happened, and fails only its own in-flight invocations with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from collections import deque
+from pathlib import Path
+from typing import Literal, Protocol, cast
+
+from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
+from runtime_adapters.python.connection import WorkerConnection
+from runtime_adapters.python.logs import LineSplitter, LogSink
+from runtime_adapters.python.protocol import Load, LoadFailed
+from runtime_adapters.python.sandbox import Sandbox
+
+State = Literal["spare", "loading", "ready", "draining", "dead"]
+
+
+class InstanceOwner(Protocol):
+    """Who an instance reports to: the spare pool, then the revision's pool."""
+
+    def instance_died(self, instance: Instance) -> None: ...
+
+    def instance_released(self, instance: Instance) -> None:
+        """A slot came free late: a cancelled caller's invocation finished."""
+
+    def instance_expired(self, instance: Instance) -> None:
+        """One of its invocations timed out (it may still be running)."""
+
+
+class Instance:
+    def __init__(
+        self,
+        *,
+        ident: str,
+        slot: Path,
+        network: bool,
+        sandbox: Sandbox,
+        sink: LogSink,
+        stop_grace_s: float,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.ident = ident
+        self.slot = slot
+        self.network = network
+        self.state: State = "spare"
+        self.owner: InstanceOwner | None = None
+        self.spec: RevisionSpec | None = None
+        self.memory = ""
+        # Hot-path fields, read and written by the pool on every invocation.
+        self.concurrency = 1
+        self.in_flight = 0
+        self.last_used = loop.time()
+        self.conn = WorkerConnection(self, loop)
+        self._loop = loop
+        self._sandbox = sandbox
+        self._sink = sink
+        self._stop_grace_s = stop_grace_s
+        self._process: asyncio.SubprocessTransport | None = None
+        self._exited: asyncio.Future[int] = loop.create_future()
+        self._buried: asyncio.Future[None] = loop.create_future()
+        self._burying: asyncio.Task[None] | None = None
+        self._stop_reason: str | None = None
+        # The last words of a worker that dies before it can answer (a broken sandbox,
+        # a crashing interpreter) are the only clue; keep a few for the WarmupError.
+        self._recent_stderr: deque[str] = deque(maxlen=8)
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec.key}#{self.ident}" if self.spec else f"spare#{self.ident}"
+
+    async def spawn(self) -> None:
+        """Start the worker process; it boots (imports the runtime) in the background."""
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            argv = self._sandbox.command(slot=self.slot, fd=child.fileno(), network=self.network)
+            self._process, _ = await self._loop.subprocess_exec(
+                lambda: WorkerProcess(self),
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self._sandbox.env,
+                pass_fds=(child.fileno(),),
+                start_new_session=True,  # a Ctrl-C meant for the gateway is not the worker's
+            )
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        await self._loop.create_unix_connection(lambda: self.conn, sock=parent)
+
+    async def booted(self) -> None:
+        """Wait until the worker has imported the runtime (raises InstanceLost if it died)."""
+        await asyncio.shield(self.conn.hello)
+
+    async def load(self, spec: RevisionSpec, *, owner: InstanceOwner, timeout_s: float) -> None:
+        """Make this stem cell an instance of `spec`; WarmupError if the handler won't load."""
+        self.state = "loading"
+        self.spec = spec
+        self.memory = format_bytes(spec.memory_bytes)
+        self.concurrency = spec.concurrency
+        self.conn.timeout_message = f"{spec.key} did not answer within {spec.timeout_s:g}s"
+        try:
+            # Hard links: the bundle is immutable, so sharing its inodes is free and safe,
+            # and the slot dir is already bound at /code inside the sandbox.
+            shutil.copytree(
+                spec.bundle_dir, self.slot, symlinks=True, copy_function=_link_or_copy,
+                dirs_exist_ok=True,
+            )  # fmt: skip
+        except OSError as exc:
+            await self.stop("code could not be staged", kill=True)
+            raise WarmupError(
+                f"{spec.key}: cannot stage code from {spec.bundle_dir}: {exc}"
+            ) from exc
+        message = Load(
+            spec.function,
+            spec.revision,
+            spec.handler,
+            dict(spec.env),
+            spec.memory_bytes,
+            spec.timeout_s,
+            spec.concurrency,
+        )
+        answer = self.conn.load(message, self._loop)
+        try:
+            result = await asyncio.wait_for(answer, timeout_s)
+        except TimeoutError:
+            await self.stop("load timed out", kill=True)
+            raise WarmupError(
+                f"{spec.key}: handler {spec.handler!r} did not load within {timeout_s:g}s"
+            ) from None
+        except InstanceLost as exc:
+            said = "".join(f"\n  {line}" for line in self._recent_stderr)
+            raise WarmupError(f"{exc.message} while loading {spec.handler!r}{said}") from None
+        if isinstance(result, LoadFailed):
+            await self.stop("load failed", kill=True)
+            raise WarmupError(
+                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}\n"
+                f"{result.traceback}"
+            )
+        self.owner = owner
+        self.state = "ready"
+        self.last_used = self._loop.time()
+
+    def worker_pid(self) -> int | None:
+        """The host pid of the Python worker (inside bwrap it is a grandchild)."""
+        if self._process is None or self._process.get_returncode() is not None:
+            return None
+        pid = self._process.get_pid()
+        if self._sandbox.enabled:
+            # bwrap -> bwrap as pid 1 of the new namespace -> the worker
+            for _ in range(2):
+                children = _children(pid)
+                if not children:
+                    return None
+                pid = children[0]
+        return pid
+
+    async def stop(self, reason: str, *, kill: bool = False) -> None:
+        """Stop the worker: close its socket (it exits on EOF), escalate if it lingers.
+
+        Its owner is not told: whoever stops an instance has already stopped routing
+        to it. `kill` is for workers that cannot be trusted to notice EOF (a handler
+        thread stuck past its timeout).
+        """
+        self.owner = None
+        if self._stop_reason is None:
+            self._stop_reason = f"instance stopped ({reason})"
+        if kill:
+            self._signal(signal.SIGKILL)
+        self.conn.close()
+        self._lost()
+        await asyncio.shield(self._buried)
+
+    # --- death ---------------------------------------------------------------------
+
+    def _lost(self) -> None:
+        if self._burying is None:
+            self._burying = self._loop.create_task(self._bury())
+
+    async def _bury(self) -> None:
+        # Routing stops now; in-flight invocations fail once we know why it died.
+        self.state = "dead"
+        owner, self.owner = self.owner, None
+        if owner is not None:
+            owner.instance_died(self)
+        self.conn.close()
+        returncode = await self._wait_exit()
+        reason = self._stop_reason or self._sandbox.describe_exit(returncode, self.memory)
+        name = self.name
+        self.conn.fail_all(lambda: InstanceLost(f"{name}: {reason}"))
+        if self._process is not None:
+            self._process.close()
+        shutil.rmtree(self.slot, ignore_errors=True)
+        self._buried.set_result(None)
+
+    async def _wait_exit(self) -> int:
+        for escalate in (signal.SIGTERM, signal.SIGKILL, None):
+            try:
+                return await asyncio.wait_for(asyncio.shield(self._exited), self._stop_grace_s)
+            except TimeoutError:
+                if escalate is None:
+                    break
+                self._signal(escalate)
+        return -signal.SIGKILL  # unkillable (D state): report it and move on
+
+    def _signal(self, signum: int) -> None:
+        if self._process is not None and self._process.get_returncode() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signum)
+
+    # --- ConnectionOwner -------------------------------------------------------------
+
+    def connection_closed(self) -> None:
+        self._lost()
+
+    def protocol_error(self, reason: str) -> None:
+        self._stop_reason = f"protocol error: {reason}"
+        self._signal(signal.SIGKILL)
+        self._lost()
+
+    def late_reply(self) -> None:
+        if self.owner is not None:
+            self.owner.instance_released(self)
+
+    def invocation_expired(self) -> None:
+        if self.owner is not None:
+            self.owner.instance_expired(self)
+
+    # --- WorkerProcess callbacks ---------------------------------------------------------
+
+    def process_exited(self, returncode: int) -> None:
+        if not self._exited.done():
+            self._exited.set_result(returncode)
+        self._lost()
+
+    def output(self, stream: str, line: str) -> None:
+        if stream == "stderr":
+            self._recent_stderr.append(line)
+        spec = self.spec
+        self._sink(
+            {
+                "instance": self.ident,
+                "function": spec.function if spec else None,
+                "revision": spec.revision if spec else None,
+                "stream": stream,
+                "line": line,
+            }
+        )
+
+
+class WorkerProcess(asyncio.SubprocessProtocol):
+    """Reads the worker's fd 1/2 (output outside any invocation) and notices its exit."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._lines = {1: LineSplitter(), 2: LineSplitter()}
+        self._transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's process transport does not subclass asyncio.SubprocessTransport.
+        self._transport = cast(asyncio.SubprocessTransport, transport)
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        assert isinstance(data, bytes)
+        self._emit(fd, self._lines[fd].feed(data))
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd in self._lines:
+            self._emit(fd, self._lines[fd].flush())
+
+    def process_exited(self) -> None:
+        assert self._transport is not None
+        returncode = self._transport.get_returncode()
+        self._instance.process_exited(-1 if returncode is None else returncode)
+
+    def _emit(self, fd: int, lines: list[str]) -> None:
+        stream = "stdout" if fd == 1 else "stderr"
+        for line in lines:
+            self._instance.output(stream, line)
+
+
+def format_bytes(size: int) -> str:
+    """256 MiB -> "256Mi", the way gaia.yaml spells sizes."""
+    for unit, scale in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return f"{size}B"
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem, or links not allowed: copy
+        shutil.copy2(src, dst)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except OSError:
+        return []

@@ -1,0 +1,76 @@
+"""Where functions' output goes: one record per line, handed to a `LogSink`.
+
+Two sources: what a handler printed or logged during an invocation (it comes back with
+the reply, tagged with the request id) and what a worker wrote to its real fd 1/2
+outside any invocation (read from pipes, tagged with the instance).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import msgspec
+
+from runtime_adapters.python.protocol import Failed, Reply
+
+LogRecord = dict[str, object]
+LogSink = Callable[[LogRecord], None]
+
+_json_encode = msgspec.json.encode
+
+
+def stderr_sink(record: LogRecord) -> None:
+    """The default sink: JSON lines on the gateway's stderr."""
+    sys.stderr.write(_json_encode(record).decode() + "\n")
+
+
+def emit_captured(
+    sink: LogSink, request_id: str, function: str, revision: int, outcome: Reply | Failed
+) -> None:
+    """Hand an invocation's captured stdout, stderr and log records to the sink."""
+    for stream, text in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        for line in text.splitlines():
+            sink(
+                {
+                    "request_id": request_id,
+                    "function": function,
+                    "revision": revision,
+                    "stream": stream,
+                    "line": line,
+                }
+            )
+    for level, message in outcome.logs:
+        sink(
+            {
+                "request_id": request_id,
+                "function": function,
+                "revision": revision,
+                "stream": "log",
+                "level": level,
+                "line": message,
+            }
+        )
+
+
+class LineSplitter:
+    """Reassembles lines from pipe chunks (a chunk may end mid-line)."""
+
+    __slots__ = ("_partial",)
+
+    MAX_LINE = 64 * 1024  # a worker writing without newlines must not grow us forever
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > self.MAX_LINE:
+            lines.append(self._partial)
+            self._partial = b""
+        return [line.decode(errors="replace") for line in lines]
+
+    def flush(self) -> list[str]:
+        rest, self._partial = self._partial, b""
+        return [rest.decode(errors="replace")] if rest else []

@@ -1,0 +1,301 @@
+"""One revision's warm pool: routing, queueing, scaling, timeouts, replacement.
+
+Invariants: `_ready` holds the instances that take new work; an instance's `in_flight`
+counts the invocations it is running (a timed-out one stops counting, a cancelled one
+counts until its late reply); `_waiters` are invocations queued for a slot, served
+FIFO. Everything runs on the event loop thread, so no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from runtime_adapters.base import (
+    FunctionFailed,
+    InstanceLost,
+    Invocation,
+    InvocationResult,
+    InvocationTimeout,
+    PoolSaturated,
+    PoolStatus,
+    RevisionSpec,
+    RevisionUnknown,
+    RuntimeAdapterError,
+    WarmupError,
+)
+from runtime_adapters.python.connection import Outcome
+from runtime_adapters.python.instance import Instance
+from runtime_adapters.python.logs import LogSink, emit_captured
+from runtime_adapters.python.protocol import Reply
+from runtime_adapters.python.spares import SparePool
+
+log = logging.getLogger("gaia.runtime.python")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolOptions:
+    queue_limit: int | None  # None: pool.max * concurrency
+    load_timeout_s: float
+
+
+class RevisionPool:
+    def __init__(
+        self, spec: RevisionSpec, *, spares: SparePool, options: PoolOptions, sink: LogSink
+    ) -> None:
+        self.spec = spec
+        self.key = spec.key
+        self._loop = asyncio.get_running_loop()
+        self._spares = spares
+        self._options = options
+        self._sink = sink
+        self._ready: list[Instance] = []
+        self._draining: list[Instance] = []
+        self._starting = 0
+        self._waiters: deque[asyncio.Future[Instance]] = deque()
+        self._queue_limit = (
+            options.queue_limit
+            if options.queue_limit is not None
+            else spec.pool.max * spec.concurrency
+        )
+        self._timeout_s = spec.timeout_s
+        self._concurrency = spec.concurrency
+        self._closed = False
+        self._drained = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- warm-up and growth --------------------------------------------------------
+
+    async def warm(self) -> None:
+        """One instance proves the revision loads; the rest of `min` follow in the background."""
+        await self._add_instance()
+        for _ in range(self.spec.pool.min - 1):
+            self._grow()
+
+    async def _add_instance(self) -> None:
+        self._starting += 1
+        instance: Instance | None = None
+        try:
+            instance = await self._spares.take(network=self.spec.network)
+            await instance.load(self.spec, owner=self, timeout_s=self._options.load_timeout_s)
+        except OSError as exc:
+            raise WarmupError(f"{self.key}: cannot start a worker: {exc}") from exc
+        except asyncio.CancelledError:
+            if instance is not None:
+                self._background(instance.stop("start cancelled", kill=True))
+            raise
+        finally:
+            self._starting -= 1
+        assert instance is not None
+        if self._closed:
+            await instance.stop("revision retired")
+            return
+        self._ready.append(instance)
+        self._hand_over(instance)
+
+    def _grow(self) -> None:
+        if not self._closed and len(self._ready) + self._starting < self.spec.pool.max:
+            self._background(self._grow_one())
+
+    async def _grow_one(self) -> None:
+        try:
+            await self._add_instance()
+        except RuntimeAdapterError as exc:
+            message = exc.message
+            log.error("%s: cannot start an instance: %s", self.key, message)
+            if not self._ready and not self._starting:
+                self._fail_waiters(lambda: WarmupError(message))
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- invocation (the hot path) ---------------------------------------------------
+
+    async def invoke(self, invocation: Invocation) -> InvocationResult:
+        timeout_s = self._timeout_s
+        instance = None if self._waiters else self._pick()
+        if instance is None:
+            queued_at = self._loop.time()
+            instance = await self._wait_for_slot(timeout_s)
+            timeout_s -= self._loop.time() - queued_at
+        conn = instance.conn
+        future: asyncio.Future[Outcome] = self._loop.create_future()
+        request_id = conn.send(future, invocation, int(timeout_s * 1000))
+        # On cancellation the timer stays armed: the slot comes back with the late
+        # reply, or the timeout drains the instance. A timeout's accounting is done by
+        # instance_expired; a lost instance takes its slots with it.
+        timer = self._loop.call_later(timeout_s, conn.expire, request_id)
+        try:
+            outcome = await future
+        except InstanceLost:
+            timer.cancel()
+            raise
+        timer.cancel()
+        self._release(instance)
+        if outcome.stdout or outcome.stderr or outcome.logs:
+            spec = self.spec
+            emit_captured(self._sink, invocation.request_id, spec.function, spec.revision, outcome)
+        if isinstance(outcome, Reply):
+            return InvocationResult(
+                status=outcome.status, headers=outcome.headers, body=outcome.body
+            )
+        raise FunctionFailed(outcome.message, traceback=outcome.traceback)
+
+    def _pick(self) -> Instance | None:
+        """The ready instance with the fewest in-flight invocations, below concurrency."""
+        best = None
+        lowest = self._concurrency
+        for instance in self._ready:
+            in_flight = instance.in_flight
+            if in_flight < lowest:
+                best, lowest = instance, in_flight
+                if not in_flight:
+                    break
+        if best is not None:
+            best.in_flight += 1
+        return best
+
+    async def _wait_for_slot(self, timeout_s: float) -> Instance:
+        if self._closed:
+            raise RevisionUnknown(f"{self.key} is being retired")
+        if len(self._waiters) >= self._queue_limit:
+            raise PoolSaturated(
+                f"{self.key}: {len(self._waiters)} invocations already queued", retry_after_s=1
+            )
+        waiter: asyncio.Future[Instance] = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._scale_for_queue()
+        timer = self._loop.call_later(timeout_s, self._expire_waiter, waiter)
+        try:
+            return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release(waiter.result())  # a slot came just as the caller gave up
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+        finally:
+            timer.cancel()
+
+    def _expire_waiter(self, waiter: asyncio.Future[Instance]) -> None:
+        if not waiter.done():
+            waiter.set_exception(
+                InvocationTimeout(f"{self.key} found no free instance within {self._timeout_s:g}s")
+            )
+
+    def _scale_for_queue(self) -> None:
+        # Start another instance only when those already starting cannot absorb the queue.
+        if len(self._waiters) > self._starting * self._concurrency:
+            self._grow()
+
+    def _release(self, instance: Instance) -> None:
+        instance.in_flight -= 1
+        instance.last_used = self._loop.time()
+        if self._waiters:
+            self._hand_over(instance)
+        elif not instance.in_flight and instance.state == "draining":
+            self._stop(instance, "drained after a timeout", kill=True)
+        if self._closed:
+            self._check_drained()
+
+    def _hand_over(self, instance: Instance) -> None:
+        waiters = self._waiters
+        while waiters and instance.in_flight < instance.concurrency and instance.state == "ready":
+            waiter = waiters.popleft()
+            if not waiter.done():
+                instance.in_flight += 1
+                waiter.set_result(instance)
+
+    def _fail_waiters(self, error: Callable[[], BaseException]) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error())
+
+    # --- InstanceOwner ---------------------------------------------------------------
+
+    def instance_died(self, instance: Instance) -> None:
+        self._forget(instance)
+        self._grow()  # replace it (its own in-flight invocations fail with the reason)
+        if self._closed:
+            self._check_drained()
+
+    def instance_released(self, instance: Instance) -> None:
+        self._release(instance)
+
+    def instance_expired(self, instance: Instance) -> None:
+        # A sync handler cannot be interrupted: stop routing to this worker, let its
+        # other invocations finish, then kill it. A fresh one takes its place.
+        instance.in_flight -= 1
+        if instance.state == "ready":
+            instance.state = "draining"
+            self._ready.remove(instance)
+            self._draining.append(instance)
+            self._grow()
+        if not instance.in_flight:
+            self._stop(instance, "drained after a timeout", kill=True)
+        if self._closed:
+            self._check_drained()
+
+    # --- scale-down and retirement -----------------------------------------------------
+
+    def reap(self, now: float) -> None:
+        """Stop instances above `min` that have had no work for `idle_s`."""
+        excess = len(self._ready) - self.spec.pool.min
+        idle_s = self.spec.pool.idle_s
+        for instance in reversed(self._ready[:]):
+            if excess <= 0:
+                break
+            if not instance.in_flight and now - instance.last_used >= idle_s:
+                self._stop(instance, "idle")
+                excess -= 1
+
+    async def close(self, grace_s: float) -> None:
+        """Stop taking work, let in-flight and queued invocations finish (bounded), stop."""
+        self._closed = True
+        self._check_drained()
+        if not self._drained.is_set():
+            try:
+                await asyncio.wait_for(self._drained.wait(), grace_s)
+            except TimeoutError:
+                log.warning("%s: retiring with invocations still running", self.key)
+        self._fail_waiters(lambda: RevisionUnknown(f"{self.key} was retired"))
+        for task in list(self._tasks):
+            task.cancel()
+        instances = self._ready + self._draining
+        self._ready, self._draining = [], []
+        await asyncio.gather(*(i.stop("revision retired") for i in instances))
+
+    def _check_drained(self) -> None:
+        busy = any(i.in_flight for i in self._ready) or any(i.in_flight for i in self._draining)
+        if not self._waiters and not busy:
+            self._drained.set()
+
+    def _stop(self, instance: Instance, reason: str, *, kill: bool = False) -> None:
+        self._forget(instance)
+        self._background(instance.stop(reason, kill=kill))
+
+    def _forget(self, instance: Instance) -> None:
+        if instance in self._ready:
+            self._ready.remove(instance)
+        elif instance in self._draining:
+            self._draining.remove(instance)
+
+    def instances(self) -> list[Instance]:
+        return self._ready + self._draining
+
+    def status(self) -> PoolStatus:
+        live = self._ready + self._draining
+        return PoolStatus(
+            key=self.key,
+            instances=len(live) + self._starting,
+            ready=len(self._ready),
+            in_flight=sum(i.in_flight for i in live),
+            queued=len(self._waiters),
+        )

@@ -1,0 +1,295 @@
+"""The worker process: one instance of a revision, or a stem cell waiting to become one.
+
+Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir>`. It says
+Hello, waits for one Load frame, imports the handler and says Ready (or LoadFailed),
+then serves Invoke frames until the gateway closes the socket.
+
+Execution model (leader/followers): `concurrency` threads; each takes the read lock,
+reads exactly one frame, releases the lock, runs a sync handler itself and writes the
+reply under the write lock, so no work is handed between threads on the hot path.
+An `async def` handler gets one event loop thread instead; the reader submits to it.
+
+This module is the stem cell's whole import footprint, which is what a warm pool costs
+in memory per instance: no asyncio, logging, traceback or socket.py unless needed.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import msgspec
+
+from runtime_adapters.python import limits
+from runtime_adapters.python.capture import CURRENT, STDERR, STDOUT, Capture, CapturedStream
+from runtime_adapters.python.events import Context, make_event
+from runtime_adapters.python.protocol import (
+    EXIT_MEMORY,
+    EXIT_PROTOCOL,
+    HEADER_BYTES,
+    Failed,
+    FromWorker,
+    Hello,
+    Invoke,
+    Load,
+    LoadFailed,
+    Ready,
+    Reply,
+    ToWorker,
+    frame,
+)
+from runtime_adapters.python.responses import to_response
+
+if TYPE_CHECKING:
+    import asyncio
+
+Handler = Callable[[Any, Context], Any]
+
+# Frames from these files are the runtime's, not the function's: tracebacks skip them.
+_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Python 3.11 guards C recursion itself; 2 MiB is ample and keeps the address space that
+# RLIMIT_AS sees small (glibc would reserve 8 MiB per thread).
+THREAD_STACK_BYTES = 2 * 1024 * 1024
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def main(fd: int, code_dir: str) -> None:
+    limits.apply_static()
+    Worker(_socket.socket(fileno=fd), code_dir).run()
+
+
+class Worker:
+    def __init__(self, sock: _socket.socket, code_dir: str) -> None:
+        self._sock = sock
+        self._code_dir = code_dir
+        self._reader = open(sock.fileno(), "rb", buffering=64 * 1024, closefd=False)  # noqa: SIM115
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._decode = msgspec.msgpack.Decoder(ToWorker).decode
+        self._encoder = msgspec.msgpack.Encoder()
+        self._handler: Handler = _unloaded
+        self._meta = Load("", 0, "", {}, 0, 0.0, 1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def run(self) -> NoReturn:
+        sys.stdout = CapturedStream(STDOUT, sys.__stdout__)  # type: ignore[arg-type]
+        sys.stderr = CapturedStream(STDERR, sys.__stderr__)  # type: ignore[arg-type]
+        self._send(Hello(os.getpid()))
+        load = self._decode(self._read_frame())
+        if type(load) is not Load:
+            _fatal(f"expected a load frame, got {type(load).__name__}")
+        # Followers start before the memory limit is measured, so their stacks and
+        # malloc arenas count as the runtime's, not the function's (see limits.py).
+        threading.stack_size(THREAD_STACK_BYTES)
+        started = threading.Barrier(load.concurrency)
+        gate = threading.Event()
+        for _ in range(load.concurrency - 1):
+            threading.Thread(target=self._follow, args=(started, gate, False), daemon=True).start()
+        started.wait()
+        try:
+            self._prepare(load)
+        except BaseException as exc:
+            self._send(LoadFailed(_describe(exc), format_exception(exc)))
+            os._exit(0)
+        self._send(Ready(self._loop is not None))
+        gate.set()
+        self._follow(None, gate, True)
+        raise AssertionError("unreachable")  # _follow only ends by exiting the process
+
+    def _prepare(self, load: Load) -> None:
+        os.environ.update(load.env)
+        os.chdir(self._code_dir)
+        sys.path.insert(0, self._code_dir)
+        limits.limit_memory(load.memory_bytes)
+        self._handler = resolve_handler(load.handler)
+        if is_coroutine_function(self._handler):
+            self._start_loop()
+        self._meta = load
+
+    def _start_loop(self) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="gaia-async", daemon=True).start()
+        self._loop = loop
+
+    def _follow(
+        self, started: threading.Barrier | None, gate: threading.Event, leader: bool
+    ) -> None:
+        if started is not None:
+            started.wait()
+        gate.wait()
+        if self._loop is not None and not leader:
+            return  # async handlers need one reader, not one per unit of concurrency
+        serve = self._serve if self._loop is None else self._submit
+        read_lock, read_frame, decode = self._read_lock, self._read_frame, self._decode
+        while True:
+            with read_lock:
+                payload = read_frame()
+            try:
+                message = decode(payload)
+            except msgspec.MsgspecError as exc:
+                _fatal(f"undecodable frame: {exc}")
+            if type(message) is not Invoke:
+                _fatal(f"unexpected {type(message).__name__} frame after load")
+            serve(message)
+
+    def _read_frame(self) -> bytes:
+        reader = self._reader
+        header = reader.read(HEADER_BYTES)
+        if len(header) < HEADER_BYTES:
+            os._exit(0)  # the gateway closed the connection: it wants this worker gone
+        size = int.from_bytes(header, "big")
+        payload = reader.read(size)
+        if len(payload) < size:
+            os._exit(0)
+        return payload
+
+    def _send(self, message: FromWorker) -> None:
+        data = frame(self._encoder, message)
+        with self._write_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                os._exit(0)  # the gateway is gone; nobody is left to answer
+
+    # --- sync handlers: run on the reading thread ------------------------------------
+
+    def _serve(self, message: Invoke) -> None:
+        self._send(self._call(message))
+
+    def _call(self, message: Invoke) -> Reply | Failed:
+        capture = Capture()
+        token = CURRENT.set(capture)
+        try:
+            value = self._handler(make_event(message.event), self._context(message))
+            return _respond(message.id, capture, value)
+        except MemoryError:
+            _out_of_memory()
+        except BaseException as exc:
+            return _failed(message.id, capture, exc)
+        finally:
+            CURRENT.reset(token)
+
+    # --- async handlers: one event loop thread -------------------------------------
+
+    def _submit(self, message: Invoke) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._spawn, message)
+
+    def _spawn(self, message: Invoke) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(self._call_async(message))
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call_async(self, message: Invoke) -> None:
+        capture = Capture()
+        CURRENT.set(capture)  # each task runs in its own copy of the context
+        try:
+            value = await self._handler(make_event(message.event), self._context(message))
+            reply: Reply | Failed = _respond(message.id, capture, value)
+        except MemoryError:
+            _out_of_memory()
+        except BaseException as exc:
+            reply = _failed(message.id, capture, exc)
+        self._send(reply)
+
+    def _context(self, message: Invoke) -> Context:
+        meta = self._meta
+        return Context(
+            meta.function,
+            meta.revision,
+            message.alias,
+            message.request_id,
+            message.trigger,
+            time.monotonic() + message.timeout_ms / 1000,
+        )
+
+
+def _respond(request_id: int, capture: Capture, value: Any) -> Reply:
+    status, headers, body = to_response(value)
+    if capture.streams is None and capture.logs is None:
+        return Reply(request_id, status, headers, body)
+    return Reply(
+        request_id,
+        status,
+        headers,
+        body,
+        capture.text(STDOUT),
+        capture.text(STDERR),
+        capture.logs or [],
+    )
+
+
+def _failed(request_id: int, capture: Capture, exc: BaseException) -> Failed:
+    return Failed(
+        request_id,
+        _describe(exc),
+        format_exception(exc),
+        capture.text(STDOUT),
+        capture.text(STDERR),
+        capture.logs or [],
+    )
+
+
+def resolve_handler(spec: str) -> Handler:
+    module_name, _, attr = spec.rpartition(".")
+    if not module_name or not attr:
+        raise ValueError(f"handler {spec!r} must be 'module.function'")
+    __import__(module_name)
+    module = sys.modules[module_name]
+    handler = getattr(module, attr, None)
+    if handler is None:
+        where = getattr(module, "__file__", None) or module_name
+        raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+    if not callable(handler):
+        raise TypeError(f"handler {spec!r} is a {type(handler).__name__}, not a function")
+    return handler  # type: ignore[no-any-return]
+
+
+def is_coroutine_function(handler: object) -> bool:
+    code = getattr(handler, "__code__", None)
+    if code is None:  # a callable object: look at its __call__
+        code = getattr(type(handler).__call__, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
+def format_exception(exc: BaseException) -> str:
+    """The traceback as the function's author wants it: starting at their own code."""
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and _is_runtime_file(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _is_runtime_file(filename: str) -> bool:
+    return filename.startswith((_RUNTIME_DIR, "<frozen "))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _unloaded(event: Any, context: Context) -> Any:
+    raise RuntimeError("no handler loaded")
+
+
+def _out_of_memory() -> NoReturn:
+    # After a MemoryError any state in this process may be half-built; the gateway
+    # fails the invocation and replaces the worker. No cleanup: it could allocate.
+    os._exit(EXIT_MEMORY)
+
+
+def _fatal(message: str) -> NoReturn:
+    os.write(2, f"gaia worker: {message}\n".encode())
+    os._exit(EXIT_PROTOCOL)

@@ -1,0 +1,111 @@
+"""One contract, run against every Store backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store import (
+    AliasRecord,
+    Changes,
+    FunctionRecord,
+    MemoryStore,
+    RevisionRecord,
+    SQLiteStore,
+    Store,
+    StoreConflict,
+    TriggerRecord,
+    open_store,
+)
+from routing.traffic import AliasSpec, TrafficTarget, parse_sticky
+
+
+def _revision(number: int, digest: str = "") -> RevisionRecord:
+    return RevisionRecord(
+        function="hello",
+        number=number,
+        digest=digest or f"d{number}",
+        config={"handler": "main.handler", "pool": {"min": 1}},
+        created_at=1.0 + number,
+    )
+
+
+FIRST = Changes(
+    functions=(FunctionRecord(name="hello", created_at=1.0),),
+    revisions=(_revision(1),),
+    aliases=(AliasRecord(function="hello", name="default", spec=AliasSpec(), updated_at=1.0),),
+    triggers={
+        "hello": (
+            TriggerRecord(id="hello/http/0", function="hello", kind="http", spec={"path": "/a"}),
+        )
+    },
+)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    backend: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    yield backend
+    backend.close()
+
+
+def test_written_records_load_back_equal(store: Store) -> None:
+    store.write(FIRST)
+    state = store.load()
+    assert state.functions == FIRST.functions
+    assert state.revisions == FIRST.revisions
+    assert state.aliases == FIRST.aliases
+    assert state.triggers == FIRST.triggers["hello"]
+
+
+def test_alias_updates_replace_and_triggers_are_replaced_per_function(store: Store) -> None:
+    store.write(FIRST)
+    split = AliasSpec(
+        traffic=(
+            TrafficTarget(revision=1, percent=90.0),
+            TrafficTarget(revision="latest", percent=10.0, tag="canary"),
+        ),
+        sticky=parse_sticky("header:x-user"),
+    )
+    store.write(
+        Changes(
+            revisions=(_revision(2),),
+            aliases=(AliasRecord(function="hello", name="default", spec=split, updated_at=2.0),),
+            triggers={"hello": ()},
+        )
+    )
+    state = store.load()
+    assert [a.spec for a in state.aliases] == [split]
+    assert [r.number for r in state.revisions] == [1, 2]
+    assert state.triggers == ()
+
+
+def test_a_failing_write_changes_nothing(store: Store) -> None:
+    store.write(FIRST)
+    before = store.load()
+    # The new function is written first; the taken revision number then fails the write.
+    duplicate = Changes(
+        functions=(FunctionRecord(name="other", created_at=3.0),),
+        revisions=(_revision(1, digest="other"),),
+    )
+    with pytest.raises(StoreConflict):
+        store.write(duplicate)
+    assert store.load() == before
+
+
+def test_sqlite_survives_reopening(tmp_path: Path) -> None:
+    first = SQLiteStore(tmp_path / "gaia.db")
+    first.write(FIRST)
+    first.close()
+    reopened = open_store(None, home=tmp_path)
+    try:
+        assert reopened.load().revisions == FIRST.revisions
+    finally:
+        reopened.close()
+
+
+def test_unknown_store_url_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="expected sqlite:///PATH or memory://"):
+        open_store("postgres://x", home=Path("."))

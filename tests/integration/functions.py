@@ -1,0 +1,67 @@
+"""Function sources the integration tests deploy, each small enough to read at a glance."""
+
+HELLO = '''
+def handler(event, context):
+    name = event.params.get("name") or event.query.get("name") or "world"
+    return {"message": f"hello, {name}", "revision": context.revision}
+'''
+
+VERSIONED = '''
+VERSION = "{version}"
+
+def handler(event, context):
+    return VERSION
+'''
+
+ECHO = '''
+def handler(event, context):
+    return {{
+        "method": event.method,
+        "path": event.path,
+        "params": dict(event.params),
+        "query": dict(event.query),
+        "content_type": event.headers.get("Content-Type"),
+        "body": event.body.decode(),
+        "alias": context.alias,
+        "request_id": context.request_id,
+    }}
+'''.replace("{{", "{").replace("}}", "}")
+
+BEHAVIOURS = '''
+import os, signal, sys, time
+
+def handler(event, context):
+    action = event.params.get("action", "ok")
+    if action == "ok":
+        return "ok"
+    if action == "raise":
+        raise ValueError("secret-detail-in-traceback")
+    if action == "print":
+        print(f"printed by {context.request_id}")
+        return "printed"
+    if action == "sleep":
+        time.sleep(float(event.query.get("s", "5")))
+        return "slept"
+    if action == "exit":
+        os._exit(3)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action == "hog":
+        blocks = []
+        for _ in range(64):
+            blocks.append(bytearray(64 * 1024 * 1024))
+        return "hogged"
+    if action == "status":
+        return {"status": 201, "headers": {"x-made": "yes"}, "body": "made"}
+    if action == "none":
+        return None
+    if action == "sandbox":
+        gaia_home = event.query.get("home", "")
+        return {
+            "sees_home": bool(gaia_home) and os.path.exists(gaia_home),
+            "env_leak": os.environ.get("GAIA_TEST_SECRET"),
+            "pid": os.getpid(),
+            "can_write_code": os.access("/code", os.W_OK) if os.path.exists("/code") else None,
+        }
+    return {"status": 400, "body": f"unknown action {action}"}
+'''

@@ -1,0 +1,158 @@
+"""Start and stop real `gaia` processes for integration tests; wait on conditions, never sleep."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+T = TypeVar("T")
+GAIA = [sys.executable, "-m", "gateway"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], T | None], *, timeout: float = 20.0, what: str = "condition"
+) -> T:
+    """Poll until `condition` returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (httpx.HTTPError, OSError) as exc:
+            last_error = exc
+            value = None
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+class Gaia:
+    """One `gaia up` process with its own GAIA_HOME and ports."""
+
+    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = home.parent / f"{home.name}-stderr.log"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "GAIA_HOME": str(self.home),
+            "GAIA_ADMIN_URL": self.admin_url,
+            **self.extra_env,
+        }
+
+    def start(self, *args: str, wait: bool = True) -> Gaia:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                *GAIA,
+                "up",
+                "--port",
+                str(self.port),
+                "--admin-port",
+                str(self.admin_port),
+                *args,
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            cwd=self.home.parent,
+        )
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"gaia exited with {self.process.returncode}:\n{self.logs()}")
+            return httpx.get(f"{self.admin_url}/healthz", timeout=1).status_code == 200
+
+        wait_for(ready, timeout=timeout, what=f"gaia on {self.admin_url}")
+
+    @property
+    def token(self) -> str:
+        return (self.home / "admin-token").read_text().strip()
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.admin_url,
+            headers={"authorization": f"Bearer {self.token}"},
+            timeout=60,
+        )
+
+    def data(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def cli(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*GAIA, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            input=input.decode() if input else None,
+            timeout=120,
+            cwd=self.home.parent,
+        )
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def json_logs(self) -> Iterator[dict[str, object]]:
+        for line in self.logs().splitlines():
+            if line.startswith("{"):
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"gaia did not stop within {timeout}s after SIGTERM") from None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def write_function(directory: Path, source: str, *, files: Sequence[tuple[str, str]] = ()) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "main.py").write_text(source)
+    for name, text in files:
+        (directory / name).write_text(text)
+    return directory

@@ -1,0 +1,130 @@
+"""Publishing revisions and shifting traffic between them, through the CLI and admin API."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from tests.integration.functions import VERSIONED
+from tests.integration.harness import Gaia, write_function
+
+
+def _deploy(gaia: Gaia, code: Path, version: str) -> dict[str, object]:
+    write_function(code, VERSIONED.replace("{version}", version))
+    result = gaia.cli("deploy", "greet", "--code", str(code), "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def _routes(tmp_path: Path) -> Path:
+    write_function(tmp_path / "greet", VERSIONED.replace("{version}", "v1"))
+    config = tmp_path / "gaia.yaml"
+    config.write_text(
+        """
+functions:
+  greet:
+    code: ./greet
+    aliases:
+      prod:
+        traffic: [{revision: latest, percent: 100}]
+    triggers:
+      - http: {path: /greet, alias: prod}
+      - http: {path: /greet-default}
+"""
+    )
+    return config
+
+
+def test_publish_creates_revisions_and_same_digest_creates_none(
+    tmp_path: Path, gaia_factory: type[Gaia]
+) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    code = tmp_path / "greet"
+    first = _deploy(gaia, code, "v1")
+    assert (first["revision"], first["created"]) == (1, False)
+    second = _deploy(gaia, code, "v2")
+    assert (second["revision"], second["created"]) == (2, True)
+    again = _deploy(gaia, code, "v2")
+    assert (again["revision"], again["created"]) == (2, False)
+    assert again["digest"] == second["digest"]
+
+    listing = json.loads(gaia.cli("revisions", "greet", "-o", "json").stdout)
+    assert [r["revision"] for r in listing] == [1, 2]
+    table = gaia.cli("revisions", "greet").stdout
+    assert "greet@2" in table and "greet@1" in table and "NAME" in table
+
+    with gaia.data() as http:
+        # `latest` follows the newest revision; a pinned revision is reachable directly.
+        assert http.get("/greet").text == "v2"
+        assert http.get("/greet-default").text == "v2"
+    assert gaia.cli("invoke", "greet@1").stdout.strip() == "v1"
+    # Bundles are immutable on disk.
+    bundle = gaia.home / "bundles" / str(first["digest"]) / "main.py"
+    assert "v1" in bundle.read_text()
+    assert not bundle.stat().st_mode & 0o222
+
+
+def test_weighted_split_tag_routing_and_stickiness(
+    tmp_path: Path, gaia_factory: type[Gaia]
+) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    code = tmp_path / "greet"
+    _deploy(gaia, code, "v2")
+    result = gaia.cli("alias", "set", "greet:prod", "1=80", "2=20", "--tag", "2=canary", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(gaia.cli("alias", "show", "greet:prod", "-o", "json").stdout)
+    assert [(t["revision"], t["percent"], t["tag"]) for t in shown["traffic"]] == [
+        (1, 80.0, None),
+        (2, 20.0, "canary"),
+    ]
+
+    with gaia.data() as http:
+        counts = Counter(http.get("/greet").text for _ in range(600))
+        # 20% of 600 = 120, sigma ~ 9.8: +-45 is about 4.6 sigma.
+        assert 75 <= counts["v2"] <= 165, counts
+        assert counts["v1"] + counts["v2"] == 600
+        tagged = {http.get("/greet", headers={"x-gaia-tag": "canary"}).text for _ in range(20)}
+        assert tagged == {"v2"}
+        unknown = http.get("/greet", headers={"x-gaia-tag": "nope"})
+        assert unknown.status_code == 404
+
+    with gaia.admin() as admin:
+        updated = admin.put(
+            "/v1/functions/greet/aliases/prod",
+            json={"traffic": [{"revision": 1, "percent": 50}, {"revision": 2, "percent": 50}],
+                  "sticky": "header:x-user"},
+        )
+        assert updated.status_code == 200, updated.text
+    with gaia.data() as http:
+        for user in ("ada", "grace", "linus", "barbara", "ken"):
+            seen = {http.get("/greet", headers={"x-user": user}).text for _ in range(10)}
+            assert len(seen) == 1, (user, seen)
+
+
+def test_alias_errors_name_the_field_and_change_nothing(
+    tmp_path: Path, gaia_factory: type[Gaia]
+) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    with gaia.admin() as admin:
+        before = admin.get("/v1/functions/greet/aliases/prod").json()
+        bad_sum = admin.put(
+            "/v1/functions/greet/aliases/prod",
+            json={"traffic": [{"revision": 1, "percent": 60}]},
+        )
+        assert bad_sum.status_code == 422
+        assert bad_sum.json()["field"] == "traffic"
+        missing_revision = admin.put(
+            "/v1/functions/greet/aliases/prod",
+            json={"traffic": [{"revision": 9, "percent": 100}]},
+        )
+        assert missing_revision.status_code == 422
+        assert missing_revision.json()["field"] == "traffic[0].revision"
+        wrong_type = admin.put(
+            "/v1/functions/greet/aliases/prod", json={"traffic": "all of it"}
+        )
+        assert wrong_type.status_code == 422
+        assert wrong_type.json()["field"] == "traffic"
+        assert admin.get("/v1/functions/greet/aliases/prod").json() == before
+        assert admin.get("/v1/functions/nope/aliases/prod").status_code == 404

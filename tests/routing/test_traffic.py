@@ -1,0 +1,192 @@
+"""Alias traffic specs as users write them: what is accepted, and where errors point."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.errors import InvalidSpec
+from routing.traffic import (
+    LATEST,
+    AliasSpec,
+    Sticky,
+    TrafficTarget,
+    parse_alias_spec,
+    parse_sticky,
+)
+
+WHERE = "functions.hello.aliases.prod"
+
+
+def test_parses_weights_tags_and_sticky() -> None:
+    spec = parse_alias_spec(
+        {
+            "traffic": [
+                {"revision": 1, "percent": 90},
+                {"revision": "latest", "percent": 10, "tag": "canary"},
+            ],
+            "sticky": "header:X-User-Id",
+        },
+        path=WHERE,
+    )
+    assert spec.traffic == (
+        TrafficTarget(revision=1, percent=90.0),
+        TrafficTarget(revision=LATEST, percent=10.0, tag="canary"),
+    )
+    # Header names are case-insensitive, and ASGI hands them over lowercased.
+    assert spec.sticky == Sticky(source="header", name="x-user-id")
+
+
+def test_no_traffic_means_latest_at_100_percent() -> None:
+    assert parse_alias_spec({}).traffic == (TrafficTarget(revision=LATEST, percent=100.0),)
+    assert AliasSpec().traffic == (TrafficTarget(revision=LATEST, percent=100.0),)
+
+
+def test_rollout_key_is_accepted_for_the_rollout_parser() -> None:
+    spec = parse_alias_spec({"rollout": {"to": "latest"}})
+    assert spec.traffic[0].revision == LATEST
+
+
+def test_to_dict_parses_back_to_the_same_spec() -> None:
+    spec = parse_alias_spec(
+        {
+            "traffic": [
+                {"revision": 2, "percent": 75.5},
+                {"revision": "latest", "percent": 24.5, "tag": "next"},
+            ],
+            "sticky": "cookie:session",
+        }
+    )
+    assert parse_alias_spec(spec.to_dict()) == spec
+
+
+def test_percents_may_carry_float_rounding() -> None:
+    spec = parse_alias_spec({"traffic": [{"revision": r, "percent": 100 / 3} for r in (1, 2, 3)]})
+    assert len(spec.traffic) == 3
+
+
+@pytest.mark.parametrize(
+    ("sticky", "source", "name"),
+    [
+        ("header:X-Session", "header", "x-session"),
+        ("cookie:Session", "cookie", "Session"),  # cookie names are case-sensitive
+        ("query:user", "query", "user"),
+    ],
+)
+def test_sticky_sources(sticky: str, source: str, name: str) -> None:
+    parsed = parse_sticky(sticky)
+    assert (parsed.source, parsed.name) == (source, name)
+    assert str(parsed) == f"{source}:{name}"
+
+
+def _entry(**overrides: object) -> dict[str, object]:
+    return {"revision": 1, "percent": 100} | overrides
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "message"),
+    [
+        pytest.param(
+            {"traffic": [_entry(percent=60), _entry(revision=2, percent=30)]},
+            "traffic",
+            "add up to 90",
+            id="sum-below-100",
+        ),
+        pytest.param(
+            {"traffic": [_entry(percent=60), _entry(revision=2, percent=60)]},
+            "traffic",
+            "add up to 120",
+            id="sum-above-100",
+        ),
+        pytest.param({"traffic": []}, "traffic", "empty", id="no-entries"),
+        pytest.param({"traffic": {"revision": 1}}, "traffic", "expected a list", id="not-a-list"),
+        pytest.param(
+            {"traffic": [_entry(percent=120)]}, "traffic[0].percent", "out of range", id="pct>100"
+        ),
+        pytest.param(
+            {"traffic": [_entry(), _entry(revision=2, percent=-5)]},
+            "traffic[1].percent",
+            "out of range",
+            id="pct<0",
+        ),
+        pytest.param(
+            {"traffic": [_entry(percent="100%")]},
+            "traffic[0].percent",
+            "expected a number",
+            id="pct-string",
+        ),
+        pytest.param(
+            {"traffic": [_entry(percent=True)]},
+            "traffic[0].percent",
+            "expected a number",
+            id="pct-bool",
+        ),
+        pytest.param(
+            {"traffic": [_entry(percent=float("nan"))]},
+            "traffic[0].percent",
+            "out of range",
+            id="pct-nan",
+        ),
+        pytest.param(
+            {
+                "traffic": [
+                    _entry(percent=50, tag="a"),
+                    _entry(revision=2, percent=50, tag="a"),
+                ]
+            },
+            "traffic[1].tag",
+            "'a' is used twice",
+            id="duplicate-tag",
+        ),
+        pytest.param({"traffic": [_entry(tag="")]}, "traffic[0].tag", "non-empty", id="empty-tag"),
+        pytest.param(
+            {"traffic": [_entry(revision=0)]}, "traffic[0].revision", "positive", id="rev-0"
+        ),
+        pytest.param(
+            {"traffic": [_entry(revision="3")]},
+            "traffic[0].revision",
+            "positive",
+            id="rev-string",
+        ),
+        pytest.param(
+            {"traffic": [_entry(revision=True)]},
+            "traffic[0].revision",
+            "positive",
+            id="rev-bool",
+        ),
+        pytest.param(
+            {"traffic": [_entry(revision=1.5)]}, "traffic[0].revision", "positive", id="rev-float"
+        ),
+        pytest.param(
+            {"traffic": [{"percent": 100}]}, "traffic[0].revision", "positive", id="rev-missing"
+        ),
+        pytest.param({"sticky": "header"}, "sticky", "header:NAME", id="sticky-no-name"),
+        pytest.param({"sticky": "header:"}, "sticky", "header:NAME", id="sticky-empty-name"),
+        pytest.param({"sticky": "body:x"}, "sticky", "header:NAME", id="sticky-bad-source"),
+        pytest.param({"sticky": ""}, "sticky", "header:NAME", id="sticky-empty"),
+        pytest.param({"sticky": 42}, "sticky", "header:NAME", id="sticky-not-string"),
+        pytest.param({"trafic": []}, "", "unknown key 'trafic'", id="unknown-key"),
+        pytest.param(
+            {"traffic": [_entry(weight=100)]},
+            "traffic[0]",
+            "unknown key 'weight'",
+            id="unknown-entry-key",
+        ),
+        pytest.param({"traffic": ["1:100"]}, "traffic[0]", "expected a mapping", id="entry-str"),
+    ],
+)
+def test_invalid_specs_name_the_key(raw: dict[str, object], path: str, message: str) -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        parse_alias_spec(raw, path=WHERE)
+    expected_path = f"{WHERE}.{path}" if path else WHERE
+    assert caught.value.path == expected_path
+    assert message in caught.value.message
+    assert str(caught.value).startswith(f"{expected_path}: ")
+
+
+def test_alias_spec_built_in_code_is_validated_too() -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        AliasSpec(traffic=(TrafficTarget(revision=True, percent=100),))
+    assert caught.value.path == "traffic[0].revision"
+    with pytest.raises(InvalidSpec) as caught:
+        AliasSpec(traffic=(TrafficTarget(revision=1, percent=99),))
+    assert caught.value.path == "traffic"

@@ -1,0 +1,74 @@
+"""Reading request bodies and writing responses in raw ASGI, for the HTTP trigger."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.types import Receive, Send
+
+from runtime_adapters.base import InvocationResult
+
+_encode = msgspec.json.Encoder().encode
+_JSON = (b"content-type", b"application/json")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, headers: list[tuple[bytes, bytes]], *, limit: int) -> bytes:
+    """The whole request body; BodyTooLarge as soon as it is known to pass `limit`."""
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge(f"request body of {int(value)} bytes is over the limit of {limit}")
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        if len(body) > limit:
+            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_error(
+    send: Send,
+    status: int,
+    error: str,
+    message: str,
+    request_id: str,
+    *,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> int:
+    body = _encode({"error": error, "message": message, "request_id": request_id})
+    headers = [
+        _JSON,
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def send_result(
+    send: Send, result: InvocationResult, request_id: str, revision_header: tuple[bytes, bytes]
+) -> int:
+    headers = list(result.headers)
+    # Without a length uvicorn falls back to chunked encoding for a body it already has.
+    if not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(len(result.body)).encode()))
+    headers.append((b"x-request-id", request_id.encode()))
+    headers.append(revision_header)
+    await send({"type": "http.response.start", "status": result.status, "headers": headers})
+    await send({"type": "http.response.body", "body": result.body})
+    return result.status
