@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
-from gateway.invoker import Invoker, Resolved
+from gateway.invoker import Invoker
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.routes import MethodNotAllowed, RouteMatch
@@ -23,7 +23,6 @@ from routing.traffic import Sticky
 from runtime_adapters.base import (
     FunctionFailed,
     HttpRequest,
-    InvocationResult,
     PoolSaturated,
     RuntimeAdapterError,
 )
@@ -49,17 +48,14 @@ class DataPlane:
         self._id_prefix = os.urandom(4).hex()
         self._counter = 0
 
-    def _request_id(self) -> str:
-        self._counter += 1
-        return f"{self._id_prefix}{self._counter:08x}"
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await _lifespan(receive, send)
             return
         started = time.perf_counter()
-        request_id = self._request_id()
+        self._counter += 1
+        request_id = f"{self._id_prefix}{self._counter:08x}"
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -70,57 +66,41 @@ class DataPlane:
             elif name == b"x-gaia-tag":
                 tag = value.decode("latin-1")
         entry: dict[str, object] = {
-            "ts": round(time.time(), 6),
+            "ts": time.time(),
             "request_id": request_id,
             "method": method,
             "path": path,
         }
-        status = await self._handle(
-            scope, receive, send, request_id, method, path, headers, host, tag, entry
-        )
+        match = self._control.snapshot.routes.match(method, path, host)
+        if isinstance(match, RouteMatch):
+            route = match.route
+            entry["route"] = route.path
+            entry["function"] = route.target.function
+            status = await self._routed(scope, receive, send, match, headers, tag, entry)
+        else:
+            status = await _unrouted(send, match, method, path, request_id)
         entry["status"] = status
-        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        entry["duration_ms"] = (time.perf_counter() - started) * 1000
         self._access_log.write(entry)
 
-    async def _handle(
+    async def _routed(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        request_id: str,
-        method: str,
-        path: str,
+        match: RouteMatch,
         headers: list[tuple[bytes, bytes]],
-        host: str | None,
         tag: str | None,
         entry: dict[str, object],
     ) -> int:
-        match = self._control.snapshot.routes.match(method, path, host)
-        if match is None:
-            return await json_error(
-                send, 404, "not_found", f"no route for {method} {path}", request_id
-            )
-        if isinstance(match, MethodNotAllowed):
-            allow = ", ".join(sorted(match.allowed))
-            return await json_error(
-                send,
-                405,
-                "method_not_allowed",
-                f"{method} is not allowed on {path}: expected one of {allow}",
-                request_id,
-                extra_headers=[(b"allow", allow.encode())],
-            )
-        assert isinstance(match, RouteMatch)
-        route = match.route
-        entry["route"] = route.path
-        entry["function"] = route.target.function
+        request_id = str(entry["request_id"])
         query_string: bytes = scope["query_string"]
 
         def key_for(sticky: Sticky) -> str | None:
             return sticky_key_from(sticky, headers, query_string)
 
         try:
-            resolved = self._invoker.resolve(route.target, tag=tag, sticky_key=key_for)
+            resolved = self._invoker.resolve(match.route.target, tag=tag, sticky_key=key_for)
         except UnknownTag as exc:
             return await json_error(send, 404, "unknown_tag", str(exc), request_id)
         except NotFound as exc:
@@ -132,21 +112,16 @@ class DataPlane:
         except BodyTooLarge as exc:
             return await json_error(send, 413, "body_too_large", str(exc), request_id)
         event = HttpRequest(
-            method=method,
-            path=path,
+            method=scope["method"],
+            path=scope["path"],
             query_string=query_string,
             headers=headers,
             params=match.params,
             body=body,
         )
-        return await self._invoke(send, resolved, request_id, event)
-
-    async def _invoke(
-        self, send: Send, resolved: Resolved, request_id: str, event: HttpRequest
-    ) -> int:
-        revision_header = (b"x-gaia-revision", str(resolved.key).encode())
+        revision_header = (b"x-gaia-revision", resolved.label)
         try:
-            result: InvocationResult = await self._invoker.invoke(
+            result = await self._invoker.invoke(
                 resolved, request_id=request_id, trigger="http", event=event
             )
         except PoolSaturated as exc:
@@ -174,6 +149,22 @@ class DataPlane:
                 send, exc.status, kind, exc.message, request_id, extra_headers=[revision_header]
             )
         return await send_result(send, result, request_id, revision_header)
+
+
+async def _unrouted(
+    send: Send, match: MethodNotAllowed | None, method: str, path: str, request_id: str
+) -> int:
+    if match is None:
+        return await json_error(send, 404, "not_found", f"no route for {method} {path}", request_id)
+    allow = ", ".join(sorted(match.allowed))
+    return await json_error(
+        send,
+        405,
+        "method_not_allowed",
+        f"{method} is not allowed on {path}: expected one of {allow}",
+        request_id,
+        extra_headers=[(b"allow", allow.encode())],
+    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

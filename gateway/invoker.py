@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.metrics import Metrics
+from gateway.snapshot import Snapshot
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import Sticky
 from runtime_adapters.base import (
@@ -33,12 +34,33 @@ log = logging.getLogger("gaia.invoke")
 class Resolved:
     key: RevisionKey
     alias: str
+    # `hello@3` as response headers carry it, built once per revision, not per request.
+    label: bytes
 
 
 class Invoker:
     def __init__(self, *, control: ControlPlane, metrics: Metrics) -> None:
         self._control = control
         self._metrics = metrics
+        # Resolved objects per (function, alias, revision) for the current snapshot: the
+        # hot path then allocates nothing to name the revision it picked.
+        self._resolved: dict[tuple[str, str, int], Resolved] = {}
+        self._resolved_for: Snapshot | None = None
+
+    def _resolved_of(self, function: str, alias: str, revision: int) -> Resolved:
+        snapshot = self._control.snapshot
+        if snapshot is not self._resolved_for:
+            self._resolved.clear()
+            self._resolved_for = snapshot
+        resolved = self._resolved.get((function, alias, revision))
+        if resolved is None:
+            resolved = Resolved(
+                key=RevisionKey(function=function, revision=revision),
+                alias=alias,
+                label=f"{function}@{revision}".encode(),
+            )
+            self._resolved[(function, alias, revision)] = resolved
+        return resolved
 
     def resolve(
         self,
@@ -54,19 +76,17 @@ class Invoker:
         """
         snapshot = self._control.snapshot
         if target.revision is not None:
-            key = RevisionKey(function=target.function, revision=target.revision)
-            if key not in snapshot.revisions:
-                raise NotFound(f"revision {key} does not exist", field="revision")
-            return Resolved(key=key, alias="")
+            resolved = self._resolved_of(target.function, "", target.revision)
+            if resolved.key not in snapshot.revisions:
+                raise NotFound(f"revision {resolved.key} does not exist", field="revision")
+            return resolved
         alias_name = target.alias or DEFAULT_ALIAS
         alias = snapshot.aliases.get((target.function, alias_name))
         if alias is None:
             raise NotFound(f"{target.function}:{alias_name} does not exist", field="alias")
         key_text = sticky_key(alias.sticky) if alias.sticky and sticky_key else None
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
-        return Resolved(
-            key=RevisionKey(function=target.function, revision=revision), alias=alias_name
-        )
+        return self._resolved_of(target.function, alias_name, revision)
 
     async def invoke(
         self, resolved: Resolved, *, request_id: str, trigger: str, event: Event

@@ -1,48 +1,71 @@
 """Prometheus metrics of invocations, in the names OpenFaaS users already chart.
 
-Children are cached per label set: `labels()` takes a lock and builds a tuple on every
-call, which the per-request path should not pay.
+Counts live in plain dicts and are turned into metric families only when scraped:
+prometheus_client's own Counter and Histogram take a lock and walk label tuples on
+every observation, which measured as the largest single cost of the data plane.
+The event loop is the only writer, so no lock is needed here.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
 
-_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
-class Metrics:
+_LABELS = tuple(repr(float(bound)) for bound in BUCKETS)
+
+
+class _Histogram:
+    __slots__ = ("counts", "total")
+
     def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)  # the last slot is +Inf
+        self.total = 0.0
+
+
+class Metrics(Collector):
+    def __init__(self) -> None:
+        self._invocations: dict[tuple[str, int, str, int], int] = {}
+        self._latency: dict[tuple[str, int, str], _Histogram] = {}
         self.registry = CollectorRegistry()
-        self._invocations = Counter(
-            "gateway_function_invocation",
-            "Invocations by function, revision, alias and response code",
-            ["function_name", "revision", "alias", "code"],
-            registry=self.registry,
-        )
-        self._seconds = Histogram(
-            "gateway_functions_seconds",
-            "Time from request to response, per function",
-            ["function_name", "revision", "alias"],
-            buckets=_BUCKETS,
-            registry=self.registry,
-        )
-        self._counter_children: dict[tuple[str, int, str, int], Counter] = {}
-        self._histogram_children: dict[tuple[str, int, str], Histogram] = {}
+        self.registry.register(self)
 
     def observe(self, function: str, revision: int, alias: str, code: int, seconds: float) -> None:
         key = (function, revision, alias, code)
-        counter = self._counter_children.get(key)
-        if counter is None:
-            counter = self._invocations.labels(function, str(revision), alias, str(code))
-            self._counter_children[key] = counter
-        counter.inc()
-        hkey = (function, revision, alias)
-        histogram = self._histogram_children.get(hkey)
+        self._invocations[key] = self._invocations.get(key, 0) + 1
+        histogram = self._latency.get(key[:3])
         if histogram is None:
-            histogram = self._seconds.labels(function, str(revision), alias)
-            self._histogram_children[hkey] = histogram
-        histogram.observe(seconds)
+            histogram = self._latency[key[:3]] = _Histogram()
+        histogram.counts[bisect_left(BUCKETS, seconds)] += 1
+        histogram.total += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        invocations = CounterMetricFamily(
+            "gateway_function_invocation",
+            "Invocations by function, revision, alias and response code",
+            labels=["function_name", "revision", "alias", "code"],
+        )
+        for (function, revision, alias, code), count in sorted(self._invocations.items()):
+            invocations.add_metric([function, str(revision), alias, str(code)], count)
+        yield invocations
+        seconds = HistogramMetricFamily(
+            "gateway_functions_seconds",
+            "Time from request to response, per function",
+            labels=["function_name", "revision", "alias"],
+        )
+        for (function, revision, alias), histogram in sorted(self._latency.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*_LABELS, "+Inf"), histogram.counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            seconds.add_metric([function, str(revision), alias], buckets, histogram.total)
+        yield seconds
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

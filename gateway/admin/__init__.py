@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -150,9 +151,17 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> BearerAuth:
         assert isinstance(exc, GaiaError)
         return error_response(exc)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return JSONResponse(
+            {"error": kind, "message": message}, status_code=exc.status_code, headers=exc.headers
+        )
+
     app = Starlette(
         routes=[Route("/openapi.json", openapi, methods=["GET"])]
         + [Route(e.path, getattr(routes, e.handler), methods=[e.method]) for e in _ENDPOINTS],
-        exception_handlers={GaiaError: gaia_error},
+        exception_handlers={GaiaError: gaia_error, HTTPException: http_error},
     )
     return BearerAuth(app, token=token)

@@ -1,19 +1,19 @@
 """Function sources the integration tests deploy, each small enough to read at a glance."""
 
-HELLO = '''
+HELLO = """
 def handler(event, context):
     name = event.params.get("name") or event.query.get("name") or "world"
     return {"message": f"hello, {name}", "revision": context.revision}
-'''
+"""
 
-VERSIONED = '''
+VERSIONED = """
 VERSION = "{version}"
 
 def handler(event, context):
     return VERSION
-'''
+"""
 
-ECHO = '''
+ECHO = """
 def handler(event, context):
     return {{
         "method": event.method,
@@ -25,9 +25,9 @@ def handler(event, context):
         "alias": context.alias,
         "request_id": context.request_id,
     }}
-'''.replace("{{", "{").replace("}}", "}")
+""".replace("{{", "{").replace("}}", "}")
 
-BEHAVIOURS = '''
+BEHAVIOURS = """
 import os, signal, sys, time
 
 def handler(event, context):
@@ -64,4 +64,4 @@ def handler(event, context):
             "can_write_code": os.access("/code", os.W_OK) if os.path.exists("/code") else None,
         }
     return {"status": 400, "body": f"unknown action {action}"}
-'''
+"""

@@ -40,7 +40,9 @@ def wait_for(
         if value:
             return value
         time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
+    )
 
 
 class Gaia:

@@ -24,9 +24,7 @@ def test_empty_home_serves_the_examples_and_creates_a_private_token(
     assert response.json()["message"] == "hello, ada"
 
     assert httpx.get(f"{gaia.admin_url}/v1/functions").status_code == 401
-    wrong = httpx.get(
-        f"{gaia.admin_url}/v1/functions", headers={"authorization": "Bearer wrong"}
-    )
+    wrong = httpx.get(f"{gaia.admin_url}/v1/functions", headers={"authorization": "Bearer wrong"})
     assert wrong.status_code == 401
     with gaia.admin() as admin:
         assert [f["name"] for f in admin.get("/v1/functions").json()] == ["hello"]
@@ -38,7 +36,9 @@ def test_empty_home_serves_the_examples_and_creates_a_private_token(
 
 def test_apply_is_all_or_nothing(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
     write_function(tmp_path / "one", VERSIONED.replace("{version}", "one"))
-    write_function(tmp_path / "broken", "import does_not_exist\n\ndef handler(e, c):\n    return 1\n")
+    write_function(
+        tmp_path / "broken", "import does_not_exist\n\ndef handler(e, c):\n    return 1\n"
+    )
     good = tmp_path / "good.yaml"
     good.write_text(
         "functions:\n  one:\n    code: ./one\n    triggers:\n      - http: {path: /one}\n"
@@ -129,7 +129,10 @@ def test_metrics_count_invocations_by_function_revision_alias_and_code(
     with gaia.admin() as admin:
         wait_for(lambda: line in admin.get("/metrics").text, what="the invocation counter")
         text = admin.get("/metrics").text
-    assert 'gateway_functions_seconds_count{alias="default",function_name="hi",revision="1"} 3.0' in text
+    assert (
+        'gateway_functions_seconds_count{alias="default",function_name="hi",revision="1"} 3.0'
+        in text
+    )
 
 
 def test_cli_tables_and_json_agree(tmp_path: Path, gaia_factory: type[Gaia]) -> None:

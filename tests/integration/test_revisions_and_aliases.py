@@ -72,7 +72,9 @@ def test_weighted_split_tag_routing_and_stickiness(
     gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
     code = tmp_path / "greet"
     _deploy(gaia, code, "v2")
-    result = gaia.cli("alias", "set", "greet:prod", "1=80", "2=20", "--tag", "2=canary", "-o", "json")
+    result = gaia.cli(
+        "alias", "set", "greet:prod", "1=80", "2=20", "--tag", "2=canary", "-o", "json"
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(gaia.cli("alias", "show", "greet:prod", "-o", "json").stdout)
     assert [(t["revision"], t["percent"], t["tag"]) for t in shown["traffic"]] == [
@@ -93,8 +95,10 @@ def test_weighted_split_tag_routing_and_stickiness(
     with gaia.admin() as admin:
         updated = admin.put(
             "/v1/functions/greet/aliases/prod",
-            json={"traffic": [{"revision": 1, "percent": 50}, {"revision": 2, "percent": 50}],
-                  "sticky": "header:x-user"},
+            json={
+                "traffic": [{"revision": 1, "percent": 50}, {"revision": 2, "percent": 50}],
+                "sticky": "header:x-user",
+            },
         )
         assert updated.status_code == 200, updated.text
     with gaia.data() as http:
@@ -121,9 +125,7 @@ def test_alias_errors_name_the_field_and_change_nothing(
         )
         assert missing_revision.status_code == 422
         assert missing_revision.json()["field"] == "traffic[0].revision"
-        wrong_type = admin.put(
-            "/v1/functions/greet/aliases/prod", json={"traffic": "all of it"}
-        )
+        wrong_type = admin.put("/v1/functions/greet/aliases/prod", json={"traffic": "all of it"})
         assert wrong_type.status_code == 422
         assert wrong_type.json()["field"] == "traffic"
         assert admin.get("/v1/functions/greet/aliases/prod").json() == before
