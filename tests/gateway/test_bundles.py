@@ -49,7 +49,7 @@ def test_stored_bundles_are_read_only_and_written_once(tmp_path: Path) -> None:
 def test_links_and_garbage_uploads_are_refused(tmp_path: Path) -> None:
     code = _code(tmp_path / "a")
     (code / "link.py").symlink_to("/etc/passwd")
-    with pytest.raises(InvalidInput, match="link.py"):
+    with pytest.raises(InvalidInput, match=r"link\.py"):
         bundles.digest(code, {})
     with pytest.raises(InvalidInput, match="not a valid tar archive"):
         bundles.unpack(b"not a tarball", tmp_path)

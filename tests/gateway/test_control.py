@@ -1,0 +1,163 @@
+"""The control plane over the in-memory store and runtime: atomic changes, warm first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.config import FunctionConfig, GaiaFile
+from gateway.control import ControlPlane
+from gateway.errors import InvalidInput, PublishFailed
+from gateway.store import MemoryStore
+from routing.traffic import AliasSpec, TrafficTarget
+from runtime_adapters.base import RevisionKey
+from runtime_adapters.memory import MemoryRuntime
+
+Parse = Callable[..., GaiaFile]
+
+ONE = """
+functions:
+  hello:
+    code: ./hello
+    triggers:
+      - http: {path: /hello}
+"""
+
+
+def _function(parse: Parse, source: str = "v1", handler: str = "main.handler") -> FunctionConfig:
+    text = ONE + f"    handler: {handler}\n"
+    return parse(text, code={"hello": source}).functions["hello"]
+
+
+async def test_publishing_numbers_revisions_and_skips_identical_digests(
+    control: ControlPlane, gaia_file: Parse, tmp_path: Path
+) -> None:
+    config = _function(gaia_file)
+    first = await control.publish("hello", code_dir=config.code, config=config)
+    assert (first.revision, first.created_revision, first.created_function) == (1, True, True)
+    same = await control.publish("hello", code_dir=config.code, config=config)
+    assert (same.revision, same.created_revision) == (1, False)
+    (tmp_path / "hello" / "main.py").write_text("v2")
+    second = await control.publish("hello", code_dir=config.code, config=config)
+    assert second.revision == 2
+    # `default` is `latest` 100%: it follows the new revision as soon as it is warm.
+    assert control.snapshot.aliases[("hello", "default")].choose() == 2
+    assert [r.number for r in control.revisions("hello")] == [1, 2]
+
+
+async def test_a_revision_that_fails_to_warm_changes_nothing(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse
+) -> None:
+    config = _function(gaia_file, handler="missing.handler")
+    with pytest.raises(PublishFailed, match=r"missing\.handler"):
+        await control.publish("hello", code_dir=config.code, config=config)
+    assert store.load().functions == ()
+    assert control.snapshot.aliases == {}
+
+
+async def test_alias_changes_validate_revisions_warm_targets_and_retire_the_rest(
+    control: ControlPlane, runtime: MemoryRuntime, gaia_file: Parse, tmp_path: Path
+) -> None:
+    config = _function(gaia_file)
+    await control.publish("hello", code_dir=config.code, config=config)
+    (tmp_path / "hello" / "main.py").write_text("v2")
+    await control.publish("hello", code_dir=config.code, config=config)
+    assert RevisionKey(function="hello", revision=1) in runtime.retired
+
+    before = control.state
+    with pytest.raises(InvalidInput) as refused:
+        await control.set_alias(
+            "hello", "prod", AliasSpec(traffic=(TrafficTarget(revision=7, percent=100.0),))
+        )
+    assert refused.value.field == "traffic[0].revision"
+    assert control.state == before
+
+    split = AliasSpec(
+        traffic=(
+            TrafficTarget(revision=1, percent=50.0),
+            TrafficTarget(revision=2, percent=50.0),
+        )
+    )
+    await control.set_alias("hello", "prod", split)
+    assert {RevisionKey(function="hello", revision=n) for n in (1, 2)} <= set(runtime.pools)
+    seen = {control.snapshot.aliases[("hello", "prod")].choose(rand=r) for r in (0.1, 0.9)}
+    assert seen == {1, 2}
+
+
+async def test_apply_is_all_or_nothing(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse
+) -> None:
+    two = """
+functions:
+  good:
+    code: ./good
+    triggers: [{http: {path: /good}}]
+  bad:
+    code: ./bad
+    handler: broken.handler
+    triggers: [{http: {path: /bad}}]
+"""
+    with pytest.raises(PublishFailed, match="bad@1"):
+        await control.apply(gaia_file(two, code={"good": "g", "bad": "b"}))
+    assert store.load().functions == ()
+    assert control.snapshot.routes.routes == ()
+
+    clash = """
+functions:
+  good:
+    code: ./good
+    triggers: [{http: {path: /same}}, {http: {path: /same}}]
+"""
+    with pytest.raises(InvalidInput, match="/same"):
+        await control.apply(gaia_file(clash, code={"good": "g"}))
+    assert store.load().functions == ()
+
+
+async def test_dry_run_plans_without_changing_anything(
+    control: ControlPlane, store: MemoryStore, runtime: MemoryRuntime, gaia_file: Parse
+) -> None:
+    plans = await control.apply(gaia_file(ONE, code={"hello": "v1"}), dry_run=True)
+    assert [(p.function, p.revision, p.created_revision) for p in plans] == [("hello", 1, True)]
+    assert plans[0].triggers_added == ("http * /hello",)
+    assert store.load().functions == ()
+    assert runtime.pools == {}
+
+
+async def test_a_restart_restores_the_snapshot_and_warms_what_it_routes_to(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse, tmp_path: Path
+) -> None:
+    await control.apply(gaia_file(ONE, code={"hello": "v1"}))
+    runtime = MemoryRuntime({"main.handler": lambda invocation, spec: "ok"})
+    restarted = ControlPlane(
+        store=store, bundles_root=tmp_path / "bundles", runtimes={"python": runtime}
+    )
+    await restarted.start()
+    assert restarted.snapshot.latest == control.snapshot.latest == {"hello": 1}
+    assert [str(r) for r in restarted.snapshot.routes.routes] == [
+        str(r) for r in control.snapshot.routes.routes
+    ]
+    assert set(runtime.pools) == {RevisionKey(function="hello", revision=1)}
+
+
+async def test_latest_falls_back_when_the_newest_revision_no_longer_warms(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse, tmp_path: Path
+) -> None:
+    config = _function(gaia_file)
+    await control.publish("hello", code_dir=config.code, config=config)
+    other = _function(gaia_file, source="v2", handler="other.handler")
+    runtime_of_first = control.runtimes["python"]
+    assert isinstance(runtime_of_first, MemoryRuntime)
+    runtime_of_first.handlers["other.handler"] = lambda invocation, spec: "v2"
+    await control.publish("hello", code_dir=other.code, config=other)
+    assert control.snapshot.latest["hello"] == 2
+
+    # After a restart revision 2's handler is gone: `latest` means revision 1 again.
+    runtime = MemoryRuntime({"main.handler": lambda invocation, spec: "v1"})
+    restarted = ControlPlane(
+        store=store, bundles_root=tmp_path / "bundles", runtimes={"python": runtime}
+    )
+    await restarted.start()
+    assert restarted.snapshot.latest["hello"] == 1
+    assert restarted.snapshot.aliases[("hello", "default")].choose() == 1

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.metrics import Metrics
+
+
+def _samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples
+    }
+
+
+def test_counts_and_latency_buckets_per_function_revision_alias_and_code() -> None:
+    metrics = Metrics()
+    for seconds in (0.0004, 0.003, 0.2):
+        metrics.observe("hello", 2, "prod", 200, seconds)
+    metrics.observe("hello", 2, "prod", 500, 0.004)
+    samples = _samples(metrics)
+    labels = (("alias", "prod"), ("function_name", "hello"), ("revision", "2"))
+    assert (
+        samples[("gateway_function_invocation_total", (*labels[:1], ("code", "200"), *labels[1:]))]
+        == 3
+    )
+    assert (
+        samples[("gateway_function_invocation_total", (*labels[:1], ("code", "500"), *labels[1:]))]
+        == 1
+    )
+    assert samples[("gateway_functions_seconds_count", labels)] == 4
+    assert abs(samples[("gateway_functions_seconds_sum", labels)] - 0.2074) < 1e-9
+
+    def bucket(le: str) -> float:
+        return samples[("gateway_functions_seconds_bucket", tuple(sorted((*labels, ("le", le)))))]
+
+    assert bucket("0.0005") == 1
+    assert bucket("0.005") == 3
+    assert bucket("0.25") == 4
+    assert bucket("+Inf") == 4
