@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles
@@ -20,6 +20,7 @@ from gateway.config import FunctionConfig, GaiaFile, HttpTriggerConfig
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
 from gateway.store import (
+    AliasChange,
     AliasRecord,
     Changes,
     FunctionRecord,
@@ -71,6 +72,8 @@ class _Plan:
     changes: Changes
     functions: tuple[FunctionPlan, ...]
     code_dirs: Mapping[str, Path]
+    # The command that asked for the change, as alias history records it.
+    by: str
 
 
 class ControlPlane:
@@ -166,22 +169,62 @@ class ControlPlane:
                 function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
             )
             await self._commit(
-                _Plan(changes=plan[1], functions=(plan[0],), code_dirs={function: code_dir})
+                _Plan(
+                    changes=plan[1],
+                    functions=(plan[0],),
+                    code_dirs={function: code_dir},
+                    by="deploy",
+                )
             )
             return plan[0]
 
     async def set_alias(
-        self, function: str, name: str, spec: AliasSpec, *, field_prefix: str = ""
+        self, function: str, name: str, spec: AliasSpec, *, by: str = "alias set"
     ) -> AliasRecord:
         async with self._lock:
-            self.function(function)
-            known = {r.number for r in self.revisions(function)}
-            self._check_revisions(spec, known, path=f"{field_prefix}traffic")
-            record = AliasRecord(function=function, name=name, spec=spec, updated_at=time.time())
-            await self._commit(
-                _Plan(changes=Changes(aliases=(record,)), functions=(), code_dirs={})
+            return await self._set_alias(function, name, spec, by=by)
+
+    async def rollback(self, function: str, name: str) -> AliasRecord:
+        """Restore the traffic the alias had before its last change.
+
+        Like `kubectl rollout undo`, a second rollback undoes the first.
+        """
+        async with self._lock:
+            self.alias(function, name)
+            last = next(
+                (
+                    h
+                    for h in reversed(self._state.history)
+                    if h.function == function and h.alias == name
+                ),
+                None,
             )
-            return record
+            if last is None or last.before is None:
+                raise InvalidInput(
+                    f"{function}:{name} has no earlier traffic to roll back to", field="alias"
+                )
+            return await self._set_alias(function, name, last.before, by="rollback")
+
+    def history(self, function: str, name: str) -> list[AliasChange]:
+        self.alias(function, name)
+        return [h for h in self._state.history if h.function == function and h.alias == name]
+
+    async def _set_alias(
+        self, function: str, name: str, spec: AliasSpec, *, by: str
+    ) -> AliasRecord:
+        self.function(function)
+        known = {r.number for r in self.revisions(function)}
+        self._check_revisions(spec, known, path="traffic")
+        current = next(
+            (a for a in self._state.aliases if a.function == function and a.name == name), None
+        )
+        if current is not None and current.spec == spec:
+            return current  # nothing to change, nothing to record
+        record = AliasRecord(function=function, name=name, spec=spec, updated_at=time.time())
+        await self._commit(
+            _Plan(changes=Changes(aliases=(record,)), functions=(), code_dirs={}, by=by)
+        )
+        return record
 
     async def apply(self, file: GaiaFile, *, dry_run: bool = False) -> list[FunctionPlan]:
         """Make the stored state match the file's functions; others stay as they are."""
@@ -201,6 +244,7 @@ class ControlPlane:
                         changes=merged,
                         functions=tuple(plans),
                         code_dirs={name: c.code for name, c in file.functions.items()},
+                        by="apply",
                     )
                 )
             else:
@@ -308,6 +352,7 @@ class ControlPlane:
         return candidate, snapshot
 
     async def _commit(self, plan: _Plan) -> None:
+        plan = replace(plan, changes=replace(plan.changes, history=self._history_of(plan)))
         candidate, snapshot = self._candidate(plan.changes)
         for revision in plan.changes.revisions:
             self._bundles.put(plan.code_dirs[revision.function], revision.digest)
@@ -334,6 +379,20 @@ class ControlPlane:
         self._unusable = self._unusable - new_keys
         self.snapshot = snapshot
         await self._retire((previously | new_keys) - referenced, snapshot)
+
+    def _history_of(self, plan: _Plan) -> tuple[AliasChange, ...]:
+        current = {(a.function, a.name): a.spec for a in self._state.aliases}
+        return tuple(
+            AliasChange(
+                function=record.function,
+                alias=record.name,
+                at=record.updated_at,
+                before=current.get((record.function, record.name)),
+                after=record.spec,
+                by=plan.by,
+            )
+            for record in plan.changes.aliases
+        )
 
     async def _warm_all(
         self, snapshot: Snapshot, keys: Iterable[RevisionKey]

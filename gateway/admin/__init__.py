@@ -74,6 +74,18 @@ _ENDPOINTS = (
         body=AliasBody,
     ),
     _Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}/history",
+        method="GET",
+        handler="alias_history",
+        summary="Every traffic change of an alias: when, from, to, by which command",
+    ),
+    _Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}/rollback",
+        method="POST",
+        handler="rollback",
+        summary="Restore the alias's traffic from before its last change",
+    ),
+    _Endpoint(
         path="/v1/functions/{fn}/invoke",
         method="POST",
         handler="invoke",

@@ -17,7 +17,13 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import bundles
 from gateway.admin.schemas import AliasBody, ApplyBody, PublishBody
-from gateway.admin.views import alias_view, function_view, revision_view, trigger_view
+from gateway.admin.views import (
+    alias_view,
+    function_view,
+    history_view,
+    revision_view,
+    trigger_view,
+)
 from gateway.config import ConfigError, parse_config_document, parse_function
 from gateway.control import ControlPlane
 from gateway.errors import GaiaError, InvalidInput, NotFound
@@ -179,6 +185,16 @@ class AdminRoutes:
         except InvalidSpec as exc:
             raise InvalidInput(exc.message, field=exc.path) from exc
         record = await self._control.set_alias(name, alias, spec)
+        return self._ok(alias_view(record, self._control.snapshot))
+
+    async def alias_history(self, request: Request) -> Response:
+        changes = self._control.history(request.path_params["fn"], request.path_params["alias"])
+        return self._ok([history_view(change) for change in changes])
+
+    async def rollback(self, request: Request) -> Response:
+        record = await self._control.rollback(
+            request.path_params["fn"], request.path_params["alias"]
+        )
         return self._ok(alias_view(record, self._control.snapshot))
 
     async def list_triggers(self, request: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.snapshot import Snapshot
-from gateway.store import AliasRecord, RevisionRecord, StoredState, TriggerRecord
+from gateway.store import AliasChange, AliasRecord, RevisionRecord, StoredState, TriggerRecord
 
 
 def revision_view(record: RevisionRecord, snapshot: Snapshot) -> dict[str, object]:
@@ -61,4 +61,15 @@ def function_view(name: str, state: StoredState, snapshot: Snapshot) -> dict[str
         "revisions": len(revisions),
         "aliases": [alias_view(a, snapshot) for a in state.aliases if a.function == name],
         "triggers": [trigger_view(t) for t in state.triggers if t.function == name],
+    }
+
+
+def history_view(change: AliasChange) -> dict[str, object]:
+    return {
+        "function": change.function,
+        "alias": change.alias,
+        "at": change.at,
+        "by": change.by,
+        "from": change.before.to_dict() if change.before else None,
+        "to": change.after.to_dict(),
     }

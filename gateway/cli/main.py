@@ -221,6 +221,38 @@ def alias_show(name: str, output: str) -> None:
     _show_alias(_client().call("GET", f"/v1/functions/{function}/aliases/{alias_name}"), output)
 
 
+@alias.command("history")
+@click.argument("name", metavar="FUNCTION:ALIAS")
+@OUTPUT
+def alias_history(name: str, output: str) -> None:
+    """Every traffic change of an alias, oldest first."""
+    function, alias_name = _split_alias(name)
+    result = _client().call("GET", f"/v1/functions/{function}/aliases/{alias_name}/history")
+    if output == "json":
+        emit_json(result)
+        return
+    rows = [
+        [
+            age(change["at"]) + " ago",
+            change["by"],
+            traffic_text(change["from"]["traffic"]) if change["from"] else "-",
+            traffic_text(change["to"]["traffic"]),
+        ]
+        for change in result
+    ]
+    table(["when", "by", "from", "to"], rows)
+
+
+@cli.command()
+@click.argument("name", metavar="FUNCTION:ALIAS")
+@OUTPUT
+def rollback(name: str, output: str) -> None:
+    """Restore an alias's traffic from before its last change."""
+    function, alias_name = _split_alias(name)
+    result = _client().call("POST", f"/v1/functions/{function}/aliases/{alias_name}/rollback")
+    _show_alias(result, output)
+
+
 def _show_alias(result: dict[str, Any], output: str) -> None:
     if output == "json":
         emit_json(result)

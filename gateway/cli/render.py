@@ -40,7 +40,10 @@ def traffic_text(traffic: Sequence[dict[str, object]]) -> str:
     for entry in traffic:
         revision = entry["revision"]
         resolved = entry.get("resolved_revision")
-        name = f"latest (@{resolved})" if revision == "latest" and resolved else f"@{revision}"
+        if revision == "latest":
+            name = f"latest (@{resolved})" if resolved else "latest"
+        else:
+            name = f"@{revision}"
         tag = f" #{entry['tag']}" if entry.get("tag") else ""
         parts.append(f"{entry['percent']:g}% {name}{tag}")
     return ", ".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.store.base import (
+    AliasChange,
     AliasRecord,
     Changes,
     FunctionRecord,
@@ -22,6 +23,7 @@ from gateway.store.memory import MemoryStore
 from gateway.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AliasChange",
     "AliasRecord",
     "Changes",
     "FunctionRecord",

@@ -42,6 +42,18 @@ class AliasRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AliasChange:
+    """One entry of an alias's history: what its traffic was, what it became, and why."""
+
+    function: str
+    alias: str
+    at: float
+    before: AliasSpec | None
+    after: AliasSpec
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TriggerRecord:
     id: str
     function: str
@@ -55,6 +67,7 @@ class StoredState:
     revisions: tuple[RevisionRecord, ...] = ()
     aliases: tuple[AliasRecord, ...] = ()
     triggers: tuple[TriggerRecord, ...] = ()
+    history: tuple[AliasChange, ...] = ()
 
     def merged(self, changes: Changes) -> StoredState:
         """The state after `changes`, as every Store.write must leave it."""
@@ -77,6 +90,7 @@ class StoredState:
             revisions=tuple(revisions.values()),
             aliases=tuple(aliases.values()),
             triggers=tuple(triggers),
+            history=self.history + changes.history,
         )
 
 
@@ -88,6 +102,7 @@ class Changes:
     revisions: tuple[RevisionRecord, ...] = ()
     aliases: tuple[AliasRecord, ...] = ()
     triggers: Mapping[str, tuple[TriggerRecord, ...]] = field(default_factory=dict)
+    history: tuple[AliasChange, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.functions or self.revisions or self.aliases or self.triggers)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from gateway.store.base import (
+    AliasChange,
     AliasRecord,
     Changes,
     FunctionRecord,
@@ -38,6 +39,14 @@ CREATE TABLE IF NOT EXISTS aliases (
     spec TEXT NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS alias_history (
+    function TEXT NOT NULL REFERENCES functions(name),
+    alias TEXT NOT NULL,
+    at REAL NOT NULL,
+    before TEXT,
+    after TEXT NOT NULL,
+    by TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS triggers (
     id TEXT PRIMARY KEY,
@@ -89,6 +98,20 @@ class SQLiteStore(Store):
                     "SELECT id, function, kind, spec FROM triggers ORDER BY rowid"
                 )
             ),
+            history=tuple(
+                AliasChange(
+                    function=fn,
+                    alias=alias,
+                    at=at,
+                    before=parse_alias_spec(json.loads(before)) if before else None,
+                    after=parse_alias_spec(json.loads(after)),
+                    by=by,
+                )
+                for fn, alias, at, before, after, by in db.execute(
+                    "SELECT function, alias, at, before, after, by FROM alias_history "
+                    "ORDER BY rowid"
+                )
+            ),
         )
 
     def write(self, changes: Changes) -> None:
@@ -115,6 +138,21 @@ class SQLiteStore(Store):
                 [
                     (a.function, a.name, _json(a.spec.to_dict()), a.updated_at)
                     for a in changes.aliases
+                ],
+            )
+            db.executemany(
+                "INSERT INTO alias_history (function, alias, at, before, after, by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        h.function,
+                        h.alias,
+                        h.at,
+                        _json(h.before.to_dict()) if h.before else None,
+                        _json(h.after.to_dict()),
+                        h.by,
+                    )
+                    for h in changes.history
                 ],
             )
             for function, replacement in changes.triggers.items():

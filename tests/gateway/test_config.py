@@ -395,7 +395,10 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
             {"pool": {"maximum": 2}},
             "functions.hello.pool.maximum: unknown key 'maximum': did you mean 'max'?",
         ),
-        ({"pool": 4}, "functions.hello.pool: expected a mapping with min, max or idle, got 4"),
+        (
+            {"pool": 4},
+            "functions.hello.pool: expected a mapping with min, max, idle or queue, got 4",
+        ),
         ({"network": "yes"}, "functions.hello.network: expected true or false, got 'yes'"),
         (
             {"runtime": "container"},

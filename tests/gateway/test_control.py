@@ -161,3 +161,40 @@ async def test_latest_falls_back_when_the_newest_revision_no_longer_warms(
     await restarted.start()
     assert restarted.snapshot.latest["hello"] == 1
     assert restarted.snapshot.aliases[("hello", "default")].choose() == 1
+
+
+async def test_alias_history_records_every_change_and_rollback_restores_the_previous(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse, tmp_path: Path
+) -> None:
+    config = _function(gaia_file)
+    await control.publish("hello", code_dir=config.code, config=config)
+    (tmp_path / "hello" / "main.py").write_text("v2")
+    await control.publish("hello", code_dir=config.code, config=config)
+    pinned = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    split = AliasSpec(
+        traffic=(
+            TrafficTarget(revision=1, percent=90.0),
+            TrafficTarget(revision=2, percent=10.0),
+        )
+    )
+    await control.set_alias("hello", "prod", pinned)
+    await control.set_alias("hello", "prod", split)
+    await control.set_alias("hello", "prod", split)  # no change: not recorded
+    history = control.history("hello", "prod")
+    assert [(h.before, h.after, h.by) for h in history] == [
+        (None, pinned, "alias set"),
+        (pinned, split, "alias set"),
+    ]
+
+    restored = await control.rollback("hello", "prod")
+    assert restored.spec == pinned
+    assert control.snapshot.aliases[("hello", "prod")].choose(rand=0.99) == 1
+    assert control.history("hello", "prod")[-1].by == "rollback"
+    assert store.load().history == control.state.history
+
+    again = await control.rollback("hello", "prod")  # undoes the rollback
+    assert again.spec == split
+
+    await control.set_alias("hello", "fresh", pinned)
+    with pytest.raises(InvalidInput, match="no earlier traffic"):
+        await control.rollback("hello", "fresh")

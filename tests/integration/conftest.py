@@ -5,19 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Gaia
+from tests.integration.harness import Gaia, GaiaFactory
 
 
 @pytest.fixture
-def gaia_factory(tmp_path: Path) -> Iterator[type[Gaia]]:
-    """Builds gateways under this test's tmp dir and stops every one of them afterwards."""
+def gaia_factory(tmp_path: Path) -> Iterator[GaiaFactory]:
+    """Builds gateways under this test's tmp dir and kills every one of them afterwards."""
     started: list[Gaia] = []
 
-    def make(name: str = "home", **kwargs: object) -> Gaia:
-        gaia = Gaia(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+    def make(name: str = "home", *, extra_env: dict[str, str] | None = None) -> Gaia:
+        gaia = Gaia(tmp_path / name, extra_env=extra_env)
         started.append(gaia)
         return gaia
 
-    yield make  # type: ignore[misc]
+    yield make
     for gaia in started:
         gaia.kill()

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -150,6 +150,10 @@ class Gaia:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+class GaiaFactory(Protocol):
+    def __call__(self, name: str = ..., *, extra_env: dict[str, str] | None = ...) -> Gaia: ...
 
 
 def write_function(directory: Path, source: str, *, files: Sequence[tuple[str, str]] = ()) -> Path:

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 
 from tests.integration.functions import HELLO, VERSIONED
-from tests.integration.harness import Gaia, wait_for, write_function
+from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
 
 
 def test_empty_home_serves_the_examples_and_creates_a_private_token(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start()
     token_file = gaia.home / "admin-token"
@@ -34,7 +34,7 @@ def test_empty_home_serves_the_examples_and_creates_a_private_token(
         assert "put" in spec["paths"]["/v1/functions/{fn}/aliases/{alias}"]
 
 
-def test_apply_is_all_or_nothing(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_apply_is_all_or_nothing(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     write_function(tmp_path / "one", VERSIONED.replace("{version}", "one"))
     write_function(
         tmp_path / "broken", "import does_not_exist\n\ndef handler(e, c):\n    return 1\n"
@@ -94,7 +94,7 @@ def test_apply_is_all_or_nothing(tmp_path: Path, gaia_factory: type[Gaia]) -> No
 
 
 def test_invalid_admin_input_is_a_4xx_naming_the_field(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start()
     with gaia.admin() as admin:
@@ -114,7 +114,7 @@ def test_invalid_admin_input_is_a_4xx_naming_the_field(
 
 
 def test_metrics_count_invocations_by_function_revision_alias_and_code(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     write_function(tmp_path / "hello", HELLO)
     config = tmp_path / "gaia.yaml"
@@ -125,7 +125,10 @@ def test_metrics_count_invocations_by_function_revision_alias_and_code(
     with gaia.data() as http:
         for _ in range(3):
             assert http.get("/hi").status_code == 200
-    line = 'gateway_function_invocation_total{alias="default",code="200",function_name="hi",revision="1"} 3.0'
+    line = (
+        'gateway_function_invocation_total{alias="default",code="200",'
+        'function_name="hi",revision="1"} 3.0'
+    )
     with gaia.admin() as admin:
         wait_for(lambda: line in admin.get("/metrics").text, what="the invocation counter")
         text = admin.get("/metrics").text
@@ -135,7 +138,7 @@ def test_metrics_count_invocations_by_function_revision_alias_and_code(
     )
 
 
-def test_cli_tables_and_json_agree(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_cli_tables_and_json_agree(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     gaia = gaia_factory().start()
     status = gaia.cli("status")
     assert status.returncode == 0, status.stderr

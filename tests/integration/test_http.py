@@ -6,7 +6,7 @@ import concurrent.futures
 from pathlib import Path
 
 from tests.integration.functions import BEHAVIOURS, ECHO
-from tests.integration.harness import Gaia, wait_for, write_function
+from tests.integration.harness import GaiaFactory, wait_for, write_function
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:
@@ -34,7 +34,7 @@ functions:
     return path
 
 
-def test_event_contract_and_response_mapping(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_event_contract_and_response_mapping(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     with gaia.data() as http:
         response = http.post(
@@ -59,7 +59,7 @@ def test_event_contract_and_response_mapping(tmp_path: Path, gaia_factory: type[
         assert http.get("/act/ok").text == "ok"
 
 
-def test_http_errors_are_json_and_named(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_http_errors_are_json_and_named(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     with gaia.data() as http:
         missing = http.get("/nope")
@@ -87,7 +87,7 @@ def test_http_errors_are_json_and_named(tmp_path: Path, gaia_factory: type[Gaia]
 
 
 def test_timeout_gives_504_and_the_function_keeps_serving(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     with gaia.data() as http:
@@ -97,7 +97,7 @@ def test_timeout_gives_504_and_the_function_keeps_serving(
         assert http.get("/act/ok").text == "ok"
 
 
-def test_full_queue_gives_503_with_retry_after(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_full_queue_gives_503_with_retry_after(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     # max 2 instances x concurrency 1, plus a queue of 2: the fifth concurrent call is refused.
     with gaia.data() as http, concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -111,7 +111,7 @@ def test_full_queue_gives_503_with_retry_after(tmp_path: Path, gaia_factory: typ
 
 
 def test_function_output_is_logged_with_its_request_id(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     with gaia.data() as http:
@@ -128,7 +128,9 @@ def test_function_output_is_logged_with_its_request_id(
     wait_for(captured, what="the function's stdout line in the log")
 
 
-def test_access_log_has_one_json_line_per_request(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_access_log_has_one_json_line_per_request(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
     gaia = gaia_factory().start("-f", str(_config(tmp_path)))
     with gaia.data() as http:
         response = http.get("/echo/7/z")

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from tests.integration.functions import VERSIONED
-from tests.integration.harness import Gaia, write_function
+from tests.integration.harness import GaiaFactory, write_function
 
 
 def test_restart_restores_functions_revisions_aliases_and_triggers(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     write_function(tmp_path / "greet", VERSIONED.replace("{version}", "v1"))
     config = tmp_path / "gaia.yaml"

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.integration.functions import VERSIONED
-from tests.integration.harness import Gaia, write_function
+from tests.integration.harness import Gaia, GaiaFactory, write_function
 
 
 def _deploy(gaia: Gaia, code: Path, version: str) -> dict[str, object]:
@@ -38,7 +38,7 @@ functions:
 
 
 def test_publish_creates_revisions_and_same_digest_creates_none(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
     code = tmp_path / "greet"
@@ -67,7 +67,7 @@ def test_publish_creates_revisions_and_same_digest_creates_none(
 
 
 def test_weighted_split_tag_routing_and_stickiness(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
     code = tmp_path / "greet"
@@ -108,7 +108,7 @@ def test_weighted_split_tag_routing_and_stickiness(
 
 
 def test_alias_errors_name_the_field_and_change_nothing(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
     with gaia.admin() as admin:
@@ -130,3 +130,29 @@ def test_alias_errors_name_the_field_and_change_nothing(
         assert wrong_type.json()["field"] == "traffic"
         assert admin.get("/v1/functions/greet/aliases/prod").json() == before
         assert admin.get("/v1/functions/nope/aliases/prod").status_code == 404
+
+
+def test_alias_history_and_rollback(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    _deploy(gaia, tmp_path / "greet", "v2")
+    assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
+    assert gaia.cli("alias", "set", "greet:prod", "2=100").returncode == 0
+    with gaia.data() as http:
+        assert http.get("/greet").text == "v2"
+
+    rolled = gaia.cli("rollback", "greet:prod", "-o", "json")
+    assert rolled.returncode == 0, rolled.stderr
+    assert json.loads(rolled.stdout)["traffic"][0]["revision"] == 1
+    with gaia.data() as http:
+        assert http.get("/greet").text == "v1"
+
+    history = json.loads(gaia.cli("alias", "history", "greet:prod", "-o", "json").stdout)
+    assert [h["by"] for h in history] == ["apply", "alias set", "alias set", "rollback"]
+    assert history[-1]["from"]["traffic"] == [{"revision": 2, "percent": 100.0}]
+    assert history[-1]["to"]["traffic"] == [{"revision": 1, "percent": 100.0}]
+    table = gaia.cli("alias", "history", "greet:prod").stdout
+    assert "rollback" in table and "WHEN" in table
+
+    nothing = gaia.cli("rollback", "greet:default")
+    assert nothing.returncode == 1
+    assert "no earlier traffic" in nothing.stderr

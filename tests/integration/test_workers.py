@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.functions import BEHAVIOURS
-from tests.integration.harness import Gaia, write_function
+from tests.integration.harness import Gaia, GaiaFactory, write_function
 
 
-def _start(tmp_path: Path, gaia_factory: type[Gaia], **env: str) -> Gaia:
+def _start(tmp_path: Path, gaia_factory: GaiaFactory, **env: str) -> Gaia:
     write_function(tmp_path / "act", BEHAVIOURS)
     config = tmp_path / "gaia.yaml"
     config.write_text(
@@ -34,7 +34,7 @@ functions:
 
 @pytest.mark.parametrize(("action", "reason"), [("exit", "code 3"), ("kill", "SIGKILL")])
 def test_a_dying_worker_fails_only_its_own_invocations(
-    tmp_path: Path, gaia_factory: type[Gaia], action: str, reason: str
+    tmp_path: Path, gaia_factory: GaiaFactory, action: str, reason: str
 ) -> None:
     gaia = _start(tmp_path, gaia_factory)
     with gaia.data() as http, concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -49,7 +49,7 @@ def test_a_dying_worker_fails_only_its_own_invocations(
 
 
 def test_memory_limit_ends_the_worker_not_the_gateway(
-    tmp_path: Path, gaia_factory: type[Gaia]
+    tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia = _start(tmp_path, gaia_factory)
     with gaia.data() as http:
@@ -59,7 +59,7 @@ def test_memory_limit_ends_the_worker_not_the_gateway(
         assert http.get("/act/ok").text == "ok"
 
 
-def test_sandbox_hides_the_gateway(tmp_path: Path, gaia_factory: type[Gaia]) -> None:
+def test_sandbox_hides_the_gateway(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
     if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
         pytest.skip("bubblewrap is not installed (CI installs it and runs this test)")
     gaia = _start(tmp_path, gaia_factory, GAIA_TEST_SECRET="gateway-only")
