@@ -50,6 +50,8 @@ class FunctionPlan:
     aliases: Mapping[str, tuple[AliasSpec | None, AliasSpec]] = field(default_factory=dict)
     triggers_added: tuple[str, ...] = ()
     triggers_removed: tuple[str, ...] = ()
+    # Milliseconds per stage of the commit that landed it (store, warm, ready).
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -64,6 +66,7 @@ class FunctionPlan:
             },
             "triggers_added": list(self.triggers_added),
             "triggers_removed": list(self.triggers_removed),
+            "timings_ms": dict(self.timings_ms),
         }
 
 
@@ -168,7 +171,7 @@ class ControlPlane:
             plan = self._plan_function(
                 function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
             )
-            await self._commit(
+            timings = await self._commit(
                 _Plan(
                     changes=plan[1],
                     functions=(plan[0],),
@@ -176,7 +179,7 @@ class ControlPlane:
                     by="deploy",
                 )
             )
-            return plan[0]
+            return replace(plan[0], timings_ms=timings)
 
     async def set_alias(
         self, function: str, name: str, spec: AliasSpec, *, by: str = "alias set"
@@ -351,17 +354,21 @@ class ControlPlane:
             raise InvalidInput(str(exc), field=getattr(exc, "path", None) or "triggers") from exc
         return candidate, snapshot
 
-    async def _commit(self, plan: _Plan) -> None:
+    async def _commit(self, plan: _Plan) -> dict[str, float]:
+        """Store, warm, write, swap; returns each stage's milliseconds."""
         plan = replace(plan, changes=replace(plan.changes, history=self._history_of(plan)))
         candidate, snapshot = self._candidate(plan.changes)
+        clock = _Stages()
         for revision in plan.changes.revisions:
             self._bundles.put(plan.code_dirs[revision.function], revision.digest)
+        clock.lap("store")
         new_keys = {
             RevisionKey(function=r.function, revision=r.number) for r in plan.changes.revisions
         }
         referenced = snapshot.referenced()
         # A new revision warms even when nothing routes to it yet: that proves it imports.
         failures = await self._warm_all(snapshot, referenced | new_keys)
+        clock.lap("warm")
         previously = self.snapshot.referenced()
         if failures:
             await self._retire((referenced | new_keys) - previously, snapshot)
@@ -378,7 +385,9 @@ class ControlPlane:
         self._state = candidate
         self._unusable = self._unusable - new_keys
         self.snapshot = snapshot
+        clock.lap("ready")
         await self._retire((previously | new_keys) - referenced, snapshot)
+        return clock.laps
 
     def _history_of(self, plan: _Plan) -> tuple[AliasChange, ...]:
         current = {(a.function, a.name): a.spec for a in self._state.aliases}
@@ -415,6 +424,17 @@ class ControlPlane:
             spec = snapshot.revisions.get(key)
             if spec is not None:
                 await self.runtime_for(spec).retire(key)
+
+
+class _Stages:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round((now - self._last) * 1000, 3)
+        self._last = now
 
 
 def _trigger_record(function: str, index: int, trigger: HttpTriggerConfig) -> TriggerRecord:

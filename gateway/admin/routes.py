@@ -151,7 +151,30 @@ class AdminRoutes:
         revision = next(r for r in self._control.revisions(name) if r.number == plan.revision)
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
+        view["timings_ms"] = dict(plan.timings_ms)
+        view["urls"] = self._urls(name, plan.revision)
         return self._ok(view, 201 if plan.created_revision else 200)
+
+    def _urls(self, function: str, revision: int) -> list[str]:
+        """Data-plane URLs whose trigger can reach this revision."""
+        snapshot = self._control.snapshot
+        urls = []
+        for route in snapshot.routes.routes:
+            target = route.target
+            if target.function != function:
+                continue
+            if target.revision is not None:
+                reaches = target.revision == revision
+            else:
+                alias = snapshot.aliases.get((function, target.alias or "default"))
+                reaches = alias is not None and (
+                    any(n == revision and pct > 0 for n, pct in alias.revisions)
+                    or (target.tag is not None and alias.tags.get(target.tag) == revision)
+                )
+            if reaches:
+                base = f"http://{route.host}" if route.host else self._data_plane_url
+                urls.append(base + route.path)
+        return urls
 
     def _inherited_config(self, name: str) -> Mapping[str, object]:
         """A new revision keeps the latest one's settings unless the request overrides them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +145,24 @@ def deploy(
         config["memory"] = memory
     if concurrency is not None:
         config["concurrency"] = concurrency
+    started = time.perf_counter()
+    packed = _pack(code)
+    package_ms = (time.perf_counter() - started) * 1000
     result = _client().call(
         "POST",
         f"/v1/functions/{function}/revisions",
-        json={"code": _pack(code), "config": config},
+        json={"code": packed, "config": config},
     )
+    result["timings_ms"] = {"package": round(package_ms, 3), **result.get("timings_ms", {})}
     if output == "json":
         emit_json(result)
         return
-    verb = "created" if result.get("created") else "unchanged (same digest as)"
-    click.echo(f"{verb} {result['name']} digest {result['digest'][:12]}")
+    for stage, ms in result["timings_ms"].items():
+        click.echo(f"{stage:<8} {ms:8.1f} ms")
+    verb = "created" if result.get("created") else "unchanged, same digest as"
+    click.echo(f"{verb} {result['name']} (digest {result['digest'][:12]})")
+    for url in result.get("urls", []):
+        click.echo(f"  {url}")
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:

@@ -156,3 +156,19 @@ def test_alias_history_and_rollback(tmp_path: Path, gaia_factory: GaiaFactory) -
     nothing = gaia.cli("rollback", "greet:default")
     assert nothing.returncode == 1
     assert "no earlier traffic" in nothing.stderr
+
+
+def test_deploy_shows_its_stages_and_the_urls_that_reach_it(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    write_function(tmp_path / "greet", VERSIONED.replace("{version}", "v2"))
+    result = gaia.cli("deploy", "greet", "--code", str(tmp_path / "greet"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:4]] == ["package", "store", "warm", "ready"]
+    assert all(line.split()[-1] == "ms" for line in lines[:4])
+    assert "created greet@2" in result.stdout
+    # Both triggers follow `latest`, so both reach the new revision.
+    urls = [line.strip() for line in lines[5:]]
+    assert sorted(urls) == [f"{gaia.url}/greet", f"{gaia.url}/greet-default"]

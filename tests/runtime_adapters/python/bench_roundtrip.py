@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -21,7 +22,6 @@ import uvloop
 from runtime_adapters.base import HttpRequest, Invocation, PoolSpec, RevisionSpec
 from runtime_adapters.python import PythonRuntime
 
-CONCURRENCY = 8
 HELLO = Path(__file__).resolve().parents[3] / "examples" / "hello"
 
 
@@ -35,7 +35,13 @@ def uss_kib(pid: int) -> int:
     return fields["Private_Clean"] + fields["Private_Dirty"]
 
 
-def spec(revision: int) -> RevisionSpec:
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spec(revision: int, concurrency: int = 8, network: bool = True) -> RevisionSpec:
     return RevisionSpec(
         function="hello",
         revision=revision,
@@ -43,11 +49,12 @@ def spec(revision: int) -> RevisionSpec:
         runtime="python",
         bundle_dir=HELLO,
         pool=PoolSpec(min=1, max=1),
-        concurrency=CONCURRENCY,
+        concurrency=concurrency,
+        network=network,
     )
 
 
-async def main(calls: int, sandbox: bool, colds: int) -> None:
+async def main(calls: int, sandbox: bool, colds: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as state:
         runtime = PythonRuntime(Path(state), sandbox=sandbox, log_sink=lambda r: None)
         try:
@@ -59,25 +66,58 @@ async def main(calls: int, sandbox: bool, colds: int) -> None:
                 await runtime.warm(spec(revision))
                 await runtime.invoke(spec(revision).key, invocation("cold"))
                 cold_ms.append((time.perf_counter() - started) * 1000)
-                if revision > 1:
-                    await runtime.retire(spec(revision).key)
-            key = spec(1).key
+                await runtime.retire(spec(revision).key)
+            fresh_ms = []  # network: false cannot use a stem cell: a worker boots from nothing
+            for revision in range(100, 100 + max(colds // 3, 1)):
+                started = time.perf_counter()
+                await runtime.warm(spec(revision, network=False))
+                await runtime.invoke(spec(revision).key, invocation("fresh"))
+                fresh_ms.append((time.perf_counter() - started) * 1000)
+                await runtime.retire(spec(revision).key)
+            bench = spec(colds + 1, concurrency)
+            await runtime.warm(bench)
+            key = bench.key
             request = invocation("bench")
             for _ in range(500):
                 await runtime.invoke(key, request)
-            started = time.perf_counter()
-            for _ in range(calls):
-                await runtime.invoke(key, request)
-            elapsed = time.perf_counter() - started
             (info,) = runtime.instances(key)
             assert info.pid is not None
+            worker_cpu = cpu_seconds(info.pid)
+            cpu = time.process_time()
+            clock = time.perf_counter
+            latencies = []
+            started = clock()
+            for _ in range(calls):
+                before = clock()
+                await runtime.invoke(key, request)
+                latencies.append(clock() - before)
+            elapsed = clock() - started
+            cpu = time.process_time() - cpu
+            worker_cpu = cpu_seconds(info.pid) - worker_cpu
             print(f"sandbox={runtime.sandboxed}")
-            print(f"round trip: {elapsed / calls * 1e6:.1f} µs/call over {calls} sequential calls")
+            latencies.sort()
+            p50, p99 = latencies[calls // 2] * 1e6, latencies[calls * 99 // 100] * 1e6
+            print(
+                f"round trip: {elapsed / calls * 1e6:.1f} µs/call over {calls} sequential calls "
+                f"(p50 {p50:.0f} µs, p99 {p99:.0f} µs)"
+            )
+            print(
+                f"CPU per call: gateway {cpu / calls * 1e6:.1f} µs, "
+                f"worker {worker_cpu / calls * 1e6:.1f} µs"
+            )
             print(
                 f"cold start (spare -> first reply): p50 {statistics.median(cold_ms):.1f} ms, "
-                f"max {max(cold_ms):.1f} ms over {len(cold_ms)} revisions"
+                f"max {max(cold_ms):.1f} ms over {len(cold_ms)} revisions; "
+                f"without a stem cell (network: false) p50 {statistics.median(fresh_ms):.0f} ms"
             )
-            print(f"idle warm worker USS: {uss_kib(info.pid) / 1024:.1f} MiB (pid {info.pid})")
+            await asyncio.sleep(0.5)
+            await runtime.spares_ready()
+            spare = runtime._spares._spares[0].worker_pid()  # a private peek, for the figure
+            assert spare is not None
+            print(
+                f"USS: idle warm worker {uss_kib(info.pid) / 1024:.1f} MiB, "
+                f"idle stem cell {uss_kib(spare) / 1024:.1f} MiB"
+            )
         finally:
             await runtime.aclose()
 
@@ -102,6 +142,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--colds", type=int, default=15)
+    parser.add_argument("--concurrency", type=int, default=8, help="of the measured revision")
     parser.add_argument("--no-sandbox", action="store_true")
     args = parser.parse_args()
-    uvloop.run(main(args.calls, not args.no_sandbox, args.colds))
+    uvloop.run(main(args.calls, not args.no_sandbox, args.colds, args.concurrency))

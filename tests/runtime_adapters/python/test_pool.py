@@ -1,0 +1,123 @@
+"""Pools: scaling up under load, the bounded queue, scaling down, retiring, stem cells."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from runtime_adapters.base import PoolSaturated, PoolSpec, RevisionUnknown
+from runtime_adapters.python import PythonRuntime
+
+from .conftest import MakeRuntime, eventually, http, json_body, spec
+
+
+async def test_busy_instances_make_the_pool_grow_to_max(runtime: PythonRuntime) -> None:
+    described = spec("main.sleep", concurrency=1, pool=PoolSpec(min=1, max=3))
+    await runtime.warm(described)
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(runtime.invoke(described.key, http(query=b"s=0.5")) for _ in range(3))
+    )
+    elapsed = time.monotonic() - started
+    assert len({json_body(r)["worker"] for r in results}) == 3
+    assert elapsed < 1.0, f"three 0.5s calls on three instances took {elapsed:.2f}s"
+    (status,) = runtime.status()
+    assert status.instances == 3
+
+
+@pytest.mark.parametrize("bound_by", ["pool.queue", "runtime queue_limit"])
+async def test_full_queue_is_pool_saturated(make_runtime: MakeRuntime, bound_by: str) -> None:
+    if bound_by == "pool.queue":
+        runtime = await make_runtime()
+        pool = PoolSpec(min=1, max=1, queue=1)
+    else:
+        runtime = await make_runtime(queue_limit=1)
+        pool = PoolSpec(min=1, max=1, queue=100)
+    described = spec("main.sleep", concurrency=1, pool=pool)
+    await runtime.warm(described)
+    running = asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=0.5")))
+    await eventually(lambda: runtime.status()[0].in_flight == 1, what="the first call to run")
+    queued = asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=0")))
+    await eventually(lambda: runtime.status()[0].queued == 1, what="the second call to queue")
+    with pytest.raises(PoolSaturated) as caught:
+        await runtime.invoke(described.key, http(query=b"s=0"))
+    assert caught.value.retry_after_s >= 1
+    assert (await running).status == 200
+    assert (await queued).status == 200
+
+
+async def test_idle_instances_above_min_are_stopped(runtime: PythonRuntime) -> None:
+    described = spec("main.sleep", concurrency=1, pool=PoolSpec(min=1, max=3, idle_s=0.3))
+    await runtime.warm(described)
+    await asyncio.gather(*(runtime.invoke(described.key, http(query=b"s=0.3")) for _ in range(3)))
+    assert runtime.status()[0].instances == 3
+    await eventually(lambda: runtime.status()[0].instances == 1, what="scale-down to min")
+    assert (await runtime.invoke(described.key, http(query=b"s=0"))).status == 200
+
+
+async def test_retire_lets_in_flight_work_finish_then_forgets_the_revision(
+    runtime: PythonRuntime,
+) -> None:
+    described = spec("main.sleep")
+    await runtime.warm(described)
+    running = asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=0.3")))
+    await eventually(lambda: runtime.status()[0].in_flight == 1, what="the call to run")
+    await runtime.retire(described.key)
+    assert (await running).status == 200
+    assert runtime.status() == []
+    assert runtime.instances(described.key) == []
+    with pytest.raises(RevisionUnknown):
+        await runtime.invoke(described.key, http())
+
+
+async def test_min_instances_are_started(runtime: PythonRuntime) -> None:
+    described = spec("main.hello", pool=PoolSpec(min=3, max=4))
+    await runtime.warm(described)
+    await eventually(lambda: runtime.status()[0].ready == 3, what="three ready instances")
+
+
+async def test_first_invocation_uses_a_stem_cell(runtime: PythonRuntime) -> None:
+    await runtime.spares_ready()
+    started = time.monotonic()
+    await runtime.warm(spec("main.hello"))
+    await runtime.invoke(spec().key, http())
+    elapsed = time.monotonic() - started
+    (instance,) = runtime.instances(spec().key)
+    assert instance.name == "kit@1#1"  # the first worker this runtime launched: the spare
+    # Booting a worker from nothing takes ~100 ms here; a stem cell needs a few ms.
+    assert elapsed < 0.5, f"first invocation took {elapsed * 1000:.0f} ms"
+    await runtime.spares_ready()  # the taken spare is replaced in the background
+    await runtime.warm(spec("main.hello", revision=2))
+    assert (await runtime.invoke(spec(revision=2).key, http())).status == 200
+
+
+async def test_aclose_stops_every_worker(make_runtime: MakeRuntime) -> None:
+    runtime = await make_runtime()
+    described = spec("main.hello", pool=PoolSpec(min=2, max=2))
+    await runtime.warm(described)
+    await eventually(lambda: len(runtime.instances(described.key)) == 2, what="two instances")
+    pids = [i.pid for i in runtime.instances(described.key)]
+    await asyncio.wait_for(runtime.aclose(), 10)
+    for pid in pids:
+        assert pid is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_slots_of_dead_gateway_processes_are_removed(
+    make_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    finished = await asyncio.create_subprocess_exec("true")
+    await finished.wait()
+    slots = tmp_path / "state0" / "slots"  # make_runtime's first state dir
+    stale = slots / str(finished.pid)
+    (stale / "1").mkdir(parents=True)
+    live = slots / "1"  # pid 1 is alive
+    live.mkdir()
+    await make_runtime()
+    assert not stale.exists()
+    assert live.exists()
