@@ -92,6 +92,9 @@ class BundleStore:
     def path(self, bundle_digest: str) -> Path:
         return self.root / bundle_digest
 
+    def remove(self, bundle_digest: str) -> None:
+        shutil.rmtree(self.path(bundle_digest), ignore_errors=True)
+
     def put(self, code_dir: Path, bundle_digest: str) -> Path:
         """Copy the code in unless that digest is already stored; return its path."""
         final = self.path(bundle_digest)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gateway import bundles
+from gateway import bundles, retention
 from gateway.config import FunctionConfig, GaiaFile, HttpTriggerConfig
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
@@ -86,7 +86,9 @@ class ControlPlane:
         store: Store,
         bundles_root: Path,
         runtimes: Mapping[str, Runtime],
+        keep_revisions: int = 10,
     ) -> None:
+        self._keep_revisions = keep_revisions
         self._store = store
         self._bundles = bundles.BundleStore(bundles_root)
         self._runtimes = runtimes
@@ -387,7 +389,29 @@ class ControlPlane:
         self.snapshot = snapshot
         clock.lap("ready")
         await self._retire((previously | new_keys) - referenced, snapshot)
+        await self._prune()
         return clock.laps
+
+    async def _prune(self) -> None:
+        """Forget unreferenced revisions beyond the kept number, and their bundles."""
+        doomed = retention.prunable(self._state, self.snapshot, keep=self._keep_revisions)
+        if not doomed:
+            return
+        changes = Changes(deleted_revisions=tuple((r.function, r.number) for r in doomed))
+        self._store.write(changes)
+        self._state = self._state.merged(changes)
+        snapshot = build_snapshot(
+            self._state, bundles_root=self._bundles.root, unusable=self._unusable
+        )
+        old = self.snapshot
+        self.snapshot = snapshot
+        await self._retire(
+            {RevisionKey(function=r.function, revision=r.number) for r in doomed}, old
+        )
+        in_use = {r.digest for r in self._state.revisions}
+        for digest in {r.digest for r in doomed} - in_use:
+            self._bundles.remove(digest)
+        log.info("retention: removed %s", ", ".join(r.label for r in doomed))
 
     def _history_of(self, plan: _Plan) -> tuple[AliasChange, ...]:
         current = {(a.function, a.name): a.spec for a in self._state.aliases}

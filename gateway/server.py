@@ -71,7 +71,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         raise StartupError(str(exc)) from exc
     runtime = PythonRuntime(state_dir=home / "run", spares=settings.spares)
     control = ControlPlane(
-        store=store, bundles_root=home / "bundles", runtimes={runtime.name: runtime}
+        store=store,
+        bundles_root=home / "bundles",
+        runtimes={runtime.name: runtime},
+        keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
     try:

@@ -22,6 +22,8 @@ class Settings:
     # Stem-cell workers kept started ahead of need, so a cold revision starts in ms.
     spares: int = 1
     config_file: Path | None = None
+    # Unreferenced revisions kept per function; older ones are deleted with their bundles.
+    keep_revisions: int = 10
     # Bounded graceful shutdown: in-flight requests get this long before being cut.
     drain_timeout_s: float = 10.0
 
@@ -42,7 +44,11 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
         "home": home_from_env(env),
         "store_url": env.get("GAIA_STORE") or None,
     }
-    if "GAIA_SPARES" in env:
-        values["spares"] = int(env["GAIA_SPARES"])
+    for name, key in (("GAIA_SPARES", "spares"), ("GAIA_KEEP_REVISIONS", "keep_revisions")):
+        if name in env:
+            try:
+                values[key] = int(env[name])
+            except ValueError:
+                raise ValueError(f"{name}={env[name]!r}: expected a whole number") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]

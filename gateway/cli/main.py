@@ -41,12 +41,19 @@ def cli() -> None:
 @click.option("--port", type=int, default=None, help="data plane port [default: 8080]")
 @click.option("--admin-host", default=None, help="admin API address [default: 127.0.0.1]")
 @click.option("--admin-port", type=int, default=None, help="admin API port [default: 8081]")
+@click.option(
+    "--keep-revisions",
+    type=click.IntRange(min=0),
+    default=None,
+    help="unreferenced revisions kept per function [default: 10, or GAIA_KEEP_REVISIONS]",
+)
 def up(
     config_file: Path | None,
     host: str | None,
     port: int | None,
     admin_host: str | None,
     admin_port: int | None,
+    keep_revisions: int | None,
 ) -> None:
     """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
     from gateway.server import run
@@ -54,13 +61,17 @@ def up(
 
     if config_file is not None and not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
-    settings = settings_from_env(
-        config_file=config_file.absolute() if config_file else None,
-        host=host,
-        port=port,
-        admin_host=admin_host,
-        admin_port=admin_port,
-    )
+    try:
+        settings = settings_from_env(
+            config_file=config_file.absolute() if config_file else None,
+            host=host,
+            port=port,
+            admin_host=admin_host,
+            admin_port=admin_port,
+            keep_revisions=keep_revisions,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     sys.exit(run(settings))
 
 

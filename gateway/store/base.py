@@ -75,6 +75,8 @@ class StoredState:
         for function in changes.functions:
             functions.setdefault(function.name, function)
         revisions = {(r.function, r.number): r for r in self.revisions}
+        for gone in changes.deleted_revisions:
+            revisions.pop(gone, None)
         for revision in changes.revisions:
             if (revision.function, revision.number) in revisions:
                 raise StoreConflict(f"revision {revision.label} exists already")
@@ -103,9 +105,18 @@ class Changes:
     aliases: tuple[AliasRecord, ...] = ()
     triggers: Mapping[str, tuple[TriggerRecord, ...]] = field(default_factory=dict)
     history: tuple[AliasChange, ...] = ()
+    # (function, number) of revisions to forget: retention, never a referenced one.
+    deleted_revisions: tuple[tuple[str, int], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.functions or self.revisions or self.aliases or self.triggers)
+        return bool(
+            self.functions
+            or self.revisions
+            or self.aliases
+            or self.triggers
+            or self.history
+            or self.deleted_revisions
+        )
 
 
 class Store(abc.ABC):

@@ -124,6 +124,10 @@ class SQLiteStore(Store):
                 [(f.name, f.created_at) for f in changes.functions],
             )
             db.executemany(
+                "DELETE FROM revisions WHERE function = ? AND number = ?",
+                changes.deleted_revisions,
+            )
+            db.executemany(
                 "INSERT INTO revisions (function, number, digest, config, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [

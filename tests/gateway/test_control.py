@@ -198,3 +198,44 @@ async def test_alias_history_records_every_change_and_rollback_restores_the_prev
     await control.set_alias("hello", "fresh", pinned)
     with pytest.raises(InvalidInput, match="no earlier traffic"):
         await control.rollback("hello", "fresh")
+
+
+async def test_retention_keeps_referenced_revisions_and_the_newest_unreferenced(
+    runtime: MemoryRuntime, store: MemoryStore, gaia_file: Parse, tmp_path: Path
+) -> None:
+    control = ControlPlane(
+        store=store,
+        bundles_root=tmp_path / "bundles",
+        runtimes={"python": runtime},
+        keep_revisions=2,
+    )
+    await control.start()
+    config = _function(gaia_file)
+    digests = {}
+    for number in range(1, 4):
+        (tmp_path / "hello" / "main.py").write_text(f"v{number}")
+        digests[number] = (
+            await control.publish("hello", code_dir=config.code, config=config)
+        ).digest
+    # prod pins revision 1; a rollback of prod would restore revision 2.
+    await control.set_alias(
+        "hello", "prod", AliasSpec(traffic=(TrafficTarget(revision=2, percent=100.0),))
+    )
+    await control.set_alias(
+        "hello", "prod", AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    )
+    for number in range(4, 9):
+        (tmp_path / "hello" / "main.py").write_text(f"v{number}")
+        digests[number] = (
+            await control.publish("hello", code_dir=config.code, config=config)
+        ).digest
+
+    # Referenced: 1 (prod), 2 (prod's rollback), 8 (latest, newest). Unreferenced:
+    # 3..7, of which the newest two (6, 7) are kept.
+    assert [r.number for r in control.revisions("hello")] == [1, 2, 6, 7, 8]
+    assert [r.number for r in store.load().revisions] == [1, 2, 6, 7, 8]
+    assert not (tmp_path / "bundles" / digests[3]).exists()
+    assert (tmp_path / "bundles" / digests[6]).is_dir()
+    # Numbers are never reused after deletions.
+    (tmp_path / "hello" / "main.py").write_text("v9")
+    assert (await control.publish("hello", code_dir=config.code, config=config)).revision == 9

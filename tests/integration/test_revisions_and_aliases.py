@@ -172,3 +172,18 @@ def test_deploy_shows_its_stages_and_the_urls_that_reach_it(
     # Both triggers follow `latest`, so both reach the new revision.
     urls = [line.strip() for line in lines[5:]]
     assert sorted(urls) == [f"{gaia.url}/greet", f"{gaia.url}/greet-default"]
+
+
+def test_retention_deletes_old_unreferenced_revisions_only(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)), "--keep-revisions", "1")
+    assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
+    digests = [_deploy(gaia, tmp_path / "greet", f"v{n}")["digest"] for n in range(2, 6)]
+    listing = json.loads(gaia.cli("revisions", "greet", "-o", "json").stdout)
+    # 1: pinned by prod; 5: latest; 4: the one unreferenced revision kept.
+    assert [r["revision"] for r in listing] == [1, 4, 5]
+    assert not (gaia.home / "bundles" / str(digests[0])).exists()
+    assert gaia.cli("invoke", "greet@1").stdout.strip() == "v1"
+    missing = gaia.cli("invoke", "greet@2")
+    assert missing.returncode == 1
