@@ -27,6 +27,7 @@ from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.config import ConfigError, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
+from gateway.dev import DevLoop
 from gateway.errors import GaiaError
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
@@ -193,14 +194,24 @@ async def serve(settings: Settings) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+            if settings.watch and settings.config_file is not None:
+                dev_loop = DevLoop(
+                    control=services.control, config_file=settings.config_file, echo=_echo
+                )
+                tasks.append(asyncio.create_task(dev_loop.run(stop)))
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
+            stop.set()
         log.info("shutting down: draining in-flight requests")
         for server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
         access_log.flush()
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
 
 
 def run(settings: Settings) -> int:

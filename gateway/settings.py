@@ -22,6 +22,8 @@ class Settings:
     # Stem-cell workers kept started ahead of need, so a cold revision starts in ms.
     spares: int = 1
     config_file: Path | None = None
+    # `gaia dev`: publish a revision on every save of a function's code.
+    watch: bool = False
     # Unreferenced revisions kept per function; older ones are deleted with their bundles.
     keep_revisions: int = 10
     # Bounded graceful shutdown: in-flight requests get this long before being cut.

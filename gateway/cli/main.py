@@ -6,8 +6,9 @@ import base64
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import yaml
@@ -35,27 +36,35 @@ def cli() -> None:
     """gaia: an event-driven trigger gateway for functions."""
 
 
-@cli.command()
-@click.option("-f", "--file", "config_file", type=click.Path(path_type=Path), help="apply first")
-@click.option("--host", default=None, help="data plane address [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="data plane port [default: 8080]")
-@click.option("--admin-host", default=None, help="admin API address [default: 127.0.0.1]")
-@click.option("--admin-port", type=int, default=None, help="admin API port [default: 8081]")
-@click.option(
-    "--keep-revisions",
-    type=click.IntRange(min=0),
-    default=None,
-    help="unreferenced revisions kept per function [default: 10, or GAIA_KEEP_REVISIONS]",
-)
-def up(
-    config_file: Path | None,
-    host: str | None,
-    port: int | None,
-    admin_host: str | None,
-    admin_port: int | None,
-    keep_revisions: int | None,
-) -> None:
-    """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _server_options(command: F) -> F:
+    """The listener and retention flags that `up` and `dev` share."""
+    for option in reversed(
+        [
+            click.option("--host", default=None, help="data plane address [default: 127.0.0.1]"),
+            click.option("--port", type=int, default=None, help="data plane port [default: 8080]"),
+            click.option(
+                "--admin-host", default=None, help="admin API address [default: 127.0.0.1]"
+            ),
+            click.option(
+                "--admin-port", type=int, default=None, help="admin API port [default: 8081]"
+            ),
+            click.option(
+                "--keep-revisions",
+                type=click.IntRange(min=0),
+                default=None,
+                help="unreferenced revisions kept per function "
+                "[default: 10, or GAIA_KEEP_REVISIONS]",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None:
     from gateway.server import run
     from gateway.settings import settings_from_env
 
@@ -63,16 +72,39 @@ def up(
         raise CliError(f"{config_file}: no such file")
     try:
         settings = settings_from_env(
-            config_file=config_file.absolute() if config_file else None,
-            host=host,
-            port=port,
-            admin_host=admin_host,
-            admin_port=admin_port,
-            keep_revisions=keep_revisions,
+            config_file=config_file.absolute() if config_file else None, watch=watch, **flags
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     sys.exit(run(settings))
+
+
+@cli.command()
+@click.option("-f", "--file", "config_file", type=click.Path(path_type=Path), help="apply first")
+@_server_options
+def up(config_file: Path | None, **flags: Any) -> None:
+    """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
+    _run_gateway(config_file, watch=False, **flags)
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--file",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="[default: ./gaia.yaml, else the examples]",
+)
+@_server_options
+def dev(config_file: Path | None, **flags: Any) -> None:
+    """`gaia up` plus watching every function's code: each save is a new revision."""
+    from gateway.server import find_examples
+
+    if config_file is None:
+        config_file = Path("gaia.yaml") if Path("gaia.yaml").is_file() else find_examples()
+    if config_file is None:
+        raise CliError("no gaia.yaml here: pass -f FILE")
+    _run_gateway(config_file, watch=True, **flags)
 
 
 @cli.command()

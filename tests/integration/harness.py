@@ -67,13 +67,13 @@ class Gaia:
             **self.extra_env,
         }
 
-    def start(self, *args: str, wait: bool = True) -> Gaia:
+    def start(self, *args: str, wait: bool = True, command: str = "up") -> Gaia:
         self.home.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
                 *GAIA,
-                "up",
+                command,
                 "--port",
                 str(self.port),
                 "--admin-port",
