@@ -82,6 +82,17 @@ def unpack(data: bytes, into: Path) -> None:
         raise InvalidInput(f"code bundle is not a valid tar archive: {exc}", field="code") from exc
 
 
+DEPS_DIR = ".deps"
+
+
+def _link(source: str, target: str) -> None:
+    # The cache and the bundles share GAIA_HOME's filesystem; a link costs no copy.
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 class BundleStore:
     """Immutable bundles under `<root>/<digest>/`."""
 
@@ -95,8 +106,11 @@ class BundleStore:
     def remove(self, bundle_digest: str) -> None:
         shutil.rmtree(self.path(bundle_digest), ignore_errors=True)
 
-    def put(self, code_dir: Path, bundle_digest: str) -> Path:
-        """Copy the code in unless that digest is already stored; return its path."""
+    def put(self, code_dir: Path, bundle_digest: str, *, deps: Path | None = None) -> Path:
+        """Copy the code in unless that digest is already stored; return its path.
+
+        `deps`, an installed requirements directory, is linked in as `.deps/`.
+        """
         final = self.path(bundle_digest)
         if final.is_dir():
             return final
@@ -107,6 +121,8 @@ class BundleStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
                 target.chmod(0o444)
+            if deps is not None:
+                shutil.copytree(deps, staging / DEPS_DIR, symlinks=True, copy_function=_link)
             # rename is atomic: a crash leaves a staging dir, never a half bundle.
             staging.rename(final)
         except OSError:

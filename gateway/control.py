@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gateway import bundles, retention
+from gateway import bundles, dependencies, retention
 from gateway.config import FunctionConfig, GaiaFile, HttpTriggerConfig
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
@@ -91,6 +91,7 @@ class ControlPlane:
         self._keep_revisions = keep_revisions
         self._store = store
         self._bundles = bundles.BundleStore(bundles_root)
+        self._deps = dependencies.DependencyCache(bundles_root.parent / "deps")
         self._runtimes = runtimes
         self._state = StoredState()
         self._unusable: frozenset[RevisionKey] = frozenset()
@@ -361,8 +362,19 @@ class ControlPlane:
         plan = replace(plan, changes=replace(plan.changes, history=self._history_of(plan)))
         candidate, snapshot = self._candidate(plan.changes)
         clock = _Stages()
+        installed: dict[str, Path] = {}
         for revision in plan.changes.revisions:
-            self._bundles.put(plan.code_dirs[revision.function], revision.digest)
+            requirements = dependencies.requirements_of(plan.code_dirs[revision.function])
+            if requirements is not None:
+                installed[revision.function], _ = await self._deps.ensure(requirements)
+        if installed:
+            clock.lap("dependencies")
+        for revision in plan.changes.revisions:
+            self._bundles.put(
+                plan.code_dirs[revision.function],
+                revision.digest,
+                deps=installed.get(revision.function),
+            )
         clock.lap("store")
         new_keys = {
             RevisionKey(function=r.function, revision=r.number) for r in plan.changes.revisions

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 
 from tests.integration.functions import VERSIONED
-from tests.integration.harness import Gaia, GaiaFactory, write_function
+from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
 
 
 def _deploy(gaia: Gaia, code: Path, version: str) -> dict[str, object]:
@@ -187,3 +189,59 @@ def test_retention_deletes_old_unreferenced_revisions_only(
     assert gaia.cli("invoke", "greet@1").stdout.strip() == "v1"
     missing = gaia.cli("invoke", "greet@2")
     assert missing.returncode == 1
+
+
+SLOW_VERSIONED = """
+import time
+
+def handler(event, context):
+    time.sleep(float(event.query.get("s", "0")))
+    return "{version}"
+"""
+
+
+def test_switching_an_alias_drops_no_request(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
+    write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v1"))
+    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v2"))
+    assert gaia.cli("deploy", "greet", "--code", str(tmp_path / "greet")).returncode == 0
+    assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
+    stop = threading.Event()
+    statuses: Counter[int] = Counter()
+    bodies: Counter[str] = Counter()
+
+    def load() -> None:
+        with gaia.data() as http:
+            while not stop.is_set():
+                response = http.get("/greet")
+                statuses[response.status_code] += 1
+                bodies[response.text] += 1
+
+    with (
+        gaia.data() as http,
+        gaia.admin() as admin,
+        concurrent.futures.ThreadPoolExecutor(5) as pool,
+    ):
+        # An invocation in flight on revision 1 finishes there, after the switch.
+        in_flight = pool.submit(http.get, "/greet", params={"s": "1"})
+
+        def running_on_revision_1() -> bool:
+            pools = admin.get("/v1/status").json()["pools"]
+            return any(p["revision"] == "greet@1" and p["in_flight"] > 0 for p in pools)
+
+        wait_for(running_on_revision_1, what="the slow invocation to start")
+        workers = [pool.submit(load) for _ in range(4)]
+        for switch in range(12):
+            revision = 2 if switch % 2 == 0 else 1
+            response = admin.put(
+                "/v1/functions/greet/aliases/prod",
+                json={"traffic": [{"revision": revision, "percent": 100}]},
+            )
+            assert response.status_code == 200, response.text
+        stop.set()
+        for worker in workers:
+            worker.result()
+        slow = in_flight.result()
+    assert (slow.status_code, slow.text, slow.headers["x-gaia-revision"]) == (200, "v1", "greet@1")
+    assert set(statuses) == {200}, statuses
+    assert set(bodies) == {"v1", "v2"}
