@@ -201,8 +201,9 @@ def handler(event, context):
 
 
 def test_switching_an_alias_drops_no_request(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
+    config = _routes(tmp_path)
     write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v1"))
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    gaia = gaia_factory().start("-f", str(config))
     write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v2"))
     assert gaia.cli("deploy", "greet", "--code", str(tmp_path / "greet")).returncode == 0
     assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
