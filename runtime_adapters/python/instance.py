@@ -70,6 +70,7 @@ class Instance:
         self._stop_grace_s = stop_grace_s
         self._process: asyncio.SubprocessTransport | None = None
         self._exited: asyncio.Future[int] = loop.create_future()
+        self._pipes_closed: asyncio.Future[None] = loop.create_future()
         self._buried: asyncio.Future[None] = loop.create_future()
         self._burying: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
@@ -101,7 +102,12 @@ class Instance:
             raise
         finally:
             child.close()
-        await self._loop.create_unix_connection(lambda: self.conn, sock=parent)
+        try:
+            await self._loop.create_unix_connection(lambda: self.conn, sock=parent)
+        except BaseException:  # cancelled (runtime closing): leave no orphan behind
+            parent.close()
+            self._signal(signal.SIGKILL)
+            raise
 
     async def booted(self) -> None:
         """Wait until the worker has imported the runtime (raises InstanceLost if it died)."""
@@ -200,6 +206,10 @@ class Instance:
             owner.instance_died(self)
         self.conn.close()
         returncode = await self._wait_exit()
+        # Its last words may still be in the pipes; they explain a failed load. Bounded:
+        # a process the function started may hold the pipes open forever.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._pipes_closed), 0.2)
         reason = self._stop_reason or self._sandbox.describe_exit(returncode, self.memory)
         name = self.name
         self.conn.fail_all(lambda: InstanceLost(f"{name}: {reason}"))
@@ -248,6 +258,10 @@ class Instance:
             self._exited.set_result(returncode)
         self._lost()
 
+    def pipes_closed(self) -> None:
+        if not self._pipes_closed.done():
+            self._pipes_closed.set_result(None)
+
     def output(self, stream: str, line: str) -> None:
         if stream == "stderr":
             self._recent_stderr.append(line)
@@ -282,6 +296,9 @@ class WorkerProcess(asyncio.SubprocessProtocol):
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd in self._lines:
             self._emit(fd, self._lines[fd].flush())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._instance.pipes_closed()  # asyncio calls this once the process and its pipes are done
 
     def process_exited(self) -> None:
         assert self._transport is not None

@@ -39,7 +39,7 @@ log = logging.getLogger("gaia.runtime.python")
 
 @dataclass(frozen=True, kw_only=True)
 class PoolOptions:
-    queue_limit: int | None  # None: pool.max * concurrency
+    queue_limit: int | None  # None: each revision's own pool.queue
     load_timeout_s: float
 
 
@@ -57,16 +57,14 @@ class RevisionPool:
         self._draining: list[Instance] = []
         self._starting = 0
         self._waiters: deque[asyncio.Future[Instance]] = deque()
-        self._queue_limit = (
-            options.queue_limit
-            if options.queue_limit is not None
-            else spec.pool.max * spec.concurrency
-        )
+        self._queue_limit = spec.pool.queue if options.queue_limit is None else options.queue_limit
         self._timeout_s = spec.timeout_s
+        self._timeout_ms = int(spec.timeout_s * 1000)
         self._concurrency = spec.concurrency
         self._closed = False
         self._drained = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._growing: set[asyncio.Task[None]] = set()  # cancelled by close()
+        self._stopping: set[asyncio.Task[None]] = set()  # awaited by close()
 
     # --- warm-up and growth --------------------------------------------------------
 
@@ -86,7 +84,7 @@ class RevisionPool:
             raise WarmupError(f"{self.key}: cannot start a worker: {exc}") from exc
         except asyncio.CancelledError:
             if instance is not None:
-                self._background(instance.stop("start cancelled", kill=True))
+                self._background(self._stopping, instance.stop("start cancelled", kill=True))
             raise
         finally:
             self._starting -= 1
@@ -99,7 +97,7 @@ class RevisionPool:
 
     def _grow(self) -> None:
         if not self._closed and len(self._ready) + self._starting < self.spec.pool.max:
-            self._background(self._grow_one())
+            self._background(self._growing, self._grow_one())
 
     async def _grow_one(self) -> None:
         try:
@@ -110,23 +108,24 @@ class RevisionPool:
             if not self._ready and not self._starting:
                 self._fail_waiters(lambda: WarmupError(message))
 
-    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _background(self, tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None]) -> None:
         task = self._loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(tasks.discard)
 
     # --- invocation (the hot path) ---------------------------------------------------
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:
-        timeout_s = self._timeout_s
+        timeout_s, timeout_ms = self._timeout_s, self._timeout_ms
         instance = None if self._waiters else self._pick()
         if instance is None:
             queued_at = self._loop.time()
             instance = await self._wait_for_slot(timeout_s)
             timeout_s -= self._loop.time() - queued_at
+            timeout_ms = int(timeout_s * 1000)
         conn = instance.conn
         future: asyncio.Future[Outcome] = self._loop.create_future()
-        request_id = conn.send(future, invocation, int(timeout_s * 1000))
+        request_id = conn.send(future, invocation, timeout_ms)
         # On cancellation the timer stays armed: the slot comes back with the late
         # reply, or the timeout drains the instance. A timeout's accounting is done by
         # instance_expired; a lost instance takes its slots with it.
@@ -197,10 +196,11 @@ class RevisionPool:
     def _release(self, instance: Instance) -> None:
         instance.in_flight -= 1
         instance.last_used = self._loop.time()
-        if self._waiters:
+        if instance.state == "draining":
+            if not instance.in_flight:
+                self._stop(instance, "drained after a timeout", kill=True)
+        elif self._waiters:
             self._hand_over(instance)
-        elif not instance.in_flight and instance.state == "draining":
-            self._stop(instance, "drained after a timeout", kill=True)
         if self._closed:
             self._check_drained()
 
@@ -266,11 +266,16 @@ class RevisionPool:
             except TimeoutError:
                 log.warning("%s: retiring with invocations still running", self.key)
         self._fail_waiters(lambda: RevisionUnknown(f"{self.key} was retired"))
-        for task in list(self._tasks):
+        for task in list(self._growing):
             task.cancel()
         instances = self._ready + self._draining
         self._ready, self._draining = [], []
-        await asyncio.gather(*(i.stop("revision retired") for i in instances))
+        await asyncio.gather(
+            *(i.stop("revision retired") for i in instances),
+            *self._growing,
+            *self._stopping,
+            return_exceptions=True,
+        )
 
     def _check_drained(self) -> None:
         busy = any(i.in_flight for i in self._ready) or any(i.in_flight for i in self._draining)
@@ -279,7 +284,7 @@ class RevisionPool:
 
     def _stop(self, instance: Instance, reason: str, *, kill: bool = False) -> None:
         self._forget(instance)
-        self._background(instance.stop(reason, kill=kill))
+        self._background(self._stopping, instance.stop(reason, kill=kill))
 
     def _forget(self, instance: Instance) -> None:
         if instance in self._ready:

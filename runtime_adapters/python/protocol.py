@@ -22,7 +22,7 @@ MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
 
 # Exit codes the worker uses so the gateway can say what happened to it.
 EXIT_MEMORY: Final = 86  # the handler hit the memory limit (MemoryError)
-EXIT_PROTOCOL: Final = 87  # the worker could not make sense of a frame
+EXIT_INTERNAL: Final = 87  # the worker itself failed: a bad frame, a reply it cannot send
 
 Headers = list[tuple[bytes, bytes]]
 

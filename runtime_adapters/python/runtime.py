@@ -22,7 +22,12 @@ from runtime_adapters.base import (
 from runtime_adapters.python.logs import LogSink, stderr_sink
 from runtime_adapters.python.pool import PoolOptions, RevisionPool
 from runtime_adapters.python.sandbox import Sandbox, libraries
-from runtime_adapters.python.spares import Launcher, SparePool, slots_dir_for
+from runtime_adapters.python.spares import (
+    Launcher,
+    SparePool,
+    remove_stale_slots,
+    slots_dir_for,
+)
 
 # How often idle instances are looked for, at most; pools with a shorter idle_s are
 # looked at four times per idle_s.
@@ -44,7 +49,7 @@ class PythonRuntime(Runtime):
     `spares` stem cells are kept booted for fast first invocations. `sandbox`: True
     requires bubblewrap, False never uses it, None uses it where it is on PATH.
     `log_sink` receives every line functions print or log (default: JSON on stderr).
-    `queue_limit` bounds each pool's queue (default pool.max * concurrency).
+    `queue_limit`, when given, bounds every pool's queue instead of its `pool.queue`.
     """
 
     name = "python"
@@ -62,6 +67,7 @@ class PythonRuntime(Runtime):
     ) -> None:
         state_dir = Path(state_dir)
         self._sandbox = Sandbox(enabled=sandbox, lib_dir=state_dir / "lib")
+        self._state_dir = state_dir
         self._slots_dir = slots_dir_for(state_dir)
         self._stop_grace_s = stop_grace_s
         self._options = PoolOptions(queue_limit=queue_limit, load_timeout_s=load_timeout_s)
@@ -91,6 +97,7 @@ class PythonRuntime(Runtime):
         if self._closed:
             raise RuntimeError("PythonRuntime is closed")
         self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+        remove_stale_slots(self._state_dir)
         self._slots_dir.mkdir(parents=True, exist_ok=True)
         # Workers run with -B from read-only binds: make sure the bytecode they need
         # exists, or every boot recompiles the worker modules.

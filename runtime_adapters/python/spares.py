@@ -77,7 +77,9 @@ class SparePool:
 
     async def take(self, *, network: bool) -> Instance:
         """A booted (or booting) spare if one fits, else a freshly launched worker."""
-        if network and self._spares:
+        # Spares share the network; unsandboxed, nothing is cut off anyway.
+        fits = network or not self._launcher.sandbox.enabled
+        if fits and self._spares:
             instance = self._spares.popleft()
             instance.owner = None
             self._fill()
@@ -151,3 +153,23 @@ class SparePool:
 def slots_dir_for(state_dir: Path) -> Path:
     """Per gateway process, so replicas sharing a state dir never share a slot."""
     return state_dir / "slots" / str(os.getpid())
+
+
+def remove_stale_slots(state_dir: Path) -> None:
+    """Slot dirs left by gateway processes that died without closing the runtime."""
+    slots = state_dir / "slots"
+    if not slots.is_dir():
+        return
+    for owner in slots.iterdir():
+        if owner.name.isdigit() and not _alive(int(owner.name)):
+            shutil.rmtree(owner, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True

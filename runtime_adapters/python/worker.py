@@ -4,10 +4,10 @@ Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir>`. It
 Hello, waits for one Load frame, imports the handler and says Ready (or LoadFailed),
 then serves Invoke frames until the gateway closes the socket.
 
-Execution model (leader/followers): `concurrency` threads; each takes the read lock,
-reads exactly one frame, releases the lock, runs a sync handler itself and writes the
-reply under the write lock, so no work is handed between threads on the hot path.
-An `async def` handler gets one event loop thread instead; the reader submits to it.
+Execution model: `concurrency` threads for a sync handler. The thread that reads a frame
+runs the handler itself and writes the reply under the write lock: no work is handed
+between threads on the hot path. Which thread reads next is baton.py's business. An
+`async def` handler gets one event loop thread instead; the reading thread submits to it.
 
 This module is the stem cell's whole import footprint, which is what a warm pool costs
 in memory per instance: no asyncio, logging, traceback or socket.py unless needed.
@@ -26,11 +26,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import msgspec
 
 from runtime_adapters.python import limits
+from runtime_adapters.python.baton import Baton
 from runtime_adapters.python.capture import CURRENT, STDERR, STDOUT, Capture, CapturedStream
 from runtime_adapters.python.events import Context, make_event
+from runtime_adapters.python.handlers import (
+    Handler,
+    describe_exception,
+    format_exception,
+    is_coroutine_function,
+    resolve_handler,
+)
 from runtime_adapters.python.protocol import (
+    EXIT_INTERNAL,
     EXIT_MEMORY,
-    EXIT_PROTOCOL,
     HEADER_BYTES,
     Failed,
     FromWorker,
@@ -48,14 +56,10 @@ from runtime_adapters.python.responses import to_response
 if TYPE_CHECKING:
     import asyncio
 
-Handler = Callable[[Any, Context], Any]
-
-# Frames from these files are the runtime's, not the function's: tracebacks skip them.
-_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Python 3.11 guards C recursion itself; 2 MiB is ample and keeps the address space that
 # RLIMIT_AS sees small (glibc would reserve 8 MiB per thread).
 THREAD_STACK_BYTES = 2 * 1024 * 1024
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+DEPS_DIR = ".deps"  # where a revision bundle keeps its requirements.txt, installed
 
 
 def main(fd: int, code_dir: str) -> None:
@@ -68,7 +72,7 @@ class Worker:
         self._sock = sock
         self._code_dir = code_dir
         self._reader = open(sock.fileno(), "rb", buffering=64 * 1024, closefd=False)  # noqa: SIM115
-        self._read_lock = threading.Lock()
+        self._baton = Baton()  # which thread reads next (sync handlers)
         self._write_lock = threading.Lock()
         self._decode = msgspec.msgpack.Decoder(ToWorker).decode
         self._encoder = msgspec.msgpack.Encoder()
@@ -84,28 +88,34 @@ class Worker:
         load = self._decode(self._read_frame())
         if type(load) is not Load:
             _fatal(f"expected a load frame, got {type(load).__name__}")
-        # Followers start before the memory limit is measured, so their stacks and
+        # Helper threads start before the memory limit is measured, so their stacks and
         # malloc arenas count as the runtime's, not the function's (see limits.py).
         threading.stack_size(THREAD_STACK_BYTES)
-        started = threading.Barrier(load.concurrency)
+        helpers = [self._serve_sync] * (load.concurrency - 1)
+        if helpers:
+            helpers.append(self._baton.watch)
+        started = threading.Barrier(len(helpers) + 1)
         gate = threading.Event()
-        for _ in range(load.concurrency - 1):
-            threading.Thread(target=self._follow, args=(started, gate, False), daemon=True).start()
+        for target in helpers:
+            threading.Thread(target=self._helper, args=(started, gate, target), daemon=True).start()
         started.wait()
         try:
             self._prepare(load)
         except BaseException as exc:
-            self._send(LoadFailed(_describe(exc), format_exception(exc)))
+            self._send(LoadFailed(describe_exception(exc), format_exception(exc)))
             os._exit(0)
         self._send(Ready(self._loop is not None))
         gate.set()
-        self._follow(None, gate, True)
-        raise AssertionError("unreachable")  # _follow only ends by exiting the process
+        if self._loop is None:
+            self._serve_sync()
+        while True:  # async handlers: this thread reads, the event loop thread runs them
+            self._submit(self._next_invoke())
 
     def _prepare(self, load: Load) -> None:
         os.environ.update(load.env)
         os.chdir(self._code_dir)
-        sys.path.insert(0, self._code_dir)
+        # The code first, then its installed requirements (gateway/dependencies.py).
+        sys.path[:0] = [self._code_dir, os.path.join(self._code_dir, DEPS_DIR)]
         limits.limit_memory(load.memory_bytes)
         self._handler = resolve_handler(load.handler)
         if is_coroutine_function(self._handler):
@@ -119,26 +129,26 @@ class Worker:
         threading.Thread(target=loop.run_forever, name="gaia-async", daemon=True).start()
         self._loop = loop
 
-    def _follow(
-        self, started: threading.Barrier | None, gate: threading.Event, leader: bool
+    def _helper(
+        self, started: threading.Barrier, gate: threading.Event, target: Callable[[], None]
     ) -> None:
-        if started is not None:
-            started.wait()
+        started.wait()
         gate.wait()
-        if self._loop is not None and not leader:
-            return  # async handlers need one reader, not one per unit of concurrency
-        serve = self._serve if self._loop is None else self._submit
-        read_lock, read_frame, decode = self._read_lock, self._read_frame, self._decode
-        while True:
-            with read_lock:
-                payload = read_frame()
-            try:
-                message = decode(payload)
-            except msgspec.MsgspecError as exc:
-                _fatal(f"undecodable frame: {exc}")
-            if type(message) is not Invoke:
-                _fatal(f"unexpected {type(message).__name__} frame after load")
-            serve(message)
+        if self._loop is None:  # async handlers need no helpers: the threads end
+            target()
+
+    def _serve_sync(self) -> NoReturn:
+        self._baton.serve(self._next_invoke, self._serve)
+
+    def _next_invoke(self) -> Invoke:
+        payload = self._read_frame()
+        try:
+            message = self._decode(payload)
+        except msgspec.MsgspecError as exc:
+            _fatal(f"undecodable frame: {exc}")
+        if type(message) is not Invoke:
+            _fatal(f"unexpected {type(message).__name__} frame after load")
+        return message
 
     def _read_frame(self) -> bytes:
         reader = self._reader
@@ -162,7 +172,16 @@ class Worker:
     # --- sync handlers: run on the reading thread ------------------------------------
 
     def _serve(self, message: Invoke) -> None:
-        self._send(self._call(message))
+        self._reply(self._call(message))
+
+    def _reply(self, reply: Reply | Failed) -> None:
+        try:
+            self._send(reply)
+        except MemoryError:
+            _out_of_memory()
+        except BaseException as exc:
+            # An invocation nobody answers would hang until its timeout: better to die.
+            _fatal(f"cannot send the reply to invocation {reply.id}: {format_exception(exc)}")
 
     def _call(self, message: Invoke) -> Reply | Failed:
         capture = Capture()
@@ -199,7 +218,7 @@ class Worker:
             _out_of_memory()
         except BaseException as exc:
             reply = _failed(message.id, capture, exc)
-        self._send(reply)
+        self._reply(reply)
 
     def _context(self, message: Invoke) -> Context:
         meta = self._meta
@@ -231,53 +250,12 @@ def _respond(request_id: int, capture: Capture, value: Any) -> Reply:
 def _failed(request_id: int, capture: Capture, exc: BaseException) -> Failed:
     return Failed(
         request_id,
-        _describe(exc),
+        describe_exception(exc),
         format_exception(exc),
         capture.text(STDOUT),
         capture.text(STDERR),
         capture.logs or [],
     )
-
-
-def resolve_handler(spec: str) -> Handler:
-    module_name, _, attr = spec.rpartition(".")
-    if not module_name or not attr:
-        raise ValueError(f"handler {spec!r} must be 'module.function'")
-    __import__(module_name)
-    module = sys.modules[module_name]
-    handler = getattr(module, attr, None)
-    if handler is None:
-        where = getattr(module, "__file__", None) or module_name
-        raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
-    if not callable(handler):
-        raise TypeError(f"handler {spec!r} is a {type(handler).__name__}, not a function")
-    return handler  # type: ignore[no-any-return]
-
-
-def is_coroutine_function(handler: object) -> bool:
-    code = getattr(handler, "__code__", None)
-    if code is None:  # a callable object: look at its __call__
-        code = getattr(type(handler).__call__, "__code__", None)
-    return code is not None and bool(code.co_flags & _CO_COROUTINE)
-
-
-def format_exception(exc: BaseException) -> str:
-    """The traceback as the function's author wants it: starting at their own code."""
-    import traceback
-
-    tb = exc.__traceback__
-    while tb is not None and _is_runtime_file(tb.tb_frame.f_code.co_filename):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
-
-
-def _is_runtime_file(filename: str) -> bool:
-    return filename.startswith((_RUNTIME_DIR, "<frozen "))
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _unloaded(event: Any, context: Context) -> Any:
@@ -292,4 +270,4 @@ def _out_of_memory() -> NoReturn:
 
 def _fatal(message: str) -> NoReturn:
     os.write(2, f"gaia worker: {message}\n".encode())
-    os._exit(EXIT_PROTOCOL)
+    os._exit(EXIT_INTERNAL)

@@ -235,6 +235,20 @@ async def test_async_handler_output_is_captured(runtime: PythonRuntime, sink: Si
     assert [r["line"] for r in sink.for_request("req-async")] == ["async says hi"]
 
 
+async def test_installed_requirements_in_dot_deps_are_importable(
+    runtime: PythonRuntime, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "with-deps"
+    (bundle / ".deps" / "shout").mkdir(parents=True)
+    (bundle / ".deps" / "shout" / "__init__.py").write_text("def up(s):\n    return s.upper()\n")
+    (bundle / "main.py").write_text(
+        "import shout\n\ndef handler(e, c):\n    return shout.up('hi')\n"
+    )
+    described = spec("main.handler", bundle=bundle, function="deps")
+    await runtime.warm(described)
+    assert (await runtime.invoke(described.key, http())).body == b"HI"
+
+
 async def test_import_error_is_a_warmup_error_with_file_and_line(
     runtime: PythonRuntime, tmp_path: Path
 ) -> None:

@@ -1,0 +1,64 @@
+"""Finding a function's handler, telling sync from async, and reporting its failures.
+
+Shared by the worker process and the in-memory fake runtime; cheap to import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime_adapters.python.events import Context
+
+Handler = Callable[[Any, "Context"], Any]
+
+# Leading traceback frames from these places are the runtime's, not the function's.
+_NOT_THE_FUNCTIONS = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # runtime_adapters/
+    os.path.dirname(os.path.abspath(os.__file__)) + os.sep,  # the standard library
+    "<frozen ",  # importlib
+)
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def resolve_handler(spec: str) -> Handler:
+    """Import "module.function" (module paths may be dotted) and return the callable."""
+    module_name, _, attr = spec.rpartition(".")
+    if not module_name or not attr:
+        raise ValueError(f"handler {spec!r} must be 'module.function'")
+    __import__(module_name)
+    module = sys.modules[module_name]
+    handler = getattr(module, attr, None)
+    if handler is None:
+        where = getattr(module, "__file__", None) or module_name
+        raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+    if not callable(handler):
+        raise TypeError(f"handler {spec!r} is a {type(handler).__name__}, not a function")
+    return handler  # type: ignore[no-any-return]
+
+
+def is_coroutine_function(handler: object) -> bool:
+    code = getattr(handler, "__code__", None)
+    if code is None:  # a callable object: look at its __call__
+        code = getattr(type(handler).__call__, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
+def format_exception(exc: BaseException) -> str:
+    """The traceback as the function's author wants it: starting at their own code."""
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_NOT_THE_FUNCTIONS):
+        tb = tb.tb_next
+    if tb is None:  # nothing of the function's own: show everything rather than nothing
+        tb = exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def describe_exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
