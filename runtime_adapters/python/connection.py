@@ -14,6 +14,7 @@ from typing import Protocol, cast
 import msgspec
 
 from runtime_adapters.base import HttpRequest, Invocation, InvocationTimeout
+from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.protocol import (
     HEADER_BYTES,
     MAX_FRAME_BYTES,
@@ -50,7 +51,13 @@ class ConnectionOwner(Protocol):
 
 
 class WorkerConnection(asyncio.Protocol):
-    def __init__(self, owner: ConnectionOwner, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        owner: ConnectionOwner,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        poller: BusyPoll | None = None,
+    ) -> None:
         self._owner = owner
         self._buffer = bytearray()
         self._pending: dict[int, asyncio.Future[Outcome]] = {}
@@ -59,6 +66,7 @@ class WorkerConnection(asyncio.Protocol):
         self._loaded: asyncio.Future[Ready | LoadFailed] | None = None
         self.hello: asyncio.Future[Hello] = loop.create_future()
         self.timeout_message = "invocation timed out"
+        self._poller = poller
 
     # --- requests ----------------------------------------------------------------
 
@@ -89,6 +97,8 @@ class WorkerConnection(asyncio.Protocol):
         )
         self._transport.write(frame(_encoder, message))
         self._pending[request_id] = future
+        if self._poller is not None:
+            self._poller.expect_reply()
         return request_id
 
     def expire(self, request_id: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol, cast
 
 from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
+from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
 from runtime_adapters.python.logs import LineSplitter, LogSink
 from runtime_adapters.python.protocol import Load, LoadFailed
@@ -50,6 +51,7 @@ class Instance:
         sandbox: Sandbox,
         sink: LogSink,
         stop_grace_s: float,
+        poller: BusyPoll | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.ident = ident
@@ -63,7 +65,7 @@ class Instance:
         self.concurrency = 1
         self.in_flight = 0
         self.last_used = loop.time()
-        self.conn = WorkerConnection(self, loop)
+        self.conn = WorkerConnection(self, loop, poller=poller)
         self._loop = loop
         self._sandbox = sandbox
         self._sink = sink

@@ -19,6 +19,7 @@ from runtime_adapters.base import (
     Runtime,
     RuntimeAdapterError,
 )
+from runtime_adapters.python.busypoll import WINDOW_S, BusyPoll
 from runtime_adapters.python.logs import LogSink, stderr_sink
 from runtime_adapters.python.pool import PoolOptions, RevisionPool
 from runtime_adapters.python.sandbox import Sandbox, libraries
@@ -64,6 +65,7 @@ class PythonRuntime(Runtime):
         queue_limit: int | None = None,
         load_timeout_s: float = 30.0,
         stop_grace_s: float = 2.0,
+        busy_poll_s: float = WINDOW_S,
     ) -> None:
         state_dir = Path(state_dir)
         self._sandbox = Sandbox(enabled=sandbox, lib_dir=state_dir / "lib")
@@ -78,6 +80,7 @@ class PythonRuntime(Runtime):
                 slots_dir=self._slots_dir,
                 sink=self._sink,
                 stop_grace_s=stop_grace_s,
+                poller=BusyPoll(window_s=busy_poll_s),
             ),
             spares,
         )

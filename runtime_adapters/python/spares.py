@@ -19,6 +19,7 @@ from collections import deque
 from pathlib import Path
 
 from runtime_adapters.base import InstanceLost
+from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.instance import Instance
 from runtime_adapters.python.logs import LogSink
 from runtime_adapters.python.sandbox import Sandbox
@@ -30,8 +31,15 @@ class Launcher:
     """Starts workers, each with its own empty slot dir (bound at /code)."""
 
     def __init__(
-        self, *, sandbox: Sandbox, slots_dir: Path, sink: LogSink, stop_grace_s: float
+        self,
+        *,
+        sandbox: Sandbox,
+        slots_dir: Path,
+        sink: LogSink,
+        stop_grace_s: float,
+        poller: BusyPoll | None = None,
     ) -> None:
+        self._poller = poller
         self.sandbox = sandbox
         self.slots_dir = slots_dir
         self._sink = sink
@@ -49,6 +57,7 @@ class Launcher:
             sandbox=self.sandbox,
             sink=self._sink,
             stop_grace_s=self._stop_grace_s,
+            poller=self._poller,
         )
         try:
             await instance.spawn()
