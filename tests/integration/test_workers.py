@@ -24,6 +24,7 @@ functions:
     memory: 128Mi
     timeout: 20s
     env: {GREETING: hi}
+    concurrency: 1  # one invocation per worker: the crash test needs them apart
     pool: {min: 2, max: 4}
     triggers:
       - http: {path: "/act/{action}"}
