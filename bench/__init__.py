@@ -1,2 +1,2 @@
-"""Benchmarks (scripts, not tests): `python bench/http.py --help`,
-`python bench/delivery.py --help`; shared helpers in bench/common.py."""
+"""Benchmarks (scripts, not tests): `python -m bench.hot_path --help`,
+`python -m bench.delivery --help`; shared helpers in bench/common.py."""

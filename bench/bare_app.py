@@ -1,4 +1,4 @@
-"""The baseline of bench/http.py: the hello example on a bare Starlette app.
+"""The baseline of bench/hot_path.py: the hello example on a bare Starlette app.
 
 It imports `examples/hello/main.py`'s `handler` and calls it in-process from an
 `async def` endpoint, with the smallest event/context shim the handler needs. The

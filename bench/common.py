@@ -1,14 +1,8 @@
 """What the benchmarks share: processes (started in their own groups, all stopped on
 exit), one-shot HTTP requests, a gateway on free ports, wrk and its output, the machine.
 
-A benchmark script runs as `python bench/NAME.py`, which puts bench/ first on sys.path,
-where bench/http.py would shadow the stdlib `http` package. Each script therefore starts
-with
-
-    if __name__ == "__main__" and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
-        sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-before it imports `bench.common`, and `run_script` runs its body.
+A benchmark runs from the repository root as `python -m bench.NAME`, and `run_script`
+runs its body.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Delivery benchmark: how fast a save serves, and whether an alias switch drops anything.
 
-    python bench/delivery.py [--edits 20] [--switches 20]
+    python -m bench.delivery [--edits 20] [--switches 20]
 
 In one run it measures:
 
@@ -38,10 +38,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-if __name__ == "__main__" and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
-    # bench/ is first on sys.path, where bench/http.py shadows the stdlib: use the repo
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.common import (
     REPO,
@@ -463,7 +459,7 @@ def report(edits: Sequence[Edit], switching: Switching) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python bench/delivery.py",
+        prog="python -m bench.delivery",
         description="gaia's delivery: save-to-serving under `gaia dev`, and alias switches "
         "under load.",
     )
@@ -487,7 +483,7 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_script("bench/delivery.py", lambda procs, workdir: run(args, procs, workdir))
+    return run_script("bench.delivery", lambda procs, workdir: run(args, procs, workdir))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """HTTP benchmark: gaia's data plane beside a bare Starlette app serving the same function.
 
-    python bench/http.py [--duration 10] [--repeat 3] [--revisions 20]
+    python -m bench.hot_path [--duration 10] [--repeat 3] [--revisions 20]
 
 In one run it measures, side by side:
 
@@ -34,10 +34,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-if __name__ == "__main__" and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
-    # bench/ is first on sys.path, where this file shadows the stdlib `http`: use the repo
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.common import (
     REPO,
@@ -417,7 +413,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python bench/http.py",
+        prog="python -m bench.hot_path",
         description="gaia's data plane beside a bare Starlette app: throughput, added "
         "latency, cold start and memory.",
     )
@@ -459,7 +455,7 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     return run_script(
-        "bench/http.py", lambda procs, workdir: report(run(args, procs, workdir), args)
+        "bench.hot_path", lambda procs, workdir: report(run(args, procs, workdir), args)
     )
 
 
