@@ -390,7 +390,8 @@ def start_gateway(
     argv += ["--admin-port", str(admin_port)]
     if config is not None:
         argv += ["-f", str(config)]
-    env = {**os.environ, "GAIA_HOME": str(home)}
+    # Benchmarks publish many revisions and invoke old ones: retention must not delete them.
+    env = {**os.environ, "GAIA_HOME": str(home), "GAIA_KEEP_REVISIONS": "1000"}
     proc = procs.spawn(f"gateway ({command})", argv, log=log, env=env)
     gateway = Gateway(proc, port, admin_port, home)
     wait_serving(proc, gateway.url(ready_path))
