@@ -387,7 +387,8 @@ class ControlPlane:
         if failures:
             await self._retire((referenced | new_keys) - previously, snapshot)
             detail = "; ".join(
-                f"{key}: {error}" for key, error in sorted(failures.items(), key=str)
+                error if error.startswith(f"{key}:") else f"{key}: {error}"
+                for key, error in sorted(failures.items(), key=str)
             )
             raise PublishFailed(f"revision failed to start: {detail}", field="code")
         if plan.changes:

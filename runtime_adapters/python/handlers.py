@@ -54,7 +54,9 @@ def format_exception(exc: BaseException) -> str:
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_NOT_THE_FUNCTIONS):
         tb = tb.tb_next
-    if tb is None:  # nothing of the function's own: show everything rather than nothing
+    if tb is None and not isinstance(exc, SyntaxError):
+        # Nothing of the function's own: show everything rather than nothing. A
+        # SyntaxError needs no frames: it carries the function's file, line and caret.
         tb = exc.__traceback__
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
