@@ -28,11 +28,12 @@ async def test_timeout_fails_the_call_drains_the_instance_and_the_pool_still_ser
     described = spec("main.sleep", timeout_s=0.3, pool=PoolSpec(min=1, max=2))
     await runtime.warm(described)
     (stuck,) = runtime.instances(described.key)
-    assert stuck.pid is not None
+    stuck_pid = stuck.pid
+    assert stuck_pid is not None
     with pytest.raises(InvocationTimeout, match=r"within 0\.3s"):
         await runtime.invoke(described.key, http(query=b"s=30"))
     # The stuck worker (its sync handler cannot be interrupted) is killed and replaced.
-    await eventually(lambda: not alive(stuck.pid), what="the timed-out worker to be killed")
+    await eventually(lambda: not alive(stuck_pid), what="the timed-out worker to be killed")
     result = await runtime.invoke(described.key, http(query=b"s=0"))
     assert result.status == 200
     (fresh,) = runtime.instances(described.key)
@@ -53,8 +54,9 @@ async def test_timeout_lets_the_instances_other_invocations_finish(
         await slow
     # draining: the other invocation still completes on the old worker
     assert (await finishing).status == 200
-    assert first.pid is not None
-    await eventually(lambda: not alive(first.pid), what="the drained worker to be killed")
+    first_pid = first.pid
+    assert first_pid is not None
+    await eventually(lambda: not alive(first_pid), what="the drained worker to be killed")
     assert (await runtime.invoke(described.key, http(query=b"s=0"))).status == 200
 
 

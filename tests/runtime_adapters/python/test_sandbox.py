@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import msgspec
@@ -78,7 +79,7 @@ async def test_network_false_leaves_only_loopback(make_runtime: MakeRuntime) -> 
 def test_sandbox_required_without_bwrap_is_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="bwrap"):
         PythonRuntime(tmp_path, sandbox=True)
 
@@ -86,7 +87,7 @@ def test_sandbox_required_without_bwrap_is_an_error(
 async def test_without_bwrap_functions_run_unsandboxed_with_one_warning(
     make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(sandbox, "_warned_unsandboxed", False)
     caplog.set_level(logging.WARNING, logger="gaia.runtime.python")
     first = await make_runtime()
