@@ -1,0 +1,39 @@
+"""Which offset of a partition may be committed, when events finish out of order.
+
+An offset is committed only once it and every earlier offset of its partition have
+finished (succeeded or been dead-lettered): committing past an unfinished event would
+lose it on a crash. Kafka's committed offset is the next one to read, hence `+ 1`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class OffsetTracker:
+    def __init__(self) -> None:
+        self._started: deque[int] = deque()  # in the order the partition gave them
+        self._finished: set[int] = set()
+        self._committable: int | None = None
+
+    def start(self, offset: int) -> None:
+        if self._started and offset <= self._started[-1]:
+            raise ValueError(f"offset {offset} started after {self._started[-1]}")
+        self._started.append(offset)
+
+    def finish(self, offset: int) -> None:
+        self._finished.add(offset)
+        started, finished = self._started, self._finished
+        while started and started[0] in finished:
+            done = started.popleft()
+            finished.discard(done)
+            self._committable = done + 1
+
+    @property
+    def committable(self) -> int | None:
+        """The offset to commit (one past the last contiguous finished event), if any."""
+        return self._committable
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._started)

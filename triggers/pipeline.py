@@ -1,0 +1,126 @@
+"""The delivery pipeline every queue trigger shares: invoke, retry, dead-letter.
+
+Adapters (Kafka, NATS, cron) only do I/O: they hand each event to `Pipeline.deliver`
+and acknowledge it when that returns. It returns only when the event has succeeded or
+has been written to the dead-letter target; if it can be neither, DeliveryStuck is
+raised and the adapter must stop that event's partition or subject rather than skip
+it: at least once, nothing dropped silently.
+
+    DeliveryError
+    └── DeliveryStuck   retries are exhausted and no dead letter took the event
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from triggers.backoff import Backoff
+
+log = logging.getLogger("gaia.triggers")
+E = TypeVar("E")
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class DeliveryStuck(DeliveryError):
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff: Backoff = field(default_factory=Backoff)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """Why an event is dead-lettered: dead-letter targets put this in headers."""
+
+    error: str
+    kind: str
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivered:
+    result: InvocationResult
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLettered:
+    failure: Failure
+
+
+Outcome = Delivered | DeadLettered
+Invoke = Callable[[E, int], Awaitable[InvocationResult]]
+DeadLetter = Callable[[E, Failure], Awaitable[None]]
+
+
+class Pipeline(Generic[E]):
+    def __init__(
+        self,
+        *,
+        invoke: Invoke[E],
+        dead_letter: DeadLetter[E] | None,
+        policy: RetryPolicy,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self._invoke = invoke
+        self._dead_letter = dead_letter
+        self._policy = policy
+        self._sleep = sleep
+
+    async def deliver(self, event: E) -> Outcome:
+        policy = self._policy
+        failure: Failure | None = None
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                result = await self._invoke(event, attempt)
+            except RuntimeAdapterError as exc:
+                failure = Failure(error=exc.message, kind=type(exc).__name__, attempts=attempt)
+                if not exc.retriable:
+                    break
+            else:
+                if result.status < 500:
+                    return Delivered(result=result, attempts=attempt)
+                failure = Failure(
+                    error=f"the function answered status {result.status}",
+                    kind="ErrorStatus",
+                    attempts=attempt,
+                )
+            if attempt < policy.max_attempts:
+                await self._sleep(policy.backoff.delay(attempt))
+        assert failure is not None
+        return await self._give_up(event, failure)
+
+    async def _give_up(self, event: E, failure: Failure) -> DeadLettered:
+        if self._dead_letter is None:
+            raise DeliveryStuck(
+                f"failed {failure.attempts} time(s) ({failure.kind}: {failure.error}) "
+                "and no dead letter is configured",
+                attempts=failure.attempts,
+            )
+        try:
+            await self._dead_letter(event, failure)
+        except Exception as exc:
+            log.error("dead letter failed after %d attempt(s): %s", failure.attempts, exc)
+            raise DeliveryStuck(
+                f"failed {failure.attempts} time(s) ({failure.kind}: {failure.error}) and "
+                f"the dead letter failed too: {exc}",
+                attempts=failure.attempts,
+            ) from exc
+        return DeadLettered(failure=failure)
