@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from gateway.errors import InvalidInput
+from runtime_adapters.files import DEPS_DIR, link_or_copy
 
 # Build products and VCS data would make identical sources hash differently.
 _SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache"})
@@ -82,17 +83,6 @@ def unpack(data: bytes, into: Path) -> None:
         raise InvalidInput(f"code bundle is not a valid tar archive: {exc}", field="code") from exc
 
 
-DEPS_DIR = ".deps"
-
-
-def _link(source: str, target: str) -> None:
-    # The cache and the bundles share GAIA_HOME's filesystem; a link costs no copy.
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 class BundleStore:
     """Immutable bundles under `<root>/<digest>/`."""
 
@@ -122,7 +112,7 @@ class BundleStore:
                 shutil.copyfile(source, target)
                 target.chmod(0o444)
             if deps is not None:
-                shutil.copytree(deps, staging / DEPS_DIR, symlinks=True, copy_function=_link)
+                shutil.copytree(deps, staging / DEPS_DIR, symlinks=True, copy_function=link_or_copy)
             # rename is atomic: a crash leaves a staging dir, never a half bundle.
             staging.rename(final)
         except OSError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import socket
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Literal, Protocol, cast
 
 from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
+from runtime_adapters.files import link_or_copy
 from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
 from runtime_adapters.python.logs import LineSplitter, LogSink
@@ -126,7 +126,7 @@ class Instance:
             # Hard links: the bundle is immutable, so sharing its inodes is free and safe,
             # and the slot dir is already bound at /code inside the sandbox.
             shutil.copytree(
-                spec.bundle_dir, self.slot, symlinks=True, copy_function=_link_or_copy,
+                spec.bundle_dir, self.slot, symlinks=True, copy_function=link_or_copy,
                 dirs_exist_ok=True,
             )  # fmt: skip
         except OSError as exc:
@@ -319,13 +319,6 @@ def format_bytes(size: int) -> str:
         if size >= scale and size % scale == 0:
             return f"{size // scale}{unit}"
     return f"{size}B"
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another filesystem, or links not allowed: copy
-        shutil.copy2(src, dst)
 
 
 def _children(pid: int) -> list[int]:
