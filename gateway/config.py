@@ -44,6 +44,12 @@ from routing.names import (
 )
 from routing.traffic import AliasSpec, parse_alias_spec
 from runtime_adapters.base import PoolSpec, RevisionSpec
+from triggers.kafka.config import (
+    ORDERINGS,
+    START_OFFSETS,
+    Batching,
+    KafkaTriggerConfig,
+)
 
 RuntimeName = Literal["python", "container", "url"]
 MigrationState = Literal["legacy", "shadow", "canary", "function", "retired"]
@@ -72,7 +78,34 @@ _UNAVAILABLE_FUNCTION_KEYS = {
 }
 _POOL_KEYS = ("min", "max", "idle", "queue")
 _TRIGGER_KINDS = ("http", "kafka", "nats", "cron")
-_HTTP_TRIGGER_KEYS = ("path", "methods", "host", "alias", "revision", "tag")
+_AVAILABLE_TRIGGER_KINDS = ("http", "kafka")
+_PIN_KEYS = ("alias", "revision", "tag")
+_HTTP_TRIGGER_KEYS = ("path", "methods", "host", *_PIN_KEYS)
+_KAFKA_TRIGGER_KEYS = (
+    "brokers",
+    "topic",
+    "topics",
+    "group",
+    "start",
+    "ordering",
+    "max_in_flight",
+    "batch",
+    "retries",
+    "backoff",
+    "dead_letter",
+    "response_topic",
+    "session_timeout",
+    *_PIN_KEYS,
+)
+_BATCH_KEYS = ("size", "window")
+_BACKOFF_KEYS = ("initial", "max")
+MAX_KAFKA_IN_FLIGHT = 10_000
+MAX_KAFKA_BATCH = 10_000
+MAX_KAFKA_RETRIES = 100
+MAX_BATCH_WINDOW_S = 60.0
+DEFAULT_BATCH_WINDOW_S = 0.05
+MIN_SESSION_TIMEOUT_S = 1.0
+MAX_SESSION_TIMEOUT_S = 3600.0
 _LEGACY_KEYS = ("upstream", "routes")
 _LEGACY_ROUTE_KEYS = ("path", "methods", "function", "state", "percent")
 _TOP_LEVEL_KEYS = ("functions", "legacy")
@@ -84,6 +117,10 @@ _MIGRATION_STATES: tuple[MigrationState, ...] = (
     "retired",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A bootstrap server: a host name, IPv4 address or bracketed IPv6 address, and a port.
+_BROKER = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
+# Kafka's own rule for topic names (and gaia's for consumer group names).
+_KAFKA_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -194,7 +231,20 @@ class HttpTriggerConfig:
         return self.target.tag
 
 
-TriggerConfig = HttpTriggerConfig
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KafkaTrigger:
+    """`- kafka: {...}`: what to consume (`kafka`) and which revisions receive it."""
+
+    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
+    target: Target
+    kafka: KafkaTriggerConfig
+
+    @property
+    def tag(self) -> str | None:
+        return self.target.tag
+
+
+TriggerConfig = HttpTriggerConfig | KafkaTrigger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -606,15 +656,23 @@ class _Checker:
         self, function: str, raw: object, path: str, aliases: _Aliases
     ) -> tuple[TriggerConfig, ...]:
         triggers: list[TriggerConfig] = []
+        # Consumer group → where the first kafka trigger using it sits.
+        groups: dict[str, str] = {}
         for where, item in self.sequence(raw, path, what="triggers like - http: {path: /hello}"):
+            trigger: TriggerConfig | None = None
             match self.trigger_kind(item, where):
                 case ("http", body):
                     trigger = self.http_trigger(function, body, _join(where, "http"), aliases)
+                case ("kafka", body):
+                    trigger = self.kafka_trigger(function, body, _join(where, "kafka"), aliases)
                     if trigger is not None:
-                        triggers.append(trigger)
+                        self.distinct_group(function, trigger, where, groups)
                 case (kind, _):
-                    message = f"{kind} triggers are not available yet: expected http"
+                    expected = _listing(_AVAILABLE_TRIGGER_KINDS)
+                    message = f"{kind} triggers are not available yet: expected {expected}"
                     self.add(_join(where, kind), message)
+            if trigger is not None:
+                triggers.append(trigger)
         return tuple(triggers)
 
     def trigger_kind(self, item: object, path: str) -> tuple[str, object] | None:
@@ -651,7 +709,17 @@ class _Checker:
         route = self.check(_join(path, "path"), _url_path, body.get("path"))
         methods = self.field(body, path, "methods", _methods, None)
         host = self.field(body, path, "host", _host, None)
-        pins = [key for key in ("alias", "revision", "tag") if key in body]
+        target = self.trigger_target(function, body, path, aliases)
+        if len(self.issues) > start or route is None:
+            return None
+        return HttpTriggerConfig(path=route, methods=methods, host=host, target=target)
+
+    def trigger_target(
+        self, function: str, body: Mapping[str, object], path: str, aliases: _Aliases
+    ) -> Target:
+        """What a trigger sends to: its `alias` (default `default`), or the `revision`
+        or `tag` it pins."""
+        pins = [key for key in _PIN_KEYS if key in body]
         target = Target(function=function, alias=DEFAULT_ALIAS)
         if len(pins) > 1:
             given = _listing(pins, last="and")
@@ -667,9 +735,137 @@ class _Checker:
             if tag:
                 owner = self.check(_join(path, "tag"), lambda raw: _tagged_alias(raw, aliases), tag)
                 target = Target(function=function, alias=owner, tag=tag)
-        if len(self.issues) > start or route is None:
+        return target
+
+    def kafka_trigger(
+        self, function: str, raw: object, path: str, aliases: _Aliases
+    ) -> KafkaTrigger | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_KAFKA_TRIGGER_KEYS)
+        if body is None:
             return None
-        return HttpTriggerConfig(path=route, methods=methods, host=host, target=target)
+        default = KafkaTriggerConfig(brokers=(), topics=())
+        brokers = self.check(_join(path, "brokers"), _brokers, body.get("brokers"))
+        topics = self.kafka_topics(body, path)
+        group = self.field(body, path, "group", _group, None)
+        start_at = self.field(
+            body, path, "start", lambda raw: _choice(raw, START_OFFSETS), default.start
+        )
+        ordering = self.field(
+            body, path, "ordering", lambda raw: _choice(raw, ORDERINGS), default.ordering
+        )
+        max_in_flight = self.field(
+            body, path, "max_in_flight", _max_in_flight, default.max_in_flight
+        )
+        batch = self.batch(body.get("batch"), _join(path, "batch"))
+        retries = self.field(body, path, "retries", _retries, default.retries)
+        backoff = self.backoff(
+            body.get("backoff"),
+            _join(path, "backoff"),
+            (default.backoff_initial_s, default.backoff_max_s),
+        )
+        outputs: dict[str, str | None] = {}
+        for key in ("dead_letter", "response_topic"):
+            outputs[key] = self.field(body, path, key, _topic, None)
+            if topics and outputs[key] in topics:
+                self.add(
+                    _join(path, key),
+                    f"topic {outputs[key]!r} is consumed by this trigger, so it would feed the"
+                    " trigger its own output: expected a topic the trigger does not consume",
+                )
+        session_timeout = self.field(
+            body, path, "session_timeout", _session_timeout, default.session_timeout_s
+        )
+        target = self.trigger_target(function, body, path, aliases)
+        if len(self.issues) > start or brokers is None or topics is None:
+            return None
+        config = KafkaTriggerConfig(
+            brokers=brokers,
+            topics=topics,
+            group=group,
+            start=start_at,
+            ordering=ordering,
+            max_in_flight=max_in_flight,
+            batch=batch,
+            retries=retries,
+            backoff_initial_s=backoff[0],
+            backoff_max_s=backoff[1],
+            dead_letter=outputs["dead_letter"],
+            response_topic=outputs["response_topic"],
+            session_timeout_s=session_timeout,
+        )
+        return KafkaTrigger(target=target, kafka=config)
+
+    def kafka_topics(self, body: Mapping[str, object], path: str) -> tuple[str, ...] | None:
+        """`topic: orders` or `topics: [orders, refunds]`, exactly one of them."""
+        if "topic" in body and "topics" in body:
+            self.add(path, "expected one of topic or topics, got topic and topics")
+            return None
+        if "topics" not in body:
+            topic = self.check(_join(path, "topic"), _topic, body.get("topic"))
+            return None if topic is None else (topic,)
+        where = _join(path, "topics")
+        raw = body["topics"]
+        if not isinstance(raw, list) or not raw:
+            self.add(where, f"expected a non-empty list of topic names, got {_describe(raw)}")
+            return None
+        topics: list[str] = []
+        valid = True
+        for item_path, item in self.sequence(raw, where, what="topic names"):
+            topic = self.check(item_path, _topic, item)
+            if topic is None:
+                valid = False
+            elif topic in topics:
+                self.add(item_path, f"topic {topic!r} is listed twice: expected distinct topics")
+                valid = False
+            else:
+                topics.append(topic)
+        return tuple(topics) if valid else None
+
+    def batch(self, raw: object, path: str) -> Batching | None:
+        """`batch: {size, window}`; absent or empty means one message per invocation."""
+        if raw is None:
+            return None
+        body = self.mapping(raw, path, keys=_BATCH_KEYS)
+        if body is None:
+            return None
+        size = self.check(_join(path, "size"), _batch_size, body.get("size"))
+        window = self.field(body, path, "window", _batch_window, DEFAULT_BATCH_WINDOW_S)
+        return None if size is None else Batching(size=size, window_s=window)
+
+    def backoff(self, raw: object, path: str, default: tuple[float, float]) -> tuple[float, float]:
+        """`backoff: {initial, max}` in seconds."""
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_BACKOFF_KEYS)
+        if body is None:
+            return default
+        initial = self.field(body, path, "initial", _positive_duration, default[0])
+        longest = self.field(body, path, "max", _positive_duration, default[1])
+        # Only compare durations that parsed; otherwise the stand-ins would add noise.
+        if len(self.issues) == start and longest < initial:
+            blamed = "max" if "max" in body else "initial"
+            self.add(
+                _join(path, blamed),
+                f"expected initial at most max, got initial {format_duration(initial)}"
+                f" and max {format_duration(longest)}",
+            )
+        return initial, longest
+
+    def distinct_group(
+        self, function: str, trigger: KafkaTrigger, path: str, groups: dict[str, str]
+    ) -> None:
+        """Two triggers in one consumer group would split its messages between them;
+        `path` is the trigger's list item, `groups` the groups seen so far."""
+        group = trigger.kafka.group_for(function)
+        first = groups.setdefault(group, path)
+        if first != path:
+            where = _join(path, "kafka")
+            self.add(
+                _join(where, "group") if trigger.kafka.group is not None else where,
+                f"consumer group {group!r} is also the group of {first}, and triggers sharing"
+                " a group split its messages between them: expected a group: of its own"
+                " for this trigger",
+            )
 
     def legacy(self, raw: object, path: str) -> LegacyConfig | None:
         start = len(self.issues)
@@ -768,14 +964,22 @@ def _positive_duration(raw: object) -> float:
     return seconds
 
 
-def _timeout(raw: object) -> float:
+def _duration_within(raw: object, maximum: float, *, minimum: float = 0.0) -> float:
+    """A duration up to `maximum`: from `minimum` on, or longer than 0s without one."""
     seconds = _duration(raw)
-    if not 0 < seconds <= MAX_TIMEOUT_S:
-        limit = format_duration(MAX_TIMEOUT_S)
-        raise ValueError(
-            f"expected a duration longer than 0s, at most {limit}, got {_describe(raw)}"
-        )
+    if minimum:
+        within = minimum <= seconds <= maximum
+        limits = f"from {format_duration(minimum)} to {format_duration(maximum)}"
+    else:
+        within = 0 < seconds <= maximum
+        limits = f"longer than 0s, at most {format_duration(maximum)}"
+    if not within:
+        raise ValueError(f"expected a duration {limits}, got {_describe(raw)}")
     return seconds
+
+
+def _timeout(raw: object) -> float:
+    return _duration_within(raw, MAX_TIMEOUT_S)
 
 
 def _memory(raw: object) -> int:
@@ -858,6 +1062,78 @@ def _http_url(raw: object) -> str:
         if parts.scheme in ("http", "https") and parts.netloc:
             return raw
     raise ValueError(f"expected an http:// or https:// URL, got {_describe(raw)}")
+
+
+def _brokers(raw: object) -> tuple[str, ...]:
+    """Bootstrap servers: `host:port`, `a:9092,b:9092`, or a list of `host:port`."""
+    expected = (
+        "expected host:port like 127.0.0.1:9092 (port 1 to 65535),"
+        " a comma-separated string of them or a list of them"
+    )
+    if isinstance(raw, str):
+        items: list[object] = [part.strip() for part in raw.split(",")]
+    elif isinstance(raw, list) and raw:
+        items = list(raw)
+    else:
+        raise ValueError(f"{expected}, got {_describe(raw)}")
+    brokers: list[str] = []
+    for item in items:
+        match = _BROKER.fullmatch(item) if isinstance(item, str) else None
+        if match is None or not 1 <= int(match.group(1)) <= 65535:
+            got = _describe(item) if item != "" else "an empty entry"
+            raise ValueError(f"{expected}, got {got}")
+        if item not in brokers:
+            brokers.append(str(item))
+    return tuple(brokers)
+
+
+def _kafka_name(raw: object, what: str) -> str:
+    expected = f"expected a {what} of 1 to 249 letters, digits, '.', '_' or '-'"
+    if not isinstance(raw, str) or not _KAFKA_NAME.fullmatch(raw):
+        raise ValueError(f"{expected}, got {_describe(raw)}")
+    if raw in (".", ".."):
+        raise ValueError(f"{expected}, other than '.' or '..', got {raw!r}")
+    return raw
+
+
+def _topic(raw: object) -> str:
+    return _kafka_name(raw, "topic name")
+
+
+def _group(raw: object) -> str:
+    return _kafka_name(raw, "consumer group name")
+
+
+def _max_in_flight(raw: object) -> int:
+    return _int(raw, minimum=1, maximum=MAX_KAFKA_IN_FLIGHT)
+
+
+def _retries(raw: object) -> int:
+    return _int(raw, minimum=0, maximum=MAX_KAFKA_RETRIES)
+
+
+def _batch_size(raw: object) -> int:
+    if raw is None:
+        raise ValueError(
+            f"required: expected a whole number from 1 to {MAX_KAFKA_BATCH}"
+            " (messages per invocation), got nothing"
+        )
+    return _int(raw, minimum=1, maximum=MAX_KAFKA_BATCH)
+
+
+def _batch_window(raw: object) -> float:
+    return _duration_within(raw, MAX_BATCH_WINDOW_S)
+
+
+def _session_timeout(raw: object) -> float:
+    return _duration_within(raw, MAX_SESSION_TIMEOUT_S, minimum=MIN_SESSION_TIMEOUT_S)
+
+
+def _choice(raw: object, options: Sequence[_T]) -> _T:
+    for option in options:
+        if raw == option:
+            return option
+    raise ValueError(f"expected {_listing([str(o) for o in options])}, got {_describe(raw)}")
 
 
 def _migration_state(raw: object) -> MigrationState:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles, dependencies, retention
-from gateway.config import FunctionConfig, GaiaFile, HttpTriggerConfig
+from gateway.config import FunctionConfig, GaiaFile, KafkaTrigger, TriggerConfig
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
 from gateway.store import (
@@ -31,9 +31,10 @@ from gateway.store import (
     TriggerRecord,
 )
 from routing.errors import RoutingError
-from routing.names import DEFAULT_ALIAS
+from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import LATEST, AliasSpec
 from runtime_adapters.base import RevisionKey, RevisionSpec, Runtime, WarmupError
+from triggers.kafka.config import KafkaTriggerConfig
 
 log = logging.getLogger("gaia.control")
 
@@ -97,7 +98,12 @@ class ControlPlane:
         self._unusable: frozenset[RevisionKey] = frozenset()
         self._lock = asyncio.Lock()
         self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
+        self._listeners: list[Callable[[StoredState], Awaitable[None]]] = []
         self.snapshot = Snapshot()
+
+    def add_listener(self, listener: Callable[[StoredState], Awaitable[None]]) -> None:
+        """Call `listener` with the new state after every committed change."""
+        self._listeners.append(listener)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -403,6 +409,7 @@ class ControlPlane:
         clock.lap("ready")
         await self._retire((previously | new_keys) - referenced, snapshot)
         await self._prune()
+        await self._notify()
         return clock.laps
 
     async def _prune(self) -> None:
@@ -425,6 +432,14 @@ class ControlPlane:
         for digest in {r.digest for r in doomed} - in_use:
             self._bundles.remove(digest)
         log.info("retention: removed %s", ", ".join(r.label for r in doomed))
+
+    async def _notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(self._state)
+            except Exception:
+                # The change is committed; a listener's failure must not undo or hide it.
+                log.exception("a listener failed to take the new state")
 
     def _history_of(self, plan: _Plan) -> tuple[AliasChange, ...]:
         current = {(a.function, a.name): a.spec for a in self._state.aliases}
@@ -474,22 +489,38 @@ class _Stages:
         self._last = now
 
 
-def _trigger_record(function: str, index: int, trigger: HttpTriggerConfig) -> TriggerRecord:
-    spec: dict[str, object] = {"path": trigger.path}
-    if trigger.methods:
-        spec["methods"] = sorted(trigger.methods)
-    if trigger.host:
-        spec["host"] = trigger.host
-    if trigger.target.revision is not None:
-        spec["revision"] = trigger.target.revision
+def _trigger_record(function: str, index: int, trigger: TriggerConfig) -> TriggerRecord:
+    spec: dict[str, object]
+    if isinstance(trigger, KafkaTrigger):
+        kind = "kafka"
+        spec = {**trigger.kafka.to_dict(), **_target_keys(trigger.target)}
     else:
-        spec["alias"] = trigger.target.alias or DEFAULT_ALIAS
-    if trigger.tag:
-        spec["tag"] = trigger.tag
-    return TriggerRecord(id=f"{function}/http/{index}", function=function, kind="http", spec=spec)
+        kind = "http"
+        spec = {"path": trigger.path}
+        if trigger.methods:
+            spec["methods"] = sorted(trigger.methods)
+        if trigger.host:
+            spec["host"] = trigger.host
+        spec.update(_target_keys(trigger.target))
+    return TriggerRecord(id=f"{function}/{kind}/{index}", function=function, kind=kind, spec=spec)
+
+
+def _target_keys(target: Target) -> dict[str, object]:
+    """A trigger's `alias`, or the `revision` it pins, plus the `tag` it pins."""
+    keys: dict[str, object] = {}
+    if target.revision is not None:
+        keys["revision"] = target.revision
+    else:
+        keys["alias"] = target.alias or DEFAULT_ALIAS
+    if target.tag:
+        keys["tag"] = target.tag
+    return keys
 
 
 def _trigger_identity(trigger: TriggerRecord) -> str:
+    if trigger.kind == "kafka":
+        kafka = KafkaTriggerConfig.from_dict(trigger.spec)
+        return f"kafka {','.join(kafka.topics)} group {kafka.group_for(trigger.function)}"
     methods = trigger.spec.get("methods")
     method_text = ",".join(methods) if isinstance(methods, list) else "*"
     host = trigger.spec.get("host")

@@ -9,11 +9,23 @@ The event loop is the only writer, so no lock is needed here.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+
+from gateway.store import TriggerRecord
+
+# Each running trigger's record and its state() mapping.
+TriggerStates = Callable[[], Sequence[tuple[TriggerRecord, Mapping[str, Any]]]]
+_TRIGGER_OUTCOMES = ("processed", "retried", "dead_lettered")
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -33,8 +45,13 @@ class Metrics(Collector):
     def __init__(self) -> None:
         self._invocations: dict[tuple[str, int, str, int], int] = {}
         self._latency: dict[tuple[str, int, str], _Histogram] = {}
+        self._trigger_sources: list[TriggerStates] = []
         self.registry = CollectorRegistry()
         self.registry.register(self)
+
+    def add_trigger_source(self, source: TriggerStates) -> None:
+        """Triggers count their own events; their counters are read at scrape time."""
+        self._trigger_sources.append(source)
 
     def observe(self, function: str, revision: int, alias: str, code: int, seconds: float) -> None:
         key = (function, revision, alias, code)
@@ -66,6 +83,34 @@ class Metrics(Collector):
                 buckets.append((bound, cumulative))
             seconds.add_metric([function, str(revision), alias], buckets, histogram.total)
         yield seconds
+        yield from self._collect_triggers()
+
+    def _collect_triggers(self) -> Iterator[Metric]:
+        labels = ["trigger", "kind", "function_name"]
+        events = CounterMetricFamily(
+            "gateway_trigger_events",
+            "Events a queue trigger finished, by outcome; retried counts extra attempts",
+            labels=[*labels, "outcome"],
+        )
+        lag = GaugeMetricFamily(
+            "gateway_trigger_lag", "Events not yet acknowledged behind the newest", labels=labels
+        )
+        stuck = GaugeMetricFamily(
+            "gateway_trigger_stuck",
+            "Partitions or subjects stopped at an event that could not be delivered",
+            labels=labels,
+        )
+        for source in self._trigger_sources:
+            for record, state in source():
+                values = [record.id, record.kind, record.function]
+                for outcome in _TRIGGER_OUTCOMES:
+                    events.add_metric([*values, outcome], state.get(outcome, 0))
+                if state.get("lag") is not None:
+                    lag.add_metric(values, state["lag"])
+                stuck.add_metric(values, state.get("stuck", 0))
+        yield events
+        yield lag
+        yield stuck
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -33,6 +33,7 @@ from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
+from gateway.subscriptions import Subscriptions
 from runtime_adapters.python import PythonRuntime
 
 log = logging.getLogger("gaia.server")
@@ -48,6 +49,7 @@ class Services:
     control: ControlPlane
     invoker: Invoker
     metrics: Metrics
+    subscriptions: Subscriptions
     token: str
     started_at: float
 
@@ -78,20 +80,28 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
+    invoker = Invoker(control=control, metrics=metrics)
+    subscriptions = Subscriptions(invoker=invoker, drain_timeout_s=settings.drain_timeout_s)
+    control.add_listener(subscriptions.sync)
+    metrics.add_trigger_source(subscriptions.states)
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         await runtime.start()
         await control.start()
         await _apply_initial(settings, control)
+        await subscriptions.sync(control.state)
         yield Services(
             settings=settings,
             control=control,
-            invoker=Invoker(control=control, metrics=metrics),
+            invoker=invoker,
             metrics=metrics,
+            subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
         )
     finally:
+        # Triggers drain first: their in-flight events still need the workers.
+        await subscriptions.aclose()
         await runtime.aclose()
         store.close()
 
@@ -166,6 +176,7 @@ async def serve(settings: Settings) -> None:
                 control=services.control,
                 invoker=services.invoker,
                 metrics=services.metrics,
+                subscriptions=services.subscriptions,
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
             ),

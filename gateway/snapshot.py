@@ -68,7 +68,7 @@ def build_snapshot(
             path=str(t.spec["path"]),
             methods=_methods(t.spec.get("methods")),
             host=_optional_str(t.spec.get("host")),
-            target=_target(t.function, t.spec),
+            target=trigger_target(t.function, t.spec),
             trigger_id=t.id,
         )
         for t in state.triggers
@@ -87,7 +87,8 @@ def _optional_str(value: object) -> str | None:
     return str(value) if value else None
 
 
-def _target(function: str, spec: Mapping[str, object]) -> Target:
+def trigger_target(function: str, spec: Mapping[str, object]) -> Target:
+    """Whom a stored trigger (of any kind) delivers to."""
     revision = spec.get("revision")
     if isinstance(revision, int):
         return Target(function=function, revision=revision)

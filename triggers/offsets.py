@@ -35,5 +35,10 @@ class OffsetTracker:
         return self._committable
 
     @property
+    def oldest_unfinished(self) -> int | None:
+        """Where to read again from to miss nothing this tracker has not finished."""
+        return self._started[0] if self._started else None
+
+    @property
     def in_flight(self) -> int:
         return len(self._started)

@@ -51,6 +51,11 @@ class KeyedRunner:
             if self._tails.get(key) is asyncio.current_task():
                 del self._tails[key]
 
+    def cancel(self) -> None:
+        """Abandon everything still running or waiting (shutdown after the drain timeout)."""
+        for task in self._tasks:
+            task.cancel()
+
     async def drain(self) -> None:
         """Wait for everything submitted so far."""
         while self._tasks:

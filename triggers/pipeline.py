@@ -7,7 +7,12 @@ raised and the adapter must stop that event's partition or subject rather than s
 it: at least once, nothing dropped silently.
 
     DeliveryError
+    ├── OutputFailed    the function's answer could not be forwarded (a response topic,
+    │                   a reply subject): the event is retried like a failed invocation
     └── DeliveryStuck   retries are exhausted and no dead letter took the event
+
+A batch event may partly fail: `remaining` names the part to retry (the items the
+function reported as failed), and only that part is retried and dead-lettered.
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ E = TypeVar("E")
 
 class DeliveryError(Exception):
     pass
+
+
+class OutputFailed(DeliveryError):
+    retriable = True
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
 
 class DeliveryStuck(DeliveryError):
@@ -68,6 +81,8 @@ class DeadLettered:
 Outcome = Delivered | DeadLettered
 Invoke = Callable[[E, int], Awaitable[InvocationResult]]
 DeadLetter = Callable[[E, Failure], Awaitable[None]]
+# The part of an event that still failed after `result`, or None when all of it is done.
+Remaining = Callable[[E, InvocationResult], "E | None"]
 
 
 class Pipeline(Generic[E]):
@@ -77,11 +92,13 @@ class Pipeline(Generic[E]):
         invoke: Invoke[E],
         dead_letter: DeadLetter[E] | None,
         policy: RetryPolicy,
+        remaining: Remaining[E] | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self._invoke = invoke
         self._dead_letter = dead_letter
         self._policy = policy
+        self._remaining = remaining
         self._sleep = sleep
 
     async def deliver(self, event: E) -> Outcome:
@@ -90,18 +107,27 @@ class Pipeline(Generic[E]):
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 result = await self._invoke(event, attempt)
-            except RuntimeAdapterError as exc:
+            except (RuntimeAdapterError, OutputFailed) as exc:
                 failure = Failure(error=exc.message, kind=type(exc).__name__, attempts=attempt)
                 if not exc.retriable:
                     break
             else:
-                if result.status < 500:
-                    return Delivered(result=result, attempts=attempt)
-                failure = Failure(
-                    error=f"the function answered status {result.status}",
-                    kind="ErrorStatus",
-                    attempts=attempt,
-                )
+                if result.status >= 500:
+                    failure = Failure(
+                        error=f"the function answered status {result.status}",
+                        kind="ErrorStatus",
+                        attempts=attempt,
+                    )
+                else:
+                    rest = self._remaining(event, result) if self._remaining else None
+                    if rest is None:
+                        return Delivered(result=result, attempts=attempt)
+                    event = rest
+                    failure = Failure(
+                        error="the function reported these items as failed",
+                        kind="ItemsFailed",
+                        attempts=attempt,
+                    )
             if attempt < policy.max_attempts:
                 await self._sleep(policy.backoff.delay(attempt))
         assert failure is not None

@@ -6,6 +6,7 @@ so the description cannot drift from what is served.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -92,7 +93,18 @@ _ENDPOINTS = (
         summary="Invoke a function (query: alias, revision or tag); the body is passed as is",
         raw_body=True,
     ),
-    _Endpoint(path="/v1/triggers", method="GET", handler="list_triggers", summary="Triggers"),
+    _Endpoint(
+        path="/v1/triggers",
+        method="GET",
+        handler="list_triggers",
+        summary="Triggers, with the live state of queue triggers (partitions, lag, counts)",
+    ),
+    _Endpoint(
+        path="/v1/triggers/{trigger:path}",
+        method="GET",
+        handler="get_trigger",
+        summary="One trigger by id, like hello/kafka/0",
+    ),
     _Endpoint(
         path="/v1/apply",
         method="POST",
@@ -101,6 +113,10 @@ _ENDPOINTS = (
         body=ApplyBody,
     ),
 )
+
+
+# `{fn}`, or `{trigger:path}` where Starlette needs a converter OpenAPI does not know.
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 def openapi_document() -> dict[str, object]:
@@ -119,8 +135,7 @@ def openapi_document() -> dict[str, object]:
         }
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("fn", "alias")
-            if "{" + name + "}" in endpoint.path
+            for name in _PARAMETER.findall(endpoint.path)
         ]
         if parameters:
             operation["parameters"] = parameters
@@ -140,7 +155,9 @@ def openapi_document() -> dict[str, object]:
             operation["requestBody"] = {
                 "content": {"application/octet-stream": {"schema": {"type": "string"}}}
             }
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
+        paths.setdefault(_PARAMETER.sub(r"{\1}", endpoint.path), {})[endpoint.method.lower()] = (
+            operation
+        )
     return {
         "openapi": "3.1.0",
         "info": {"title": "gaia admin API", "version": "1"},

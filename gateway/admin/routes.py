@@ -29,6 +29,8 @@ from gateway.control import ControlPlane
 from gateway.errors import GaiaError, InvalidInput, NotFound
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
+from gateway.store import TriggerRecord
+from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, parse_target
 from routing.traffic import parse_alias_spec
@@ -51,12 +53,14 @@ class AdminRoutes:
         control: ControlPlane,
         invoker: Invoker,
         metrics: Metrics,
+        subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
     ) -> None:
         self._control = control
         self._invoker = invoker
         self._metrics = metrics
+        self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
 
@@ -221,7 +225,23 @@ class AdminRoutes:
         return self._ok(alias_view(record, self._control.snapshot))
 
     async def list_triggers(self, request: Request) -> Response:
-        return self._ok([trigger_view(t) for t in self._control.state.triggers])
+        return self._ok([self._trigger(t) for t in self._control.state.triggers])
+
+    async def get_trigger(self, request: Request) -> Response:
+        trigger_id = request.path_params["trigger"]
+        for record in self._control.state.triggers:
+            if record.id == trigger_id:
+                return self._ok(self._trigger(record))
+        known = ", ".join(t.id for t in self._control.state.triggers) or "none"
+        raise NotFound(
+            f"trigger {trigger_id!r} does not exist (triggers: {known})", field="trigger"
+        )
+
+    def _trigger(self, record: TriggerRecord) -> dict[str, object]:
+        view = trigger_view(record)
+        if record.kind != "http":
+            view["state"] = self._subscriptions.state_of(record.id)
+        return view
 
     async def apply(self, request: Request) -> Response:
         body = await self._body(request, ApplyBody)

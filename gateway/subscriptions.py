@@ -1,0 +1,116 @@
+"""Runs the event-source triggers the stored state declares (Kafka now).
+
+After every committed change the control plane hands the new state to `sync`: triggers
+that appeared start, triggers that disappeared or changed stop (draining within the
+timeout), and unchanged ones keep consuming. Which class runs a kind comes from a
+registry by name, as uvicorn picks its protocol classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import GaiaError
+from gateway.invoker import Invoker
+from gateway.snapshot import trigger_target
+from gateway.store import StoredState, TriggerRecord
+from routing.errors import RoutingError
+from routing.names import Target
+from runtime_adapters.base import RevisionUnknown, RuntimeAdapterError
+from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
+from triggers.kafka.config import KafkaTriggerConfig
+from triggers.kafka.subscriber import KafkaSubscriber
+
+log = logging.getLogger("gaia.subscriptions")
+
+
+class TargetDispatch:
+    """Dispatch for one trigger: resolve its target per event, invoke, never raise."""
+
+    def __init__(self, *, invoker: Invoker, target: Target, trigger_id: str) -> None:
+        self._invoker = invoker
+        self._target = target
+        self._trigger_id = trigger_id
+
+    async def __call__(
+        self, event: CloudEvent, *, request_id: str, sticky_key: str | None
+    ) -> Dispatched:
+        try:
+            resolved = self._invoker.resolve(
+                self._target, sticky_key=(lambda _: sticky_key) if sticky_key else None
+            )
+        except (GaiaError, RoutingError) as exc:
+            # Retriable: a publish in progress may make the target resolvable again.
+            return Dispatched(revision="", outcome=RevisionUnknown(str(exc)))
+        label = resolved.label.decode()
+        try:
+            result = await self._invoker.invoke(
+                resolved, request_id=request_id, trigger=self._trigger_id, event=event
+            )
+        except RuntimeAdapterError as exc:
+            return Dispatched(revision=label, outcome=exc)
+        return Dispatched(revision=label, outcome=result)
+
+
+Build = Callable[[TriggerRecord, Dispatch, float], Subscriber]
+
+
+def _kafka(record: TriggerRecord, dispatch: Dispatch, drain_timeout_s: float) -> Subscriber:
+    return KafkaSubscriber(
+        trigger_id=record.id,
+        function=record.function,
+        config=KafkaTriggerConfig.from_dict(record.spec),
+        dispatch=dispatch,
+        drain_timeout_s=drain_timeout_s,
+    )
+
+
+SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Running:
+    record: TriggerRecord
+    subscriber: Subscriber
+
+
+class Subscriptions:
+    def __init__(self, *, invoker: Invoker, drain_timeout_s: float) -> None:
+        self._invoker = invoker
+        self._drain_timeout_s = drain_timeout_s
+        self._running: dict[str, _Running] = {}
+
+    async def sync(self, state: StoredState) -> None:
+        wanted = {t.id: t for t in state.triggers if t.kind in SUBSCRIBERS}
+        for trigger_id, running in list(self._running.items()):
+            if wanted.get(trigger_id) != running.record:
+                del self._running[trigger_id]
+                await running.subscriber.stop(timeout_s=self._drain_timeout_s)
+                log.info("stopped trigger %s", trigger_id)
+        for trigger_id, record in wanted.items():
+            if trigger_id in self._running:
+                continue
+            dispatch = TargetDispatch(
+                invoker=self._invoker,
+                target=trigger_target(record.function, record.spec),
+                trigger_id=trigger_id,
+            )
+            subscriber = SUBSCRIBERS[record.kind](record, dispatch, self._drain_timeout_s)
+            self._running[trigger_id] = _Running(record=record, subscriber=subscriber)
+            await subscriber.start()
+            log.info("started %s trigger %s", record.kind, trigger_id)
+
+    def state_of(self, trigger_id: str) -> dict[str, Any] | None:
+        running = self._running.get(trigger_id)
+        return running.subscriber.state() if running else None
+
+    def states(self) -> list[tuple[TriggerRecord, dict[str, Any]]]:
+        return [(r.record, r.subscriber.state()) for r in self._running.values()]
+
+    async def aclose(self) -> None:
+        running, self._running = list(self._running.values()), {}
+        for item in running:
+            await item.subscriber.stop(timeout_s=self._drain_timeout_s)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.brokers.tansu import Tansu
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    """One Kafka-protocol broker for the session; tests keep apart by topic names."""
+    broker = Tansu(Path(tmp_path_factory.mktemp("tansu")) / "tansu.log").start()
+    yield broker
+    broker.stop()

@@ -1,0 +1,527 @@
+"""`- kafka: {...}` triggers in gaia.yaml: validation into KafkaTriggerConfig, and what
+applying them stores."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.config import (
+    ConfigError,
+    FunctionConfig,
+    GaiaFile,
+    HttpTriggerConfig,
+    KafkaTrigger,
+    parse_config,
+)
+from gateway.control import ControlPlane
+from gateway.errors import InvalidInput
+from gateway.store import MemoryStore, TriggerRecord
+from routing.names import Target
+from triggers.kafka.config import Batching, KafkaTriggerConfig
+
+Parse = Callable[..., GaiaFile]
+
+FULL = """\
+functions:
+  hello:
+    code: ./functions/hello
+    aliases:
+      prod:
+        traffic:
+          - {revision: 1, percent: 100}
+          - {revision: latest, percent: 0, tag: canary}
+    triggers:
+      - kafka:
+          brokers: [127.0.0.1:9092, "kafka-2.internal:19092"]
+          topics: [orders, refunds.v2]
+          group: billing
+          start: earliest
+          ordering: key
+          max_in_flight: 16
+          batch: {size: 100, window: 250ms}
+          retries: 5
+          backoff: {initial: 200ms, max: 1m}
+          dead_letter: orders.dlq
+          response_topic: orders.results
+          session_timeout: 45s
+          alias: prod
+"""
+
+# Aliases for the pins; `b` is set in one alias only.
+ALIASES = {
+    "prod": {
+        "traffic": [{"revision": 1, "percent": 100}, {"revision": 2, "percent": 0, "tag": "b"}]
+    },
+}
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    (tmp_path / "functions" / "hello").mkdir(parents=True)
+    (tmp_path / "functions" / "hello" / "main.py").write_text("def handler(e, c): return 'hi'\n")
+    return tmp_path
+
+
+def parse(base: Path, text: str) -> GaiaFile:
+    return parse_config(textwrap.dedent(text), base_dir=base)
+
+
+def kafka_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[KafkaTrigger]:
+    """The triggers of `hello`, each `- kafka: {...}` with `triggers` as its keys."""
+    document = {
+        "functions": {
+            "hello": {
+                "code": "functions/hello",
+                "triggers": [{"kafka": trigger} for trigger in triggers],
+                **keys,
+            }
+        }
+    }
+    parsed = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
+    assert all(isinstance(trigger, KafkaTrigger) for trigger in parsed)
+    return [trigger for trigger in parsed if isinstance(trigger, KafkaTrigger)]
+
+
+def kafka(base: Path, **keys: object) -> KafkaTriggerConfig:
+    """The model of one trigger `- kafka: {brokers: a:9092, topic: orders, **keys}`."""
+    [trigger] = kafka_triggers(base, {"brokers": "a:9092", "topic": "orders", **keys})
+    return trigger.kafka
+
+
+def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
+    """Every issue as `path: message`, without the line."""
+    document = {
+        "functions": {
+            "hello": {
+                "code": "functions/hello",
+                "aliases": ALIASES,
+                "triggers": [{"kafka": trigger} for trigger in triggers],
+            }
+        }
+    }
+    with pytest.raises(ConfigError) as info:
+        parse(base, yaml.safe_dump(document))
+    return [str(replace(issue, line=None, column=None)) for issue in info.value.errors]
+
+
+# --- valid triggers -------------------------------------------------------------------
+
+
+def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None:
+    [trigger] = parse(base, FULL).functions["hello"].triggers
+
+    assert trigger == KafkaTrigger(
+        target=Target(function="hello", alias="prod"),
+        kafka=KafkaTriggerConfig(
+            brokers=("127.0.0.1:9092", "kafka-2.internal:19092"),
+            topics=("orders", "refunds.v2"),
+            group="billing",
+            start="earliest",
+            ordering="key",
+            max_in_flight=16,
+            batch=Batching(size=100, window_s=0.25),
+            retries=5,
+            backoff_initial_s=0.2,
+            backoff_max_s=60.0,
+            dead_letter="orders.dlq",
+            response_topic="orders.results",
+            session_timeout_s=45.0,
+        ),
+    )
+    assert KafkaTriggerConfig.from_dict(trigger.kafka.to_dict()) == trigger.kafka
+
+
+def test_defaults(base: Path) -> None:
+    [trigger] = kafka_triggers(base, {"brokers": "127.0.0.1:9092", "topic": "orders"})
+    assert trigger.target == Target(function="hello", alias="default")
+    assert trigger.kafka == KafkaTriggerConfig(brokers=("127.0.0.1:9092",), topics=("orders",))
+    config = trigger.kafka
+    assert (config.group, config.start, config.ordering) == (None, "latest", "partition")
+    assert (config.max_in_flight, config.batch, config.retries) == (64, None, 2)
+    assert (config.backoff_initial_s, config.backoff_max_s) == (0.1, 30.0)
+    assert (config.dead_letter, config.response_topic) == (None, None)
+    assert config.session_timeout_s == 10.0
+    assert config.group_for("hello") == "gaia-hello-orders"
+    assert KafkaTriggerConfig.from_dict(config.to_dict()) == config
+
+
+def test_partial_mappings_take_the_other_defaults(base: Path) -> None:
+    config = kafka(base, batch={"size": 10}, backoff={"max": "5s"})
+    assert config.batch == Batching(size=10, window_s=0.05)
+    assert (config.backoff_initial_s, config.backoff_max_s) == (0.1, 5.0)
+    assert kafka(base, backoff={"initial": "2s"}).backoff_max_s == 30.0
+    assert kafka(base, batch=None).batch is None
+
+
+@pytest.mark.parametrize(
+    ("brokers", "expected"),
+    [
+        ("localhost:9092", ("localhost:9092",)),
+        ("a:9092, b:9093,c:1", ("a:9092", "b:9093", "c:1")),
+        (["a:9092", "b:65535"], ("a:9092", "b:65535")),
+        ("[::1]:9092", ("[::1]:9092",)),
+        ("a:9092,a:9092", ("a:9092",)),
+    ],
+)
+def test_brokers_forms(base: Path, brokers: object, expected: tuple[str, ...]) -> None:
+    assert kafka(base, brokers=brokers).brokers == expected
+
+
+def test_durations_take_units_or_seconds(base: Path) -> None:
+    config = kafka(base, session_timeout=60, backoff={"initial": 0.5, "max": "1m30s"})
+    assert config.session_timeout_s == 60.0
+    assert (config.backoff_initial_s, config.backoff_max_s) == (0.5, 90.0)
+    assert kafka(base, session_timeout="1h").session_timeout_s == 3600.0
+    assert kafka(base, batch={"size": 1, "window": "1m"}).batch == Batching(size=1, window_s=60.0)
+
+
+def test_pins_work_as_for_http(base: Path) -> None:
+    triggers = kafka_triggers(
+        base,
+        {"brokers": "a:1", "topic": "t1", "alias": "prod"},
+        {"brokers": "a:1", "topic": "t2", "revision": 3},
+        {"brokers": "a:1", "topic": "t3", "tag": "b"},
+        aliases=ALIASES,
+    )
+    assert [t.target for t in triggers] == [
+        Target(function="hello", alias="prod"),
+        Target(function="hello", revision=3),
+        Target(function="hello", alias="prod", tag="b"),
+    ]
+    assert triggers[2].tag == "b"
+
+
+def test_http_and_kafka_triggers_mix(base: Path) -> None:
+    text = """\
+    functions:
+      hello:
+        code: functions/hello
+        triggers:
+          - http: {path: /hello}
+          - kafka: {brokers: 127.0.0.1:9092, topic: orders}
+    """
+    http, queue = parse(base, text).functions["hello"].triggers
+    assert isinstance(http, HttpTriggerConfig)
+    assert isinstance(queue, KafkaTrigger)
+
+
+def test_distinct_groups_of_one_function_are_fine(base: Path) -> None:
+    triggers = kafka_triggers(
+        base,
+        {"brokers": "a:1", "topic": "orders"},
+        {"brokers": "a:1", "topics": ["orders", "refunds"]},
+        {"brokers": "b:1", "topic": "orders", "group": "audit"},
+    )
+    assert [t.kafka.group_for("hello") for t in triggers] == [
+        "gaia-hello-orders",
+        "gaia-hello-orders+refunds",
+        "audit",
+    ]
+
+
+# --- mistakes -------------------------------------------------------------------------
+
+OK = {"brokers": "a:9092", "topic": "orders"}
+PORTS = "expected host:port like 127.0.0.1:9092 (port 1 to 65535), a comma-separated string"
+TOPIC = "expected a topic name of 1 to 249 letters, digits, '.', '_' or '-'"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "expected"),
+    [
+        ({"topic": "orders"}, f"brokers: {PORTS} of them or a list of them, got nothing"),
+        (
+            {"brokers": "localhost", "topic": "orders"},
+            f"brokers: {PORTS} of them or a list of them, got 'localhost'",
+        ),
+        (
+            {"brokers": "a:0", "topic": "orders"},
+            f"brokers: {PORTS} of them or a list of them, got 'a:0'",
+        ),
+        ({"brokers": "a:65536", "topic": "orders"}, f"brokers: {PORTS}"),
+        (
+            {"brokers": "a:9092,", "topic": "orders"},
+            f"brokers: {PORTS} of them or a list of them, got an empty entry",
+        ),
+        ({"brokers": "http://a:9092", "topic": "orders"}, f"brokers: {PORTS}"),
+        ({"brokers": [], "topic": "orders"}, f"brokers: {PORTS}"),
+        (
+            {"brokers": ["a:9092", 9092], "topic": "orders"},
+            f"brokers: {PORTS} of them or a list of them, got 9092",
+        ),
+        ({"brokers": 9092, "topic": "orders"}, f"brokers: {PORTS}"),
+        ({"brokers": "a:1"}, f"topic: {TOPIC}, got nothing"),
+        ({"brokers": "a:1", "topic": "a b"}, f"topic: {TOPIC}, got 'a b'"),
+        ({"brokers": "a:1", "topic": "x" * 250}, f"topic: {TOPIC}, got 'xxx"),
+        ({"brokers": "a:1", "topic": ".."}, f"topic: {TOPIC}, other than '.' or '..', got '..'"),
+        ({"brokers": "a:1", "topic": 7}, f"topic: {TOPIC}, got 7"),
+        (
+            {"brokers": "a:1", "topic": "a", "topics": ["b"]},
+            ": expected one of topic or topics, got topic and topics",
+        ),
+    ],
+)
+def test_bad_brokers_and_topics(base: Path, trigger: dict[str, object], expected: str) -> None:
+    [issue] = issues(base, trigger)
+    prefix = "functions.hello.triggers[0].kafka"
+    assert issue.startswith(prefix + ("" if expected.startswith(":") else ".") + expected)
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({"topics": []}, "topics: expected a non-empty list of topic names, got a list"),
+        ({"topics": "orders"}, "topics: expected a non-empty list of topic names, got 'orders'"),
+        ({"topics": ["a", "b", "a"]}, "topics[2]: topic 'a' is listed twice"),
+        ({"topics": ["a", "."]}, f"topics[1]: {TOPIC}, other than '.' or '..', got '.'"),
+        ({"topics": ["a", None]}, f"topics[1]: {TOPIC}, got nothing"),
+        ({"group": "a/b"}, "group: expected a consumer group name of 1 to 249 letters"),
+        ({"group": ""}, "group: expected a consumer group name"),
+        ({"start": "oldest"}, "start: expected earliest or latest, got 'oldest'"),
+        ({"ordering": "global"}, "ordering: expected partition, key or none, got 'global'"),
+        ({"ordering": None}, "ordering: expected partition, key or none, got nothing"),
+        ({"max_in_flight": 0}, "max_in_flight: expected a whole number from 1 to 10000, got 0"),
+        ({"max_in_flight": 10001}, "max_in_flight: expected a whole number from 1 to 10000"),
+        ({"max_in_flight": 1.5}, "max_in_flight: expected a whole number from 1 to 10000"),
+        ({"max_in_flight": "8"}, "max_in_flight: expected a whole number from 1 to 10000"),
+        ({"retries": -1}, "retries: expected a whole number from 0 to 100, got -1"),
+        ({"retries": 101}, "retries: expected a whole number from 0 to 100, got 101"),
+        ({"retries": True}, "retries: expected a whole number from 0 to 100, got true"),
+        ({"batch": 10}, "batch: expected a mapping with size or window, got 10"),
+        ({"batch": {}}, "batch.size: required: expected a whole number from 1 to 10000"),
+        ({"batch": {"window": "1s"}}, "batch.size: required: expected a whole number"),
+        ({"batch": {"size": 0}}, "batch.size: expected a whole number from 1 to 10000, got 0"),
+        ({"batch": {"size": 10001}}, "batch.size: expected a whole number from 1 to 10000"),
+        (
+            {"batch": {"size": 10, "window": "0s"}},
+            "batch.window: expected a duration longer than 0s, at most 1m, got '0s'",
+        ),
+        (
+            {"batch": {"size": 10, "window": "61s"}},
+            "batch.window: expected a duration longer than 0s, at most 1m, got '61s'",
+        ),
+        (
+            {"batch": {"size": 10, "window": "soon"}},
+            "batch.window: expected a duration like 500ms, 10s, 5m or 1h, got 'soon'",
+        ),
+        ({"batch": {"size": 10, "count": 2}}, "batch.count: unknown key 'count'"),
+        ({"backoff": "1s"}, "backoff: expected a mapping with initial or max, got '1s'"),
+        ({"backoff": {"initial": "0s"}}, "backoff.initial: expected a duration longer than 0s"),
+        ({"backoff": {"max": "-1s"}}, "backoff.max: expected a non-negative duration"),
+        (
+            {"backoff": {"initial": "10s", "max": "1s"}},
+            "backoff.max: expected initial at most max, got initial 10s and max 1s",
+        ),
+        (
+            {"backoff": {"initial": "1m"}},
+            "backoff.initial: expected initial at most max, got initial 1m and max 30s",
+        ),
+        ({"backoff": {"maximum": "1s"}}, "backoff.maximum: unknown key 'maximum': did you mean"),
+        ({"dead_letter": "a b"}, f"dead_letter: {TOPIC}, got 'a b'"),
+        (
+            {"dead_letter": "orders"},
+            "dead_letter: topic 'orders' is consumed by this trigger, so it would feed the"
+            " trigger its own output: expected a topic the trigger does not consume",
+        ),
+        ({"response_topic": ""}, f"response_topic: {TOPIC}, got ''"),
+        (
+            {"topics": ["a", "b"], "response_topic": "b"},
+            "response_topic: topic 'b' is consumed by this trigger, so it would feed",
+        ),
+        (
+            {"session_timeout": "500ms"},
+            "session_timeout: expected a duration from 1s to 1h, got '500ms'",
+        ),
+        (
+            {"session_timeout": "2h"},
+            "session_timeout: expected a duration from 1s to 1h, got '2h'",
+        ),
+        ({"session_timeout": "x"}, "session_timeout: expected a duration like 500ms"),
+        (
+            {"alias": "canary"},
+            "alias: alias 'canary' is not defined under aliases: expected default or prod",
+        ),
+        ({"alias": "prod", "tag": "b"}, ": expected at most one of alias, revision or tag"),
+        ({"revision": 0}, "revision: expected a revision number (1, 2, ...), got 0"),
+        ({"tag": "c"}, "tag: tag 'c' is not defined: expected one of b"),
+        ({"topik": "x"}, "topik: unknown key 'topik': did you mean 'topic'?"),
+        ({"partitions": 3}, "partitions: unknown key 'partitions': expected brokers, topic"),
+    ],
+)
+def test_bad_keys(base: Path, keys: dict[str, object], expected: str) -> None:
+    trigger = {**OK, **keys}
+    if "topics" in keys:
+        del trigger["topic"]
+    [issue] = issues(base, trigger)
+    prefix = "functions.hello.triggers[0].kafka"
+    assert issue.startswith(prefix + ("" if expected.startswith(":") else ".") + expected)
+
+
+def test_a_trigger_that_is_not_a_mapping(base: Path) -> None:
+    assert issues(base, ["orders"]) == [  # type: ignore[arg-type]
+        "functions.hello.triggers[0].kafka: expected a mapping with brokers, topic, topics,"
+        " group, start, ordering, max_in_flight, batch, retries, backoff, dead_letter,"
+        " response_topic, session_timeout, alias, revision or tag, got a list"
+    ]
+
+
+def test_an_empty_trigger_names_both_required_keys(base: Path) -> None:
+    assert issues(base, {}) == [
+        f"functions.hello.triggers[0].kafka.brokers: {PORTS} of them or a list of them,"
+        " got nothing",
+        f"functions.hello.triggers[0].kafka.topic: {TOPIC}, got nothing",
+    ]
+
+
+def test_two_triggers_in_one_consumer_group(base: Path) -> None:
+    # Reordered topics derive the same group, so they would split the messages.
+    assert issues(
+        base,
+        {"brokers": "a:1", "topics": ["orders", "refunds"]},
+        {"brokers": "b:1", "topics": ["refunds", "orders"], "alias": "prod"},
+    ) == [
+        "functions.hello.triggers[1].kafka: consumer group 'gaia-hello-orders+refunds' is also"
+        " the group of functions.hello.triggers[0], and triggers sharing a group split its"
+        " messages between them: expected a group: of its own for this trigger"
+    ]
+    [issue] = issues(
+        base,
+        {"brokers": "a:1", "topic": "a", "group": "shared"},
+        {"brokers": "a:1", "topic": "b", "group": "shared"},
+    )
+    assert issue.startswith(
+        "functions.hello.triggers[1].kafka.group: consumer group 'shared' is also the group of"
+        " functions.hello.triggers[0]"
+    )
+
+
+def test_issues_carry_lines(base: Path) -> None:
+    text = FULL.replace("retries: 5", "retries: many")
+    with pytest.raises(ConfigError) as info:
+        parse(base, text)
+    [issue] = info.value.errors
+    assert (issue.path, issue.line) == ("functions.hello.triggers[0].kafka.retries", 18)
+    assert "expected a whole number from 0 to 100, got 'many'" in issue.message
+
+
+def test_nats_and_cron_stay_unavailable(base: Path) -> None:
+    document = {
+        "functions": {
+            "hello": {
+                "code": "functions/hello",
+                "triggers": [{"nats": {"subject": "a"}}, {"cron": {"schedule": "* * * * *"}}],
+            }
+        }
+    }
+    with pytest.raises(ConfigError) as info:
+        parse(base, yaml.safe_dump(document))
+    assert [str(replace(issue, line=None)) for issue in info.value.errors] == [
+        "functions.hello.triggers[0].nats: nats triggers are not available yet:"
+        " expected http or kafka",
+        "functions.hello.triggers[1].cron: cron triggers are not available yet:"
+        " expected http or kafka",
+    ]
+
+
+# --- applying -------------------------------------------------------------------------
+
+APPLY = """
+functions:
+  hello:
+    code: ./hello
+    aliases:
+      prod: {traffic: [{revision: latest, percent: 100}]}
+    triggers:
+      - http: {path: /hello}
+      - kafka: {brokers: "127.0.0.1:9092", topics: [orders, refunds], alias: prod}
+      - kafka: {brokers: "127.0.0.1:9092", topic: audit, group: auditors, revision: 1}
+"""
+
+
+async def test_apply_stores_kafka_trigger_records(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse
+) -> None:
+    file = gaia_file(APPLY, code={"hello": "v1"})
+    [plan] = await control.apply(file)
+
+    assert plan.triggers_added == (
+        "http * /hello",
+        "kafka audit group auditors",
+        "kafka orders,refunds group gaia-hello-orders+refunds",
+    )
+    records = store.load().triggers
+    assert records == control.state.triggers
+    http, orders, audit = records
+    assert http.kind == "http"
+    assert orders == TriggerRecord(
+        id="hello/kafka/1",
+        function="hello",
+        kind="kafka",
+        spec={
+            "brokers": ["127.0.0.1:9092"],
+            "topics": ["orders", "refunds"],
+            "start": "latest",
+            "ordering": "partition",
+            "max_in_flight": 64,
+            "retries": 2,
+            "backoff": {"initial": 0.1, "max": 30.0},
+            "session_timeout": 10.0,
+            "alias": "prod",
+        },
+    )
+    assert audit.id == "hello/kafka/2"
+    assert audit.spec["group"] == "auditors"
+    assert audit.spec["revision"] == 1
+    assert "alias" not in audit.spec
+    config = file.functions["hello"].triggers[1]
+    assert isinstance(config, KafkaTrigger)
+    assert KafkaTriggerConfig.from_dict(orders.spec) == config.kafka
+    # Only HTTP triggers are routes.
+    assert [route.trigger_id for route in control.snapshot.routes.routes] == ["hello/http/0"]
+
+    # Applying the same file again changes no trigger; a new group replaces one.
+    [again] = await control.apply(gaia_file(APPLY))
+    assert (again.triggers_added, again.triggers_removed) == ((), ())
+    [moved] = await control.apply(gaia_file(APPLY.replace("auditors", "auditors-2")))
+    assert moved.triggers_added == ("kafka audit group auditors-2",)
+    assert moved.triggers_removed == ("kafka audit group auditors",)
+
+
+async def test_a_kafka_trigger_keeps_its_tag_pin(control: ControlPlane, gaia_file: Parse) -> None:
+    text = """
+functions:
+  hello:
+    code: ./hello
+    aliases:
+      prod:
+        traffic:
+          - {revision: latest, percent: 100}
+          - {revision: 1, percent: 0, tag: old}
+    triggers:
+      - kafka: {brokers: "a:9092", topic: orders, tag: old}
+"""
+    await control.apply(gaia_file(text, code={"hello": "v1"}))
+    [record] = control.state.triggers
+    assert (record.spec["alias"], record.spec["tag"]) == ("prod", "old")
+
+
+async def test_a_kafka_trigger_on_an_undefined_alias_is_refused(
+    control: ControlPlane, store: MemoryStore, gaia_file: Parse
+) -> None:
+    file = gaia_file(APPLY, code={"hello": "v1"})
+    config: FunctionConfig = file.functions["hello"]
+    ghost = KafkaTrigger(
+        target=Target(function="hello", alias="ghost"),
+        kafka=KafkaTriggerConfig(brokers=("a:9092",), topics=("orders",)),
+    )
+    broken = GaiaFile(functions={"hello": replace(config, triggers=(ghost,))})
+    with pytest.raises(InvalidInput, match="hello:ghost") as refused:
+        await control.apply(broken)
+    assert refused.value.field == "functions.hello.triggers"
+    assert store.load().functions == ()

@@ -1,0 +1,128 @@
+"""Test kit for Kafka triggers: topics, producing, reading back, and a Dispatch fake
+that records what the function would have received."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from runtime_adapters.base import FunctionFailed, InvocationResult
+from triggers.base import CloudEvent, Dispatched
+
+T = TypeVar("T")
+
+
+def topic_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def new_topic(bootstrap: str, prefix: str, *, partitions: int = 1) -> str:
+    """A topic of its own for one test (auto-created topics would get 4 partitions)."""
+    topic = topic_name(prefix)
+    await create_topic(bootstrap, topic, partitions=partitions)
+    return topic
+
+
+async def create_topic(bootstrap: str, topic: str, *, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+Message = tuple[bytes | None, bytes]  # key, value
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Sequence[Message],
+    *,
+    headers: list[tuple[str, bytes]] | None = None,
+    partition: int | None = None,
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(topic, value, key=key, headers=headers or [], partition=partition)
+            for key, value in messages
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+async def read(bootstrap: str, topic: str, *, count: int, within: float = 20.0) -> list[Any]:
+    """The first `count` records of `topic` (all partitions), failing at the deadline."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + within
+        while len(records) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"read {len(records)} of {count} records from {topic}")
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(
+    condition: Callable[[], T | None], *, within: float = 20.0, what: str = "condition"
+) -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def ok(body: bytes = b"") -> InvocationResult:
+    return InvocationResult(status=200 if body else 204, headers=[], body=body)
+
+
+@dataclass
+class FakeDispatch:
+    """Answers with `answer(event)`; an exception it raises becomes FunctionFailed."""
+
+    answer: Callable[[CloudEvent], Awaitable[InvocationResult]] | None = None
+    revision: str = "fn@1"
+    events: list[CloudEvent] = field(default_factory=list)
+    running: int = 0
+    most_running: int = 0
+
+    async def __call__(
+        self, event: CloudEvent, *, request_id: str, sticky_key: str | None
+    ) -> Dispatched:
+        self.events.append(event)
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            result = await self.answer(event) if self.answer else ok()
+        except Exception as exc:
+            return Dispatched(
+                revision=self.revision, outcome=FunctionFailed(str(exc), traceback="")
+            )
+        finally:
+            self.running -= 1
+        return Dispatched(revision=self.revision, outcome=result)
+
+    def ids(self) -> list[str]:
+        return [str(event["id"]) for event in self.events]

@@ -1,0 +1,106 @@
+"""Kafka records as the CloudEvents a handler receives, one at a time or in a batch.
+
+A batch handler may answer `{"failed": [...]}`, naming items by `id` or by position;
+only those items are retried and, at the end, dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from runtime_adapters.base import InvocationResult
+from triggers.base import CloudEvent
+from triggers.events import cloud_event, header_map, text_or_bytes
+
+log = logging.getLogger("gaia.triggers.kafka")
+
+MESSAGE_TYPE = "dev.gaia.kafka.message"
+BATCH_TYPE = "dev.gaia.kafka.batch"
+
+
+class Record(Protocol):
+    """The fields of aiokafka's ConsumerRecord that a trigger reads."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+def message_id(record: Record) -> str:
+    return f"{record.topic}/{record.partition}/{record.offset}"
+
+
+def message_event(record: Record, *, source: str) -> CloudEvent:
+    event = cloud_event(
+        id=message_id(record),
+        source=f"{source}/{record.topic}",
+        type=MESSAGE_TYPE,
+        subject=f"partition:{record.partition}#{record.offset}",
+        time_ms=record.timestamp,
+        payload=record.value,
+    )
+    event["topic"] = record.topic
+    event["partition"] = record.partition
+    event["offset"] = record.offset
+    if record.key is not None:
+        event["key"] = text_or_bytes(record.key)
+    if record.headers:
+        headers = header_map(record.headers)
+        event["headers"] = headers
+        traceparent = headers.get("traceparent")
+        if traceparent:
+            event["traceparent"] = traceparent
+    return event
+
+
+def batch_event(records: Sequence[Record], *, source: str) -> CloudEvent:
+    first, last = records[0], records[-1]
+    span = f"{first.offset}-{last.offset}"
+    return {
+        "specversion": "1.0",
+        "id": f"{first.topic}/{first.partition}/{span}",
+        "source": f"{source}/{first.topic}",
+        "type": BATCH_TYPE,
+        "subject": f"partition:{first.partition}#{span}",
+        "topic": first.topic,
+        "partition": first.partition,
+        "data": [message_event(record, source=source) for record in records],
+    }
+
+
+def failed_items(records: Sequence[Record], result: InvocationResult) -> list[Record]:
+    """The records a batch handler reported as failed in its answer."""
+    if not result.body.startswith(b"{"):
+        return []
+    try:
+        answer = msgspec.json.decode(result.body)
+    except msgspec.DecodeError:
+        return []
+    named = answer.get("failed") if isinstance(answer, dict) else None
+    if not isinstance(named, list) or not named:
+        return []
+    by_id = {message_id(record): record for record in records}
+    failed: dict[int, Record] = {}
+    for item in named:
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(records):
+            failed[records[item].offset] = records[item]
+        elif isinstance(item, str) and item in by_id:
+            failed[by_id[item].offset] = by_id[item]
+        else:
+            log.warning("batch answer names %r, which is not an item of the batch", item)
+    return [failed[offset] for offset in sorted(failed)]

@@ -1,0 +1,545 @@
+"""Consume Kafka topics into a function: at least once, in order, nothing skipped.
+
+The fetch loop hands each record (or batch) to the shared Pipeline through a
+KeyedRunner, which keeps the configured ordering and bounds the work in flight. Each
+partition tracks which offsets finished; a commit task commits only past contiguous
+finished offsets. When partitions are revoked, their in-flight work gets the drain
+timeout to finish and what finished is committed before they go. A record that can be
+neither processed nor dead-lettered makes its partition stuck: it is paused at that
+record, never skipped, and tried again after the longest backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+
+from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from triggers.backoff import Backoff
+from triggers.base import Dispatch, Subscriber
+from triggers.kafka.config import KafkaTriggerConfig
+from triggers.kafka.events import Record, batch_event, failed_items, message_event
+from triggers.offsets import OffsetTracker
+from triggers.ordering import KeyedRunner
+from triggers.pipeline import (
+    DeadLettered,
+    DeliveryStuck,
+    Failure,
+    OutputFailed,
+    Pipeline,
+    RetryPolicy,
+)
+
+log = logging.getLogger("gaia.triggers.kafka")
+
+_FETCH_TIMEOUT_MS = 200
+_FETCH_MAX_RECORDS = 500
+_SEND_TIMEOUT_S = 30.0
+_ERROR_HEADER_LIMIT = 4096
+_RECONNECT = Backoff(initial_s=0.5, max_s=10.0)
+
+
+@dataclass(eq=False, kw_only=True)
+class _Unit:
+    """What one delivery carries: a record, or a batch of one partition's records."""
+
+    records: list[Record]
+    revision: str = ""  # the revision that ran it last, for dead-letter headers
+    # A retried remainder of a batch counts its dead letters on the batch it came from.
+    origin: _Unit | None = None
+    dead_lettered: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Stuck:
+    offset: int
+    error: str
+    since: float
+    retry_at: float
+
+
+@dataclass(eq=False, kw_only=True)
+class _Partition:
+    """One assignment of one partition; a revocation or a reset starts a new one, so
+    work left over from the old one cannot commit into the new."""
+
+    tp: TopicPartition
+    tracker: OffsetTracker = field(default_factory=OffsetTracker)
+    committed: int | None = None
+    carried: int | None = None  # finished before a reset, not committed yet
+    first_seen: int | None = None
+    accepting: bool = True
+    running: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    buffer: list[Record] = field(default_factory=list)
+    flush_at: float | None = None
+    stuck: _Stuck | None = None
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def to_commit(self) -> int | None:
+        candidates = [c for c in (self.tracker.committable, self.carried) if c is not None]
+        best = max(candidates, default=None)
+        if best is None or (self.committed is not None and best <= self.committed):
+            return None
+        return best
+
+
+class KafkaSubscriber(Subscriber):
+    kind = "kafka"
+
+    def __init__(
+        self,
+        *,
+        trigger_id: str,
+        function: str,
+        config: KafkaTriggerConfig,
+        dispatch: Dispatch,
+        drain_timeout_s: float = 10.0,
+        commit_interval_s: float = 0.2,
+    ) -> None:
+        self.trigger_id = trigger_id
+        self.config = config
+        self.group = config.group_for(function)
+        self._dispatch = dispatch
+        self._drain_timeout_s = drain_timeout_s
+        self._commit_interval_s = commit_interval_s
+        self._source = f"kafka://{config.brokers[0]}"
+        backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
+        self._pipeline: Pipeline[_Unit] = Pipeline(
+            invoke=self._invoke,
+            dead_letter=self._dead_letter if config.dead_letter else None,
+            policy=RetryPolicy(max_attempts=config.retries + 1, backoff=backoff),
+            remaining=self._remaining if config.batch else None,
+        )
+        self._runner = KeyedRunner(max_in_flight=config.max_in_flight)
+        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._status = "starting"
+        self._error: str | None = None
+        self._processed = 0
+        self._retried = 0
+        self._dead_lettered = 0
+        self._stuck_times = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"kafka {self.trigger_id}")
+
+    async def stop(self, *, timeout_s: float) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await asyncio.wait([self._task])
+        parts = list(self._partitions.values())
+        for part in parts:
+            part.accepting = False
+        await self._drain(parts, timeout_s=timeout_s)
+        self._runner.cancel()
+        if self._consumer is not None:
+            await self._commit(parts)
+            self._partitions.clear()
+            await self._consumer.stop()  # leaves the group: its partitions move on now
+        if self._producer is not None:
+            await self._producer.stop()
+        self._status = "stopped"
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await self._connect()
+            except (KafkaError, OSError) as exc:
+                attempt += 1
+                self._status, self._error = "connecting", str(exc) or type(exc).__name__
+                log.warning("%s: cannot reach Kafka (%s); retrying", self.trigger_id, self._error)
+                await self._pause(_RECONNECT.cap(attempt))
+                continue
+            self._status, self._error = "running", None
+            log.info(
+                "%s: consuming %s as group %s", self.trigger_id, self.config.topics, self.group
+            )
+            committer = asyncio.create_task(self._commit_loop())
+            try:
+                await self._consume()
+            except Exception as exc:  # never let the trigger die silently
+                log.exception("%s: the consumer failed", self.trigger_id)
+                self._status, self._error = "failed", str(exc)
+            finally:
+                committer.cancel()
+            return
+
+    async def _connect(self) -> None:
+        config = self.config
+        session_ms = int(config.session_timeout_s * 1000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=list(config.brokers),
+            group_id=self.group,
+            client_id=f"gaia {self.trigger_id}",
+            enable_auto_commit=False,
+            auto_offset_reset=config.start,
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(100, session_ms // 4),
+            request_timeout_ms=max(40_000, session_ms + 5_000),
+        )
+        consumer.subscribe(list(config.topics), listener=_Rebalance(self))
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        if config.dead_letter or config.response_topic:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=list(config.brokers), client_id=f"gaia {self.trigger_id}"
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                await consumer.stop()
+                raise
+            self._producer = producer
+        self._consumer = consumer
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up for a stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    # -- fetching ----------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while not self._stopping.is_set():
+            try:
+                fetched = await consumer.getmany(
+                    timeout_ms=self._fetch_timeout_ms(), max_records=_FETCH_MAX_RECORDS
+                )
+            except KafkaError as exc:
+                self._error = str(exc)
+                log.warning("%s: fetch failed (%s); retrying", self.trigger_id, exc)
+                await self._pause(1.0)
+                continue
+            self._error = None
+            for tp, records in fetched.items():
+                if records:
+                    await self._take(tp, records)
+            if self.config.batch:
+                await self._flush_due()
+
+    def _fetch_timeout_ms(self) -> int:
+        due = [p.flush_at for p in self._partitions.values() if p.flush_at is not None]
+        if not due:
+            return _FETCH_TIMEOUT_MS
+        wait_ms = (min(due) - time.monotonic()) * 1000
+        return max(0, min(_FETCH_TIMEOUT_MS, int(wait_ms)))
+
+    async def _take(self, tp: TopicPartition, records: list[Record]) -> None:
+        part = self._partitions.get(tp)
+        if part is None or not part.accepting:
+            return  # revoked or reset meanwhile: these records will be fetched again
+        if part.first_seen is None:
+            part.first_seen = records[0].offset
+        for record in records:
+            part.tracker.start(record.offset)
+        batch = self.config.batch
+        if batch is None:
+            for record in records:
+                await self._submit(part, _Unit(records=[record]))
+                if not part.accepting:
+                    return
+            return
+        part.buffer.extend(records)
+        while len(part.buffer) >= batch.size and part.accepting:
+            chunk, part.buffer = part.buffer[: batch.size], part.buffer[batch.size :]
+            await self._submit(part, _Unit(records=chunk))
+        if part.buffer and part.flush_at is None:
+            part.flush_at = time.monotonic() + batch.window_s
+
+    async def _flush_due(self) -> None:
+        now = time.monotonic()
+        for part in list(self._partitions.values()):
+            if part.buffer and part.flush_at is not None and part.flush_at <= now:
+                chunk, part.buffer, part.flush_at = part.buffer, [], None
+                if part.accepting:
+                    await self._submit(part, _Unit(records=chunk))
+
+    async def _submit(self, part: _Partition, unit: _Unit) -> None:
+        await self._runner.submit(self._order_key(part, unit), partial(self._handle, part, unit))
+
+    def _order_key(self, part: _Partition, unit: _Unit) -> Hashable:
+        ordering = self.config.ordering
+        partition: Hashable = part.tp
+        if ordering == "partition" or (ordering == "key" and len(unit.records) > 1):
+            return partition
+        if ordering == "key":
+            return (partition, unit.records[0].key)
+        return unit  # `none`: every unit runs on its own
+
+    # -- delivering --------------------------------------------------------------------
+
+    async def _handle(self, part: _Partition, unit: _Unit) -> None:
+        if not part.accepting:
+            return  # left over from a revoked or reset assignment: the next one redoes it
+        part.running += 1
+        part.idle.clear()
+        try:
+            try:
+                outcome = await self._pipeline.deliver(unit)
+            except DeliveryStuck as exc:
+                self._stick(part, unit, exc)
+                return
+            if isinstance(outcome, DeadLettered):
+                dead, attempts = unit.dead_lettered, outcome.failure.attempts
+            else:
+                dead, attempts = 0, outcome.attempts
+            self._processed += len(unit.records) - dead
+            self._retried += attempts - 1
+            for record in unit.records:
+                part.tracker.finish(record.offset)
+        finally:
+            part.running -= 1
+            if part.running == 0:
+                part.idle.set()
+
+    async def _invoke(self, unit: _Unit, attempt: int) -> InvocationResult:
+        records = unit.records
+        if len(records) == 1 and self.config.batch is None:
+            record = records[0]
+            event = message_event(record, source=self._source)
+            sticky = event.get("key")
+        else:
+            event = batch_event(records, source=self._source)
+            sticky = None
+        dispatched = await self._dispatch(
+            event,
+            request_id=f"{event['id']}#{attempt}",
+            sticky_key=sticky if isinstance(sticky, str) else None,
+        )
+        unit.revision = dispatched.revision
+        if isinstance(dispatched.outcome, RuntimeAdapterError):
+            raise dispatched.outcome
+        result = dispatched.outcome
+        if result.status < 500 and result.body and self.config.response_topic:
+            key = records[0].key if len(records) == 1 else None
+            await self._respond(result, key=key, source_id=str(event["id"]))
+        return result
+
+    async def _respond(
+        self, result: InvocationResult, *, key: bytes | None, source_id: str
+    ) -> None:
+        topic = self.config.response_topic
+        assert topic is not None and self._producer is not None
+        headers = [("ce_source_id", source_id.encode())]
+        headers.extend(
+            (name.decode("latin-1"), value)
+            for name, value in result.headers
+            if name.lower() == b"content-type"
+        )
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(topic, result.body, key=key, headers=headers),
+                timeout=_SEND_TIMEOUT_S,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            raise OutputFailed(
+                f"could not produce the answer to {topic}: {exc or type(exc).__name__}"
+            ) from exc
+
+    def _remaining(self, unit: _Unit, result: InvocationResult) -> _Unit | None:
+        failed = failed_items(unit.records, result)
+        if not failed:
+            return None
+        return _Unit(records=failed, revision=unit.revision, origin=unit.origin or unit)
+
+    async def _dead_letter(self, unit: _Unit, failure: Failure) -> None:
+        topic = self.config.dead_letter
+        assert topic is not None and self._producer is not None
+        sends = []
+        for record in unit.records:
+            headers = [
+                *record.headers,
+                ("gaia-error", failure.error.encode()[:_ERROR_HEADER_LIMIT]),
+                ("gaia-error-kind", failure.kind.encode()),
+                ("gaia-attempts", str(failure.attempts).encode()),
+                ("gaia-revision", unit.revision.encode()),
+                ("gaia-trigger", self.trigger_id.encode()),
+                ("gaia-topic", record.topic.encode()),
+                ("gaia-partition", str(record.partition).encode()),
+                ("gaia-offset", str(record.offset).encode()),
+            ]
+            sends.append(
+                await self._producer.send(topic, record.value, key=record.key, headers=headers)
+            )
+        await asyncio.wait_for(asyncio.gather(*sends), timeout=_SEND_TIMEOUT_S)
+        (unit.origin or unit).dead_lettered += len(unit.records)
+        self._dead_lettered += len(unit.records)
+        log.warning(
+            "%s: dead-lettered %d record(s) from %s/%d at %d to %s after %d attempt(s): %s",
+            self.trigger_id,
+            len(unit.records),
+            unit.records[0].topic,
+            unit.records[0].partition,
+            unit.records[0].offset,
+            topic,
+            failure.attempts,
+            failure.error,
+        )
+
+    def _stick(self, part: _Partition, unit: _Unit, exc: DeliveryStuck) -> None:
+        """Stop the partition at its oldest unfinished record and try again later."""
+        if not part.accepting or self._consumer is None:
+            return
+        offset = unit.records[0].offset
+        resume_from = part.tracker.oldest_unfinished
+        resume_from = offset if resume_from is None else min(resume_from, offset)
+        now = time.time()
+        pause_s = self.config.backoff_max_s
+        part.accepting = False
+        fresh = _Partition(
+            tp=part.tp,
+            committed=part.committed,
+            carried=part.to_commit(),
+            first_seen=part.first_seen,
+            stuck=_Stuck(offset=offset, error=str(exc), since=now, retry_at=now + pause_s),
+        )
+        self._partitions[part.tp] = fresh
+        self._stuck_times += 1
+        log.error(
+            "%s: partition %s/%d stopped at offset %d, retrying in %.1fs: %s",
+            self.trigger_id,
+            part.tp.topic,
+            part.tp.partition,
+            offset,
+            pause_s,
+            exc,
+        )
+        self._consumer.seek(part.tp, resume_from)
+        self._consumer.pause(part.tp)
+        asyncio.get_running_loop().create_task(self._unstick_later(fresh, pause_s))
+
+    async def _unstick_later(self, part: _Partition, seconds: float) -> None:
+        await self._pause(seconds)
+        if self._partitions.get(part.tp) is part and self._consumer is not None:
+            part.stuck = None
+            self._consumer.resume(part.tp)
+
+    # -- committing and rebalancing ----------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._commit_interval_s)
+            await self._commit(list(self._partitions.values()))
+
+    async def _commit(self, parts: list[_Partition]) -> None:
+        offsets = {part.tp: offset for part in parts if (offset := part.to_commit()) is not None}
+        if not offsets or self._consumer is None:
+            return
+        try:
+            await asyncio.wait_for(self._consumer.commit(offsets), timeout=_SEND_TIMEOUT_S)
+        except (KafkaError, TimeoutError) as exc:
+            # Not lost: these offsets are committed with the next ones, or redelivered.
+            log.warning("%s: commit failed (%s)", self.trigger_id, exc or type(exc).__name__)
+            return
+        for part in parts:
+            if part.tp in offsets:
+                part.committed = max(part.committed or 0, offsets[part.tp])
+
+    async def _drain(self, parts: list[_Partition], *, timeout_s: float) -> None:
+        busy = [part.idle.wait() for part in parts if part.running]
+        if busy:
+            await asyncio.wait([asyncio.ensure_future(wait) for wait in busy], timeout=timeout_s)
+
+    async def revoked(self, tps: set[TopicPartition]) -> None:
+        parts = [part for tp in tps if (part := self._partitions.pop(tp, None)) is not None]
+        for part in parts:
+            part.accepting = False
+        await self._drain(parts, timeout_s=self._drain_timeout_s)
+        await self._commit(parts)
+
+    async def assigned(self, tps: set[TopicPartition]) -> None:
+        for tp in tps:
+            self._partitions[tp] = part = _Partition(tp=tp)
+            if self._consumer is not None:
+                # On failure only the lag shown stays unknown until the first commit.
+                with contextlib.suppress(KafkaError):
+                    part.committed = await self._consumer.committed(tp)
+
+    # -- state -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        partitions = [self._partition_state(part) for part in self._sorted_partitions()]
+        lags = [p["lag"] for p in partitions if p["lag"] is not None]
+        return {
+            "status": self._status,
+            "error": self._error,
+            "group": self.group,
+            "topics": list(self.config.topics),
+            "ordering": self.config.ordering,
+            "partitions": partitions,
+            "lag": sum(lags) if lags else None,
+            "in_flight": sum(p["in_flight"] for p in partitions),
+            "processed": self._processed,
+            "retried": self._retried,
+            "dead_lettered": self._dead_lettered,
+            "stuck": sum(1 for p in partitions if p["stuck"]),
+            "stuck_times": self._stuck_times,
+        }
+
+    def _sorted_partitions(self) -> list[_Partition]:
+        return sorted(self._partitions.values(), key=lambda p: (p.tp.topic, p.tp.partition))
+
+    def _partition_state(self, part: _Partition) -> dict[str, Any]:
+        highwater = None
+        if self._consumer is not None:
+            try:
+                highwater = self._consumer.highwater(part.tp)
+            except Exception:  # not assigned in the client's view during a rebalance
+                highwater = None
+        done = part.committed if part.committed is not None else part.first_seen
+        lag = max(0, highwater - done) if highwater is not None and done is not None else None
+        stuck = part.stuck
+        return {
+            "topic": part.tp.topic,
+            "partition": part.tp.partition,
+            "committed": part.committed,
+            "highwater": highwater,
+            "lag": lag,
+            "in_flight": part.tracker.in_flight,
+            "stuck": (
+                {
+                    "offset": stuck.offset,
+                    "error": stuck.error,
+                    "since": stuck.since,
+                    "retry_at": stuck.retry_at,
+                }
+                if stuck
+                else None
+            ),
+        }
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, subscriber: KafkaSubscriber) -> None:
+        self._subscriber = subscriber
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._subscriber.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._subscriber.assigned(assigned)
