@@ -15,15 +15,12 @@ import yaml
 
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
-from gateway.cli.render import age, emit_json, table, traffic_text
+from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
+from gateway.cli.triggers import triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
 from routing.names import parse_target
-
-OUTPUT = click.option(
-    "--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
 
 
 def _client() -> AdminClient:
@@ -416,6 +413,9 @@ def status(output: str) -> None:
     if pools:
         click.echo()
         table(["revision", "instances", "ready", "in flight", "queued"], pools)
+
+
+cli.add_command(triggers)
 
 
 def main() -> None:

@@ -11,6 +11,12 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+OUTPUT = click.option(
+    "--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+_PIPE_WIDTH = 1000
+
 
 def emit_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
@@ -22,7 +28,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         grid.add_column(header.upper(), overflow="fold")
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(soft_wrap=True).print(grid)
+    # Piped output is for grep and awk: one row per line, however wide, as kn prints it.
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=_PIPE_WIDTH)
+    console.print(grid)
 
 
 def age(timestamp: float | None) -> str:

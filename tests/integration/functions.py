@@ -65,3 +65,10 @@ def handler(event, context):
         }
     return {"status": 400, "body": f"unknown action {action}"}
 """
+
+KAFKA_ECHO = """
+def handler(event, context):
+    if event.data == "poison":
+        raise ValueError("poison pill")
+    return {"id": event.id, "key": event.key, "data": event.data, "revision": context.revision}
+"""

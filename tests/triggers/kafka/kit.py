@@ -64,6 +64,20 @@ async def produce(
 
 async def read(bootstrap: str, topic: str, *, count: int, within: float = 20.0) -> list[Any]:
     """The first `count` records of `topic` (all partitions), failing at the deadline."""
+    return await read_until(
+        bootstrap, topic, lambda records: len(records) >= count, within=within, what=f"{count}"
+    )
+
+
+async def read_until(
+    bootstrap: str,
+    topic: str,
+    enough: Callable[[list[Any]], bool],
+    *,
+    within: float = 20.0,
+    what: str = "enough",
+) -> list[Any]:
+    """Records of `topic` from the start until `enough(records)`, failing at the deadline."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -71,9 +85,9 @@ async def read(bootstrap: str, topic: str, *, count: int, within: float = 20.0) 
     records: list[Any] = []
     try:
         deadline = time.monotonic() + within
-        while len(records) < count:
+        while not enough(records):
             if time.monotonic() > deadline:
-                raise AssertionError(f"read {len(records)} of {count} records from {topic}")
+                raise AssertionError(f"read {len(records)} records from {topic}, wanted {what}")
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
     finally:

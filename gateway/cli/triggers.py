@@ -1,0 +1,129 @@
+"""`gaia triggers`: every trigger, and the live state of queue triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gateway.cli.client import AdminClient
+from gateway.cli.render import OUTPUT, emit_json, table
+
+
+@click.group(invoke_without_command=True)
+@OUTPUT
+@click.pass_context
+def triggers(ctx: click.Context, output: str) -> None:
+    """List triggers: what fires them, their target, and for queue triggers their
+    partitions, lag and counts. `gaia triggers show ID` details one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    result: list[dict[str, Any]] = AdminClient().call("GET", "/v1/triggers")
+    if output == "json":
+        emit_json(result)
+        return
+    rows = []
+    for trigger in result:
+        state = trigger.get("state") or {}
+        rows.append(
+            [
+                trigger["id"],
+                trigger["kind"],
+                source_text(trigger),
+                target_text(trigger),
+                status_text(trigger),
+                len(state.get("partitions", [])) if state else "",
+                _dash(state.get("lag")) if state else "",
+                state.get("processed", ""),
+                state.get("retried", ""),
+                state.get("dead_lettered", ""),
+            ]
+        )
+    table(
+        [
+            "id",
+            "kind",
+            "source",
+            "target",
+            "status",
+            "partitions",
+            "lag",
+            "processed",
+            "retried",
+            "dead-lettered",
+        ],
+        rows,
+    )
+
+
+@triggers.command()
+@click.argument("trigger_id", metavar="ID")
+@OUTPUT
+def show(trigger_id: str, output: str) -> None:
+    """One trigger, with a row per assigned partition."""
+    trigger: dict[str, Any] = AdminClient().call("GET", f"/v1/triggers/{trigger_id}")
+    if output == "json":
+        emit_json(trigger)
+        return
+    state = trigger.get("state") or {}
+    click.echo(f"{trigger['id']}  {source_text(trigger)} -> {target_text(trigger)}")
+    if trigger["kind"] == "http":
+        return
+    click.echo(
+        f"status: {status_text(trigger)}  group: {state.get('group', '-')}  "
+        f"ordering: {state.get('ordering', '-')}  in flight: {state.get('in_flight', 0)}"
+    )
+    click.echo(
+        f"processed: {state.get('processed', 0)}  retried: {state.get('retried', 0)}  "
+        f"dead-lettered: {state.get('dead_lettered', 0)}  lag: {_dash(state.get('lag'))}"
+    )
+    rows = [
+        [
+            p["topic"],
+            p["partition"],
+            _dash(p["committed"]),
+            _dash(p["highwater"]),
+            _dash(p["lag"]),
+            p["in_flight"],
+            f"at {p['stuck']['offset']}: {p['stuck']['error']}" if p["stuck"] else "",
+        ]
+        for p in state.get("partitions", [])
+    ]
+    if rows:
+        click.echo()
+        table(["topic", "partition", "committed", "highwater", "lag", "in flight", "stuck"], rows)
+
+
+def source_text(trigger: dict[str, Any]) -> str:
+    if trigger["kind"] == "http":
+        methods = ",".join(trigger.get("methods") or ["*"])
+        return f"{methods} {trigger.get('host') or ''}{trigger['path']}"
+    if trigger["kind"] == "kafka":
+        return ",".join(trigger["topics"])
+    return "-"
+
+
+def target_text(trigger: dict[str, Any]) -> str:
+    function = trigger["function"]
+    if "revision" in trigger:
+        return f"{function}@{trigger['revision']}"
+    tag = f" #{trigger['tag']}" if trigger.get("tag") else ""
+    return f"{function}:{trigger.get('alias', 'default')}{tag}"
+
+
+def status_text(trigger: dict[str, Any]) -> str:
+    if trigger["kind"] == "http":
+        return "serving"
+    state = trigger.get("state")
+    if not state:
+        return "not running"
+    status = str(state["status"])
+    if state.get("stuck"):
+        status += f", {state['stuck']} stuck"
+    if state.get("error"):
+        status += f" ({state['error']})"
+    return status
+
+
+def _dash(value: object) -> object:
+    return "-" if value is None else value
