@@ -453,6 +453,8 @@ class _Checker:
         self.base_dir = base_dir
         self.source = source
         self.issues: list[ConfigIssue] = []
+        # Kafka consumer group → the trigger that uses it first, across all functions.
+        self.kafka_groups: dict[str, str] = {}
 
     def add(self, path: str, message: str) -> None:
         line = self.source.line_of(path) if self.source else None
@@ -656,8 +658,6 @@ class _Checker:
         self, function: str, raw: object, path: str, aliases: _Aliases
     ) -> tuple[TriggerConfig, ...]:
         triggers: list[TriggerConfig] = []
-        # Consumer group → where the first kafka trigger using it sits.
-        groups: dict[str, str] = {}
         for where, item in self.sequence(raw, path, what="triggers like - http: {path: /hello}"):
             trigger: TriggerConfig | None = None
             match self.trigger_kind(item, where):
@@ -666,7 +666,7 @@ class _Checker:
                 case ("kafka", body):
                     trigger = self.kafka_trigger(function, body, _join(where, "kafka"), aliases)
                     if trigger is not None:
-                        self.distinct_group(function, trigger, where, groups)
+                        self.distinct_group(function, trigger, where)
                 case (kind, _):
                     expected = _listing(_AVAILABLE_TRIGGER_KINDS)
                     message = f"{kind} triggers are not available yet: expected {expected}"
@@ -851,13 +851,11 @@ class _Checker:
             )
         return initial, longest
 
-    def distinct_group(
-        self, function: str, trigger: KafkaTrigger, path: str, groups: dict[str, str]
-    ) -> None:
-        """Two triggers in one consumer group would split its messages between them;
-        `path` is the trigger's list item, `groups` the groups seen so far."""
+    def distinct_group(self, function: str, trigger: KafkaTrigger, path: str) -> None:
+        """Two triggers in one consumer group would split its messages between them,
+        in one function or across functions; `path` is the trigger's list item."""
         group = trigger.kafka.group_for(function)
-        first = groups.setdefault(group, path)
+        first = self.kafka_groups.setdefault(group, path)
         if first != path:
             where = _join(path, "kafka")
             self.add(

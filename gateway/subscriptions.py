@@ -9,7 +9,7 @@ registry by name, as uvicorn picks its protocol classes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +19,20 @@ from gateway.snapshot import trigger_target
 from gateway.store import StoredState, TriggerRecord
 from routing.errors import RoutingError
 from routing.names import Target
-from runtime_adapters.base import RevisionUnknown, RuntimeAdapterError
+from runtime_adapters.base import RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.subscriber import KafkaSubscriber
 
 log = logging.getLogger("gaia.subscriptions")
+
+
+class TargetUnresolved(RuntimeAdapterError):
+    """The trigger's alias, tag or revision is gone. Retried, then dead-lettered: a
+    change being applied may bring it back before the attempts run out."""
+
+    status = 503
+    retriable = True
 
 
 class TargetDispatch:
@@ -43,8 +51,7 @@ class TargetDispatch:
                 self._target, sticky_key=(lambda _: sticky_key) if sticky_key else None
             )
         except (GaiaError, RoutingError) as exc:
-            # Retriable: a publish in progress may make the target resolvable again.
-            return Dispatched(revision="", outcome=RevisionUnknown(str(exc)))
+            return Dispatched(revision="", outcome=TargetUnresolved(str(exc)))
         label = resolved.label.decode()
         try:
             result = await self._invoker.invoke(
@@ -78,13 +85,20 @@ class _Running:
 
 
 class Subscriptions:
-    def __init__(self, *, invoker: Invoker, drain_timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        invoker: Invoker,
+        drain_timeout_s: float,
+        builders: Mapping[str, Build] = SUBSCRIBERS,
+    ) -> None:
         self._invoker = invoker
         self._drain_timeout_s = drain_timeout_s
+        self._builders = builders
         self._running: dict[str, _Running] = {}
 
     async def sync(self, state: StoredState) -> None:
-        wanted = {t.id: t for t in state.triggers if t.kind in SUBSCRIBERS}
+        wanted = {t.id: t for t in state.triggers if t.kind in self._builders}
         for trigger_id, running in list(self._running.items()):
             if wanted.get(trigger_id) != running.record:
                 del self._running[trigger_id]
@@ -98,7 +112,7 @@ class Subscriptions:
                 target=trigger_target(record.function, record.spec),
                 trigger_id=trigger_id,
             )
-            subscriber = SUBSCRIBERS[record.kind](record, dispatch, self._drain_timeout_s)
+            subscriber = self._builders[record.kind](record, dispatch, self._drain_timeout_s)
             self._running[trigger_id] = _Running(record=record, subscriber=subscriber)
             await subscriber.start()
             log.info("started %s trigger %s", record.kind, trigger_id)

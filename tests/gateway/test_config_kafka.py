@@ -401,6 +401,23 @@ def test_two_triggers_in_one_consumer_group(base: Path) -> None:
     )
 
 
+def test_two_functions_in_one_consumer_group(base: Path) -> None:
+    text = """
+        functions:
+          hello:
+            code: functions/hello
+            triggers: [{kafka: {brokers: "a:1", topic: orders, group: shared}}]
+          other:
+            code: functions/hello
+            triggers: [{kafka: {brokers: "a:1", topic: orders, group: shared}}]
+    """
+    with pytest.raises(ConfigError) as info:
+        parse(base, text)
+    [issue] = info.value.errors
+    assert issue.path == "functions.other.triggers[0].kafka.group"
+    assert "also the group of functions.hello.triggers[0]" in issue.message
+
+
 def test_issues_carry_lines(base: Path) -> None:
     text = FULL.replace("retries: 5", "retries: many")
     with pytest.raises(ConfigError) as info:
