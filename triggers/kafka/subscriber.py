@@ -144,18 +144,13 @@ class KafkaSubscriber(Subscriber):
     async def stop(self, *, timeout_s: float) -> None:
         self._stopping.set()
         if self._task is not None:
-            await asyncio.wait([self._task])
-        parts = list(self._partitions.values())
-        for part in parts:
-            part.accepting = False
-        await self._drain(parts, timeout_s=timeout_s)
-        self._runner.cancel()
-        if self._consumer is not None:
-            await self._commit(parts)
-            self._partitions.clear()
-            await self._consumer.stop()  # leaves the group: its partitions move on now
-        if self._producer is not None:
-            await self._producer.stop()
+            # The loop notices within one fetch timeout, unless it waits for a free slot
+            # behind slow work; the drain below gives that work its time anyway.
+            await asyncio.wait([self._task], timeout=timeout_s)
+            if not self._task.done():
+                self._task.cancel()
+                await asyncio.wait([self._task])
+        await self._disconnect(timeout_s=timeout_s)
         self._status = "stopped"
 
     async def _run(self) -> None:
@@ -176,12 +171,31 @@ class KafkaSubscriber(Subscriber):
             committer = asyncio.create_task(self._commit_loop())
             try:
                 await self._consume()
-            except Exception as exc:  # never let the trigger die silently
-                log.exception("%s: the consumer failed", self.trigger_id)
-                self._status, self._error = "failed", str(exc)
+                return  # stopping: stop() drains and disconnects
+            except Exception as exc:  # never let the trigger die silently: start over
+                log.exception("%s: the consumer failed; reconnecting", self.trigger_id)
+                self._status, self._error = "failed", str(exc) or type(exc).__name__
             finally:
                 committer.cancel()
-            return
+            await self._disconnect(timeout_s=self._drain_timeout_s)
+            attempt += 1
+            await self._pause(_RECONNECT.cap(attempt))
+
+    async def _disconnect(self, *, timeout_s: float) -> None:
+        """Let in-flight work finish within `timeout_s`, commit it, leave the group."""
+        parts = list(self._partitions.values())
+        for part in parts:
+            part.accepting = False
+        await self._drain(parts, timeout_s=timeout_s)
+        self._runner.cancel()
+        consumer, producer = self._consumer, self._producer
+        if consumer is not None:
+            await self._commit(parts)
+            self._partitions.clear()
+            await consumer.stop()  # leaves the group: its partitions move on now
+        if producer is not None:
+            await producer.stop()
+        self._consumer = self._producer = None
 
     async def _connect(self) -> None:
         config = self.config

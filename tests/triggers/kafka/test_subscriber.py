@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from runtime_adapters.base import InvocationResult
 from tests.brokers.tansu import Tansu
+from tests.integration.harness import free_port
 from tests.triggers.kafka.kit import (
     FakeDispatch,
     eventually,
@@ -270,3 +272,17 @@ async def test_a_second_member_takes_partitions_over_without_duplicates(tansu: T
             held_b = {p["partition"] for p in b.state()["partitions"]}
     assert held_a.isdisjoint(held_b) and held_a | held_b == {0, 1, 2, 3}
     assert len(one.events) + len(two.events) == 400, "a graceful handover repeats nothing"
+
+
+async def test_an_unreachable_broker_is_retried_and_shown_and_stop_is_prompt() -> None:
+    closed = f"127.0.0.1:{free_port()}"
+    cfg = KafkaTriggerConfig(brokers=(closed,), topics=("orders",), session_timeout_s=2.0)
+    dispatch = FakeDispatch()
+    async with running(cfg, dispatch) as sub:
+        state = await eventually(
+            lambda: (s := sub.state())["status"] == "connecting" and s, what="connecting"
+        )
+        assert state["error"] and state["partitions"] == []
+        started = time.monotonic()
+    assert time.monotonic() - started < 3
+    assert sub.state()["status"] == "stopped" and dispatch.events == []
