@@ -379,12 +379,13 @@ def start_gateway(
     home: Path,
     *,
     log: Path,
-    ready_path: str,
+    ready_path: str | None,
     command: str = "up",
     config: Path | None = None,
 ) -> Gateway:
     """`python -m gateway COMMAND [-f CONFIG]` on two free ports, with GAIA_HOME=home;
-    returns once the data plane answers `ready_path` with 200 and the admin API is up."""
+    returns once the data plane answers `ready_path` with 200 (when there is one: a
+    gateway without HTTP triggers has none) and the admin API is up."""
     port, admin_port = free_port(), free_port()
     argv = [sys.executable, "-m", "gateway", command, "--port", str(port)]
     argv += ["--admin-port", str(admin_port)]
@@ -394,7 +395,8 @@ def start_gateway(
     env = {**os.environ, "GAIA_HOME": str(home), "GAIA_KEEP_REVISIONS": "1000"}
     proc = procs.spawn(f"gateway ({command})", argv, log=log, env=env)
     gateway = Gateway(proc, port, admin_port, home)
-    wait_serving(proc, gateway.url(ready_path))
+    if ready_path is not None:
+        wait_serving(proc, gateway.url(ready_path))
     wait_serving(proc, f"{gateway.admin_url}/healthz")
     return gateway
 
@@ -440,11 +442,12 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_script(prog: str, body: Callable[[Processes, Path], str]) -> int:
+def run_script(prog: str, body: Callable[[Processes, Path], str], *, needs_wrk: bool = True) -> int:
     """Run `body(procs, workdir)` in a fresh temporary directory, with SIGINT and SIGTERM
     raising KeyboardInterrupt; stop every process in `procs` whatever happens, then print
-    the report `body` returned. The exit code: 0, 1 (BenchError), 2 (no wrk), 130."""
-    if shutil.which("wrk") is None:
+    the report `body` returned. The exit code: 0, 1 (BenchError), 2 (no wrk when
+    `needs_wrk`), 130."""
+    if needs_wrk and shutil.which("wrk") is None:
         print(f"{prog}: wrk is not on PATH (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job ignores it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import msgspec
@@ -12,6 +13,9 @@ import pytest
 from runtime_adapters.python import PythonRuntime, sandbox
 
 from .conftest import KIT, MakeRuntime, http, json_body, require_bwrap, spec
+
+REPO = Path(__file__).resolve().parents[3]
+SYSTEM_ROOT = ("usr", "etc", "bin", "lib", "lib64", "sbin", "tmp", "proc", "dev", "code", "opt")
 
 
 def snoop(paths: list[str]) -> bytes:
@@ -33,12 +37,15 @@ async def test_sandboxed_function_sees_only_its_code_and_its_env(
     assert runtime.sandboxed
     described = spec("main.snoop", env={"FUNCTION_SETTING": "mine"})
     await runtime.warm(described)
-    paths = [str(gaia_home), str(marker), "/work", "/code/main.py", str(KIT)]
+    # The repository (gateway source, tests) stays hidden even where the interpreter's
+    # venv, which the sandbox must bind, lives inside it.
+    hidden = [str(REPO / "README.md"), str(REPO / "gateway")]
+    paths = [str(gaia_home), str(marker), *hidden, "/code/main.py", str(KIT)]
     seen = json_body(await runtime.invoke(described.key, http(body=snoop(paths))))
     assert seen["exists"] == {
         str(gaia_home): False,
         str(marker): False,
-        "/work": False,
+        **dict.fromkeys(hidden, False),
         "/code/main.py": True,
         str(KIT): False,
     }
@@ -57,7 +64,9 @@ async def test_sandboxed_function_sees_only_its_code_and_its_env(
         "FUNCTION_SETTING",
     }
     assert len(seen["pids"]) <= 3, seen["pids"]  # bwrap's init, the worker (own pid ns)
-    assert "work" not in seen["root"]
+    # Beyond the system directories, only the top of the interpreter's prefixes shows.
+    prefixes = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, sandbox.LIB_DIR)}
+    assert set(seen["root"]) - prefixes <= set(SYSTEM_ROOT), seen["root"]
     assert seen["shadow"] in (None, "")  # masked: root's password hashes stay on the host
     limits = seen["limits"]
     assert limits["RLIMIT_NOFILE"] == [1024, 1024]
