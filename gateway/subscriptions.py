@@ -1,4 +1,4 @@
-"""Runs the event-source triggers the stored state declares (Kafka now).
+"""Runs the event-source triggers the stored state declares (Kafka, NATS).
 
 After every committed change the control plane hands the new state to `sync`: triggers
 that appeared start, triggers that disappeared or changed stop (draining within the
@@ -23,6 +23,8 @@ from runtime_adapters.base import RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.subscriber import KafkaSubscriber
+from triggers.nats.config import NatsTriggerConfig
+from triggers.nats.subscriber import NatsSubscriber
 
 log = logging.getLogger("gaia.subscriptions")
 
@@ -75,7 +77,17 @@ def _kafka(record: TriggerRecord, dispatch: Dispatch, drain_timeout_s: float) ->
     )
 
 
-SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka}
+def _nats(record: TriggerRecord, dispatch: Dispatch, drain_timeout_s: float) -> Subscriber:
+    return NatsSubscriber(
+        trigger_id=record.id,
+        function=record.function,
+        config=NatsTriggerConfig.from_dict(record.spec),
+        dispatch=dispatch,
+        drain_timeout_s=drain_timeout_s,
+    )
+
+
+SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka, "nats": _nats}
 
 
 @dataclass(frozen=True, kw_only=True)

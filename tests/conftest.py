@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.brokers.nats import NatsServer
 from tests.brokers.tansu import Tansu
 
 
@@ -14,3 +15,11 @@ def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
     broker = Tansu(Path(tmp_path_factory.mktemp("tansu")) / "tansu.log").start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """One nats-server with JetStream for the session; tests keep apart by subjects."""
+    server = NatsServer(Path(tmp_path_factory.mktemp("nats"))).start()
+    yield server
+    server.stop()

@@ -78,6 +78,15 @@ class DeadLettered:
     failure: Failure
 
 
+@dataclass(frozen=True, kw_only=True)
+class Retry(Generic[E]):
+    """Deliver `event` (all of it, or the part that failed) again after `delay_s`."""
+
+    event: E
+    failure: Failure
+    delay_s: float
+
+
 Outcome = Delivered | DeadLettered
 Invoke = Callable[[E, int], Awaitable[InvocationResult]]
 DeadLetter = Callable[[E, Failure], Awaitable[None]]
@@ -102,36 +111,46 @@ class Pipeline(Generic[E]):
         self._sleep = sleep
 
     async def deliver(self, event: E) -> Outcome:
-        policy = self._policy
-        failure: Failure | None = None
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
-                result = await self._invoke(event, attempt)
-            except (RuntimeAdapterError, OutputFailed) as exc:
-                failure = Failure(error=exc.message, kind=type(exc).__name__, attempts=attempt)
-                if not exc.retriable:
-                    break
+        """Every attempt in this call, sleeping the backoff between them."""
+        attempt = 1
+        while True:
+            outcome = await self.attempt(event, attempt=attempt)
+            if not isinstance(outcome, Retry):
+                return outcome
+            await self._sleep(outcome.delay_s)
+            event, attempt = outcome.event, attempt + 1
+
+    async def attempt(self, event: E, *, attempt: int) -> Outcome | Retry[E]:
+        """Attempt number `attempt` alone, for sources that redeliver by themselves
+        (JetStream): Retry says what to deliver again after `Retry.delay_s`; after the
+        last attempt, or a failure not worth retrying, the event is dead-lettered."""
+        failure: Failure
+        try:
+            result = await self._invoke(event, attempt)
+        except (RuntimeAdapterError, OutputFailed) as exc:
+            failure = Failure(error=exc.message, kind=type(exc).__name__, attempts=attempt)
+            if not exc.retriable:
+                return await self._give_up(event, failure)
+        else:
+            if result.status >= 500:
+                failure = Failure(
+                    error=f"the function answered status {result.status}",
+                    kind="ErrorStatus",
+                    attempts=attempt,
+                )
             else:
-                if result.status >= 500:
-                    failure = Failure(
-                        error=f"the function answered status {result.status}",
-                        kind="ErrorStatus",
-                        attempts=attempt,
-                    )
-                else:
-                    rest = self._remaining(event, result) if self._remaining else None
-                    if rest is None:
-                        return Delivered(result=result, attempts=attempt)
-                    event = rest
-                    failure = Failure(
-                        error="the function reported these items as failed",
-                        kind="ItemsFailed",
-                        attempts=attempt,
-                    )
-            if attempt < policy.max_attempts:
-                await self._sleep(policy.backoff.delay(attempt))
-        assert failure is not None
-        return await self._give_up(event, failure)
+                rest = self._remaining(event, result) if self._remaining else None
+                if rest is None:
+                    return Delivered(result=result, attempts=attempt)
+                event = rest
+                failure = Failure(
+                    error="the function reported these items as failed",
+                    kind="ItemsFailed",
+                    attempts=attempt,
+                )
+        if attempt >= self._policy.max_attempts:
+            return await self._give_up(event, failure)
+        return Retry(event=event, failure=failure, delay_s=self._policy.backoff.delay(attempt))
 
     async def _give_up(self, event: E, failure: Failure) -> DeadLettered:
         if self._dead_letter is None:

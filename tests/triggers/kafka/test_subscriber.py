@@ -14,15 +14,8 @@ from typing import Any
 from runtime_adapters.base import InvocationResult
 from tests.brokers.tansu import Tansu
 from tests.integration.harness import free_port
-from tests.triggers.kafka.kit import (
-    FakeDispatch,
-    eventually,
-    new_topic,
-    ok,
-    produce,
-    read,
-    topic_name,
-)
+from tests.triggers.kafka.kit import new_topic, produce, read, topic_name
+from tests.triggers.kit import FakeDispatch, eventually, ok
 from triggers.base import CloudEvent
 from triggers.kafka.config import Batching, KafkaTriggerConfig
 from triggers.kafka.subscriber import KafkaSubscriber

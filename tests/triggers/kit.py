@@ -1,0 +1,62 @@
+"""What every trigger's tests share: a Dispatch fake that records the events the
+function would have received, and waiting on a condition with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from runtime_adapters.base import FunctionFailed, InvocationResult
+from triggers.base import CloudEvent, Dispatched
+
+T = TypeVar("T")
+
+
+async def eventually(
+    condition: Callable[[], T | None], *, within: float = 20.0, what: str = "condition"
+) -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def ok(body: bytes = b"") -> InvocationResult:
+    return InvocationResult(status=200 if body else 204, headers=[], body=body)
+
+
+@dataclass
+class FakeDispatch:
+    """Answers with `answer(event)`; an exception it raises becomes FunctionFailed."""
+
+    answer: Callable[[CloudEvent], Awaitable[InvocationResult]] | None = None
+    revision: str = "fn@1"
+    events: list[CloudEvent] = field(default_factory=list)
+    running: int = 0
+    most_running: int = 0
+
+    async def __call__(
+        self, event: CloudEvent, *, request_id: str, sticky_key: str | None
+    ) -> Dispatched:
+        self.events.append(event)
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            result = await self.answer(event) if self.answer else ok()
+        except Exception as exc:
+            return Dispatched(
+                revision=self.revision, outcome=FunctionFailed(str(exc), traceback="")
+            )
+        finally:
+            self.running -= 1
+        return Dispatched(revision=self.revision, outcome=result)
+
+    def ids(self) -> list[str]:
+        return [str(event["id"]) for event in self.events]
