@@ -9,7 +9,15 @@ from runtime_adapters.base import (
     WarmupError,
 )
 from triggers.backoff import Backoff
-from triggers.pipeline import DeadLettered, Delivered, DeliveryStuck, Failure, Pipeline, RetryPolicy
+from triggers.pipeline import (
+    DeadLettered,
+    Delivered,
+    DeliveryStuck,
+    Failure,
+    Pipeline,
+    Retry,
+    RetryPolicy,
+)
 
 OK = InvocationResult(status=200, headers=[], body=b"ok")
 POLICY = RetryPolicy(max_attempts=3, backoff=Backoff(initial_s=0.1, max_s=1.0))
@@ -104,3 +112,46 @@ async def test_a_5xx_answer_is_a_failure_too() -> None:
     outcome = await pipeline.deliver("e")
     assert isinstance(outcome, DeadLettered) and outcome.failure.kind == "ErrorStatus"
     assert calls == 3
+
+
+async def test_one_attempt_at_a_time_for_a_source_that_redelivers_itself() -> None:
+    script = Script(failures=5)
+    pipeline = _pipeline(script)
+    first = await pipeline.attempt("e1", attempt=1)
+    assert isinstance(first, Retry) and first.event == "e1"
+    assert 0 <= first.delay_s <= 0.1 and first.failure.kind == "FunctionFailed"
+    assert script.dead == [] and script.sleeps == [], "the source waits, not the pipeline"
+    last = await pipeline.attempt("e1", attempt=3)
+    assert isinstance(last, DeadLettered) and last.failure.attempts == 3
+    assert [event for event, _ in script.dead] == ["e1"]
+    assert await _pipeline(Script(failures=0)).attempt("e2", attempt=2) == Delivered(
+        result=OK, attempts=2
+    )
+
+
+async def test_a_batch_that_partly_failed_retries_only_the_failed_part() -> None:
+    calls: list[tuple[str, ...]] = []
+
+    async def invoke(event: tuple[str, ...], attempt: int) -> InvocationResult:
+        calls.append(event)
+        return OK
+
+    def remaining(event: tuple[str, ...], result: InvocationResult) -> tuple[str, ...] | None:
+        failed = tuple(item for item in event if item.startswith("bad"))
+        return failed or None
+
+    dead: list[tuple[str, ...]] = []
+
+    async def dead_letter(event: tuple[str, ...], failure: Failure) -> None:
+        dead.append(event)
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    pipeline: Pipeline[tuple[str, ...]] = Pipeline(
+        invoke=invoke, dead_letter=dead_letter, policy=POLICY, remaining=remaining, sleep=no_sleep
+    )
+    outcome = await pipeline.deliver(("a", "bad1", "b", "bad2"))
+    assert calls == [("a", "bad1", "b", "bad2"), ("bad1", "bad2"), ("bad1", "bad2")]
+    assert isinstance(outcome, DeadLettered) and outcome.failure.kind == "ItemsFailed"
+    assert dead == [("bad1", "bad2")]
