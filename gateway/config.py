@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, TypeVar, get_args
+from typing import Literal, Protocol, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -50,6 +50,7 @@ from triggers.kafka.config import (
     Batching,
     KafkaTriggerConfig,
 )
+from triggers.nats.config import JetStreamConfig, NatsTriggerConfig
 
 RuntimeName = Literal["python", "container", "url"]
 MigrationState = Literal["legacy", "shadow", "canary", "function", "retired"]
@@ -78,7 +79,7 @@ _UNAVAILABLE_FUNCTION_KEYS = {
 }
 _POOL_KEYS = ("min", "max", "idle", "queue")
 _TRIGGER_KINDS = ("http", "kafka", "nats", "cron")
-_AVAILABLE_TRIGGER_KINDS = ("http", "kafka")
+_AVAILABLE_TRIGGER_KINDS = ("http", "kafka", "nats")
 _PIN_KEYS = ("alias", "revision", "tag")
 _HTTP_TRIGGER_KEYS = ("path", "methods", "host", *_PIN_KEYS)
 _KAFKA_TRIGGER_KEYS = (
@@ -97,15 +98,31 @@ _KAFKA_TRIGGER_KEYS = (
     "session_timeout",
     *_PIN_KEYS,
 )
+_NATS_TRIGGER_KEYS = (
+    "servers",
+    "subject",
+    "queue",
+    "jetstream",
+    "retries",
+    "backoff",
+    "dead_letter",
+    "reply_subject",
+    *_PIN_KEYS,
+)
+_JETSTREAM_KEYS = ("stream", "durable", "ack_wait", "max_deliver", "max_ack_pending")
 _BATCH_KEYS = ("size", "window")
 _BACKOFF_KEYS = ("initial", "max")
+MAX_TRIGGER_RETRIES = 100  # kafka and nats
 MAX_KAFKA_IN_FLIGHT = 10_000
 MAX_KAFKA_BATCH = 10_000
-MAX_KAFKA_RETRIES = 100
 MAX_BATCH_WINDOW_S = 60.0
 DEFAULT_BATCH_WINDOW_S = 0.05
 MIN_SESSION_TIMEOUT_S = 1.0
 MAX_SESSION_TIMEOUT_S = 3600.0
+MIN_ACK_WAIT_S = 1.0
+MAX_ACK_WAIT_S = 3600.0
+MAX_NATS_DELIVER = 1000
+MAX_NATS_ACK_PENDING = 10_000
 _LEGACY_KEYS = ("upstream", "routes")
 _LEGACY_ROUTE_KEYS = ("path", "methods", "function", "state", "percent")
 _TOP_LEVEL_KEYS = ("functions", "legacy")
@@ -117,8 +134,13 @@ _MIGRATION_STATES: tuple[MigrationState, ...] = (
     "retired",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A bootstrap server: a host name, IPv4 address or bracketed IPv6 address, and a port.
-_BROKER = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
+# A host name, IPv4 address or bracketed IPv6 address, and a port.
+_HOST_PORT = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})"
+_BROKER = re.compile(_HOST_PORT)  # a Kafka bootstrap server
+_NATS_SERVER = re.compile(rf"(?:(?P<scheme>nats|tls)://)?{_HOST_PORT}")
+# gaia's rules for NATS names: streams and durable consumers, and queue groups.
+_NATS_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_NATS_QUEUE = re.compile(r"[A-Za-z0-9_.-]+")
 # Kafka's own rule for topic names (and gaia's for consumer group names).
 _KAFKA_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
@@ -244,7 +266,20 @@ class KafkaTrigger:
         return self.target.tag
 
 
-TriggerConfig = HttpTriggerConfig | KafkaTrigger
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NatsTrigger:
+    """`- nats: {...}`: what to subscribe to (`nats`) and which revisions receive it."""
+
+    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
+    target: Target
+    nats: NatsTriggerConfig
+
+    @property
+    def tag(self) -> str | None:
+        return self.target.tag
+
+
+TriggerConfig = HttpTriggerConfig | KafkaTrigger | NatsTrigger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -438,6 +473,19 @@ _R = TypeVar("_R")
 _Aliases = dict[str, AliasSpec | None]
 
 
+class _Retrying(Protocol):
+    """The redelivery settings that kafka and nats trigger configs share."""
+
+    @property
+    def retries(self) -> int: ...
+
+    @property
+    def backoff_initial_s(self) -> float: ...
+
+    @property
+    def backoff_max_s(self) -> float: ...
+
+
 class _Checker:
     """Validates one document, recording every issue instead of stopping at the first.
 
@@ -453,8 +501,10 @@ class _Checker:
         self.base_dir = base_dir
         self.source = source
         self.issues: list[ConfigIssue] = []
-        # Kafka consumer group → the trigger that uses it first, across all functions.
-        self.kafka_groups: dict[str, str] = {}
+        # What a trigger must have to itself across all functions (a Kafka consumer
+        # group, a NATS queue group on a subject, a JetStream durable consumer) → the
+        # trigger that claims it first; see `distinct`.
+        self.claims: dict[tuple[str, ...], str] = {}
 
     def add(self, path: str, message: str) -> None:
         line = self.source.line_of(path) if self.source else None
@@ -667,6 +717,10 @@ class _Checker:
                     trigger = self.kafka_trigger(function, body, _join(where, "kafka"), aliases)
                     if trigger is not None:
                         self.distinct_group(function, trigger, where)
+                case ("nats", body):
+                    trigger = self.nats_trigger(function, body, _join(where, "nats"), aliases)
+                    if trigger is not None:
+                        self.distinct_consumer(function, trigger, where)
                 case (kind, _):
                     expected = _listing(_AVAILABLE_TRIGGER_KINDS)
                     message = f"{kind} triggers are not available yet: expected {expected}"
@@ -758,12 +812,7 @@ class _Checker:
             body, path, "max_in_flight", _max_in_flight, default.max_in_flight
         )
         batch = self.batch(body.get("batch"), _join(path, "batch"))
-        retries = self.field(body, path, "retries", _retries, default.retries)
-        backoff = self.backoff(
-            body.get("backoff"),
-            _join(path, "backoff"),
-            (default.backoff_initial_s, default.backoff_max_s),
-        )
+        retries, backoff = self.retry_policy(body, path, default)
         outputs: dict[str, str | None] = {}
         for key in ("dead_letter", "response_topic"):
             outputs[key] = self.field(body, path, key, _topic, None)
@@ -833,6 +882,92 @@ class _Checker:
         window = self.field(body, path, "window", _batch_window, DEFAULT_BATCH_WINDOW_S)
         return None if size is None else Batching(size=size, window_s=window)
 
+    def nats_trigger(
+        self, function: str, raw: object, path: str, aliases: _Aliases
+    ) -> NatsTrigger | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_NATS_TRIGGER_KEYS)
+        if body is None:
+            return None
+        default = NatsTriggerConfig(servers=(), subject="")
+        servers = self.check(_join(path, "servers"), _nats_servers, body.get("servers"))
+        subject = self.check(_join(path, "subject"), _subject, body.get("subject"))
+        queue = self.field(body, path, "queue", _queue_group, None)
+        jetstream = None
+        if "jetstream" in body:
+            jetstream = self.jetstream(body["jetstream"], _join(path, "jetstream"))
+            if "queue" in body:
+                self.add(
+                    _join(path, "queue"),
+                    "a JetStream trigger shares its messages between replicas through its"
+                    " durable consumer, not a queue group: expected queue or jetstream,"
+                    " not both",
+                )
+        retries, backoff = self.retry_policy(body, path, default)
+        outputs: dict[str, str | None] = {}
+        for key in ("dead_letter", "reply_subject"):
+            output = outputs[key] = self.field(body, path, key, _literal_subject, None)
+            if subject is not None and output is not None and _subject_matches(subject, output):
+                self.add(
+                    _join(path, key),
+                    f"subject {output!r} matches this trigger's subject {subject!r}, so it"
+                    " would feed the trigger its own output: expected a subject the trigger"
+                    " does not subscribe to",
+                )
+        target = self.trigger_target(function, body, path, aliases)
+        if len(self.issues) > start or servers is None or subject is None:
+            return None
+        config = NatsTriggerConfig(
+            servers=servers,
+            subject=subject,
+            queue=queue,
+            jetstream=jetstream,
+            retries=retries,
+            backoff_initial_s=backoff[0],
+            backoff_max_s=backoff[1],
+            dead_letter=outputs["dead_letter"],
+            reply_subject=outputs["reply_subject"],
+        )
+        return NatsTrigger(target=target, nats=config)
+
+    def jetstream(self, raw: object, path: str) -> JetStreamConfig | None:
+        """`jetstream: {stream, ...}`; `stream` is required, so an empty value is not
+        taken for core NATS."""
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_JETSTREAM_KEYS)
+        if body is None:
+            return None
+        default = JetStreamConfig(stream="")
+        stream = self.check(_join(path, "stream"), _stream, body.get("stream"))
+        durable = self.field(body, path, "durable", _durable, default.durable)
+        ack_wait = self.field(body, path, "ack_wait", _ack_wait, default.ack_wait_s)
+        max_deliver = self.field(body, path, "max_deliver", _max_deliver, default.max_deliver)
+        max_ack_pending = self.field(
+            body, path, "max_ack_pending", _max_ack_pending, default.max_ack_pending
+        )
+        if len(self.issues) > start or stream is None:
+            return None
+        return JetStreamConfig(
+            stream=stream,
+            durable=durable,
+            ack_wait_s=ack_wait,
+            max_deliver=max_deliver,
+            max_ack_pending=max_ack_pending,
+        )
+
+    def retry_policy(
+        self, body: Mapping[str, object], path: str, default: _Retrying
+    ) -> tuple[int, tuple[float, float]]:
+        """A kafka or nats trigger's `retries` and `backoff`: the attempts after the
+        first, and the (initial, max) seconds between them."""
+        retries = self.field(body, path, "retries", _retries, default.retries)
+        backoff = self.backoff(
+            body.get("backoff"),
+            _join(path, "backoff"),
+            (default.backoff_initial_s, default.backoff_max_s),
+        )
+        return retries, backoff
+
     def backoff(self, raw: object, path: str, default: tuple[float, float]) -> tuple[float, float]:
         """`backoff: {initial, max}` in seconds."""
         start = len(self.issues)
@@ -851,19 +986,60 @@ class _Checker:
             )
         return initial, longest
 
+    def distinct(
+        self, claim: tuple[str, ...], path: str, blamed: str, clash: Callable[[str], str]
+    ) -> None:
+        """The trigger at `path` (its list item) claims `claim` for itself in the whole
+        file; a second claimant gets the issue `clash(path of the first)` at `blamed`."""
+        first = self.claims.setdefault(claim, path)
+        if first != path:
+            self.add(blamed, clash(first))
+
     def distinct_group(self, function: str, trigger: KafkaTrigger, path: str) -> None:
         """Two triggers in one consumer group would split its messages between them,
         in one function or across functions; `path` is the trigger's list item."""
         group = trigger.kafka.group_for(function)
-        first = self.kafka_groups.setdefault(group, path)
-        if first != path:
-            where = _join(path, "kafka")
-            self.add(
-                _join(where, "group") if trigger.kafka.group is not None else where,
-                f"consumer group {group!r} is also the group of {first}, and triggers sharing"
-                " a group split its messages between them: expected a group: of its own"
-                " for this trigger",
+        where = _join(path, "kafka")
+        self.distinct(
+            ("kafka group", group),
+            path,
+            _join(where, "group") if trigger.kafka.group is not None else where,
+            lambda first: (
+                f"consumer group {group!r} is also the group of {first}, and"
+                " triggers sharing a group split its messages between them: expected a group:"
+                " of its own for this trigger"
+            ),
+        )
+
+    def distinct_consumer(self, function: str, trigger: NatsTrigger, path: str) -> None:
+        """As `distinct_group`: two triggers in one JetStream durable consumer, or in
+        one queue group on the same subject, would split its messages between them."""
+        nats, where = trigger.nats, _join(path, "nats")
+        if nats.jetstream is None:
+            queue = nats.queue_for(function)
+            self.distinct(
+                ("nats queue", nats.subject, queue),
+                path,
+                _join(where, "queue") if nats.queue is not None else where,
+                lambda first: (
+                    f"queue group {queue!r} on subject {nats.subject!r} is also"
+                    f" the queue group of {first}, and triggers sharing a queue group split its"
+                    " messages between them: expected a queue: of its own for this trigger"
+                ),
             )
+            return
+        stream, durable = nats.jetstream.stream, nats.durable_for(function)
+        where = _join(where, "jetstream")
+        self.distinct(
+            ("nats durable", stream, durable),
+            path,
+            _join(where, "durable") if nats.jetstream.durable is not None else where,
+            lambda first: (
+                f"durable consumer {durable!r} of stream {stream!r} is also the"
+                f" consumer of {first}, and triggers sharing a durable consumer split its"
+                " messages between them: expected a durable: of its own for this trigger"
+            ),
+        )
 
     def legacy(self, raw: object, path: str) -> LegacyConfig | None:
         start = len(self.issues)
@@ -1062,11 +1238,14 @@ def _http_url(raw: object) -> str:
     raise ValueError(f"expected an http:// or https:// URL, got {_describe(raw)}")
 
 
-def _brokers(raw: object) -> tuple[str, ...]:
-    """Bootstrap servers: `host:port`, `a:9092,b:9092`, or a list of `host:port`."""
+def _addresses(
+    raw: object, pattern: re.Pattern[str], normal: Callable[[re.Match[str]], str], what: str
+) -> tuple[str, ...]:
+    """Servers: one address, a comma-separated string of them, or a list of them, each
+    matching `pattern` (with a `port` group) and written as `normal` gives it; repeats
+    are dropped. `what` describes one address."""
     expected = (
-        "expected host:port like 127.0.0.1:9092 (port 1 to 65535),"
-        " a comma-separated string of them or a list of them"
+        f"expected {what} (port 1 to 65535), a comma-separated string of them or a list of them"
     )
     if isinstance(raw, str):
         items: list[object] = [part.strip() for part in raw.split(",")]
@@ -1074,15 +1253,32 @@ def _brokers(raw: object) -> tuple[str, ...]:
         items = list(raw)
     else:
         raise ValueError(f"{expected}, got {_describe(raw)}")
-    brokers: list[str] = []
+    addresses: list[str] = []
     for item in items:
-        match = _BROKER.fullmatch(item) if isinstance(item, str) else None
-        if match is None or not 1 <= int(match.group(1)) <= 65535:
+        match = pattern.fullmatch(item) if isinstance(item, str) else None
+        if match is None or not 1 <= int(match["port"]) <= 65535:
             got = _describe(item) if item != "" else "an empty entry"
             raise ValueError(f"{expected}, got {got}")
-        if item not in brokers:
-            brokers.append(str(item))
-    return tuple(brokers)
+        address = normal(match)
+        if address not in addresses:
+            addresses.append(address)
+    return tuple(addresses)
+
+
+def _brokers(raw: object) -> tuple[str, ...]:
+    """Bootstrap servers: `host:port`, `a:9092,b:9092`, or a list of `host:port`."""
+    return _addresses(raw, _BROKER, lambda match: match[0], "host:port like 127.0.0.1:9092")
+
+
+def _nats_servers(raw: object) -> tuple[str, ...]:
+    """`nats://host:port` or `tls://host:port` URLs, as for `_brokers`; a bare
+    `host:port` means `nats://host:port`."""
+    return _addresses(
+        raw,
+        _NATS_SERVER,
+        lambda match: match[0] if match["scheme"] else f"nats://{match[0]}",
+        "nats://host:port or tls://host:port like nats://127.0.0.1:4222",
+    )
 
 
 def _kafka_name(raw: object, what: str) -> str:
@@ -1107,7 +1303,7 @@ def _max_in_flight(raw: object) -> int:
 
 
 def _retries(raw: object) -> int:
-    return _int(raw, minimum=0, maximum=MAX_KAFKA_RETRIES)
+    return _int(raw, minimum=0, maximum=MAX_TRIGGER_RETRIES)
 
 
 def _batch_size(raw: object) -> int:
@@ -1125,6 +1321,84 @@ def _batch_window(raw: object) -> float:
 
 def _session_timeout(raw: object) -> float:
     return _duration_within(raw, MAX_SESSION_TIMEOUT_S, minimum=MIN_SESSION_TIMEOUT_S)
+
+
+def _subject(raw: object, *, wildcards: bool = True) -> str:
+    """A NATS subject: dot-separated tokens; with `wildcards`, `*` may be a whole token
+    and `>` the whole last token."""
+    if wildcards:
+        expected = "expected a NATS subject like orders.created, orders.* or orders.>"
+    else:
+        expected = "expected a NATS subject without wildcards like orders.dlq"
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"{expected}, got {_describe(raw)}")
+    tokens = raw.split(".")
+    for position, token in enumerate(tokens):
+        problem = None
+        if not token:
+            problem = "which has an empty token"
+        elif any(character.isspace() for character in token):
+            problem = "which holds whitespace"
+        elif not wildcards and ("*" in token or ">" in token):
+            problem = "which holds a wildcard"
+        elif "*" in token and token != "*":
+            problem = "where * is not a whole token"
+        elif ">" in token and (token != ">" or position < len(tokens) - 1):
+            problem = "where > is not the whole last token"
+        if problem:
+            raise ValueError(f"{expected}, got {raw!r}, {problem}")
+    return raw
+
+
+def _literal_subject(raw: object) -> str:
+    return _subject(raw, wildcards=False)
+
+
+def _subject_matches(pattern: str, subject: str) -> bool:
+    """Whether a subscription on `pattern` receives what is published on `subject`
+    (which has no wildcards): token by token, `*` matches any one token and `>` one
+    or more."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for position, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > position
+        if position >= len(tokens) or token not in ("*", tokens[position]):
+            return False
+    return len(wanted) == len(tokens)
+
+
+def _queue_group(raw: object) -> str:
+    if not isinstance(raw, str) or not _NATS_QUEUE.fullmatch(raw):
+        raise ValueError(
+            f"expected a queue group name of letters, digits, '.', '_' or '-', got {_describe(raw)}"
+        )
+    return raw
+
+
+def _nats_name(raw: object, what: str) -> str:
+    if not isinstance(raw, str) or not _NATS_NAME.fullmatch(raw):
+        raise ValueError(f"expected a {what} of letters, digits, '_' or '-', got {_describe(raw)}")
+    return raw
+
+
+def _stream(raw: object) -> str:
+    return _nats_name(raw, "stream name")
+
+
+def _durable(raw: object) -> str:
+    return _nats_name(raw, "durable consumer name")
+
+
+def _ack_wait(raw: object) -> float:
+    return _duration_within(raw, MAX_ACK_WAIT_S, minimum=MIN_ACK_WAIT_S)
+
+
+def _max_deliver(raw: object) -> int:
+    return _int(raw, minimum=1, maximum=MAX_NATS_DELIVER)
+
+
+def _max_ack_pending(raw: object) -> int:
+    return _int(raw, minimum=1, maximum=MAX_NATS_ACK_PENDING)
 
 
 def _choice(raw: object, options: Sequence[_T]) -> _T:

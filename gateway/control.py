@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles, dependencies, retention
-from gateway.config import FunctionConfig, GaiaFile, KafkaTrigger, TriggerConfig
+from gateway.config import FunctionConfig, GaiaFile, KafkaTrigger, NatsTrigger, TriggerConfig
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
 from gateway.store import (
@@ -35,6 +35,7 @@ from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import LATEST, AliasSpec
 from runtime_adapters.base import RevisionKey, RevisionSpec, Runtime, WarmupError
 from triggers.kafka.config import KafkaTriggerConfig
+from triggers.nats.config import NatsTriggerConfig
 
 log = logging.getLogger("gaia.control")
 
@@ -494,6 +495,9 @@ def _trigger_record(function: str, index: int, trigger: TriggerConfig) -> Trigge
     if isinstance(trigger, KafkaTrigger):
         kind = "kafka"
         spec = {**trigger.kafka.to_dict(), **_target_keys(trigger.target)}
+    elif isinstance(trigger, NatsTrigger):
+        kind = "nats"
+        spec = {**trigger.nats.to_dict(), **_target_keys(trigger.target)}
     else:
         kind = "http"
         spec = {"path": trigger.path}
@@ -521,6 +525,12 @@ def _trigger_identity(trigger: TriggerRecord) -> str:
     if trigger.kind == "kafka":
         kafka = KafkaTriggerConfig.from_dict(trigger.spec)
         return f"kafka {','.join(kafka.topics)} group {kafka.group_for(trigger.function)}"
+    if trigger.kind == "nats":
+        nats = NatsTriggerConfig.from_dict(trigger.spec)
+        if nats.jetstream is not None:
+            durable = nats.durable_for(trigger.function)
+            return f"nats {nats.subject} stream {nats.jetstream.stream} durable {durable}"
+        return f"nats {nats.subject} queue {nats.queue_for(trigger.function)}"
     methods = trigger.spec.get("methods")
     method_text = ",".join(methods) if isinstance(methods, list) else "*"
     host = trigger.spec.get("host")

@@ -24,9 +24,9 @@ from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
 from runtime_adapters.base import PoolSpec
 
-# DESIGN.md's example without what this release does not have (rollout, nats and cron
-# triggers; kafka triggers are in test_config_kafka.py). Route patterns are quoted: in
-# YAML's flow style `{path: /a/{b}}` is a syntax error.
+# DESIGN.md's example without what this release does not have (rollout and cron
+# triggers; kafka and nats triggers are in test_config_kafka.py and test_config_nats.py).
+# Route patterns are quoted: in YAML's flow style `{path: /a/{b}}` is a syntax error.
 DESIGN_EXAMPLE = """\
 functions:
   hello:
@@ -496,12 +496,8 @@ TAGGED = {
     ("trigger", "expected"),
     [
         (
-            {"nats": {"subject": "a.>"}},
-            "triggers[0].nats: nats triggers are not available yet: expected http or kafka",
-        ),
-        (
             {"cron": {"schedule": "* * * * *"}},
-            "triggers[0].cron: cron triggers are not available yet: expected http or kafka",
+            "triggers[0].cron: cron triggers are not available yet: expected http, kafka or nats",
         ),
         ({"htp": {"path": "/"}}, "triggers[0].htp: unknown trigger 'htp': did you mean 'http'?"),
         ({"sqs": {}}, "triggers[0].sqs: unknown trigger 'sqs': expected http, kafka, nats or cron"),
@@ -723,7 +719,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
                   - {revision: 1, percent: 90}
                   - {revision: 2, percent: 20}
             triggers:
-              - nats: {subject: orders}
+              - cron: {schedule: "* * * * *"}
               - http: {path: nope}
           bye:
             code: ./missing
@@ -739,7 +735,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         ("functions.hello.timeout", 4),
         ("functions.hello.memory", 5),
         ("functions.hello.aliases.prod.traffic", 8),
-        ("functions.hello.triggers[0].nats", 12),
+        ("functions.hello.triggers[0].cron", 12),
         ("functions.hello.triggers[1].http.path", 13),
         ("functions.bye.code", 15),
         ("legacy.upstream", 17),
@@ -750,8 +746,8 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         " or 1h, got 'abc' (line 4)"
     )
     assert lines[3] == (
-        "deploy/gaia.yaml: functions.hello.triggers[0].nats: nats triggers are not"
-        " available yet: expected http or kafka (line 12)"
+        "deploy/gaia.yaml: functions.hello.triggers[0].cron: cron triggers are not"
+        " available yet: expected http, kafka or nats (line 12)"
     )
     assert all(line.startswith("deploy/gaia.yaml: ") for line in lines)
 

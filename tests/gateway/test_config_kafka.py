@@ -427,22 +427,20 @@ def test_issues_carry_lines(base: Path) -> None:
     assert "expected a whole number from 0 to 100, got 'many'" in issue.message
 
 
-def test_nats_and_cron_stay_unavailable(base: Path) -> None:
+def test_cron_stays_unavailable(base: Path) -> None:
     document = {
         "functions": {
             "hello": {
                 "code": "functions/hello",
-                "triggers": [{"nats": {"subject": "a"}}, {"cron": {"schedule": "* * * * *"}}],
+                "triggers": [{"cron": {"schedule": "* * * * *"}}],
             }
         }
     }
     with pytest.raises(ConfigError) as info:
         parse(base, yaml.safe_dump(document))
     assert [str(replace(issue, line=None)) for issue in info.value.errors] == [
-        "functions.hello.triggers[0].nats: nats triggers are not available yet:"
-        " expected http or kafka",
-        "functions.hello.triggers[1].cron: cron triggers are not available yet:"
-        " expected http or kafka",
+        "functions.hello.triggers[0].cron: cron triggers are not available yet:"
+        " expected http, kafka or nats",
     ]
 
 

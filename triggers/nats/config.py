@@ -43,7 +43,9 @@ class NatsTriggerConfig:
 
     def durable_for(self, function: str) -> str:
         assert self.jetstream is not None
-        subject = _NOT_IN_NAMES.sub("_", self.subject).strip("_") or "all"
+        # Wildcards get words, so orders.* and orders.> derive different names.
+        words = self.subject.replace("*", "star").replace(">", "rest")
+        subject = _NOT_IN_NAMES.sub("_", words).strip("_")
         return self.jetstream.durable or f"gaia-{function}-{subject}"
 
     @property
