@@ -32,7 +32,7 @@ def triggers(ctx: click.Context, output: str) -> None:
                 source_text(trigger),
                 target_text(trigger),
                 status_text(trigger),
-                len(state.get("partitions", [])) if state else "",
+                len(state["partitions"]) if "partitions" in state else "",
                 _dash(state.get("lag")) if state else "",
                 state.get("processed", ""),
                 state.get("retried", ""),
@@ -69,9 +69,14 @@ def show(trigger_id: str, output: str) -> None:
     click.echo(f"{trigger['id']}  {source_text(trigger)} -> {target_text(trigger)}")
     if trigger["kind"] == "http":
         return
+    details = {
+        "kafka": ("group", "ordering"),
+        "nats": ("queue", "durable", "pending", "ack_pending", "redelivered", "lost"),
+    }.get(trigger["kind"], ())
+    shown = {key: state[key] for key in details if key in state}
     click.echo(
-        f"status: {status_text(trigger)}  group: {state.get('group', '-')}  "
-        f"ordering: {state.get('ordering', '-')}  in flight: {state.get('in_flight', 0)}"
+        f"status: {status_text(trigger)}  in flight: {state.get('in_flight', 0)}  "
+        + "  ".join(f"{key.replace('_', ' ')}: {_dash(value)}" for key, value in shown.items())
     )
     click.echo(
         f"processed: {state.get('processed', 0)}  retried: {state.get('retried', 0)}  "
@@ -100,6 +105,9 @@ def source_text(trigger: dict[str, Any]) -> str:
         return f"{methods} {trigger.get('host') or ''}{trigger['path']}"
     if trigger["kind"] == "kafka":
         return ",".join(trigger["topics"])
+    if trigger["kind"] == "nats":
+        stream = trigger.get("jetstream")
+        return f"{trigger['subject']} (stream {stream['stream']})" if stream else trigger["subject"]
     return "-"
 
 

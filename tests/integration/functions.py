@@ -72,3 +72,11 @@ def handler(event, context):
         raise ValueError("poison pill")
     return {"id": event.id, "key": event.key, "data": event.data, "revision": context.revision}
 """
+
+NATS_ECHO = """
+def handler(event, context):
+    if event.data == "poison":
+        raise ValueError("poison pill")
+    return {"id": event.id, "subject": event.subject, "data": event.data,
+            "revision": context.revision}
+"""

@@ -1,0 +1,181 @@
+"""NATS triggers end to end: real gaia processes, real workers, a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+
+from tests.brokers.nats import NatsServer
+from tests.integration.functions import NATS_ECHO
+from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.triggers.nats.kit import connected, unique
+
+
+def _config(tmp_path: Path, *triggers: str) -> Path:
+    write_function(tmp_path / "fn" / "echo", NATS_ECHO)
+    path = tmp_path / "gaia.yaml"
+    items = "".join(f"\n      - nats: {trigger}" for trigger in triggers)
+    path.write_text(
+        f"""
+functions:
+  echo:
+    code: ./fn/echo
+    pool: {{min: 1, max: 2}}
+    triggers:{items}
+"""
+    )
+    return path
+
+
+def _state(gaia: Gaia, index: int = 0) -> dict[str, Any]:
+    with gaia.admin() as admin:
+        response = admin.get(f"/v1/triggers/echo/nats/{index}")
+        response.raise_for_status()
+        state: dict[str, Any] = response.json()["state"]
+        return state
+
+
+def _running(gaia: Gaia, index: int = 0) -> bool:
+    try:
+        return bool(_state(gaia, index)["status"] == "running")
+    except httpx.HTTPError:
+        return False
+
+
+def test_requests_wildcards_and_a_jetstream_dead_letter_through_the_gateway(
+    tmp_path: Path, gaia_factory: GaiaFactory, nats_server: NatsServer
+) -> None:
+    root, subject, dead, stream = unique("ask"), unique("jobs."), unique("dead."), unique("S")
+    config = _config(
+        tmp_path,
+        f"{{servers: {nats_server.url}, subject: '{root}.>'}}",
+        f"{{servers: {nats_server.url}, subject: {subject}, retries: 1, dead_letter: {dead},"
+        f" backoff: {{initial: 10ms, max: 50ms}}, jetstream: {{stream: {stream}, ack_wait: 2s}}}}",
+    )
+    gaia = gaia_factory().start("-f", str(config))
+    wait_for(lambda: _running(gaia, 0) and _running(gaia, 1), what="both triggers")
+
+    async def exercise() -> tuple[Any, Any, list[Any]]:
+        async with connected(nats_server.url) as nc:
+            letters: list[Any] = []
+
+            async def keep(msg: Any) -> None:
+                letters.append(msg)
+
+            await nc.subscribe(dead, cb=keep)
+            reply = await nc.request(f"{root}.eu.one", b'"hi"', timeout=10)
+            failed = await nc.request(f"{root}.eu.two", b'"poison"', timeout=10)
+            await nc.jetstream().publish(subject, b'"poison"')
+            for _ in range(500):
+                if letters:
+                    break
+                await asyncio.sleep(0.02)
+            return reply, failed, letters
+
+    reply, failed, letters = asyncio.run(exercise())
+    body = json.loads(reply.data)
+    assert body["subject"] == f"{root}.eu.one" and body["data"] == "hi" and body["revision"] == 1
+    assert reply.headers["gaia-revision"] == "echo@1"
+    assert failed.headers["Nats-Service-Error-Code"] == "500"
+    assert "poison pill" in failed.headers["Nats-Service-Error"]
+    [letter] = letters
+    assert letter.headers["gaia-attempts"] == "2" and letter.headers["gaia-stream"] == stream
+    assert letter.headers["gaia-revision"] == "echo@1"
+    state = wait_for(lambda: (s := _state(gaia, 1))["dead_lettered"] == 1 and s, what="state")
+    assert state["stream"] == stream and state["redelivered"] == 1
+
+    listing = gaia.cli("triggers")
+    assert listing.returncode == 0, listing.stderr
+    assert f"{subject} (stream {stream})" in listing.stdout and f"{root}.>" in listing.stdout
+    shown = gaia.cli("triggers", "show", "echo/nats/1")
+    assert "dead-lettered: 1" in shown.stdout and "redelivered: 1" in shown.stdout
+
+
+def test_a_queue_group_across_two_replicas_handles_each_message_once(
+    tmp_path: Path, gaia_factory: GaiaFactory, nats_server: NatsServer
+) -> None:
+    subject, answers = unique("work."), unique("answers.")
+    config = _config(
+        tmp_path, f"{{servers: {nats_server.url}, subject: {subject}, reply_subject: {answers}}}"
+    )
+    one = gaia_factory("one").start("-f", str(config))
+    two = gaia_factory("two").start("-f", str(config))
+    wait_for(lambda: _running(one) and _running(two), what="both replicas subscribed")
+
+    async def exercise() -> list[Any]:
+        async with connected(nats_server.url) as nc:
+            replies: list[Any] = []
+
+            async def keep(msg: Any) -> None:
+                replies.append(msg)
+
+            await nc.subscribe(answers, cb=keep)
+            for n in range(300):
+                await nc.publish(subject, str(n).encode())
+            await nc.flush()
+            for _ in range(1000):
+                if len(replies) >= 300:
+                    break
+                await asyncio.sleep(0.02)
+            return replies
+
+    replies = asyncio.run(exercise())
+    assert sorted(json.loads(r.data)["data"] for r in replies) == list(range(300))
+    counts = [_state(one)["processed"], _state(two)["processed"]]
+    assert sum(counts) == 300 and all(counts), counts
+
+
+def test_kill_9_in_the_middle_of_10000_jetstream_messages_loses_none(
+    tmp_path: Path, gaia_factory: GaiaFactory, nats_server: NatsServer
+) -> None:
+    total = 10_000
+    subject, answers = unique("bulk."), unique("answers.")
+    stream, answer_stream = unique("S"), unique("A")
+    config = _config(
+        tmp_path,
+        f"{{servers: {nats_server.url}, subject: {subject}, reply_subject: {answers},"
+        f" jetstream: {{stream: {stream}, ack_wait: 2s, max_ack_pending: 64}}}}",
+    )
+
+    async def publish_all() -> None:
+        async with connected(nats_server.url) as nc:
+            js = nc.jetstream()
+            await js.add_stream(name=stream, subjects=[subject])
+            await js.add_stream(name=answer_stream, subjects=[answers])
+            for start in range(0, total, 500):
+                acks = [js.publish(subject, str(n).encode()) for n in range(start, start + 500)]
+                await asyncio.gather(*acks)
+
+    asyncio.run(publish_all())
+    gaia = gaia_factory().start("-f", str(config))
+    wait_for(lambda: _state(gaia)["processed"] >= total // 4, timeout=60, what="a quarter done")
+    gaia.kill()  # SIGKILL: in-flight messages are never acknowledged
+    gaia.start()  # the durable consumer resumes; unacknowledged ones come back
+
+    async def answered() -> list[int]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            sub = await nc.jetstream().pull_subscribe(answers, stream=answer_stream)
+            seen: list[int] = []
+            for _ in range(600):
+                if len(set(seen)) >= total:
+                    break
+                try:
+                    msgs = await sub.fetch(500, timeout=0.5)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    continue
+                for msg in msgs:
+                    seen.append(json.loads(msg.data)["data"])
+                    await msg.ack()
+            return seen
+        finally:
+            await nc.close()
+
+    seen = asyncio.run(answered())
+    assert set(seen) == set(range(total)), f"{total - len(set(seen))} message(s) never answered"
+    print(f"\nkill -9 after {total // 4}+ of {total}: {len(seen) - total} redelivered duplicate(s)")
