@@ -81,7 +81,9 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     )
     metrics = Metrics()
     invoker = Invoker(control=control, metrics=metrics)
-    subscriptions = Subscriptions(invoker=invoker, drain_timeout_s=settings.drain_timeout_s)
+    subscriptions = Subscriptions(
+        invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
+    )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
     try:

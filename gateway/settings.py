@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,13 @@ class Settings:
     keep_revisions: int = 10
     # Bounded graceful shutdown: in-flight requests get this long before being cut.
     drain_timeout_s: float = 10.0
+    # This gateway's name where replicas share records (cron run history): GAIA_REPLICA,
+    # else host:admin port, which tells apart replicas on one machine too.
+    replica: str | None = None
+
+    @property
+    def replica_name(self) -> str:
+        return self.replica or f"{socket.gethostname()}:{self.admin_port}"
 
     @property
     def data_plane_url(self) -> str:
@@ -45,6 +53,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
     values: dict[str, object] = {
         "home": home_from_env(env),
         "store_url": env.get("GAIA_STORE") or None,
+        "replica": env.get("GAIA_REPLICA") or None,
     }
     for name, key in (("GAIA_SPARES", "spares"), ("GAIA_KEEP_REVISIONS", "keep_revisions")):
         if name in env:

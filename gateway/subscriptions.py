@@ -1,4 +1,4 @@
-"""Runs the event-source triggers the stored state declares (Kafka, NATS).
+"""Runs the event-source triggers the stored state declares (Kafka, NATS, cron).
 
 After every committed change the control plane hands the new state to `sync`: triggers
 that appeared start, triggers that disappeared or changed stop (draining within the
@@ -21,6 +21,8 @@ from routing.errors import RoutingError
 from routing.names import Target
 from runtime_adapters.base import RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
+from triggers.cron.config import CronTriggerConfig
+from triggers.cron.subscriber import CronSubscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.subscriber import KafkaSubscriber
 from triggers.nats.config import NatsTriggerConfig
@@ -64,30 +66,49 @@ class TargetDispatch:
         return Dispatched(revision=label, outcome=result)
 
 
-Build = Callable[[TriggerRecord, Dispatch, float], Subscriber]
+@dataclass(frozen=True, kw_only=True)
+class TriggerContext:
+    """What the gateway gives every trigger it starts."""
+
+    dispatch: Dispatch
+    drain_timeout_s: float
+    replica: str  # this gateway's name in shared records (cron history)
 
 
-def _kafka(record: TriggerRecord, dispatch: Dispatch, drain_timeout_s: float) -> Subscriber:
+Build = Callable[[TriggerRecord, TriggerContext], Subscriber]
+
+
+def _kafka(record: TriggerRecord, context: TriggerContext) -> Subscriber:
     return KafkaSubscriber(
         trigger_id=record.id,
         function=record.function,
         config=KafkaTriggerConfig.from_dict(record.spec),
-        dispatch=dispatch,
-        drain_timeout_s=drain_timeout_s,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
     )
 
 
-def _nats(record: TriggerRecord, dispatch: Dispatch, drain_timeout_s: float) -> Subscriber:
+def _nats(record: TriggerRecord, context: TriggerContext) -> Subscriber:
     return NatsSubscriber(
         trigger_id=record.id,
         function=record.function,
         config=NatsTriggerConfig.from_dict(record.spec),
-        dispatch=dispatch,
-        drain_timeout_s=drain_timeout_s,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
     )
 
 
-SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka, "nats": _nats}
+def _cron(record: TriggerRecord, context: TriggerContext) -> Subscriber:
+    return CronSubscriber(
+        trigger_id=record.id,
+        function=record.function,
+        config=CronTriggerConfig.from_dict(record.spec),
+        dispatch=context.dispatch,
+        replica=context.replica,
+    )
+
+
+SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka, "nats": _nats, "cron": _cron}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,10 +123,12 @@ class Subscriptions:
         *,
         invoker: Invoker,
         drain_timeout_s: float,
+        replica: str,
         builders: Mapping[str, Build] = SUBSCRIBERS,
     ) -> None:
         self._invoker = invoker
         self._drain_timeout_s = drain_timeout_s
+        self._replica = replica
         self._builders = builders
         self._running: dict[str, _Running] = {}
 
@@ -124,7 +147,10 @@ class Subscriptions:
                 target=trigger_target(record.function, record.spec),
                 trigger_id=trigger_id,
             )
-            subscriber = self._builders[record.kind](record, dispatch, self._drain_timeout_s)
+            context = TriggerContext(
+                dispatch=dispatch, drain_timeout_s=self._drain_timeout_s, replica=self._replica
+            )
+            subscriber = self._builders[record.kind](record, context)
             self._running[trigger_id] = _Running(record=record, subscriber=subscriber)
             await subscriber.start()
             log.info("started %s trigger %s", record.kind, trigger_id)
@@ -132,6 +158,10 @@ class Subscriptions:
     def state_of(self, trigger_id: str) -> dict[str, Any] | None:
         running = self._running.get(trigger_id)
         return running.subscriber.state() if running else None
+
+    async def history_of(self, trigger_id: str, *, limit: int) -> list[dict[str, Any]] | None:
+        running = self._running.get(trigger_id)
+        return await running.subscriber.history(limit=limit) if running else None
 
     def states(self) -> list[tuple[TriggerRecord, dict[str, Any]]]:
         return [(r.record, r.subscriber.state()) for r in self._running.values()]

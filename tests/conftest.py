@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.brokers.nats import NatsServer
+from tests.brokers.redis import RedisServer
 from tests.brokers.tansu import Tansu
 
 
@@ -21,5 +22,13 @@ def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """One nats-server with JetStream for the session; tests keep apart by subjects."""
     server = NatsServer(Path(tmp_path_factory.mktemp("nats"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests keep apart by trigger names."""
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis"))).start()
     yield server
     server.stop()

@@ -46,3 +46,7 @@ class Subscriber(abc.ABC):
     @abc.abstractmethod
     def state(self) -> dict[str, Any]:
         """A JSON-ready view for the admin API: connection, counters, backlog."""
+
+    async def history(self, *, limit: int) -> list[dict[str, Any]] | None:
+        """Past runs, newest first, for triggers that keep them (cron); else None."""
+        return None

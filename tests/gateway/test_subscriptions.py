@@ -57,7 +57,8 @@ def subscriptions(control: ControlPlane, log: list[str]) -> Subscriptions:
     subs = Subscriptions(
         invoker=Invoker(control=control, metrics=Metrics()),
         drain_timeout_s=1.0,
-        builders={"kafka": lambda record, dispatch, _: FakeSubscriber(record, dispatch, log)},
+        replica="test",
+        builders={"kafka": lambda record, context: FakeSubscriber(record, context.dispatch, log)},
     )
     control.add_listener(subs.sync)
     return subs
