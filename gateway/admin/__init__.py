@@ -100,6 +100,12 @@ _ENDPOINTS = (
         summary="Triggers, with the live state of queue triggers (partitions, lag, counts)",
     ),
     _Endpoint(
+        path="/v1/triggers/{trigger:path}/history",
+        method="GET",
+        handler="trigger_history",
+        summary="A cron trigger's runs, newest first (?limit=, default 50)",
+    ),
+    _Endpoint(
         path="/v1/triggers/{trigger:path}",
         method="GET",
         handler="get_trigger",

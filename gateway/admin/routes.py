@@ -228,10 +228,25 @@ class AdminRoutes:
         return self._ok([self._trigger(t) for t in self._control.state.triggers])
 
     async def get_trigger(self, request: Request) -> Response:
+        return self._ok(self._trigger(self._trigger_record(request.path_params["trigger"])))
+
+    async def trigger_history(self, request: Request) -> Response:
         trigger_id = request.path_params["trigger"]
+        record = self._trigger_record(trigger_id)
+        limit = _limit(request.query_params.get("limit", "50"))
+        runs = await self._subscriptions.history_of(record.id, limit=limit)
+        if runs is None:
+            raise InvalidInput(
+                f"trigger {trigger_id!r} is a {record.kind} trigger, which keeps no run"
+                " history: expected a cron trigger",
+                field="trigger",
+            )
+        return self._ok(runs)
+
+    def _trigger_record(self, trigger_id: str) -> TriggerRecord:
         for record in self._control.state.triggers:
             if record.id == trigger_id:
-                return self._ok(self._trigger(record))
+                return record
         known = ", ".join(t.id for t in self._control.state.triggers) or "none"
         raise NotFound(
             f"trigger {trigger_id!r} does not exist (triggers: {known})", field="trigger"
@@ -298,6 +313,14 @@ class AdminRoutes:
             (k, v) for k, v in result.headers if k.lower() != b"content-length"
         )
         return response
+
+
+def _limit(text: str) -> int:
+    if text.isdigit() and 1 <= int(text) <= 1000:
+        return int(text)
+    raise InvalidInput(
+        f"limit: expected a whole number from 1 to 1000, got {text!r}", field="limit"
+    )
 
 
 def _b64(text: str, *, field: str) -> bytes:

@@ -16,7 +16,7 @@ import yaml
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
-from gateway.cli.triggers import triggers
+from gateway.cli.triggers import cron, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
@@ -416,6 +416,7 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
+cli.add_command(cron)
 
 
 def main() -> None:

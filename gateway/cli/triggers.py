@@ -1,7 +1,8 @@
-"""`gaia triggers`: every trigger, and the live state of queue triggers."""
+"""`gaia triggers`: every trigger and the live state of event sources; `gaia cron history`."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -72,6 +73,7 @@ def show(trigger_id: str, output: str) -> None:
     details = {
         "kafka": ("group", "ordering"),
         "nats": ("queue", "durable", "pending", "ack_pending", "redelivered", "lost"),
+        "cron": ("next", "lease", "replica", "skipped", "missed", "failed", "run_elsewhere"),
     }.get(trigger["kind"], ())
     shown = {key: state[key] for key in details if key in state}
     click.echo(
@@ -105,6 +107,8 @@ def source_text(trigger: dict[str, Any]) -> str:
         return f"{methods} {trigger.get('host') or ''}{trigger['path']}"
     if trigger["kind"] == "kafka":
         return ",".join(trigger["topics"])
+    if trigger["kind"] == "cron":
+        return f"{trigger['schedule']} ({trigger['timezone']})"
     if trigger["kind"] == "nats":
         stream = trigger.get("jetstream")
         return f"{trigger['subject']} (stream {stream['stream']})" if stream else trigger["subject"]
@@ -135,3 +139,50 @@ def status_text(trigger: dict[str, Any]) -> str:
 
 def _dash(value: object) -> object:
     return "-" if value is None else value
+
+
+@click.group()
+def cron() -> None:
+    """Cron triggers."""
+
+
+@cron.command()
+@click.argument("trigger_id", metavar="TRIGGER")
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True)
+@OUTPUT
+def history(trigger_id: str, limit: int, output: str) -> None:
+    """A cron trigger's runs, newest first: scheduled time, start delay, duration,
+    replica, revision, outcome."""
+    runs: list[dict[str, Any]] = AdminClient().call(
+        "GET", f"/v1/triggers/{trigger_id}/history", params={"limit": str(limit)}
+    )
+    if output == "json":
+        emit_json(runs)
+        return
+    rows = [
+        [
+            _clock(run["scheduled"]),
+            _ms(run["started"], run["scheduled"]),
+            _ms(run["ended"], run["started"]),
+            run["replica"],
+            run["revision"] or "-",
+            run["outcome"],
+            run["attempts"] or "-",
+            (run["error"] or "")[:80],
+        ]
+        for run in runs
+    ]
+    table(
+        ["scheduled", "delay", "took", "replica", "revision", "outcome", "attempts", "error"],
+        rows,
+    )
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
+def _ms(later: float | None, earlier: float | None) -> str:
+    if later is None or earlier is None:
+        return "-"
+    return f"{(later - earlier) * 1000:.1f} ms"
