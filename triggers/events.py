@@ -6,6 +6,7 @@ bytes themselves, and `datacontenttype` says which.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -32,7 +33,7 @@ def cloud_event(
         "datacontenttype": content_type,
         "data": data,
     }
-    if time_ms is not None:
+    if time_ms is not None and time_ms >= 0:  # Kafka says -1 for "no timestamp"
         event["time"] = iso_time(time_ms / 1000)
     return event
 
@@ -51,11 +52,15 @@ def decode_payload(payload: bytes | None) -> tuple[object, str]:
 
 
 def iso_time(seconds: float) -> str:
-    return (
-        datetime.fromtimestamp(seconds, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """`2026-11-27T08:00:00.125Z`. The records of a batch mostly share their second, so
+    its text is cached and only the milliseconds are formatted each time."""
+    whole = int(seconds)
+    return f"{_second_text(whole)}.{int((seconds - whole) * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _second_text(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str | bytes]:

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from tests.triggers.kit import eventually
 from triggers.ordering import KeyedRunner
 
 
@@ -37,8 +38,8 @@ async def test_same_key_runs_in_order_other_keys_in_parallel() -> None:
     assert peak >= 2
 
 
-async def test_max_in_flight_bounds_the_work_and_submit_waits_for_room() -> None:
-    runner = KeyedRunner(max_in_flight=2)
+async def test_max_in_flight_bounds_running_work_and_max_queued_bounds_submit() -> None:
+    runner = KeyedRunner(max_in_flight=2, max_queued=3)
     gate = asyncio.Event()
     started = 0
 
@@ -47,15 +48,37 @@ async def test_max_in_flight_bounds_the_work_and_submit_waits_for_room() -> None
         started += 1
         await gate.wait()
 
-    await runner.submit(1, blocked)
-    await runner.submit(2, blocked)
-    third = asyncio.create_task(runner.submit(3, blocked))
+    for key in (1, 2, 3):
+        await runner.submit(key, blocked)  # room for three queued
+    fourth = asyncio.create_task(runner.submit(4, blocked))
     await asyncio.sleep(0.01)
-    assert not third.done()  # backpressure: no room for a third
+    assert started == 2, "only max_in_flight run at once"
+    assert not fourth.done(), "submit waits while max_queued are queued"
     gate.set()
-    await asyncio.wait_for(third, 1)
+    await asyncio.wait_for(fourth, 1)
     await runner.drain()
-    assert started == 3
+    assert started == 4 and runner.queued == 0
+
+
+async def test_a_long_queue_on_one_key_does_not_hold_up_other_keys() -> None:
+    runner = KeyedRunner(max_in_flight=4)
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def slow() -> None:
+        await gate.wait()
+        order.append("a")
+
+    async def quick() -> None:
+        order.append("b")
+
+    for _ in range(100):
+        await runner.submit("a", slow)
+    await runner.submit("b", quick)
+    await eventually(lambda: order == ["b"], within=1, what="b to run before a's queue")
+    gate.set()
+    await runner.drain()
+    assert order == ["b"] + ["a"] * 100
 
 
 async def test_a_failing_piece_of_work_is_logged_and_its_key_goes_on(
