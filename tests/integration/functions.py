@@ -80,3 +80,10 @@ def handler(event, context):
     return {"id": event.id, "subject": event.subject, "data": event.data,
             "revision": context.revision}
 """
+
+CRON_TICK = """
+import time
+
+def handler(event, context):
+    return {"run": event.id, "scheduled": event.time, "started": time.time()}
+"""

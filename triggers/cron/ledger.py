@@ -39,6 +39,7 @@ class Run:
     revision: str = ""
     attempts: int = 0
     error: str | None = None
+    result: str | None = None  # the start of what the function returned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

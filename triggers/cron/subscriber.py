@@ -33,6 +33,7 @@ log = logging.getLogger("gaia.triggers.cron")
 TICK_TYPE = "dev.gaia.cron.tick"
 _QUEUE_POLL_S = 0.05
 _MARK_EVERY_S = 5.0
+_RESULT_PREVIEW = 512  # bytes of the return value kept in the history
 
 
 class CronSubscriber(Subscriber):
@@ -184,6 +185,8 @@ class CronSubscriber(Subscriber):
         else:
             if isinstance(outcome, Delivered):
                 run.outcome, run.attempts = "succeeded", outcome.attempts
+                body = outcome.result.body[:_RESULT_PREVIEW]
+                run.result = body.decode("utf-8", "replace") if body else None
         finally:
             marker.cancel()
             with contextlib.suppress(Exception):
