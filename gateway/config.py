@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Protocol, TypeVar, get_args
@@ -44,6 +46,8 @@ from routing.names import (
 )
 from routing.traffic import AliasSpec, parse_alias_spec
 from runtime_adapters.base import PoolSpec, RevisionSpec
+from triggers.cron.config import OVERLAPS, CronTriggerConfig
+from triggers.cron.schedule import parse_schedule, parse_timezone
 from triggers.kafka.config import (
     ORDERINGS,
     START_OFFSETS,
@@ -79,7 +83,6 @@ _UNAVAILABLE_FUNCTION_KEYS = {
 }
 _POOL_KEYS = ("min", "max", "idle", "queue")
 _TRIGGER_KINDS = ("http", "kafka", "nats", "cron")
-_AVAILABLE_TRIGGER_KINDS = ("http", "kafka", "nats")
 _PIN_KEYS = ("alias", "revision", "tag")
 _HTTP_TRIGGER_KEYS = ("path", "methods", "host", *_PIN_KEYS)
 _KAFKA_TRIGGER_KEYS = (
@@ -109,10 +112,23 @@ _NATS_TRIGGER_KEYS = (
     "reply_subject",
     *_PIN_KEYS,
 )
+_CRON_TRIGGER_KEYS = (
+    "schedule",
+    "timezone",
+    "payload",
+    "misfire_grace",
+    "coalesce",
+    "overlap",
+    "jitter",
+    "lease",
+    "retries",
+    "backoff",
+    *_PIN_KEYS,
+)
 _JETSTREAM_KEYS = ("stream", "durable", "ack_wait", "max_deliver", "max_ack_pending")
 _BATCH_KEYS = ("size", "window")
 _BACKOFF_KEYS = ("initial", "max")
-MAX_TRIGGER_RETRIES = 100  # kafka and nats
+MAX_TRIGGER_RETRIES = 100  # kafka, nats and cron
 MAX_KAFKA_IN_FLIGHT = 10_000
 MAX_KAFKA_BATCH = 10_000
 MAX_BATCH_WINDOW_S = 60.0
@@ -123,6 +139,14 @@ MIN_ACK_WAIT_S = 1.0
 MAX_ACK_WAIT_S = 3600.0
 MAX_NATS_DELIVER = 1000
 MAX_NATS_ACK_PENDING = 10_000
+MAX_MISFIRE_GRACE_S = 3600.0
+MAX_JITTER_S = 3600.0
+# A cron payload is put into every event: bounded, so a YAML alias bomb cannot explode.
+MAX_PAYLOAD_VALUES = 10_000
+MAX_PAYLOAD_DEPTH = 64
+_JSON_VALUE = (
+    "a JSON value (a mapping with string keys, a list, a string, a number, true, false or null)"
+)
 _LEGACY_KEYS = ("upstream", "routes")
 _LEGACY_ROUTE_KEYS = ("path", "methods", "function", "state", "percent")
 _TOP_LEVEL_KEYS = ("functions", "legacy")
@@ -138,6 +162,8 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HOST_PORT = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})"
 _BROKER = re.compile(_HOST_PORT)  # a Kafka bootstrap server
 _NATS_SERVER = re.compile(rf"(?:(?P<scheme>nats|tls)://)?{_HOST_PORT}")
+# A cron lease store; no credentials, since trigger specs are stored and shown as they are.
+_REDIS_URL = re.compile(rf"rediss?://{_HOST_PORT}(?:/\d+)?")
 # gaia's rules for NATS names: streams and durable consumers, and queue groups.
 _NATS_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _NATS_QUEUE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -279,7 +305,20 @@ class NatsTrigger:
         return self.target.tag
 
 
-TriggerConfig = HttpTriggerConfig | KafkaTrigger | NatsTrigger
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CronTrigger:
+    """`- cron: {...}`: when to run and with what (`cron`), and which revisions run."""
+
+    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
+    target: Target
+    cron: CronTriggerConfig
+
+    @property
+    def tag(self) -> str | None:
+        return self.target.tag
+
+
+TriggerConfig = HttpTriggerConfig | KafkaTrigger | NatsTrigger | CronTrigger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -474,7 +513,7 @@ _Aliases = dict[str, AliasSpec | None]
 
 
 class _Retrying(Protocol):
-    """The redelivery settings that kafka and nats trigger configs share."""
+    """The redelivery settings that kafka, nats and cron trigger configs share."""
 
     @property
     def retries(self) -> int: ...
@@ -721,10 +760,8 @@ class _Checker:
                     trigger = self.nats_trigger(function, body, _join(where, "nats"), aliases)
                     if trigger is not None:
                         self.distinct_consumer(function, trigger, where)
-                case (kind, _):
-                    expected = _listing(_AVAILABLE_TRIGGER_KINDS)
-                    message = f"{kind} triggers are not available yet: expected {expected}"
-                    self.add(_join(where, kind), message)
+                case ("cron", body):
+                    trigger = self.cron_trigger(function, body, _join(where, "cron"), aliases)
             if trigger is not None:
                 triggers.append(trigger)
         return tuple(triggers)
@@ -955,10 +992,97 @@ class _Checker:
             max_ack_pending=max_ack_pending,
         )
 
+    def cron_trigger(
+        self, function: str, raw: object, path: str, aliases: _Aliases
+    ) -> CronTrigger | None:
+        start = len(self.issues)
+        body = self.mapping(raw, path, keys=_CRON_TRIGGER_KEYS)
+        if body is None:
+            return None
+        default = CronTriggerConfig(schedule="")
+        timezone = self.field(body, path, "timezone", _timezone, default.timezone)
+        # With a bad zone, the schedule is still checked (in UTC): its issue is its own.
+        schedule = self.check(
+            _join(path, "schedule"), lambda raw: _schedule(raw, timezone), body.get("schedule")
+        )
+        payload = self.payload(body.get("payload"), _join(path, "payload"))
+        misfire_grace = self.field(
+            body, path, "misfire_grace", _misfire_grace, default.misfire_grace_s
+        )
+        coalesce = self.field(body, path, "coalesce", _bool, default.coalesce)
+        overlap = self.field(
+            body, path, "overlap", lambda raw: _choice(raw, OVERLAPS), default.overlap
+        )
+        jitter = self.field(body, path, "jitter", _jitter, default.jitter_s)
+        lease = self.field(body, path, "lease", _redis_url, default.lease)
+        retries, backoff = self.retry_policy(body, path, default)
+        target = self.trigger_target(function, body, path, aliases)
+        if len(self.issues) > start or schedule is None:
+            return None
+        config = CronTriggerConfig(
+            schedule=schedule,
+            timezone=timezone,
+            payload=payload,
+            misfire_grace_s=misfire_grace,
+            coalesce=coalesce,
+            overlap=overlap,
+            jitter_s=jitter,
+            lease=lease,
+            retries=retries,
+            backoff_initial_s=backoff[0],
+            backoff_max_s=backoff[1],
+        )
+        return CronTrigger(target=target, cron=config)
+
+    def payload(self, raw: object, path: str) -> object:
+        """A cron trigger's `payload`: any value JSON can carry, copied out of the YAML
+        (so anchors share nothing); each value JSON cannot carry is an issue at its path."""
+        values = 0
+        inside: set[int] = set()  # the mappings and lists being copied, for cycles
+
+        def copy(value: object, where: str, depth: int) -> object:
+            nonlocal values
+            values += 1
+            if values > MAX_PAYLOAD_VALUES or depth >= MAX_PAYLOAD_DEPTH:
+                raise _PayloadTooLarge
+            if value is None or isinstance(value, str | bool | int):
+                return value
+            if isinstance(value, float) and math.isfinite(value):
+                return value
+            if not isinstance(value, Mapping | list):
+                self.add(where, f"expected {_JSON_VALUE}, got {_describe_non_json(value)}")
+                return None
+            if id(value) in inside:
+                self.add(where, f"expected {_JSON_VALUE}, got a YAML alias of itself")
+                return None
+            inside.add(id(value))
+            copied: list[object] | dict[str, object]
+            if isinstance(value, list):
+                copied = [copy(v, f"{where}[{n}]", depth + 1) for n, v in enumerate(value)]
+            else:
+                copied = {}
+                for key, item in value.items():
+                    if isinstance(key, str):
+                        copied[key] = copy(item, _join(where, key), depth + 1)
+                    else:
+                        self.add(_join(where, str(key)), f"expected a string key, got {key!r}")
+            inside.discard(id(value))
+            return copied
+
+        try:
+            return copy(raw, path, 0)
+        except _PayloadTooLarge:
+            self.add(
+                path,
+                f"expected at most {MAX_PAYLOAD_VALUES} values nested at most"
+                f" {MAX_PAYLOAD_DEPTH} deep, got more",
+            )
+            return None
+
     def retry_policy(
         self, body: Mapping[str, object], path: str, default: _Retrying
     ) -> tuple[int, tuple[float, float]]:
-        """A kafka or nats trigger's `retries` and `backoff`: the attempts after the
+        """A kafka, nats or cron trigger's `retries` and `backoff`: the attempts after the
         first, and the (initial, max) seconds between them."""
         retries = self.field(body, path, "retries", _retries, default.retries)
         backoff = self.backoff(
@@ -1138,10 +1262,10 @@ def _positive_duration(raw: object) -> float:
     return seconds
 
 
-def _duration_within(raw: object, maximum: float, *, minimum: float = 0.0) -> float:
+def _duration_within(raw: object, maximum: float, *, minimum: float | None = None) -> float:
     """A duration up to `maximum`: from `minimum` on, or longer than 0s without one."""
     seconds = _duration(raw)
-    if minimum:
+    if minimum is not None:
         within = minimum <= seconds <= maximum
         limits = f"from {format_duration(minimum)} to {format_duration(maximum)}"
     else:
@@ -1399,6 +1523,59 @@ def _max_deliver(raw: object) -> int:
 
 def _max_ack_pending(raw: object) -> int:
     return _int(raw, minimum=1, maximum=MAX_NATS_ACK_PENDING)
+
+
+def _schedule(raw: object, timezone: str) -> str:
+    """A cron schedule, checked by the scheduler that will run it."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(
+            "expected a schedule like '*/5 * * * *' (minute hour day month weekday),"
+            f" '@every 30s' or '@hourly', got {_describe(raw)}"
+        )
+    parse_schedule(raw, timezone=timezone)
+    return raw
+
+
+def _timezone(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(
+            f"expected an IANA time zone name like UTC or Europe/Berlin, got {_describe(raw)}"
+        )
+    parse_timezone(raw)
+    return raw
+
+
+def _misfire_grace(raw: object) -> float:
+    return _duration_within(raw, MAX_MISFIRE_GRACE_S, minimum=0.0)
+
+
+def _jitter(raw: object) -> float:
+    return _duration_within(raw, MAX_JITTER_S, minimum=0.0)
+
+
+def _redis_url(raw: object) -> str:
+    match = _REDIS_URL.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError(
+            "expected a Redis URL redis://host:port or redis://host:port/db (rediss:// for"
+            " TLS; port 1 to 65535, no credentials) like redis://127.0.0.1:6379/0,"
+            f" got {_describe(raw)}"
+        )
+    return match[0]
+
+
+class _PayloadTooLarge(Exception):
+    pass
+
+
+def _describe_non_json(value: object) -> str:
+    if isinstance(value, date):  # also a datetime: YAML reads 2026-01-01 as a date
+        return f"the date {value.isoformat()} (quote it to pass it as a string)"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, float):
+        return f"{value!r} (JSON numbers are finite)"
+    return f"{type(value).__name__} {value!r}"
 
 
 def _choice(raw: object, options: Sequence[_T]) -> _T:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles, dependencies, retention
-from gateway.config import FunctionConfig, GaiaFile, KafkaTrigger, NatsTrigger, TriggerConfig
+from gateway.config import (
+    CronTrigger,
+    FunctionConfig,
+    GaiaFile,
+    KafkaTrigger,
+    NatsTrigger,
+    TriggerConfig,
+)
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
 from gateway.store import (
@@ -34,6 +41,7 @@ from routing.errors import RoutingError
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import LATEST, AliasSpec
 from runtime_adapters.base import RevisionKey, RevisionSpec, Runtime, WarmupError
+from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.nats.config import NatsTriggerConfig
 
@@ -498,6 +506,9 @@ def _trigger_record(function: str, index: int, trigger: TriggerConfig) -> Trigge
     elif isinstance(trigger, NatsTrigger):
         kind = "nats"
         spec = {**trigger.nats.to_dict(), **_target_keys(trigger.target)}
+    elif isinstance(trigger, CronTrigger):
+        kind = "cron"
+        spec = {**trigger.cron.to_dict(), **_target_keys(trigger.target)}
     else:
         kind = "http"
         spec = {"path": trigger.path}
@@ -531,6 +542,9 @@ def _trigger_identity(trigger: TriggerRecord) -> str:
             durable = nats.durable_for(trigger.function)
             return f"nats {nats.subject} stream {nats.jetstream.stream} durable {durable}"
         return f"nats {nats.subject} queue {nats.queue_for(trigger.function)}"
+    if trigger.kind == "cron":
+        cron = CronTriggerConfig.from_dict(trigger.spec)
+        return f"cron {cron.schedule} {cron.timezone}"
     methods = trigger.spec.get("methods")
     method_text = ",".join(methods) if isinstance(methods, list) else "*"
     host = trigger.spec.get("host")

@@ -24,8 +24,8 @@ from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
 from runtime_adapters.base import PoolSpec
 
-# DESIGN.md's example without what this release does not have (rollout and cron
-# triggers; kafka and nats triggers are in test_config_kafka.py and test_config_nats.py).
+# DESIGN.md's example without what this release does not have (rollout; kafka, nats and
+# cron triggers are in test_config_kafka.py, test_config_nats.py and test_config_cron.py).
 # Route patterns are quoted: in YAML's flow style `{path: /a/{b}}` is a syntax error.
 DESIGN_EXAMPLE = """\
 functions:
@@ -496,8 +496,8 @@ TAGGED = {
     ("trigger", "expected"),
     [
         (
-            {"cron": {"schedule": "* * * * *"}},
-            "triggers[0].cron: cron triggers are not available yet: expected http, kafka or nats",
+            {"cron": None},
+            "triggers[0].cron.schedule: expected a schedule like '*/5 * * * *'",
         ),
         ({"htp": {"path": "/"}}, "triggers[0].htp: unknown trigger 'htp': did you mean 'http'?"),
         ({"sqs": {}}, "triggers[0].sqs: unknown trigger 'sqs': expected http, kafka, nats or cron"),
@@ -719,7 +719,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
                   - {revision: 1, percent: 90}
                   - {revision: 2, percent: 20}
             triggers:
-              - cron: {schedule: "* * * * *"}
+              - cron: {schedule: "* * *"}
               - http: {path: nope}
           bye:
             code: ./missing
@@ -735,7 +735,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         ("functions.hello.timeout", 4),
         ("functions.hello.memory", 5),
         ("functions.hello.aliases.prod.traffic", 8),
-        ("functions.hello.triggers[0].cron", 12),
+        ("functions.hello.triggers[0].cron.schedule", 12),
         ("functions.hello.triggers[1].http.path", 13),
         ("functions.bye.code", 15),
         ("legacy.upstream", 17),
@@ -746,8 +746,9 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         " or 1h, got 'abc' (line 4)"
     )
     assert lines[3] == (
-        "deploy/gaia.yaml: functions.hello.triggers[0].cron: cron triggers are not"
-        " available yet: expected http, kafka or nats (line 12)"
+        "deploy/gaia.yaml: functions.hello.triggers[0].cron.schedule: expected 5 cron fields"
+        " (minute hour day month weekday), 6 with seconds first, @every DURATION or a shortcut"
+        " like @hourly; got 3 field(s) in '* * *' (line 12)"
     )
     assert all(line.startswith("deploy/gaia.yaml: ") for line in lines)
 

@@ -13,6 +13,7 @@ import yaml
 
 from gateway.config import (
     ConfigError,
+    CronTrigger,
     FunctionConfig,
     GaiaFile,
     HttpTriggerConfig,
@@ -23,6 +24,7 @@ from gateway.control import ControlPlane
 from gateway.errors import InvalidInput
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
+from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import Batching, KafkaTriggerConfig
 
 Parse = Callable[..., GaiaFile]
@@ -427,21 +429,22 @@ def test_issues_carry_lines(base: Path) -> None:
     assert "expected a whole number from 0 to 100, got 'many'" in issue.message
 
 
-def test_cron_stays_unavailable(base: Path) -> None:
+def test_cron_triggers_sit_beside_kafka_ones(base: Path) -> None:
     document = {
         "functions": {
             "hello": {
                 "code": "functions/hello",
-                "triggers": [{"cron": {"schedule": "* * * * *"}}],
+                "triggers": [
+                    {"kafka": {"brokers": "a:9092", "topic": "orders"}},
+                    {"cron": {"schedule": "* * * * *"}},
+                ],
             }
         }
     }
-    with pytest.raises(ConfigError) as info:
-        parse(base, yaml.safe_dump(document))
-    assert [str(replace(issue, line=None)) for issue in info.value.errors] == [
-        "functions.hello.triggers[0].cron: cron triggers are not available yet:"
-        " expected http, kafka or nats",
-    ]
+    kafka, cron = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
+    assert isinstance(kafka, KafkaTrigger)
+    assert isinstance(cron, CronTrigger)
+    assert cron.cron == CronTriggerConfig(schedule="* * * * *")
 
 
 # --- applying -------------------------------------------------------------------------

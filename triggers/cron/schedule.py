@@ -40,7 +40,15 @@ def parse_timezone(name: str) -> tzinfo:
 
 
 def parse_schedule(expression: str, *, timezone: str = "UTC") -> BaseTrigger:
-    """An APScheduler trigger for `expression`; ValueError says what is wrong."""
+    """An APScheduler trigger for `expression`; ValueError says what is wrong,
+    including a schedule that can never fire (`0 0 31 2 *`)."""
+    trigger = _trigger(expression, timezone=timezone)
+    if next_tick(trigger, datetime.now(UTC)) is None:
+        raise ValueError(f"schedule {expression!r} never fires: no such date exists")
+    return trigger
+
+
+def _trigger(expression: str, *, timezone: str) -> BaseTrigger:
     zone = parse_timezone(timezone)
     text = " ".join(expression.split())
     if text.startswith("@every"):
@@ -119,15 +127,21 @@ def ticks_between(trigger: BaseTrigger, after: datetime, until: datetime) -> lis
     """Fire times in (after, until], oldest first."""
     ticks: list[datetime] = []
     previous: datetime | None = None
-    moment = after + timedelta(microseconds=1)
+    moment = _just_after(after)
     while True:
         tick = trigger.get_next_fire_time(previous, moment)
         if tick is None or tick > until:
             return ticks
         ticks.append(tick)
-        previous, moment = tick, tick + timedelta(microseconds=1)
+        previous, moment = tick, _just_after(tick)
 
 
 def next_tick(trigger: BaseTrigger, after: datetime) -> datetime | None:
-    tick: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    tick: datetime | None = trigger.get_next_fire_time(None, _just_after(after))
     return tick
+
+
+def _just_after(moment: datetime) -> datetime:
+    # In UTC: local arithmetic drops `fold`, and from the second 02:30 of an autumn
+    # night would step back to the first one, forever.
+    return moment.astimezone(UTC) + timedelta(microseconds=1)
