@@ -58,6 +58,10 @@ class Ledger(abc.ABC):
     async def mark_running(self, trigger: str, run_id: str, *, running: bool) -> None: ...
 
     @abc.abstractmethod
+    async def refresh_running(self, trigger: str, run_id: str) -> None:
+        """Keep a run's mark fresh; a mark already removed stays removed."""
+
+    @abc.abstractmethod
     async def running(self, trigger: str) -> int:
         """Runs of `trigger` in progress on any replica."""
 
@@ -92,6 +96,9 @@ class LocalLedger(Ledger):
             marks.add(run_id)
         else:
             marks.discard(run_id)
+
+    async def refresh_running(self, trigger: str, run_id: str) -> None:
+        return None  # local marks do not go stale: this process is alive to remove them
 
     async def running(self, trigger: str) -> int:
         return len(self._running.get(trigger, ()))
@@ -154,6 +161,11 @@ class RedisLedger(Ledger):
             await self._redis.zadd(key, {run_id: time.time() + RUNNING_STALE_S})
         else:
             await self._redis.zrem(key, run_id)
+
+    async def refresh_running(self, trigger: str, run_id: str) -> None:
+        # XX: a refresh that reaches Redis after the run was unmarked must not revive it.
+        key = self._key(trigger, "running")
+        await self._redis.zadd(key, {run_id: time.time() + RUNNING_STALE_S}, xx=True)
 
     async def running(self, trigger: str) -> int:
         return int(await self._redis.zcount(self._key(trigger, "running"), time.time(), "+inf"))

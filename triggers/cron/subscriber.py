@@ -119,8 +119,13 @@ class CronSubscriber(Subscriber):
             late, on_time = late + on_time[:-1], on_time[-1:]
         for tick in late:
             self._spawn(self._record_missed(tick))
-        for tick in on_time:
-            self._spawn(self._run(tick))
+        if on_time:
+            # Catching up without coalescing: one after another, each as its own run.
+            self._spawn(self._run_in_order(on_time))
+
+    async def _run_in_order(self, ticks: list[datetime]) -> None:
+        for tick in ticks:
+            await self._run(tick)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -177,6 +182,8 @@ class CronSubscriber(Subscriber):
             await self._execute(run)
 
     async def _execute(self, run: Run) -> None:
+        with contextlib.suppress(Exception):  # without the mark, `skip` may run twice
+            await self._ledger.mark_running(self.trigger_id, run.run_id, running=True)
         marker = asyncio.create_task(self._keep_marked(run.run_id))
         try:
             outcome = await self._pipeline.deliver(run)
@@ -189,6 +196,7 @@ class CronSubscriber(Subscriber):
                 run.result = body.decode("utf-8", "replace") if body else None
         finally:
             marker.cancel()
+            await asyncio.wait([marker])
             with contextlib.suppress(Exception):
                 await self._ledger.mark_running(self.trigger_id, run.run_id, running=False)
         run.ended = self._clock()
@@ -199,10 +207,12 @@ class CronSubscriber(Subscriber):
             await self._ledger.update(self.trigger_id, run)
 
     async def _keep_marked(self, run_id: str) -> None:
+        """Refresh the mark while the run goes on, so a replica that dies mid-run stops
+        counting as running once its mark goes stale."""
         while True:
-            with contextlib.suppress(Exception):
-                await self._ledger.mark_running(self.trigger_id, run_id, running=True)
             await asyncio.sleep(_MARK_EVERY_S)
+            with contextlib.suppress(Exception):
+                await self._ledger.refresh_running(self.trigger_id, run_id)
 
     async def _invoke(self, run: Run, attempt: int) -> InvocationResult:
         run.attempts = attempt
