@@ -1,5 +1,6 @@
 """What the benchmarks share: processes (started in their own groups, all stopped on
-exit), one-shot HTTP requests, a gateway on free ports, wrk and its output, the machine.
+exit), one-shot HTTP requests, a gateway on free ports, functions and triggers applied
+through its admin API, wrk and its output, the machine.
 
 A benchmark runs from the repository root as `python -m bench.NAME`, and `run_script`
 runs its body.
@@ -7,7 +8,9 @@ runs its body.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import json
 import math
 import os
@@ -19,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -399,6 +403,45 @@ def start_gateway(
         wait_serving(proc, gateway.url(ready_path))
     wait_serving(proc, f"{gateway.admin_url}/healthz")
     return gateway
+
+
+# --- functions and triggers through the admin API -----------------------------------
+
+
+def bundle(code_dir: Path) -> str:
+    """A code directory as the admin API takes it: a base64 gzip tarball."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(code_dir.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                tar.add(path, arcname=path.relative_to(code_dir).as_posix())
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def apply_functions(
+    gateway: Gateway, functions: Mapping[str, Any], bundles: Mapping[str, str]
+) -> None:
+    """`gaia apply` of a gaia.yaml holding `functions` (name -> its YAML mapping), with
+    each one's code bundle; a benchmark only changes triggers, so an apply that
+    published a new revision is an error."""
+    body = {
+        "file": "gaia.yaml",
+        "document": {"functions": dict(functions)},
+        "bundles": dict(bundles),
+    }
+    plans: dict[str, Any] = gateway.admin_json("POST", "/v1/apply", body)
+    if any(plan["created_revision"] for plan in plans["functions"]):
+        raise BenchError(f"applying a trigger published a new revision: {plans}")
+
+
+def trigger_state(gateway: Gateway, trigger_id: str) -> dict[str, Any] | None:
+    """`GET /v1/triggers/{trigger_id}`'s live state; None while it is not running."""
+    gateway.proc.check_alive()
+    reply = gateway.admin("GET", f"/v1/triggers/{trigger_id}")
+    if reply.status != 200:
+        raise BenchError(f"GET /v1/triggers/{trigger_id}: HTTP {reply.status}: {reply.body!r}")
+    state: dict[str, Any] | None = reply.json().get("state")
+    return state
 
 
 # --- report ---------------------------------------------------------------------------

@@ -43,14 +43,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import importlib.resources
-import io
 import json
 import os
 import statistics
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -64,6 +61,8 @@ from bench.common import (
     BenchError,
     Gateway,
     Processes,
+    apply_functions,
+    bundle,
     command_line,
     free_port,
     machine,
@@ -74,6 +73,7 @@ from bench.common import (
     start_gateway,
     wait_until,
 )
+from bench.common import trigger_state as common_trigger_state
 
 FN = "noop"
 TRIGGER_ID = f"{FN}/kafka/0"
@@ -317,34 +317,16 @@ def write_noop(workdir: Path) -> tuple[Path, Path]:
     return config, code
 
 
-def bundle(code_dir: Path) -> str:
-    """A code directory as the admin API takes it: a base64 gzip tarball."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(code_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                tar.add(path, arcname=path.relative_to(code_dir).as_posix())
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def apply(gateway: Gateway, code: str, trigger: dict[str, Any] | None) -> None:
     """`gaia apply` of the project, with `trigger` as noop's only trigger (or none)."""
     function: dict[str, Any] = {"runtime": "python", "code": f"./{FN}"}
     if trigger is not None:
         function["triggers"] = [{"kafka": trigger}]
-    body = {"file": "gaia.yaml", "document": {"functions": {FN: function}}, "bundles": {FN: code}}
-    plans: dict[str, Any] = gateway.admin_json("POST", "/v1/apply", body)
-    if any(plan["created_revision"] for plan in plans["functions"]):
-        raise BenchError(f"applying a trigger published a new revision: {plans}")
+    apply_functions(gateway, {FN: function}, {FN: code})
 
 
 def trigger_state(gateway: Gateway) -> dict[str, Any] | None:
-    gateway.proc.check_alive()
-    reply = gateway.admin("GET", f"/v1/triggers/{TRIGGER_ID}")
-    if reply.status != 200:
-        raise BenchError(f"GET /v1/triggers/{TRIGGER_ID}: HTTP {reply.status}: {reply.body!r}")
-    state: dict[str, Any] | None = reply.json().get("state")
-    return state
+    return common_trigger_state(gateway, TRIGGER_ID)
 
 
 def caught_up(state: dict[str, Any], count: int) -> bool:
