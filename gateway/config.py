@@ -267,55 +267,43 @@ class RevisionConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class HttpTriggerConfig:
+class Targeted:
+    """Which revisions a trigger's events go to: an alias, a pinned revision, or, for
+    `tag:`, the alias whose traffic defines the tag, with `target.tag` set."""
+
+    target: Target
+
+    @property
+    def tag(self) -> str | None:
+        return self.target.tag
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpTriggerConfig(Targeted):
     path: str
     methods: tuple[str, ...] | None = None  # None: every method
     host: str | None = None
-    # For `tag:`, the alias whose traffic defines the tag, with `target.tag` set.
-    target: Target
-
-    @property
-    def tag(self) -> str | None:
-        return self.target.tag
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class KafkaTrigger:
-    """`- kafka: {...}`: what to consume (`kafka`) and which revisions receive it."""
+class KafkaTrigger(Targeted):
+    """`- kafka: {...}`: what to consume, and (Targeted) which revisions receive it."""
 
-    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
-    target: Target
     kafka: KafkaTriggerConfig
 
-    @property
-    def tag(self) -> str | None:
-        return self.target.tag
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class NatsTrigger:
-    """`- nats: {...}`: what to subscribe to (`nats`) and which revisions receive it."""
+class NatsTrigger(Targeted):
+    """`- nats: {...}`: what to subscribe to, and which revisions receive it."""
 
-    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
-    target: Target
     nats: NatsTriggerConfig
 
-    @property
-    def tag(self) -> str | None:
-        return self.target.tag
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CronTrigger:
-    """`- cron: {...}`: when to run and with what (`cron`), and which revisions run."""
+class CronTrigger(Targeted):
+    """`- cron: {...}`: when to run and with what, and which revisions run."""
 
-    # As HttpTriggerConfig.target: an alias, a pinned revision, or a tag and its alias.
-    target: Target
     cron: CronTriggerConfig
-
-    @property
-    def tag(self) -> str | None:
-        return self.target.tag
 
 
 TriggerConfig = HttpTriggerConfig | KafkaTrigger | NatsTrigger | CronTrigger

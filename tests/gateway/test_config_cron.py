@@ -3,13 +3,10 @@ applying them stores."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from gateway.config import (
     MAX_PAYLOAD_VALUES,
@@ -19,11 +16,11 @@ from gateway.config import (
     HttpTriggerConfig,
     KafkaTrigger,
     NatsTrigger,
-    parse_config,
 )
 from gateway.control import ControlPlane
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
+from tests.gateway.trigger_kit import ALIASES, issues_in, issues_of, make_base, parse, triggers_of
 from triggers.cron.config import CronTriggerConfig
 
 Parse = Callable[..., GaiaFile]
@@ -57,12 +54,6 @@ functions:
       - cron: {schedule: "*/10 * * * * *", payload: [1, 2], tag: canary}
 """
 
-# Aliases for the pins; `b` is set in one alias only.
-ALIASES = {
-    "prod": {
-        "traffic": [{"revision": 1, "percent": 100}, {"revision": 2, "percent": 0, "tag": "b"}]
-    },
-}
 
 # The key every trigger needs, for tests that vary the others.
 OK: dict[str, object] = {"schedule": "*/5 * * * *"}
@@ -70,29 +61,11 @@ OK: dict[str, object] = {"schedule": "*/5 * * * *"}
 
 @pytest.fixture
 def base(tmp_path: Path) -> Path:
-    (tmp_path / "functions" / "hello").mkdir(parents=True)
-    (tmp_path / "functions" / "hello" / "main.py").write_text("def handler(e, c): return 'hi'\n")
-    return tmp_path
-
-
-def parse(base: Path, text: str) -> GaiaFile:
-    return parse_config(textwrap.dedent(text), base_dir=base)
+    return make_base(tmp_path)
 
 
 def cron_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[CronTrigger]:
-    """The triggers of `hello`, each `- cron: {...}` with `triggers` as its keys."""
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "triggers": [{"cron": trigger} for trigger in triggers],
-                **keys,
-            }
-        }
-    }
-    parsed = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
-    assert all(isinstance(trigger, CronTrigger) for trigger in parsed)
-    return [trigger for trigger in parsed if isinstance(trigger, CronTrigger)]
+    return triggers_of(base, "cron", CronTrigger, *triggers, **keys)
 
 
 def cron(base: Path, **keys: object) -> CronTriggerConfig:
@@ -101,24 +74,8 @@ def cron(base: Path, **keys: object) -> CronTriggerConfig:
     return trigger.cron
 
 
-def issues_in(base: Path, text: str) -> list[str]:
-    """Every issue of a gaia.yaml text as `path: message`, without the line."""
-    with pytest.raises(ConfigError) as info:
-        parse(base, text)
-    return [str(replace(issue, line=None, column=None)) for issue in info.value.errors]
-
-
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "aliases": ALIASES,
-                "triggers": [{"cron": trigger} for trigger in triggers],
-            }
-        }
-    }
-    return issues_in(base, yaml.safe_dump(document))
+    return issues_of(base, "cron", *triggers)
 
 
 def payload_issues(base: Path, payload: str) -> list[str]:

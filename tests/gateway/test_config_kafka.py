@@ -3,7 +3,6 @@ applying them stores."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,12 +17,12 @@ from gateway.config import (
     GaiaFile,
     HttpTriggerConfig,
     KafkaTrigger,
-    parse_config,
 )
 from gateway.control import ControlPlane
 from gateway.errors import InvalidInput
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
+from tests.gateway.trigger_kit import ALIASES, issues_of, make_base, parse, triggers_of
 from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import Batching, KafkaTriggerConfig
 
@@ -55,39 +54,14 @@ functions:
           alias: prod
 """
 
-# Aliases for the pins; `b` is set in one alias only.
-ALIASES = {
-    "prod": {
-        "traffic": [{"revision": 1, "percent": 100}, {"revision": 2, "percent": 0, "tag": "b"}]
-    },
-}
-
 
 @pytest.fixture
 def base(tmp_path: Path) -> Path:
-    (tmp_path / "functions" / "hello").mkdir(parents=True)
-    (tmp_path / "functions" / "hello" / "main.py").write_text("def handler(e, c): return 'hi'\n")
-    return tmp_path
-
-
-def parse(base: Path, text: str) -> GaiaFile:
-    return parse_config(textwrap.dedent(text), base_dir=base)
+    return make_base(tmp_path)
 
 
 def kafka_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[KafkaTrigger]:
-    """The triggers of `hello`, each `- kafka: {...}` with `triggers` as its keys."""
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "triggers": [{"kafka": trigger} for trigger in triggers],
-                **keys,
-            }
-        }
-    }
-    parsed = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
-    assert all(isinstance(trigger, KafkaTrigger) for trigger in parsed)
-    return [trigger for trigger in parsed if isinstance(trigger, KafkaTrigger)]
+    return triggers_of(base, "kafka", KafkaTrigger, *triggers, **keys)
 
 
 def kafka(base: Path, **keys: object) -> KafkaTriggerConfig:
@@ -97,19 +71,7 @@ def kafka(base: Path, **keys: object) -> KafkaTriggerConfig:
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
-    """Every issue as `path: message`, without the line."""
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "aliases": ALIASES,
-                "triggers": [{"kafka": trigger} for trigger in triggers],
-            }
-        }
-    }
-    with pytest.raises(ConfigError) as info:
-        parse(base, yaml.safe_dump(document))
-    return [str(replace(issue, line=None, column=None)) for issue in info.value.errors]
+    return issues_of(base, "kafka", *triggers)
 
 
 # --- valid triggers -------------------------------------------------------------------

@@ -3,13 +3,10 @@ applying them stores."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from gateway.config import (
     ConfigError,
@@ -17,11 +14,11 @@ from gateway.config import (
     HttpTriggerConfig,
     KafkaTrigger,
     NatsTrigger,
-    parse_config,
 )
 from gateway.control import ControlPlane
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
+from tests.gateway.trigger_kit import ALIASES, issues_of, make_base, parse, triggers_of
 from triggers.nats.config import JetStreamConfig, NatsTriggerConfig
 
 Parse = Callable[..., GaiaFile]
@@ -60,13 +57,6 @@ functions:
           revision: 1
 """
 
-# Aliases for the pins; `b` is set in one alias only.
-ALIASES = {
-    "prod": {
-        "traffic": [{"revision": 1, "percent": 100}, {"revision": 2, "percent": 0, "tag": "b"}]
-    },
-}
-
 
 # The keys every trigger needs, for tests that vary the others.
 OK: dict[str, object] = {"servers": "a:4222", "subject": "orders.>"}
@@ -74,29 +64,11 @@ OK: dict[str, object] = {"servers": "a:4222", "subject": "orders.>"}
 
 @pytest.fixture
 def base(tmp_path: Path) -> Path:
-    (tmp_path / "functions" / "hello").mkdir(parents=True)
-    (tmp_path / "functions" / "hello" / "main.py").write_text("def handler(e, c): return 'hi'\n")
-    return tmp_path
-
-
-def parse(base: Path, text: str) -> GaiaFile:
-    return parse_config(textwrap.dedent(text), base_dir=base)
+    return make_base(tmp_path)
 
 
 def nats_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[NatsTrigger]:
-    """The triggers of `hello`, each `- nats: {...}` with `triggers` as its keys."""
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "triggers": [{"nats": trigger} for trigger in triggers],
-                **keys,
-            }
-        }
-    }
-    parsed = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
-    assert all(isinstance(trigger, NatsTrigger) for trigger in parsed)
-    return [trigger for trigger in parsed if isinstance(trigger, NatsTrigger)]
+    return triggers_of(base, "nats", NatsTrigger, *triggers, **keys)
 
 
 def nats(base: Path, **keys: object) -> NatsTriggerConfig:
@@ -106,19 +78,7 @@ def nats(base: Path, **keys: object) -> NatsTriggerConfig:
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
-    """Every issue as `path: message`, without the line."""
-    document = {
-        "functions": {
-            "hello": {
-                "code": "functions/hello",
-                "aliases": ALIASES,
-                "triggers": [{"nats": trigger} for trigger in triggers],
-            }
-        }
-    }
-    with pytest.raises(ConfigError) as info:
-        parse(base, yaml.safe_dump(document))
-    return [str(replace(issue, line=None, column=None)) for issue in info.value.errors]
+    return issues_of(base, "nats", *triggers)
 
 
 # --- valid triggers -------------------------------------------------------------------

@@ -26,7 +26,8 @@ from aiokafka.structs import TopicPartition
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.backoff import Backoff
-from triggers.base import Dispatch, Subscriber
+from triggers.base import Dispatch
+from triggers.connected import ConnectedSubscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.events import Record, batch_event, failed_items, message_event
 from triggers.offsets import OffsetTracker
@@ -46,7 +47,6 @@ _FETCH_TIMEOUT_MS = 200
 _FETCH_MAX_RECORDS = 500
 _SEND_TIMEOUT_S = 30.0
 _ERROR_HEADER_LIMIT = 4096
-_RECONNECT = Backoff(initial_s=0.5, max_s=10.0)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -96,8 +96,10 @@ class _Partition:
         return best
 
 
-class KafkaSubscriber(Subscriber):
+class KafkaSubscriber(ConnectedSubscriber):
     kind = "kafka"
+    broker = "Kafka"
+    connect_errors = (KafkaError, OSError)
 
     def __init__(
         self,
@@ -109,11 +111,10 @@ class KafkaSubscriber(Subscriber):
         drain_timeout_s: float = 10.0,
         commit_interval_s: float = 0.2,
     ) -> None:
-        self.trigger_id = trigger_id
+        super().__init__(trigger_id=trigger_id, drain_timeout_s=drain_timeout_s)
         self.config = config
         self.group = config.group_for(function)
         self._dispatch = dispatch
-        self._drain_timeout_s = drain_timeout_s
         self._commit_interval_s = commit_interval_s
         self._source = f"kafka://{config.brokers[0]}"
         backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
@@ -127,59 +128,12 @@ class KafkaSubscriber(Subscriber):
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._status = "starting"
-        self._error: str | None = None
         self._processed = 0
         self._retried = 0
         self._dead_lettered = 0
         self._stuck_times = 0
 
     # -- lifecycle ---------------------------------------------------------------------
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"kafka {self.trigger_id}")
-
-    async def stop(self, *, timeout_s: float) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            # The loop notices within one fetch timeout, unless it waits for a free slot
-            # behind slow work; the drain below gives that work its time anyway.
-            await asyncio.wait([self._task], timeout=timeout_s)
-            if not self._task.done():
-                self._task.cancel()
-                await asyncio.wait([self._task])
-        await self._disconnect(timeout_s=timeout_s)
-        self._status = "stopped"
-
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._stopping.is_set():
-            try:
-                await self._connect()
-            except (KafkaError, OSError) as exc:
-                attempt += 1
-                self._status, self._error = "connecting", str(exc) or type(exc).__name__
-                log.warning("%s: cannot reach Kafka (%s); retrying", self.trigger_id, self._error)
-                await self._pause(_RECONNECT.cap(attempt))
-                continue
-            self._status, self._error = "running", None
-            log.info(
-                "%s: consuming %s as group %s", self.trigger_id, self.config.topics, self.group
-            )
-            committer = asyncio.create_task(self._commit_loop())
-            try:
-                await self._consume()
-                return  # stopping: stop() drains and disconnects
-            except Exception as exc:  # never let the trigger die silently: start over
-                log.exception("%s: the consumer failed; reconnecting", self.trigger_id)
-                self._status, self._error = "failed", str(exc) or type(exc).__name__
-            finally:
-                committer.cancel()
-            await self._disconnect(timeout_s=self._drain_timeout_s)
-            attempt += 1
-            await self._pause(_RECONNECT.cap(attempt))
 
     async def _disconnect(self, *, timeout_s: float) -> None:
         """Let in-flight work finish within `timeout_s`, commit it, leave the group."""
@@ -229,14 +183,17 @@ class KafkaSubscriber(Subscriber):
             self._producer = producer
         self._consumer = consumer
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake up for a stop."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
     # -- fetching ----------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        log.info("%s: consuming %s as group %s", self.trigger_id, self.config.topics, self.group)
+        committer = asyncio.create_task(self._commit_loop())
+        try:
+            await self._fetch_loop()
+        finally:
+            committer.cancel()
+
+    async def _fetch_loop(self) -> None:
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():

@@ -29,7 +29,8 @@ from nats.js.errors import NotFoundError
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.backoff import Backoff
-from triggers.base import Dispatch, Subscriber
+from triggers.base import Dispatch
+from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
 from triggers.nats.events import message_event
 from triggers.pipeline import (
@@ -52,7 +53,6 @@ _FETCH_MAX = 256
 _PUBLISH_TIMEOUT_S = 10
 _INFO_EVERY_S = 1.0
 _ERROR_HEADER_LIMIT = 4096
-_RECONNECT = Backoff(initial_s=0.5, max_s=10.0)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -61,8 +61,10 @@ class _Unit:
     revision: str = ""
 
 
-class NatsSubscriber(Subscriber):
+class NatsSubscriber(ConnectedSubscriber):
     kind = "nats"
+    broker = "NATS"
+    connect_errors = (NatsError, OSError, TimeoutError)
 
     def __init__(
         self,
@@ -73,12 +75,11 @@ class NatsSubscriber(Subscriber):
         dispatch: Dispatch,
         drain_timeout_s: float = 10.0,
     ) -> None:
-        self.trigger_id = trigger_id
+        super().__init__(trigger_id=trigger_id, drain_timeout_s=drain_timeout_s)
         self.config = config
         self.queue = None if config.jetstream else config.queue_for(function)
         self.durable = config.durable_for(function) if config.jetstream else None
         self._dispatch = dispatch
-        self._drain_timeout_s = drain_timeout_s
         self._source = f"{config.servers[0]}/{config.subject}"
         self._backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
         self._pipeline: Pipeline[_Unit] = Pipeline(
@@ -93,10 +94,6 @@ class NatsSubscriber(Subscriber):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._streams: dict[str, str | None] = {}  # subject → the stream that stores it
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._status = "starting"
-        self._error: str | None = None
         self._info: dict[str, Any] = {}
         self._processed = 0
         self._retried = 0
@@ -107,54 +104,22 @@ class NatsSubscriber(Subscriber):
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"nats {self.trigger_id}")
+    async def _consume(self) -> None:
+        log.info("%s: subscribed to %s", self.trigger_id, self.config.subject)
+        if self.config.jetstream is not None:
+            await self._pull()
+        else:
+            await self._stopping.wait()  # nats-py calls _on_core for each message
 
-    async def stop(self, *, timeout_s: float) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await asyncio.wait([self._task], timeout=timeout_s)
-            if not self._task.done():
-                self._task.cancel()
-                await asyncio.wait([self._task])
+    async def _disconnect(self, *, timeout_s: float) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
         for task in self._tasks:
             task.cancel()  # unacknowledged: JetStream redelivers it after AckWait
-        if self._nc is not None:
+        nc, self._nc = self._nc, None
+        if nc is not None:
             with contextlib.suppress(NatsError, OSError, TimeoutError):
-                await asyncio.wait_for(self._nc.close(), timeout=timeout_s)
-        self._status = "stopped"
-
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._stopping.is_set():
-            try:
-                await self._connect()
-            except (NatsError, OSError, TimeoutError) as exc:
-                attempt += 1
-                self._status, self._error = "connecting", str(exc) or type(exc).__name__
-                log.warning("%s: cannot reach NATS (%s); retrying", self.trigger_id, self._error)
-                await self._pause(_RECONNECT.cap(attempt))
-                continue
-            self._status, self._error = "running", None
-            log.info("%s: subscribed to %s", self.trigger_id, self.config.subject)
-            try:
-                if self.config.jetstream is not None:
-                    await self._pull()
-                else:
-                    await self._stopping.wait()
-            except Exception as exc:  # never let the trigger die silently
-                log.exception("%s: the subscription failed; reconnecting", self.trigger_id)
-                self._status, self._error = "failed", str(exc) or type(exc).__name__
-                if self._nc is not None:
-                    with contextlib.suppress(NatsError, OSError, TimeoutError):
-                        await asyncio.wait_for(self._nc.close(), timeout=5)
-                    self._nc = None
-                attempt += 1
-                await self._pause(_RECONNECT.cap(attempt))
-                continue
-            return
+                await asyncio.wait_for(nc.close(), timeout=timeout_s)
 
     async def _connect(self) -> None:
         nc = await nats.connect(
@@ -191,10 +156,6 @@ class NatsSubscriber(Subscriber):
                 "%s: creating stream %s for %s", self.trigger_id, stream.stream, self.config.subject
             )
             await js.add_stream(name=stream.stream, subjects=[self.config.subject])
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _on_error(self, exc: Exception) -> None:
         self._error = str(exc) or type(exc).__name__
