@@ -91,6 +91,8 @@ class NatsSubscriber(ConnectedSubscriber):
         self._slots = asyncio.Semaphore(limit)
         self._limit = limit
         self._tasks: set[asyncio.Task[None]] = set()
+        # JetStream messages being handled, by id(msg): (the message, when last signalled).
+        self._running_msgs: dict[int, tuple[Msg, float]] = {}
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._streams: dict[str, str | None] = {}  # subject → the stream that stores it
@@ -244,6 +246,7 @@ class NatsSubscriber(ConnectedSubscriber):
             self.config.subject, durable=self.durable, stream=stream.stream, config=consumer
         )
         info_task = asyncio.create_task(self._refresh_info(sub))
+        keep_alive = asyncio.create_task(self._keep_alive(every_s=stream.ack_wait_s / 3))
         try:
             while not self._stopping.is_set():
                 await self._slots.acquire()  # one free slot before asking for more
@@ -259,6 +262,7 @@ class NatsSubscriber(ConnectedSubscriber):
                     self._spawn(self._jetstream(msg))
         finally:
             info_task.cancel()
+            keep_alive.cancel()
             with contextlib.suppress(NatsError, OSError):
                 await sub.unsubscribe()
 
@@ -282,7 +286,7 @@ class NatsSubscriber(ConnectedSubscriber):
         attempt = msg.metadata.num_delivered
         if attempt > 1:
             self._redelivered += 1
-        keep_alive = asyncio.create_task(self._in_progress(msg, every_s=stream.ack_wait_s / 3))
+        self._running_msgs[id(msg)] = (msg, asyncio.get_running_loop().time())
         try:
             outcome = await self._pipeline.attempt(_Unit(msg=msg), attempt=attempt)
         except DeliveryStuck as exc:
@@ -298,7 +302,7 @@ class NatsSubscriber(ConnectedSubscriber):
             await self._settle(msg.nak(delay=delay))
             return
         finally:
-            keep_alive.cancel()
+            del self._running_msgs[id(msg)]
         if isinstance(outcome, Retry):
             self._retried += 1
             await self._settle(msg.nak(delay=outcome.delay_s))
@@ -309,11 +313,19 @@ class NatsSubscriber(ConnectedSubscriber):
         else:
             await self._settle(msg.ack())
 
-    async def _in_progress(self, msg: Msg, *, every_s: float) -> None:
+    async def _keep_alive(self, *, every_s: float) -> None:
+        """Tell the server, for each message running longer than `every_s`, that it is
+        in progress: one task for all of them, not one per message."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(every_s)
-            with contextlib.suppress(NatsError, OSError):
-                await msg.in_progress()
+            now = loop.time()
+            for key, (msg, since) in list(self._running_msgs.items()):
+                # A message that finished while an earlier signal was sent is gone.
+                if key in self._running_msgs and now - since >= every_s:
+                    self._running_msgs[key] = (msg, now)
+                    with contextlib.suppress(NatsError, OSError):
+                        await msg.in_progress()
 
     async def _settle(self, ack: Any) -> None:
         """Send an ack, nak or term; if it is lost, AckWait redelivers the message."""

@@ -53,6 +53,9 @@ class Transport(asyncio.Transport):
     def write(self, data: Any) -> None:
         self.written.append(bytes(data))
 
+    def is_closing(self) -> bool:
+        return False
+
 
 def connection() -> tuple[WorkerConnection, Owner, Transport]:
     owner = Owner()
@@ -77,12 +80,29 @@ async def test_invoke_frame_round_trips_through_the_worker_decoder() -> None:
     conn, _, transport = connection()
     future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
     request_id = conn.send(future, invocation(), 1500)
+    assert transport.written == [], "written at the end of the loop's pass"
+    await asyncio.sleep(0)
     (data,) = transport.written
     assert int.from_bytes(data[:4], "big") == len(data) - 4
     message = msgspec.msgpack.Decoder(ToWorker).decode(data[4:])
     assert message == Invoke(
         request_id, "req", "http", "prod", 1500, HttpEvent("GET", "/", b"q=1", [], {}, b"")
     )
+
+
+async def test_invocations_sent_in_one_pass_go_out_in_one_write() -> None:
+    conn, _, transport = connection()
+    loop = asyncio.get_running_loop()
+    ids = [conn.send(loop.create_future(), invocation(), 1000) for _ in range(3)]
+    await asyncio.sleep(0)
+    (data,) = transport.written
+    decode = msgspec.msgpack.Decoder(ToWorker).decode
+    sent, offset = [], 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        sent.append(decode(data[offset + 4 : offset + 4 + size]))
+        offset += 4 + size
+    assert [message.id for message in sent] == ids
 
 
 async def test_replies_split_and_merged_across_reads_resolve_their_futures() -> None:
