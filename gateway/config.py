@@ -47,7 +47,6 @@ from routing.names import (
 from routing.traffic import AliasSpec, parse_alias_spec
 from runtime_adapters.base import PoolSpec, RevisionSpec
 from triggers.cron.config import OVERLAPS, CronTriggerConfig
-from triggers.cron.schedule import parse_schedule, parse_timezone
 from triggers.kafka.config import (
     ORDERINGS,
     START_OFFSETS,
@@ -1520,6 +1519,9 @@ def _schedule(raw: object, timezone: str) -> str:
             "expected a schedule like '*/5 * * * *' (minute hour day month weekday),"
             f" '@every 30s' or '@hourly', got {_describe(raw)}"
         )
+    # Imported here: APScheduler loads only in a gateway whose file has a cron trigger.
+    from triggers.cron.schedule import parse_schedule
+
     parse_schedule(raw, timezone=timezone)
     return raw
 
@@ -1529,6 +1531,8 @@ def _timezone(raw: object) -> str:
         raise ValueError(
             f"expected an IANA time zone name like UTC or Europe/Berlin, got {_describe(raw)}"
         )
+    from triggers.cron.schedule import parse_timezone
+
     parse_timezone(raw)
     return raw
 

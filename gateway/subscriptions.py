@@ -21,12 +21,6 @@ from routing.errors import RoutingError
 from routing.names import Target
 from runtime_adapters.base import RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
-from triggers.cron.config import CronTriggerConfig
-from triggers.cron.subscriber import CronSubscriber
-from triggers.kafka.config import KafkaTriggerConfig
-from triggers.kafka.subscriber import KafkaSubscriber
-from triggers.nats.config import NatsTriggerConfig
-from triggers.nats.subscriber import NatsSubscriber
 
 log = logging.getLogger("gaia.subscriptions")
 
@@ -78,7 +72,14 @@ class TriggerContext:
 Build = Callable[[TriggerRecord, TriggerContext], Subscriber]
 
 
+# Each builder imports its broker's client itself, so a gateway loads only the clients
+# its triggers use (aiokafka alone is several MB of resident memory).
+
+
 def _kafka(record: TriggerRecord, context: TriggerContext) -> Subscriber:
+    from triggers.kafka.config import KafkaTriggerConfig
+    from triggers.kafka.subscriber import KafkaSubscriber
+
     return KafkaSubscriber(
         trigger_id=record.id,
         function=record.function,
@@ -89,6 +90,9 @@ def _kafka(record: TriggerRecord, context: TriggerContext) -> Subscriber:
 
 
 def _nats(record: TriggerRecord, context: TriggerContext) -> Subscriber:
+    from triggers.nats.config import NatsTriggerConfig
+    from triggers.nats.subscriber import NatsSubscriber
+
     return NatsSubscriber(
         trigger_id=record.id,
         function=record.function,
@@ -99,6 +103,9 @@ def _nats(record: TriggerRecord, context: TriggerContext) -> Subscriber:
 
 
 def _cron(record: TriggerRecord, context: TriggerContext) -> Subscriber:
+    from triggers.cron.config import CronTriggerConfig
+    from triggers.cron.subscriber import CronSubscriber
+
     return CronSubscriber(
         trigger_id=record.id,
         function=record.function,
