@@ -18,7 +18,7 @@ and `retriable` for queue triggers that decide between retry and dead letter):
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -166,6 +166,25 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     async def invoke(self, key: RevisionKey, invocation: Invocation) -> InvocationResult:
         """Run one invocation on a warm instance, scaling the pool as needed."""
+
+    async def invoke_many(
+        self, key: RevisionKey, invocations: Sequence[Invocation]
+    ) -> list[InvocationResult | RuntimeAdapterError]:
+        """Run invocations in order, stopping after the first failure (an error, or a
+        5xx answer); the list has an entry per invocation that ran. A runtime that can
+        hand them to an instance at once overrides this one-at-a-time version. An error
+        that ends the whole run (a timeout, a lost instance) is raised instead."""
+        results: list[InvocationResult | RuntimeAdapterError] = []
+        for invocation in invocations:
+            try:
+                result = await self.invoke(key, invocation)
+            except RuntimeAdapterError as exc:
+                results.append(exc)
+                break
+            results.append(result)
+            if result.status >= 500:
+                break
+        return results
 
     @abc.abstractmethod
     async def retire(self, key: RevisionKey) -> None:

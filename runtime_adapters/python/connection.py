@@ -10,7 +10,7 @@ once, not once per event (a wake-up on another CPU costs more than a fast invoca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 import msgspec
@@ -25,14 +25,16 @@ from runtime_adapters.python.protocol import (
     Hello,
     HttpEvent,
     Invoke,
+    InvokeMany,
     Load,
     LoadFailed,
+    ManyReplies,
     Ready,
     Reply,
     frame,
 )
 
-Outcome = Reply | Failed
+Outcome = Reply | Failed | ManyReplies
 
 _encoder = msgspec.msgpack.Encoder()
 _decode = msgspec.msgpack.Decoder(FromWorker).decode
@@ -76,29 +78,26 @@ class WorkerConnection(asyncio.Protocol):
 
     def send(self, future: asyncio.Future[Outcome], invocation: Invocation, timeout_ms: int) -> int:
         """Write one invocation; `future` gets its Reply or Failed. Returns the wire id."""
-        assert self._transport is not None
         request_id = self._last_id = self._last_id + 1
-        event = invocation.event
-        wire: HttpEvent | dict[str, object]
-        if type(event) is HttpRequest:
-            wire = HttpEvent(
-                event.method,
-                event.path,
-                event.query_string,
-                event.headers,
-                event.params,
-                event.body,
-            )
-        else:
-            wire = event  # type: ignore[assignment]
-        message = Invoke(
-            request_id,
-            invocation.request_id,
-            invocation.trigger,
-            invocation.alias,
-            timeout_ms,
-            wire,
-        )
+        self._write(_invoke(request_id, invocation, timeout_ms), future, request_id)
+        return request_id
+
+    def send_many(
+        self,
+        future: asyncio.Future[Outcome],
+        invocations: Sequence[Invocation],
+        timeout_ms: int,
+    ) -> int:
+        """Write invocations to run in order (InvokeMany); `future` gets ManyReplies."""
+        request_id = self._last_id = self._last_id + 1
+        items = [_invoke(n, item, timeout_ms) for n, item in enumerate(invocations)]
+        self._write(InvokeMany(request_id, items), future, request_id)
+        return request_id
+
+    def _write(
+        self, message: Invoke | InvokeMany, future: asyncio.Future[Outcome], request_id: int
+    ) -> None:
+        assert self._transport is not None
         data = frame(_encoder, message)
         if self._outbox is None:
             self._outbox = data
@@ -108,7 +107,6 @@ class WorkerConnection(asyncio.Protocol):
         self._pending[request_id] = future
         if self._poller is not None:
             self._poller.expect_reply()
-        return request_id
 
     def _flush(self) -> None:
         data, self._outbox = self._outbox, None
@@ -188,7 +186,7 @@ class WorkerConnection(asyncio.Protocol):
                 del buffer[:offset]
 
     def _dispatch(self, message: FromWorker) -> None:
-        if isinstance(message, Reply | Failed):
+        if isinstance(message, Reply | Failed | ManyReplies):
             future = self._pending.pop(message.id, None)
             if future is None:
                 return  # expired: its slot was already given back
@@ -200,7 +198,7 @@ class WorkerConnection(asyncio.Protocol):
             if not self.hello.done():
                 self.hello.set_result(message)
         elif self._loaded is not None and not self._loaded.done():
-            self._loaded.set_result(message)
+            self._loaded.set_result(message)  # Ready or LoadFailed
         else:
             self._owner.protocol_error(f"unexpected {type(message).__name__} frame")
 
@@ -209,3 +207,22 @@ class WorkerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._owner.connection_closed()
+
+
+def _invoke(request_id: int, invocation: Invocation, timeout_ms: int) -> Invoke:
+    event = invocation.event
+    wire: HttpEvent | dict[str, object]
+    if type(event) is HttpRequest:
+        wire = HttpEvent(
+            event.method,
+            event.path,
+            event.query_string,
+            event.headers,
+            event.params,
+            event.body,
+        )
+    else:
+        wire = event  # type: ignore[assignment]
+    return Invoke(
+        request_id, invocation.request_id, invocation.trigger, invocation.alias, timeout_ms, wire
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +28,10 @@ from runtime_adapters.base import (
     RuntimeAdapterError,
     WarmupError,
 )
-from runtime_adapters.python.connection import Outcome
+from runtime_adapters.python.connection import Outcome, WorkerConnection
 from runtime_adapters.python.instance import Instance
 from runtime_adapters.python.logs import LogSink, emit_captured
-from runtime_adapters.python.protocol import Reply
+from runtime_adapters.python.protocol import Failed, ManyReplies, Reply
 from runtime_adapters.python.spares import SparePool
 
 log = logging.getLogger("gaia.runtime.python")
@@ -120,7 +120,41 @@ class RevisionPool:
     # --- invocation (the hot path) ---------------------------------------------------
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:
-        timeout_s, timeout_ms = self._timeout_s, self._timeout_ms
+        outcome = await self._exchange(
+            lambda conn, future, timeout_ms: conn.send(future, invocation, timeout_ms),
+            timeout_s=self._timeout_s,
+        )
+        assert not isinstance(outcome, ManyReplies)
+        return self._result(invocation, outcome)
+
+    async def invoke_many(
+        self, invocations: Sequence[Invocation]
+    ) -> list[InvocationResult | FunctionFailed]:
+        """Run in order on one instance, stopping after the first failure; the list has
+        an entry per invocation that ran. The whole run may take each one's timeout."""
+        outcome = await self._exchange(
+            # Each item still gets its own timeout as its deadline in the worker.
+            lambda conn, future, _: conn.send_many(future, invocations, self._timeout_ms),
+            timeout_s=self._timeout_s * len(invocations),
+        )
+        assert isinstance(outcome, ManyReplies)
+        results: list[InvocationResult | FunctionFailed] = []
+        for invocation, reply in zip(invocations, outcome.replies, strict=False):
+            try:
+                results.append(self._result(invocation, reply))
+            except FunctionFailed as exc:
+                results.append(exc)
+        return results
+
+    async def _exchange(
+        self,
+        send: Callable[[WorkerConnection, asyncio.Future[Outcome], int], int],
+        *,
+        timeout_s: float,
+    ) -> Outcome:
+        """Take a slot on an instance (waiting in the queue when none is free), send,
+        and wait for the answer within `timeout_s`."""
+        timeout_ms = int(timeout_s * 1000)
         instance = None if self._waiters else self._pick()
         if instance is None:
             queued_at = self._loop.time()
@@ -129,7 +163,7 @@ class RevisionPool:
             timeout_ms = int(timeout_s * 1000)
         conn = instance.conn
         future: asyncio.Future[Outcome] = self._loop.create_future()
-        request_id = conn.send(future, invocation, timeout_ms)
+        request_id = send(conn, future, timeout_ms)
         # On cancellation the timer stays armed: the slot comes back with the late
         # reply, or the timeout drains the instance. A timeout's accounting is done by
         # instance_expired; a lost instance takes its slots with it.
@@ -141,6 +175,9 @@ class RevisionPool:
             raise
         timer.cancel()
         self._release(instance)
+        return outcome
+
+    def _result(self, invocation: Invocation, outcome: Reply | Failed) -> InvocationResult:
         if outcome.stdout or outcome.stderr or outcome.logs:
             spec = self.spec
             emit_captured(self._sink, invocation.request_id, spec.function, spec.revision, outcome)

@@ -63,6 +63,15 @@ class Invoke(msgspec.Struct, tag=2, array_like=True):
     event: HttpEvent | dict[str, Any]
 
 
+class InvokeMany(msgspec.Struct, tag=3, array_like=True):
+    """Invocations to run one after another, in order, stopping after the first that
+    fails (raises, or answers 5xx): the records of one ordered partition, sent at once
+    so the worker is woken once for all of them. Each item's `id` is its position."""
+
+    id: int
+    items: list[Invoke]
+
+
 # --- worker -> gateway ------------------------------------------------------------
 
 
@@ -101,8 +110,16 @@ class Failed(msgspec.Struct, tag=14, array_like=True, omit_defaults=True):
     logs: list[tuple[str, str]] = []
 
 
-ToWorker = Load | Invoke
-FromWorker = Hello | Ready | LoadFailed | Reply | Failed
+class ManyReplies(msgspec.Struct, tag=15, array_like=True):
+    """The outcomes of an InvokeMany's items in order; shorter than its items when one
+    failed (the failure is then the last)."""
+
+    id: int
+    replies: list[Reply | Failed]
+
+
+ToWorker = Load | Invoke | InvokeMany
+FromWorker = Hello | Ready | LoadFailed | Reply | Failed | ManyReplies
 
 
 def frame(encoder: msgspec.msgpack.Encoder, message: object) -> bytearray:

@@ -6,6 +6,7 @@ import asyncio
 import compileall
 import contextlib
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,14 @@ class PythonRuntime(Runtime):
         if pool is None:
             raise RevisionUnknown(f"{key} is not warm on the python runtime")
         return await pool.invoke(invocation)
+
+    async def invoke_many(
+        self, key: RevisionKey, invocations: Sequence[Invocation]
+    ) -> list[InvocationResult | RuntimeAdapterError]:
+        pool = self._pools.get(key)
+        if pool is None:
+            raise RevisionUnknown(f"{key} is not warm on the python runtime")
+        return list(await pool.invoke_many(invocations))
 
     async def retire(self, key: RevisionKey) -> None:
         warming = self._warming.get(key)

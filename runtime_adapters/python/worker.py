@@ -45,8 +45,10 @@ from runtime_adapters.python.protocol import (
     FromWorker,
     Hello,
     Invoke,
+    InvokeMany,
     Load,
     LoadFailed,
+    ManyReplies,
     Ready,
     Reply,
     ToWorker,
@@ -175,14 +177,14 @@ class Worker:
     def _serve_sync(self) -> NoReturn:
         self._baton.serve(self._next_invoke, self._serve)
 
-    def _next_invoke(self) -> Invoke:
+    def _next_invoke(self) -> Invoke | InvokeMany:
         payload = self._read_frame()
         try:
-            message = self._decode(payload)
+            message: ToWorker = self._decode(payload)
         except msgspec.MsgspecError as exc:
             _fatal(f"undecodable frame: {exc}")
-        if type(message) is not Invoke:
-            _fatal(f"unexpected {type(message).__name__} frame after load")
+        if isinstance(message, Load):
+            _fatal("unexpected Load frame after load")
         return message
 
     def _read_frame(self) -> bytes:
@@ -198,10 +200,19 @@ class Worker:
 
     # --- sync handlers: run on the reading thread ------------------------------------
 
-    def _serve(self, message: Invoke) -> None:
-        self._reply(self._call(message))
+    def _serve(self, message: Invoke | InvokeMany) -> None:
+        if type(message) is InvokeMany:
+            replies: list[Reply | Failed] = []
+            for item in message.items:
+                reply = self._call(item)
+                replies.append(reply)
+                if _failed_reply(reply):
+                    break
+            self._reply(ManyReplies(message.id, replies))
+        else:
+            self._reply(self._call(message))  # type: ignore[arg-type]
 
-    def _reply(self, reply: Reply | Failed) -> None:
+    def _reply(self, reply: Reply | Failed | ManyReplies) -> None:
         try:
             self._send(reply)
         except MemoryError:
@@ -225,27 +236,45 @@ class Worker:
 
     # --- async handlers: one event loop thread -------------------------------------
 
-    def _submit(self, message: Invoke) -> None:
+    def _submit(self, message: Invoke | InvokeMany) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._spawn, message)
 
-    def _spawn(self, message: Invoke) -> None:
+    def _spawn(self, message: Invoke | InvokeMany) -> None:
         assert self._loop is not None
-        task = self._loop.create_task(self._call_async(message))
+        work = (
+            self._call_many_async(message)
+            if type(message) is InvokeMany
+            else self._call_async(message)  # type: ignore[arg-type]
+        )
+        task = self._loop.create_task(work)
         self._tasks.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
 
     async def _call_async(self, message: Invoke) -> None:
+        self._reply(await self._outcome_async(message))
+
+    async def _call_many_async(self, message: InvokeMany) -> None:
+        replies: list[Reply | Failed] = []
+        for item in message.items:
+            reply = await self._outcome_async(item)
+            replies.append(reply)
+            if _failed_reply(reply):
+                break
+        self._reply(ManyReplies(message.id, replies))
+
+    async def _outcome_async(self, message: Invoke) -> Reply | Failed:
         capture = Capture()
-        CURRENT.set(capture)  # each task runs in its own copy of the context
+        token = CURRENT.set(capture)
         try:
             value = await self._handler(make_event(message.event), self._context(message))
-            reply: Reply | Failed = _respond(message.id, capture, value)
+            return _respond(message.id, capture, value)
         except MemoryError:
             _out_of_memory()
         except BaseException as exc:
-            reply = _failed(message.id, capture, exc)
-        self._reply(reply)
+            return _failed(message.id, capture, exc)
+        finally:
+            CURRENT.reset(token)
 
     def _context(self, message: Invoke) -> Context:
         meta = self._meta
@@ -283,6 +312,11 @@ def _failed(request_id: int, capture: Capture, exc: BaseException) -> Failed:
         capture.text(STDERR),
         capture.logs or [],
     )
+
+
+def _failed_reply(reply: Reply | Failed) -> bool:
+    """Where an InvokeMany stops: what a queue trigger would retry."""
+    return type(reply) is Failed or reply.status >= 500  # type: ignore[union-attr]
 
 
 def _unloaded(event: Any, context: Context) -> Any:

@@ -143,3 +143,15 @@ def snoop(event, context):
 def fd_output(event, context):
     os.write(1, b"straight to fd 1\n")
     return "ok"
+
+
+def ordered(event, context):
+    if event.data == "raise":
+        raise ValueError("item failed")
+    if event.data == "500":
+        return {"status": 500, "body": "no"}
+    return {"data": event.data, "request_id": context.request_id}
+
+
+async def ordered_async(event, context):
+    return ordered(event, context)
