@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.control import ControlPlane
@@ -88,6 +88,39 @@ class Invoker:
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
         return self._resolved_of(target.function, alias_name, revision)
 
+    async def invoke_many(
+        self,
+        resolved: Resolved,
+        *,
+        request_ids: Sequence[str],
+        trigger: str,
+        events: Sequence[Event],
+    ) -> list[InvocationResult | RuntimeAdapterError]:
+        """Run events in order on one instance, stopping after the first failure; an
+        entry per event that ran. An error that ends the whole run is that of its first."""
+        key = resolved.key
+        invocations = [
+            Invocation(request_id=rid, trigger=trigger, alias=resolved.alias, event=event)
+            for rid, event in zip(request_ids, events, strict=True)
+        ]
+        started = time.perf_counter()
+        runtime = self._control.runtime_for(self._control.snapshot.revisions[key])
+        try:
+            try:
+                results = await runtime.invoke_many(key, invocations)
+            except RevisionUnknown:
+                await self._control.ensure_warm(key)
+                results = await runtime.invoke_many(key, invocations)
+        except RuntimeAdapterError as exc:
+            results = [exc]
+        each = (time.perf_counter() - started) / max(1, len(results))
+        for result, invocation in zip(results, invocations, strict=False):
+            code = result.status
+            if isinstance(result, FunctionFailed):
+                self._log_failure(key, invocation.request_id, result)
+            self._metrics.observe(key.function, key.revision, resolved.alias, code, each)
+        return results
+
     async def invoke(
         self, resolved: Resolved, *, request_id: str, trigger: str, event: Event
     ) -> InvocationResult:
@@ -111,14 +144,7 @@ class Invoker:
             return result
         except FunctionFailed as exc:
             code = exc.status
-            log.error(
-                "function %s raised (request %s): %s\n%s",
-                key,
-                request_id,
-                exc.message,
-                exc.traceback,
-                extra={"request_id": request_id},
-            )
+            self._log_failure(key, request_id, exc)
             raise
         except RuntimeAdapterError as exc:
             code = exc.status
@@ -127,3 +153,14 @@ class Invoker:
             self._metrics.observe(
                 key.function, key.revision, resolved.alias, code, time.perf_counter() - started
             )
+
+    @staticmethod
+    def _log_failure(key: RevisionKey, request_id: str, exc: FunctionFailed) -> None:
+        log.error(
+            "function %s raised (request %s): %s\n%s",
+            key,
+            request_id,
+            exc.message,
+            exc.traceback,
+            extra={"request_id": request_id},
+        )

@@ -9,18 +9,19 @@ registry by name, as uvicorn picks its protocol classes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import GaiaError
-from gateway.invoker import Invoker
+from gateway.invoker import Invoker, Resolved
 from gateway.snapshot import trigger_target
 from gateway.store import StoredState, TriggerRecord
 from routing.errors import RoutingError
 from routing.names import Target
+from routing.traffic import Sticky
 from runtime_adapters.base import RuntimeAdapterError
-from triggers.base import CloudEvent, Dispatch, Dispatched, Subscriber
+from triggers.base import CloudEvent, Dispatch, Dispatched, DispatchedMany, Subscriber
 
 log = logging.getLogger("gaia.subscriptions")
 
@@ -58,6 +59,40 @@ class TargetDispatch:
         except RuntimeAdapterError as exc:
             return Dispatched(revision=label, outcome=exc)
         return Dispatched(revision=label, outcome=result)
+
+    async def many(
+        self,
+        events: Sequence[CloudEvent],
+        *,
+        request_ids: Sequence[str],
+        sticky_keys: Sequence[str | None],
+    ) -> DispatchedMany:
+        sticky = False
+
+        def first_key(_: Sticky) -> str | None:
+            nonlocal sticky
+            sticky = True
+            return sticky_keys[0]
+
+        try:
+            resolved = self._invoker.resolve(self._target, sticky_key=first_key)
+            count = len(events)
+            if sticky:  # the run ends where the next key belongs to another revision
+                count = 1
+                while count < len(events) and self._resolve_key(sticky_keys[count]) == resolved:
+                    count += 1
+        except (GaiaError, RoutingError) as exc:
+            return DispatchedMany(revision="", outcomes=[TargetUnresolved(str(exc))])
+        outcomes = await self._invoker.invoke_many(
+            resolved,
+            request_ids=request_ids[:count],
+            trigger=self._trigger_id,
+            events=events[:count],
+        )
+        return DispatchedMany(revision=resolved.label.decode(), outcomes=outcomes)
+
+    def _resolve_key(self, key: str | None) -> Resolved:
+        return self._invoker.resolve(self._target, sticky_key=lambda _: key)
 
 
 @dataclass(frozen=True, kw_only=True)

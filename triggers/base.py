@@ -9,6 +9,7 @@ shows `Subscriber.state()` in the admin API and CLI.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -25,10 +26,30 @@ class Dispatched:
     outcome: InvocationResult | RuntimeAdapterError
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DispatchedMany:
+    """An ordered run: the revision that ran it, and an outcome per event that ran, in
+    order. It ends at the first failure, or earlier when a sticky alias sends the next
+    event to another revision; events past the end did not run."""
+
+    revision: str
+    outcomes: list[InvocationResult | RuntimeAdapterError]
+
+
 class Dispatch(Protocol):
     async def __call__(
         self, event: CloudEvent, *, request_id: str, sticky_key: str | None
     ) -> Dispatched: ...
+
+    async def many(
+        self,
+        events: Sequence[CloudEvent],
+        *,
+        request_ids: Sequence[str],
+        sticky_keys: Sequence[str | None],
+    ) -> DispatchedMany:
+        """Run `events` in order on one instance (a partition's records): one wake-up
+        of the worker for all of them."""
 
 
 class Subscriber(abc.ABC):

@@ -65,6 +65,27 @@ class Failure:
     error: str
     kind: str
     attempts: int
+    retriable: bool = True
+
+
+def failure_of(
+    outcome: InvocationResult | RuntimeAdapterError | OutputFailed, *, attempt: int
+) -> Failure | None:
+    """Why `outcome` failed, or None when it is a success (any answer below 500)."""
+    if isinstance(outcome, RuntimeAdapterError | OutputFailed):
+        return Failure(
+            error=outcome.message,
+            kind=type(outcome).__name__,
+            attempts=attempt,
+            retriable=outcome.retriable,
+        )
+    if outcome.status >= 500:
+        return Failure(
+            error=f"the function answered status {outcome.status}",
+            kind="ErrorStatus",
+            attempts=attempt,
+        )
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,9 +131,15 @@ class Pipeline(Generic[E]):
         self._remaining = remaining
         self._sleep = sleep
 
-    async def deliver(self, event: E) -> Outcome:
-        """Every attempt in this call, sleeping the backoff between them."""
+    async def deliver(self, event: E, *, after: Failure | None = None) -> Outcome:
+        """Every attempt in this call, sleeping the backoff between them. `after` is the
+        failure of an attempt made elsewhere (in an ordered run): go on from there."""
         attempt = 1
+        if after is not None:
+            if not after.retriable or after.attempts >= self._policy.max_attempts:
+                return await self._give_up(event, after)
+            await self._sleep(self._policy.backoff.delay(after.attempts))
+            attempt = after.attempts + 1
         while True:
             outcome = await self.attempt(event, attempt=attempt)
             if not isinstance(outcome, Retry):
@@ -124,30 +151,25 @@ class Pipeline(Generic[E]):
         """Attempt number `attempt` alone, for sources that redeliver by themselves
         (JetStream): Retry says what to deliver again after `Retry.delay_s`; after the
         last attempt, or a failure not worth retrying, the event is dead-lettered."""
-        failure: Failure
+        outcome: InvocationResult | RuntimeAdapterError | OutputFailed
         try:
-            result = await self._invoke(event, attempt)
+            outcome = await self._invoke(event, attempt)
         except (RuntimeAdapterError, OutputFailed) as exc:
-            failure = Failure(error=exc.message, kind=type(exc).__name__, attempts=attempt)
-            if not exc.retriable:
-                return await self._give_up(event, failure)
-        else:
-            if result.status >= 500:
-                failure = Failure(
-                    error=f"the function answered status {result.status}",
-                    kind="ErrorStatus",
-                    attempts=attempt,
-                )
-            else:
-                rest = self._remaining(event, result) if self._remaining else None
-                if rest is None:
-                    return Delivered(result=result, attempts=attempt)
-                event = rest
-                failure = Failure(
-                    error="the function reported these items as failed",
-                    kind="ItemsFailed",
-                    attempts=attempt,
-                )
+            outcome = exc
+        failure = failure_of(outcome, attempt=attempt)
+        if failure is not None and not failure.retriable:
+            return await self._give_up(event, failure)
+        if failure is None:
+            assert isinstance(outcome, InvocationResult)
+            rest = self._remaining(event, outcome) if self._remaining else None
+            if rest is None:
+                return Delivered(result=outcome, attempts=attempt)
+            event = rest
+            failure = Failure(
+                error="the function reported these items as failed",
+                kind="ItemsFailed",
+                attempts=attempt,
+            )
         if attempt >= self._policy.max_attempts:
             return await self._give_up(event, failure)
         return Retry(event=event, failure=failure, delay_s=self._policy.backoff.delay(attempt))

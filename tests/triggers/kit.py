@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from runtime_adapters.base import FunctionFailed, InvocationResult
-from triggers.base import CloudEvent, Dispatched
+from runtime_adapters.base import FunctionFailed, InvocationResult, RuntimeAdapterError
+from triggers.base import CloudEvent, Dispatched, DispatchedMany
 
 T = TypeVar("T")
 
@@ -41,6 +41,7 @@ class FakeDispatch:
     events: list[CloudEvent] = field(default_factory=list)
     running: int = 0
     most_running: int = 0
+    runs: list[int] = field(default_factory=list)  # the length of each ordered run
 
     async def __call__(
         self, event: CloudEvent, *, request_id: str, sticky_key: str | None
@@ -57,6 +58,23 @@ class FakeDispatch:
         finally:
             self.running -= 1
         return Dispatched(revision=self.revision, outcome=result)
+
+    async def many(
+        self,
+        events: Sequence[CloudEvent],
+        *,
+        request_ids: Sequence[str],
+        sticky_keys: Sequence[str | None],
+    ) -> DispatchedMany:
+        """One event at a time, stopping after the first failure, as a runtime would."""
+        outcomes: list[InvocationResult | RuntimeAdapterError] = []
+        for event, request_id, key in zip(events, request_ids, sticky_keys, strict=True):
+            outcome = (await self(event, request_id=request_id, sticky_key=key)).outcome
+            outcomes.append(outcome)
+            if isinstance(outcome, RuntimeAdapterError) or outcome.status >= 500:
+                break
+        self.runs.append(len(outcomes))
+        return DispatchedMany(revision=self.revision, outcomes=outcomes)
 
     def ids(self) -> list[str]:
         return [str(event["id"]) for event in self.events]

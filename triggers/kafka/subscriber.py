@@ -29,22 +29,34 @@ from triggers.backoff import Backoff
 from triggers.base import Dispatch
 from triggers.connected import ConnectedSubscriber
 from triggers.kafka.config import KafkaTriggerConfig
-from triggers.kafka.events import Record, batch_event, failed_items, message_event
+from triggers.kafka.events import (
+    Record,
+    batch_event,
+    failed_items,
+    message_event,
+    message_id,
+)
 from triggers.offsets import OffsetTracker
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
     DeadLettered,
+    Delivered,
     DeliveryStuck,
     Failure,
     OutputFailed,
     Pipeline,
     RetryPolicy,
+    failure_of,
 )
 
 log = logging.getLogger("gaia.triggers.kafka")
 
 _FETCH_TIMEOUT_MS = 200
 _FETCH_MAX_RECORDS = 500
+# `ordering: partition`: at most this many records of a partition per ordered run, and
+# at most _MAX_BUFFERED records fetched and waiting in all (then fetching waits).
+_RUN_MAX = 100
+_MAX_BUFFERED = 5000
 _SEND_TIMEOUT_S = 30.0
 _ERROR_HEADER_LIMIT = 4096
 
@@ -82,6 +94,7 @@ class _Partition:
     running: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     buffer: list[Record] = field(default_factory=list)
+    draining: bool = False  # ordered runs: a task is taking this partition's buffer
     flush_at: float | None = None
     stuck: _Stuck | None = None
 
@@ -125,6 +138,11 @@ class KafkaSubscriber(ConnectedSubscriber):
             remaining=self._remaining if config.batch else None,
         )
         self._runner = KeyedRunner(max_in_flight=config.max_in_flight)
+        # One record after another per partition: they go to a worker in ordered runs.
+        self._in_runs = config.ordering == "partition" and config.batch is None
+        self._buffered = 0
+        self._room = asyncio.Event()
+        self._room.set()
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -197,6 +215,11 @@ class KafkaSubscriber(ConnectedSubscriber):
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
+            if self._buffered >= _MAX_BUFFERED:
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), timeout=_FETCH_TIMEOUT_MS / 1000)
+                continue
             try:
                 fetched = await consumer.getmany(
                     timeout_ms=self._fetch_timeout_ms(), max_records=_FETCH_MAX_RECORDS
@@ -214,11 +237,13 @@ class KafkaSubscriber(ConnectedSubscriber):
                 await self._flush_due()
 
     def _fetch_timeout_ms(self) -> int:
-        due = [p.flush_at for p in self._partitions.values() if p.flush_at is not None]
+        due = [p.flush_at for p in self._partitions.values() if p.buffer and p.flush_at]
         if not due:
             return _FETCH_TIMEOUT_MS
         wait_ms = (min(due) - time.monotonic()) * 1000
-        return max(0, min(_FETCH_TIMEOUT_MS, int(wait_ms)))
+        # At least 1 ms: a zero-timeout fetch returns at once, and a loop of them would
+        # keep everything else on the event loop from running.
+        return max(1, min(_FETCH_TIMEOUT_MS, int(wait_ms)))
 
     async def _take(self, tp: TopicPartition, records: list[Record]) -> None:
         part = self._partitions.get(tp)
@@ -229,6 +254,13 @@ class KafkaSubscriber(ConnectedSubscriber):
         for record in records:
             part.tracker.start(record.offset)
         batch = self.config.batch
+        if self._in_runs:
+            part.buffer.extend(records)
+            self._buffered += len(records)
+            if not part.draining:
+                part.draining = True
+                await self._runner.submit(part.tp, partial(self._drain_partition, part))
+            return
         if batch is None:
             for record in records:
                 await self._submit(part, _Unit(records=[record]))
@@ -239,7 +271,9 @@ class KafkaSubscriber(ConnectedSubscriber):
         while len(part.buffer) >= batch.size and part.accepting:
             chunk, part.buffer = part.buffer[: batch.size], part.buffer[batch.size :]
             await self._submit(part, _Unit(records=chunk))
-        if part.buffer and part.flush_at is None:
+        if not part.buffer:
+            part.flush_at = None  # a window for nothing would make the fetch loop spin
+        elif part.flush_at is None:
             part.flush_at = time.monotonic() + batch.window_s
 
     async def _flush_due(self) -> None:
@@ -264,6 +298,81 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     # -- delivering --------------------------------------------------------------------
 
+    async def _drain_partition(self, part: _Partition) -> None:
+        """Hand a partition's fetched records to the function in ordered runs."""
+        try:
+            while part.buffer and part.accepting:
+                chunk = part.buffer[:_RUN_MAX]
+                del part.buffer[:_RUN_MAX]
+                self._took(len(chunk))
+                rest = await self._run_in_order(part, chunk)
+                if rest and part.accepting:  # not run: first in line for the next run
+                    part.buffer[:0] = rest
+                    self._buffered += len(rest)
+        finally:
+            part.draining = False
+            if not part.accepting:
+                self._took(len(part.buffer))
+                part.buffer.clear()
+
+    def _took(self, count: int) -> None:
+        self._buffered -= count
+        if self._buffered < _MAX_BUFFERED:
+            self._room.set()
+
+    async def _run_in_order(self, part: _Partition, chunk: list[Record]) -> list[Record]:
+        """One ordered run: the records that succeed are done; the first that fails is
+        retried and dead-lettered on its own, as any record; those after it did not run
+        and are returned."""
+        part.running += 1
+        part.idle.clear()
+        try:
+            events = [message_event(record, source=self._source) for record in chunk]
+            keys = [event.get("key") for event in events]
+            dispatched = await self._dispatch.many(
+                events,
+                request_ids=[f"{event['id']}#1" for event in events],
+                sticky_keys=[key if isinstance(key, str) else None for key in keys],
+            )
+            done, failure = 0, None
+            if not dispatched.outcomes:  # a run that ran nothing would loop forever
+                failure = Failure(error="the ordered run ran nothing", kind="EmptyRun", attempts=1)
+            for record, outcome in zip(chunk, dispatched.outcomes, strict=False):
+                failure = failure_of(outcome, attempt=1)
+                if failure is None and self.config.response_topic:
+                    assert isinstance(outcome, InvocationResult)
+                    failure = await self._answer(record, outcome)
+                if failure is not None:
+                    break
+                part.tracker.finish(record.offset)
+                self._processed += 1
+                done += 1
+            if failure is not None:
+                unit = _Unit(records=[chunk[done]], revision=dispatched.revision)
+                try:
+                    delivered = await self._pipeline.deliver(unit, after=failure)
+                except DeliveryStuck as exc:
+                    self._stick(part, unit, exc)
+                    return []
+                self._count(unit, delivered)
+                part.tracker.finish(chunk[done].offset)
+                done += 1
+            return chunk[done:]
+        finally:
+            part.running -= 1
+            if part.running == 0:
+                part.idle.set()
+
+    async def _answer(self, record: Record, result: InvocationResult) -> Failure | None:
+        """Produce a run's answer to the response topic; its failure fails the record."""
+        if not result.body:
+            return None
+        try:
+            await self._respond(result, key=record.key, source_id=message_id(record))
+        except OutputFailed as exc:
+            return failure_of(exc, attempt=1)
+        return None
+
     async def _handle(self, part: _Partition, unit: _Unit) -> None:
         if not part.accepting:
             return  # left over from a revoked or reset assignment: the next one redoes it
@@ -275,18 +384,21 @@ class KafkaSubscriber(ConnectedSubscriber):
             except DeliveryStuck as exc:
                 self._stick(part, unit, exc)
                 return
-            if isinstance(outcome, DeadLettered):
-                dead, attempts = unit.dead_lettered, outcome.failure.attempts
-            else:
-                dead, attempts = 0, outcome.attempts
-            self._processed += len(unit.records) - dead
-            self._retried += attempts - 1
+            self._count(unit, outcome)
             for record in unit.records:
                 part.tracker.finish(record.offset)
         finally:
             part.running -= 1
             if part.running == 0:
                 part.idle.set()
+
+    def _count(self, unit: _Unit, outcome: Delivered | DeadLettered) -> None:
+        if isinstance(outcome, DeadLettered):
+            dead, attempts = unit.dead_lettered, outcome.failure.attempts
+        else:
+            dead, attempts = 0, outcome.attempts
+        self._processed += len(unit.records) - dead
+        self._retried += attempts - 1
 
     async def _invoke(self, unit: _Unit, attempt: int) -> InvocationResult:
         records = unit.records

@@ -138,6 +138,20 @@ async def test_a_poison_record_is_retried_then_dead_lettered_and_the_partition_m
     assert headers["origin"] == "test"  # the record's own headers travel with it
     assert dispatch.ids().count(f"{topic}/0/3") == 3
     assert (state["processed"], state["retried"], state["dead_lettered"]) == (9, 2, 1)
+    # In order, even around the retries: nothing after the poison ran before it was done.
+    assert [event["offset"] for event in dispatch.events] == [0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9]
+
+
+async def test_ordered_partitions_go_to_the_function_in_runs(tansu: Tansu) -> None:
+    topic = await new_topic(tansu.bootstrap, "runs", partitions=2)
+    await produce(tansu.bootstrap, topic, [(f"k{n}".encode(), str(n).encode()) for n in range(400)])
+    dispatch = FakeDispatch()
+    async with running(config(tansu, topic), dispatch) as sub:
+        await eventually(lambda: sub.state()["processed"] == 400, what="every record")
+    assert max(dispatch.runs) > 1, "fetched records of a partition run together"
+    for partition in (0, 1):
+        offsets = [e["offset"] for e in dispatch.events if e["partition"] == partition]
+        assert offsets == sorted(offsets) and len(offsets) == len(set(offsets))
 
 
 async def test_nothing_is_committed_past_a_record_still_running(tansu: Tansu) -> None:
@@ -204,6 +218,9 @@ async def test_a_batch_handler_reports_failed_items_and_only_those_are_retried(
     async with running(cfg, dispatch) as sub:
         await eventually(lambda: committed(sub) == 10, what="the commit past the batches")
         state = sub.state()
+        # Ten records made two full batches: no batch window is left open, so the idle
+        # trigger waits for records (a zero-timeout fetch loop would starve the gateway).
+        assert sub._fetch_timeout_ms() == 200
     dead_records = await read(tansu.bootstrap, dead, count=2)
     assert sorted(dict(r.headers)["gaia-offset"] for r in dead_records) == [b"2", b"7"]
     assert all(event["type"] == "dev.gaia.kafka.batch" for event in dispatch.events)
