@@ -72,6 +72,13 @@ def test_three_replicas_run_every_second_once_and_a_killed_one_stops_nothing(
     late = [r for r in runs if r["replica"] == doomed_name and r["scheduled"] > killed_at + 1]
     assert late == [], "a killed replica cannot run anything"
 
+    shown = survivor.cli("cron", "history", "tick/cron/0", "-n", "5")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "succeeded" in line]
+    assert len(rows) == 5 and all("tick@1" in row for row in rows), shown.stdout
+    wrong = survivor.cli("cron", "history", "tick/cron/9")
+    assert wrong.returncode == 1 and "does not exist" in wrong.stderr
+
 
 def _name(gaia: Gaia) -> str:
     with gaia.admin() as admin:

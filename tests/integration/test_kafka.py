@@ -103,6 +103,8 @@ def test_answers_go_to_the_response_topic_failures_to_the_dead_letter_and_state_
     )
     missing = gaia.cli("triggers", "show", "orders/kafka/9")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+    not_cron = gaia.cli("cron", "history", "orders/kafka/0")
+    assert not_cron.returncode == 1 and "keeps no run history" in not_cron.stderr
 
 
 def test_two_replicas_share_the_partitions_through_the_group(
