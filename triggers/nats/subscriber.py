@@ -91,6 +91,8 @@ class NatsSubscriber(ConnectedSubscriber):
         self._slots = asyncio.Semaphore(limit)
         self._limit = limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()  # set when `_room_wanted` slots are free again
+        self._room_wanted = 0
         # JetStream messages being handled, by id(msg): (the message, when last signalled).
         self._running_msgs: dict[int, tuple[Msg, float]] = {}
         self._nc: Client | None = None
@@ -185,6 +187,18 @@ class NatsSubscriber(ConnectedSubscriber):
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
+        if self._room_wanted and self._limit - len(self._tasks) >= self._room_wanted:
+            self._room.set()
+
+    async def _wait_for_room(self, slots: int) -> None:
+        if self._limit - len(self._tasks) >= slots:
+            return
+        self._room_wanted = slots
+        self._room.clear()
+        try:
+            await self._room.wait()
+        finally:
+            self._room_wanted = 0
 
     async def _core(self, msg: Msg) -> None:
         unit = _Unit(msg=msg)
@@ -249,7 +263,10 @@ class NatsSubscriber(ConnectedSubscriber):
         keep_alive = asyncio.create_task(self._keep_alive(every_s=stream.ack_wait_s / 3))
         try:
             while not self._stopping.is_set():
-                await self._slots.acquire()  # one free slot before asking for more
+                # Fetch when a quarter of the slots are free, not at each one: a pull
+                # request per message or two costs more than the messages it brings.
+                await self._wait_for_room(max(1, self._limit // 4))
+                await self._slots.acquire()
                 free = 1 + min(_FETCH_MAX - 1, self._free_slots())
                 try:
                     msgs = await sub.fetch(free, timeout=_FETCH_TIMEOUT_S)
