@@ -121,3 +121,47 @@ async def test_target_dispatch_names_the_revision_that_ran_and_never_raises(
     unresolved = await missing({"id": "x"}, request_id="r3", sticky_key=None)
     assert unresolved.revision == "" and isinstance(unresolved.outcome, TargetUnresolved)
     assert unresolved.outcome.retriable and "fn:nope" in unresolved.outcome.message
+
+
+SPLIT = """
+functions:
+  fn:
+    code: ./fn
+    aliases:
+      prod: {{traffic: [{{revision: 1, percent: 50}}, {{revision: latest, percent: 50}}]{sticky}}}
+"""
+
+
+async def test_an_ordered_run_goes_to_one_revision_and_a_sticky_alias_cuts_it(
+    control: ControlPlane, runtime: MemoryRuntime, gaia_file: Parse
+) -> None:
+    runtime.handlers["main.handler"] = lambda invocation, spec: f"{spec.function}@{spec.revision}"
+    await control.apply(gaia_file(SPLIT.format(sticky=""), code={"fn": "v1"}))
+    await control.apply(gaia_file(SPLIT.format(sticky=""), code={"fn": "v2"}))
+    invoker = Invoker(control=control, metrics=Metrics())
+    dispatch = TargetDispatch(
+        invoker=invoker, target=Target(function="fn", alias="prod"), trigger_id="fn/kafka/0"
+    )
+    keys = [f"key-{n}" for n in range(40)]
+    events = [{"id": str(n), "data": n} for n in range(40)]
+    ids = [f"r{n}" for n in range(40)]
+
+    run = await dispatch.many(events, request_ids=ids, sticky_keys=keys)
+    assert len(run.outcomes) == 40, "a weighted alias splits runs, not records"
+    bodies = {o.body for o in run.outcomes if not isinstance(o, Exception)}
+    assert bodies == {run.revision.encode()}
+
+    await control.apply(
+        gaia_file(SPLIT.format(sticky=", sticky: 'header:x-key'"), code={"fn": "v2"})
+    )
+    sticky_run = await dispatch.many(events, request_ids=ids, sticky_keys=keys)
+
+    # Each key keeps its revision: the run ends before the first key that goes elsewhere.
+    def owner(key: str) -> bytes:
+        return invoker.resolve(Target(function="fn", alias="prod"), sticky_key=lambda _: key).label
+
+    owners = [owner(key) for key in keys]
+    expected = next((n for n, owner in enumerate(owners) if owner != owners[0]), len(keys))
+    assert 0 < expected < 40, "with 40 keys both revisions own some"
+    assert len(sticky_run.outcomes) == expected
+    assert sticky_run.revision.encode() == owners[0]
