@@ -46,9 +46,7 @@ class TargetDispatch:
         self, event: CloudEvent, *, request_id: str, sticky_key: str | None
     ) -> Dispatched:
         try:
-            resolved = self._invoker.resolve(
-                self._target, sticky_key=(lambda _: sticky_key) if sticky_key else None
-            )
+            resolved = self._resolve_key(sticky_key)
         except (GaiaError, RoutingError) as exc:
             return Dispatched(revision="", outcome=TargetUnresolved(str(exc)))
         label = resolved.label.decode()
@@ -92,6 +90,7 @@ class TargetDispatch:
         return DispatchedMany(revision=resolved.label.decode(), outcomes=outcomes)
 
     def _resolve_key(self, key: str | None) -> Resolved:
+        """The revision for an event with this sticky key (None: by weight alone)."""
         return self._invoker.resolve(self._target, sticky_key=lambda _: key)
 
 
