@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,12 +163,14 @@ def test_kill_9_in_the_middle_of_10000_jetstream_messages_loses_none(
         try:
             sub = await nc.jetstream().pull_subscribe(answers, stream=answer_stream)
             seen: list[int] = []
-            for _ in range(600):
-                if len(set(seen)) >= total:
-                    break
+            # A deadline, not a number of fetches: an empty fetch can return at once
+            # while the restarted gateway is still working through the backlog.
+            deadline = time.monotonic() + 120
+            while len(set(seen)) < total and time.monotonic() < deadline:
                 try:
                     msgs = await sub.fetch(500, timeout=0.5)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    await asyncio.sleep(0.05)
                     continue
                 for msg in msgs:
                     seen.append(json.loads(msg.data)["data"])
