@@ -14,6 +14,7 @@ import nats
 from tests.brokers.nats import NatsServer
 from tests.integration.functions import NATS_ECHO
 from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.triggers.kit import eventually
 from tests.triggers.nats.kit import connected, unique
 
 
@@ -72,10 +73,7 @@ def test_requests_wildcards_and_a_jetstream_dead_letter_through_the_gateway(
             reply = await nc.request(f"{root}.eu.one", b'"hi"', timeout=10)
             failed = await nc.request(f"{root}.eu.two", b'"poison"', timeout=10)
             await nc.jetstream().publish(subject, b'"poison"')
-            for _ in range(500):
-                if letters:
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: letters, within=30, what="the dead letter")
             return reply, failed, letters
 
     reply, failed, letters = asyncio.run(exercise())
@@ -119,10 +117,7 @@ def test_a_queue_group_across_two_replicas_handles_each_message_once(
             for n in range(300):
                 await nc.publish(subject, str(n).encode())
             await nc.flush()
-            for _ in range(1000):
-                if len(replies) >= 300:
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: len(replies) >= 300, within=30, what="300 answers")
             return replies
 
     replies = asyncio.run(exercise())
