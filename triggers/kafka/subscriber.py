@@ -6,7 +6,9 @@ partition tracks which offsets finished; a commit task commits only past contigu
 finished offsets. When partitions are revoked, their in-flight work gets the drain
 timeout to finish and what finished is committed before they go. A record that can be
 neither processed nor dead-lettered makes its partition stuck: it is paused at that
-record, never skipped, and tried again after the longest backoff.
+record, never skipped, and tried again after the longest backoff. With `ordering:
+partition` (no batches) the records a fetch brought for a partition go to one worker
+together as an ordered run, which stops at the first failure.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -36,7 +37,7 @@ from triggers.kafka.events import (
     message_event,
     message_id,
 )
-from triggers.offsets import OffsetTracker
+from triggers.kafka.partition import Partition, Stuck, Unit
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
     DeadLettered,
@@ -61,54 +62,6 @@ _SEND_TIMEOUT_S = 30.0
 _ERROR_HEADER_LIMIT = 4096
 
 
-@dataclass(eq=False, kw_only=True)
-class _Unit:
-    """What one delivery carries: a record, or a batch of one partition's records."""
-
-    records: list[Record]
-    revision: str = ""  # the revision that ran it last, for dead-letter headers
-    # A retried remainder of a batch counts its dead letters on the batch it came from.
-    origin: _Unit | None = None
-    dead_lettered: int = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Stuck:
-    offset: int
-    error: str
-    since: float
-    retry_at: float
-
-
-@dataclass(eq=False, kw_only=True)
-class _Partition:
-    """One assignment of one partition; a revocation or a reset starts a new one, so
-    work left over from the old one cannot commit into the new."""
-
-    tp: TopicPartition
-    tracker: OffsetTracker = field(default_factory=OffsetTracker)
-    committed: int | None = None
-    carried: int | None = None  # finished before a reset, not committed yet
-    first_seen: int | None = None
-    accepting: bool = True
-    running: int = 0
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-    buffer: list[Record] = field(default_factory=list)
-    draining: bool = False  # ordered runs: a task is taking this partition's buffer
-    flush_at: float | None = None
-    stuck: _Stuck | None = None
-
-    def __post_init__(self) -> None:
-        self.idle.set()
-
-    def to_commit(self) -> int | None:
-        candidates = [c for c in (self.tracker.committable, self.carried) if c is not None]
-        best = max(candidates, default=None)
-        if best is None or (self.committed is not None and best <= self.committed):
-            return None
-        return best
-
-
 class KafkaSubscriber(ConnectedSubscriber):
     kind = "kafka"
     broker = "Kafka"
@@ -131,7 +84,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._commit_interval_s = commit_interval_s
         self._source = f"kafka://{config.brokers[0]}"
         backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
-        self._pipeline: Pipeline[_Unit] = Pipeline(
+        self._pipeline: Pipeline[Unit] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
             policy=RetryPolicy(max_attempts=config.retries + 1, backoff=backoff),
@@ -143,7 +96,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._buffered = 0
         self._room = asyncio.Event()
         self._room.set()
-        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._partitions: dict[TopicPartition, Partition] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._processed = 0
@@ -263,14 +216,14 @@ class KafkaSubscriber(ConnectedSubscriber):
             return
         if batch is None:
             for record in records:
-                await self._submit(part, _Unit(records=[record]))
+                await self._submit(part, Unit(records=[record]))
                 if not part.accepting:
                     return
             return
         part.buffer.extend(records)
         while len(part.buffer) >= batch.size and part.accepting:
             chunk, part.buffer = part.buffer[: batch.size], part.buffer[batch.size :]
-            await self._submit(part, _Unit(records=chunk))
+            await self._submit(part, Unit(records=chunk))
         if not part.buffer:
             part.flush_at = None  # a window for nothing would make the fetch loop spin
         elif part.flush_at is None:
@@ -282,12 +235,12 @@ class KafkaSubscriber(ConnectedSubscriber):
             if part.buffer and part.flush_at is not None and part.flush_at <= now:
                 chunk, part.buffer, part.flush_at = part.buffer, [], None
                 if part.accepting:
-                    await self._submit(part, _Unit(records=chunk))
+                    await self._submit(part, Unit(records=chunk))
 
-    async def _submit(self, part: _Partition, unit: _Unit) -> None:
+    async def _submit(self, part: Partition, unit: Unit) -> None:
         await self._runner.submit(self._order_key(part, unit), partial(self._handle, part, unit))
 
-    def _order_key(self, part: _Partition, unit: _Unit) -> Hashable:
+    def _order_key(self, part: Partition, unit: Unit) -> Hashable:
         ordering = self.config.ordering
         partition: Hashable = part.tp
         if ordering == "partition" or (ordering == "key" and len(unit.records) > 1):
@@ -298,7 +251,7 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     # -- delivering --------------------------------------------------------------------
 
-    async def _drain_partition(self, part: _Partition) -> None:
+    async def _drain_partition(self, part: Partition) -> None:
         """Hand a partition's fetched records to the function in ordered runs."""
         try:
             while part.buffer and part.accepting:
@@ -320,7 +273,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         if self._buffered < _MAX_BUFFERED:
             self._room.set()
 
-    async def _run_in_order(self, part: _Partition, chunk: list[Record]) -> list[Record]:
+    async def _run_in_order(self, part: Partition, chunk: list[Record]) -> list[Record]:
         """One ordered run: the records that succeed are done; the first that fails is
         retried and dead-lettered on its own, as any record; those after it did not run
         and are returned."""
@@ -348,7 +301,7 @@ class KafkaSubscriber(ConnectedSubscriber):
                 self._processed += 1
                 done += 1
             if failure is not None:
-                unit = _Unit(records=[chunk[done]], revision=dispatched.revision)
+                unit = Unit(records=[chunk[done]], revision=dispatched.revision)
                 try:
                     delivered = await self._pipeline.deliver(unit, after=failure)
                 except DeliveryStuck as exc:
@@ -373,7 +326,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             return failure_of(exc, attempt=1)
         return None
 
-    async def _handle(self, part: _Partition, unit: _Unit) -> None:
+    async def _handle(self, part: Partition, unit: Unit) -> None:
         if not part.accepting:
             return  # left over from a revoked or reset assignment: the next one redoes it
         part.running += 1
@@ -392,7 +345,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             if part.running == 0:
                 part.idle.set()
 
-    def _count(self, unit: _Unit, outcome: Delivered | DeadLettered) -> None:
+    def _count(self, unit: Unit, outcome: Delivered | DeadLettered) -> None:
         if isinstance(outcome, DeadLettered):
             dead, attempts = unit.dead_lettered, outcome.failure.attempts
         else:
@@ -400,7 +353,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._processed += len(unit.records) - dead
         self._retried += attempts - 1
 
-    async def _invoke(self, unit: _Unit, attempt: int) -> InvocationResult:
+    async def _invoke(self, unit: Unit, attempt: int) -> InvocationResult:
         records = unit.records
         if len(records) == 1 and self.config.batch is None:
             record = records[0]
@@ -444,13 +397,13 @@ class KafkaSubscriber(ConnectedSubscriber):
                 f"could not produce the answer to {topic}: {exc or type(exc).__name__}"
             ) from exc
 
-    def _remaining(self, unit: _Unit, result: InvocationResult) -> _Unit | None:
+    def _remaining(self, unit: Unit, result: InvocationResult) -> Unit | None:
         failed = failed_items(unit.records, result)
         if not failed:
             return None
-        return _Unit(records=failed, revision=unit.revision, origin=unit.origin or unit)
+        return Unit(records=failed, revision=unit.revision, origin=unit.origin or unit)
 
-    async def _dead_letter(self, unit: _Unit, failure: Failure) -> None:
+    async def _dead_letter(self, unit: Unit, failure: Failure) -> None:
         topic = self.config.dead_letter
         assert topic is not None and self._producer is not None
         sends = []
@@ -484,7 +437,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             failure.error,
         )
 
-    def _stick(self, part: _Partition, unit: _Unit, exc: DeliveryStuck) -> None:
+    def _stick(self, part: Partition, unit: Unit, exc: DeliveryStuck) -> None:
         """Stop the partition at its oldest unfinished record and try again later."""
         if not part.accepting or self._consumer is None:
             return
@@ -494,12 +447,12 @@ class KafkaSubscriber(ConnectedSubscriber):
         now = time.time()
         pause_s = self.config.backoff_max_s
         part.accepting = False
-        fresh = _Partition(
+        fresh = Partition(
             tp=part.tp,
             committed=part.committed,
             carried=part.to_commit(),
             first_seen=part.first_seen,
-            stuck=_Stuck(offset=offset, error=str(exc), since=now, retry_at=now + pause_s),
+            stuck=Stuck(offset=offset, error=str(exc), since=now, retry_at=now + pause_s),
         )
         self._partitions[part.tp] = fresh
         self._stuck_times += 1
@@ -516,7 +469,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._consumer.pause(part.tp)
         asyncio.get_running_loop().create_task(self._unstick_later(fresh, pause_s))
 
-    async def _unstick_later(self, part: _Partition, seconds: float) -> None:
+    async def _unstick_later(self, part: Partition, seconds: float) -> None:
         await self._pause(seconds)
         if self._partitions.get(part.tp) is part and self._consumer is not None:
             part.stuck = None
@@ -529,7 +482,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             await asyncio.sleep(self._commit_interval_s)
             await self._commit(list(self._partitions.values()))
 
-    async def _commit(self, parts: list[_Partition]) -> None:
+    async def _commit(self, parts: list[Partition]) -> None:
         offsets = {part.tp: offset for part in parts if (offset := part.to_commit()) is not None}
         if not offsets or self._consumer is None:
             return
@@ -543,7 +496,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             if part.tp in offsets:
                 part.committed = max(part.committed or 0, offsets[part.tp])
 
-    async def _drain(self, parts: list[_Partition], *, timeout_s: float) -> None:
+    async def _drain(self, parts: list[Partition], *, timeout_s: float) -> None:
         busy = [part.idle.wait() for part in parts if part.running]
         if busy:
             await asyncio.wait([asyncio.ensure_future(wait) for wait in busy], timeout=timeout_s)
@@ -557,7 +510,7 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     async def assigned(self, tps: set[TopicPartition]) -> None:
         for tp in tps:
-            self._partitions[tp] = part = _Partition(tp=tp)
+            self._partitions[tp] = part = Partition(tp=tp)
             if self._consumer is not None:
                 # On failure only the lag shown stays unknown until the first commit.
                 with contextlib.suppress(KafkaError):
@@ -584,37 +537,17 @@ class KafkaSubscriber(ConnectedSubscriber):
             "stuck_times": self._stuck_times,
         }
 
-    def _sorted_partitions(self) -> list[_Partition]:
+    def _sorted_partitions(self) -> list[Partition]:
         return sorted(self._partitions.values(), key=lambda p: (p.tp.topic, p.tp.partition))
 
-    def _partition_state(self, part: _Partition) -> dict[str, Any]:
+    def _partition_state(self, part: Partition) -> dict[str, Any]:
         highwater = None
         if self._consumer is not None:
             try:
                 highwater = self._consumer.highwater(part.tp)
             except Exception:  # not assigned in the client's view during a rebalance
                 highwater = None
-        done = part.committed if part.committed is not None else part.first_seen
-        lag = max(0, highwater - done) if highwater is not None and done is not None else None
-        stuck = part.stuck
-        return {
-            "topic": part.tp.topic,
-            "partition": part.tp.partition,
-            "committed": part.committed,
-            "highwater": highwater,
-            "lag": lag,
-            "in_flight": part.tracker.in_flight,
-            "stuck": (
-                {
-                    "offset": stuck.offset,
-                    "error": stuck.error,
-                    "since": stuck.since,
-                    "retry_at": stuck.retry_at,
-                }
-                if stuck
-                else None
-            ),
-        }
+        return part.view(highwater)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
