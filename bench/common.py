@@ -369,6 +369,30 @@ class Gateway:
         return reply.json()
 
 
+def start_server(
+    procs: Processes,
+    name: str,
+    argv: list[str],
+    *,
+    log: Path,
+    ready_text: str,
+    env: Mapping[str, str],
+    server_log: Path | None = None,
+) -> Proc:
+    """Spawn a server (a broker, Redis) and wait for `ready_text` in its log: its output
+    in `log`, or `server_log` for a server that writes a log file of its own."""
+    proc = procs.spawn(name, argv, log=log, env=env)
+    watched = server_log or log
+
+    def ready() -> bool | None:
+        proc.check_alive()
+        text = watched.read_text(errors="replace") if watched.exists() else ""
+        return True if ready_text in text else None
+
+    wait_until(ready, timeout_s=START_TIMEOUT_S, what=f"{name} to be ready")
+    return proc
+
+
 def wait_serving(proc: Proc, url: str) -> None:
     def ready() -> bool | None:
         proc.check_alive()

@@ -41,6 +41,7 @@ from bench.common import (
     run_script,
     sandbox,
     start_gateway,
+    start_server,
     wait_until,
 )
 
@@ -48,7 +49,6 @@ FN = "tick"
 TRIGGER_ID = f"{FN}/cron/0"
 HANDLER = "import time\n\ndef handler(event, context):\n    return {'started': time.time()}\n"
 TARGET_P99_MS = 50.0
-SERVER_START_S = 20.0
 
 
 def start_redis(procs: Processes, workdir: Path) -> str:
@@ -59,14 +59,15 @@ def start_redis(procs: Processes, workdir: Path) -> str:
     log = workdir / "redis.log"
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     argv += ["--appendonly", "no", "--dir", str(workdir), "--logfile", str(log)]
-    proc = procs.spawn("redis-server", argv, log=workdir / "redis.out", env={})
-
-    def ready() -> bool | None:
-        proc.check_alive()
-        text = log.read_text(errors="replace") if log.exists() else ""
-        return True if "Ready to accept connections" in text else None
-
-    wait_until(ready, timeout_s=SERVER_START_S, what="redis-server to be ready")
+    start_server(
+        procs,
+        "redis-server",
+        argv,
+        log=workdir / "redis.out",
+        server_log=log,
+        ready_text="Ready to accept connections",
+        env={},
+    )
     return f"redis://127.0.0.1:{port}/0"
 
 

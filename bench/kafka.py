@@ -71,6 +71,7 @@ from bench.common import (
     run_script,
     sandbox,
     start_gateway,
+    start_server,
     wait_until,
 )
 from bench.common import trigger_state as common_trigger_state
@@ -80,7 +81,6 @@ TRIGGER_ID = f"{FN}/kafka/0"
 NOOP_SOURCE = "def handler(event, context):\n    return None\n"
 KEYS = 1000
 FETCH_TIMEOUT_MS, FETCH_MAX_RECORDS = 200, 500  # as triggers/kafka/subscriber.py fetches
-BROKER_START_S = 30.0
 ASSIGN_TIMEOUT_S = 60.0
 MAX_PAUSE_S = 0.5  # between two polls of the trigger's state while far from done
 PARTITION_TARGET = 0.3
@@ -110,14 +110,7 @@ def start_tansu(procs: Processes, workdir: Path) -> str:
     }
     argv = [str(tansu_binary()), "broker", "--listener-url", url]
     argv += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
-    log = workdir / "tansu.log"
-    proc = procs.spawn("tansu", argv, log=log, env=env)
-
-    def ready() -> bool | None:
-        proc.check_alive()
-        return True if "ready in" in log.read_text(errors="replace") else None
-
-    wait_until(ready, timeout_s=BROKER_START_S, what="tansu to be ready")
+    start_server(procs, "tansu", argv, log=workdir / "tansu.log", ready_text="ready in", env=env)
     return f"127.0.0.1:{port}"
 
 

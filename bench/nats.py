@@ -84,6 +84,7 @@ from bench.common import (
     run_script,
     sandbox,
     start_gateway,
+    start_server,
     tail,
     trigger_state,
     wait_until,
@@ -103,7 +104,6 @@ ANSWER = b"ok"
 WARMUP_S = 1.0  # requests before each measured request-reply window
 REQUEST_TIMEOUT_S = 5.0
 FIRST_ANSWER_TIMEOUT_S = 30.0  # the responder's subscription reaching the server
-SERVER_START_S = 30.0
 RUNNING_TIMEOUT_S = 60.0
 SETTLE_TIMEOUT_S = 15.0
 MAX_PAUSE_S = 0.5  # between two polls of the trigger's state while far from done
@@ -139,14 +139,14 @@ def start_nats(procs: Processes, workdir: Path) -> str:
     store = workdir / "jetstream"
     store.mkdir()
     argv = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
-    log = workdir / "nats-server.log"
-    proc = procs.spawn("nats-server", argv, log=log, env=os.environ)
-
-    def ready() -> bool | None:
-        proc.check_alive()
-        return True if "Server is ready" in log.read_text(errors="replace") else None
-
-    wait_until(ready, timeout_s=SERVER_START_S, what="nats-server to be ready")
+    start_server(
+        procs,
+        "nats-server",
+        argv,
+        log=workdir / "nats-server.log",
+        ready_text="Server is ready",
+        env=os.environ,
+    )
     return f"nats://127.0.0.1:{port}"
 
 
