@@ -293,7 +293,6 @@ class NatsSubscriber(ConnectedSubscriber):
                 self._info = {
                     "pending": info.num_pending,
                     "ack_pending": info.num_ack_pending,
-                    "server_redelivered": info.num_redelivered,
                 }
             await asyncio.sleep(_INFO_EVERY_S)
 
