@@ -114,11 +114,16 @@ class Invoker:
         except RuntimeAdapterError as exc:
             results = [exc]
         each = (time.perf_counter() - started) / max(1, len(results))
+        codes: dict[int, int] = {}
         for result, invocation in zip(results, invocations, strict=False):
             code = result.status
+            codes[code] = codes.get(code, 0) + 1
             if isinstance(result, FunctionFailed):
                 self._log_failure(key, invocation.request_id, result)
-            self._metrics.observe(key.function, key.revision, resolved.alias, code, each)
+        for code, count in codes.items():
+            self._metrics.observe(
+                key.function, key.revision, resolved.alias, code, each, count=count
+            )
         return results
 
     async def invoke(

@@ -53,14 +53,18 @@ class Metrics(Collector):
         """Triggers count their own events; their counters are read at scrape time."""
         self._trigger_sources.append(source)
 
-    def observe(self, function: str, revision: int, alias: str, code: int, seconds: float) -> None:
+    def observe(
+        self, function: str, revision: int, alias: str, code: int, seconds: float, *, count: int = 1
+    ) -> None:
+        """`count` invocations that answered `code` after `seconds` each (an ordered run
+        is observed per answer code, not per event)."""
         key = (function, revision, alias, code)
-        self._invocations[key] = self._invocations.get(key, 0) + 1
+        self._invocations[key] = self._invocations.get(key, 0) + count
         histogram = self._latency.get(key[:3])
         if histogram is None:
             histogram = self._latency[key[:3]] = _Histogram()
-        histogram.counts[bisect_left(BUCKETS, seconds)] += 1
-        histogram.total += seconds
+        histogram.counts[bisect_left(BUCKETS, seconds)] += count
+        histogram.total += seconds * count
 
     def collect(self) -> Iterator[Metric]:
         invocations = CounterMetricFamily(

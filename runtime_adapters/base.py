@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 
 @dataclass(frozen=True, kw_only=True)
 class PoolSpec:
@@ -64,8 +66,11 @@ class RevisionKey:
         return f"{self.function}@{self.revision}"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class HttpRequest:
+# The per-event types are msgspec Structs rather than frozen dataclasses: every request
+# and every queued record makes one of each, and a Struct is built about 8x faster.
+
+
+class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The HTTP event as the handler will see it (DESIGN.md, handler contract)."""
 
     method: str
@@ -80,16 +85,14 @@ class HttpRequest:
 Event = HttpRequest | dict[str, object]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Invocation:
+class Invocation(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     trigger: str
     alias: str
     event: Event
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InvocationResult:
+class InvocationResult(msgspec.Struct, frozen=True, kw_only=True):
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes

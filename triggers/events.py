@@ -6,7 +6,6 @@ bytes themselves, and `datacontenttype` says which.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -34,33 +33,44 @@ def cloud_event(
         "data": data,
     }
     if time_ms is not None and time_ms >= 0:  # Kafka says -1 for "no timestamp"
-        event["time"] = iso_time(time_ms / 1000)
+        event["time"] = iso_time_ms(int(time_ms))
     return event
 
 
+# The first bytes of a JSON document: only payloads starting with one are parsed.
+_JSON_STARTS = frozenset(b'{["-0123456789tfn \t\r\n')
+
+
 def decode_payload(payload: bytes | None) -> tuple[object, str]:
-    if not payload:
+    if not payload or payload[0] not in _JSON_STARTS:
         return payload, OCTET_STREAM
-    first = payload[:1]
-    # Only bytes that can start a JSON document are worth a parse attempt.
-    if first in b'{["-0123456789tfn' or first.isspace():
-        try:
-            return _decode_json(payload), JSON
-        except msgspec.DecodeError:
-            pass
-    return payload, OCTET_STREAM
+    try:
+        return _decode_json(payload), JSON
+    except msgspec.DecodeError:
+        return payload, OCTET_STREAM
 
 
 def iso_time(seconds: float) -> str:
-    """`2026-11-27T08:00:00.125Z`. The records of a batch mostly share their second, so
-    its text is cached and only the milliseconds are formatted each time."""
-    whole = int(seconds)
-    return f"{_second_text(whole)}.{int((seconds - whole) * 1000):03d}Z"
+    """`2026-11-27T08:00:00.125Z`."""
+    return iso_time_ms(int(seconds * 1000))
 
 
-@functools.lru_cache(maxsize=256)
-def _second_text(whole: int) -> str:
-    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+def iso_time_ms(ms: int) -> str:
+    """As iso_time, from epoch milliseconds. A queue's records mostly share their
+    second, so its text is kept and only the milliseconds are formatted each time."""
+    whole, milli = divmod(ms, 1000)
+    text = _SECOND_TEXTS.get(whole)
+    if text is None:
+        if len(_SECOND_TEXTS) >= _SECOND_TEXTS_KEPT:
+            _SECOND_TEXTS.clear()
+        text = _SECOND_TEXTS[whole] = datetime.fromtimestamp(whole, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+    return f"{text}.{milli:03d}Z"
+
+
+_SECOND_TEXTS: dict[int, str] = {}
+_SECOND_TEXTS_KEPT = 256
 
 
 def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str | bytes]:

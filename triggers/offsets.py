@@ -8,6 +8,8 @@ lose it on a crash. Kafka's committed offset is the next one to read, hence `+ 1
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 
 class OffsetTracker:
@@ -21,9 +23,22 @@ class OffsetTracker:
             raise ValueError(f"offset {offset} started after {self._started[-1]}")
         self._started.append(offset)
 
+    def start_all(self, offsets: Sequence[int]) -> None:
+        """Offsets in the order the partition gave them (one fetch's records)."""
+        for before, after in pairwise(offsets):
+            if after <= before:
+                raise ValueError(f"offset {after} started after {before}")
+        if offsets:
+            self.start(offsets[0])
+            self._started.extend(offsets[1:])
+
     def finish(self, offset: int) -> None:
-        self._finished.add(offset)
-        started, finished = self._started, self._finished
+        self.finish_all((offset,))
+
+    def finish_all(self, offsets: Iterable[int]) -> None:
+        finished = self._finished
+        finished.update(offsets)
+        started = self._started
         while started and started[0] in finished:
             done = started.popleft()
             finished.discard(done)

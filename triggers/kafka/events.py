@@ -6,8 +6,10 @@ only those items are retried and, at the end, dead-lettered.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
@@ -46,19 +48,48 @@ def message_id(record: Record) -> str:
 
 
 def message_event(record: Record, *, source: str) -> CloudEvent:
+    return _event(record, _Names.of(source, record.topic, record.partition))
+
+
+def message_events(records: Sequence[Record], *, source: str) -> list[CloudEvent]:
+    """The events of one partition's records: what they share is named once."""
+    if not records:
+        return []
+    first = records[0]
+    names = _Names.of(source, first.topic, first.partition)
+    return [_event(record, names) for record in records]
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The parts of a record's event names that its partition decides."""
+
+    id_prefix: str
+    source: str
+    subject_prefix: str
+
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def of(source: str, topic: str, partition: int) -> _Names:
+        return _Names(f"{topic}/{partition}/", f"{source}/{topic}", f"partition:{partition}#")
+
+
+def _event(record: Record, names: _Names) -> CloudEvent:
+    offset = record.offset
     event = cloud_event(
-        id=message_id(record),
-        source=f"{source}/{record.topic}",
+        id=f"{names.id_prefix}{offset}",
+        source=names.source,
         type=MESSAGE_TYPE,
-        subject=f"partition:{record.partition}#{record.offset}",
+        subject=f"{names.subject_prefix}{offset}",
         time_ms=record.timestamp,
         payload=record.value,
     )
     event["topic"] = record.topic
     event["partition"] = record.partition
-    event["offset"] = record.offset
-    if record.key is not None:
-        event["key"] = text_or_bytes(record.key)
+    event["offset"] = offset
+    key = record.key
+    if key is not None:
+        event["key"] = text_or_bytes(key)
     if record.headers:
         headers = header_map(record.headers)
         event["headers"] = headers
@@ -79,7 +110,7 @@ def batch_event(records: Sequence[Record], *, source: str) -> CloudEvent:
         "subject": f"partition:{first.partition}#{span}",
         "topic": first.topic,
         "partition": first.partition,
-        "data": [message_event(record, source=source) for record in records],
+        "data": message_events(records, source=source),
     }
 
 

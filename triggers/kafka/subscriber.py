@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from functools import partial
 from typing import Any
 
@@ -27,7 +27,7 @@ from aiokafka.structs import TopicPartition
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.backoff import Backoff
-from triggers.base import Dispatch
+from triggers.base import CloudEvent, Dispatch
 from triggers.connected import ConnectedSubscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.events import (
@@ -35,6 +35,7 @@ from triggers.kafka.events import (
     batch_event,
     failed_items,
     message_event,
+    message_events,
     message_id,
 )
 from triggers.kafka.partition import Partition, Stuck, Unit
@@ -204,8 +205,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             return  # revoked or reset meanwhile: these records will be fetched again
         if part.first_seen is None:
             part.first_seen = records[0].offset
-        for record in records:
-            part.tracker.start(record.offset)
+        part.tracker.start_all([record.offset for record in records])
         batch = self.config.batch
         if self._in_runs:
             part.buffer.extend(records)
@@ -280,26 +280,28 @@ class KafkaSubscriber(ConnectedSubscriber):
         part.running += 1
         part.idle.clear()
         try:
-            events = [message_event(record, source=self._source) for record in chunk]
-            keys = [event.get("key") for event in events]
+            events = message_events(chunk, source=self._source)
             dispatched = await self._dispatch.many(
                 events,
                 request_ids=[f"{event['id']}#1" for event in events],
-                sticky_keys=[key if isinstance(key, str) else None for key in keys],
+                sticky_keys=[_text_key(event) for event in events],
             )
-            done, failure = 0, None
-            if not dispatched.outcomes:  # a run that ran nothing would loop forever
+            outcomes = dispatched.outcomes
+            done = _succeeded(outcomes)
+            failure = None
+            if done < len(outcomes):
+                failure = failure_of(outcomes[done], attempt=1)
+            elif not outcomes:  # a run that ran nothing would loop forever
                 failure = Failure(error="the ordered run ran nothing", kind="EmptyRun", attempts=1)
-            for record, outcome in zip(chunk, dispatched.outcomes, strict=False):
-                failure = failure_of(outcome, attempt=1)
-                if failure is None and self.config.response_topic:
-                    assert isinstance(outcome, InvocationResult)
-                    failure = await self._answer(record, outcome)
-                if failure is not None:
-                    break
-                part.tracker.finish(record.offset)
-                self._processed += 1
-                done += 1
+            if self.config.response_topic:
+                for n in range(done):
+                    answered = outcomes[n]
+                    assert isinstance(answered, InvocationResult)
+                    if (failure := await self._answer(chunk[n], answered)) is not None:
+                        done = n
+                        break
+            part.tracker.finish_all([record.offset for record in chunk[:done]])
+            self._processed += done
             if failure is not None:
                 unit = Unit(records=[chunk[done]], revision=dispatched.revision)
                 try:
@@ -548,6 +550,19 @@ class KafkaSubscriber(ConnectedSubscriber):
             except Exception:  # not assigned in the client's view during a rebalance
                 highwater = None
         return part.view(highwater)
+
+
+def _text_key(event: CloudEvent) -> str | None:
+    key = event.get("key")
+    return key if isinstance(key, str) else None
+
+
+def _succeeded(outcomes: Sequence[InvocationResult | RuntimeAdapterError]) -> int:
+    """How many of an ordered run's outcomes, from the first, are successes."""
+    for n, outcome in enumerate(outcomes):
+        if type(outcome) is not InvocationResult or outcome.status >= 500:
+            return n
+    return len(outcomes)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
