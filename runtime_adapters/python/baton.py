@@ -34,6 +34,7 @@ class Baton:
         self._handoff = threading.Lock()  # makes "spill" and "still the reader?" atomic
         self._generation = 0  # bumped by every spill
         self._busy_since = 0.0  # when the reader's running handler started; 0: none
+        self._reader: int | None = None  # the reading thread's ident
         self._watcher_parked = False
         self._unpark = threading.Event()
 
@@ -42,6 +43,7 @@ class Baton:
         read_lock, handoff, monotonic = self._read_lock, self._handoff, time.monotonic
         while True:
             read_lock.acquire()
+            self._reader = threading.get_ident()
             generation = self._generation
             while True:
                 message = read()
@@ -53,6 +55,14 @@ class Baton:
                     if self._generation != generation:
                         break  # the watcher made another thread the reader meanwhile
                     self._busy_since = 0.0
+
+    def lap(self) -> None:
+        """The reader's run of several invocations (an InvokeMany) starts its next one:
+        time that one afresh, so that a slow invocation spills reading, not a long run
+        of fast ones. Once spilled, or on another thread than the reader, nothing."""
+        with self._handoff:
+            if self._busy_since and self._reader == threading.get_ident():
+                self._busy_since = time.monotonic()
 
     def watch(self) -> NoReturn:
         """The watcher thread: spill reading away from a handler that takes long."""

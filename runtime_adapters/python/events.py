@@ -119,7 +119,8 @@ class CloudEvent(dict[str, Any]):
 
 
 def make_event(event: HttpLike | Mapping[str, Any]) -> HttpRequestEvent | CloudEvent:
-    if isinstance(event, Mapping):
+    # The exact-type test first: CloudEvents arrive as dicts, and an ABC check is slow.
+    if type(event) is dict or isinstance(event, Mapping):
         return CloudEvent(event)
     return HttpRequestEvent(event)
 

@@ -203,7 +203,9 @@ class Worker:
     def _serve(self, message: Invoke | InvokeMany) -> None:
         if type(message) is InvokeMany:
             replies: list[Reply | Failed] = []
+            lap = self._baton.lap
             for item in message.items:
+                lap()
                 reply = self._call(item)
                 replies.append(reply)
                 if _failed_reply(reply):

@@ -7,6 +7,8 @@ a new one, so work left over from the old one cannot commit into the new.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +54,23 @@ class Partition:
 
     def __post_init__(self) -> None:
         self.idle.set()
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Around a delivery of this partition's records: revocation waits for `idle`."""
+        self.running += 1
+        self.idle.clear()
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                self.idle.set()
+
+    @property
+    def dry(self) -> bool:
+        """Nothing fetched is waiting or running: what finished can be committed now."""
+        return self.running == 0 and not self.buffer
 
     def to_commit(self) -> int | None:
         candidates = [c for c in (self.tracker.committable, self.carried) if c is not None]

@@ -60,6 +60,8 @@ _FETCH_MAX_RECORDS = 500
 _RUN_MAX = 100
 _MAX_BUFFERED = 5000
 _SEND_TIMEOUT_S = 30.0
+# A trickle of records, each running a partition dry, commits at most this often.
+_COMMIT_GAP_S = 0.02
 _ERROR_HEADER_LIMIT = 4096
 
 
@@ -95,6 +97,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         # One record after another per partition: they go to a worker in ordered runs.
         self._in_runs = config.ordering == "partition" and config.batch is None
         self._buffered = 0
+        self._commit_soon = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
         self._partitions: dict[TopicPartition, Partition] = {}
@@ -267,6 +270,8 @@ class KafkaSubscriber(ConnectedSubscriber):
             if not part.accepting:
                 self._took(len(part.buffer))
                 part.buffer.clear()
+            elif part.dry:
+                self._commit_soon.set()
 
     def _took(self, count: int) -> None:
         self._buffered -= count
@@ -277,9 +282,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         """One ordered run: the records that succeed are done; the first that fails is
         retried and dead-lettered on its own, as any record; those after it did not run
         and are returned."""
-        part.running += 1
-        part.idle.clear()
-        try:
+        with part.working():
             events = message_events(chunk, source=self._source)
             dispatched = await self._dispatch.many(
                 events,
@@ -313,10 +316,6 @@ class KafkaSubscriber(ConnectedSubscriber):
                 part.tracker.finish(chunk[done].offset)
                 done += 1
             return chunk[done:]
-        finally:
-            part.running -= 1
-            if part.running == 0:
-                part.idle.set()
 
     async def _answer(self, record: Record, result: InvocationResult) -> Failure | None:
         """Produce a run's answer to the response topic; its failure fails the record."""
@@ -331,21 +330,16 @@ class KafkaSubscriber(ConnectedSubscriber):
     async def _handle(self, part: Partition, unit: Unit) -> None:
         if not part.accepting:
             return  # left over from a revoked or reset assignment: the next one redoes it
-        part.running += 1
-        part.idle.clear()
-        try:
+        with part.working():
             try:
                 outcome = await self._pipeline.deliver(unit)
             except DeliveryStuck as exc:
                 self._stick(part, unit, exc)
                 return
             self._count(unit, outcome)
-            for record in unit.records:
-                part.tracker.finish(record.offset)
-        finally:
-            part.running -= 1
-            if part.running == 0:
-                part.idle.set()
+            part.tracker.finish_all([record.offset for record in unit.records])
+        if part.dry:
+            self._commit_soon.set()
 
     def _count(self, unit: Unit, outcome: Delivered | DeadLettered) -> None:
         if isinstance(outcome, DeadLettered):
@@ -480,9 +474,16 @@ class KafkaSubscriber(ConnectedSubscriber):
     # -- committing and rebalancing ----------------------------------------------------
 
     async def _commit_loop(self) -> None:
+        """Commit every interval while records keep coming, and as soon as a partition
+        has run dry (a burst is done): a crash then redelivers little, and the lag
+        shows 0 when there is nothing left to do."""
+        soon = self._commit_soon
         while True:
-            await asyncio.sleep(self._commit_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(soon.wait(), timeout=self._commit_interval_s)
+            soon.clear()
             await self._commit(list(self._partitions.values()))
+            await asyncio.sleep(_COMMIT_GAP_S)
 
     async def _commit(self, parts: list[Partition]) -> None:
         offsets = {part.tp: offset for part in parts if (offset := part.to_commit()) is not None}
