@@ -91,11 +91,18 @@ class WorkerConnection(asyncio.Protocol):
         """Write invocations to run in order (InvokeMany); `future` gets ManyReplies."""
         request_id = self._last_id = self._last_id + 1
         items = [_invoke(n, item, timeout_ms) for n, item in enumerate(invocations)]
-        self._write(InvokeMany(request_id, items), future, request_id)
+        # No busy-polling for the answer: a run takes longer than the window, and the
+        # spinning would take CPU from the worker running it.
+        self._write(InvokeMany(request_id, items), future, request_id, poll=False)
         return request_id
 
     def _write(
-        self, message: Invoke | InvokeMany, future: asyncio.Future[Outcome], request_id: int
+        self,
+        message: Invoke | InvokeMany,
+        future: asyncio.Future[Outcome],
+        request_id: int,
+        *,
+        poll: bool = True,
     ) -> None:
         assert self._transport is not None
         data = frame(_encoder, message)
@@ -105,7 +112,7 @@ class WorkerConnection(asyncio.Protocol):
         else:
             self._outbox += data
         self._pending[request_id] = future
-        if self._poller is not None:
+        if poll and self._poller is not None:
             self._poller.expect_reply()
 
     def _flush(self) -> None:

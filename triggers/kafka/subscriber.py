@@ -54,10 +54,11 @@ from triggers.pipeline import (
 log = logging.getLogger("gaia.triggers.kafka")
 
 _FETCH_TIMEOUT_MS = 200
-_FETCH_MAX_RECORDS = 500
+_FETCH_MAX_RECORDS = int(__import__("os").environ.get("GAIA_FETCH_MAX", "500"))
 # `ordering: partition`: at most this many records of a partition per ordered run, and
-# at most _MAX_BUFFERED records fetched and waiting in all (then fetching waits).
-_RUN_MAX = 100
+# about _MAX_BUFFERED records fetched and waiting in all (then fetching waits), shared
+# equally by the partitions held, with at least two runs' worth each.
+_RUN_MAX = int(__import__("os").environ.get("GAIA_RUN_MAX", "100"))
 _MAX_BUFFERED = 5000
 _SEND_TIMEOUT_S = 30.0
 # A trickle of records, each running a partition dry, commits at most this often.
@@ -96,7 +97,6 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._runner = KeyedRunner(max_in_flight=config.max_in_flight)
         # One record after another per partition: they go to a worker in ordered runs.
         self._in_runs = config.ordering == "partition" and config.batch is None
-        self._buffered = 0
         self._commit_soon = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -172,14 +172,15 @@ class KafkaSubscriber(ConnectedSubscriber):
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
-            if self._buffered >= _MAX_BUFFERED:
+            partitions = self._with_room() if self._in_runs and self._partitions else []
+            if self._in_runs and self._partitions and not partitions:
                 self._room.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), timeout=_FETCH_TIMEOUT_MS / 1000)
                 continue
             try:
                 fetched = await consumer.getmany(
-                    timeout_ms=self._fetch_timeout_ms(), max_records=_FETCH_MAX_RECORDS
+                    *partitions, timeout_ms=self._fetch_timeout_ms(), max_records=_FETCH_MAX_RECORDS
                 )
             except KafkaError as exc:
                 self._error = str(exc)
@@ -192,6 +193,13 @@ class KafkaSubscriber(ConnectedSubscriber):
                     await self._take(tp, records)
             if self.config.batch:
                 await self._flush_due()
+
+    def _with_room(self) -> list[TopicPartition]:
+        """Ordered runs: the partitions whose buffers have room. Each has an equal share
+        of the budget, so one partition's backlog never takes the others' room: their
+        runs then reach the worker side by side rather than one partition at a time."""
+        share = max(2 * _RUN_MAX, _MAX_BUFFERED // len(self._partitions))
+        return [tp for tp, part in self._partitions.items() if len(part.buffer) < share]
 
     def _fetch_timeout_ms(self) -> int:
         due = [p.flush_at for p in self._partitions.values() if p.buffer and p.flush_at]
@@ -212,7 +220,6 @@ class KafkaSubscriber(ConnectedSubscriber):
         batch = self.config.batch
         if self._in_runs:
             part.buffer.extend(records)
-            self._buffered += len(records)
             if not part.draining:
                 part.draining = True
                 await self._runner.submit(part.tp, partial(self._drain_partition, part))
@@ -260,23 +267,17 @@ class KafkaSubscriber(ConnectedSubscriber):
             while part.buffer and part.accepting:
                 chunk = part.buffer[:_RUN_MAX]
                 del part.buffer[:_RUN_MAX]
-                self._took(len(chunk))
+                self._room.set()
                 rest = await self._run_in_order(part, chunk)
                 if rest and part.accepting:  # not run: first in line for the next run
                     part.buffer[:0] = rest
-                    self._buffered += len(rest)
         finally:
             part.draining = False
             if not part.accepting:
-                self._took(len(part.buffer))
                 part.buffer.clear()
+                self._room.set()
             elif part.dry:
                 self._commit_soon.set()
-
-    def _took(self, count: int) -> None:
-        self._buffered -= count
-        if self._buffered < _MAX_BUFFERED:
-            self._room.set()
 
     async def _run_in_order(self, part: Partition, chunk: list[Record]) -> list[Record]:
         """One ordered run: the records that succeed are done; the first that fails is
