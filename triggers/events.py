@@ -56,21 +56,20 @@ def iso_time(seconds: float) -> str:
 
 
 def iso_time_ms(ms: int) -> str:
-    """As iso_time, from epoch milliseconds. A queue's records mostly share their
-    second, so its text is kept and only the milliseconds are formatted each time."""
-    whole, milli = divmod(ms, 1000)
-    text = _SECOND_TEXTS.get(whole)
+    """As iso_time, from epoch milliseconds. A queue's records come in bursts that
+    share their millisecond, so recent texts are kept."""
+    text = _ISO_TEXTS.get(ms)
     if text is None:
-        if len(_SECOND_TEXTS) >= _SECOND_TEXTS_KEPT:
-            _SECOND_TEXTS.clear()
-        text = _SECOND_TEXTS[whole] = datetime.fromtimestamp(whole, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S"
-        )
-    return f"{text}.{milli:03d}Z"
+        if len(_ISO_TEXTS) >= _ISO_TEXTS_KEPT:
+            _ISO_TEXTS.clear()
+        whole, milli = divmod(ms, 1000)
+        second = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        text = _ISO_TEXTS[ms] = f"{second}.{milli:03d}Z"
+    return text
 
 
-_SECOND_TEXTS: dict[int, str] = {}
-_SECOND_TEXTS_KEPT = 256
+_ISO_TEXTS: dict[int, str] = {}
+_ISO_TEXTS_KEPT = 4096
 
 
 def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str | bytes]:

@@ -36,7 +36,11 @@ def config(tansu: Tansu, topic: str, **overrides: Any) -> KafkaTriggerConfig:
 
 @asynccontextmanager
 async def running(
-    cfg: KafkaTriggerConfig, dispatch: FakeDispatch, *, drain_timeout_s: float = 5.0
+    cfg: KafkaTriggerConfig,
+    dispatch: FakeDispatch,
+    *,
+    drain_timeout_s: float = 5.0,
+    commit_interval_s: float = 0.05,
 ) -> AsyncIterator[KafkaSubscriber]:
     subscriber = KafkaSubscriber(
         trigger_id="fn/kafka/0",
@@ -44,7 +48,7 @@ async def running(
         config=cfg,
         dispatch=dispatch,
         drain_timeout_s=drain_timeout_s,
-        commit_interval_s=0.05,
+        commit_interval_s=commit_interval_s,
     )
     await subscriber.start()
     try:
@@ -152,6 +156,46 @@ async def test_ordered_partitions_go_to_the_function_in_runs(tansu: Tansu) -> No
     for partition in (0, 1):
         offsets = [e["offset"] for e in dispatch.events if e["partition"] == partition]
         assert offsets == sorted(offsets) and len(offsets) == len(set(offsets))
+
+
+async def test_a_backlog_on_one_partition_leaves_room_for_the_others(tansu: Tansu) -> None:
+    """6,000 records wait on partition 0 (more than the whole fetch buffer) behind a run
+    that does not finish; records arriving on partition 1 are still fetched and run."""
+    topic = await new_topic(tansu.bootstrap, "backlog", partitions=2)
+    await produce(tansu.bootstrap, topic, [(None, b"0")] * 6000, partition=0)
+    release = asyncio.Event()
+
+    async def partition_0_waits(event: CloudEvent) -> InvocationResult:
+        if event["partition"] == 0:
+            await release.wait()
+        return ok()
+
+    dispatch = FakeDispatch(answer=partition_0_waits)
+    async with running(config(tansu, topic), dispatch) as sub:
+        await eventually(lambda: dispatch.running == 1, what="partition 0's first run")
+        await produce(tansu.bootstrap, topic, [(None, b"1")] * 10, partition=1)
+        await eventually(
+            lambda: sum(1 for e in dispatch.events if e["partition"] == 1) == 10,
+            what="partition 1's records, while partition 0 is held up",
+        )
+        release.set()
+        await eventually(lambda: sub.state()["processed"] == 6010, what="every record")
+
+
+async def test_a_burst_is_committed_when_it_is_done_not_at_the_next_interval(
+    tansu: Tansu,
+) -> None:
+    topic = await new_topic(tansu.bootstrap, "burst", partitions=2)
+    await produce(tansu.bootstrap, topic, [(f"k{n}".encode(), b"{}") for n in range(50)])
+    for ordering in ("partition", "key"):
+        dispatch = FakeDispatch()
+        cfg = config(tansu, topic, ordering=ordering, group=f"burst-{ordering}")
+        async with running(cfg, dispatch, commit_interval_s=600) as sub:
+            await eventually(
+                lambda: sum(committed(sub, p) or 0 for p in (0, 1)) == 50,
+                within=10,
+                what=f"the burst committed (ordering {ordering})",
+            )
 
 
 async def test_nothing_is_committed_past_a_record_still_running(tansu: Tansu) -> None:
