@@ -38,6 +38,7 @@ from triggers.kafka.events import (
     message_events,
     message_id,
 )
+from triggers.kafka.outputs import Outputs
 from triggers.kafka.partition import Partition, Stuck, Unit
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
@@ -54,16 +55,15 @@ from triggers.pipeline import (
 log = logging.getLogger("gaia.triggers.kafka")
 
 _FETCH_TIMEOUT_MS = 200
-_FETCH_MAX_RECORDS = int(__import__("os").environ.get("GAIA_FETCH_MAX", "500"))
+_FETCH_MAX_RECORDS = 500
 # `ordering: partition`: at most this many records of a partition per ordered run, and
 # about _MAX_BUFFERED records fetched and waiting in all (then fetching waits), shared
 # equally by the partitions held, with at least two runs' worth each.
-_RUN_MAX = int(__import__("os").environ.get("GAIA_RUN_MAX", "100"))
+_RUN_MAX = 100
 _MAX_BUFFERED = 5000
-_SEND_TIMEOUT_S = 30.0
 # A trickle of records, each running a partition dry, commits at most this often.
 _COMMIT_GAP_S = 0.02
-_ERROR_HEADER_LIMIT = 4096
+_COMMIT_TIMEOUT_S = 30.0  # a commit hangs while the broker is down
 
 
 class KafkaSubscriber(ConnectedSubscriber):
@@ -103,6 +103,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._partitions: dict[TopicPartition, Partition] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._outputs: Outputs | None = None
         self._processed = 0
         self._retried = 0
         self._dead_lettered = 0
@@ -124,7 +125,7 @@ class KafkaSubscriber(ConnectedSubscriber):
             await consumer.stop()  # leaves the group: its partitions move on now
         if producer is not None:
             await producer.stop()
-        self._consumer = self._producer = None
+        self._consumer = self._producer = self._outputs = None
 
     async def _connect(self) -> None:
         config = self.config
@@ -156,6 +157,7 @@ class KafkaSubscriber(ConnectedSubscriber):
                 await consumer.stop()
                 raise
             self._producer = producer
+            self._outputs = Outputs(producer=producer, trigger_id=self.trigger_id)
         self._consumer = consumer
 
     # -- fetching ----------------------------------------------------------------------
@@ -377,22 +379,8 @@ class KafkaSubscriber(ConnectedSubscriber):
         self, result: InvocationResult, *, key: bytes | None, source_id: str
     ) -> None:
         topic = self.config.response_topic
-        assert topic is not None and self._producer is not None
-        headers = [("ce_source_id", source_id.encode())]
-        headers.extend(
-            (name.decode("latin-1"), value)
-            for name, value in result.headers
-            if name.lower() == b"content-type"
-        )
-        try:
-            await asyncio.wait_for(
-                self._producer.send_and_wait(topic, result.body, key=key, headers=headers),
-                timeout=_SEND_TIMEOUT_S,
-            )
-        except (KafkaError, TimeoutError) as exc:
-            raise OutputFailed(
-                f"could not produce the answer to {topic}: {exc or type(exc).__name__}"
-            ) from exc
+        assert topic is not None and self._outputs is not None
+        await self._outputs.respond(topic, result, key=key, source_id=source_id)
 
     def _remaining(self, unit: Unit, result: InvocationResult) -> Unit | None:
         failed = failed_items(unit.records, result)
@@ -402,24 +390,8 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     async def _dead_letter(self, unit: Unit, failure: Failure) -> None:
         topic = self.config.dead_letter
-        assert topic is not None and self._producer is not None
-        sends = []
-        for record in unit.records:
-            headers = [
-                *record.headers,
-                ("gaia-error", failure.error.encode()[:_ERROR_HEADER_LIMIT]),
-                ("gaia-error-kind", failure.kind.encode()),
-                ("gaia-attempts", str(failure.attempts).encode()),
-                ("gaia-revision", unit.revision.encode()),
-                ("gaia-trigger", self.trigger_id.encode()),
-                ("gaia-topic", record.topic.encode()),
-                ("gaia-partition", str(record.partition).encode()),
-                ("gaia-offset", str(record.offset).encode()),
-            ]
-            sends.append(
-                await self._producer.send(topic, record.value, key=record.key, headers=headers)
-            )
-        await asyncio.wait_for(asyncio.gather(*sends), timeout=_SEND_TIMEOUT_S)
+        assert topic is not None and self._outputs is not None
+        await self._outputs.dead_letter(topic, unit.records, failure, revision=unit.revision)
         (unit.origin or unit).dead_lettered += len(unit.records)
         self._dead_lettered += len(unit.records)
         log.warning(
@@ -491,7 +463,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         if not offsets or self._consumer is None:
             return
         try:
-            await asyncio.wait_for(self._consumer.commit(offsets), timeout=_SEND_TIMEOUT_S)
+            await asyncio.wait_for(self._consumer.commit(offsets), timeout=_COMMIT_TIMEOUT_S)
         except (KafkaError, TimeoutError) as exc:
             # Not lost: these offsets are committed with the next ones, or redelivered.
             log.warning("%s: commit failed (%s)", self.trigger_id, exc or type(exc).__name__)
