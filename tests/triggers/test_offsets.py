@@ -43,3 +43,18 @@ def test_offsets_must_start_in_partition_order() -> None:
     tracker.start(5)
     with pytest.raises(ValueError, match="offset 4 started after 5"):
         tracker.start(4)
+
+
+def test_a_fetch_starts_and_a_run_finishes_together() -> None:
+    tracker = OffsetTracker()
+    tracker.start_all([0, 1, 2])
+    tracker.start_all([3, 5, 6])  # a gap: a compacted or transactional topic
+    tracker.finish_all([3, 5])
+    assert tracker.committable is None  # 0-2 still running
+    tracker.finish_all([0, 1, 2])
+    assert tracker.committable == 6 and tracker.in_flight == 1
+    with pytest.raises(ValueError, match="offset 6 started after 6"):
+        tracker.start_all([6, 7])
+    with pytest.raises(ValueError, match="offset 8 started after 9"):
+        tracker.start_all([9, 8])
+    assert tracker.in_flight == 1  # a rejected fetch starts none of its offsets
