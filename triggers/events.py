@@ -6,6 +6,7 @@ bytes themselves, and `datacontenttype` says which.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -55,21 +56,13 @@ def iso_time(seconds: float) -> str:
     return iso_time_ms(int(seconds * 1000))
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_time_ms(ms: int) -> str:
     """As iso_time, from epoch milliseconds. A queue's records come in bursts that
     share their millisecond, so recent texts are kept."""
-    text = _ISO_TEXTS.get(ms)
-    if text is None:
-        if len(_ISO_TEXTS) >= _ISO_TEXTS_KEPT:
-            _ISO_TEXTS.clear()
-        whole, milli = divmod(ms, 1000)
-        second = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        text = _ISO_TEXTS[ms] = f"{second}.{milli:03d}Z"
-    return text
-
-
-_ISO_TEXTS: dict[int, str] = {}
-_ISO_TEXTS_KEPT = 4096
+    whole, milli = divmod(ms, 1000)
+    second = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{second}.{milli:03d}Z"
 
 
 def header_map(headers: Iterable[tuple[str, bytes]]) -> dict[str, str | bytes]:
