@@ -174,12 +174,14 @@ class KafkaSubscriber(ConnectedSubscriber):
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
-            partitions = self._with_room() if self._in_runs and self._partitions else []
-            if self._in_runs and self._partitions and not partitions:
-                self._room.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room.wait(), timeout=_FETCH_TIMEOUT_MS / 1000)
-                continue
+            partitions: list[TopicPartition] = []  # none named: every assigned one
+            if self._in_runs and self._partitions:
+                partitions = self._with_room()
+                if not partitions:  # every buffer is full: wait until a run takes some
+                    self._room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), _FETCH_TIMEOUT_MS / 1000)
+                    continue
             try:
                 fetched = await consumer.getmany(
                     *partitions, timeout_ms=self._fetch_timeout_ms(), max_records=_FETCH_MAX_RECORDS
