@@ -9,7 +9,7 @@ produced before anything consumes it; then one consumer group reads the whole to
 and commits it. The default of 200,000 makes every partition take several fetches
 (aiokafka fetches at most 1 MB a partition): with 50,000, a partition arrives in about
 one fetch, and the bare loop then measures iterating over records already in memory
-rather than consuming a topic (here it showed 155k-300k msgs/s at 50,000 and 95k-180k at
+rather than consuming a topic (here it showed 150k-300k msgs/s at 50,000 and 95k-185k at
 100,000 and above, on one broker, one machine, one hour).
 
 - bare: a plain `AIOKafkaConsumer` (uvloop, as the gateway runs) in a subprocess of its
