@@ -471,6 +471,11 @@ def trigger_state(gateway: Gateway, trigger_id: str) -> dict[str, Any] | None:
 # --- report ---------------------------------------------------------------------------
 
 
+def verdict(ok: bool) -> str:
+    """A table's "met?" cell."""
+    return "yes" if ok else "**no**"
+
+
 def markdown_table(
     header: Sequence[str], align: Sequence[str], rows: Iterable[Sequence[str]]
 ) -> str:

@@ -57,6 +57,7 @@ from bench.common import (
     sandbox,
     start_gateway,
     try_get,
+    verdict,
     wait_until,
     wrk_command,
 )
@@ -95,10 +96,6 @@ def revision_of(reply: Reply) -> str:
 
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.3f} s" if math.isfinite(seconds) else f"> {SERVE_TIMEOUT_S:.0f} s (missed)"
-
-
-def verdict(ok: bool) -> str:
-    return "yes" if ok else "**no**"
 
 
 # --- phase 1: save to serving under gaia dev --------------------------------------------

@@ -20,15 +20,12 @@ Every process it starts (and every descendant) is stopped on exit, Ctrl-C includ
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import math
 import os
 import shlex
 import shutil
 import statistics
 import sys
-import tarfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +40,7 @@ from bench.common import (
     Processes,
     ProcStat,
     WrkResult,
+    bundle,
     command_line,
     descendants,
     free_port,
@@ -54,6 +52,7 @@ from bench.common import (
     run_wrk,
     sandbox,
     start_gateway,
+    verdict,
     wait_serving,
     wrk_command,
 )
@@ -234,16 +233,6 @@ def fmt_list(values: Iterable[float]) -> str:
 # --- phase 3: cold starts ---------------------------------------------------------------
 
 
-def bundle(code_dir: Path) -> str:
-    """The code directory as the admin API takes it: a base64 gzip tarball."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(code_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                tar.add(path, arcname=path.relative_to(code_dir).as_posix())
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def hello_variant(workdir: Path, index: int) -> Path:
     """A copy of examples/hello whose digest differs by one comment line."""
     target = workdir / f"hello-{index}"
@@ -307,8 +296,7 @@ def row(
     metric: str, bare: str, gateway: str, diff: str = "-", goal: str = "", ok: bool = True
 ) -> Row:
     """One table line; without a goal, the target and verdict cells are dashes."""
-    verdict = ("yes" if ok else "**no**") if goal else "-"
-    return (metric, bare, gateway, diff, goal or "-", verdict)
+    return (metric, bare, gateway, diff, goal or "-", verdict(ok) if goal else "-")
 
 
 def latency_rows(label: str, bare: WrkResult, gateway: WrkResult, p50_goal_ms: float) -> list[Row]:

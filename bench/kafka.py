@@ -78,6 +78,7 @@ from bench.common import (
     sandbox,
     start_gateway,
     start_server,
+    verdict,
     wait_until,
 )
 from bench.common import trigger_state as common_trigger_state
@@ -472,8 +473,8 @@ def table_rows(results: Results) -> list[tuple[str, str, str, str, str]]:
             ok = partition is None or rate > partition
         else:
             goal, ok = "", True
-        verdict = ("yes" if ok else "**no**") if goal else "-"
-        rows.append((scenario.name, f"{rate:,.0f}", f"{ratio:.2f}x", goal or "-", verdict))
+        met = verdict(ok) if goal else "-"
+        rows.append((scenario.name, f"{rate:,.0f}", f"{ratio:.2f}x", goal or "-", met))
     return rows
 
 

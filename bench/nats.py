@@ -87,6 +87,7 @@ from bench.common import (
     start_server,
     tail,
     trigger_state,
+    verdict,
     wait_until,
 )
 
@@ -686,8 +687,8 @@ def median_of(trips: Sequence[RoundTrips], metric: str) -> float:
 def ratio_row(name: str, bare: float, gaia: float, target: float | None) -> Row:
     ratio = gaia / bare if bare else 0.0
     goal = f"≥ {target}x" if target is not None else "-"
-    verdict = "-" if target is None else ("yes" if ratio >= target else "**no**")
-    return (name, f"{bare:,.0f}", f"{gaia:,.0f}", f"{ratio:.2f}x", goal, verdict)
+    met = "-" if target is None else verdict(ratio >= target)
+    return (name, f"{bare:,.0f}", f"{gaia:,.0f}", f"{ratio:.2f}x", goal, met)
 
 
 def table_rows(results: Results, concurrency: int) -> list[Row]:
