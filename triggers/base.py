@@ -52,6 +52,17 @@ class Dispatch(Protocol):
         of the worker for all of them."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class TriggerContext:
+    """What the gateway gives every trigger it starts."""
+
+    trigger_id: str  # `hello/kafka/0`
+    function: str
+    dispatch: Dispatch
+    drain_timeout_s: float
+    replica: str  # this gateway's name in shared records (cron history)
+
+
 class Subscriber(abc.ABC):
     kind: ClassVar[str]
 

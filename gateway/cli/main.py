@@ -16,7 +16,7 @@ import yaml
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
-from gateway.cli.triggers import cron, triggers
+from gateway.cli.triggers import HISTORY_GROUPS, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
@@ -416,7 +416,8 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
-cli.add_command(cron)
+for group in HISTORY_GROUPS:
+    cli.add_command(group)
 
 
 def main() -> None:

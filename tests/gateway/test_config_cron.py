@@ -9,19 +9,25 @@ from pathlib import Path
 import pytest
 
 from gateway.config import (
-    MAX_PAYLOAD_VALUES,
     ConfigError,
-    CronTrigger,
     GaiaFile,
-    HttpTriggerConfig,
-    KafkaTrigger,
-    NatsTrigger,
+    Trigger,
 )
 from gateway.control import ControlPlane
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
-from tests.gateway.trigger_kit import ALIASES, issues_in, issues_of, make_base, parse, triggers_of
-from triggers.cron.config import CronTriggerConfig
+from tests.gateway.trigger_kit import (
+    ALIASES,
+    config_of,
+    issues_in,
+    issues_of,
+    make_base,
+    parse,
+    triggers_of,
+)
+from triggers.cron.config import MAX_PAYLOAD_VALUES, CronTriggerConfig
+from triggers.registry import kind
+from triggers.retrying import BackoffConfig
 
 Parse = Callable[..., GaiaFile]
 
@@ -64,14 +70,14 @@ def base(tmp_path: Path) -> Path:
     return make_base(tmp_path)
 
 
-def cron_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[CronTrigger]:
-    return triggers_of(base, "cron", CronTrigger, *triggers, **keys)
+def cron_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
+    return triggers_of(base, "cron", *triggers, **keys)
 
 
 def cron(base: Path, **keys: object) -> CronTriggerConfig:
     """The model of one trigger `- cron: {schedule: '*/5 * * * *', **keys}`."""
     [trigger] = cron_triggers(base, {**OK, **keys})
-    return trigger.cron
+    return config_of(trigger, CronTriggerConfig)
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
@@ -98,9 +104,10 @@ def payload_issues(base: Path, payload: str) -> list[str]:
 def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None:
     weekdays, every, seconds = parse(base, FULL).functions["hello"].triggers
 
-    assert weekdays == CronTrigger(
+    assert weekdays == Trigger(
+        kind="cron",
         target=Target(function="hello", alias="prod"),
-        cron=CronTriggerConfig(
+        config=CronTriggerConfig(
             schedule="0 9 * * 1-5",
             timezone="Europe/Berlin",
             payload={
@@ -114,25 +121,26 @@ def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None
             jitter_s=60.0,
             lease="redis://127.0.0.1:6379/2",
             retries=4,
-            backoff_initial_s=0.2,
-            backoff_max_s=60.0,
+            backoff=BackoffConfig(initial_s=0.2, max_s=60.0),
         ),
     )
-    assert every == CronTrigger(
+    assert every == Trigger(
+        kind="cron",
         target=Target(function="hello", revision=1),
-        cron=CronTriggerConfig(schedule="@every 30s", payload="ping"),
+        config=CronTriggerConfig(schedule="@every 30s", payload="ping"),
     )
-    assert seconds == CronTrigger(
+    assert seconds == Trigger(
+        kind="cron",
         target=Target(function="hello", alias="prod", tag="canary"),
-        cron=CronTriggerConfig(schedule="*/10 * * * * *", payload=[1, 2]),
+        config=CronTriggerConfig(schedule="*/10 * * * * *", payload=[1, 2]),
     )
     assert seconds.tag == "canary"
     for trigger in (weekdays, every, seconds):
-        assert isinstance(trigger, CronTrigger)
-        assert CronTriggerConfig.from_dict(trigger.cron.to_dict()) == trigger.cron
+        assert trigger.kind == "cron"
+        assert CronTriggerConfig.from_dict(trigger.config.to_dict()) == trigger.config
         # The stored shape is also valid gaia.yaml, read back to the same model.
-        [again] = cron_triggers(base, trigger.cron.to_dict())
-        assert again.cron == trigger.cron
+        [again] = cron_triggers(base, trigger.config.to_dict())
+        assert again.config == trigger.config
 
 
 def test_design_example(base: Path) -> None:
@@ -145,21 +153,22 @@ def test_design_example(base: Path) -> None:
           - cron: {schedule: "*/5 * * * *", timezone: UTC, alias: prod, payload: {kind: report}}
     """
     [trigger] = parse(base, text).functions["hello"].triggers
-    assert trigger == CronTrigger(
+    assert trigger == Trigger(
+        kind="cron",
         target=Target(function="hello", alias="prod"),
-        cron=CronTriggerConfig(schedule="*/5 * * * *", payload={"kind": "report"}),
+        config=CronTriggerConfig(schedule="*/5 * * * *", payload={"kind": "report"}),
     )
 
 
 def test_defaults(base: Path) -> None:
     [trigger] = cron_triggers(base, {"schedule": "@hourly"})
     assert trigger.target == Target(function="hello", alias="default")
-    config = trigger.cron
+    config = trigger.config
     assert config == CronTriggerConfig(schedule="@hourly")
     assert (config.timezone, config.payload, config.lease) == ("UTC", None, None)
     assert (config.misfire_grace_s, config.coalesce, config.overlap) == (1.0, True, "skip")
     assert config.jitter_s == 0.0
-    assert (config.retries, config.backoff_initial_s, config.backoff_max_s) == (2, 0.1, 30.0)
+    assert (config.retries, config.backoff.initial_s, config.backoff.max_s) == (2, 0.1, 30.0)
     assert CronTriggerConfig.from_dict(config.to_dict()) == config
     assert config.to_dict() == {
         "schedule": "@hourly",
@@ -229,8 +238,8 @@ def test_a_payload_is_copied_out_of_yaml_anchors(base: Path) -> None:
           - cron: {schedule: "@hourly", payload: {a: &shared {kind: report}, b: *shared}}
     """
     [trigger] = parse(base, text).functions["hello"].triggers
-    assert isinstance(trigger, CronTrigger)
-    payload = trigger.cron.payload
+    assert trigger.kind == "cron"
+    payload = config_of(trigger, CronTriggerConfig).payload
     assert payload == {"a": {"kind": "report"}, "b": {"kind": "report"}}
     assert isinstance(payload, dict)
     assert payload["a"] is not payload["b"]
@@ -268,8 +277,8 @@ def test_lease_urls(base: Path, lease: str) -> None:
 
 def test_partial_backoff_takes_the_other_default(base: Path) -> None:
     config = cron(base, backoff={"max": "5s"}, retries=0)
-    assert (config.retries, config.backoff_initial_s, config.backoff_max_s) == (0, 0.1, 5.0)
-    assert cron(base, backoff={"initial": "2s"}).backoff_max_s == 30.0
+    assert (config.retries, config.backoff.initial_s, config.backoff.max_s) == (0, 0.1, 5.0)
+    assert cron(base, backoff={"initial": "2s"}).backoff.max_s == 30.0
 
 
 def test_pins_work_as_for_http(base: Path) -> None:
@@ -291,7 +300,7 @@ def test_pins_work_as_for_http(base: Path) -> None:
 def test_same_schedule_twice_is_fine(base: Path) -> None:
     # Each trigger runs: two reports on one schedule, with different payloads.
     triggers = cron_triggers(base, {**OK, "payload": "a"}, {**OK, "payload": "b"})
-    assert [t.cron.payload for t in triggers] == ["a", "b"]
+    assert [config_of(t, CronTriggerConfig).payload for t in triggers] == ["a", "b"]
 
 
 def test_every_trigger_kind_mixes(base: Path) -> None:
@@ -306,10 +315,10 @@ def test_every_trigger_kind_mixes(base: Path) -> None:
           - cron: {schedule: "@daily"}
     """
     http, kafka, subject, daily = parse(base, text).functions["hello"].triggers
-    assert isinstance(http, HttpTriggerConfig)
-    assert isinstance(kafka, KafkaTrigger)
-    assert isinstance(subject, NatsTrigger)
-    assert isinstance(daily, CronTrigger)
+    assert http.kind == "http"
+    assert kafka.kind == "kafka"
+    assert subject.kind == "nats"
+    assert daily.kind == "cron"
 
 
 # --- mistakes -------------------------------------------------------------------------
@@ -590,8 +599,8 @@ async def test_apply_stores_cron_trigger_records(
     assert morning.spec["revision"] == 1
     assert "alias" not in morning.spec
     config = file.functions["hello"].triggers[1]
-    assert isinstance(config, CronTrigger)
-    assert CronTriggerConfig.from_dict(report.spec) == config.cron
+    assert config.kind == "cron"
+    assert kind("cron").parse(report.spec) == config.config
     # Only HTTP triggers are routes.
     assert [route.trigger_id for route in control.snapshot.routes.routes] == ["hello/http/0"]
 

@@ -12,19 +12,19 @@ import yaml
 
 from gateway.config import (
     ConfigError,
-    CronTrigger,
     FunctionConfig,
     GaiaFile,
-    HttpTriggerConfig,
-    KafkaTrigger,
+    Trigger,
 )
 from gateway.control import ControlPlane
 from gateway.errors import InvalidInput
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
-from tests.gateway.trigger_kit import ALIASES, issues_of, make_base, parse, triggers_of
+from tests.gateway.trigger_kit import ALIASES, config_of, issues_of, make_base, parse, triggers_of
 from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import Batching, KafkaTriggerConfig
+from triggers.registry import kind
+from triggers.retrying import BackoffConfig
 
 Parse = Callable[..., GaiaFile]
 
@@ -60,14 +60,14 @@ def base(tmp_path: Path) -> Path:
     return make_base(tmp_path)
 
 
-def kafka_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[KafkaTrigger]:
-    return triggers_of(base, "kafka", KafkaTrigger, *triggers, **keys)
+def kafka_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
+    return triggers_of(base, "kafka", *triggers, **keys)
 
 
 def kafka(base: Path, **keys: object) -> KafkaTriggerConfig:
     """The model of one trigger `- kafka: {brokers: a:9092, topic: orders, **keys}`."""
     [trigger] = kafka_triggers(base, {"brokers": "a:9092", "topic": "orders", **keys})
-    return trigger.kafka
+    return config_of(trigger, KafkaTriggerConfig)
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
@@ -80,9 +80,10 @@ def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
 def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None:
     [trigger] = parse(base, FULL).functions["hello"].triggers
 
-    assert trigger == KafkaTrigger(
+    assert trigger == Trigger(
+        kind="kafka",
         target=Target(function="hello", alias="prod"),
-        kafka=KafkaTriggerConfig(
+        config=KafkaTriggerConfig(
             brokers=("127.0.0.1:9092", "kafka-2.internal:19092"),
             topics=("orders", "refunds.v2"),
             group="billing",
@@ -91,24 +92,23 @@ def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None
             max_in_flight=16,
             batch=Batching(size=100, window_s=0.25),
             retries=5,
-            backoff_initial_s=0.2,
-            backoff_max_s=60.0,
+            backoff=BackoffConfig(initial_s=0.2, max_s=60.0),
             dead_letter="orders.dlq",
             response_topic="orders.results",
             session_timeout_s=45.0,
         ),
     )
-    assert KafkaTriggerConfig.from_dict(trigger.kafka.to_dict()) == trigger.kafka
+    assert KafkaTriggerConfig.from_dict(trigger.config.to_dict()) == trigger.config
 
 
 def test_defaults(base: Path) -> None:
     [trigger] = kafka_triggers(base, {"brokers": "127.0.0.1:9092", "topic": "orders"})
     assert trigger.target == Target(function="hello", alias="default")
-    assert trigger.kafka == KafkaTriggerConfig(brokers=("127.0.0.1:9092",), topics=("orders",))
-    config = trigger.kafka
+    assert trigger.config == KafkaTriggerConfig(brokers=("127.0.0.1:9092",), topics=("orders",))
+    config = trigger.config
     assert (config.group, config.start, config.ordering) == (None, "latest", "partition")
     assert (config.max_in_flight, config.batch, config.retries) == (64, None, 2)
-    assert (config.backoff_initial_s, config.backoff_max_s) == (0.1, 30.0)
+    assert (config.backoff.initial_s, config.backoff.max_s) == (0.1, 30.0)
     assert (config.dead_letter, config.response_topic) == (None, None)
     assert config.session_timeout_s == 10.0
     assert config.group_for("hello") == "gaia-hello-orders"
@@ -118,8 +118,8 @@ def test_defaults(base: Path) -> None:
 def test_partial_mappings_take_the_other_defaults(base: Path) -> None:
     config = kafka(base, batch={"size": 10}, backoff={"max": "5s"})
     assert config.batch == Batching(size=10, window_s=0.05)
-    assert (config.backoff_initial_s, config.backoff_max_s) == (0.1, 5.0)
-    assert kafka(base, backoff={"initial": "2s"}).backoff_max_s == 30.0
+    assert (config.backoff.initial_s, config.backoff.max_s) == (0.1, 5.0)
+    assert kafka(base, backoff={"initial": "2s"}).backoff.max_s == 30.0
     assert kafka(base, batch=None).batch is None
 
 
@@ -140,7 +140,7 @@ def test_brokers_forms(base: Path, brokers: object, expected: tuple[str, ...]) -
 def test_durations_take_units_or_seconds(base: Path) -> None:
     config = kafka(base, session_timeout=60, backoff={"initial": 0.5, "max": "1m30s"})
     assert config.session_timeout_s == 60.0
-    assert (config.backoff_initial_s, config.backoff_max_s) == (0.5, 90.0)
+    assert (config.backoff.initial_s, config.backoff.max_s) == (0.5, 90.0)
     assert kafka(base, session_timeout="1h").session_timeout_s == 3600.0
     assert kafka(base, batch={"size": 1, "window": "1m"}).batch == Batching(size=1, window_s=60.0)
 
@@ -171,8 +171,8 @@ def test_http_and_kafka_triggers_mix(base: Path) -> None:
           - kafka: {brokers: 127.0.0.1:9092, topic: orders}
     """
     http, queue = parse(base, text).functions["hello"].triggers
-    assert isinstance(http, HttpTriggerConfig)
-    assert isinstance(queue, KafkaTrigger)
+    assert http.kind == "http"
+    assert queue.kind == "kafka"
 
 
 def test_distinct_groups_of_one_function_are_fine(base: Path) -> None:
@@ -182,7 +182,7 @@ def test_distinct_groups_of_one_function_are_fine(base: Path) -> None:
         {"brokers": "a:1", "topics": ["orders", "refunds"]},
         {"brokers": "b:1", "topic": "orders", "group": "audit"},
     )
-    assert [t.kafka.group_for("hello") for t in triggers] == [
+    assert [config_of(t, KafkaTriggerConfig).group_for("hello") for t in triggers] == [
         "gaia-hello-orders",
         "gaia-hello-orders+refunds",
         "audit",
@@ -404,9 +404,9 @@ def test_cron_triggers_sit_beside_kafka_ones(base: Path) -> None:
         }
     }
     kafka, cron = parse(base, yaml.safe_dump(document)).functions["hello"].triggers
-    assert isinstance(kafka, KafkaTrigger)
-    assert isinstance(cron, CronTrigger)
-    assert cron.cron == CronTriggerConfig(schedule="* * * * *")
+    assert kafka.kind == "kafka"
+    assert cron.kind == "cron"
+    assert cron.config == CronTriggerConfig(schedule="* * * * *")
 
 
 # --- applying -------------------------------------------------------------------------
@@ -460,8 +460,8 @@ async def test_apply_stores_kafka_trigger_records(
     assert audit.spec["revision"] == 1
     assert "alias" not in audit.spec
     config = file.functions["hello"].triggers[1]
-    assert isinstance(config, KafkaTrigger)
-    assert KafkaTriggerConfig.from_dict(orders.spec) == config.kafka
+    assert config.kind == "kafka"
+    assert kind("kafka").parse(orders.spec) == config.config
     # Only HTTP triggers are routes.
     assert [route.trigger_id for route in control.snapshot.routes.routes] == ["hello/http/0"]
 
@@ -496,9 +496,10 @@ async def test_a_kafka_trigger_on_an_undefined_alias_is_refused(
 ) -> None:
     file = gaia_file(APPLY, code={"hello": "v1"})
     config: FunctionConfig = file.functions["hello"]
-    ghost = KafkaTrigger(
+    ghost = Trigger(
+        kind="kafka",
         target=Target(function="hello", alias="ghost"),
-        kafka=KafkaTriggerConfig(brokers=("a:9092",), topics=("orders",)),
+        config=KafkaTriggerConfig(brokers=("a:9092",), topics=("orders",)),
     )
     broken = GaiaFile(functions={"hello": replace(config, triggers=(ghost,))})
     with pytest.raises(InvalidInput, match="hello:ghost") as refused:

@@ -11,15 +11,15 @@ import pytest
 from gateway.config import (
     ConfigError,
     GaiaFile,
-    HttpTriggerConfig,
-    KafkaTrigger,
-    NatsTrigger,
+    Trigger,
 )
 from gateway.control import ControlPlane
 from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
-from tests.gateway.trigger_kit import ALIASES, issues_of, make_base, parse, triggers_of
+from tests.gateway.trigger_kit import ALIASES, config_of, issues_of, make_base, parse, triggers_of
 from triggers.nats.config import JetStreamConfig, NatsTriggerConfig
+from triggers.registry import kind
+from triggers.retrying import BackoffConfig
 
 Parse = Callable[..., GaiaFile]
 
@@ -67,14 +67,14 @@ def base(tmp_path: Path) -> Path:
     return make_base(tmp_path)
 
 
-def nats_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[NatsTrigger]:
-    return triggers_of(base, "nats", NatsTrigger, *triggers, **keys)
+def nats_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
+    return triggers_of(base, "nats", *triggers, **keys)
 
 
 def nats(base: Path, **keys: object) -> NatsTriggerConfig:
     """The model of one trigger `- nats: {servers: a:4222, subject: orders.>, **keys}`."""
     [trigger] = nats_triggers(base, {**OK, **keys})
-    return trigger.nats
+    return config_of(trigger, NatsTriggerConfig)
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
@@ -87,9 +87,10 @@ def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
 def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None:
     stream, queue = parse(base, FULL).functions["hello"].triggers
 
-    assert stream == NatsTrigger(
+    assert stream == Trigger(
+        kind="nats",
         target=Target(function="hello", alias="prod"),
-        nats=NatsTriggerConfig(
+        config=NatsTriggerConfig(
             servers=("nats://127.0.0.1:4222", "tls://nats-2.internal:4443", "nats://nats-3:4222"),
             subject="orders.*.created",
             jetstream=JetStreamConfig(
@@ -100,33 +101,33 @@ def test_a_full_trigger_round_trips_through_the_stored_shape(base: Path) -> None
                 max_ack_pending=128,
             ),
             retries=4,
-            backoff_initial_s=0.2,
-            backoff_max_s=60.0,
+            backoff=BackoffConfig(initial_s=0.2, max_s=60.0),
             dead_letter="orders.dlq",
             reply_subject="billing.results",
         ),
     )
-    assert queue == NatsTrigger(
+    assert queue == Trigger(
+        kind="nats",
         target=Target(function="hello", revision=1),
-        nats=NatsTriggerConfig(
+        config=NatsTriggerConfig(
             servers=("nats://127.0.0.1:4222",), subject="audit.>", queue="auditors"
         ),
     )
     for trigger in (stream, queue):
-        assert isinstance(trigger, NatsTrigger)
-        assert NatsTriggerConfig.from_dict(trigger.nats.to_dict()) == trigger.nats
+        assert trigger.kind == "nats"
+        assert NatsTriggerConfig.from_dict(trigger.config.to_dict()) == trigger.config
         # The stored shape is also valid gaia.yaml, read back to the same model.
-        [again] = nats_triggers(base, trigger.nats.to_dict())
-        assert again.nats == trigger.nats
+        [again] = nats_triggers(base, trigger.config.to_dict())
+        assert again.config == trigger.config
 
 
 def test_defaults(base: Path) -> None:
     [trigger] = nats_triggers(base, {"servers": "127.0.0.1:4222", "subject": "orders.>"})
     assert trigger.target == Target(function="hello", alias="default")
-    config = trigger.nats
+    config = trigger.config
     assert config == NatsTriggerConfig(servers=("nats://127.0.0.1:4222",), subject="orders.>")
     assert (config.queue, config.jetstream, config.retries) == (None, None, 2)
-    assert (config.backoff_initial_s, config.backoff_max_s) == (0.1, 30.0)
+    assert (config.backoff.initial_s, config.backoff.max_s) == (0.1, 30.0)
     assert (config.dead_letter, config.reply_subject) == (None, None)
     assert config.queue_for("hello") == "gaia-hello"
     assert config.max_attempts == 3
@@ -145,8 +146,8 @@ def test_jetstream_defaults(base: Path) -> None:
 
 def test_partial_backoff_takes_the_other_default(base: Path) -> None:
     config = nats(base, backoff={"max": "5s"}, retries=0)
-    assert (config.retries, config.backoff_initial_s, config.backoff_max_s) == (0, 0.1, 5.0)
-    assert nats(base, backoff={"initial": "2s"}).backoff_max_s == 30.0
+    assert (config.retries, config.backoff.initial_s, config.backoff.max_s) == (0, 0.1, 5.0)
+    assert nats(base, backoff={"initial": "2s"}).backoff.max_s == 30.0
 
 
 @pytest.mark.parametrize(
@@ -214,9 +215,9 @@ def test_http_kafka_and_nats_triggers_mix(base: Path) -> None:
           - nats: {servers: nats://127.0.0.1:4222, subject: orders.>}
     """
     http, kafka, subject = parse(base, text).functions["hello"].triggers
-    assert isinstance(http, HttpTriggerConfig)
-    assert isinstance(kafka, KafkaTrigger)
-    assert isinstance(subject, NatsTrigger)
+    assert http.kind == "http"
+    assert kafka.kind == "kafka"
+    assert subject.kind == "nats"
 
 
 def test_distinct_consumers_of_one_function_are_fine(base: Path) -> None:
@@ -543,8 +544,8 @@ async def test_apply_stores_nats_trigger_records(
     assert audit.spec["revision"] == 1
     assert "alias" not in audit.spec
     config = file.functions["hello"].triggers[1]
-    assert isinstance(config, NatsTrigger)
-    assert NatsTriggerConfig.from_dict(orders.spec) == config.nats
+    assert config.kind == "nats"
+    assert kind("nats").parse(orders.spec) == config.config
     # Only HTTP triggers are routes.
     assert [route.trigger_id for route in control.snapshot.routes.routes] == ["hello/http/0"]
 

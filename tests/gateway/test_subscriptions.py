@@ -58,7 +58,7 @@ def subscriptions(control: ControlPlane, log: list[str]) -> Subscriptions:
         invoker=Invoker(control=control, metrics=Metrics()),
         drain_timeout_s=1.0,
         replica="test",
-        builders={"kafka": lambda record, context: FakeSubscriber(record, context.dispatch, log)},
+        build=lambda record, context: FakeSubscriber(record, context.dispatch, log),
     )
     control.add_listener(subs.sync)
     return subs

@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 import yaml
 
-from gateway.config import ConfigError, GaiaFile, parse_config
+from gateway.config import ConfigError, GaiaFile, Trigger, parse_config
 
 T = TypeVar("T")
 
@@ -45,12 +45,18 @@ def document(kind: str, triggers: tuple[dict[str, object], ...], **keys: object)
 
 
 def triggers_of(
-    base: Path, kind: str, model: type[T], *triggers: dict[str, object], **keys: object
-) -> list[T]:
-    """The parsed triggers of `hello`, each checked to be a `model`."""
+    base: Path, kind: str, *triggers: dict[str, object], **keys: object
+) -> list[Trigger]:
+    """The parsed triggers of `hello`, each checked to be of `kind`."""
     parsed = parse(base, document(kind, triggers, **keys)).functions["hello"].triggers
-    assert all(isinstance(trigger, model) for trigger in parsed)
-    return [trigger for trigger in parsed if isinstance(trigger, model)]
+    assert all(trigger.kind == kind for trigger in parsed)
+    return list(parsed)
+
+
+def config_of(trigger: Trigger, model: type[T]) -> T:
+    """The trigger's config, checked to be a `model`."""
+    assert isinstance(trigger.config, model)
+    return trigger.config
 
 
 def issues_in(base: Path, text: str) -> list[str]:

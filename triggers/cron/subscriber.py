@@ -20,8 +20,7 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import CloudEvent, Dispatch, Subscriber
+from triggers.base import CloudEvent, Dispatch, Subscriber, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
 from triggers.cron.schedule import next_tick, parse_schedule, ticks_between
@@ -62,7 +61,7 @@ class CronSubscriber(Subscriber):
             dead_letter=None,
             policy=RetryPolicy(
                 max_attempts=config.retries + 1,
-                backoff=Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s),
+                backoff=config.backoff.policy(),
             ),
         )
         self._task: asyncio.Task[None] | None = None
@@ -258,3 +257,13 @@ class CronSubscriber(Subscriber):
 
     async def history(self, *, limit: int) -> list[dict[str, Any]]:
         return [run.to_dict() for run in await self._ledger.history(self.trigger_id, limit=limit)]
+
+
+def build(config: CronTriggerConfig, context: TriggerContext) -> CronSubscriber:
+    return CronSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        replica=context.replica,
+    )

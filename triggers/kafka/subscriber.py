@@ -26,8 +26,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import CloudEvent, Dispatch
+from triggers.base import CloudEvent, Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.events import (
@@ -87,7 +86,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._dispatch = dispatch
         self._commit_interval_s = commit_interval_s
         self._source = f"kafka://{config.brokers[0]}"
-        backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
+        backoff = config.backoff.policy()
         self._pipeline: Pipeline[Unit] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
@@ -416,7 +415,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         resume_from = part.tracker.oldest_unfinished
         resume_from = offset if resume_from is None else min(resume_from, offset)
         now = time.time()
-        pause_s = self.config.backoff_max_s
+        pause_s = self.config.backoff.max_s
         part.accepting = False
         fresh = Partition(
             tp=part.tp,
@@ -550,3 +549,13 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._subscriber.assigned(assigned)
+
+
+def build(config: KafkaTriggerConfig, context: TriggerContext) -> KafkaSubscriber:
+    return KafkaSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
+    )

@@ -28,8 +28,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import Dispatch
+from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
 from triggers.nats.events import message_event
@@ -81,7 +80,7 @@ class NatsSubscriber(ConnectedSubscriber):
         self.durable = config.durable_for(function) if config.jetstream else None
         self._dispatch = dispatch
         self._source = f"{config.servers[0]}/{config.subject}"
-        self._backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
+        self._backoff = config.backoff.policy()
         self._pipeline: Pipeline[_Unit] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
@@ -307,7 +306,7 @@ class NatsSubscriber(ConnectedSubscriber):
             outcome = await self._pipeline.attempt(_Unit(msg=msg), attempt=attempt)
         except DeliveryStuck as exc:
             self._dead_letter_failed += 1
-            delay = self.config.backoff_max_s
+            delay = self.config.backoff.max_s
             log.error(
                 "%s: message %s could not be dead-lettered; redelivering in %.1fs: %s",
                 self.trigger_id,
@@ -463,3 +462,13 @@ def _content_type(result: InvocationResult) -> dict[str, str]:
         if name.lower() == b"content-type":
             return {"content-type": value.decode("latin-1")}
     return {}
+
+
+def build(config: NatsTriggerConfig, context: TriggerContext) -> NatsSubscriber:
+    return NatsSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
+    )

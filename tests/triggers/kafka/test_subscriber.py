@@ -27,8 +27,7 @@ def config(tansu: Tansu, topic: str, **overrides: Any) -> KafkaTriggerConfig:
         "topics": (topic,),
         "start": "earliest",
         "session_timeout_s": 2.0,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
+        "backoff": {"initial": 0.01, "max": 0.05},
         **overrides,
     }
     return KafkaTriggerConfig(**settings)
@@ -289,7 +288,7 @@ async def test_a_record_that_cannot_be_dead_lettered_stops_only_its_partition(
         return ok()
 
     dispatch = FakeDispatch(answer=answer)
-    cfg = config(tansu, topic, retries=1, backoff_max_s=0.3)  # no dead letter
+    cfg = config(tansu, topic, retries=1, backoff={"initial": 0.01, "max": 0.3})  # no dead letter
     async with running(cfg, dispatch) as sub:
         stuck = await eventually(
             lambda: [p for p in sub.state()["partitions"] if p["stuck"]], what="a stuck partition"

@@ -22,8 +22,7 @@ def config(server: NatsServer, subject: str, **overrides: Any) -> NatsTriggerCon
     settings: dict[str, Any] = {
         "servers": (server.url,),
         "subject": subject,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
+        "backoff": {"initial": 0.01, "max": 0.05},
         **overrides,
     }
     return NatsTriggerConfig(**settings)

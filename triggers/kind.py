@@ -1,0 +1,77 @@
+"""What a trigger kind is to the gateway: one object each `triggers/<kind>/` package
+declares as `KIND`, found through `triggers.registry`.
+
+The gateway validates a kind's gaia.yaml section with `config`, stores `to_dict()`,
+and starts a subscriber with `build`; it never names a kind itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from configkit.model import ConfigModel
+from triggers.base import Subscriber, TriggerContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """Something one trigger must have to itself in the whole file (a consumer group):
+    two triggers sharing it would split its messages. `at` is the key to blame,
+    relative to the trigger's kind mapping; `clash(first)` is the message for the
+    second claimant, given the path of the first."""
+
+    key: tuple[str, ...]
+    at: str
+    clash: Callable[[str], str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """What a kind served by the data plane asks of it: requests to `path` (a pattern),
+    with one of `methods` (None: any), for `host` (None: any)."""
+
+    path: str
+    methods: frozenset[str] | None = None
+    host: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerKind:
+    name: str  # the key in gaia.yaml: `- kafka: {...}`
+    description: str  # one line, what the events are
+    config: type[ConfigModel]
+    # "module:function" that builds the subscriber from (config, context), imported only
+    # when a trigger of this kind starts, so a gateway loads only the broker clients
+    # its triggers use. None: nothing runs in the background (the data plane serves it).
+    subscriber: str | None = None
+    # Kinds the data plane serves: the route of a trigger's config.
+    route: Callable[[Any], Route] | None = None
+    # Whether its subscriber keeps past runs (Subscriber.history).
+    history: bool = False
+    # What tells two triggers of the kind apart in a plan: `kafka orders group billing`.
+    identity: Callable[[str, Any], str]
+    # Each trigger's claims on what it must have to itself.
+    claims: Callable[[str, Any], tuple[Claim, ...]] = lambda function, config: ()
+    # `gaia triggers`: the source column, from the stored trigger.
+    source: Callable[[Mapping[str, Any]], str]
+    # `gaia triggers show`: state keys shown beside status and counts, and an optional
+    # table (headers, rows) from the state.
+    details: tuple[str, ...] = ()
+    table: Callable[[Mapping[str, Any]], tuple[list[str], list[list[object]]]] | None = None
+
+    def parse(self, spec: Mapping[str, object]) -> ConfigModel:
+        """The config of a stored trigger, whose spec also holds its target's keys."""
+        keys = self.config.keys()
+        return self.config.from_dict({key: value for key, value in spec.items() if key in keys})
+
+    def build(self, config: ConfigModel, context: TriggerContext) -> Subscriber:
+        if self.subscriber is None:
+            raise TypeError(f"{self.name} triggers have no subscriber")
+        module, _, name = self.subscriber.partition(":")
+        build: Callable[[Any, TriggerContext], Subscriber] = getattr(
+            importlib.import_module(module), name
+        )
+        return build(config, context)
