@@ -29,6 +29,7 @@ from triggers.base import (
     Subscriber,
     TriggerContext,
 )
+from triggers.state import TriggerState
 
 log = logging.getLogger("gaia.subscriptions")
 
@@ -163,7 +164,7 @@ class Subscriptions:
             await subscriber.start()
             log.info("started %s trigger %s", record.kind, trigger_id)
 
-    def state_of(self, trigger_id: str) -> dict[str, Any] | None:
+    def state_of(self, trigger_id: str) -> TriggerState | None:
         running = self._running.get(trigger_id)
         return running.subscriber.state() if running else None
 
@@ -171,7 +172,7 @@ class Subscriptions:
         running = self._running.get(trigger_id)
         return await running.subscriber.history(limit=limit) if running else None
 
-    def states(self) -> list[tuple[TriggerRecord, dict[str, Any]]]:
+    def states(self) -> list[tuple[TriggerRecord, TriggerState]]:
         return [(r.record, r.subscriber.state()) for r in self._running.values()]
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from triggers.state import TriggerState
 
 CloudEvent = dict[str, Any]
 
@@ -76,8 +77,8 @@ class Subscriber(abc.ABC):
         what finished, then disconnect. Unfinished events are redelivered later."""
 
     @abc.abstractmethod
-    def state(self) -> dict[str, Any]:
-        """A JSON-ready view for the admin API: connection, counters, backlog."""
+    def state(self) -> TriggerState:
+        """Status, counters and backlog, for the admin API, the CLI and /metrics."""
 
     async def history(self, *, limit: int) -> list[dict[str, Any]] | None:
         """Past runs, newest first, for triggers that keep them (cron); else None."""

@@ -259,7 +259,8 @@ class AdminRoutes:
     def _trigger(self, record: TriggerRecord) -> dict[str, object]:
         view = trigger_view(record)
         if trigger_kinds.kind(record.kind).subscriber is not None:
-            view["state"] = self._subscriptions.state_of(record.id)
+            state = self._subscriptions.state_of(record.id)
+            view["state"] = state.to_dict() if state is not None else None
         return view
 
     async def apply(self, request: Request) -> Response:

@@ -24,6 +24,7 @@ from triggers.base import CloudEvent, Dispatch, Subscriber, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
 from triggers.cron.schedule import next_tick, parse_schedule, ticks_between
+from triggers.cron.state import CronState
 from triggers.events import iso_time
 from triggers.pipeline import Delivered, DeliveryStuck, Pipeline, RetryPolicy
 
@@ -238,22 +239,22 @@ class CronSubscriber(Subscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "status": self._status,
-            "error": self._error,
-            "schedule": self.config.schedule,
-            "timezone": self.config.timezone,
-            "lease": "redis" if self.config.lease else "local",
-            "replica": self._replica,
-            "next": iso_time(self._next) if self._next else None,
-            "in_flight": len(self._runs),
-            "processed": self._counts["succeeded"],
-            "failed": self._counts["failed"],
-            "skipped": self._counts["skipped"],
-            "missed": self._counts["missed"],
-            "run_elsewhere": self._counts["lost_race"],
-        }
+    def state(self) -> CronState:
+        return CronState(
+            status=self._status,
+            error=self._error,
+            schedule=self.config.schedule,
+            timezone=self.config.timezone,
+            lease="redis" if self.config.lease else "local",
+            replica=self._replica,
+            next=iso_time(self._next) if self._next else None,
+            in_flight=len(self._runs),
+            processed=self._counts["succeeded"],
+            failed=self._counts["failed"],
+            skipped=self._counts["skipped"],
+            missed=self._counts["missed"],
+            run_elsewhere=self._counts["lost_race"],
+        )
 
     async def history(self, *, limit: int) -> list[dict[str, Any]]:
         return [run.to_dict() for run in await self._ledger.history(self.trigger_id, limit=limit)]

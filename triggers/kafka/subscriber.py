@@ -39,6 +39,7 @@ from triggers.kafka.events import (
 )
 from triggers.kafka.outputs import Outputs
 from triggers.kafka.partition import Partition, Stuck, Unit
+from triggers.kafka.state import KafkaState
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
     DeadLettered,
@@ -495,24 +496,24 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> KafkaState:
         partitions = [self._partition_state(part) for part in self._sorted_partitions()]
         lags = [p["lag"] for p in partitions if p["lag"] is not None]
-        return {
-            "status": self._status,
-            "error": self._error,
-            "group": self.group,
-            "topics": list(self.config.topics),
-            "ordering": self.config.ordering,
-            "partitions": partitions,
-            "lag": sum(lags) if lags else None,
-            "in_flight": sum(p["in_flight"] for p in partitions),
-            "processed": self._processed,
-            "retried": self._retried,
-            "dead_lettered": self._dead_lettered,
-            "stuck": sum(1 for p in partitions if p["stuck"]),
-            "stuck_times": self._stuck_times,
-        }
+        return KafkaState(
+            status=self._status,
+            error=self._error,
+            group=self.group,
+            topics=list(self.config.topics),
+            ordering=self.config.ordering,
+            partitions=partitions,
+            lag=sum(lags) if lags else None,
+            in_flight=sum(p["in_flight"] for p in partitions),
+            processed=self._processed,
+            retried=self._retried,
+            dead_lettered=self._dead_lettered,
+            stuck=sum(1 for p in partitions if p["stuck"]),
+            stuck_times=self._stuck_times,
+        )
 
     def _sorted_partitions(self) -> list[Partition]:
         return sorted(self._partitions.values(), key=lambda p: (p.tp.topic, p.tp.partition))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nats
@@ -32,6 +32,7 @@ from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
 from triggers.nats.events import message_event
+from triggers.nats.state import NatsState
 from triggers.pipeline import (
     DeadLettered,
     Delivered,
@@ -432,29 +433,28 @@ class NatsSubscriber(ConnectedSubscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "status": self._status,
-            "error": self._error,
-            "subject": self.config.subject,
-            "in_flight": len(self._tasks),
-            "processed": self._processed,
-            "retried": self._retried,
-            "dead_lettered": self._dead_lettered,
-        }
-        if self.config.jetstream is not None:
-            state.update(
-                stream=self.config.jetstream.stream,
-                durable=self.durable,
-                redelivered=self._redelivered,
-                dead_letter_failed=self._dead_letter_failed,
-                lag=self._info.get("pending"),
-                pending=self._info.get("pending"),
-                ack_pending=self._info.get("ack_pending"),
-            )
-        else:
-            state.update(queue=self.queue, lost=self._lost)
-        return state
+    def state(self) -> NatsState:
+        common = NatsState(
+            status=self._status,
+            error=self._error,
+            subject=self.config.subject,
+            in_flight=len(self._tasks),
+            processed=self._processed,
+            retried=self._retried,
+            dead_lettered=self._dead_lettered,
+        )
+        if self.config.jetstream is None:
+            return replace(common, queue=self.queue, lost=self._lost)
+        return replace(
+            common,
+            stream=self.config.jetstream.stream,
+            durable=self.durable,
+            redelivered=self._redelivered,
+            dead_letter_failed=self._dead_letter_failed,
+            lag=self._info.get("pending"),
+            pending=self._info.get("pending"),
+            ack_pending=self._info.get("ack_pending"),
+        )
 
 
 def _content_type(result: InvocationResult) -> dict[str, str]:
