@@ -61,7 +61,7 @@ class ConfigModel(BaseModel):
     )
 
     @classmethod
-    def keys(cls) -> tuple[str, ...]:
+    def yaml_keys(cls) -> tuple[str, ...]:
         """The gaia.yaml keys, in the order messages list them."""
         return tuple(_key(name, field) for name, field in cls.model_fields.items())
 
@@ -74,12 +74,12 @@ class ConfigModel(BaseModel):
             data = {}
         if not isinstance(data, Mapping):
             raise PydanticCustomError(
-                "gaia", "{message}", {"message": not_a_mapping(data, cls.keys()), "at": ""}
+                "gaia", "{message}", {"message": not_a_mapping(data, cls.yaml_keys()), "at": ""}
             )
         aliases = {name: _key(name, field) for name, field in cls.model_fields.items()}
         known, unknown = known_keys(
             {aliases.get(key, key) if isinstance(key, str) else key: v for key, v in data.items()},
-            cls.keys(),
+            cls.yaml_keys(),
         )
         for name, field in cls.model_fields.items():
             if field.is_required():

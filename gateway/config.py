@@ -313,7 +313,7 @@ class _Document:
         start = len(self.issues)
         self.check(path, check_function_name, name)
         runtime = _runtime_of(raw)
-        keys = ("code", "runtime", *runtime.settings.keys(), "aliases", "triggers")
+        keys = ("code", "runtime", *runtime.settings.yaml_keys(), "aliases", "triggers")
         body = self.mapping(raw, path, keys=keys, unavailable=_unavailable_keys())
         if body is None:
             return None
@@ -340,7 +340,7 @@ class _Document:
         start = len(self.issues)
         runtime = _runtime_of(raw)
         self.check(join(path, "runtime"), _runtime_name, raw.get("runtime", runtime.name))
-        keys = ("runtime", *runtime.settings.keys())
+        keys = ("runtime", *runtime.settings.yaml_keys())
         body = self.mapping(
             {key: value for key, value in raw.items() if key not in extra_keys},
             path,
@@ -448,7 +448,7 @@ class _Document:
         self, function: str, kind: TriggerKind, raw: object, path: str, aliases: _Aliases
     ) -> Trigger | None:
         start = len(self.issues)
-        body = self.mapping(raw, path, keys=(*kind.config.keys(), *_PIN_KEYS))
+        body = self.mapping(raw, path, keys=(*kind.config.yaml_keys(), *_PIN_KEYS))
         if body is None:
             return None
         config = self.model(

@@ -64,7 +64,7 @@ class TriggerKind:
 
     def parse(self, spec: Mapping[str, object]) -> ConfigModel:
         """The config of a stored trigger, whose spec also holds its target's keys."""
-        keys = self.config.keys()
+        keys = self.config.yaml_keys()
         return self.config.from_dict({key: value for key, value in spec.items() if key in keys})
 
     def build(self, config: ConfigModel, context: TriggerContext) -> Subscriber:

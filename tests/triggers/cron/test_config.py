@@ -3,8 +3,9 @@ applying them stores."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -13,11 +14,9 @@ from gateway.config import (
     GaiaFile,
     Trigger,
 )
-from gateway.control import ControlPlane
-from gateway.store import MemoryStore, TriggerRecord
 from routing.names import Target
-from tests.gateway.trigger_kit import (
-    ALIASES,
+from tests.triggers.config_contract import TriggerConfigContract
+from tests.triggers.config_kit import (
     config_of,
     issues_in,
     issues_of,
@@ -26,7 +25,6 @@ from tests.gateway.trigger_kit import (
     triggers_of,
 )
 from triggers.cron.config import MAX_PAYLOAD_VALUES, CronTriggerConfig
-from triggers.registry import kind
 from triggers.retrying import BackoffConfig
 
 Parse = Callable[..., GaiaFile]
@@ -63,6 +61,27 @@ functions:
 
 # The key every trigger needs, for tests that vary the others.
 OK: dict[str, object] = {"schedule": "*/5 * * * *"}
+
+
+MINIMAL = {"schedule": "*/5 * * * *"}
+
+
+class TestCronConfig(TriggerConfigContract):
+    kind = "cron"
+    minimal: ClassVar[Mapping[str, object]] = MINIMAL
+    full: ClassVar[Mapping[str, object]] = {
+        "schedule": "0 9 * * 1-5",
+        "timezone": "Europe/Berlin",
+        "payload": {"kind": "report"},
+        "misfire_grace": "30s",
+        "coalesce": False,
+        "overlap": "queue",
+        "jitter": "2s",
+        "lease": "redis://127.0.0.1:6379/0",
+        "retries": 4,
+        "backoff": {"initial": "200ms", "max": "1m"},
+    }
+    any_value = ("payload",)
 
 
 @pytest.fixture
@@ -275,28 +294,6 @@ def test_lease_urls(base: Path, lease: str) -> None:
     assert cron(base, lease=lease).lease == lease
 
 
-def test_partial_backoff_takes_the_other_default(base: Path) -> None:
-    config = cron(base, backoff={"max": "5s"}, retries=0)
-    assert (config.retries, config.backoff.initial_s, config.backoff.max_s) == (0, 0.1, 5.0)
-    assert cron(base, backoff={"initial": "2s"}).backoff.max_s == 30.0
-
-
-def test_pins_work_as_for_http(base: Path) -> None:
-    triggers = cron_triggers(
-        base,
-        {"schedule": "@hourly", "alias": "prod"},
-        {"schedule": "@hourly", "revision": 3},
-        {"schedule": "@hourly", "tag": "b"},
-        aliases=ALIASES,
-    )
-    assert [t.target for t in triggers] == [
-        Target(function="hello", alias="prod"),
-        Target(function="hello", revision=3),
-        Target(function="hello", alias="prod", tag="b"),
-    ]
-    assert triggers[2].tag == "b"
-
-
 def test_same_schedule_twice_is_fine(base: Path) -> None:
     # Each trigger runs: two reports on one schedule, with different payloads.
     triggers = cron_triggers(base, {**OK, "payload": "a"}, {**OK, "payload": "b"})
@@ -392,20 +389,6 @@ LEASE = (
         ({"lease": "redis://a:6379/0?db=1"}, f"lease: {LEASE} 'redis://a:6379/0?db=1'"),
         ({"lease": "127.0.0.1:6379"}, f"lease: {LEASE} '127.0.0.1:6379'"),
         ({"lease": 6379}, f"lease: {LEASE} 6379"),
-        ({"retries": -1}, "retries: expected a whole number from 0 to 100, got -1"),
-        ({"retries": 101}, "retries: expected a whole number from 0 to 100, got 101"),
-        ({"backoff": "1s"}, "backoff: expected a mapping with initial or max, got '1s'"),
-        (
-            {"backoff": {"initial": "10s", "max": "1s"}},
-            "backoff.max: expected initial at most max, got initial 10s and max 1s",
-        ),
-        (
-            {"alias": "canary"},
-            "alias: alias 'canary' is not defined under aliases: expected default or prod",
-        ),
-        ({"alias": "prod", "tag": "b"}, ": expected at most one of alias, revision or tag"),
-        ({"revision": 0}, "revision: expected a revision number (1, 2, ...), got 0"),
-        ({"tag": "c"}, "tag: tag 'c' is not defined: expected one of b"),
         ({"shedule": "x"}, "shedule: unknown key 'shedule': did you mean 'schedule'?"),
         ({"zone": "UTC"}, "zone: unknown key 'zone': did you mean 'timezone'?"),
         ({"every": "1m"}, "every: unknown key 'every': expected schedule, timezone, payload,"),
@@ -488,18 +471,6 @@ def test_a_deeply_nested_payload_is_an_issue(base: Path) -> None:
     assert cron(base, payload=[[[[[[[[[[1]]]]]]]]]]).payload == [[[[[[[[[[1]]]]]]]]]]
 
 
-def test_a_trigger_that_is_not_a_mapping(base: Path) -> None:
-    assert issues(base, "*/5 * * * *") == [  # type: ignore[arg-type]
-        "functions.hello.triggers[0].cron: expected a mapping with schedule, timezone, payload,"
-        " misfire_grace, coalesce, overlap, jitter, lease, retries, backoff, alias, revision"
-        " or tag, got '*/5 * * * *'"
-    ]
-
-
-def test_an_empty_trigger_names_the_schedule(base: Path) -> None:
-    assert issues(base, {}) == [f"functions.hello.triggers[0].cron.schedule: {SCHEDULE} nothing"]
-
-
 def test_every_mistake_of_one_trigger_is_reported(base: Path) -> None:
     found = issues(
         base,
@@ -539,97 +510,4 @@ def test_a_payload_issue_carries_its_line(base: Path) -> None:
     assert (issue.path, issue.line) == (
         "functions.hello.triggers[0].cron.payload.recipients[1]",
         15,
-    )
-
-
-# --- applying -------------------------------------------------------------------------
-
-APPLY = """
-functions:
-  hello:
-    code: ./hello
-    aliases:
-      prod: {traffic: [{revision: latest, percent: 100}]}
-    triggers:
-      - http: {path: /hello}
-      - cron: {schedule: "*/5 * * * *", alias: prod, payload: {kind: report}}
-      - cron:
-          schedule: "0 9 * * mon-fri"
-          timezone: Europe/Berlin
-          lease: redis://127.0.0.1:6379/0
-          overlap: allow
-          revision: 1
-"""
-
-
-async def test_apply_stores_cron_trigger_records(
-    control: ControlPlane, store: MemoryStore, gaia_file: Parse
-) -> None:
-    file = gaia_file(APPLY, code={"hello": "v1"})
-    [plan] = await control.apply(file)
-
-    assert plan.triggers_added == (
-        "cron */5 * * * * UTC",
-        "cron 0 9 * * mon-fri Europe/Berlin",
-        "http * /hello",
-    )
-    records = store.load().triggers
-    assert records == control.state.triggers
-    http, report, morning = records
-    assert http.kind == "http"
-    assert report == TriggerRecord(
-        id="hello/cron/1",
-        function="hello",
-        kind="cron",
-        spec={
-            "schedule": "*/5 * * * *",
-            "timezone": "UTC",
-            "payload": {"kind": "report"},
-            "misfire_grace": 1.0,
-            "coalesce": True,
-            "overlap": "skip",
-            "jitter": 0.0,
-            "retries": 2,
-            "backoff": {"initial": 0.1, "max": 30.0},
-            "alias": "prod",
-        },
-    )
-    assert morning.id == "hello/cron/2"
-    assert (morning.spec["lease"], morning.spec["overlap"]) == ("redis://127.0.0.1:6379/0", "allow")
-    assert morning.spec["revision"] == 1
-    assert "alias" not in morning.spec
-    config = file.functions["hello"].triggers[1]
-    assert config.kind == "cron"
-    assert kind("cron").parse(report.spec) == config.config
-    # Only HTTP triggers are routes.
-    assert [route.trigger_id for route in control.snapshot.routes.routes] == ["hello/http/0"]
-
-    # Applying the same file again changes no trigger; a new time zone replaces one.
-    [again] = await control.apply(gaia_file(APPLY))
-    assert (again.triggers_added, again.triggers_removed) == ((), ())
-    [moved] = await control.apply(gaia_file(APPLY.replace("Europe/Berlin", "Europe/Paris")))
-    assert moved.triggers_added == ("cron 0 9 * * mon-fri Europe/Paris",)
-    assert moved.triggers_removed == ("cron 0 9 * * mon-fri Europe/Berlin",)
-
-
-async def test_a_cron_trigger_keeps_its_tag_pin(control: ControlPlane, gaia_file: Parse) -> None:
-    text = """
-functions:
-  hello:
-    code: ./hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: latest, percent: 100}
-          - {revision: 1, percent: 0, tag: old}
-    triggers:
-      - cron: {schedule: "@every 30s", tag: old}
-"""
-    await control.apply(gaia_file(text, code={"hello": "v1"}))
-    [record] = control.state.triggers
-    assert (record.id, record.kind) == ("hello/cron/0", "cron")
-    assert (record.spec["alias"], record.spec["tag"], record.spec["schedule"]) == (
-        "prod",
-        "old",
-        "@every 30s",
     )
