@@ -46,4 +46,4 @@ async def test_ticks_become_cloudevents_the_sdk_validates_and_round_trips(
         assert event["data"] == payload and event["replica"] == "r1"
         scheduled: datetime = isoparse(event["time"])
         assert scheduled.microsecond == 0 and scheduled.utcoffset() is not None
-        assert dict(event.headers) == {}
+        assert dict(event.headers) == {} and "datacontenttype" not in event

@@ -17,6 +17,7 @@ from dateutil.parser import isoparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runtime_adapters.base import InvocationResult
 from runtime_adapters.python.events import CloudEvent as HandlerEvent
 from tests.brokers.tansu import Tansu
 from tests.triggers.cloudevents_oracle import FORMAT, check, is_ce_string
@@ -27,7 +28,7 @@ from tests.triggers.strategies import (
     json_values,
     sdk_events,
 )
-from triggers.kafka.events import batch_event, message_event
+from triggers.kafka.events import batch_event, failed_items, message_event
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,81 @@ async def test_records_become_cloudevents_the_sdk_validates_and_round_trips(
     assert [dict(item.headers) for item in batch["data"]] == [
         {name: _text_or_bytes(value) for name, value in record.headers} for record in records
     ]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A consumer record built in memory, for the rules that need no broker."""
+
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    key: bytes | None = None
+    offset: int = 5
+    timestamp: int = -1
+    topic: str = "t"
+    partition: int = 0
+
+
+SOURCE = "kafka://127.0.0.1:9092"
+CE_HEADERS = (("ce_specversion", b"1.0"), ("ce_id", b"e-1"), ("ce_source", b"/s"))
+
+
+def test_a_record_without_a_timestamp_has_no_time() -> None:
+    event = HandlerEvent(message_event(Record(b"1"), source=SOURCE))
+    check(event)
+    assert "time" not in event and event["data"] == 1
+
+
+def test_a_record_that_only_looks_like_a_cloudevent_is_delivered_as_any_other() -> None:
+    structured = (("content-type", b"application/cloudevents+json"),)
+    looks = [
+        Record(b"not json", structured),
+        Record(b'{"specversion": "1.0", "id": "x"}', structured),
+        Record(b"{}", CE_HEADERS),  # no ce_type
+        Record(b"{}", (*CE_HEADERS, ("ce_type", b"\xff"))),  # a type that is not UTF-8
+    ]  # fmt: skip
+    for record in looks:
+        event = HandlerEvent(message_event(record, source=SOURCE))
+        check(event)
+        assert event["id"] == "t/0/5" and event["type"] == "dev.gaia.kafka.message"
+        assert event.headers == {name: _text_or_bytes(value) for name, value in record.headers}
+
+
+def test_attributes_cloudevents_does_not_allow_are_left_out() -> None:
+    headers = (
+        *CE_HEADERS,
+        ("ce_type", b"t"),
+        ("ce_Region", b"eu"),
+        ("ce_bad_name", b"x"),
+        ("ce_note", b"bell\x07"),
+        ("ce_time", b"yesterday"),
+        ("ce_subject", b"s/1"),
+    )
+    event = HandlerEvent(message_event(Record(None, headers, key=b"k"), source=SOURCE))
+    check(event)
+    assert {name: event[name] for name in event if name != "data"} == {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/s",
+        "type": "t",
+        "region": "eu",
+        "subject": "s/1",
+        "topic": "t",
+        "partition": 0,
+        "partitionkey": "k",
+    }
+    assert event["data"] is None and event.headers["ce_note"] == "bell\x07"
+
+
+def test_a_batch_names_failed_items_by_the_producers_id_too() -> None:
+    records = [
+        Record(b"1", offset=1),
+        Record(b"{}", (*CE_HEADERS, ("ce_type", b"t")), offset=2),
+        Record(b"3", offset=3),
+    ]
+    answer = InvocationResult(status=200, headers=[], body=b'{"failed": ["e-1", "t/0/3"]}')
+    assert [record.offset for record in failed_items(records, answer)] == [2, 3]
+    batch = HandlerEvent(batch_event(records, source=SOURCE))
+    assert [item["id"] for item in batch["data"]] == ["t/0/1", "e-1", "t/0/3"]
+    assert (batch["topic"], batch["partition"]) == ("t", 0)
+    assert batch["datacontenttype"] == "application/cloudevents-batch+json"
