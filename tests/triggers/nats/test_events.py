@@ -16,7 +16,6 @@ from cloudevents.core.v1.event import CloudEvent as SdkEvent
 from dateutil.parser import isoparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from runtime_adapters.python.events import CloudEvent as HandlerEvent
@@ -24,7 +23,7 @@ from tests.brokers.nats import NatsServer
 from tests.triggers.cloudevents_oracle import FORMAT, check
 from tests.triggers.kafka.test_events import json_or_bytes
 from tests.triggers.kit import eventually
-from tests.triggers.nats.kit import connected, unique
+from tests.triggers.nats.kit import connected, listen, unique
 from tests.triggers.strategies import json_values, sdk_events
 from triggers.nats.events import message_event, source_of
 
@@ -103,17 +102,6 @@ def assert_kept(event: HandlerEvent, msg: Msg, made: SdkEvent) -> None:
     assert event["data"] == made.get_data()
 
 
-async def collect(nc: Client, subject: str) -> list[Msg]:
-    received: list[Msg] = []
-
-    async def keep(msg: Msg) -> None:
-        received.append(msg)
-
-    await nc.subscribe(subject, cb=keep)
-    await nc.flush()
-    return received
-
-
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -129,7 +117,7 @@ async def test_core_messages_and_requests_become_cloudevents_the_sdk_validates(
     source = source_of(nats_server.url, pattern)
     assert source == f"{nats_server.url}/{root}.{'%3E' if wildcard == '>' else '*'}"
     async with connected(nats_server.url) as nc:
-        received = await collect(nc, pattern)
+        received = await listen(nc, pattern)
         for n, item in enumerate(sent):
             subject = ".".join([root, *item.tail])
             # Every other one a request: a reply inbox the function's answer would go to.
