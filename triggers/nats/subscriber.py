@@ -32,7 +32,7 @@ from triggers.backoff import Backoff
 from triggers.base import Dispatch
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
-from triggers.nats.events import message_event
+from triggers.nats.events import message_event, source_of
 from triggers.pipeline import (
     DeadLettered,
     Delivered,
@@ -80,7 +80,7 @@ class NatsSubscriber(ConnectedSubscriber):
         self.queue = None if config.jetstream else config.queue_for(function)
         self.durable = config.durable_for(function) if config.jetstream else None
         self._dispatch = dispatch
-        self._source = f"{config.servers[0]}/{config.subject}"
+        self._source = source_of(config.servers[0], config.subject)
         self._backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
         self._pipeline: Pipeline[_Unit] = Pipeline(
             invoke=self._invoke,
