@@ -363,7 +363,7 @@ class NatsSubscriber(ConnectedSubscriber):
         result = dispatched.outcome
         reply_subject = self.config.reply_subject
         if reply_subject and result.status < 500 and result.body:
-            headers = {"ce_source_id": str(event["id"]), **_content_type(result)}
+            headers = {"gaia-source-id": str(event["id"]), **_content_type(result)}
             try:
                 await self._publish(reply_subject, result.body, headers)
             except (NatsError, OSError, TimeoutError) as exc:

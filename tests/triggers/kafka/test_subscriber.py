@@ -243,7 +243,7 @@ async def test_each_answer_is_produced_to_the_response_topic_with_the_same_key(
         (b"k1", {"double": 2}),
         (b"k2", {"double": 4}),
     ]
-    assert dict(records[0].headers)["ce_source_id"] == f"{topic}/0/0".encode()
+    assert dict(records[0].headers)["gaia-source-id"] == f"{topic}/0/0".encode()
 
 
 async def test_a_batch_handler_reports_failed_items_and_only_those_are_retried(
