@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from runtime_adapters.python.capture import function_logger
+from runtime_adapters.queue_events import BATCH, MESSAGE
 
 if TYPE_CHECKING:
     import logging
@@ -36,7 +38,8 @@ class HttpLike(Protocol):
 
 
 class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only header mapping; repeated headers are joined with ", "."""
+    """Case-insensitive, read-only header mapping; repeated headers are joined with ", ",
+    but repeated `Cookie` headers with "; " (RFC 6265 section 5.4: one cookie-string)."""
 
     __slots__ = ("_folded", "raw")
 
@@ -46,7 +49,9 @@ class Headers(Mapping[str, str]):
         for name, value in raw:
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")
-            folded[key] = f"{folded[key]}, {text}" if key in folded else text
+            if key in folded:
+                text = f"{folded[key]}{'; ' if key == 'cookie' else ', '}{text}"
+            folded[key] = text
         self._folded = folded
 
     def __getitem__(self, key: str) -> str:
@@ -68,8 +73,8 @@ class Headers(Mapping[str, str]):
 class HttpRequestEvent:
     """`event` for HTTP triggers."""
 
-    __slots__ = ("_headers", "_query", "_raw_headers", "body", "method", "params", "path",
-                 "query_string")  # fmt: skip
+    __slots__ = ("_headers", "_query", "_query_all", "_raw_headers", "body", "method", "params",
+                 "path", "query_string")  # fmt: skip
 
     def __init__(self, request: HttpLike) -> None:
         self.method = request.method
@@ -80,6 +85,7 @@ class HttpRequestEvent:
         self._raw_headers = request.headers
         self._headers: Headers | None = None
         self._query: dict[str, str] | None = None
+        self._query_all: dict[str, list[str]] | None = None
 
     @property
     def headers(self) -> Headers:
@@ -89,15 +95,22 @@ class HttpRequestEvent:
 
     @property
     def query(self) -> dict[str, str]:
-        """Query parameters, first value of each (`query_string` has the rest)."""
+        """Query parameters; a repeated key gives its first value (`query_all` has all)."""
         if self._query is None:
+            self._query = {key: values[0] for key, values in self.query_all.items()}
+        return self._query
+
+    @property
+    def query_all(self) -> dict[str, list[str]]:
+        """Every value of each query parameter, in the order of the query string."""
+        if self._query_all is None:
             from urllib.parse import parse_qsl
 
-            query: dict[str, str] = {}
+            query: dict[str, list[str]] = {}
             for key, value in parse_qsl(self.query_string, keep_blank_values=True):
-                query.setdefault(key, value)
-            self._query = query
-        return self._query
+                query.setdefault(key, []).append(value)
+            self._query_all = query
+        return self._query_all
 
     def json(self) -> Any:
         return msgspec.json.decode(self.body)
@@ -106,16 +119,45 @@ class HttpRequestEvent:
         return f"<HttpRequestEvent {self.method} {self.path}>"
 
 
-class CloudEvent(dict[str, Any]):
-    """`event` for other triggers: the CloudEvents mapping, also readable as attributes."""
+_NO_MESSAGE: Mapping[str, Any] = MappingProxyType({})
 
-    __slots__ = ()
+
+class CloudEvent(dict[str, Any]):
+    """`event` for other triggers: the CloudEvent (its attributes and `data`) as a
+    mapping, also readable as attributes. What of the message is not an attribute
+    (`headers`, a Kafka record's `key` and `offset`) is readable only as an attribute:
+    the mapping stays a valid CloudEvent that serializes as it is."""
+
+    __slots__ = ("_message",)
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        super().__init__(event)
+        message = self.pop(MESSAGE, None)
+        self._message: Mapping[str, Any] = message or _NO_MESSAGE
+        if message and message.get(BATCH):
+            self["data"] = [CloudEvent(item) for item in self["data"]]
+
+    @property
+    def headers(self) -> Mapping[str, Any]:
+        """The message's headers (values text when UTF-8, else bytes); empty if none."""
+        headers: Mapping[str, Any] = self._message.get("headers", _NO_MESSAGE)
+        return headers
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        if name.startswith("_"):  # never an attribute; also guards the unset slot
+            raise AttributeError(name)
+        value = self.get(name, _NO_MESSAGE)
+        if value is _NO_MESSAGE:
+            try:
+                return self._message[name]
+            except KeyError:
+                raise AttributeError(name) from None
+        return value
+
+    def __missing__(self, key: str) -> Any:
+        if key in getattr(self, "_message", _NO_MESSAGE):
+            raise KeyError(f"{key!r} is not a CloudEvents attribute: read event.{key}")
+        raise KeyError(key)
 
 
 def make_event(event: HttpLike | Mapping[str, Any]) -> HttpRequestEvent | CloudEvent:

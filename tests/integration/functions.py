@@ -20,7 +20,10 @@ def handler(event, context):
         "path": event.path,
         "params": dict(event.params),
         "query": dict(event.query),
+        "query_all": event.query_all,
         "content_type": event.headers.get("Content-Type"),
+        "cookie": event.headers.get("cookie"),
+        "accept": event.headers.get("accept"),
         "body": event.body.decode(),
         "alias": context.alias,
         "request_id": context.request_id,
@@ -86,4 +89,22 @@ import time
 
 def handler(event, context):
     return {"run": event.id, "scheduled": event.time, "started": time.time()}
+"""
+
+EVENT_VIEW = """
+import base64
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode()}
+    return value
+
+def handler(event, context):
+    return {
+        "attributes": {name: value for name, value in event.items() if name != "data"},
+        "data": _plain(event["data"]),
+        "headers": {name: _plain(value) for name, value in event.headers.items()},
+        "key": _plain(getattr(event, "key", None)),
+        "offset": getattr(event, "offset", None),
+    }
 """

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from tests.integration.functions import BEHAVIOURS, ECHO
 from tests.integration.harness import GaiaFactory, wait_for, write_function
@@ -52,6 +54,26 @@ def test_event_contract_and_response_mapping(tmp_path: Path, gaia_factory: GaiaF
         assert body["alias"] == "default"
         assert body["request_id"] == response.headers["x-request-id"]
         assert response.headers["x-gaia-revision"] == "echo@1"
+
+        # Two Cookie headers reach the function as one cookie-string (RFC 6265 joins
+        # them with "; "), other repeated headers with ", "; repeated query keys give
+        # their first value in `query`, all of them in order in `query_all`.
+        repeated = http.get(
+            "/echo/1/r?tag=b&x=1&tag=a&tag=",
+            headers=[("cookie", "a=1; b=2"), ("cookie", "c=3"), ("accept", "a/b"),
+                     ("accept", "c/d")],
+        )  # fmt: skip
+        body = repeated.json()
+        assert body["cookie"] == "a=1; b=2; c=3" and body["accept"] == "a/b, c/d"
+        jar = SimpleCookie(body["cookie"])
+        assert {name: morsel.value for name, morsel in jar.items()} == {
+            "a": "1",
+            "b": "2",
+            "c": "3",
+        }
+        assert body["query"] == {"tag": "b", "x": "1"}
+        assert body["query_all"] == {"tag": ["b", "a", ""], "x": ["1"]}
+        assert body["query_all"] == parse_qs("tag=b&x=1&tag=a&tag=", keep_blank_values=True)
 
         made = http.get("/act/status")
         assert (made.status_code, made.headers["x-made"], made.text) == (201, "yes", "made")

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cloudevents.core.bindings import kafka as sdk_kafka
+from cloudevents.core.v1.event import CloudEvent as SdkEvent
+from dateutil.parser import isoparse
 
 from tests.brokers.tansu import Tansu
-from tests.integration.functions import KAFKA_ECHO
+from tests.integration.functions import EVENT_VIEW, KAFKA_ECHO
 from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.triggers.cloudevents_oracle import FORMAT, check
 from tests.triggers.kafka.kit import new_topic, produce, read, read_until, topic_name
 
 
-def _config(tmp_path: Path, tansu: Tansu, topic: str, **keys: object) -> Path:
+def _config(
+    tmp_path: Path, tansu: Tansu, topic: str, *, code: str = KAFKA_ECHO, **keys: object
+) -> Path:
     """gaia.yaml with one Kafka trigger; `keys` are added to the trigger."""
     extra = "".join(f"\n          {key}: {value}" for key, value in keys.items())
-    write_function(tmp_path / "fn" / "orders", KAFKA_ECHO)
+    write_function(tmp_path / "fn" / "orders", code)
     path = tmp_path / "gaia.yaml"
     path.write_text(
         f"""
@@ -163,3 +170,69 @@ def test_kill_9_in_the_middle_of_20000_messages_loses_none_and_keeps_key_order(
         assert all(seqs[i] <= seqs[i - 1] for i in restarts), f"{key} skipped ahead: {seqs}"
     print(f"\nkill -9 after {total // 4}+ of {total}: {duplicates} duplicate(s) replayed")
     assert duplicates < total // 4, "only the in-flight window may be replayed"
+
+
+def viewed(body: bytes) -> dict[str, Any]:
+    """The event a handler saw (EVENT_VIEW's answer): its mapping, data as it was."""
+    view = json.loads(body)
+    return {**view["attributes"], "data": plain(view["data"])}
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"base64"}:
+        return base64.b64decode(value["base64"])
+    return value
+
+
+def test_a_handler_gets_cloudevents_the_sdk_reads_and_the_record_as_properties(
+    tmp_path: Path, gaia_factory: GaiaFactory, tansu: Tansu
+) -> None:
+    topic, answers = asyncio.run(new_topic(tansu.bootstrap, "view")), topic_name("answers")
+    made = SdkEvent(
+        {"id": "order-1", "source": "/shop", "type": "shop.order", "subject": "o/1",
+         "partitionkey": "customer-9", "region": "eu", "datacontenttype": "application/json"},
+        {"total": 12},
+    )  # fmt: skip
+    binary = sdk_kafka.to_binary(made, FORMAT)
+    structured = sdk_kafka.to_structured(made, FORMAT)
+
+    async def send() -> None:
+        await produce(
+            tansu.bootstrap,
+            topic,
+            [(b"\xff\x00k", b"\x00\x01binary")],
+            headers=[("trace", b"\xfe\xff"), ("origin", b"test")],
+        )
+        for message in (binary, structured):
+            key = message.key.encode() if isinstance(message.key, str) else message.key
+            await produce(
+                tansu.bootstrap, topic, [(key, message.value)], headers=[*message.headers.items()]
+            )
+
+    config = _config(tmp_path, tansu, topic, code=EVENT_VIEW, response_topic=answers)
+    gaia_factory().start("-f", str(config))
+    asyncio.run(send())
+    replies = asyncio.run(read(tansu.bootstrap, answers, count=3))
+    plain_reply, *made_replies = sorted(replies, key=lambda r: dict(r.headers)["gaia-source-id"])
+    assert [dict(r.headers)["gaia-source-id"] for r in replies] == [
+        f"{topic}/0/{n}".encode() for n in range(3)
+    ], "answers name the record they answer, CloudEvent or not"
+
+    view = json.loads(plain_reply.value)
+    event = viewed(plain_reply.value)
+    check(event)
+    assert event["id"] == f"{topic}/0/0" and event["data"] == b"\x00\x01binary"
+    assert plain(view["key"]) == b"\xff\x00k" and view["offset"] == 0
+    assert {k: plain(v) for k, v in view["headers"].items()} == {
+        "trace": b"\xfe\xff",
+        "origin": "test",
+    }
+    assert not {"headers", "key", "offset", "partitionkey"} & set(event)
+    for reply in made_replies:
+        event = viewed(reply.value)
+        check(event)
+        for name, value in made.get_attributes().items():
+            got = event[name]
+            assert (isoparse(got) if name == "time" else got) == value, name
+        assert event["data"] == {"total": 12} and event["topic"] == topic
+        assert json.loads(reply.value)["key"] == "customer-9"

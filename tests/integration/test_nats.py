@@ -10,16 +10,20 @@ from typing import Any
 
 import httpx
 import nats
+from cloudevents.core.bindings import http as sdk_http
+from cloudevents.core.v1.event import CloudEvent as SdkEvent
 
 from tests.brokers.nats import NatsServer
-from tests.integration.functions import NATS_ECHO
+from tests.integration.functions import EVENT_VIEW, NATS_ECHO
 from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.integration.test_kafka import viewed
+from tests.triggers.cloudevents_oracle import FORMAT, check
 from tests.triggers.kit import eventually
 from tests.triggers.nats.kit import connected, unique
 
 
-def _config(tmp_path: Path, *triggers: str) -> Path:
-    write_function(tmp_path / "fn" / "echo", NATS_ECHO)
+def _config(tmp_path: Path, *triggers: str, code: str = NATS_ECHO) -> Path:
+    write_function(tmp_path / "fn" / "echo", code)
     path = tmp_path / "gaia.yaml"
     items = "".join(f"\n      - nats: {trigger}" for trigger in triggers)
     path.write_text(
@@ -177,3 +181,45 @@ def test_kill_9_in_the_middle_of_10000_jetstream_messages_loses_none(
     seen = asyncio.run(answered())
     assert set(seen) == set(range(total)), f"{total - len(set(seen))} message(s) never answered"
     print(f"\nkill -9 after {total // 4}+ of {total}: {len(seen) - total} redelivered duplicate(s)")
+
+
+def test_a_handler_gets_cloudevents_the_sdk_reads_with_the_headers_as_a_property(
+    tmp_path: Path, gaia_factory: GaiaFactory, nats_server: NatsServer
+) -> None:
+    root = unique("view")
+    config = _config(
+        tmp_path, f"{{servers: {nats_server.url}, subject: '{root}.>'}}", code=EVENT_VIEW
+    )
+    gaia = gaia_factory().start("-f", str(config))
+    wait_for(lambda: _running(gaia), what="the trigger")
+    made = SdkEvent(
+        {"id": "é 1", "source": "/shop", "type": "shop.order", "region": "eu west",
+         "datacontenttype": "application/json"},
+        {"total": 12},
+    )  # fmt: skip
+    binary = sdk_http.to_binary(made, FORMAT)
+    headers = {**binary.headers, "ce-datacontenttype": binary.headers["content-type"]}
+    del headers["content-type"]
+
+    async def ask() -> tuple[Any, Any]:
+        async with connected(nats_server.url) as nc:
+            plain = await nc.request(
+                f"{root}.eu.one", b"\x00raw", timeout=10, headers={"origin": "test"}
+            )
+            made_reply = await nc.request(
+                f"{root}.eu.two", binary.body, timeout=10, headers=headers
+            )
+            return plain, made_reply
+
+    plain, made_reply = asyncio.run(ask())
+    view = json.loads(plain.data)
+    event = viewed(plain.data)
+    check(event)
+    assert event["source"] == f"{nats_server.url}/{root}.%3E" and event["reply"] is True
+    assert event["subject"] == f"{root}.eu.one" and event["data"] == b"\x00raw"
+    assert view["headers"] == {"origin": "test"} and "headers" not in event
+    event = viewed(made_reply.data)
+    check(event)
+    assert event["id"] == "é 1" and event["region"] == "eu west"
+    assert (event["source"], event["type"]) == ("/shop", "shop.order")
+    assert event["data"] == {"total": 12}

@@ -1,5 +1,6 @@
 """What every trigger's tests share: a Dispatch fake that records the events the
-function would have received, and waiting on a condition with a deadline."""
+function would have received (as the worker hands them to it), and waiting on a
+condition with a deadline."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from runtime_adapters.base import FunctionFailed, InvocationResult, RuntimeAdapterError
+from runtime_adapters.python.events import CloudEvent as HandlerEvent
 from triggers.base import CloudEvent, Dispatched, DispatchedMany
 
 T = TypeVar("T")
@@ -34,11 +36,13 @@ def ok(body: bytes = b"") -> InvocationResult:
 
 @dataclass
 class FakeDispatch:
-    """Answers with `answer(event)`; an exception it raises becomes FunctionFailed."""
+    """Answers with `answer(event)`; an exception it raises becomes FunctionFailed.
+    `events` and `answer` see each event as the worker hands it to a handler."""
 
-    answer: Callable[[CloudEvent], Awaitable[InvocationResult]] | None = None
+    answer: Callable[[HandlerEvent], Awaitable[InvocationResult]] | None = None
     revision: str = "fn@1"
-    events: list[CloudEvent] = field(default_factory=list)
+    events: list[HandlerEvent] = field(default_factory=list)
+    sent: list[CloudEvent] = field(default_factory=list)  # as the trigger sent them
     running: int = 0
     most_running: int = 0
     runs: list[int] = field(default_factory=list)  # the length of each ordered run
@@ -46,11 +50,13 @@ class FakeDispatch:
     async def __call__(
         self, event: CloudEvent, *, request_id: str, sticky_key: str | None
     ) -> Dispatched:
-        self.events.append(event)
+        self.sent.append(event)
+        handed = HandlerEvent(event)
+        self.events.append(handed)
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
-            result = await self.answer(event) if self.answer else ok()
+            result = await self.answer(handed) if self.answer else ok()
         except Exception as exc:
             return Dispatched(
                 revision=self.revision, outcome=FunctionFailed(str(exc), traceback="")

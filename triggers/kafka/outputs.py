@@ -30,7 +30,7 @@ class Outputs:
     ) -> None:
         """Produce an answer, and wait for the broker to have it: the record's offset is
         committed only after. Raises OutputFailed, which the pipeline retries."""
-        headers = [("ce_source_id", source_id.encode())]
+        headers = [("gaia-source-id", source_id.encode())]
         headers.extend(
             (name.decode("latin-1"), value)
             for name, value in result.headers

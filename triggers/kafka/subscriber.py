@@ -28,6 +28,7 @@ from aiokafka.structs import TopicPartition
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
+from triggers.events import MESSAGE
 from triggers.kafka.config import KafkaTriggerConfig
 from triggers.kafka.events import (
     Record,
@@ -359,22 +360,23 @@ class KafkaSubscriber(ConnectedSubscriber):
         if len(records) == 1 and self.config.batch is None:
             record = records[0]
             event = message_event(record, source=self._source)
-            sticky = event.get("key")
+            sticky = _text_key(event)
         else:
             event = batch_event(records, source=self._source)
             sticky = None
         dispatched = await self._dispatch(
-            event,
-            request_id=f"{event['id']}#{attempt}",
-            sticky_key=sticky if isinstance(sticky, str) else None,
+            event, request_id=f"{event['id']}#{attempt}", sticky_key=sticky
         )
         unit.revision = dispatched.revision
         if isinstance(dispatched.outcome, RuntimeAdapterError):
             raise dispatched.outcome
         result = dispatched.outcome
         if result.status < 500 and result.body and self.config.response_topic:
-            key = records[0].key if len(records) == 1 else None
-            await self._respond(result, key=key, source_id=str(event["id"]))
+            if len(records) == 1:
+                key, source_id = records[0].key, message_id(records[0])
+            else:
+                key, source_id = None, str(event["id"])
+            await self._respond(result, key=key, source_id=source_id)
         return result
 
     async def _respond(
@@ -529,7 +531,8 @@ class KafkaSubscriber(ConnectedSubscriber):
 
 
 def _text_key(event: CloudEvent) -> str | None:
-    key = event.get("key")
+    """The sticky key: the record's key when it is UTF-8 text."""
+    key = event[MESSAGE].get("key")
     return key if isinstance(key, str) else None
 
 

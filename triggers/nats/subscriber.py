@@ -31,7 +31,7 @@ from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
-from triggers.nats.events import message_event
+from triggers.nats.events import message_event, source_of
 from triggers.nats.state import NatsState
 from triggers.pipeline import (
     DeadLettered,
@@ -80,7 +80,7 @@ class NatsSubscriber(ConnectedSubscriber):
         self.queue = None if config.jetstream else config.queue_for(function)
         self.durable = config.durable_for(function) if config.jetstream else None
         self._dispatch = dispatch
-        self._source = f"{config.servers[0]}/{config.subject}"
+        self._source = source_of(config.servers[0], config.subject)
         self._backoff = config.backoff.policy()
         self._pipeline: Pipeline[_Unit] = Pipeline(
             invoke=self._invoke,
@@ -363,7 +363,7 @@ class NatsSubscriber(ConnectedSubscriber):
         result = dispatched.outcome
         reply_subject = self.config.reply_subject
         if reply_subject and result.status < 500 and result.body:
-            headers = {"ce_source_id": str(event["id"]), **_content_type(result)}
+            headers = {"gaia-source-id": str(event["id"]), **_content_type(result)}
             try:
                 await self._publish(reply_subject, result.body, headers)
             except (NatsError, OSError, TimeoutError) as exc:

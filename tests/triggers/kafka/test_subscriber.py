@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from runtime_adapters.base import InvocationResult
+from runtime_adapters.python.events import CloudEvent as HandlerEvent
 from tests.brokers.tansu import Tansu
 from tests.integration.harness import free_port
 from tests.triggers.kafka.kit import new_topic, produce, read, topic_name
@@ -80,8 +81,9 @@ async def test_a_record_arrives_as_a_cloudevent(tansu: Tansu) -> None:
     assert first["id"] == f"{topic}/0/0"
     assert first["type"] == "dev.gaia.kafka.message"
     assert first["source"] == f"kafka://{tansu.bootstrap}/{topic}"
-    assert (first["topic"], first["partition"], first["offset"]) == (topic, 0, 0)
-    assert first["key"] == "order-7"
+    assert (first["topic"], first["partition"], first.offset) == (topic, 0, 0)
+    assert first.key == "order-7" and first["partitionkey"] == "order-7"
+    assert "offset" not in first and "key" not in first and "headers" not in first
     assert first["data"] == {"total": 12}
     assert first["datacontenttype"] == "application/json"
     assert first["traceparent"].startswith("00-0af7651916cd43dd")
@@ -106,7 +108,7 @@ async def test_records_of_a_key_run_in_order_while_keys_run_in_parallel(tansu: T
         await eventually(lambda: len(dispatch.events) >= len(messages), what="every record")
     seen: dict[str, list[int]] = {key: [] for key in keys}
     for event in dispatch.events:
-        seen[str(event["key"])].append(int(event["data"]))
+        seen[str(event.key)].append(int(event["data"]))
     assert all(seqs == list(range(25)) for seqs in seen.values()), seen
     assert dispatch.most_running > 1, "keys should run in parallel"
 
@@ -142,7 +144,7 @@ async def test_a_poison_record_is_retried_then_dead_lettered_and_the_partition_m
     assert dispatch.ids().count(f"{topic}/0/3") == 3
     assert (state.processed, state.retried, state.dead_lettered) == (9, 2, 1)
     # In order, even around the retries: nothing after the poison ran before it was done.
-    assert [event["offset"] for event in dispatch.events] == [0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9]
+    assert [event.offset for event in dispatch.events] == [0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9]
 
 
 async def test_ordered_partitions_go_to_the_function_in_runs(tansu: Tansu) -> None:
@@ -153,7 +155,7 @@ async def test_ordered_partitions_go_to_the_function_in_runs(tansu: Tansu) -> No
         await eventually(lambda: sub.state().processed == 400, what="every record")
     assert max(dispatch.runs) > 1, "fetched records of a partition run together"
     for partition in (0, 1):
-        offsets = [e["offset"] for e in dispatch.events if e["partition"] == partition]
+        offsets = [e.offset for e in dispatch.events if e["partition"] == partition]
         assert offsets == sorted(offsets) and len(offsets) == len(set(offsets))
 
 
@@ -202,8 +204,8 @@ async def test_nothing_is_committed_past_a_record_still_running(tansu: Tansu) ->
     await produce(tansu.bootstrap, topic, [(None, str(n).encode()) for n in range(10)])
     release = asyncio.Event()
 
-    async def first_blocks(event: CloudEvent) -> InvocationResult:
-        if event["offset"] == 0:
+    async def first_blocks(event: HandlerEvent) -> InvocationResult:
+        if event.offset == 0:
             await release.wait()
         return ok()
 
@@ -215,7 +217,7 @@ async def test_nothing_is_committed_past_a_record_still_running(tansu: Tansu) ->
     again = FakeDispatch()
     async with running(cfg, again):
         await eventually(lambda: len(again.events) == 10, what="all ten again")
-    assert again.events[0]["offset"] == 0
+    assert again.events[0].offset == 0
     release.set()
 
 
@@ -240,7 +242,7 @@ async def test_each_answer_is_produced_to_the_response_topic_with_the_same_key(
         (b"k1", {"double": 2}),
         (b"k2", {"double": 4}),
     ]
-    assert dict(records[0].headers)["ce_source_id"] == f"{topic}/0/0".encode()
+    assert dict(records[0].headers)["gaia-source-id"] == f"{topic}/0/0".encode()
 
 
 async def test_a_batch_handler_reports_failed_items_and_only_those_are_retried(
@@ -268,7 +270,7 @@ async def test_a_batch_handler_reports_failed_items_and_only_those_are_retried(
     assert sorted(dict(r.headers)["gaia-offset"] for r in dead_records) == [b"2", b"7"]
     assert all(event["type"] == "dev.gaia.kafka.batch" for event in dispatch.events)
     retried = [event for event in dispatch.events if len(event["data"]) == 1]
-    assert sorted(event["data"][0]["offset"] for event in retried) == [2, 7]
+    assert sorted(event["data"][0].offset for event in retried) == [2, 7]
     assert (state.processed, state.dead_lettered, state.retried) == (8, 2, 2)
 
 

@@ -176,4 +176,4 @@ async def test_a_slow_invocation_past_ack_wait_is_not_redelivered(
     assert len(dispatch.events) == 1 and sub.state().redelivered == 0
     assert replies[0].data == b"done"
     assert replies[0].headers is not None
-    assert replies[0].headers["ce_source_id"] == f"{stream}/1"
+    assert replies[0].headers["gaia-source-id"] == f"{stream}/1"
