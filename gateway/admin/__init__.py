@@ -103,13 +103,13 @@ _ENDPOINTS = (
         path="/v1/triggers/{trigger:path}/history",
         method="GET",
         handler="trigger_history",
-        summary="A cron trigger's runs, newest first (?limit=, default 50)",
+        summary="The runs of a trigger whose kind keeps them, newest first (?limit=, default 50)",
     ),
     _Endpoint(
         path="/v1/triggers/{trigger:path}",
         method="GET",
         handler="get_trigger",
-        summary="One trigger by id, like hello/kafka/0",
+        summary="One trigger by id, FUNCTION/KIND/N",
     ),
     _Endpoint(
         path="/v1/apply",
