@@ -5,9 +5,7 @@ A new runtime is one package with a `kind` module declaring `KIND` and one line 
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
-
+from configkit.registry import Registry
 from runtime_adapters.kind import RuntimeKind
 
 PACKAGES: dict[str, str] = {"python": "runtime_adapters.python.kind"}
@@ -19,24 +17,13 @@ DEFAULT = "python"
 PLANNED: dict[str, tuple[str, ...]] = {"container": ("command", "readiness"), "url": ("urls",)}
 
 
-def names() -> tuple[str, ...]:
-    return tuple(PACKAGES)
-
-
-@cache
-def kind(name: str) -> RuntimeKind:
-    """The runtime registered as `name`; KeyError if there is none."""
-    found = importlib.import_module(PACKAGES[name]).KIND
-    if not isinstance(found, RuntimeKind) or found.name != name:
-        raise TypeError(f"{PACKAGES[name]}.KIND is not the RuntimeKind {name!r}")
-    return found
+_KINDS = Registry(RuntimeKind, PACKAGES)
+names = _KINDS.names
+kind = _KINDS.kind
+kinds = _KINDS.kinds
 
 
 def chosen(raw: object) -> RuntimeKind | None:
     """The runtime a function's `runtime:` value names (DEFAULT for none), or None."""
     name = DEFAULT if raw is None else raw
     return kind(name) if isinstance(name, str) and name in PACKAGES else None
-
-
-def kinds() -> tuple[RuntimeKind, ...]:
-    return tuple(kind(name) for name in PACKAGES)

@@ -7,9 +7,7 @@ their broker clients only when a trigger of the kind starts.
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
-
+from configkit.registry import Registry
 from triggers.kind import TriggerKind
 
 # gaia.yaml key -> package; messages list the kinds in this order.
@@ -20,19 +18,7 @@ PACKAGES: dict[str, str] = {
     "cron": "triggers.cron",
 }
 
-
-def names() -> tuple[str, ...]:
-    return tuple(PACKAGES)
-
-
-@cache
-def kind(name: str) -> TriggerKind:
-    """The kind registered as `name`; KeyError if there is none."""
-    found = importlib.import_module(PACKAGES[name]).KIND
-    if not isinstance(found, TriggerKind) or found.name != name:
-        raise TypeError(f"{PACKAGES[name]}.KIND is not the TriggerKind {name!r}")
-    return found
-
-
-def kinds() -> tuple[TriggerKind, ...]:
-    return tuple(kind(name) for name in PACKAGES)
+_KINDS = Registry(TriggerKind, PACKAGES)
+names = _KINDS.names
+kind = _KINDS.kind
+kinds = _KINDS.kinds

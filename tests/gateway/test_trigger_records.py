@@ -82,24 +82,6 @@ async def test_apply_stores_kafka_trigger_records(
     assert moved.triggers_removed == ("kafka audit group auditors",)
 
 
-async def test_a_kafka_trigger_keeps_its_tag_pin(control: ControlPlane, gaia_file: Parse) -> None:
-    text = """
-functions:
-  hello:
-    code: ./hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: latest, percent: 100}
-          - {revision: 1, percent: 0, tag: old}
-    triggers:
-      - kafka: {brokers: "a:9092", topic: orders, tag: old}
-"""
-    await control.apply(gaia_file(text, code={"hello": "v1"}))
-    [record] = control.state.triggers
-    assert (record.spec["alias"], record.spec["tag"]) == ("prod", "old")
-
-
 async def test_a_kafka_trigger_on_an_undefined_alias_is_refused(
     control: ControlPlane, store: MemoryStore, gaia_file: Parse
 ) -> None:
@@ -185,29 +167,6 @@ async def test_apply_stores_nats_trigger_records(
     assert moved.triggers_removed == ("nats audit.created stream AUDIT durable auditors",)
 
 
-async def test_a_nats_trigger_keeps_its_tag_pin(control: ControlPlane, gaia_file: Parse) -> None:
-    text = """
-functions:
-  hello:
-    code: ./hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: latest, percent: 100}
-          - {revision: 1, percent: 0, tag: old}
-    triggers:
-      - nats: {servers: "a:4222", subject: orders.created, queue: billing, tag: old}
-"""
-    await control.apply(gaia_file(text, code={"hello": "v1"}))
-    [record] = control.state.triggers
-    assert record.kind == "nats"
-    assert (record.spec["alias"], record.spec["tag"], record.spec["queue"]) == (
-        "prod",
-        "old",
-        "billing",
-    )
-
-
 # --- cron -------------------------------------------------------------------------
 APPLY_CRON = """
 functions:
@@ -277,24 +236,29 @@ async def test_apply_stores_cron_trigger_records(
     assert moved.triggers_removed == ("cron 0 9 * * mon-fri Europe/Berlin",)
 
 
-async def test_a_cron_trigger_keeps_its_tag_pin(control: ControlPlane, gaia_file: Parse) -> None:
-    text = """
+@pytest.mark.parametrize(
+    ("kind_name", "keys"),
+    [
+        ("kafka", 'brokers: "a:9092", topic: orders'),
+        ("nats", 'servers: "a:4222", subject: orders'),
+        ("cron", 'schedule: "@hourly"'),
+    ],
+)
+async def test_a_trigger_keeps_its_tag_pin(
+    control: ControlPlane, gaia_file: Parse, kind_name: str, keys: str
+) -> None:
+    text = f"""
 functions:
   hello:
     code: ./hello
     aliases:
       prod:
         traffic:
-          - {revision: latest, percent: 100}
-          - {revision: 1, percent: 0, tag: old}
+          - {{revision: latest, percent: 100}}
+          - {{revision: 1, percent: 0, tag: old}}
     triggers:
-      - cron: {schedule: "@every 30s", tag: old}
+      - {kind_name}: {{{keys}, tag: old}}
 """
     await control.apply(gaia_file(text, code={"hello": "v1"}))
     [record] = control.state.triggers
-    assert (record.id, record.kind) == ("hello/cron/0", "cron")
-    assert (record.spec["alias"], record.spec["tag"], record.spec["schedule"]) == (
-        "prod",
-        "old",
-        "@every 30s",
-    )
+    assert (record.kind, record.spec["alias"], record.spec["tag"]) == (kind_name, "prod", "old")

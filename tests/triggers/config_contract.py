@@ -48,12 +48,6 @@ class TriggerConfigContract:
     # Keys whose default comes from other keys (kafka's topics from topic).
     derived: ClassVar[tuple[str, ...]] = ()
 
-    @pytest.fixture
-    def base(self, tmp_path: Path) -> Path:
-        (tmp_path / "functions" / "hello").mkdir(parents=True)
-        (tmp_path / "functions" / "hello" / "main.py").write_text("def handler(e, c): pass\n")
-        return tmp_path
-
     @property
     def model(self) -> type[ConfigModel]:
         return registry.kind(self.kind).config

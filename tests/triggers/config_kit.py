@@ -53,6 +53,12 @@ def triggers_of(
     return list(parsed)
 
 
+def one_config(base: Path, kind: str, model: type[T], body: dict[str, object]) -> T:
+    """The config of `hello`'s one trigger `- KIND: body`, checked to be a `model`."""
+    [trigger] = triggers_of(base, kind, body)
+    return config_of(trigger, model)
+
+
 def config_of(trigger: Trigger, model: type[T]) -> T:
     """The trigger's config, checked to be a `model`."""
     assert isinstance(trigger.config, model)

@@ -14,7 +14,7 @@ import abc
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -123,13 +123,8 @@ class QueueSubscriberContract(SubscriberContract):
     ) -> None:
         source = await self.new_source(broker)
         release = asyncio.Event()
-
-        async def slow(event: CloudEvent) -> InvocationResult:
-            await release.wait()
-            return ok()
-
         config = self.config(broker, source)
-        first = FakeDispatch(answer=slow)
+        first = FakeDispatch(answer=_held_until(release))
         async with self.running(config, first) as subscriber:
             await self.publish(broker, source, [b"in-flight"])
             await eventually(lambda: first.running == 1, what="the event in flight")
@@ -148,14 +143,8 @@ class QueueSubscriberContract(SubscriberContract):
 
     async def test_an_event_unfinished_at_the_stop_is_delivered_again(self, broker: Any) -> None:
         source = await self.new_source(broker)
-        never = asyncio.Event()
-
-        async def stuck(event: CloudEvent) -> InvocationResult:
-            await never.wait()
-            return ok()
-
         config = self.config(broker, source)
-        first = FakeDispatch(answer=stuck)
+        first = FakeDispatch(answer=_held_until(asyncio.Event()))
         async with self.running(config, first, drain_timeout_s=0.2):
             await self.publish(broker, source, [b"unfinished"])
             await eventually(lambda: first.running == 1, what="the event in flight")
@@ -163,6 +152,16 @@ class QueueSubscriberContract(SubscriberContract):
         async with self.running(config, second):
             await eventually(lambda: second.events, what="the redelivery")
         assert _data(second.events[0]) == b"unfinished"
+
+
+def _held_until(release: asyncio.Event) -> Callable[[CloudEvent], Awaitable[InvocationResult]]:
+    """A function that answers once `release` is set."""
+
+    async def answer(event: CloudEvent) -> InvocationResult:
+        await release.wait()
+        return ok()
+
+    return answer
 
 
 def unique(prefix: str) -> str:

@@ -10,7 +10,6 @@ import pytest
 
 from gateway.config import ConfigError, parse_config
 from tests.triggers.config_contract import gaia_yaml
-from tests.triggers.config_kit import make_base
 from triggers import registry
 from triggers.retrying import BackoffConfig
 
@@ -20,11 +19,6 @@ SECTIONS = {
     "nats": {"servers": "a:4222", "subject": "orders"},
     "cron": {"schedule": "@hourly"},
 }
-
-
-@pytest.fixture
-def base(tmp_path: Path) -> Path:
-    return make_base(tmp_path)
 
 
 def test_every_kind_with_retries_is_checked_here() -> None:

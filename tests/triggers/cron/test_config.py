@@ -20,7 +20,7 @@ from tests.triggers.config_kit import (
     config_of,
     issues_in,
     issues_of,
-    make_base,
+    one_config,
     parse,
     triggers_of,
 )
@@ -84,19 +84,13 @@ class TestCronConfig(TriggerConfigContract):
     any_value = ("payload",)
 
 
-@pytest.fixture
-def base(tmp_path: Path) -> Path:
-    return make_base(tmp_path)
-
-
 def cron_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
     return triggers_of(base, "cron", *triggers, **keys)
 
 
 def cron(base: Path, **keys: object) -> CronTriggerConfig:
     """The model of one trigger `- cron: {schedule: '*/5 * * * *', **keys}`."""
-    [trigger] = cron_triggers(base, {**OK, **keys})
-    return config_of(trigger, CronTriggerConfig)
+    return one_config(base, "cron", CronTriggerConfig, {**OK, **keys})
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 
 from gateway.config import ConfigError, parse_config
 from tests.triggers.config_contract import TriggerConfigContract, gaia_yaml
-from tests.triggers.config_kit import make_base
 
 
 class TestHttpConfig(TriggerConfigContract):
@@ -22,11 +21,6 @@ class TestHttpConfig(TriggerConfigContract):
         "methods": ["GET", "POST"],
         "host": "api.example.com",
     }
-
-
-@pytest.fixture
-def base(tmp_path: Path) -> Path:
-    return make_base(tmp_path)
 
 
 @pytest.mark.parametrize(

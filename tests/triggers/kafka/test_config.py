@@ -17,7 +17,13 @@ from gateway.config import (
 )
 from routing.names import Target
 from tests.triggers.config_contract import TriggerConfigContract
-from tests.triggers.config_kit import config_of, issues_of, make_base, parse, triggers_of
+from tests.triggers.config_kit import (
+    config_of,
+    issues_of,
+    one_config,
+    parse,
+    triggers_of,
+)
 from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import Batching, KafkaTriggerConfig
 from triggers.retrying import BackoffConfig
@@ -78,19 +84,15 @@ class TestKafkaConfig(TriggerConfigContract):
         return {**MINIMAL, "group": f"group-{n}"}
 
 
-@pytest.fixture
-def base(tmp_path: Path) -> Path:
-    return make_base(tmp_path)
-
-
 def kafka_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
     return triggers_of(base, "kafka", *triggers, **keys)
 
 
 def kafka(base: Path, **keys: object) -> KafkaTriggerConfig:
     """The model of one trigger `- kafka: {brokers: a:9092, topic: orders, **keys}`."""
-    [trigger] = kafka_triggers(base, {"brokers": "a:9092", "topic": "orders", **keys})
-    return config_of(trigger, KafkaTriggerConfig)
+    return one_config(
+        base, "kafka", KafkaTriggerConfig, {"brokers": "a:9092", "topic": "orders", **keys}
+    )
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:

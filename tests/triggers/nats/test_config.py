@@ -16,7 +16,12 @@ from gateway.config import (
 )
 from routing.names import Target
 from tests.triggers.config_contract import TriggerConfigContract
-from tests.triggers.config_kit import config_of, issues_of, make_base, parse, triggers_of
+from tests.triggers.config_kit import (
+    issues_of,
+    one_config,
+    parse,
+    triggers_of,
+)
 from triggers.nats.config import JetStreamConfig, NatsTriggerConfig
 from triggers.retrying import BackoffConfig
 
@@ -88,19 +93,13 @@ class TestNatsConfig(TriggerConfigContract):
         return {**MINIMAL, "queue": f"queue-{n}"}
 
 
-@pytest.fixture
-def base(tmp_path: Path) -> Path:
-    return make_base(tmp_path)
-
-
 def nats_triggers(base: Path, *triggers: dict[str, object], **keys: object) -> list[Trigger]:
     return triggers_of(base, "nats", *triggers, **keys)
 
 
 def nats(base: Path, **keys: object) -> NatsTriggerConfig:
     """The model of one trigger `- nats: {servers: a:4222, subject: orders.>, **keys}`."""
-    [trigger] = nats_triggers(base, {**OK, **keys})
-    return config_of(trigger, NatsTriggerConfig)
+    return one_config(base, "nats", NatsTriggerConfig, {**OK, **keys})
 
 
 def issues(base: Path, *triggers: dict[str, object]) -> list[str]:
