@@ -45,6 +45,8 @@ def test_months(text: str, months: range | list[int]) -> None:
         (MINUTE, "*/45", [0, 45]),
         (MINUTE, "*/100", [0]),
         (MINUTE, "10-20/5,59", [10, 15, 20, 59]),
+        (MINUTE, "10-50/20", [10, 30, 50]),
+        (MINUTE, "5/15", [5, 20, 35, 50]),
         (MINUTE, "05", [5]),
         (DAY, "*/10", [1, 11, 21, 31]),
         (DAY, "28/2", [28, 30]),

@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from triggers.cron.schedule import parse_schedule, parse_timezone, ticks_between, upcoming
+from triggers.cron.schedule import (
+    CronSchedule,
+    parse_schedule,
+    parse_timezone,
+    ticks_between,
+    upcoming,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -285,6 +291,28 @@ def test_a_skipped_time_and_a_regular_one_both_run() -> None:
     assert ticks(
         "0 2,3 * * *", utc(2026, 3, 28, 12), utc(2026, 3, 29, 12), timezone="Europe/Berlin"
     ) == ["2026-03-29T01:00:00+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "by_wall_clock"),
+    [
+        ("30 2 * * *", True),
+        ("0 9 * * 1-5", True),
+        ("@daily", True),
+        ("@monthly", True),
+        ("0 2,3 * * *", True),
+        ("*/10 30 2 * * *", True),  # 6 fields: the minute and hour fields decide
+        ("*/15 * * * *", False),
+        ("0 * * * *", False),
+        ("@hourly", False),
+        ("* 2 * * *", False),
+        ("0 */2 * * *", False),
+    ],
+)
+def test_which_schedules_keep_times_of_day(expression: str, by_wall_clock: bool) -> None:
+    schedule = parse_schedule(expression)
+    assert isinstance(schedule, CronSchedule)
+    assert schedule.by_wall_clock is by_wall_clock
 
 
 def test_a_schedule_by_the_moment_skips_the_missing_hour() -> None:
