@@ -30,7 +30,14 @@ def next_runs(expression: str, timezone: str, after: str | None, count: int, out
         param = "--timezone" if str(exc).startswith("unknown time zone") else "SCHEDULE"
         raise click.BadParameter(str(exc), param_hint=param) from None
     start = _start(after, timezone) if after is not None else datetime.now(UTC)
-    ticks = upcoming(schedule, start, count)
+    try:
+        ticks = upcoming(schedule, start, count)
+    except (OverflowError, ValueError):  # past the year 9999, or before the year 1
+        raise click.BadParameter(
+            f"{after!r} is too near the ends of the calendar (years 1 to 9999) for {count}"
+            " runs after it",
+            param_hint="--after",
+        ) from None
     if output == "json":
         emit_json([tick.isoformat() for tick in ticks])
         return

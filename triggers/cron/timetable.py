@@ -42,13 +42,9 @@ class Timetable:
         return in_days and on_weekday
 
     def walls_from(self, start: datetime) -> Iterator[datetime]:
-        """Matching wall-clock times at or after the naive `start`, in order, forever
-        (callers check `ever_matches` first)."""
+        """Matching wall-clock times from the naive `start`'s whole second on, in order,
+        forever (callers check `ever_matches` first)."""
         day, earliest = start.date(), start.time().replace(microsecond=0)
-        if start.microsecond:
-            earliest = (start.replace(microsecond=0) + timedelta(seconds=1)).time()
-            if earliest == time(0):
-                day += timedelta(days=1)
         while True:
             if day.month not in self.months:
                 day = _first_of_next_month(day)

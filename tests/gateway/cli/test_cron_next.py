@@ -133,6 +133,15 @@ def test_the_table_shows_local_and_utc_times() -> None:
             "Invalid value for --after: expected an ISO"
             " 8601 time like 2026-03-29T01:30:00+01:00 or 2026-03-29T01:30, got 'next tuesday'",
         ),
+        (
+            ["0 0 1 1 *", "--after", "9999-06-01T00:00"],
+            "Invalid value for --after: '9999-06-01T00:00' is too near the ends of the calendar"
+            " (years 1 to 9999) for 5 runs after it",
+        ),
+        (
+            ["* * * * *", "--timezone", "Europe/Berlin", "--after", "0001-01-01T00:00"],
+            "Invalid value for --after: '0001-01-01T00:00' is too near the ends of the calendar",
+        ),
         (["* * * * *", "-n", "0"], "Invalid value for '--count' / '-n': 0 is not in the range"),
     ],
 )
