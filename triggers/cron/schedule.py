@@ -68,7 +68,9 @@ class CronSchedule:
             found = instants(wall, self.zone)
             # A repeated time runs at its first instant; a skipped one when the clocks jump.
             tick = found[0] if found else end_of_gap(wall, self.zone)
-            if tick > after:  # after the repeat's first instant, the same wall time recurs
+            # Walls start at `after`'s own second; in the second pass of a repeated hour,
+            # at times whose (first) instant has passed.
+            if tick > after:
                 return tick
         raise AssertionError("walls_from never ends")
 
@@ -103,7 +105,8 @@ class EverySchedule:
         since = after.astimezone(UTC) - _EPOCH
         elapsed = Fraction(since.days * 86400 + since.seconds) + Fraction(since.microseconds, 10**6)
         count = math.floor(elapsed / self.interval_s) + 1
-        tick = _EPOCH + timedelta(microseconds=round(count * self.interval_s * 10**6))
+        # Rounded up, so that a tick between two microseconds stays after `after`.
+        tick = _EPOCH + timedelta(microseconds=math.ceil(count * self.interval_s * 10**6))
         return tick.astimezone(self.zone)
 
 
