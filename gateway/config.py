@@ -1513,13 +1513,13 @@ def _max_ack_pending(raw: object) -> int:
 
 
 def _schedule(raw: object, timezone: str) -> str:
-    """A cron schedule, checked by the scheduler that will run it."""
+    """A cron schedule, checked by the code that will compute its ticks."""
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError(
             "expected a schedule like '*/5 * * * *' (minute hour day month weekday),"
             f" '@every 30s' or '@hourly', got {_describe(raw)}"
         )
-    # Imported here: APScheduler loads only in a gateway whose file has a cron trigger.
+    # Imported here: trigger packages load only in a gateway whose file uses them.
     from triggers.cron.schedule import parse_schedule
 
     parse_schedule(raw, timezone=timezone)

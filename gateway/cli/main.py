@@ -16,6 +16,7 @@ import yaml
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
+from gateway.cli.schedule import next_runs
 from gateway.cli.triggers import cron, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
@@ -417,6 +418,7 @@ def status(output: str) -> None:
 
 cli.add_command(triggers)
 cli.add_command(cron)
+cron.add_command(next_runs)
 
 
 def main() -> None:
