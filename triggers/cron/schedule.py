@@ -35,6 +35,7 @@ _SHORTCUTS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+_MAX_EVERY_S = 365 * 24 * 3600
 _EVERY = re.compile(r"@every\s+(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_S = {"ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60), "h": Fraction(3600)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -172,6 +173,10 @@ def _every(text: str, expression: str, zone: ZoneInfo) -> EverySchedule:
     interval = Fraction(match.group(1)) * _UNIT_S[match.group(2)]
     if interval < 1:
         raise ValueError(f"expected @every 1s or longer, got {expression!r}")
+    if interval > _MAX_EVERY_S:
+        # Longer intervals tick so far apart (multiples since 1970) that the next tick
+        # can lie past the calendar's end.
+        raise ValueError(f"expected @every 8760h (a year) or shorter, got {expression!r}")
     return EverySchedule(expression=expression, zone=zone, interval_s=interval)
 
 

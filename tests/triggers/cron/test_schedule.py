@@ -468,6 +468,11 @@ FIELDS = (
         ("@every 1d", "expected @every with a duration like 30s or 5m, got '@every 1d'"),
         ("@every 500ms", "expected @every 1s or longer, got '@every 500ms'"),
         ("@every 0s", "expected @every 1s or longer, got '@every 0s'"),
+        ("@every 8761h", "expected @every 8760h (a year) or shorter, got '@every 8761h'"),
+        (
+            "@every 99999999999h",
+            "expected @every 8760h (a year) or shorter, got '@every 99999999999h'",
+        ),
     ],
 )
 def test_bad_expressions_are_value_errors_that_say_what_is_wrong(
