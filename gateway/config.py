@@ -74,6 +74,8 @@ _REVISION_KEYS = (
     "pool",
     "network",
 )
+# The keys a published revision takes (the admin API's `config`).
+REVISION_KEYS = _REVISION_KEYS
 _FUNCTION_KEYS = ("code", *_REVISION_KEYS, "aliases", "triggers")
 # Documented keys whose feature has not shipped: named as such rather than as typos.
 _UNAVAILABLE_FUNCTION_KEYS = {

@@ -23,10 +23,10 @@ FUNCTION_NAME = ALIAS_NAME = TAG_NAME = re.compile(NAME_PATTERN)
 DEFAULT_ALIAS = "default"
 
 # RFC 9110 section 5.6.2: a token, the shape of an HTTP field name and of a cookie name.
-TOKEN_PATTERN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-TOKEN_SCHEMA_PATTERN = f"^{TOKEN_PATTERN}$"
-TOKEN = re.compile(TOKEN_PATTERN)
+TOKEN_CHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
 MAX_TOKEN_LENGTH = 256
+TOKEN_PATTERN = f"{TOKEN_CHAR}{{1,{MAX_TOKEN_LENGTH}}}"
+TOKEN = re.compile(TOKEN_PATTERN)
 
 LATEST: Literal["latest"] = "latest"
 # Revisions are numbered in a SQLite INTEGER column: a signed 64-bit integer.
@@ -52,8 +52,9 @@ class Target:
 
 
 def shown(value: object) -> str:
-    """`value` for an error message: its repr, cut short so a huge input stays readable."""
-    text = repr(value)
+    """`value` for an error message: its repr (JSON's spelling of a bool), cut short so a
+    huge input stays readable."""
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
     if len(text) <= _SHOWN:
         return text
     size = f" ({len(value)} characters)" if isinstance(value, str) else ""
@@ -84,7 +85,7 @@ def check_tag_name(name: object, *, path: str = "") -> str:
 
 def check_token(name: object, *, what: str, path: str = "") -> str:
     """An RFC 9110 token of at most MAX_TOKEN_LENGTH characters (a header or cookie name)."""
-    if not isinstance(name, str) or len(name) > MAX_TOKEN_LENGTH or not TOKEN.fullmatch(name):
+    if not isinstance(name, str) or not TOKEN.fullmatch(name):
         raise InvalidSpec(
             f"invalid {what} {shown(name)}: expected an HTTP token (letters, digits and "
             f"!#$%&'*+-.^_`|~) of at most {MAX_TOKEN_LENGTH} characters",

@@ -10,12 +10,29 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from routing.errors import InvalidSpec
-from routing.names import LATEST, check_revision, check_tag_name, check_token, shown
+from routing.names import (
+    LATEST,
+    TOKEN_PATTERN,
+    check_revision,
+    check_tag_name,
+    check_token,
+    shown,
+)
 
-__all__ = ["LATEST", "AliasSpec", "Sticky", "TrafficTarget", "parse_alias_spec", "parse_sticky"]
+__all__ = [
+    "LATEST",
+    "STICKY_SCHEMA_PATTERN",
+    "AliasSpec",
+    "Sticky",
+    "TrafficTarget",
+    "parse_alias_spec",
+    "parse_sticky",
+]
 
 StickySource = Literal["header", "cookie", "query"]
 _STICKY_SOURCES: tuple[StickySource, ...] = ("header", "cookie", "query")
+# What parse_sticky accepts, as an anchored JSON Schema pattern for /openapi.json.
+STICKY_SCHEMA_PATTERN = f"^({'|'.join(_STICKY_SOURCES)}):{TOKEN_PATTERN}$"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,7 +110,7 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
         raise InvalidSpec(f"percents add up to {total:g}: expected 100", path=path)
 
 
-def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
+def parse_alias_spec(raw: object, *, path: str = "") -> AliasSpec:
     """Build an AliasSpec from plain data (YAML, JSON); errors name the key."""
     prefix = f"{path}." if path else ""
     if not isinstance(raw, Mapping):

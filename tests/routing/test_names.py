@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import h11
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from routing.errors import InvalidSpec
@@ -40,9 +40,14 @@ def test_other_tags_are_refused_with_a_short_message(tag: object) -> None:
         assert "(100000 characters)" in caught.value.message
 
 
+# h11 checks these two headers' values as well as their names.
+_FRAMING = {"content-length", "transfer-encoding"}
+
+
 def _h11_accepts_header_name(name: str) -> bool:
     try:
-        h11.Request(method="GET", target="/", headers=[("host", "x"), (name, "v")])
+        # HTTP/1.0, which needs no Host header that `name` could duplicate.
+        h11.Request(method="GET", target="/", headers=[(name, "v")], http_version="1.0")
     except (h11.LocalProtocolError, UnicodeEncodeError):
         return False
     return True
@@ -58,6 +63,7 @@ def _h11_accepts_header_name(name: str) -> bool:
 )
 def test_sticky_names_are_the_header_names_h11_accepts(name: str) -> None:
     """h11, the HTTP/1.1 parser under uvicorn and httpx, is the oracle for RFC 9110 tokens."""
+    assume(name.lower() not in _FRAMING)
     try:
         check_token(name, what="header name")
         ours = True
@@ -123,7 +129,7 @@ def test_a_revision_appears_once_in_a_traffic_list() -> None:
 
 
 def test_revision_true_and_a_huge_percent_are_refused_in_traffic() -> None:
-    with pytest.raises(InvalidSpec, match="invalid revision True") as caught:
+    with pytest.raises(InvalidSpec, match="invalid revision true") as caught:
         parse_alias_spec({"traffic": [{"revision": True, "percent": 100}]})
     assert caught.value.path == "traffic[0].revision"
     with pytest.raises(InvalidSpec, match="out of range") as caught:
