@@ -21,9 +21,9 @@ MAX_DEPTH = 100
 
 
 def parse_json(raw: bytes) -> object:
-    """The body as JSON; an empty body is `{}`."""
+    """The body as JSON; every JSON body of the admin API is required."""
     if not raw:
-        return {}
+        raise InvalidInput("request body is empty: expected a JSON object", field="body")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -249,9 +249,18 @@ ENDPOINTS = (
     ),
 )
 
-# Path parameters by name: `{trigger:path}` is Starlette's converter for ids with slashes.
-PATH_PARAMETERS: dict[str, dict[str, object]] = {
-    "fn": NAME_SCHEMA,
-    "alias": NAME_SCHEMA,
-    "trigger": _TRIGGER_PARAMETER,
+
+@dataclass(frozen=True, kw_only=True)
+class PathParameter:
+    schema: dict[str, object]
+    # What `gaia up` serves on an empty GAIA_HOME (examples/), so that generated requests
+    # reach a real function, alias and trigger as well as missing ones.
+    example: str
+
+
+# By name: `{trigger:path}` is Starlette's converter for ids with slashes.
+PATH_PARAMETERS = {
+    "fn": PathParameter(schema=NAME_SCHEMA, example="hello"),
+    "alias": PathParameter(schema=NAME_SCHEMA, example="default"),
+    "trigger": PathParameter(schema=_TRIGGER_PARAMETER, example="hello/http/0"),
 }

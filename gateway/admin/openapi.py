@@ -69,7 +69,13 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, object]
     if endpoint.open:
         operation["security"] = []
     parameters: list[dict[str, object]] = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_PARAMETERS[name].schema,
+            "example": PATH_PARAMETERS[name].example,
+        }
         for name in PARAMETER.findall(endpoint.path)
     ]
     parameters += [

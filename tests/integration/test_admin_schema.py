@@ -20,7 +20,7 @@ from tests.integration.harness import GaiaFactory
 
 # Per operation and mode: enough to reach every validation rule, and the whole run stays
 # well under a minute on two cores.
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 20
 CHECKS = [
     "not_a_server_error",
     "status_code_conformance",
