@@ -81,9 +81,10 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
         return _error(request, exc.status_code, body, headers=exc.headers)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        # Starlette logs the traceback too; this line ties it to the request id.
+        # Starlette re-raises it after this answer, so the server logs the traceback; this
+        # line ties it to the request id the client saw.
         request_id = request_id_of(request.scope)
-        log.error("admin request %s failed", request_id, exc_info=exc)
+        log.error("admin request %s failed: %r", request_id, exc)
         message = f"internal error; see the gateway's log for request {request_id}"
         return _error(request, 500, {"error": "InternalError", "message": message})
 
