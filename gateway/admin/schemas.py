@@ -63,7 +63,10 @@ class ApplyBody(_Body):
     file: str = Field(default="gaia.yaml", description="file name used in error messages")
     document: dict[str, Any] = Field(description="the gaia.yaml document as JSON")
     bundles: dict[Name, Base64] = Field(
-        default_factory=dict, description="function name -> code directory as base64 gzip tarball"
+        default_factory=dict,
+        description="function name -> code directory as base64 gzip tarball",
+        # A key that is no function name is refused, not merely left undescribed.
+        json_schema_extra={"additionalProperties": False},
     )
     dry_run: bool = False
 

@@ -167,6 +167,17 @@ def test_cli_alias_set_refuses_a_revision_twice_and_a_tag_twice(gaia: Gaia) -> N
         admin.post(f"{ALIAS}/rollback").raise_for_status()
 
 
+def test_publish_takes_revision_settings_only(gaia: Gaia) -> None:
+    before = _state(gaia)
+    with gaia.admin() as admin:
+        response = admin.post(
+            "/v1/functions/greet/revisions", json={"code": "", "config": {"triggers": []}}
+        )
+    assert response.status_code == 422
+    assert str(response.json()["field"]).startswith("config.triggers")
+    assert _state(gaia) == before
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -228,6 +239,11 @@ def test_the_schema_states_the_rules(gaia: Gaia) -> None:
     ]
     sticky = alias["properties"]["sticky"]["anyOf"][0]["pattern"]
     assert sticky == "^(header|cookie|query):[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"
+    bundles = schemas["ApplyBody"]["properties"]["bundles"]
+    assert bundles["additionalProperties"] is False
+    assert list(bundles["patternProperties"]) == ["^[a-z][a-z0-9-]{0,62}$"]
+    config_keys = schemas["PublishBody"]["properties"]["config"]["propertyNames"]["enum"]
+    assert "handler" in config_keys and "triggers" not in config_keys
     invoke = spec["paths"]["/v1/functions/{fn}/invoke"]["post"]
     assert [p["name"] for p in invoke["parameters"]] == ["fn", "alias", "revision", "tag"]
     error = schemas["ErrorView"]
