@@ -42,6 +42,7 @@ from routing.names import (
     Target,
     check_alias_name,
     check_function_name,
+    check_revision_number,
     parse_target,
 )
 from routing.traffic import AliasSpec, parse_alias_spec
@@ -73,6 +74,8 @@ _REVISION_KEYS = (
     "pool",
     "network",
 )
+# The keys a published revision takes (the admin API's `config`).
+REVISION_KEYS = _REVISION_KEYS
 _FUNCTION_KEYS = ("code", *_REVISION_KEYS, "aliases", "triggers")
 # Documented keys whose feature has not shipped: named as such rather than as typos.
 _UNAVAILABLE_FUNCTION_KEYS = {
@@ -806,7 +809,7 @@ class _Checker:
             alias = self.field(body, path, "alias", lambda raw: _defined_alias(raw, aliases), "")
             target = Target(function=function, alias=alias)
         elif pins == ["revision"]:
-            revision = self.field(body, path, "revision", _revision, 0)
+            revision = self.field(body, path, "revision", check_revision_number, 0)
             target = Target(function=function, revision=revision)
         elif pins == ["tag"]:
             tag = self.field(body, path, "tag", _text, "")
@@ -1287,12 +1290,6 @@ def _pool_min(raw: object) -> int:
 
 def _pool_max(raw: object) -> int:
     return _int(raw, minimum=1)
-
-
-def _revision(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ValueError(f"expected a revision number (1, 2, ...), got {_describe(raw)}")
-    return raw
 
 
 def _percent(raw: object) -> float:

@@ -450,7 +450,7 @@ def test_bad_function_settings(base: Path, keys: dict[str, object], expected: st
                     "traffic": [{"revision": 1, "percent": 90}, {"revision": 2, "percent": 120}]
                 }
             },
-            "functions.hello.aliases.prod.traffic[1].percent: percent 120.0 is out of range",
+            "functions.hello.aliases.prod.traffic[1].percent: percent 120 is out of range",
         ),
         (
             {"prod": {"traffic": [{"revision": 1, "percent": 90}]}},
@@ -559,11 +559,11 @@ TAGGED = {
         ),
         (
             {"http": {"path": "/", "revision": 0}},
-            "triggers[0].http.revision: expected a revision number (1, 2, ...), got 0",
+            "triggers[0].http.revision: invalid revision 0: expected a positive integer",
         ),
         (
             {"http": {"path": "/", "revision": "latest"}},
-            "triggers[0].http.revision: expected a revision number",
+            "triggers[0].http.revision: invalid revision",
         ),
         (
             {"http": {"path": "/", "tag": "c"}},
@@ -656,7 +656,7 @@ def test_a_broken_alias_does_not_also_break_triggers_naming_it(base: Path) -> No
                 "upstream": "http://old",
                 "routes": [{"path": "/", "state": "function", "function": "a@x"}],
             },
-            "legacy.routes[0].function: invalid revision in 'a@x'",
+            "legacy.routes[0].function: invalid revision 'x'",
         ),
         (
             {"upstream": "http://old", "routes": [{"state": "legacy"}]},

@@ -406,7 +406,10 @@ LEASE = (
             "alias: alias 'canary' is not defined under aliases: expected default or prod",
         ),
         ({"alias": "prod", "tag": "b"}, ": expected at most one of alias, revision or tag"),
-        ({"revision": 0}, "revision: expected a revision number (1, 2, ...), got 0"),
+        (
+            {"revision": 0},
+            "revision: invalid revision 0: expected a positive integer (at most 2^63-1)",
+        ),
         ({"tag": "c"}, "tag: tag 'c' is not defined: expected one of b"),
         ({"shedule": "x"}, "shedule: unknown key 'shedule': did you mean 'schedule'?"),
         ({"zone": "UTC"}, "zone: unknown key 'zone': did you mean 'timezone'?"),

@@ -312,7 +312,10 @@ def test_bad_brokers_and_topics(base: Path, trigger: dict[str, object], expected
             "alias: alias 'canary' is not defined under aliases: expected default or prod",
         ),
         ({"alias": "prod", "tag": "b"}, ": expected at most one of alias, revision or tag"),
-        ({"revision": 0}, "revision: expected a revision number (1, 2, ...), got 0"),
+        (
+            {"revision": 0},
+            "revision: invalid revision 0: expected a positive integer (at most 2^63-1)",
+        ),
         ({"tag": "c"}, "tag: tag 'c' is not defined: expected one of b"),
         ({"topik": "x"}, "topik: unknown key 'topik': did you mean 'topic'?"),
         ({"partitions": 3}, "partitions: unknown key 'partitions': expected brokers, topic"),

@@ -326,7 +326,10 @@ FEEDS = "would feed the trigger its own output: expected a subject the trigger d
             "alias: alias 'canary' is not defined under aliases: expected default or prod",
         ),
         ({"alias": "prod", "tag": "b"}, ": expected at most one of alias, revision or tag"),
-        ({"revision": 0}, "revision: expected a revision number (1, 2, ...), got 0"),
+        (
+            {"revision": 0},
+            "revision: invalid revision 0: expected a positive integer (at most 2^63-1)",
+        ),
         ({"tag": "c"}, "tag: tag 'c' is not defined: expected one of b"),
         ({"subjekt": "x"}, "subjekt: unknown key 'subjekt': did you mean 'subject'?"),
         ({"stream": "S"}, "stream: unknown key 'stream': did you mean 'jetstream'?"),
