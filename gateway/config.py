@@ -29,7 +29,13 @@ from configkit.model import ConfigModel, known_keys, not_a_mapping
 from configkit.source import Source, load_yaml
 from configkit.words import describe, join, listing, unknown_key
 from routing.errors import InvalidSpec
-from routing.names import DEFAULT_ALIAS, Target, check_alias_name, check_function_name
+from routing.names import (
+    DEFAULT_ALIAS,
+    Target,
+    check_alias_name,
+    check_function_name,
+    check_revision_number,
+)
 from routing.traffic import AliasSpec, parse_alias_spec
 from runtime_adapters import registry as runtimes
 from runtime_adapters.base import RevisionSpec
@@ -38,6 +44,7 @@ from triggers import registry as trigger_kinds
 from triggers.kind import TriggerKind
 
 __all__ = [
+    "REVISION_KEYS",
     "ConfigError",
     "ConfigIssue",
     "FunctionConfig",
@@ -51,6 +58,13 @@ __all__ = [
 ]
 
 _TOP_LEVEL_KEYS = ("functions", "legacy")
+# The keys a published revision takes (the admin API's `config`): `runtime` and the
+# settings of every runtime.
+REVISION_KEYS = tuple(
+    dict.fromkeys(
+        ["runtime", *(key for kind in runtimes.kinds() for key in kind.settings.yaml_keys())]
+    )
+)
 _PIN_KEYS = ("alias", "revision", "tag")
 _LEGACY_NOT_YET = (
     "legacy is not available yet: taking routes over from an old API (DESIGN.md's"
@@ -475,7 +489,7 @@ class _Document:
             )
             target = Target(function=function, alias=alias or "")
         elif pins == ["revision"]:
-            revision = self.check(join(path, "revision"), _revision, body["revision"])
+            revision = self.check(join(path, "revision"), check_revision_number, body["revision"])
             target = Target(function=function, revision=revision or 0)
         elif pins == ["tag"]:
             tag = self.check(join(path, "tag"), text, body["tag"])
@@ -522,12 +536,6 @@ def _code_dir(raw: object, base_dir: Path) -> Path:
     if not directory.is_dir():
         raise ValueError(f"expected a directory, but {str(directory)!r} is a file")
     return directory
-
-
-def _revision(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ValueError(f"expected a revision number (1, 2, ...), got {describe(raw)}")
-    return raw
 
 
 def _defined_alias(raw: object, aliases: _Aliases) -> str:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from routing.errors import InvalidSpec, RouteConflict
 from routing.names import Target
 
+# The methods a route may name (RFC 9110's, and PATCH).
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 # Segment kinds; lower is more specific, so they double as sort ranks.
 LITERAL, SEGMENT, REST = 0, 1, 2
 _CONVERTERS = {"": SEGMENT, "str": SEGMENT, "path": REST}

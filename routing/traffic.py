@@ -10,10 +10,29 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from routing.errors import InvalidSpec
+from routing.names import (
+    LATEST,
+    TOKEN_PATTERN,
+    check_revision,
+    check_tag_name,
+    check_token,
+    shown,
+)
 
-LATEST: Literal["latest"] = "latest"
+__all__ = [
+    "LATEST",
+    "STICKY_SCHEMA_PATTERN",
+    "AliasSpec",
+    "Sticky",
+    "TrafficTarget",
+    "parse_alias_spec",
+    "parse_sticky",
+]
+
 StickySource = Literal["header", "cookie", "query"]
 _STICKY_SOURCES: tuple[StickySource, ...] = ("header", "cookie", "query")
+# What parse_sticky accepts, as an anchored JSON Schema pattern for /openapi.json.
+STICKY_SCHEMA_PATTERN = f"^({'|'.join(_STICKY_SOURCES)}):{TOKEN_PATTERN}$"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,12 +73,13 @@ class AliasSpec:
 
 def parse_sticky(text: str, *, path: str = "sticky") -> Sticky:
     source, sep, name = text.partition(":")
-    if not sep or source not in _STICKY_SOURCES or not name:
+    if not sep or source not in _STICKY_SOURCES:
         raise InvalidSpec(
-            f"invalid sticky key {text!r}: expected header:NAME, cookie:NAME or query:NAME",
+            f"invalid sticky key {shown(text)}: expected header:NAME, cookie:NAME or query:NAME",
             path=path,
         )
     kind: StickySource = source
+    check_token(name, what=f"{kind} name", path=path)
     return Sticky(source=kind, name=name.lower() if kind == "header" else name)
 
 
@@ -67,23 +87,21 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
     if not traffic:
         raise InvalidSpec("traffic is empty: expected at least one revision", path=path)
     tags: set[str] = set()
+    # Literal revisions, not resolved ones: `1=90 latest=10` stays valid while 1 is latest.
+    revisions: set[int | str] = set()
     for index, target in enumerate(traffic):
         where = f"{path}[{index}]"
-        if target.revision != LATEST and (
-            isinstance(target.revision, bool)
-            or not isinstance(target.revision, int)
-            or target.revision < 1
-        ):
+        check_revision(target.revision, path=f"{where}.revision")
+        if target.revision in revisions:
             raise InvalidSpec(
-                f"invalid revision {target.revision!r}: expected a positive integer or 'latest'",
+                f"revision {target.revision!r} is listed twice: expected each revision once "
+                "(give it one entry with the percents added up)",
                 path=f"{where}.revision",
             )
-        if not 0 <= target.percent <= 100:
-            raise InvalidSpec(
-                f"percent {target.percent} is out of range: expected 0 to 100",
-                path=f"{where}.percent",
-            )
+        revisions.add(target.revision)
+        _check_percent(target.percent, path=f"{where}.percent")
         if target.tag is not None:
+            check_tag_name(target.tag, path=f"{where}.tag")
             if target.tag in tags:
                 raise InvalidSpec(f"tag {target.tag!r} is used twice", path=f"{where}.tag")
             tags.add(target.tag)
@@ -92,7 +110,7 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
         raise InvalidSpec(f"percents add up to {total:g}: expected 100", path=path)
 
 
-def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
+def parse_alias_spec(raw: object, *, path: str = "") -> AliasSpec:
     """Build an AliasSpec from plain data (YAML, JSON); errors name the key."""
     prefix = f"{path}." if path else ""
     if not isinstance(raw, Mapping):
@@ -100,7 +118,7 @@ def parse_alias_spec(raw: Mapping[str, object], *, path: str = "") -> AliasSpec:
     unknown = set(raw) - {"traffic", "sticky", "rollout"}
     if unknown:
         raise InvalidSpec(
-            f"unknown key {sorted(unknown, key=str)[0]!r}: expected traffic, sticky, rollout",
+            f"unknown key {shown(sorted(unknown, key=str)[0])}: expected traffic, sticky, rollout",
             path=path,
         )
     raw_traffic = raw.get("traffic", [{"revision": LATEST, "percent": 100}])
@@ -123,21 +141,23 @@ def _parse_target(item: object, *, path: str) -> TrafficTarget:
     unknown = set(item) - {"revision", "percent", "tag"}
     if unknown:
         raise InvalidSpec(
-            f"unknown key {sorted(unknown, key=str)[0]!r}: expected revision, percent, tag",
+            f"unknown key {shown(sorted(unknown, key=str)[0])}: expected revision, percent, tag",
             path=path,
         )
-    revision = item.get("revision")
-    if revision != LATEST and (
-        isinstance(revision, bool) or not isinstance(revision, int) or revision < 1
-    ):
-        raise InvalidSpec(
-            f"invalid revision {revision!r}: expected a positive integer or 'latest'",
-            path=f"{path}.revision",
-        )
+    revision = check_revision(item.get("revision"), path=f"{path}.revision")
     percent = item.get("percent")
     if isinstance(percent, bool) or not isinstance(percent, int | float):
-        raise InvalidSpec(f"invalid percent {percent!r}: expected a number", path=f"{path}.percent")
+        raise InvalidSpec(
+            f"invalid percent {shown(percent)}: expected a number", path=f"{path}.percent"
+        )
+    # Before float(): an int too large for a float is out of range, not an OverflowError.
+    _check_percent(percent, path=f"{path}.percent")
     tag = item.get("tag")
-    if tag is not None and (not isinstance(tag, str) or not tag):
-        raise InvalidSpec(f"invalid tag {tag!r}: expected a non-empty string", path=f"{path}.tag")
+    if tag is not None:
+        check_tag_name(tag, path=f"{path}.tag")
     return TrafficTarget(revision=revision, percent=float(percent), tag=tag)
+
+
+def _check_percent(percent: float, *, path: str) -> None:
+    if not 0 <= percent <= 100:  # also refuses NaN
+        raise InvalidSpec(f"percent {shown(percent)} is out of range: expected 0 to 100", path=path)

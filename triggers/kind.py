@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 from configkit.model import ConfigModel
 from triggers.base import Subscriber, TriggerContext
 
@@ -51,6 +53,8 @@ class TriggerKind:
     route: Callable[[Any], Route] | None = None
     # Whether its subscriber keeps past runs (Subscriber.history).
     history: bool = False
+    # "module:attribute" of click commands of its own, under `gaia KIND`.
+    commands: tuple[str, ...] = ()
     # What tells two triggers of the kind apart in a plan: `kafka orders group billing`.
     identity: Callable[[str, Any], str]
     # Each trigger's claims on what it must have to itself.
@@ -67,11 +71,17 @@ class TriggerKind:
         keys = self.config.yaml_keys()
         return self.config.from_dict({key: value for key, value in spec.items() if key in keys})
 
+    def cli_commands(self) -> list[click.Command]:
+        return [_attribute(path) for path in self.commands]
+
     def build(self, config: ConfigModel, context: TriggerContext) -> Subscriber:
         if self.subscriber is None:
             raise TypeError(f"{self.name} triggers have no subscriber")
-        module, _, name = self.subscriber.partition(":")
-        build: Callable[[Any, TriggerContext], Subscriber] = getattr(
-            importlib.import_module(module), name
-        )
+        build: Callable[[Any, TriggerContext], Subscriber] = _attribute(self.subscriber)
         return build(config, context)
+
+
+def _attribute(path: str) -> Any:
+    """`module:attribute`, imported now."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)

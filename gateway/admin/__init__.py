@@ -1,182 +1,69 @@
 """The admin API: a Starlette app on its own listener, behind a bearer token.
 
-One table (`_ENDPOINTS`) both registers the routes and describes them in /openapi.json,
-so the description cannot drift from what is served.
+The endpoint table (gateway/admin/endpoints.py) both registers the routes and describes them
+in /openapi.json. Each path is one route that dispatches on the method itself, so OPTIONS and
+405 answers can list every method the path takes, not only those of its first route.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 
-from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from gateway.admin.auth import BearerAuth, ensure_token
-from gateway.admin.routes import AdminRoutes, error_response
-from gateway.admin.schemas import AliasBody, ApplyBody, PublishBody
+from gateway.admin.endpoints import ENDPOINTS
+from gateway.admin.openapi import openapi_document
+from gateway.admin.request_ids import RequestIds, request_id_of
+from gateway.admin.routes import AdminRoutes
 from gateway.errors import GaiaError
+from routing.routes import HTTP_METHODS
 
 __all__ = ["AdminRoutes", "build_admin_app", "ensure_token"]
 
-
-@dataclass(frozen=True, kw_only=True)
-class _Endpoint:
-    path: str
-    method: str
-    handler: str
-    summary: str
-    body: type[BaseModel] | None = None
-    raw_body: bool = False
+Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("gaia.admin")
 
 
-_ENDPOINTS = (
-    _Endpoint(path="/healthz", method="GET", handler="health", summary="Liveness probe"),
-    _Endpoint(path="/metrics", method="GET", handler="metrics", summary="Prometheus metrics"),
-    _Endpoint(path="/v1/status", method="GET", handler="status", summary="Gateway status"),
-    _Endpoint(path="/v1/functions", method="GET", handler="list_functions", summary="Functions"),
-    _Endpoint(
-        path="/v1/functions/{fn}", method="GET", handler="get_function", summary="One function"
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/revisions",
-        method="GET",
-        handler="list_revisions",
-        summary="A function's revisions",
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/revisions",
-        method="POST",
-        handler="publish",
-        summary="Publish a revision (creates the function if needed; same digest: no change)",
-        body=PublishBody,
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/aliases",
-        method="GET",
-        handler="list_aliases",
-        summary="A function's aliases",
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/aliases/{alias}",
-        method="GET",
-        handler="get_alias",
-        summary="One alias",
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/aliases/{alias}",
-        method="PUT",
-        handler="put_alias",
-        summary="Set an alias's traffic (warms the revisions first)",
-        body=AliasBody,
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/aliases/{alias}/history",
-        method="GET",
-        handler="alias_history",
-        summary="Every traffic change of an alias: when, from, to, by which command",
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/aliases/{alias}/rollback",
-        method="POST",
-        handler="rollback",
-        summary="Restore the alias's traffic from before its last change",
-    ),
-    _Endpoint(
-        path="/v1/functions/{fn}/invoke",
-        method="POST",
-        handler="invoke",
-        summary="Invoke a function (query: alias, revision or tag); the body is passed as is",
-        raw_body=True,
-    ),
-    _Endpoint(
-        path="/v1/triggers",
-        method="GET",
-        handler="list_triggers",
-        summary="Triggers, with the live state of queue triggers (partitions, lag, counts)",
-    ),
-    _Endpoint(
-        path="/v1/triggers/{trigger:path}/history",
-        method="GET",
-        handler="trigger_history",
-        summary="The runs of a trigger whose kind keeps them, newest first (?limit=, default 50)",
-    ),
-    _Endpoint(
-        path="/v1/triggers/{trigger:path}",
-        method="GET",
-        handler="get_trigger",
-        summary="One trigger by id, FUNCTION/KIND/N",
-    ),
-    _Endpoint(
-        path="/v1/apply",
-        method="POST",
-        handler="apply",
-        summary="Apply a gaia.yaml document, all or nothing",
-        body=ApplyBody,
-    ),
-)
+def allow_header(methods: list[str]) -> str:
+    """Every method a path takes: HEAD wherever GET is, and OPTIONS everywhere."""
+    allowed = set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+    return ", ".join(sorted(allowed))
 
 
-# `{fn}`, or `{trigger:path}` where Starlette needs a converter OpenAPI does not know.
-_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+def _dispatch(handlers: dict[str, Handler]) -> Handler:
+    allow = allow_header(list(handlers))
+    if "GET" in handlers:
+        handlers = {**handlers, "HEAD": handlers["GET"]}
+
+    async def endpoint(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is not None:
+            return await handler(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        raise HTTPException(405, "method not allowed", headers={"Allow": allow})
+
+    return endpoint
 
 
-def openapi_document() -> dict[str, object]:
-    paths: dict[str, dict[str, object]] = {}
-    schemas: dict[str, object] = {}
-    for endpoint in _ENDPOINTS:
-        operation: dict[str, object] = {
-            "summary": endpoint.summary,
-            "operationId": endpoint.handler,
-            "responses": {
-                "200": {"description": "OK"},
-                "401": {"description": "missing or wrong bearer token"},
-                "404": {"description": "no such function, alias or revision"},
-                "422": {"description": "invalid input; the body names the field"},
-            },
-        }
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAMETER.findall(endpoint.path)
-        ]
-        if parameters:
-            operation["parameters"] = parameters
-        if endpoint.body is not None:
-            schema = endpoint.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[endpoint.body.__name__] = schema
-            operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{endpoint.body.__name__}"}
-                    }
-                },
-            }
-        elif endpoint.raw_body:
-            operation["requestBody"] = {
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}}
-            }
-        paths.setdefault(_PARAMETER.sub(r"{\1}", endpoint.path), {})[endpoint.method.lower()] = (
-            operation
-        )
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "gaia admin API", "version": "1"},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+def _error(
+    request: Request,
+    status: int,
+    body: dict[str, object],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body["request_id"] = request_id_of(request.scope)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def build_admin_app(routes: AdminRoutes, *, token: str) -> BearerAuth:
+def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
     document = openapi_document()
 
     async def openapi(request: Request) -> Response:
@@ -184,19 +71,36 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> BearerAuth:
 
     async def gaia_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GaiaError)
-        return error_response(exc)
+        return _error(request, exc.status, exc.to_dict())
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
         message = f"{request.method} {request.url.path}: {exc.detail}"
-        return JSONResponse(
-            {"error": kind, "message": message}, status_code=exc.status_code, headers=exc.headers
-        )
+        body: dict[str, object] = {"error": kind, "message": message}
+        return _error(request, exc.status_code, body, headers=exc.headers)
 
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette re-raises it after this answer, so the server logs the traceback; this
+        # line ties it to the request id the client saw.
+        request_id = request_id_of(request.scope)
+        log.error("admin request %s failed: %r", request_id, exc)
+        message = f"internal error; see the gateway's log for request {request_id}"
+        return _error(request, 500, {"error": "InternalError", "message": message})
+
+    by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
+    for e in ENDPOINTS:
+        by_path.setdefault(e.path, {})[e.method] = getattr(routes, e.handler)
     app = Starlette(
-        routes=[Route("/openapi.json", openapi, methods=["GET"])]
-        + [Route(e.path, getattr(routes, e.handler), methods=[e.method]) for e in _ENDPOINTS],
-        exception_handlers={GaiaError: gaia_error, HTTPException: http_error},
+        # Every method reaches the dispatcher, which answers OPTIONS and 405 itself.
+        routes=[
+            Route(path, _dispatch(handlers), methods=HTTP_METHODS)
+            for path, handlers in by_path.items()
+        ],
+        exception_handlers={
+            GaiaError: gaia_error,
+            HTTPException: http_error,
+            Exception: unexpected,
+        },
     )
-    return BearerAuth(app, token=token)
+    return RequestIds(BearerAuth(app, token=token))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import json
 import os
 import secrets
 from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.admin.request_ids import request_id_of
 
 TOKEN_FILE = "admin-token"
 # Probes and the API description are readable without a token; everything else is not.
@@ -47,10 +50,14 @@ class BearerAuth:
         if hmac.compare_digest(supplied, self._expected):
             await self._app(scope, receive, send)
             return
-        body = (
-            b'{"error":"unauthorized","message":"missing or wrong bearer token: '
-            b'send Authorization: Bearer <token from GAIA_HOME/admin-token>"}'
-        )
+        body = json.dumps(
+            {
+                "error": "unauthorized",
+                "message": "missing or wrong bearer token: "
+                "send Authorization: Bearer <token from GAIA_HOME/admin-token>",
+                "request_id": request_id_of(scope),
+            }
+        ).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from configkit.words import listing
 from gateway import bundles
-from gateway.admin.schemas import AliasBody, ApplyBody, PublishBody
+from gateway.admin.bodies import parse_json, validated
+from gateway.admin.request_ids import request_id_of
+from gateway.admin.schemas import ApplyBody, PublishBody
 from gateway.admin.views import (
     alias_view,
     function_view,
@@ -27,19 +27,18 @@ from gateway.admin.views import (
 )
 from gateway.config import ConfigError, parse_config_document, parse_function
 from gateway.control import ControlPlane
-from gateway.errors import GaiaError, InvalidInput, NotFound
+from gateway.errors import InvalidInput, NotFound
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from gateway.store import TriggerRecord
 from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
-from routing.names import check_alias_name, parse_target
+from routing.names import check_alias_name, invoke_target
 from routing.traffic import parse_alias_spec
 from runtime_adapters import registry as runtimes
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
 from triggers import registry as trigger_kinds
 
-Body = TypeVar("Body", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -68,29 +67,6 @@ class AdminRoutes:
         self._started_at = started_at
 
     # -- helpers ---------------------------------------------------------------------
-
-    @staticmethod
-    async def _body(request: Request, model: type[Body]) -> Body:
-        raw = await request.body()
-        try:
-            data = json.loads(raw or b"{}")
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"request body is not valid JSON: {exc}", field="body") from exc
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            issues = [
-                {
-                    "field": ".".join(str(p) for p in err["loc"]) or "body",
-                    "message": err["msg"],
-                }
-                for err in exc.errors()
-            ]
-            raise InvalidInput(
-                f"{issues[0]['field']}: {issues[0]['message']}",
-                field=issues[0]["field"],
-                errors=issues,
-            ) from exc
 
     def _ok(self, data: object, status: int = 200) -> JSONResponse:
         return JSONResponse(data, status_code=status)
@@ -142,7 +118,7 @@ class AdminRoutes:
 
     async def publish(self, request: Request) -> Response:
         name = request.path_params["fn"]
-        body = await self._body(request, PublishBody)
+        body = validated(PublishBody, parse_json(await request.body()))
         with tempfile.TemporaryDirectory(prefix="gaia-upload-") as tmp:
             code_dir = Path(tmp)
             bundles.unpack(_b64(body.code, field="code"), code_dir)
@@ -209,11 +185,14 @@ class AdminRoutes:
             check_alias_name(alias, path="alias")
         except InvalidSpec as exc:
             raise InvalidInput(exc.message, field="alias") from exc
-        body = await self._body(request, AliasBody)
+        # The rule gaia.yaml's aliases follow, with its messages; schemas.AliasBody describes it.
+        data = parse_json(await request.body())
+        if isinstance(data, dict) and "rollout" in data:
+            raise InvalidInput("rollout is not available yet", field="rollout")
         try:
-            spec = parse_alias_spec(body.model_dump(exclude_none=True))
+            spec = parse_alias_spec(data)
         except InvalidSpec as exc:
-            raise InvalidInput(exc.message, field=exc.path) from exc
+            raise InvalidInput(exc.message, field=exc.path or "body") from exc
         record = await self._control.set_alias(name, alias, spec)
         return self._ok(alias_view(record, self._control.snapshot))
 
@@ -264,7 +243,7 @@ class AdminRoutes:
         return view
 
     async def apply(self, request: Request) -> Response:
-        body = await self._body(request, ApplyBody)
+        body = validated(ApplyBody, parse_json(await request.body()))
         with tempfile.TemporaryDirectory(prefix="gaia-apply-") as tmp:
             document = _with_uploaded_code(body, Path(tmp))
             try:
@@ -276,22 +255,19 @@ class AdminRoutes:
 
     async def invoke(self, request: Request) -> Response:
         """Invoke a function as an HTTP POST to `/` would, whatever its triggers."""
-        name = request.path_params["fn"]
-        target_text = name
-        if "revision" in request.query_params:
-            target_text = f"{name}@{request.query_params['revision']}"
-        elif "alias" in request.query_params:
-            target_text = f"{name}:{request.query_params['alias']}"
+        name, query = request.path_params["fn"], request.query_params
         try:
-            target = parse_target(target_text, path="target")
+            target = invoke_target(
+                name, alias=query.get("alias"), revision=query.get("revision"), tag=query.get("tag")
+            )
         except InvalidSpec as exc:
-            raise InvalidInput(exc.message, field="target") from exc
+            raise InvalidInput(exc.message, field=exc.path) from exc
         self._control.function(name)
         try:
-            resolved = self._invoker.resolve(target, tag=request.query_params.get("tag"))
+            resolved = self._invoker.resolve(target, tag=target.tag)
         except UnknownTag as exc:
             raise InvalidInput(str(exc), field="tag") from exc
-        request_id = f"admin-{time.time_ns():x}"
+        request_id = request_id_of(request.scope)
         event = HttpRequest(
             method="POST",
             path="/",
@@ -302,7 +278,7 @@ class AdminRoutes:
             params={},
             body=await request.body(),
         )
-        headers = {"x-request-id": request_id, "x-gaia-revision": str(resolved.key)}
+        headers = {"x-gaia-revision": str(resolved.key)}
         try:
             result = await self._invoker.invoke(
                 resolved, request_id=request_id, trigger="admin", event=event
@@ -357,7 +333,3 @@ def _with_uploaded_code(body: ApplyBody, into: Path) -> dict[str, Any]:
         patched[str(name)] = raw
     document["functions"] = patched
     return document
-
-
-def error_response(exc: GaiaError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)

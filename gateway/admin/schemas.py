@@ -1,44 +1,208 @@
-"""Request bodies of the admin API: validated by pydantic, described in /openapi.json."""
+"""The JSON shapes of the admin API, as /openapi.json describes them.
+
+Request bodies: PublishBody and ApplyBody are validated by these models (strict: `"yes"` is
+no boolean); AliasBody only describes, because an alias's traffic is validated by
+routing.traffic.parse_alias_spec, the rule gaia.yaml uses too, and its patterns and bounds
+come from there. Responses: what gateway/admin/views.py builds, so that a client (and
+schemathesis) can hold every answer to its schema.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.config import REVISION_KEYS
+from routing.names import LATEST, MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
+from routing.traffic import STICKY_SCHEMA_PATTERN
+
+# Standard base64 as `base64.b64decode(validate=True)` takes it.
+BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
+
+Name = Annotated[str, Field(pattern=NAME_SCHEMA_PATTERN, max_length=MAX_NAME_LENGTH)]
+RevisionNumber = Annotated[int, Field(ge=1, le=MAX_REVISION)]
+Revision = RevisionNumber | Literal["latest"]
+Base64 = Annotated[str, Field(pattern=BASE64_PATTERN)]
+
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TrafficEntryBody(_Body):
-    revision: int | str = Field(description="a revision number, or 'latest'")
+    revision: Revision = Field(description="a revision number, or 'latest'; each once per list")
     percent: float = Field(ge=0, le=100)
-    tag: str | None = None
+    tag: Name | None = Field(default=None, description="reachable with X-Gaia-Tag even at 0%")
 
 
 class AliasBody(_Body):
-    traffic: list[TrafficEntryBody] = Field(description="percents must add up to 100")
-    sticky: str | None = Field(default=None, description="header:NAME, cookie:NAME or query:NAME")
+    traffic: list[TrafficEntryBody] = Field(
+        default_factory=lambda: [TrafficEntryBody(revision=LATEST, percent=100)],
+        min_length=1,
+        description="percents must add up to 100",
+    )
+    sticky: Annotated[str, Field(pattern=STICKY_SCHEMA_PATTERN)] | None = Field(
+        default=None, description="header:NAME, cookie:NAME or query:NAME, NAME an HTTP token"
+    )
+
+
+RevisionKey = Literal[REVISION_KEYS]  # type: ignore[valid-type]
 
 
 class PublishBody(_Body):
-    code: str = Field(description="the code directory as a base64 gzip tarball")
-    config: dict[str, Any] = Field(
+    code: Base64 = Field(description="the code directory as a base64 gzip tarball")
+    config: dict[RevisionKey, Any] = Field(
         default_factory=dict,
         description="revision settings (handler, env, timeout, memory, concurrency, pool, "
-        "network); keys left out keep the latest revision's values",
+        "network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
 
 
 class ApplyBody(_Body):
     file: str = Field(default="gaia.yaml", description="file name used in error messages")
     document: dict[str, Any] = Field(description="the gaia.yaml document as JSON")
-    bundles: dict[str, str] = Field(
-        default_factory=dict, description="function name -> code directory as base64 gzip tarball"
+    bundles: dict[Name, Base64] = Field(
+        default_factory=dict,
+        description="function name -> code directory as base64 gzip tarball",
+        # A key that is no function name is refused, not merely left undescribed.
+        json_schema_extra={"additionalProperties": False},
     )
     dry_run: bool = False
 
 
-class InvokeBody(_Body):
-    """Not a JSON body: `POST /v1/functions/{fn}/invoke` forwards its raw body."""
+# -- responses ---------------------------------------------------------------------------
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Issue(_View):
+    field: str
+    message: str
+
+
+class ErrorView(_View):
+    """Every error the admin API answers (README: HTTP errors)."""
+
+    error: str
+    message: str
+    request_id: str
+    field: str | None = Field(default=None, description="the offending key")
+    errors: list[Issue] | None = Field(default=None, description="every issue, when several")
+
+
+class HealthView(_View):
+    status: Literal["ok"]
+
+
+class TrafficView(_View):
+    revision: Revision
+    resolved_revision: RevisionNumber | None
+    percent: float
+    tag: str | None
+
+
+class AliasView(_View):
+    function: str
+    alias: str
+    name: str
+    traffic: list[TrafficView]
+    sticky: str | None
+    ready: bool
+    updated_at: float
+
+
+class SpecView(_View):
+    traffic: list[TrafficEntryBody]
+    sticky: str | None
+
+
+class AliasChangeView(_View):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    function: str
+    alias: str
+    at: float
+    by: str
+    from_: SpecView | None = Field(alias="from")
+    to: SpecView
+
+
+class TriggerView(BaseModel):
+    """A trigger's id, function and kind, and its keys as gaia.yaml gave them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    function: str
+    kind: str
+    state: dict[str, Any] | None = Field(
+        default=None, description="queue and cron triggers: the live state (null: not running)"
+    )
+
+
+class FunctionView(_View):
+    name: str
+    created_at: float
+    latest: RevisionNumber | None
+    revisions: int
+    aliases: list[AliasView]
+    triggers: list[TriggerView]
+
+
+class RevisionView(_View):
+    function: str
+    revision: RevisionNumber
+    name: str
+    digest: str
+    created_at: float
+    config: dict[str, Any]
+    latest: bool
+    aliases: list[str]
+
+
+class PublishedView(RevisionView):
+    created: bool
+    timings_ms: dict[str, float]
+    urls: list[str]
+
+
+class PoolView(_View):
+    revision: str
+    instances: int
+    ready: int
+    in_flight: int
+    queued: int
+
+
+class StatusView(_View):
+    uptime_s: float
+    data_plane_url: str
+    functions: list[FunctionView]
+    pools: list[PoolView]
+
+
+class AliasPlanView(_View):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: SpecView | None = Field(alias="from")
+    to: SpecView
+
+
+class FunctionPlanView(_View):
+    function: str
+    revision: RevisionNumber
+    digest: str
+    created_revision: bool
+    created_function: bool
+    aliases: dict[str, AliasPlanView]
+    triggers_added: list[str]
+    triggers_removed: list[str]
+    timings_ms: dict[str, float]
+
+
+class ApplyView(_View):
+    dry_run: bool
+    functions: list[FunctionPlanView]

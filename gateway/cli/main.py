@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -16,11 +17,11 @@ import yaml
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
-from gateway.cli.triggers import HISTORY_GROUPS, triggers
+from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
-from routing.names import parse_target
+from routing.names import LATEST, parse_revision_text, parse_target
 
 
 def _client() -> AdminClient:
@@ -238,16 +239,27 @@ def alias_set(
 ) -> None:
     """Point an alias at revisions, e.g. `gaia alias set hello:prod 1=90 latest=10`."""
     function, alias_name = _split_alias(name)
-    tag_of = dict(_pair(item, "--tag") for item in tags)
+    tag_of: dict[str, str] = {}
+    for item in tags:
+        revision_text, tag = _pair(item, "--tag")
+        if revision_text in tag_of:
+            raise CliError(f"--tag names revision {revision_text} twice: expected one tag each")
+        tag_of[revision_text] = tag
     entries: list[dict[str, Any]] = []
     for item in traffic:
         revision_text, percent_text = _pair(item, "traffic")
         revision_text = revision_text.removeprefix("@")
-        revision: int | str = int(revision_text) if revision_text.isdigit() else revision_text
         try:
+            revision: int | str = LATEST
+            if revision_text != LATEST:
+                revision = parse_revision_text(revision_text)
             percent = float(percent_text.rstrip("%"))
+        except InvalidSpec as exc:
+            raise CliError(f"traffic {item!r}: {exc.message}") from None
         except ValueError:
             raise CliError(f"traffic {item!r}: expected REVISION=PERCENT") from None
+        if not math.isfinite(percent):
+            raise CliError(f"traffic {item!r}: expected REVISION=PERCENT, a number from 0 to 100")
         entry: dict[str, Any] = {"revision": revision, "percent": percent}
         if revision_text in tag_of:
             entry["tag"] = tag_of.pop(revision_text)
@@ -416,7 +428,7 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
-for group in HISTORY_GROUPS:
+for group in KIND_GROUPS:
     cli.add_command(group)
 
 

@@ -128,12 +128,18 @@ def _dash(value: object) -> object:
     return "-" if value is None else value
 
 
-def history_group(kind: TriggerKind) -> click.Group:
-    """`gaia KIND history`, for each kind whose triggers keep their runs."""
+def kind_group(kind: TriggerKind) -> click.Group:
+    """`gaia KIND ...`: `history` for a kind whose triggers keep their runs, and the
+    commands the kind brings itself."""
 
     @click.group(name=kind.name, help=f"{kind.name.capitalize()} triggers.")
     def group() -> None:
         pass
+
+    for command in kind.cli_commands():
+        group.add_command(command)
+    if not kind.history:
+        return group
 
     @group.command()
     @click.argument("trigger_id", metavar="TRIGGER")
@@ -169,7 +175,7 @@ def history_group(kind: TriggerKind) -> click.Group:
     return group
 
 
-HISTORY_GROUPS = [history_group(kind) for kind in trigger_kinds.kinds() if kind.history]
+KIND_GROUPS = [kind_group(kind) for kind in trigger_kinds.kinds() if kind.history or kind.commands]
 
 
 def _clock(epoch: float) -> str:

@@ -455,7 +455,7 @@ def test_bad_function_settings(base: Path, keys: dict[str, object], expected: st
                     "traffic": [{"revision": 1, "percent": 90}, {"revision": 2, "percent": 120}]
                 }
             },
-            "functions.hello.aliases.prod.traffic[1].percent: percent 120.0 is out of range",
+            "functions.hello.aliases.prod.traffic[1].percent: percent 120 is out of range",
         ),
         (
             {"prod": {"traffic": [{"revision": 1, "percent": 90}]}},
@@ -564,11 +564,11 @@ TAGGED = {
         ),
         (
             {"http": {"path": "/", "revision": 0}},
-            "triggers[0].http.revision: expected a revision number (1, 2, ...), got 0",
+            "triggers[0].http.revision: invalid revision 0: expected a positive integer",
         ),
         (
             {"http": {"path": "/", "revision": "latest"}},
-            "triggers[0].http.revision: expected a revision number",
+            "triggers[0].http.revision: invalid revision",
         ),
         (
             {"http": {"path": "/", "tag": "c"}},

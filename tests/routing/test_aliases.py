@@ -257,7 +257,7 @@ HEADERS = [
         ("cookie:the", b"", None),  # a prefix of another cookie's name is not a match
         ("query:user", b"a=1&user=bob%40example.com&b=2", "bob@example.com"),
         ("query:user", b"user=ann+lee", "ann lee"),
-        ("query:user id", b"user%20id=7", "7"),
+        ("query:user-id", b"user%2Did=7", "7"),
         ("query:user", b"user=", None),
         ("query:user", b"username=x", None),
         ("query:user", b"", None),

@@ -137,7 +137,9 @@ def _entry(**overrides: object) -> dict[str, object]:
             "'a' is used twice",
             id="duplicate-tag",
         ),
-        pytest.param({"traffic": [_entry(tag="")]}, "traffic[0].tag", "non-empty", id="empty-tag"),
+        pytest.param(
+            {"traffic": [_entry(tag="")]}, "traffic[0].tag", "invalid tag name", id="empty-tag"
+        ),
         pytest.param(
             {"traffic": [_entry(revision=0)]}, "traffic[0].revision", "positive", id="rev-0"
         ),
@@ -160,7 +162,7 @@ def _entry(**overrides: object) -> dict[str, object]:
             {"traffic": [{"percent": 100}]}, "traffic[0].revision", "positive", id="rev-missing"
         ),
         pytest.param({"sticky": "header"}, "sticky", "header:NAME", id="sticky-no-name"),
-        pytest.param({"sticky": "header:"}, "sticky", "header:NAME", id="sticky-empty-name"),
+        pytest.param({"sticky": "header:"}, "sticky", "HTTP token", id="sticky-empty-name"),
         pytest.param({"sticky": "body:x"}, "sticky", "header:NAME", id="sticky-bad-source"),
         pytest.param({"sticky": ""}, "sticky", "header:NAME", id="sticky-empty"),
         pytest.param({"sticky": 42}, "sticky", "header:NAME", id="sticky-not-string"),

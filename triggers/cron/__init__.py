@@ -16,6 +16,7 @@ KIND = TriggerKind(
     config=CronTriggerConfig,
     subscriber="triggers.cron.subscriber:build",
     history=True,
+    commands=("triggers.cron.cli:next_runs",),
     identity=_identity,
     source=lambda spec: f"{spec['schedule']} ({spec['timezone']})",
     details=("next", "lease", "replica", "skipped", "missed", "failed", "run_elsewhere"),

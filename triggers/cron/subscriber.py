@@ -17,13 +17,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.triggers.base import BaseTrigger
-
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.base import CloudEvent, Dispatch, Subscriber, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
-from triggers.cron.schedule import next_tick, parse_schedule, ticks_between
+from triggers.cron.schedule import Schedule, parse_schedule, ticks_between
 from triggers.cron.state import CronState
 from triggers.events import iso_time
 from triggers.pipeline import Delivered, DeliveryStuck, Pipeline, RetryPolicy
@@ -52,7 +50,7 @@ class CronSubscriber(Subscriber):
     ) -> None:
         self.trigger_id = trigger_id
         self.config = config
-        self._schedule: BaseTrigger = parse_schedule(config.schedule, timezone=config.timezone)
+        self._schedule: Schedule = parse_schedule(config.schedule, timezone=config.timezone)
         self._dispatch = dispatch
         self._replica = replica
         self._ledger = ledger or (RedisLedger(config.lease) if config.lease else LocalLedger())
@@ -94,10 +92,7 @@ class CronSubscriber(Subscriber):
         last = self._now() - timedelta(seconds=self.config.misfire_grace_s)
         self._status = "running"
         while True:
-            tick = next_tick(self._schedule, last)
-            if tick is None:
-                self._status, self._next = "finished", None
-                return
+            tick = self._schedule.next(last)
             self._next = tick.timestamp()
             jitter = random.uniform(0, self.config.jitter_s) if self.config.jitter_s else 0.0
             await asyncio.sleep(max(0.0, self._next + jitter - self._clock()))

@@ -12,9 +12,7 @@ from configkit.leaves import optional, parsed
 from configkit.model import ConfigModel
 from configkit.words import describe, listing
 from routing.errors import InvalidSpec
-from routing.routes import check_host, parse_pattern
-
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+from routing.routes import HTTP_METHODS, check_host, parse_pattern
 
 
 def url_path(raw: object) -> str:

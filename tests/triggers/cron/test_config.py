@@ -210,10 +210,22 @@ def test_defaults(base: Path) -> None:
         "@daily",
         "@yearly",
         "0  9 * *  *",  # extra spaces
+        # Issue 11 (2, 3, 5): crontab forms that were refused or misread.
+        "0 7-8/2 * * *",
+        "0 0 1 8-dec *",
+        "0 0 1 jan-11 *",
+        "0 0 31 2 1",  # the 31st of February or a Monday in February: Mondays
     ],
 )
 def test_schedule_forms(base: Path, schedule: str) -> None:
     assert cron(base, schedule=schedule).schedule == schedule
+
+
+def test_a_schedule_that_never_fires_is_refused(base: Path) -> None:
+    assert issues(base, {"schedule": "0 0 31 2 *"}) == [
+        "functions.hello.triggers[0].cron.schedule: schedule '0 0 31 2 *' never fires:"
+        " no such date exists"
+    ]
 
 
 @pytest.mark.parametrize("timezone", ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])
@@ -342,8 +354,7 @@ LEASE = (
         ({"schedule": "* * * * * * *"}, f"schedule: {FIELDS} 7 field(s)"),
         (
             {"schedule": "61 * * * *"},
-            "schedule: invalid cron expression '61 * * * *': Error validating expression '61':"
-            " the last value (61) is higher than the maximum value (59)",
+            "schedule: invalid cron expression '61 * * * *': invalid minute '61': expected 0-59",
         ),
         ({"schedule": "* 24 * * *"}, "schedule: invalid cron expression '* 24 * * *'"),
         ({"schedule": "* * 32 * *"}, "schedule: invalid cron expression '* * 32 * *'"),
@@ -398,8 +409,8 @@ def test_bad_keys(base: Path, keys: dict[str, object], expected: str) -> None:
 def test_a_bad_zone_and_a_bad_schedule_are_both_reported(base: Path) -> None:
     assert issues(base, {"schedule": "61 * * * *", "timezone": "Mars/Base"}) == [
         "functions.hello.triggers[0].cron.schedule: invalid cron expression '61 * * * *':"
-        " Error validating expression '61': the last value (61) is higher than the maximum"
-        " value (59)",
+        " invalid minute '61': expected 0-59, a range like 1-3, a step like */2 or 1-3/2,"
+        " or a list of those separated by commas",
         f"functions.hello.triggers[0].cron.timezone: unknown time zone 'Mars/Base': {ZONE}",
     ]
 

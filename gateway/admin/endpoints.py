@@ -1,0 +1,266 @@
+"""The admin API's one table of endpoints: it registers the routes and describes them in
+/openapi.json, so the description cannot drift from what is served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from gateway.admin.schemas import (
+    AliasBody,
+    AliasChangeView,
+    AliasView,
+    ApplyBody,
+    ApplyView,
+    FunctionView,
+    HealthView,
+    PublishBody,
+    PublishedView,
+    RevisionView,
+    StatusView,
+    TriggerView,
+)
+from routing.names import MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
+
+NAME_SCHEMA: dict[str, object] = {
+    "type": "string",
+    "pattern": NAME_SCHEMA_PATTERN,
+    "maxLength": MAX_NAME_LENGTH,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    name: str
+    schema: dict[str, object]
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """A documented response: a JSON model (a list of them with `many`), or other content."""
+
+    status: str
+    description: str
+    model: type[BaseModel] | None = None
+    many: bool = False
+    media_type: str = "application/json"
+    # For content that is not a model: its JSON Schema.
+    schema: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    path: str
+    method: str
+    handler: str
+    summary: str
+    answers: tuple[Answer, ...]
+    # The errors an operation can answer beside 401 (and 405, which every path answers).
+    errors: tuple[str, ...] = ("404",)
+    body: type[BaseModel] | None = None
+    raw_body: bool = False
+    query: tuple[Query, ...] = ()
+    # Readable without a token: probes and the API's description.
+    open: bool = False
+
+
+_CHANGE = ("404", "409", "422")
+_TRIGGER_PARAMETER = {"type": "string", "minLength": 1}
+
+ENDPOINTS = (
+    Endpoint(
+        path="/healthz",
+        method="GET",
+        handler="health",
+        summary="Liveness probe",
+        answers=(Answer(status="200", description="the gateway is up", model=HealthView),),
+        errors=(),
+        open=True,
+    ),
+    Endpoint(
+        path="/metrics",
+        method="GET",
+        handler="metrics",
+        summary="Prometheus metrics",
+        answers=(
+            Answer(
+                status="200",
+                description="Prometheus text exposition format",
+                media_type="text/plain",
+                schema={"type": "string"},
+            ),
+        ),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/status",
+        method="GET",
+        handler="status",
+        summary="Gateway status",
+        answers=(Answer(status="200", description="functions and pools", model=StatusView),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/functions",
+        method="GET",
+        handler="list_functions",
+        summary="Functions",
+        answers=(Answer(status="200", description="functions", model=FunctionView, many=True),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}",
+        method="GET",
+        handler="get_function",
+        summary="One function",
+        answers=(Answer(status="200", description="the function", model=FunctionView),),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/revisions",
+        method="GET",
+        handler="list_revisions",
+        summary="A function's revisions",
+        answers=(Answer(status="200", description="oldest first", model=RevisionView, many=True),),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/revisions",
+        method="POST",
+        handler="publish",
+        summary="Publish a revision (creates the function if needed; same digest: no change)",
+        body=PublishBody,
+        answers=(
+            Answer(status="201", description="a new revision", model=PublishedView),
+            Answer(status="200", description="same digest as a revision", model=PublishedView),
+        ),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases",
+        method="GET",
+        handler="list_aliases",
+        summary="A function's aliases",
+        answers=(Answer(status="200", description="its aliases", model=AliasView, many=True),),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}",
+        method="GET",
+        handler="get_alias",
+        summary="One alias",
+        answers=(Answer(status="200", description="the alias", model=AliasView),),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}",
+        method="PUT",
+        handler="put_alias",
+        summary="Set an alias's traffic (warms the revisions first); the rules of gaia.yaml",
+        body=AliasBody,
+        answers=(Answer(status="200", description="the alias as set", model=AliasView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}/history",
+        method="GET",
+        handler="alias_history",
+        summary="Every traffic change of an alias: when, from, to, by which command",
+        answers=(
+            Answer(status="200", description="oldest first", model=AliasChangeView, many=True),
+        ),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}/rollback",
+        method="POST",
+        handler="rollback",
+        summary="Restore the alias's traffic from before its last change",
+        answers=(Answer(status="200", description="the alias as restored", model=AliasView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/invoke",
+        method="POST",
+        handler="invoke",
+        summary="Invoke a function; the body is passed as is. Query: `revision` alone, or "
+        "`alias` (default `default`) and/or `tag` (a revision of the alias's traffic)",
+        raw_body=True,
+        query=(
+            Query(name="alias", schema=NAME_SCHEMA, description="an alias of the function"),
+            Query(
+                name="revision",
+                schema={"type": "integer", "minimum": 1, "maximum": MAX_REVISION},
+                description="one revision; not with alias or tag",
+            ),
+            Query(name="tag", schema=NAME_SCHEMA, description="a tag of the alias's traffic"),
+        ),
+        answers=(
+            Answer(
+                status="default",
+                description="what the function answered (x-gaia-revision names the revision)",
+                media_type="*/*",
+                schema={},
+            ),
+        ),
+        errors=("404", "422", "502", "503", "504"),
+    ),
+    Endpoint(
+        path="/v1/triggers",
+        method="GET",
+        handler="list_triggers",
+        summary="Triggers, with the live state of queue triggers (partitions, lag, counts)",
+        answers=(Answer(status="200", description="every trigger", model=TriggerView, many=True),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/triggers/{trigger:path}/history",
+        method="GET",
+        handler="trigger_history",
+        summary="The runs of a trigger whose kind keeps them, newest first",
+        query=(
+            Query(
+                name="limit",
+                schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                description="at most this many runs",
+            ),
+        ),
+        answers=(
+            Answer(
+                status="200",
+                description="runs, newest first",
+                schema={"type": "array", "items": {"type": "object"}},
+            ),
+        ),
+        errors=("404", "422"),
+    ),
+    Endpoint(
+        path="/v1/triggers/{trigger:path}",
+        method="GET",
+        handler="get_trigger",
+        summary="One trigger by id, FUNCTION/KIND/N",
+        answers=(Answer(status="200", description="the trigger", model=TriggerView),),
+    ),
+    Endpoint(
+        path="/v1/apply",
+        method="POST",
+        handler="apply",
+        summary="Apply a gaia.yaml document, all or nothing",
+        body=ApplyBody,
+        answers=(Answer(status="200", description="the plan, applied or not", model=ApplyView),),
+        errors=_CHANGE,
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PathParameter:
+    schema: dict[str, object]
+    # What `gaia up` serves on an empty GAIA_HOME (examples/), so that generated requests
+    # reach a real function, alias and trigger as well as missing ones.
+    example: str
+
+
+# By name: `{trigger:path}` is Starlette's converter for ids with slashes.
+PATH_PARAMETERS = {
+    "fn": PathParameter(schema=NAME_SCHEMA, example="hello"),
+    "alias": PathParameter(schema=NAME_SCHEMA, example="default"),
+    "trigger": PathParameter(schema=_TRIGGER_PARAMETER, example="hello/http/0"),
+}

@@ -1,0 +1,43 @@
+"""The admin app's own answers, above the routes: request ids, unexpected errors, OPTIONS."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.admin import AdminRoutes, allow_header, build_admin_app
+
+
+class _Broken:
+    """Routes whose every endpoint fails the way a bug would."""
+
+    def __getattr__(self, name: str) -> object:
+        async def endpoint(request: Request) -> Response:
+            raise RuntimeError(f"{name} is broken")
+
+        return endpoint
+
+
+async def test_an_unexpected_error_is_a_json_500_with_the_request_id() -> None:
+    app = build_admin_app(cast(AdminRoutes, _Broken()), token="t0k")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
+        response = await client.get("/healthz")
+        unauthorized = await client.get("/v1/status")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"] == "InternalError"
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert body["request_id"] in body["message"]
+    assert "broken" not in response.text  # the cause goes to the log only
+    assert unauthorized.status_code == 401
+    assert unauthorized.json()["request_id"] == unauthorized.headers["x-request-id"]
+    assert unauthorized.headers["x-request-id"] != response.headers["x-request-id"]
+
+
+def test_allow_lists_head_with_get_and_options_everywhere() -> None:
+    assert allow_header(["GET", "PUT"]) == "GET, HEAD, OPTIONS, PUT"
+    assert allow_header(["POST"]) == "OPTIONS, POST"
