@@ -15,6 +15,20 @@ from gateway.config import ConfigError, GaiaFile, Trigger, parse_config
 
 T = TypeVar("T")
 
+# gaia.yaml up to a function's trigger list: `hello` with alias `prod`, whose traffic
+# tags `latest` as `canary`.
+WITH_PROD = """\
+functions:
+  hello:
+    code: ./functions/hello
+    aliases:
+      prod:
+        traffic:
+          - {revision: 1, percent: 100}
+          - {revision: latest, percent: 0, tag: canary}
+    triggers:
+"""
+
 # Aliases for the pins; `b` is set in one alias only.
 ALIASES = {
     "prod": {

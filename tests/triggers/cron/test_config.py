@@ -1,9 +1,10 @@
-"""`- cron: {...}` triggers in gaia.yaml: validation into CronTriggerConfig, and what
-applying them stores."""
+"""`- cron: {...}` triggers in gaia.yaml: the shared config contract, and validation into
+CronTriggerConfig case by case (what applying them stores:
+tests/gateway/test_trigger_records.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,12 +12,12 @@ import pytest
 
 from gateway.config import (
     ConfigError,
-    GaiaFile,
     Trigger,
 )
 from routing.names import Target
 from tests.triggers.config_contract import TriggerConfigContract
 from tests.triggers.config_kit import (
+    WITH_PROD,
     config_of,
     issues_in,
     issues_of,
@@ -27,18 +28,9 @@ from tests.triggers.config_kit import (
 from triggers.cron.config import MAX_PAYLOAD_VALUES, CronTriggerConfig
 from triggers.retrying import BackoffConfig
 
-Parse = Callable[..., GaiaFile]
-
-FULL = """\
-functions:
-  hello:
-    code: ./functions/hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: 1, percent: 100}
-          - {revision: latest, percent: 0, tag: canary}
-    triggers:
+FULL = (
+    WITH_PROD
+    + """\
       - cron:
           schedule: "0 9 * * 1-5"
           timezone: Europe/Berlin
@@ -57,6 +49,7 @@ functions:
       - cron: {schedule: "@every 30s", payload: ping, revision: 1}
       - cron: {schedule: "*/10 * * * * *", payload: [1, 2], tag: canary}
 """
+)
 
 
 # The key every trigger needs, for tests that vary the others.

@@ -1,9 +1,10 @@
-"""`- kafka: {...}` triggers in gaia.yaml: validation into KafkaTriggerConfig, and what
-applying them stores."""
+"""`- kafka: {...}` triggers in gaia.yaml: the shared config contract, and validation into
+KafkaTriggerConfig case by case (what applying them stores:
+tests/gateway/test_trigger_records.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,12 +13,12 @@ import yaml
 
 from gateway.config import (
     ConfigError,
-    GaiaFile,
     Trigger,
 )
 from routing.names import Target
 from tests.triggers.config_contract import TriggerConfigContract
 from tests.triggers.config_kit import (
+    WITH_PROD,
     config_of,
     issues_of,
     one_config,
@@ -28,18 +29,9 @@ from triggers.cron.config import CronTriggerConfig
 from triggers.kafka.config import Batching, KafkaTriggerConfig
 from triggers.retrying import BackoffConfig
 
-Parse = Callable[..., GaiaFile]
-
-FULL = """\
-functions:
-  hello:
-    code: ./functions/hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: 1, percent: 100}
-          - {revision: latest, percent: 0, tag: canary}
-    triggers:
+FULL = (
+    WITH_PROD
+    + """\
       - kafka:
           brokers: [127.0.0.1:9092, "kafka-2.internal:19092"]
           topics: [orders, refunds.v2]
@@ -55,6 +47,7 @@ functions:
           session_timeout: 45s
           alias: prod
 """
+)
 
 
 MINIMAL = {"brokers": "a:9092", "topic": "orders"}

@@ -1,9 +1,10 @@
-"""`- nats: {...}` triggers in gaia.yaml: validation into NatsTriggerConfig, and what
-applying them stores."""
+"""`- nats: {...}` triggers in gaia.yaml: the shared config contract, and validation into
+NatsTriggerConfig case by case (what applying them stores:
+tests/gateway/test_trigger_records.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,12 +12,12 @@ import pytest
 
 from gateway.config import (
     ConfigError,
-    GaiaFile,
     Trigger,
 )
 from routing.names import Target
 from tests.triggers.config_contract import TriggerConfigContract
 from tests.triggers.config_kit import (
+    WITH_PROD,
     issues_of,
     one_config,
     parse,
@@ -25,18 +26,9 @@ from tests.triggers.config_kit import (
 from triggers.nats.config import JetStreamConfig, NatsTriggerConfig
 from triggers.retrying import BackoffConfig
 
-Parse = Callable[..., GaiaFile]
-
-FULL = """\
-functions:
-  hello:
-    code: ./functions/hello
-    aliases:
-      prod:
-        traffic:
-          - {revision: 1, percent: 100}
-          - {revision: latest, percent: 0, tag: canary}
-    triggers:
+FULL = (
+    WITH_PROD
+    + """\
       - nats:
           servers:
             - nats://127.0.0.1:4222
@@ -60,6 +52,7 @@ functions:
           queue: auditors
           revision: 1
 """
+)
 
 
 # The keys every trigger needs, for tests that vary the others.
