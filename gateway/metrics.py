@@ -45,6 +45,7 @@ class Metrics(Collector):
     def __init__(self) -> None:
         self._invocations: dict[tuple[str, int, str, int], int] = {}
         self._latency: dict[tuple[str, int, str], _Histogram] = {}
+        self._shed: dict[tuple[str, int, str, str], int] = {}
         self._trigger_sources: list[TriggerStates] = []
         self.registry = CollectorRegistry()
         self.registry.register(self)
@@ -65,6 +66,11 @@ class Metrics(Collector):
             histogram = self._latency[key[:3]] = _Histogram()
         histogram.counts[bisect_left(BUCKETS, seconds)] += count
         histogram.total += seconds * count
+
+    def shed(self, function: str, revision: int, alias: str, reason: str) -> None:
+        """An invocation refused without running (PoolSaturated), by `reason`."""
+        key = (function, revision, alias, reason)
+        self._shed[key] = self._shed.get(key, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
         invocations = CounterMetricFamily(
@@ -87,6 +93,15 @@ class Metrics(Collector):
                 buckets.append((bound, cumulative))
             seconds.add_metric([function, str(revision), alias], buckets, histogram.total)
         yield seconds
+        shed = CounterMetricFamily(
+            "gateway_function_shed",
+            "Invocations shed without running (503), by reason: expected_wait, deadline,"
+            " queue_full",
+            labels=["function_name", "revision", "alias", "reason"],
+        )
+        for (function, revision, alias, reason), count in sorted(self._shed.items()):
+            shed.add_metric([function, str(revision), alias, reason], count)
+        yield shed
         yield from self._collect_triggers()
 
     def _collect_triggers(self) -> Iterator[Metric]:
