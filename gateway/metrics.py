@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from gateway.http.limits import HttpCounters
 from gateway.store import TriggerRecord
 
 # Each running trigger's record and its state() mapping.
@@ -47,12 +48,17 @@ class Metrics(Collector):
         self._latency: dict[tuple[str, int, str], _Histogram] = {}
         self._shed: dict[tuple[str, int, str, str], int] = {}
         self._trigger_sources: list[TriggerStates] = []
+        self._http: list[HttpCounters] = []
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
     def add_trigger_source(self, source: TriggerStates) -> None:
         """Triggers count their own events; their counters are read at scrape time."""
         self._trigger_sources.append(source)
+
+    def add_http_counters(self, counters: HttpCounters) -> None:
+        """The data plane's HTTP server counts its own refusals; read at scrape time."""
+        self._http.append(counters)
 
     def observe(
         self, function: str, revision: int, alias: str, code: int, seconds: float, *, count: int = 1
@@ -102,7 +108,26 @@ class Metrics(Collector):
         for (function, revision, alias, reason), count in sorted(self._shed.items()):
             shed.add_metric([function, str(revision), alias, reason], count)
         yield shed
+        yield from self._collect_http()
         yield from self._collect_triggers()
+
+    def _collect_http(self) -> Iterator[Metric]:
+        refused = CounterMetricFamily(
+            "gateway_http_refused",
+            "Requests the data plane's HTTP server refused before the gateway saw them:"
+            " header_timeout (408), header_too_large (431), too_many_connections (503),"
+            " bad_request (400)",
+            labels=["reason"],
+        )
+        connections = GaugeMetricFamily(
+            "gateway_http_connections", "Open connections to the data plane"
+        )
+        for counters in self._http:
+            for reason, count in counters.refused.items():
+                refused.add_metric([reason], count)
+            connections.add_metric([], len(counters.connections))
+        yield refused
+        yield connections
 
     def _collect_triggers(self) -> Iterator[Metric]:
         labels = ["trigger", "kind", "function_name"]

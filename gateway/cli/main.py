@@ -19,6 +19,7 @@ from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import cron, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
+from gateway.units import parse_duration, parse_size
 from routing.errors import InvalidSpec
 from routing.names import parse_target
 
@@ -49,6 +50,29 @@ def _server_options(command: F) -> F:
                 "--admin-port", type=int, default=None, help="admin API port [default: 8081]"
             ),
             click.option(
+                "--header-timeout",
+                "header_timeout_s",
+                callback=_parsed(parse_duration),
+                default=None,
+                help="the whole request head must arrive within this (408 after)"
+                " [default: 10s, or GAIA_HEADER_TIMEOUT]",
+            ),
+            click.option(
+                "--max-header-size",
+                "max_header_bytes",
+                callback=_parsed(parse_size),
+                default=None,
+                help="request line and headers at most this big (431 over it)"
+                " [default: 32Ki, or GAIA_MAX_HEADER_SIZE]",
+            ),
+            click.option(
+                "--max-connections",
+                type=click.IntRange(min=1),
+                default=None,
+                help="open data-plane connections; more get 503"
+                " [default: 4096, or GAIA_MAX_CONNECTIONS]",
+            ),
+            click.option(
                 "--keep-revisions",
                 type=click.IntRange(min=0),
                 default=None,
@@ -59,6 +83,20 @@ def _server_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def _parsed(parse: Callable[[str], object]) -> Callable[..., object]:
+    """A click callback turning a flag's text into a value with `parse`."""
+
+    def callback(context: click.Context, parameter: click.Parameter, value: str | None) -> object:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
 
 
 def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None:
