@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
@@ -212,6 +213,7 @@ async def serve(settings: Settings) -> None:
                 break
             await asyncio.sleep(0.01)
         if all(server.started for server, _ in servers):
+            freeze_startup_objects()
             log.info(
                 "gaia is serving: data plane %s, admin API http://%s:%d",
                 settings.data_plane_url,
@@ -248,6 +250,7 @@ def run(settings: Settings) -> int:
     import uvloop
 
     configure_logging()
+    tune_for_serving()
     try:
         uvloop.run(serve(settings))
     except StartupError as exc:
