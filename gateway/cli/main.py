@@ -49,20 +49,18 @@ def _server_options(command: F) -> F:
             click.option(
                 "--admin-port", type=int, default=None, help="admin API port [default: 8081]"
             ),
-            click.option(
+            _parsed_option(
                 "--header-timeout",
                 "header_timeout_s",
-                callback=_parsed(parse_duration),
-                default=None,
-                help="the whole request head must arrive within this (408 after)"
+                parse_duration,
+                "the whole request head must arrive within this (408 after)"
                 " [default: 10s, or GAIA_HEADER_TIMEOUT]",
             ),
-            click.option(
+            _parsed_option(
                 "--max-header-size",
                 "max_header_bytes",
-                callback=_parsed(parse_size),
-                default=None,
-                help="request line and headers at most this big (431 over it)"
+                parse_size,
+                "request line and headers at most this big (431 over it)"
                 " [default: 32Ki, or GAIA_MAX_HEADER_SIZE]",
             ),
             click.option(
@@ -85,8 +83,10 @@ def _server_options(command: F) -> F:
     return command
 
 
-def _parsed(parse: Callable[[str], object]) -> Callable[..., object]:
-    """A click callback turning a flag's text into a value with `parse`."""
+def _parsed_option(
+    flag: str, name: str, parse: Callable[[str], object], help: str
+) -> Callable[[F], F]:
+    """An option whose text `parse` turns into its value (a duration, a size)."""
 
     def callback(context: click.Context, parameter: click.Parameter, value: str | None) -> object:
         if value is None:
@@ -96,7 +96,7 @@ def _parsed(parse: Callable[[str], object]) -> Callable[..., object]:
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None
 
-    return callback
+    return click.option(flag, name, callback=callback, default=None, help=help)
 
 
 def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.harness import Gaia, GaiaFactory, free_port, wait_for
+from tests.integration.harness import GaiaFactory, free_port, wait_for
 from tests.integration.rawhttp import Answer, connect, exchange, get, parse, read_until_closed
+from tests.integration.test_http_limits import start
 
 REPO = Path(__file__).resolve().parents[2]
 HEAD_LIMIT = 4096
@@ -52,15 +53,6 @@ def uvicorns() -> Iterator[list[Uvicorn]]:
         server.stop()
 
 
-def gateway(gaia_factory: GaiaFactory, *flags: str) -> Gaia:
-    gaia = gaia_factory().start(*flags)
-    wait_for(
-        lambda: httpx.get(f"{gaia.url}/hello/x", timeout=2).status_code == 200,
-        what="the data plane",
-    )
-    return gaia
-
-
 def malformed_requests() -> list[bytes]:
     """Hand-picked parser errors, then random corruptions of one valid head (never of its
     line ends, so that every request ends and gets an answer)."""
@@ -89,7 +81,7 @@ def malformed_requests() -> list[bytes]:
 def test_malformed_requests_get_uvicorns_own_answer(
     gaia_factory: GaiaFactory, uvicorns: list[Uvicorn]
 ) -> None:
-    gaia = gateway(gaia_factory)
+    gaia = start(gaia_factory)
     uvicorns.append(bare := Uvicorn("--http", "httptools", "--no-server-header"))
     parser_errors = 0
     for request in malformed_requests():
@@ -106,7 +98,7 @@ def test_a_connection_over_the_cap_gets_503_and_close_as_from_limit_concurrency(
     gaia_factory: GaiaFactory, uvicorns: list[Uvicorn]
 ) -> None:
     # uvicorn's limit counts the connection being answered: 4 there is 3 others here.
-    gaia = gateway(gaia_factory, "--max-connections", "3")
+    gaia = start(gaia_factory, "--max-connections", "3")
     uvicorns.append(
         bare := Uvicorn("--http", "httptools", "--no-server-header", "--limit-concurrency", "4")
     )
@@ -157,7 +149,7 @@ def refused(port: int, size: int) -> bool:
 def test_heads_over_the_limit_are_refused_where_h11s_incomplete_event_limit_refuses(
     gaia_factory: GaiaFactory, uvicorns: list[Uvicorn]
 ) -> None:
-    gaia = gateway(gaia_factory, "--max-header-size", str(HEAD_LIMIT))
+    gaia = start(gaia_factory, "--max-header-size", str(HEAD_LIMIT))
     limit = ("--h11-max-incomplete-event-size", str(HEAD_LIMIT))
     uvicorns.append(h11 := Uvicorn("--http", "h11", "--no-server-header", *limit))
     rng = random.Random(5)

@@ -20,19 +20,37 @@ class Clock:
         return self.now
 
 
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def estimate(clock: Clock) -> WaitEstimate:
+    return WaitEstimate(clock)
+
+
 def finish(estimate: WaitEstimate, clock: Clock, *, took: float, queued: bool) -> None:
     """An invocation that started `took` seconds before the clock's time answers now."""
     estimate.completed(clock.now - took, queued=queued)
 
 
-def test_with_nothing_finished_nothing_is_expected_to_wait() -> None:
-    estimate = WaitEstimate(Clock())
+def queued_answers(
+    estimate: WaitEstimate, clock: Clock, count: int, *, every: float, took: float
+) -> None:
+    """`count` answers `every` seconds apart, each with others queued behind it."""
+    for _ in range(count):
+        clock.now += every
+        finish(estimate, clock, took=took, queued=True)
+
+
+def test_with_nothing_finished_nothing_is_expected_to_wait(estimate: WaitEstimate) -> None:
     assert estimate.expected_wait(ahead=1_000, slots=8) == 0.0
 
 
-def test_before_any_queue_the_service_time_is_shared_by_the_slots() -> None:
-    clock = Clock()
-    estimate = WaitEstimate(clock)
+def test_before_any_queue_the_service_time_is_shared_by_the_slots(
+    clock: Clock, estimate: WaitEstimate
+) -> None:
     finish(estimate, clock, took=0.080, queued=False)
     # 8 slots each free up every 80 ms: one queue position per 10 ms.
     assert estimate.expected_wait(ahead=0, slots=8) == pytest.approx(0.010)
@@ -40,42 +58,33 @@ def test_before_any_queue_the_service_time_is_shared_by_the_slots() -> None:
     assert estimate.expected_wait(ahead=99, slots=0) == 0.0
 
 
-def test_under_a_queue_the_measured_pace_wins_over_the_service_time() -> None:
-    clock = Clock()
-    estimate = WaitEstimate(clock)
-    # CPU-bound: 8 slots share one core, so each answer takes 80 ms but only one comes
-    # every 10 ms... and then the queue shows it is one every 40 ms after all.
-    for _ in range(50):
-        clock.now += 0.040
-        finish(estimate, clock, took=0.080, queued=True)
+def test_under_a_queue_the_measured_pace_wins_over_the_service_time(
+    clock: Clock, estimate: WaitEstimate
+) -> None:
+    # Answers take 80 ms, which 8 slots in parallel would make one every 10 ms; but the
+    # slots share a core (CPU-bound code), and the queue moves once every 40 ms.
+    queued_answers(estimate, clock, 50, every=0.040, took=0.080)
     assert estimate.expected_wait(ahead=9, slots=8) == pytest.approx(0.4)
 
 
-def test_idle_time_between_queues_is_not_taken_for_slowness() -> None:
-    clock = Clock()
-    estimate = WaitEstimate(clock)
-    for _ in range(20):
-        clock.now += 0.005
-        finish(estimate, clock, took=0.001, queued=True)
+def test_idle_time_between_queues_is_not_taken_for_slowness(
+    clock: Clock, estimate: WaitEstimate
+) -> None:
+    queued_answers(estimate, clock, 20, every=0.005, took=0.001)
     finish(estimate, clock, took=0.001, queued=False)  # the queue emptied
     clock.now += 60.0  # a quiet minute
-    for _ in range(2):
-        clock.now += 0.005
-        finish(estimate, clock, took=0.001, queued=True)
+    queued_answers(estimate, clock, 2, every=0.005, took=0.001)
     assert estimate.expected_wait(ahead=0, slots=1) == pytest.approx(0.005)
 
 
-def test_the_estimate_follows_a_change_of_pace_within_tens_of_answers() -> None:
-    clock = Clock()
-    estimate = WaitEstimate(clock)
-    for _ in range(100):
-        clock.now += 0.001
-        finish(estimate, clock, took=0.008, queued=True)
+def test_the_estimate_follows_a_change_of_pace_within_tens_of_answers(
+    clock: Clock, estimate: WaitEstimate
+) -> None:
+    queued_answers(estimate, clock, 100, every=0.001, took=0.008)
     assert estimate.expected_wait(ahead=0, slots=8) == pytest.approx(0.001)
     seen = []
-    for _ in range(40):
-        clock.now += 0.010  # the function got ten times slower
-        finish(estimate, clock, took=0.080, queued=True)
+    for _ in range(40):  # the function got ten times slower
+        queued_answers(estimate, clock, 1, every=0.010, took=0.080)
         seen.append(estimate.expected_wait(ahead=0, slots=8))
     assert seen == sorted(seen)
     assert seen[-1] == pytest.approx(0.010, rel=0.05)
