@@ -97,6 +97,17 @@ def test_the_head_timeout_starts_again_for_each_request_on_a_kept_alive_connecti
             time.sleep(HEAD_TIMEOUT_S / 2)  # the client thinks between requests
 
 
+def test_an_idle_kept_alive_connection_is_closed_after_uvicorns_5s(gaia: Gaia) -> None:
+    with connect(gaia.port) as sock:
+        sock.sendall(get("/hello/idle", close=False))
+        reply = b""
+        while b'"hello, idle"' not in reply:
+            reply += sock.recv(4096)
+        started = time.monotonic()
+        assert read_until_closed(sock) == b""
+        assert 4.9 <= time.monotonic() - started < 7.0
+
+
 @pytest.mark.parametrize("pieces", [1, 8], ids=["in one send", "in pieces"])
 def test_a_head_over_the_limit_is_431(gaia: Gaia, pieces: int) -> None:
     request = get("/hello/big", b"X-Big: " + b"b" * HEAD_LIMIT)

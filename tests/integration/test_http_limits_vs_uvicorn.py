@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.harness import GaiaFactory, free_port, wait_for
 from tests.integration.rawhttp import Answer, connect, exchange, get, parse, read_until_closed
-from tests.integration.test_http_limits import start
+from tests.integration.test_http_limits import refused, start
 
 REPO = Path(__file__).resolve().parents[2]
 HEAD_LIMIT = 4096
@@ -92,6 +92,7 @@ def test_malformed_requests_get_uvicorns_own_answer(
             parser_errors += 1
             assert ours == theirs, request
     assert parser_errors >= 10  # the comparison covered real parser errors
+    wait_for(lambda: refused(gaia, "bad_request") == parser_errors, what="the bad_request count")
 
 
 def test_a_connection_over_the_cap_gets_503_and_close_as_from_limit_concurrency(
@@ -120,7 +121,7 @@ def test_a_connection_over_the_cap_gets_503_and_close_as_from_limit_concurrency(
     assert ours.headers["connection"] == theirs.headers["connection"] == "close"
 
 
-def refused(port: int, size: int) -> bool:
+def refuses_head(port: int, size: int) -> bool:
     """Send a head of `size` bytes: in 512-byte pieces and never ended when it is over
     the limit (so however TCP merges the pieces, the server holds an incomplete head of
     more than the limit), whole otherwise. True if the server refused it, False if it
@@ -154,6 +155,6 @@ def test_heads_over_the_limit_are_refused_where_h11s_incomplete_event_limit_refu
     uvicorns.append(h11 := Uvicorn("--http", "h11", "--no-server-header", *limit))
     rng = random.Random(5)
     sizes = [HEAD_LIMIT, HEAD_LIMIT + 1, *(rng.randint(100, 3 * HEAD_LIMIT) for _ in range(14))]
-    verdicts = [(refused(h11.port, size), refused(gaia.port, size)) for size in sizes]
+    verdicts = [(refuses_head(h11.port, size), refuses_head(gaia.port, size)) for size in sizes]
     assert [theirs for theirs, _ in verdicts] == [ours for _, ours in verdicts], sizes
     assert {theirs for theirs, _ in verdicts} == {True, False}  # both sides were tried

@@ -46,6 +46,7 @@ async def test_full_queue_is_pool_saturated(make_runtime: MakeRuntime, bound_by:
     with pytest.raises(PoolSaturated) as caught:
         await runtime.invoke(described.key, http(query=b"s=0"))
     assert caught.value.retry_after_s >= 1
+    assert caught.value.reason == "queue_full"
     assert (await running).status == 200
     assert (await queued).status == 200
 
