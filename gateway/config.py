@@ -83,7 +83,7 @@ _UNAVAILABLE_FUNCTION_KEYS = {
     "readiness": "readiness is for runtime container, which is not available yet",
     "urls": "urls is for runtime url, which is not available yet",
 }
-_POOL_KEYS = ("min", "max", "idle", "queue")
+_POOL_KEYS = ("min", "max", "idle", "queue", "queue_timeout")
 _TRIGGER_KINDS = ("http", "kafka", "nats", "cron")
 _PIN_KEYS = ("alias", "revision", "tag")
 _HTTP_TRIGGER_KEYS = ("path", "methods", "host", *_PIN_KEYS)
@@ -236,6 +236,12 @@ class RevisionConfig:
                 "max": self.pool.max,
                 "min": self.pool.min,
                 "queue": self.pool.queue,
+                # Only when set, so that revisions from before the key keep their digests.
+                **(
+                    {"queue_timeout": self.pool.queue_timeout_s}
+                    if self.pool.queue_timeout_s is not None
+                    else {}
+                ),
             },
             "runtime": self.runtime,
             "timeout": self.timeout_s,
@@ -655,14 +661,22 @@ class _Checker:
 
     def revision_config(self, body: Mapping[str, object], path: str) -> RevisionConfig:
         default = RevisionConfig()
+        timeout_s = self.field(body, path, "timeout", _timeout, default.timeout_s)
+        pool = self.pool(body.get("pool"), _join(path, "pool"), default.pool)
+        if pool.queue_timeout_s is not None and pool.queue_timeout_s > timeout_s:
+            self.add(
+                _join(_join(path, "pool"), "queue_timeout"),
+                f"expected at most the function's timeout ({format_duration(timeout_s)}),"
+                f" which the wait counts against, got {format_duration(pool.queue_timeout_s)}",
+            )
         return RevisionConfig(
             runtime=self.field(body, path, "runtime", _runtime, default.runtime),
             handler=self.field(body, path, "handler", _handler, default.handler),
             env=self.env(body.get("env"), _join(path, "env")),
-            timeout_s=self.field(body, path, "timeout", _timeout, default.timeout_s),
+            timeout_s=timeout_s,
             memory_bytes=self.field(body, path, "memory", _memory, default.memory_bytes),
             concurrency=self.field(body, path, "concurrency", _concurrency, default.concurrency),
-            pool=self.pool(body.get("pool"), _join(path, "pool"), default.pool),
+            pool=pool,
             network=self.field(body, path, "network", _bool, default.network),
         )
 
@@ -702,6 +716,9 @@ class _Checker:
             max=self.field(body, path, "max", _pool_max, default.max),
             idle_s=self.field(body, path, "idle", _positive_duration, default.idle_s),
             queue=self.field(body, path, "queue", _pool_min, default.queue),
+            queue_timeout_s=self.field(
+                body, path, "queue_timeout", _timeout, default.queue_timeout_s
+            ),
         )
         # Only compare numbers that parsed; otherwise the stand-ins would add noise.
         if len(self.issues) == start and pool.max < pool.min:

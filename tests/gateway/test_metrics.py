@@ -38,3 +38,16 @@ def test_counts_and_latency_buckets_per_function_revision_alias_and_code() -> No
     assert bucket("0.005") == 3
     assert bucket("0.25") == 4
     assert bucket("+Inf") == 4
+
+
+def test_shed_invocations_are_counted_by_reason() -> None:
+    metrics = Metrics()
+    for reason in ("expected_wait", "expected_wait", "deadline", "queue_full"):
+        metrics.shed("hello", 2, "prod", reason)
+    samples = _samples(metrics)
+
+    def shed(reason: str) -> float:
+        labels = {"function_name": "hello", "revision": "2", "alias": "prod", "reason": reason}
+        return samples[("gateway_function_shed_total", tuple(sorted(labels.items())))]
+
+    assert (shed("expected_wait"), shed("deadline"), shed("queue_full")) == (2, 1, 1)
