@@ -22,6 +22,7 @@ from runtime_adapters.base import (
     FunctionFailed,
     Invocation,
     InvocationResult,
+    PoolSaturated,
     RevisionKey,
     RevisionUnknown,
     RuntimeAdapterError,
@@ -120,6 +121,8 @@ class Invoker:
             codes[code] = codes.get(code, 0) + 1
             if isinstance(result, FunctionFailed):
                 self._log_failure(key, invocation.request_id, result)
+            elif isinstance(result, PoolSaturated):
+                self._metrics.shed(key.function, key.revision, resolved.alias, result.reason)
         for code, count in codes.items():
             self._metrics.observe(
                 key.function, key.revision, resolved.alias, code, each, count=count
@@ -150,6 +153,10 @@ class Invoker:
         except FunctionFailed as exc:
             code = exc.status
             self._log_failure(key, request_id, exc)
+            raise
+        except PoolSaturated as exc:
+            code = exc.status
+            self._metrics.shed(key.function, key.revision, resolved.alias, exc.reason)
             raise
         except RuntimeAdapterError as exc:
             code = exc.status

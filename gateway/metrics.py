@@ -20,6 +20,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from gateway.http.limits import HttpCounters
 from gateway.store import TriggerRecord
 from triggers.state import TriggerState
 
@@ -44,13 +45,19 @@ class Metrics(Collector):
     def __init__(self) -> None:
         self._invocations: dict[tuple[str, int, str, int], int] = {}
         self._latency: dict[tuple[str, int, str], _Histogram] = {}
+        self._shed: dict[tuple[str, int, str, str], int] = {}
         self._trigger_sources: list[TriggerStates] = []
+        self._http: list[HttpCounters] = []
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
     def add_trigger_source(self, source: TriggerStates) -> None:
         """Triggers count their own events; their counters are read at scrape time."""
         self._trigger_sources.append(source)
+
+    def add_http_counters(self, counters: HttpCounters) -> None:
+        """The data plane's HTTP server counts its own refusals; read at scrape time."""
+        self._http.append(counters)
 
     def observe(
         self, function: str, revision: int, alias: str, code: int, seconds: float, *, count: int = 1
@@ -64,6 +71,11 @@ class Metrics(Collector):
             histogram = self._latency[key[:3]] = _Histogram()
         histogram.counts[bisect_left(BUCKETS, seconds)] += count
         histogram.total += seconds * count
+
+    def shed(self, function: str, revision: int, alias: str, reason: str) -> None:
+        """An invocation refused without running (PoolSaturated), by `reason`."""
+        key = (function, revision, alias, reason)
+        self._shed[key] = self._shed.get(key, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
         invocations = CounterMetricFamily(
@@ -86,7 +98,35 @@ class Metrics(Collector):
                 buckets.append((bound, cumulative))
             seconds.add_metric([function, str(revision), alias], buckets, histogram.total)
         yield seconds
+        shed = CounterMetricFamily(
+            "gateway_function_shed",
+            "Invocations shed without running (503), by reason: expected_wait, deadline,"
+            " queue_full",
+            labels=["function_name", "revision", "alias", "reason"],
+        )
+        for (function, revision, alias, reason), count in sorted(self._shed.items()):
+            shed.add_metric([function, str(revision), alias, reason], count)
+        yield shed
+        yield from self._collect_http()
         yield from self._collect_triggers()
+
+    def _collect_http(self) -> Iterator[Metric]:
+        refused = CounterMetricFamily(
+            "gateway_http_refused",
+            "Requests the data plane's HTTP server refused before the gateway saw them:"
+            " header_timeout (408), header_too_large (431), too_many_connections (503),"
+            " bad_request (400)",
+            labels=["reason"],
+        )
+        connections = GaugeMetricFamily(
+            "gateway_http_connections", "Open connections to the data plane"
+        )
+        for counters in self._http:
+            for reason, count in counters.refused.items():
+                refused.add_metric([reason], count)
+            connections.add_metric([], len(counters.connections))
+        yield refused
+        yield connections
 
     def _collect_triggers(self) -> Iterator[Metric]:
         labels = ["trigger", "kind", "function_name"]

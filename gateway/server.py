@@ -18,17 +18,21 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
 from gateway.errors import GaiaError
+from gateway.http.limits import HttpCounters, ensure_fd_limit
+from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -149,14 +153,20 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def _server(app: ASGIApp, settings: Settings, *, proxy_headers: bool) -> uvicorn.Server:
+def _server(
+    app: ASGIApp,
+    settings: Settings,
+    *,
+    proxy_headers: bool,
+    http: type[asyncio.Protocol] | Literal["httptools"] = "httptools",
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         proxy_headers=proxy_headers,
         lifespan="off",
         access_log=False,
         log_config=None,
-        http="httptools",
+        http=http,
         loop="none",
         server_header=False,
         timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),
@@ -169,6 +179,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    ensure_fd_limit(settings.max_connections)
     data_sock = _listen(settings.host, settings.port, "data plane")
     admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
     access_log = JsonLines()
@@ -190,8 +201,13 @@ async def serve(settings: Settings) -> None:
             ),
             token=services.token,
         )
+        http_counters = HttpCounters()
+        services.metrics.add_http_counters(http_counters)
+        guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
+        data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
+        http_counters.connections = data_server.server_state.connections
         servers = [
-            (_server(data_app, settings, proxy_headers=False), data_sock),
+            (data_server, data_sock),
             (_server(admin_app, settings, proxy_headers=False), admin_sock),
         ]
         # Server.serve() would install uvicorn's own signal handlers for each listener;
@@ -203,6 +219,7 @@ async def serve(settings: Settings) -> None:
                 break
             await asyncio.sleep(0.01)
         if all(server.started for server, _ in servers):
+            freeze_startup_objects()
             log.info(
                 "gaia is serving: data plane %s, admin API http://%s:%d",
                 settings.data_plane_url,
@@ -239,6 +256,7 @@ def run(settings: Settings) -> int:
     import uvloop
 
     configure_logging()
+    tune_for_serving()
     try:
         uvloop.run(serve(settings))
     except StartupError as exc:

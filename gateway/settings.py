@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from configkit.units import parse_duration, parse_size
+from gateway.http.limits import HttpLimits
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 
@@ -32,6 +35,21 @@ class Settings:
     # This gateway's name where replicas share records (cron run history): GAIA_REPLICA,
     # else host:admin port, which tells apart replicas on one machine too.
     replica: str | None = None
+    # The data plane's HTTP server: see gateway/http/limits.py for the defaults.
+    header_timeout_s: float = HttpLimits.header_timeout_s
+    max_header_bytes: int = HttpLimits.max_header_bytes
+    max_connections: int = HttpLimits.max_connections
+
+    def __post_init__(self) -> None:
+        self.http_limits  # noqa: B018 -- HttpLimits checks the values: a bad one stops `up` here
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            header_timeout_s=self.header_timeout_s,
+            max_header_bytes=self.max_header_bytes,
+            max_connections=self.max_connections,
+        )
 
     @property
     def replica_name(self) -> str:
@@ -55,11 +73,27 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
         "store_url": env.get("GAIA_STORE") or None,
         "replica": env.get("GAIA_REPLICA") or None,
     }
-    for name, key in (("GAIA_SPARES", "spares"), ("GAIA_KEEP_REVISIONS", "keep_revisions")):
+    for name, key, parse in _PARSED_ENV:
         if name in env:
             try:
-                values[key] = int(env[name])
-            except ValueError:
-                raise ValueError(f"{name}={env[name]!r}: expected a whole number") from None
+                values[key] = parse(env[name])
+            except ValueError as exc:
+                raise ValueError(f"{name}={env[name]!r}: {exc}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+_PARSED_ENV: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+    ("GAIA_SPARES", "spares", _whole_number),
+    ("GAIA_KEEP_REVISIONS", "keep_revisions", _whole_number),
+    ("GAIA_HEADER_TIMEOUT", "header_timeout_s", parse_duration),
+    ("GAIA_MAX_HEADER_SIZE", "max_header_bytes", parse_size),
+    ("GAIA_MAX_CONNECTIONS", "max_connections", _whole_number),
+)

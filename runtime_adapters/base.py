@@ -8,7 +8,7 @@ and `retriable` for queue triggers that decide between retry and dead letter):
 
     RuntimeAdapterError
     ├── WarmupError          the revision cannot start (bad import, missing handler)
-    ├── PoolSaturated        the bounded queue is full: 503 with Retry-After
+    ├── PoolSaturated        shed: would not start before its deadline: 503 with Retry-After
     ├── InvocationTimeout    no answer before the function's timeout: 504
     ├── InstanceLost         the instance died mid-invocation (exit, signal, memory): 502
     ├── FunctionFailed       the handler raised: 500, traceback for the logs only
@@ -31,8 +31,11 @@ class PoolSpec:
     min: int = 1
     max: int = 8
     idle_s: float = 300.0
-    # Invocations waiting for a free slot beyond this many are refused (503, Retry-After).
-    queue: int = 64
+    # A memory cap: invocations waiting for a free slot beyond this many are refused
+    # (503, Retry-After). Admission is by expected wait (runtime_adapters/admission.py).
+    queue: int = 10_000
+    # The longest an invocation waits for a slot; None: the function's timeout.
+    queue_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,12 +114,20 @@ class WarmupError(RuntimeAdapterError):
     status = 502
 
 
+ShedReason = Literal["expected_wait", "deadline", "queue_full"]
+
+
 class PoolSaturated(RuntimeAdapterError):
+    """The invocation was shed without running. `reason`: `expected_wait` (refused on
+    arrival: it would not start before its deadline), `deadline` (it waited that long
+    in the queue), `queue_full` (the pool's `queue` cap)."""
+
     status = 503
     retriable = True
 
-    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+    def __init__(self, message: str, *, reason: ShedReason, retry_after_s: int = 1) -> None:
         super().__init__(message)
+        self.reason = reason
         self.retry_after_s = retry_after_s
 
 

@@ -69,7 +69,9 @@ class MemoryRuntime(Runtime):
         if pool is None:
             raise RevisionUnknown(f"{key} is not warm")
         if pool.in_flight >= self.capacity:
-            raise PoolSaturated(f"{key} has {pool.in_flight} invocations in flight")
+            raise PoolSaturated(
+                f"{key} has {pool.in_flight} invocations in flight", reason="queue_full"
+            )
         pool.in_flight += 1
         pool.invocations.append(invocation)
         deadline = asyncio.timeout(pool.spec.timeout_s)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
@@ -49,6 +50,27 @@ def _server_options(command: F) -> F:
             click.option(
                 "--admin-port", type=int, default=None, help="admin API port [default: 8081]"
             ),
+            _parsed_option(
+                "--header-timeout",
+                "header_timeout_s",
+                parse_duration,
+                "the whole request head must arrive within this (408 after)"
+                " [default: 10s, or GAIA_HEADER_TIMEOUT]",
+            ),
+            _parsed_option(
+                "--max-header-size",
+                "max_header_bytes",
+                parse_size,
+                "request line and headers at most this big (431 over it)"
+                " [default: 32Ki, or GAIA_MAX_HEADER_SIZE]",
+            ),
+            click.option(
+                "--max-connections",
+                type=click.IntRange(min=1),
+                default=None,
+                help="open data-plane connections; more get 503"
+                " [default: 4096, or GAIA_MAX_CONNECTIONS]",
+            ),
             click.option(
                 "--keep-revisions",
                 type=click.IntRange(min=0),
@@ -60,6 +82,22 @@ def _server_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def _parsed_option(
+    flag: str, name: str, parse: Callable[[str], object], help: str
+) -> Callable[[F], F]:
+    """An option whose text `parse` turns into its value (a duration, a size)."""
+
+    def callback(context: click.Context, parameter: click.Parameter, value: str | None) -> object:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return click.option(flag, name, callback=callback, default=None, help=help)
 
 
 def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None:

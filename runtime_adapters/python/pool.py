@@ -3,7 +3,10 @@
 Invariants: `_ready` holds the instances that take new work; an instance's `in_flight`
 counts the invocations it is running (a timed-out one stops counting, a cancelled one
 counts until its late reply); `_waiters` are invocations queued for a slot, served
-FIFO. Everything runs on the event loop thread, so no locks.
+FIFO, each until its deadline (`pool.queue_timeout`, else the function's timeout).
+A new arrival that would not get a slot before that deadline, by `_estimate`, is shed
+at once rather than queued to fail later. Everything runs on the event loop thread, so
+no locks.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runtime_adapters.admission import WaitEstimate, retry_after
 from runtime_adapters.base import (
     FunctionFailed,
     InstanceLost,
     Invocation,
     InvocationResult,
-    InvocationTimeout,
     PoolSaturated,
     PoolStatus,
     RevisionSpec,
@@ -60,6 +63,10 @@ class RevisionPool:
         self._queue_limit = spec.pool.queue if options.queue_limit is None else options.queue_limit
         self._timeout_s = spec.timeout_s
         self._timeout_ms = int(spec.timeout_s * 1000)
+        # Waiting counts against the timeout, so no wait may outlast it.
+        queue_timeout_s = spec.pool.queue_timeout_s
+        self._deadline_s = min(queue_timeout_s or spec.timeout_s, spec.timeout_s)
+        self._estimate = WaitEstimate(self._loop.time)
         self._concurrency = spec.concurrency
         self._closed = False
         self._drained = asyncio.Event()
@@ -158,11 +165,12 @@ class RevisionPool:
         instance = None if self._waiters else self._pick()
         if instance is None:
             queued_at = self._loop.time()
-            instance = await self._wait_for_slot(timeout_s)
+            instance = await self._wait_for_slot()
             timeout_s -= self._loop.time() - queued_at
             timeout_ms = int(timeout_s * 1000)
         conn = instance.conn
         future: asyncio.Future[Outcome] = self._loop.create_future()
+        sent_at = self._estimate.now()
         request_id = send(conn, future, timeout_ms)
         # On cancellation the timer stays armed: the slot comes back with the late
         # reply, or the timeout drains the instance. A timeout's accounting is done by
@@ -174,6 +182,7 @@ class RevisionPool:
             timer.cancel()
             raise
         timer.cancel()
+        self._estimate.completed(sent_at, queued=bool(self._waiters))
         self._release(instance)
         return outcome
 
@@ -202,17 +211,28 @@ class RevisionPool:
                 return instance
         return None
 
-    async def _wait_for_slot(self, timeout_s: float) -> Instance:
+    async def _wait_for_slot(self) -> Instance:
         if self._closed:
             raise RevisionUnknown(f"{self.key} is being retired")
-        if len(self._waiters) >= self._queue_limit:
+        ahead = len(self._waiters)
+        wait_s = self._expected_wait()
+        if ahead >= self._queue_limit:
             raise PoolSaturated(
-                f"{self.key}: {len(self._waiters)} invocations already queued", retry_after_s=1
+                f"{self.key}: {ahead} invocations already queued (pool.queue)",
+                reason="queue_full",
+                retry_after_s=retry_after(wait_s, self._deadline_s),
+            )
+        if wait_s > self._deadline_s:
+            raise PoolSaturated(
+                f"{self.key}: a new invocation would wait about {wait_s:.1f}s for a free"
+                f" instance, past its deadline of {self._deadline_s:g}s",
+                reason="expected_wait",
+                retry_after_s=retry_after(wait_s, self._deadline_s),
             )
         waiter: asyncio.Future[Instance] = self._loop.create_future()
         self._waiters.append(waiter)
         self._scale_for_queue()
-        timer = self._loop.call_later(timeout_s, self._expire_waiter, waiter)
+        timer = self._loop.call_later(self._deadline_s, self._expire_waiter, waiter)
         try:
             return await waiter
         except BaseException:
@@ -224,10 +244,22 @@ class RevisionPool:
         finally:
             timer.cancel()
 
+    def _expected_wait(self) -> float:
+        """How long an invocation queued now would wait for a slot."""
+        slots = (len(self._ready) + self._starting) * self._concurrency
+        return self._estimate.expected_wait(len(self._waiters), slots)
+
     def _expire_waiter(self, waiter: asyncio.Future[Instance]) -> None:
+        # It never ran, so it is a 503 the caller may retry, not the 504 of a function
+        # that ran too long (HAProxy's `timeout queue` and Envoy answer the same).
         if not waiter.done():
             waiter.set_exception(
-                InvocationTimeout(f"{self.key} found no free instance within {self._timeout_s:g}s")
+                PoolSaturated(
+                    f"{self.key} found no free instance within its deadline of"
+                    f" {self._deadline_s:g}s",
+                    reason="deadline",
+                    retry_after_s=retry_after(self._expected_wait(), self._deadline_s),
+                )
             )
 
     def _scale_for_queue(self) -> None:

@@ -9,12 +9,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Self
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
 
 from configkit.issues import Issues, issue
-from configkit.leaves import Boolean, PositiveDuration, durations, parsed, size, whole_numbers
+from configkit.leaves import (
+    Boolean,
+    PositiveDuration,
+    durations,
+    optional,
+    parsed,
+    size,
+    whole_numbers,
+)
 from configkit.model import ConfigModel, key
-from configkit.units import format_size
+from configkit.units import format_duration, format_size
 from configkit.words import describe, scalar_text
 from runtime_adapters.base import PoolSpec, RevisionSpec
 from runtime_adapters.kind import RuntimeSettings
@@ -80,6 +88,11 @@ class PoolConfig(ConfigModel):
     max: Annotated[int, parsed(whole_numbers(1))] = PoolSpec.max
     idle_s: PositiveDuration = key("idle", default=PoolSpec.idle_s)
     queue: Annotated[int, parsed(whole_numbers(0))] = PoolSpec.queue
+    # Left out of the stored form while unset, so that revisions from before the key
+    # keep their digests.
+    queue_timeout_s: Annotated[float | None, parsed(optional(durations(MAX_TIMEOUT_S)))] = key(
+        "queue_timeout", default=PoolSpec.queue_timeout_s
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -89,7 +102,13 @@ class PoolConfig(ConfigModel):
         return self
 
     def spec(self) -> PoolSpec:
-        return PoolSpec(min=self.min, max=self.max, idle_s=self.idle_s, queue=self.queue)
+        return PoolSpec(
+            min=self.min,
+            max=self.max,
+            idle_s=self.idle_s,
+            queue=self.queue,
+            queue_timeout_s=self.queue_timeout_s,
+        )
 
 
 class PythonSettings(RuntimeSettings):
@@ -104,6 +123,21 @@ class PythonSettings(RuntimeSettings):
     concurrency: Annotated[int, parsed(whole_numbers(1, MAX_CONCURRENCY))] = 8
     pool: PoolConfig = PoolConfig()
     network: Boolean = True
+
+    @field_validator("pool", mode="after")
+    @classmethod
+    def _wait_within_timeout(cls, pool: PoolConfig, info: ValidationInfo) -> PoolConfig:
+        timeout_s = info.data.get("timeout_s")
+        wait_s = pool.queue_timeout_s
+        if timeout_s is not None and wait_s is not None and wait_s > timeout_s:
+            raise Issues(
+                (
+                    "queue_timeout",
+                    f"expected at most the function's timeout ({format_duration(timeout_s)}),"
+                    f" which the wait counts against, got {format_duration(wait_s)}",
+                )
+            )
+        return pool
 
     @field_serializer("env")
     def _sorted_env(self, env: Mapping[str, str]) -> dict[str, str]:

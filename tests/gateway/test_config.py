@@ -151,7 +151,8 @@ def test_defaults(base: Path) -> None:
     assert settings.memory_bytes == 256 * 1024**2
     assert settings.concurrency == 8
     assert (settings.pool.min, settings.pool.max, settings.pool.idle_s) == (1, 8, 300.0)
-    assert (settings.pool.queue, settings.network) == (64, True)
+    assert (settings.pool.queue, settings.pool.queue_timeout_s) == (10_000, None)
+    assert settings.network is True
     assert dict(fn.aliases) == {"default": AliasSpec()}
     assert fn.aliases["default"].traffic == (TrafficTarget(revision="latest", percent=100.0),)
     assert fn.triggers == ()
@@ -299,8 +300,28 @@ def test_revision_config_changes_with_settings(base: Path) -> None:
     assert hello(base).revision_config() != hello(base, network=False).revision_config()
 
 
+def test_queue_timeout_is_parsed_and_hashed_only_when_set(base: Path) -> None:
+    fn = hello(base, timeout="5s", pool={"queue_timeout": "1500ms", "queue": 100})
+    assert (python(fn).pool.queue_timeout_s, python(fn).pool.queue) == (1.5, 100)
+    assert fn.revision_config()["pool"] == {
+        "idle": 300.0,
+        "max": 8,
+        "min": 1,
+        "queue": 100,
+        "queue_timeout": 1.5,
+    }
+    # A revision published before the key existed hashes (and so dedups) the same.
+    assert "queue_timeout" not in hello(base).revision_config()["pool"]  # type: ignore[operator]
+
+
 def test_revision_config_round_trips(base: Path) -> None:
-    fn = hello(base, env={"A": "1"}, timeout="1.5m", memory="1Gi", pool={"min": 0, "max": 3})
+    fn = hello(
+        base,
+        env={"A": "1"},
+        timeout="1.5m",
+        memory="1Gi",
+        pool={"min": 0, "max": 3, "queue_timeout": "30s"},
+    )
     stored = json.loads(json.dumps(fn.revision_config()))
     assert FunctionConfig.from_revision_config(stored) == fn.settings
     assert RevisionConfig.from_dict(stored).to_dict() == fn.revision_config()
@@ -398,12 +419,22 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
         ),
         ({"pool": {"idle": "0s"}}, "functions.hello.pool.idle: expected a duration longer than 0s"),
         (
+            {"pool": {"queue_timeout": "0s"}},
+            "functions.hello.pool.queue_timeout: expected a duration longer than 0s, at most 15m",
+        ),
+        (
+            {"timeout": "2s", "pool": {"queue_timeout": "2500ms"}},
+            "functions.hello.pool.queue_timeout: expected at most the function's timeout (2s),"
+            " which the wait counts against, got 2.5s",
+        ),
+        (
             {"pool": {"maximum": 2}},
             "functions.hello.pool.maximum: unknown key 'maximum': did you mean 'max'?",
         ),
         (
             {"pool": 4},
-            "functions.hello.pool: expected a mapping with min, max, idle or queue, got 4",
+            "functions.hello.pool: expected a mapping with min, max, idle, queue or"
+            " queue_timeout, got 4",
         ),
         ({"network": "yes"}, "functions.hello.network: expected true or false, got 'yes'"),
         (

@@ -95,3 +95,16 @@ def test_trigger_counters_lag_and_stuck_come_from_each_triggers_typed_state() ->
     # What a kind does not report stays out of its JSON.
     assert {"retried", "dead_lettered", "lag", "stuck"}.isdisjoint(states[1][1].to_dict())
     assert states[0][1].to_dict()["lag"] == 12
+
+
+def test_shed_invocations_are_counted_by_reason() -> None:
+    metrics = Metrics()
+    for reason in ("expected_wait", "expected_wait", "deadline", "queue_full"):
+        metrics.shed("hello", 2, "prod", reason)
+    samples = _samples(metrics)
+
+    def shed(reason: str) -> float:
+        labels = {"function_name": "hello", "revision": "2", "alias": "prod", "reason": reason}
+        return samples[("gateway_function_shed_total", tuple(sorted(labels.items())))]
+
+    assert (shed("expected_wait"), shed("deadline"), shed("queue_full")) == (2, 1, 1)

@@ -46,8 +46,60 @@ async def test_full_queue_is_pool_saturated(make_runtime: MakeRuntime, bound_by:
     with pytest.raises(PoolSaturated) as caught:
         await runtime.invoke(described.key, http(query=b"s=0"))
     assert caught.value.retry_after_s >= 1
+    assert caught.value.reason == "queue_full"
     assert (await running).status == 200
     assert (await queued).status == 200
+
+
+async def test_an_invocation_that_cannot_start_before_its_deadline_is_shed_at_once(
+    runtime: PythonRuntime,
+) -> None:
+    # One slot, 0.3 s per call, 1 s to start: two callers may queue behind a running
+    # one (0.3 s and 0.6 s of waiting), a fourth would wait past its deadline.
+    described = spec("main.sleep", concurrency=1, pool=PoolSpec(min=1, max=1, queue_timeout_s=1.0))
+    await runtime.warm(described)
+    assert (await runtime.invoke(described.key, http(query=b"s=0.3"))).status == 200
+    calls = [asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=0.3")))]
+    await eventually(lambda: runtime.status()[0].in_flight == 1, what="the first call to run")
+    for queued in (1, 2, 3):
+        calls.append(asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=0.3"))))
+        await eventually(
+            lambda n=queued: runtime.status()[0].queued == n,  # type: ignore[misc]
+            what=f"{queued} queued",
+        )
+    started = time.monotonic()
+    with pytest.raises(PoolSaturated) as caught:
+        await runtime.invoke(described.key, http(query=b"s=0.3"))
+    assert time.monotonic() - started < 0.1, "shed on arrival, not after waiting"
+    assert caught.value.reason == "expected_wait"
+    assert caught.value.status == 503
+    # 4 x 0.3 s of queue ahead against a 1 s deadline: retry in about 1 s.
+    assert 1 <= caught.value.retry_after_s <= 2
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert [getattr(r, "status", r) for r in results[:3]] == [200, 200, 200]
+
+
+async def test_an_invocation_queued_past_its_deadline_is_a_503_not_a_504(
+    runtime: PythonRuntime,
+) -> None:
+    described = spec(
+        "main.sleep",
+        concurrency=1,
+        timeout_s=5.0,
+        pool=PoolSpec(min=1, max=1, queue_timeout_s=0.3),
+    )
+    await runtime.warm(described)
+    # Nothing has finished yet, so nothing predicts the wait: the call queues.
+    running = asyncio.ensure_future(runtime.invoke(described.key, http(query=b"s=1")))
+    await eventually(lambda: runtime.status()[0].in_flight == 1, what="the first call to run")
+    started = time.monotonic()
+    with pytest.raises(PoolSaturated) as caught:
+        await runtime.invoke(described.key, http(query=b"s=0"))
+    waited = time.monotonic() - started
+    assert caught.value.reason == "deadline"
+    assert 0.25 <= waited < 0.9, waited
+    assert runtime.status()[0].queued == 0
+    assert (await running).status == 200
 
 
 async def test_idle_instances_above_min_are_stopped(runtime: PythonRuntime) -> None:

@@ -31,7 +31,7 @@ class TestPythonSettings(SectionContract):
         "timeout": "1m",
         "memory": "1Gi",
         "concurrency": 2,
-        "pool": {"min": 0, "max": 3, "idle": "30s", "queue": 8},
+        "pool": {"min": 0, "max": 3, "idle": "30s", "queue": 8, "queue_timeout": "20s"},
         "network": False,
     }
 

@@ -1,0 +1,158 @@
+"""uvicorn's httptools protocol with a head timeout, a head size cap and a connection cap.
+
+Why a subclass: uvicorn has none of the three for httptools. Its keep-alive timer stops
+at the first byte of a request, so a client sending a byte every 100 ms holds a
+connection as long as it likes, and one that connects and sends nothing is never timed
+out; httptools (llhttp) takes heads of any size; `limit_concurrency` counts tasks too
+and answers in plain text, uncounted. The checks sit in the parser callbacks uvicorn
+already runs, so a request costs a few attribute writes and no allocation; each
+connection has one timer, re-armed once per `header_timeout_s`, not one per request.
+
+A refused head that completed is answered through uvicorn's own request cycle (the
+refusal is the ASGI app for that request, as uvicorn does for `limit_concurrency`), so
+keep-alive and the unread body are handled as for any response; one that never
+completed is written to the socket directly and the connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason, refusals
+
+# A timer may fire a little before its time (the loop rounds to its clock resolution).
+_EARLY_S = 0.001
+# The request line's fixed parts, " HTTP/1.1\r\n", and the head's closing CRLF.
+_REQUEST_LINE_EXTRA = 13
+
+
+def _answer(refused: Refusal) -> ASGI3Application:
+    start = {"type": "http.response.start", "status": refused.status, "headers": refused.headers}
+    body = {"type": "http.response.body", "body": refused.body}
+
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        await send(start)  # type: ignore[arg-type]
+        await send(body)  # type: ignore[arg-type]
+
+    return app
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """`GuardedHttpTools.configured(limits, counters)` is the class to give uvicorn as
+    `http`: the limits and counters are class attributes, since uvicorn makes each
+    connection's protocol itself."""
+
+    limits: ClassVar[HttpLimits]
+    counters: ClassVar[HttpCounters]
+    _refusals: ClassVar[dict[RefusalReason, Refusal]]
+    _apps: ClassVar[dict[RefusalReason, ASGI3Application]]
+
+    # When the current request head began (the accept, for a connection's first
+    # request); None from its end until the next request's first byte.
+    _head_started: float | None = None
+    _head_bytes = 0  # received for the current head, in chunks that did not complete it
+    _chunk_bytes = 0  # the chunk being parsed
+    _over_cap = False
+    _head_timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def configured(cls, limits: HttpLimits, counters: HttpCounters) -> type[GuardedHttpTools]:
+        made = refusals(limits)
+        namespace = {
+            "limits": limits,
+            "counters": counters,
+            "_refusals": made,
+            "_apps": {reason: _answer(refused) for reason, refused in made.items()},
+        }
+        return type(cls.__name__, (cls,), namespace)
+
+    # --- connection --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        now = self.loop.time()
+        self._head_started = now
+        self._over_cap = len(self.connections) > self.limits.max_connections
+        self._head_timer = self.loop.call_at(now + self.limits.header_timeout_s, self._check_head)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _check_head(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        timeout = self.limits.header_timeout_s
+        started = self._head_started
+        now = self.loop.time()
+        if started is None:
+            self._head_timer = self.loop.call_at(now + timeout, self._check_head)
+        elif now + _EARLY_S >= started + timeout:
+            # Bytes of a head: answer 408 (RFC 9110). None at all: the client never
+            # started a request, so there is nothing to answer; close, as nginx does.
+            self._refuse_head("header_timeout", answer=self._head_bytes > 0)
+        else:
+            self._head_timer = self.loop.call_at(started + timeout, self._check_head)
+
+    # --- bytes and parser callbacks --------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self._chunk_bytes = len(data)
+        super().data_received(data)
+        if self._head_started is not None and not self.transport.is_closing():
+            # The chunk ended inside a head: count it (with any earlier request it held).
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse_head("header_too_large", answer=True)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_started is None:
+            self._head_started = self.loop.time()
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._head_started = None
+        limit = self.limits.max_header_bytes
+        # The exact size is summed only when this chunk could hold an oversized head.
+        if self._head_bytes + self._chunk_bytes > limit and self._head_size() > limit:
+            self._refuse_request("header_too_large")
+        elif self._over_cap:
+            self._refuse_request("too_many_connections")
+        else:
+            super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        self.counters.refused["bad_request"] += 1
+        super().send_400_response(msg)
+
+    # --- refusing --------------------------------------------------------------------
+
+    def _head_size(self) -> int:
+        method = self.parser.get_method()
+        fields = sum(len(name) + len(value) + 4 for name, value in self.headers)
+        return len(method) + 1 + len(self.url) + _REQUEST_LINE_EXTRA + fields
+
+    def _refuse_request(self, reason: RefusalReason) -> None:
+        """Answer this complete request with the refusal, then close the connection."""
+        self.counters.refused[reason] += 1
+        app = self.app
+        self.app = self._apps[reason]
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
+
+    def _refuse_head(self, reason: RefusalReason, *, answer: bool) -> None:
+        self.counters.refused[reason] += 1
+        self._head_started = None
+        if answer:
+            self.transport.write(self._refusals[reason].raw(self.server_state.default_headers))
+        self.transport.close()
