@@ -129,8 +129,9 @@ class QueueSubscriberContract(SubscriberContract):
             await self.publish(broker, source, [b"in-flight"])
             await eventually(lambda: first.running == 1, what="the event in flight")
             stopping = asyncio.ensure_future(subscriber.stop(timeout_s=10))
-            await asyncio.sleep(0)  # the stop has begun while the event still runs
-            assert not stopping.done()
+            # The stop waits for the event: a second on, it has not returned.
+            done, _ = await asyncio.wait({stopping}, timeout=1.0)
+            assert not done, "the stop returned while an event was still running"
             release.set()
             await stopping
             assert subscriber.state().processed == 1
