@@ -16,6 +16,7 @@ import click
 
 from configkit.model import ConfigModel
 from triggers.base import Subscriber, TriggerContext
+from triggers.state import TriggerState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,12 +60,14 @@ class TriggerKind:
     identity: Callable[[str, Any], str]
     # Each trigger's claims on what it must have to itself.
     claims: Callable[[str, Any], tuple[Claim, ...]] = lambda function, config: ()
+    # What its subscriber's state() returns, as the CLI reads it back from the admin API.
+    state: type[TriggerState] = TriggerState
     # `gaia triggers`: the source column, from the stored trigger.
     source: Callable[[Mapping[str, Any]], str]
-    # `gaia triggers show`: state keys shown beside status and counts, and an optional
-    # table (headers, rows) from the state.
+    # `gaia triggers show`: the state's own fields shown beside status and counts, and
+    # an optional table (headers, rows) from the state.
     details: tuple[str, ...] = ()
-    table: Callable[[Mapping[str, Any]], tuple[list[str], list[list[object]]]] | None = None
+    table: Callable[[Any], tuple[list[str], list[list[object]]]] | None = None
 
     def parse(self, spec: Mapping[str, object]) -> ConfigModel:
         """The config of a stored trigger, whose spec also holds its target's keys."""

@@ -7,8 +7,9 @@ fields; `hidden()` names the fields it does not report (cron has no dead letters
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +27,17 @@ class TriggerState:
 
     def hidden(self) -> frozenset[str]:
         return self.HIDDEN
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The state back from `to_dict()` (the admin API's JSON, as the CLI reads it);
+        keys it does not know, from a newer gateway, are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    def partition_count(self) -> int | None:
+        """How many partitions the trigger holds, for kinds that have them."""
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON the admin API shows, without the fields the kind does not report."""

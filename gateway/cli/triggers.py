@@ -12,6 +12,7 @@ from gateway.cli.client import AdminClient
 from gateway.cli.render import OUTPUT, emit_json, table
 from triggers import registry as trigger_kinds
 from triggers.kind import TriggerKind
+from triggers.state import TriggerState
 
 
 @click.group(invoke_without_command=True)
@@ -28,21 +29,26 @@ def triggers(ctx: click.Context, output: str) -> None:
         return
     rows = []
     for trigger in result:
-        state = trigger.get("state") or {}
-        rows.append(
-            [
-                trigger["id"],
-                trigger["kind"],
-                source_text(trigger),
-                target_text(trigger),
-                status_text(trigger),
-                len(state["partitions"]) if "partitions" in state else "",
-                _dash(state.get("lag")) if state else "",
-                state.get("processed", ""),
-                state.get("retried", ""),
-                state.get("dead_lettered", ""),
+        row: list[object] = [
+            trigger["id"],
+            trigger["kind"],
+            source_text(trigger),
+            target_text(trigger),
+            status_text(trigger),
+        ]
+        state = _state(trigger)
+        if state is None:
+            row += ["", "", "", "", ""]
+        else:
+            hidden = state.hidden()
+            row += [
+                _blank(state.partition_count()),
+                _dash(state.lag),
+                state.processed,
+                "" if "retried" in hidden else state.retried,
+                "" if "dead_lettered" in hidden else state.dead_lettered,
             ]
-        )
+        rows.append(row)
     table(
         [
             "id",
@@ -69,19 +75,19 @@ def show(trigger_id: str, output: str) -> None:
     if output == "json":
         emit_json(trigger)
         return
-    state = trigger.get("state") or {}
     click.echo(f"{trigger['id']}  {source_text(trigger)} -> {target_text(trigger)}")
     kind = _kind(trigger)
     if kind is None or kind.subscriber is None:
         return
-    shown = {key: state[key] for key in kind.details if key in state}
+    state = _state(trigger) or kind.state(status="not running")
+    shown = {key: getattr(state, key) for key in kind.details if key not in state.hidden()}
     click.echo(
-        f"status: {status_text(trigger)}  in flight: {state.get('in_flight', 0)}  "
+        f"status: {status_text(trigger)}  in flight: {state.in_flight}  "
         + "  ".join(f"{key.replace('_', ' ')}: {_dash(value)}" for key, value in shown.items())
     )
     click.echo(
-        f"processed: {state.get('processed', 0)}  retried: {state.get('retried', 0)}  "
-        f"dead-lettered: {state.get('dead_lettered', 0)}  lag: {_dash(state.get('lag'))}"
+        f"processed: {state.processed}  retried: {state.retried}  "
+        f"dead-lettered: {state.dead_lettered}  lag: {_dash(state.lag)}"
     )
     if kind.table is not None:
         headers, rows = kind.table(state)
@@ -94,6 +100,14 @@ def _kind(trigger: dict[str, Any]) -> TriggerKind | None:
     """The trigger's kind, if this CLI knows it (a newer gateway may have more)."""
     name = trigger["kind"]
     return trigger_kinds.kind(name) if name in trigger_kinds.names() else None
+
+
+def _state(trigger: dict[str, Any]) -> TriggerState | None:
+    """The live state the admin API sent, typed as the kind's state."""
+    kind, raw = _kind(trigger), trigger.get("state")
+    if kind is None or not raw:
+        return None
+    return kind.state.from_dict(raw)
 
 
 def source_text(trigger: dict[str, Any]) -> str:
@@ -113,19 +127,23 @@ def status_text(trigger: dict[str, Any]) -> str:
     kind = _kind(trigger)
     if kind is not None and kind.subscriber is None:
         return "serving"
-    state = trigger.get("state")
-    if not state:
+    state = _state(trigger)
+    if state is None:
         return "not running"
-    status = str(state["status"])
-    if state.get("stuck"):
-        status += f", {state['stuck']} stuck"
-    if state.get("error"):
-        status += f" ({state['error']})"
+    status = state.status
+    if state.stuck:
+        status += f", {state.stuck} stuck"
+    if state.error:
+        status += f" ({state.error})"
     return status
 
 
 def _dash(value: object) -> object:
     return "-" if value is None else value
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
 def kind_group(kind: TriggerKind) -> click.Group:

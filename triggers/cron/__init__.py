@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from triggers.cron.config import CronTriggerConfig
+from triggers.cron.state import CronState
 from triggers.kind import TriggerKind
 
 
@@ -13,6 +14,7 @@ def _identity(function: str, config: CronTriggerConfig) -> str:
 KIND = TriggerKind(
     name="cron",
     description="ticks of a cron schedule, each run once across replicas",
+    state=CronState,
     config=CronTriggerConfig,
     subscriber="triggers.cron.subscriber:build",
     history=True,

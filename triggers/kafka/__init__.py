@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from triggers.kafka.config import KafkaTriggerConfig
+from triggers.kafka.state import KafkaState
 from triggers.kind import Claim, TriggerKind
 
 
@@ -30,7 +28,7 @@ def _claims(function: str, config: KafkaTriggerConfig) -> tuple[Claim, ...]:
     )
 
 
-def _partitions(state: Mapping[str, Any]) -> tuple[list[str], list[list[object]]]:
+def _partitions(state: KafkaState) -> tuple[list[str], list[list[object]]]:
     def dash(value: object) -> object:
         return "-" if value is None else value
 
@@ -44,7 +42,7 @@ def _partitions(state: Mapping[str, Any]) -> tuple[list[str], list[list[object]]
             p["in_flight"],
             f"at {p['stuck']['offset']}: {p['stuck']['error']}" if p["stuck"] else "",
         ]
-        for p in state.get("partitions", [])
+        for p in state.partitions
     ]
     headers = ["topic", "partition", "committed", "highwater", "lag", "in flight", "stuck"]
     return headers, rows
@@ -53,6 +51,7 @@ def _partitions(state: Mapping[str, Any]) -> tuple[list[str], list[list[object]]
 KIND = TriggerKind(
     name="kafka",
     description="records of Kafka topics, consumed in a consumer group",
+    state=KafkaState,
     config=KafkaTriggerConfig,
     subscriber="triggers.kafka.subscriber:build",
     identity=_identity,

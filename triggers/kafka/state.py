@@ -17,3 +17,6 @@ class KafkaState(TriggerState):
     # in_flight, stuck ({offset, error} or None).
     partitions: list[dict[str, Any]] = field(default_factory=list)
     stuck_times: int = 0  # how often a partition got stuck at a record
+
+    def partition_count(self) -> int:
+        return len(self.partitions)

@@ -7,6 +7,7 @@ from typing import Any
 
 from triggers.kind import Claim, TriggerKind
 from triggers.nats.config import NatsTriggerConfig
+from triggers.nats.state import NatsState
 
 
 def _identity(function: str, config: NatsTriggerConfig) -> str:
@@ -54,6 +55,7 @@ def _source(spec: Mapping[str, Any]) -> str:
 KIND = TriggerKind(
     name="nats",
     description="messages on a NATS subject, core NATS or JetStream",
+    state=NatsState,
     config=NatsTriggerConfig,
     subscriber="triggers.nats.subscriber:build",
     identity=_identity,
