@@ -79,8 +79,9 @@ def show(trigger_id: str, output: str) -> None:
     kind = _kind(trigger)
     if kind is None or kind.subscriber is None:
         return
-    state = _state(trigger) or kind.state(status="not running")
-    shown = {key: getattr(state, key) for key in kind.details if key not in state.hidden()}
+    state = _state(trigger) or TriggerState(status="not running")
+    reported = set(state.to_dict())  # a trigger not running reports only the common fields
+    shown = {key: getattr(state, key) for key in kind.details if key in reported}
     click.echo(
         f"status: {status_text(trigger)}  in flight: {state.in_flight}  "
         + "  ".join(f"{key.replace('_', ' ')}: {_dash(value)}" for key, value in shown.items())
@@ -89,7 +90,7 @@ def show(trigger_id: str, output: str) -> None:
         f"processed: {state.processed}  retried: {state.retried}  "
         f"dead-lettered: {state.dead_lettered}  lag: {_dash(state.lag)}"
     )
-    if kind.table is not None:
+    if kind.table is not None and isinstance(state, kind.state):
         headers, rows = kind.table(state)
         if rows:
             click.echo()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli import triggers as cli_triggers
 from triggers import registry
 from triggers.cron.state import CronState
 from triggers.kafka.state import KafkaState
@@ -79,3 +81,24 @@ def test_each_kind_names_its_state_type_and_its_detail_fields() -> None:
             continue
         fields = set(kind.state.__dataclass_fields__)
         assert kind.state is not TriggerState and set(kind.details) <= fields, kind.name
+
+
+def test_a_trigger_not_running_shows_the_common_fields_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trigger = {"id": "fn/kafka/0", "kind": "kafka", "function": "fn", "alias": "default"}
+
+    class NotRunning:
+        """The admin API's answer for a kafka trigger with no subscriber running."""
+
+        def call(self, method: str, path: str) -> object:
+            return {**trigger, "topics": ["t"], "state": None}
+
+    monkeypatch.setattr(cli_triggers, "AdminClient", NotRunning)
+    result = CliRunner().invoke(cli_triggers.triggers, ["show", "fn/kafka/0"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "fn/kafka/0  t -> fn:default",
+        "status: not running  in flight: 0  ",
+        "processed: 0  retried: 0  dead-lettered: 0  lag: -",
+    ]
