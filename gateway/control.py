@@ -16,14 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles, dependencies, retention
-from gateway.config import (
-    CronTrigger,
-    FunctionConfig,
-    GaiaFile,
-    KafkaTrigger,
-    NatsTrigger,
-    TriggerConfig,
-)
+from gateway.config import FunctionConfig, GaiaFile, Trigger
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
 from gateway.store import (
@@ -38,12 +31,10 @@ from gateway.store import (
     TriggerRecord,
 )
 from routing.errors import RoutingError
-from routing.names import DEFAULT_ALIAS, Target
+from routing.names import DEFAULT_ALIAS
 from routing.traffic import LATEST, AliasSpec
 from runtime_adapters.base import RevisionKey, RevisionSpec, Runtime, WarmupError
-from triggers.cron.config import CronTriggerConfig
-from triggers.kafka.config import KafkaTriggerConfig
-from triggers.nats.config import NatsTriggerConfig
+from triggers import registry as trigger_kinds
 
 log = logging.getLogger("gaia.control")
 
@@ -498,57 +489,19 @@ class _Stages:
         self._last = now
 
 
-def _trigger_record(function: str, index: int, trigger: TriggerConfig) -> TriggerRecord:
-    spec: dict[str, object]
-    if isinstance(trigger, KafkaTrigger):
-        kind = "kafka"
-        spec = {**trigger.kafka.to_dict(), **_target_keys(trigger.target)}
-    elif isinstance(trigger, NatsTrigger):
-        kind = "nats"
-        spec = {**trigger.nats.to_dict(), **_target_keys(trigger.target)}
-    elif isinstance(trigger, CronTrigger):
-        kind = "cron"
-        spec = {**trigger.cron.to_dict(), **_target_keys(trigger.target)}
-    else:
-        kind = "http"
-        spec = {"path": trigger.path}
-        if trigger.methods:
-            spec["methods"] = sorted(trigger.methods)
-        if trigger.host:
-            spec["host"] = trigger.host
-        spec.update(_target_keys(trigger.target))
-    return TriggerRecord(id=f"{function}/{kind}/{index}", function=function, kind=kind, spec=spec)
-
-
-def _target_keys(target: Target) -> dict[str, object]:
-    """A trigger's `alias`, or the `revision` it pins, plus the `tag` it pins."""
-    keys: dict[str, object] = {}
-    if target.revision is not None:
-        keys["revision"] = target.revision
-    else:
-        keys["alias"] = target.alias or DEFAULT_ALIAS
-    if target.tag:
-        keys["tag"] = target.tag
-    return keys
+def _trigger_record(function: str, index: int, trigger: Trigger) -> TriggerRecord:
+    return TriggerRecord(
+        id=f"{function}/{trigger.kind}/{index}",
+        function=function,
+        kind=trigger.kind,
+        spec=trigger.to_dict(),
+    )
 
 
 def _trigger_identity(trigger: TriggerRecord) -> str:
-    if trigger.kind == "kafka":
-        kafka = KafkaTriggerConfig.from_dict(trigger.spec)
-        return f"kafka {','.join(kafka.topics)} group {kafka.group_for(trigger.function)}"
-    if trigger.kind == "nats":
-        nats = NatsTriggerConfig.from_dict(trigger.spec)
-        if nats.jetstream is not None:
-            durable = nats.durable_for(trigger.function)
-            return f"nats {nats.subject} stream {nats.jetstream.stream} durable {durable}"
-        return f"nats {nats.subject} queue {nats.queue_for(trigger.function)}"
-    if trigger.kind == "cron":
-        cron = CronTriggerConfig.from_dict(trigger.spec)
-        return f"cron {cron.schedule} {cron.timezone}"
-    methods = trigger.spec.get("methods")
-    method_text = ",".join(methods) if isinstance(methods, list) else "*"
-    host = trigger.spec.get("host")
-    return f"{trigger.kind} {method_text} {host or ''}{trigger.spec.get('path')}"
+    """What tells two triggers apart in a plan: `kafka orders group billing`."""
+    kind = trigger_kinds.kind(trigger.kind)
+    return kind.identity(trigger.function, kind.parse(trigger.spec))
 
 
 def _merge_changes(changes: Iterable[Changes]) -> Changes:

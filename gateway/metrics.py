@@ -9,8 +9,7 @@ The event loop is the only writer, so no lock is needed here.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -23,10 +22,10 @@ from prometheus_client.registry import Collector
 
 from gateway.http.limits import HttpCounters
 from gateway.store import TriggerRecord
+from triggers.state import TriggerState
 
-# Each running trigger's record and its state() mapping.
-TriggerStates = Callable[[], Sequence[tuple[TriggerRecord, Mapping[str, Any]]]]
-_TRIGGER_OUTCOMES = ("processed", "retried", "dead_lettered")
+# Each running trigger's record and its state.
+TriggerStates = Callable[[], Sequence[tuple[TriggerRecord, TriggerState]]]
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -147,11 +146,12 @@ class Metrics(Collector):
         for source in self._trigger_sources:
             for record, state in source():
                 values = [record.id, record.kind, record.function]
-                for outcome in _TRIGGER_OUTCOMES:
-                    events.add_metric([*values, outcome], state.get(outcome, 0))
-                if state.get("lag") is not None:
-                    lag.add_metric(values, state["lag"])
-                stuck.add_metric(values, state.get("stuck", 0))
+                events.add_metric([*values, "processed"], state.processed)
+                events.add_metric([*values, "retried"], state.retried)
+                events.add_metric([*values, "dead_lettered"], state.dead_lettered)
+                if state.lag is not None:
+                    lag.add_metric(values, state.lag)
+                stuck.add_metric(values, state.stuck)
         yield events
         yield lag
         yield stuck

@@ -38,7 +38,8 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
-from runtime_adapters.python import PythonRuntime
+from runtime_adapters import registry as runtime_kinds
+from runtime_adapters.kind import RuntimeContext
 
 log = logging.getLogger("gaia.server")
 
@@ -76,11 +77,14 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         store = open_store(settings.store_url, home=home)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
-    runtime = PythonRuntime(state_dir=home / "run", spares=settings.spares)
+    started = {
+        kind.name: kind.start(RuntimeContext(state_dir=home / "run", spares=settings.spares))
+        for kind in runtime_kinds.kinds()
+    }
     control = ControlPlane(
         store=store,
         bundles_root=home / "bundles",
-        runtimes={runtime.name: runtime},
+        runtimes=started,
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
@@ -92,7 +96,8 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     metrics.add_trigger_source(subscriptions.states)
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
-        await runtime.start()
+        for runtime in started.values():
+            await runtime.start()
         await control.start()
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
@@ -108,7 +113,8 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     finally:
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
-        await runtime.aclose()
+        for runtime in started.values():
+            await runtime.aclose()
         store.close()
 
 

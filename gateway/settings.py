@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from configkit.units import parse_duration, parse_size
 from gateway.http.limits import HttpLimits
-from gateway.units import parse_duration, parse_size
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 

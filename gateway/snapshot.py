@@ -16,6 +16,7 @@ from routing.aliases import ResolvedAlias
 from routing.names import DEFAULT_ALIAS, Target
 from routing.routes import HttpRoute, RouteTable
 from runtime_adapters.base import RevisionKey, RevisionSpec
+from triggers import registry as trigger_kinds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,24 +64,22 @@ def build_snapshot(
         for a in state.aliases
         if a.function in latest
     }
-    routes = [
-        HttpRoute(
-            path=str(t.spec["path"]),
-            methods=_methods(t.spec.get("methods")),
-            host=_optional_str(t.spec.get("host")),
-            target=trigger_target(t.function, t.spec),
-            trigger_id=t.id,
+    routes = []
+    for trigger in state.triggers:
+        kind = trigger_kinds.kind(trigger.kind)
+        if kind.route is None:
+            continue
+        route = kind.route(kind.parse(trigger.spec))
+        routes.append(
+            HttpRoute(
+                path=route.path,
+                methods=route.methods,
+                host=route.host,
+                target=trigger_target(trigger.function, trigger.spec),
+                trigger_id=trigger.id,
+            )
         )
-        for t in state.triggers
-        if t.kind == "http"
-    ]
     return Snapshot(routes=RouteTable(routes), aliases=aliases, revisions=revisions, latest=latest)
-
-
-def _methods(value: object) -> frozenset[str] | None:
-    if isinstance(value, list) and value:
-        return frozenset(str(m).upper() for m in value)
-    return None
 
 
 def _optional_str(value: object) -> str | None:

@@ -1,15 +1,15 @@
-"""Runs the event-source triggers the stored state declares (Kafka, NATS, cron).
+"""Runs the event-source triggers the stored state declares (every kind with a subscriber).
 
 After every committed change the control plane hands the new state to `sync`: triggers
 that appeared start, triggers that disappeared or changed stop (draining within the
-timeout), and unchanged ones keep consuming. Which class runs a kind comes from a
-registry by name, as uvicorn picks its protocol classes.
+timeout), and unchanged ones keep consuming. Which class runs a kind comes from the
+trigger registry by name, as uvicorn picks its protocol classes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,15 @@ from routing.errors import RoutingError
 from routing.names import Target
 from routing.traffic import Sticky
 from runtime_adapters.base import RuntimeAdapterError
-from triggers.base import CloudEvent, Dispatch, Dispatched, DispatchedMany, Subscriber
+from triggers import registry as trigger_kinds
+from triggers.base import (
+    CloudEvent,
+    Dispatched,
+    DispatchedMany,
+    Subscriber,
+    TriggerContext,
+)
+from triggers.state import TriggerState
 
 log = logging.getLogger("gaia.subscriptions")
 
@@ -94,62 +102,18 @@ class TargetDispatch:
         return self._invoker.resolve(self._target, sticky_key=lambda _: key)
 
 
-@dataclass(frozen=True, kw_only=True)
-class TriggerContext:
-    """What the gateway gives every trigger it starts."""
-
-    dispatch: Dispatch
-    drain_timeout_s: float
-    replica: str  # this gateway's name in shared records (cron history)
-
-
 Build = Callable[[TriggerRecord, TriggerContext], Subscriber]
 
 
-# Each builder imports its broker's client itself, so a gateway loads only the clients
-# its triggers use (aiokafka alone is several MB of resident memory).
+def build_from_registry(record: TriggerRecord, context: TriggerContext) -> Subscriber:
+    """The subscriber of the trigger's kind; its module (and its broker's client) is
+    imported now, so a gateway loads only the clients its triggers use."""
+    kind = trigger_kinds.kind(record.kind)
+    return kind.build(kind.parse(record.spec), context)
 
 
-def _kafka(record: TriggerRecord, context: TriggerContext) -> Subscriber:
-    from triggers.kafka.config import KafkaTriggerConfig
-    from triggers.kafka.subscriber import KafkaSubscriber
-
-    return KafkaSubscriber(
-        trigger_id=record.id,
-        function=record.function,
-        config=KafkaTriggerConfig.from_dict(record.spec),
-        dispatch=context.dispatch,
-        drain_timeout_s=context.drain_timeout_s,
-    )
-
-
-def _nats(record: TriggerRecord, context: TriggerContext) -> Subscriber:
-    from triggers.nats.config import NatsTriggerConfig
-    from triggers.nats.subscriber import NatsSubscriber
-
-    return NatsSubscriber(
-        trigger_id=record.id,
-        function=record.function,
-        config=NatsTriggerConfig.from_dict(record.spec),
-        dispatch=context.dispatch,
-        drain_timeout_s=context.drain_timeout_s,
-    )
-
-
-def _cron(record: TriggerRecord, context: TriggerContext) -> Subscriber:
-    from triggers.cron.config import CronTriggerConfig
-    from triggers.cron.subscriber import CronSubscriber
-
-    return CronSubscriber(
-        trigger_id=record.id,
-        function=record.function,
-        config=CronTriggerConfig.from_dict(record.spec),
-        dispatch=context.dispatch,
-        replica=context.replica,
-    )
-
-
-SUBSCRIBERS: dict[str, Build] = {"kafka": _kafka, "nats": _nats, "cron": _cron}
+def _runs_in_background(record: TriggerRecord) -> bool:
+    return trigger_kinds.kind(record.kind).subscriber is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,16 +129,16 @@ class Subscriptions:
         invoker: Invoker,
         drain_timeout_s: float,
         replica: str,
-        builders: Mapping[str, Build] = SUBSCRIBERS,
+        build: Build = build_from_registry,
     ) -> None:
         self._invoker = invoker
         self._drain_timeout_s = drain_timeout_s
         self._replica = replica
-        self._builders = builders
+        self._build = build
         self._running: dict[str, _Running] = {}
 
     async def sync(self, state: StoredState) -> None:
-        wanted = {t.id: t for t in state.triggers if t.kind in self._builders}
+        wanted = {t.id: t for t in state.triggers if _runs_in_background(t)}
         for trigger_id, running in list(self._running.items()):
             if wanted.get(trigger_id) != running.record:
                 del self._running[trigger_id]
@@ -189,14 +153,18 @@ class Subscriptions:
                 trigger_id=trigger_id,
             )
             context = TriggerContext(
-                dispatch=dispatch, drain_timeout_s=self._drain_timeout_s, replica=self._replica
+                trigger_id=trigger_id,
+                function=record.function,
+                dispatch=dispatch,
+                drain_timeout_s=self._drain_timeout_s,
+                replica=self._replica,
             )
-            subscriber = self._builders[record.kind](record, context)
+            subscriber = self._build(record, context)
             self._running[trigger_id] = _Running(record=record, subscriber=subscriber)
             await subscriber.start()
             log.info("started %s trigger %s", record.kind, trigger_id)
 
-    def state_of(self, trigger_id: str) -> dict[str, Any] | None:
+    def state_of(self, trigger_id: str) -> TriggerState | None:
         running = self._running.get(trigger_id)
         return running.subscriber.state() if running else None
 
@@ -204,7 +172,7 @@ class Subscriptions:
         running = self._running.get(trigger_id)
         return await running.subscriber.history(limit=limit) if running else None
 
-    def states(self) -> list[tuple[TriggerRecord, dict[str, Any]]]:
+    def states(self) -> list[tuple[TriggerRecord, TriggerState]]:
         return [(r.record, r.subscriber.state()) for r in self._running.values()]
 
     async def aclose(self) -> None:

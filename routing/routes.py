@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from routing.errors import InvalidSpec, RouteConflict
 from routing.names import Target
 
+# The methods a route may name (RFC 9110's, and PATCH).
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 # Segment kinds; lower is more specific, so they double as sort ranks.
 LITERAL, SEGMENT, REST = 0, 1, 2
 _CONVERTERS = {"": SEGMENT, "str": SEGMENT, "path": REST}
@@ -141,6 +143,14 @@ def host_key(host: str) -> str:
     return host.rstrip(".")
 
 
+def check_host(host: str) -> str:
+    """The key a route's `host` is matched by; InvalidSpec if it is no DNS name or IP."""
+    key = host_key(host)
+    if not _HOST.fullmatch(key):
+        raise InvalidSpec(f"invalid host {host!r}: expected a DNS name or IP address", path="host")
+    return key
+
+
 @dataclass(frozen=True, kw_only=True)
 class HttpRoute:
     """One HTTP trigger. `methods` None takes any method; `host` None takes any host."""
@@ -158,12 +168,7 @@ class HttpRoute:
         if self.methods is not None:
             init(self, "methods", _check_methods(self.methods))
         if self.host is not None:
-            key = host_key(self.host)
-            if not _HOST.fullmatch(key):
-                raise InvalidSpec(
-                    f"invalid host {self.host!r}: expected a DNS name or IP address", path="host"
-                )
-            init(self, "host", key)
+            init(self, "host", check_host(self.host))
 
     def __str__(self) -> str:
         methods = ",".join(sorted(self.methods)) if self.methods is not None else "*"

@@ -171,6 +171,11 @@ class Runtime(abc.ABC):
 
     name: str
 
+    async def start(self) -> None:
+        """Prepare what must be ready before the first warm-up (pre-started workers);
+        a runtime with nothing to prepare keeps this."""
+        return None
+
     @abc.abstractmethod
     async def warm(self, spec: RevisionSpec) -> None:
         """Start the pool's minimum (at least one instance, to prove the revision

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from triggers.state import TriggerState
 
 CloudEvent = dict[str, Any]
 
@@ -52,6 +53,17 @@ class Dispatch(Protocol):
         of the worker for all of them."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class TriggerContext:
+    """What the gateway gives every trigger it starts."""
+
+    trigger_id: str  # `hello/kafka/0`
+    function: str
+    dispatch: Dispatch
+    drain_timeout_s: float
+    replica: str  # this gateway's name in shared records (cron history)
+
+
 class Subscriber(abc.ABC):
     kind: ClassVar[str]
 
@@ -65,8 +77,8 @@ class Subscriber(abc.ABC):
         what finished, then disconnect. Unfinished events are redelivered later."""
 
     @abc.abstractmethod
-    def state(self) -> dict[str, Any]:
-        """A JSON-ready view for the admin API: connection, counters, backlog."""
+    def state(self) -> TriggerState:
+        """Status, counters and backlog, for the admin API, the CLI and /metrics."""
 
     async def history(self, *, limit: int) -> list[dict[str, Any]] | None:
         """Past runs, newest first, for triggers that keep them (cron); else None."""

@@ -22,8 +22,8 @@ from gateway.admin.endpoints import ENDPOINTS
 from gateway.admin.openapi import openapi_document
 from gateway.admin.request_ids import RequestIds, request_id_of
 from gateway.admin.routes import AdminRoutes
-from gateway.config import HTTP_METHODS
 from gateway.errors import GaiaError
+from routing.routes import HTTP_METHODS
 
 __all__ = ["AdminRoutes", "build_admin_app", "ensure_token"]
 

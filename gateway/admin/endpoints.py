@@ -214,7 +214,7 @@ ENDPOINTS = (
         path="/v1/triggers/{trigger:path}/history",
         method="GET",
         handler="trigger_history",
-        summary="A cron trigger's runs, newest first",
+        summary="The runs of a trigger whose kind keeps them, newest first",
         query=(
             Query(
                 name="limit",
@@ -235,7 +235,7 @@ ENDPOINTS = (
         path="/v1/triggers/{trigger:path}",
         method="GET",
         handler="get_trigger",
-        summary="One trigger by id, like hello/kafka/0",
+        summary="One trigger by id, FUNCTION/KIND/N",
         answers=(Answer(status="200", description="the trigger", model=TriggerView),),
     ),
     Endpoint(

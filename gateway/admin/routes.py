@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from configkit.words import listing
 from gateway import bundles
 from gateway.admin.bodies import parse_json, validated
 from gateway.admin.request_ids import request_id_of
@@ -34,7 +35,9 @@ from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target
 from routing.traffic import parse_alias_spec
+from runtime_adapters import registry as runtimes
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
+from triggers import registry as trigger_kinds
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -215,9 +218,10 @@ class AdminRoutes:
         limit = _limit(request.query_params.get("limit", "50"))
         runs = await self._subscriptions.history_of(record.id, limit=limit)
         if runs is None:
+            keeping = [kind.name for kind in trigger_kinds.kinds() if kind.history]
             raise InvalidInput(
                 f"trigger {trigger_id!r} is a {record.kind} trigger, which keeps no run"
-                " history: expected a cron trigger",
+                f" history: expected a {listing(keeping)} trigger",
                 field="trigger",
             )
         return self._ok(runs)
@@ -233,8 +237,9 @@ class AdminRoutes:
 
     def _trigger(self, record: TriggerRecord) -> dict[str, object]:
         view = trigger_view(record)
-        if record.kind != "http":
-            view["state"] = self._subscriptions.state_of(record.id)
+        if trigger_kinds.kind(record.kind).subscriber is not None:
+            state = self._subscriptions.state_of(record.id)
+            view["state"] = state.to_dict() if state is not None else None
         return view
 
     async def apply(self, request: Request) -> Response:
@@ -314,7 +319,8 @@ def _with_uploaded_code(body: ApplyBody, into: Path) -> dict[str, Any]:
         return document
     patched: dict[str, Any] = {}
     for name, raw in functions.items():
-        if isinstance(raw, dict) and raw.get("runtime", "python") == "python":
+        runtime = runtimes.chosen(raw.get("runtime")) if isinstance(raw, dict) else None
+        if isinstance(raw, dict) and runtime is not None and runtime.needs_code:
             if name not in body.bundles:
                 raise InvalidInput(
                     f"no code uploaded for function {name!r}: expected bundles.{name}",

@@ -14,14 +14,13 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
-from gateway.cli.schedule import next_runs
-from gateway.cli.triggers import cron, triggers
+from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
-from gateway.units import parse_duration, parse_size
 from routing.errors import InvalidSpec
 from routing.names import LATEST, parse_revision_text, parse_target
 
@@ -467,8 +466,8 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
-cli.add_command(cron)
-cron.add_command(next_runs)
+for group in KIND_GROUPS:
+    cli.add_command(group)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`gaia triggers`: every trigger and the live state of event sources; `gaia cron history`."""
+"""`gaia triggers`: every trigger and the live state of event sources; `gaia KIND
+history` for kinds that keep runs. What each kind shows comes from the registry."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import click
 
 from gateway.cli.client import AdminClient
 from gateway.cli.render import OUTPUT, emit_json, table
+from triggers import registry as trigger_kinds
+from triggers.kind import TriggerKind
+from triggers.state import TriggerState
 
 
 @click.group(invoke_without_command=True)
@@ -25,21 +29,26 @@ def triggers(ctx: click.Context, output: str) -> None:
         return
     rows = []
     for trigger in result:
-        state = trigger.get("state") or {}
-        rows.append(
-            [
-                trigger["id"],
-                trigger["kind"],
-                source_text(trigger),
-                target_text(trigger),
-                status_text(trigger),
-                len(state["partitions"]) if "partitions" in state else "",
-                _dash(state.get("lag")) if state else "",
-                state.get("processed", ""),
-                state.get("retried", ""),
-                state.get("dead_lettered", ""),
+        row: list[object] = [
+            trigger["id"],
+            trigger["kind"],
+            source_text(trigger),
+            target_text(trigger),
+            status_text(trigger),
+        ]
+        state = _state(trigger)
+        if state is None:
+            row += ["", "", "", "", ""]
+        else:
+            hidden = state.hidden()
+            row += [
+                _blank(state.partition_count()),
+                _dash(state.lag),
+                state.processed,
+                "" if "retried" in hidden else state.retried,
+                "" if "dead_lettered" in hidden else state.dead_lettered,
             ]
-        )
+        rows.append(row)
     table(
         [
             "id",
@@ -66,53 +75,45 @@ def show(trigger_id: str, output: str) -> None:
     if output == "json":
         emit_json(trigger)
         return
-    state = trigger.get("state") or {}
     click.echo(f"{trigger['id']}  {source_text(trigger)} -> {target_text(trigger)}")
-    if trigger["kind"] == "http":
+    kind = _kind(trigger)
+    if kind is None or kind.subscriber is None:
         return
-    details = {
-        "kafka": ("group", "ordering"),
-        "nats": ("queue", "durable", "pending", "ack_pending", "redelivered", "lost"),
-        "cron": ("next", "lease", "replica", "skipped", "missed", "failed", "run_elsewhere"),
-    }.get(trigger["kind"], ())
-    shown = {key: state[key] for key in details if key in state}
+    state = _state(trigger) or TriggerState(status="not running")
+    reported = set(state.to_dict())  # a trigger not running reports only the common fields
+    shown = {key: getattr(state, key) for key in kind.details if key in reported}
     click.echo(
-        f"status: {status_text(trigger)}  in flight: {state.get('in_flight', 0)}  "
+        f"status: {status_text(trigger)}  in flight: {state.in_flight}  "
         + "  ".join(f"{key.replace('_', ' ')}: {_dash(value)}" for key, value in shown.items())
     )
     click.echo(
-        f"processed: {state.get('processed', 0)}  retried: {state.get('retried', 0)}  "
-        f"dead-lettered: {state.get('dead_lettered', 0)}  lag: {_dash(state.get('lag'))}"
+        f"processed: {state.processed}  retried: {state.retried}  "
+        f"dead-lettered: {state.dead_lettered}  lag: {_dash(state.lag)}"
     )
-    rows = [
-        [
-            p["topic"],
-            p["partition"],
-            _dash(p["committed"]),
-            _dash(p["highwater"]),
-            _dash(p["lag"]),
-            p["in_flight"],
-            f"at {p['stuck']['offset']}: {p['stuck']['error']}" if p["stuck"] else "",
-        ]
-        for p in state.get("partitions", [])
-    ]
-    if rows:
-        click.echo()
-        table(["topic", "partition", "committed", "highwater", "lag", "in flight", "stuck"], rows)
+    if kind.table is not None and isinstance(state, kind.state):
+        headers, rows = kind.table(state)
+        if rows:
+            click.echo()
+            table(headers, rows)
+
+
+def _kind(trigger: dict[str, Any]) -> TriggerKind | None:
+    """The trigger's kind, if this CLI knows it (a newer gateway may have more)."""
+    name = trigger["kind"]
+    return trigger_kinds.kind(name) if name in trigger_kinds.names() else None
+
+
+def _state(trigger: dict[str, Any]) -> TriggerState | None:
+    """The live state the admin API sent, typed as the kind's state."""
+    kind, raw = _kind(trigger), trigger.get("state")
+    if kind is None or not raw:
+        return None
+    return kind.state.from_dict(raw)
 
 
 def source_text(trigger: dict[str, Any]) -> str:
-    if trigger["kind"] == "http":
-        methods = ",".join(trigger.get("methods") or ["*"])
-        return f"{methods} {trigger.get('host') or ''}{trigger['path']}"
-    if trigger["kind"] == "kafka":
-        return ",".join(trigger["topics"])
-    if trigger["kind"] == "cron":
-        return f"{trigger['schedule']} ({trigger['timezone']})"
-    if trigger["kind"] == "nats":
-        stream = trigger.get("jetstream")
-        return f"{trigger['subject']} (stream {stream['stream']})" if stream else trigger["subject"]
-    return "-"
+    kind = _kind(trigger)
+    return kind.source(trigger) if kind is not None else "-"
 
 
 def target_text(trigger: dict[str, Any]) -> str:
@@ -124,16 +125,17 @@ def target_text(trigger: dict[str, Any]) -> str:
 
 
 def status_text(trigger: dict[str, Any]) -> str:
-    if trigger["kind"] == "http":
+    kind = _kind(trigger)
+    if kind is not None and kind.subscriber is None:
         return "serving"
-    state = trigger.get("state")
-    if not state:
+    state = _state(trigger)
+    if state is None:
         return "not running"
-    status = str(state["status"])
-    if state.get("stuck"):
-        status += f", {state['stuck']} stuck"
-    if state.get("error"):
-        status += f" ({state['error']})"
+    status = state.status
+    if state.stuck:
+        status += f", {state.stuck} stuck"
+    if state.error:
+        status += f" ({state.error})"
     return status
 
 
@@ -141,41 +143,58 @@ def _dash(value: object) -> object:
     return "-" if value is None else value
 
 
-@click.group()
-def cron() -> None:
-    """Cron triggers."""
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
-@cron.command()
-@click.argument("trigger_id", metavar="TRIGGER")
-@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True)
-@OUTPUT
-def history(trigger_id: str, limit: int, output: str) -> None:
-    """A cron trigger's runs, newest first: scheduled time, start delay, duration,
-    replica, revision, outcome."""
-    runs: list[dict[str, Any]] = AdminClient().call(
-        "GET", f"/v1/triggers/{trigger_id}/history", params={"limit": str(limit)}
-    )
-    if output == "json":
-        emit_json(runs)
-        return
-    rows = [
-        [
-            _clock(run["scheduled"]),
-            _ms(run["started"], run["scheduled"]),
-            _ms(run["ended"], run["started"]),
-            run["replica"],
-            run["revision"] or "-",
-            run["outcome"],
-            run["attempts"] or "-",
-            (run["error"] or "")[:80],
+def kind_group(kind: TriggerKind) -> click.Group:
+    """`gaia KIND ...`: `history` for a kind whose triggers keep their runs, and the
+    commands the kind brings itself."""
+
+    @click.group(name=kind.name, help=f"{kind.name.capitalize()} triggers.")
+    def group() -> None:
+        pass
+
+    for command in kind.cli_commands():
+        group.add_command(command)
+    if not kind.history:
+        return group
+
+    @group.command()
+    @click.argument("trigger_id", metavar="TRIGGER")
+    @click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True)
+    @OUTPUT
+    def history(trigger_id: str, limit: int, output: str) -> None:
+        """A trigger's runs, newest first: scheduled time, start delay, duration,
+        replica, revision, outcome."""
+        runs: list[dict[str, Any]] = AdminClient().call(
+            "GET", f"/v1/triggers/{trigger_id}/history", params={"limit": str(limit)}
+        )
+        if output == "json":
+            emit_json(runs)
+            return
+        rows = [
+            [
+                _clock(run["scheduled"]),
+                _ms(run["started"], run["scheduled"]),
+                _ms(run["ended"], run["started"]),
+                run["replica"],
+                run["revision"] or "-",
+                run["outcome"],
+                run["attempts"] or "-",
+                (run["error"] or "")[:80],
+            ]
+            for run in runs
         ]
-        for run in runs
-    ]
-    table(
-        ["scheduled", "delay", "took", "replica", "revision", "outcome", "attempts", "error"],
-        rows,
-    )
+        table(
+            ["scheduled", "delay", "took", "replica", "revision", "outcome", "attempts", "error"],
+            rows,
+        )
+
+    return group
+
+
+KIND_GROUPS = [kind_group(kind) for kind in trigger_kinds.kinds() if kind.history or kind.commands]
 
 
 def _clock(epoch: float) -> str:

@@ -12,9 +12,8 @@ from gateway.config import (
     ConfigError,
     FunctionConfig,
     GaiaFile,
-    HttpTriggerConfig,
-    LegacyRoute,
     RevisionConfig,
+    Trigger,
     load_file,
     parse_config,
     parse_config_document,
@@ -22,7 +21,8 @@ from gateway.config import (
 )
 from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
-from runtime_adapters.base import PoolSpec
+from runtime_adapters.python.settings import PoolConfig, PythonSettings
+from triggers.http.config import HttpTriggerConfig
 
 # DESIGN.md's example without what this release does not have (rollout; kafka, nats and
 # cron triggers are in test_config_kafka.py, test_config_nats.py and test_config_cron.py).
@@ -46,6 +46,8 @@ functions:
         sticky: header:x-user-id # header:NAME | cookie:NAME | query:NAME
     triggers:
       - http: {path: "/hello/{name}", methods: [GET, POST], alias: prod}
+"""
+LEGACY = """\
 legacy:
   upstream: http://127.0.0.1:9000   # every unmatched request goes here
   routes:                           # the migration ledger, one entry per old route
@@ -64,6 +66,12 @@ def base(tmp_path: Path) -> Path:
 
 def parse(base: Path, text: str) -> GaiaFile:
     return parse_config(textwrap.dedent(text), base_dir=base)
+
+
+def python(fn: FunctionConfig) -> PythonSettings:
+    """The function's settings, checked to be the python runtime's."""
+    assert isinstance(fn.settings.settings, PythonSettings)
+    return fn.settings.settings
 
 
 def hello(base: Path, **keys: object) -> FunctionConfig:
@@ -97,13 +105,15 @@ def test_design_example_parses(base: Path) -> None:
     assert fn.code.is_absolute()
     assert fn.settings == RevisionConfig(
         runtime="python",
-        handler="main.handler",
-        env={"GREETING": "hi"},
-        timeout_s=10.0,
-        memory_bytes=256 * 1024**2,
-        concurrency=8,
-        pool=PoolSpec(min=1, max=8, idle_s=300.0),
-        network=True,
+        settings=PythonSettings(
+            handler="main.handler",
+            env={"GREETING": "hi"},
+            timeout_s=10.0,
+            memory_bytes=256 * 1024**2,
+            concurrency=8,
+            pool=PoolConfig(min=1, max=8, idle_s=300.0),
+            network=True,
+        ),
     )
     assert fn.aliases["prod"] == AliasSpec(
         traffic=(
@@ -114,43 +124,35 @@ def test_design_example_parses(base: Path) -> None:
     )
     assert fn.aliases["default"] == AliasSpec()
     assert fn.triggers == (
-        HttpTriggerConfig(
-            path="/hello/{name}",
-            methods=("GET", "POST"),
+        Trigger(
+            kind="http",
+            config=HttpTriggerConfig(path="/hello/{name}", methods=("GET", "POST")),
             target=Target(function="hello", alias="prod"),
         ),
     )
-    assert parsed.legacy is not None
-    assert parsed.legacy.upstream == "http://127.0.0.1:9000"
-    assert parsed.legacy.routes == (
-        LegacyRoute(
-            path="/items/{id}",
-            methods=("GET",),
-            function=Target(function="items", alias="prod"),
-            state="shadow",
-        ),
-        LegacyRoute(
-            path="/orders",
-            methods=("GET", "POST"),
-            function=Target(function="orders", alias="default"),
-            state="canary",
-            percent=20.0,
-        ),
-    )
+
+
+def test_legacy_is_not_available_yet(base: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(base, DESIGN_EXAMPLE + LEGACY)
+    [issue] = info.value.errors
+    assert (issue.path, issue.line) == ("legacy", 19)
+    assert issue.message.startswith("legacy is not available yet: ")
+    assert issue.message.endswith("expected functions only")
 
 
 def test_defaults(base: Path) -> None:
     fn = hello(base)
-    assert fn.settings == RevisionConfig()
-    assert fn.settings.runtime == "python"
-    assert fn.settings.handler == "main.handler"
-    assert fn.settings.env == {}
-    assert fn.settings.timeout_s == 10.0
-    assert fn.settings.memory_bytes == 256 * 1024**2
-    assert fn.settings.concurrency == 8
-    assert (fn.settings.pool.min, fn.settings.pool.max, fn.settings.pool.idle_s) == (1, 8, 300.0)
-    assert (fn.settings.pool.queue, fn.settings.pool.queue_timeout_s) == (10_000, None)
-    assert fn.settings.network is True
+    assert fn.settings == RevisionConfig(runtime="python", settings=PythonSettings())
+    settings = python(fn)
+    assert settings.handler == "main.handler"
+    assert settings.env == {}
+    assert settings.timeout_s == 10.0
+    assert settings.memory_bytes == 256 * 1024**2
+    assert settings.concurrency == 8
+    assert (settings.pool.min, settings.pool.max, settings.pool.idle_s) == (1, 8, 300.0)
+    assert (settings.pool.queue, settings.pool.queue_timeout_s) == (10_000, None)
+    assert settings.network is True
     assert dict(fn.aliases) == {"default": AliasSpec()}
     assert fn.aliases["default"].traffic == (TrafficTarget(revision="latest", percent=100.0),)
     assert fn.triggers == ()
@@ -174,7 +176,6 @@ def test_empty_alias_means_latest(base: Path) -> None:
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "functions:\n", "functions: {}\n"])
 def test_empty_files_are_valid(base: Path, text: str) -> None:
     assert parse(base, text) == GaiaFile()
-    assert parse(base, text).legacy is None
 
 
 def test_http_trigger_targets(base: Path) -> None:
@@ -195,14 +196,18 @@ def test_http_trigger_targets(base: Path) -> None:
         ],
     )
     a, b, c = fn.triggers
-    assert isinstance(b, HttpTriggerConfig) and isinstance(c, HttpTriggerConfig)
-    assert a == HttpTriggerConfig(path="/a", target=Target(function="hello", alias="default"))
-    assert a.methods is None  # every method
+    assert a == Trigger(
+        kind="http",
+        config=HttpTriggerConfig(path="/a"),
+        target=Target(function="hello", alias="default"),
+    )
+    assert isinstance(b.config, HttpTriggerConfig) and isinstance(c.config, HttpTriggerConfig)
+    assert HttpTriggerConfig(path="/a").methods is None  # every method
     assert b.target == Target(function="hello", revision=3)
-    assert b.methods == ("GET", "POST")
+    assert b.config.methods == ("GET", "POST")
     assert c.target == Target(function="hello", alias="prod", tag="next")
     assert c.tag == "next"
-    assert c.host == "api.example.com"
+    assert c.config.host == "api.example.com"
 
 
 def test_env_values_become_strings_as_written(base: Path) -> None:
@@ -221,7 +226,7 @@ def test_env_values_become_strings_as_written(base: Path) -> None:
               EMPTY: ""
         """,
     ).functions["hello"]
-    assert fn.settings.env == {
+    assert python(fn).env == {
         "NAME": "hi",
         "PORT": "8080",
         "VERSION": "1.10",
@@ -255,8 +260,8 @@ def test_yaml_anchors_and_merges(base: Path) -> None:
             memory: 1Gi
         """,
     )
-    assert parsed.functions["hello-two"].settings.timeout_s == 30.0
-    assert parsed.functions["hello-two"].settings.memory_bytes == 1024**3
+    assert python(parsed.functions["hello-two"]).timeout_s == 30.0
+    assert python(parsed.functions["hello-two"]).memory_bytes == 1024**3
 
 
 # --- revision config --------------------------------------------------------------------
@@ -297,7 +302,7 @@ def test_revision_config_changes_with_settings(base: Path) -> None:
 
 def test_queue_timeout_is_parsed_and_hashed_only_when_set(base: Path) -> None:
     fn = hello(base, timeout="5s", pool={"queue_timeout": "1500ms", "queue": 100})
-    assert (fn.settings.pool.queue_timeout_s, fn.settings.pool.queue) == (1.5, 100)
+    assert (python(fn).pool.queue_timeout_s, python(fn).pool.queue) == (1.5, 100)
     assert fn.revision_config()["pool"] == {
         "idle": 300.0,
         "max": 8,
@@ -338,7 +343,7 @@ def test_revision_spec(base: Path) -> None:
     spec = settings.spec(function="hello", revision=2, digest="abc", bundle_dir=base)
     assert (spec.function, spec.revision, spec.digest, spec.bundle_dir) == ("hello", 2, "abc", base)
     assert spec.timeout_s == 3.0
-    assert spec.pool == settings.pool
+    assert spec.pool == python(hello(base, timeout="3s")).pool.spec()
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -633,89 +638,6 @@ def test_a_broken_alias_does_not_also_break_triggers_naming_it(base: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("legacy", "expected"),
-    [
-        ({"routes": []}, "legacy.upstream: expected an http:// or https:// URL, got nothing"),
-        (
-            {"upstream": "127.0.0.1:9000"},
-            "legacy.upstream: expected an http:// or https:// URL, got '127.0.0.1:9000'",
-        ),
-        (
-            {"upstream": "http://old", "routes": {"path": "/"}},
-            "legacy.routes: expected a list of routes, got a mapping",
-        ),
-        (
-            {"upstream": "http://old", "routes": [{"path": "/", "state": "done"}]},
-            "legacy.routes[0].state: expected legacy, shadow, canary, function or retired,"
-            " got 'done'",
-        ),
-        (
-            {"upstream": "http://old", "routes": [{"path": "/", "state": "shadow"}]},
-            "legacy.routes[0].function: required for state shadow:"
-            " expected a target like items, items:prod or items@3",
-        ),
-        (
-            {
-                "upstream": "http://old",
-                "routes": [{"path": "/", "state": "canary", "function": "a"}],
-            },
-            "legacy.routes[0].percent: required for state canary: expected 0 to 100",
-        ),
-        (
-            {
-                "upstream": "http://old",
-                "routes": [{"path": "/", "state": "canary", "function": "a", "percent": 150}],
-            },
-            "legacy.routes[0].percent: expected a number from 0 to 100, got 150",
-        ),
-        (
-            {
-                "upstream": "http://old",
-                "routes": [{"path": "/", "state": "function", "function": "a", "percent": 5}],
-            },
-            "legacy.routes[0].percent: percent applies to state canary, not function",
-        ),
-        (
-            {
-                "upstream": "http://old",
-                "routes": [{"path": "/", "state": "function", "function": "A:prod"}],
-            },
-            "legacy.routes[0].function: invalid function name 'A'",
-        ),
-        (
-            {
-                "upstream": "http://old",
-                "routes": [{"path": "/", "state": "function", "function": "a@x"}],
-            },
-            "legacy.routes[0].function: invalid revision 'x'",
-        ),
-        (
-            {"upstream": "http://old", "routes": [{"state": "legacy"}]},
-            "legacy.routes[0].path: expected a URL path starting with '/', got nothing",
-        ),
-        (
-            {"upstream": "http://old", "routes": [{"path": "/", "methods": ["GET", 1]}]},
-            "legacy.routes[0].methods: expected a list of HTTP methods",
-        ),
-        (
-            {"upstream": "http://old", "rules": []},
-            "legacy.rules: unknown key 'rules': did you mean 'routes'?",
-        ),
-    ],
-)
-def test_bad_legacy(base: Path, legacy: object, expected: str) -> None:
-    [issue] = issues(base, {"legacy": legacy})
-    assert issue.startswith(expected)
-
-
-def test_legacy_route_defaults(base: Path) -> None:
-    parsed = parse(base, "legacy: {upstream: 'https://old.example.com', routes: [{path: /a}]}")
-    assert parsed.legacy is not None
-    assert parsed.legacy.routes == (LegacyRoute(path="/a"),)
-    assert parsed.legacy.routes[0].state == "legacy"
-
-
-@pytest.mark.parametrize(
     ("document", "expected"),
     [
         ({"funtions": {}}, "funtions: unknown key 'funtions': did you mean 'functions'?"),
@@ -755,7 +677,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
           bye:
             code: ./missing
         legacy:
-          upstream: nowhere
+          upstream: http://old.example.com
         """
     )
     with pytest.raises(ConfigError) as info:
@@ -769,7 +691,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         ("functions.hello.triggers[0].cron.schedule", 12),
         ("functions.hello.triggers[1].http.path", 13),
         ("functions.bye.code", 15),
-        ("legacy.upstream", 17),
+        ("legacy", 16),
     ]
     lines = str(error).splitlines()
     assert lines[0] == (
@@ -864,8 +786,8 @@ def test_parse_function_from_json(base: Path) -> None:
         file="request",
         base_dir=base,
     )
-    assert fn.settings.env == {"PORT": "8080", "ON": "true"}
-    assert fn.settings.timeout_s == 2.5
+    assert python(fn).env == {"PORT": "8080", "ON": "true"}
+    assert python(fn).timeout_s == 2.5
 
 
 def test_parse_function_paths_start_at_the_prefix(base: Path) -> None:

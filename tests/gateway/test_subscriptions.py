@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from gateway.config import GaiaFile
 from gateway.control import ControlPlane
@@ -15,6 +14,7 @@ from routing.names import Target
 from runtime_adapters.base import FunctionFailed, Invocation, RevisionSpec
 from runtime_adapters.memory import MemoryRuntime
 from triggers.base import Dispatch, Subscriber
+from triggers.state import TriggerState
 
 Parse = Callable[..., GaiaFile]
 
@@ -31,8 +31,8 @@ class FakeSubscriber(Subscriber):
     async def stop(self, *, timeout_s: float) -> None:
         self.log.append(f"stop {self.record.id}")
 
-    def state(self) -> dict[str, Any]:
-        return {"status": "running", "group": self.record.spec.get("group")}
+    def state(self) -> TriggerState:
+        return TriggerState(status="running", processed=len(self.log))
 
 
 def yaml(*, retries: int = 2, with_trigger: bool = True) -> str:
@@ -58,7 +58,7 @@ def subscriptions(control: ControlPlane, log: list[str]) -> Subscriptions:
         invoker=Invoker(control=control, metrics=Metrics()),
         drain_timeout_s=1.0,
         replica="test",
-        builders={"kafka": lambda record, context: FakeSubscriber(record, context.dispatch, log)},
+        build=lambda record, context: FakeSubscriber(record, context.dispatch, log),
     )
     control.add_listener(subs.sync)
     return subs
@@ -72,7 +72,7 @@ async def test_queue_triggers_start_stop_and_restart_with_the_stored_state(
     code = {"fn": "def handler(e, c): pass"}
     await control.apply(gaia_file(yaml(), code=code))
     assert log == ["start fn/kafka/0 retries=2"]
-    assert subs.state_of("fn/kafka/0") == {"status": "running", "group": None}
+    assert subs.state_of("fn/kafka/0") == TriggerState(status="running", processed=1)
 
     await control.apply(gaia_file(yaml(), code=code))
     assert log == ["start fn/kafka/0 retries=2"], "an unchanged trigger keeps running"

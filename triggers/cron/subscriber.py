@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import CloudEvent, Dispatch, Subscriber
+from triggers.base import CloudEvent, Dispatch, Subscriber, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
 from triggers.cron.schedule import Schedule, parse_schedule, ticks_between
+from triggers.cron.state import CronState
 from triggers.events import iso_time
 from triggers.pipeline import Delivered, DeliveryStuck, Pipeline, RetryPolicy
 
@@ -60,7 +60,7 @@ class CronSubscriber(Subscriber):
             dead_letter=None,
             policy=RetryPolicy(
                 max_attempts=config.retries + 1,
-                backoff=Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s),
+                backoff=config.backoff.policy(),
             ),
         )
         self._task: asyncio.Task[None] | None = None
@@ -234,22 +234,32 @@ class CronSubscriber(Subscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "status": self._status,
-            "error": self._error,
-            "schedule": self.config.schedule,
-            "timezone": self.config.timezone,
-            "lease": "redis" if self.config.lease else "local",
-            "replica": self._replica,
-            "next": iso_time(self._next) if self._next else None,
-            "in_flight": len(self._runs),
-            "processed": self._counts["succeeded"],
-            "failed": self._counts["failed"],
-            "skipped": self._counts["skipped"],
-            "missed": self._counts["missed"],
-            "run_elsewhere": self._counts["lost_race"],
-        }
+    def state(self) -> CronState:
+        return CronState(
+            status=self._status,
+            error=self._error,
+            schedule=self.config.schedule,
+            timezone=self.config.timezone,
+            lease="redis" if self.config.lease else "local",
+            replica=self._replica,
+            next=iso_time(self._next) if self._next else None,
+            in_flight=len(self._runs),
+            processed=self._counts["succeeded"],
+            failed=self._counts["failed"],
+            skipped=self._counts["skipped"],
+            missed=self._counts["missed"],
+            run_elsewhere=self._counts["lost_race"],
+        )
 
     async def history(self, *, limit: int) -> list[dict[str, Any]]:
         return [run.to_dict() for run in await self._ledger.history(self.trigger_id, limit=limit)]
+
+
+def build(config: CronTriggerConfig, context: TriggerContext) -> CronSubscriber:
+    return CronSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        replica=context.replica,
+    )

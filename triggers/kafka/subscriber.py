@@ -26,8 +26,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import CloudEvent, Dispatch
+from triggers.base import CloudEvent, Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.events import MESSAGE
 from triggers.kafka.config import KafkaTriggerConfig
@@ -41,6 +40,7 @@ from triggers.kafka.events import (
 )
 from triggers.kafka.outputs import Outputs
 from triggers.kafka.partition import Partition, Stuck, Unit
+from triggers.kafka.state import KafkaState
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
     DeadLettered,
@@ -88,7 +88,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         self._dispatch = dispatch
         self._commit_interval_s = commit_interval_s
         self._source = f"kafka://{config.brokers[0]}"
-        backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
+        backoff = config.backoff.policy()
         self._pipeline: Pipeline[Unit] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
@@ -418,7 +418,7 @@ class KafkaSubscriber(ConnectedSubscriber):
         resume_from = part.tracker.oldest_unfinished
         resume_from = offset if resume_from is None else min(resume_from, offset)
         now = time.time()
-        pause_s = self.config.backoff_max_s
+        pause_s = self.config.backoff.max_s
         part.accepting = False
         fresh = Partition(
             tp=part.tp,
@@ -498,24 +498,24 @@ class KafkaSubscriber(ConnectedSubscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> KafkaState:
         partitions = [self._partition_state(part) for part in self._sorted_partitions()]
         lags = [p["lag"] for p in partitions if p["lag"] is not None]
-        return {
-            "status": self._status,
-            "error": self._error,
-            "group": self.group,
-            "topics": list(self.config.topics),
-            "ordering": self.config.ordering,
-            "partitions": partitions,
-            "lag": sum(lags) if lags else None,
-            "in_flight": sum(p["in_flight"] for p in partitions),
-            "processed": self._processed,
-            "retried": self._retried,
-            "dead_lettered": self._dead_lettered,
-            "stuck": sum(1 for p in partitions if p["stuck"]),
-            "stuck_times": self._stuck_times,
-        }
+        return KafkaState(
+            status=self._status,
+            error=self._error,
+            group=self.group,
+            topics=list(self.config.topics),
+            ordering=self.config.ordering,
+            partitions=partitions,
+            lag=sum(lags) if lags else None,
+            in_flight=sum(p["in_flight"] for p in partitions),
+            processed=self._processed,
+            retried=self._retried,
+            dead_lettered=self._dead_lettered,
+            stuck=sum(1 for p in partitions if p["stuck"]),
+            stuck_times=self._stuck_times,
+        )
 
     def _sorted_partitions(self) -> list[Partition]:
         return sorted(self._partitions.values(), key=lambda p: (p.tp.topic, p.tp.partition))
@@ -553,3 +553,13 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._subscriber.assigned(assigned)
+
+
+def build(config: KafkaTriggerConfig, context: TriggerContext) -> KafkaSubscriber:
+    return KafkaSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
+    )

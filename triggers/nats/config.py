@@ -1,42 +1,163 @@
 """What one NATS trigger subscribes to and how it delivers (gaia.yaml `- nats: {...}`).
 
-gateway/config.py validates the YAML into this model; the store keeps `to_dict()` and
-the gateway rebuilds it with `from_dict()`.
+Each key is declared once here, with its default and its check; the store keeps
+`to_dict()` and the gateway rebuilds the model with `from_dict()`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import ValidationInfo, field_validator
+
+from configkit.issues import Issues
+from configkit.leaves import HOST_PORT, addresses, durations, optional, parsed, whole_numbers
+from configkit.model import ConfigModel, key
+from configkit.words import describe
+from triggers.retrying import BackoffConfig, Retries
+
+MAX_DELIVER = 1000
+MAX_ACK_PENDING = 10_000
 
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]+")
+_SERVER = re.compile(rf"(?:(?P<scheme>nats|tls)://)?{HOST_PORT}")
+# gaia's rules for NATS names: streams and durable consumers, and queue groups.
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_QUEUE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-@dataclass(frozen=True, kw_only=True)
-class JetStreamConfig:
-    stream: str
+def server_list(raw: object) -> tuple[str, ...]:
+    """`nats://host:port` or `tls://host:port` URLs, one, comma-separated or a list; a
+    bare `host:port` means `nats://host:port`."""
+    return addresses(
+        raw,
+        _SERVER,
+        lambda match: match[0] if match["scheme"] else f"nats://{match[0]}",
+        "nats://host:port or tls://host:port like nats://127.0.0.1:4222",
+    )
+
+
+def subject_pattern(raw: object, *, wildcards: bool = True) -> str:
+    """A NATS subject: dot-separated tokens; with `wildcards`, `*` may be a whole token
+    and `>` the whole last token."""
+    if wildcards:
+        expected = "expected a NATS subject like orders.created, orders.* or orders.>"
+    else:
+        expected = "expected a NATS subject without wildcards like orders.dlq"
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"{expected}, got {describe(raw)}")
+    tokens = raw.split(".")
+    for position, token in enumerate(tokens):
+        problem = None
+        if not token:
+            problem = "which has an empty token"
+        elif any(character.isspace() for character in token):
+            problem = "which holds whitespace"
+        elif not wildcards and ("*" in token or ">" in token):
+            problem = "which holds a wildcard"
+        elif "*" in token and token != "*":
+            problem = "where * is not a whole token"
+        elif ">" in token and (token != ">" or position < len(tokens) - 1):
+            problem = "where > is not the whole last token"
+        if problem:
+            raise ValueError(f"{expected}, got {raw!r}, {problem}")
+    return raw
+
+
+def _literal_subject(raw: object) -> str:
+    return subject_pattern(raw, wildcards=False)
+
+
+def subject_matches(pattern: str, literal: str) -> bool:
+    """Whether a subscription on `pattern` receives what is published on `literal`:
+    token by token, `*` matches any one token and `>` one or more."""
+    wanted, tokens = pattern.split("."), literal.split(".")
+    for position, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > position
+        if position >= len(tokens) or token not in ("*", tokens[position]):
+            return False
+    return len(wanted) == len(tokens)
+
+
+def _queue_group(raw: object) -> str:
+    if not isinstance(raw, str) or not _QUEUE.fullmatch(raw):
+        raise ValueError(
+            f"expected a queue group name of letters, digits, '.', '_' or '-', got {describe(raw)}"
+        )
+    return raw
+
+
+def _name(what: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        if not isinstance(raw, str) or not _NAME.fullmatch(raw):
+            raise ValueError(
+                f"expected a {what} of letters, digits, '_' or '-', got {describe(raw)}"
+            )
+        return raw
+
+    return parse
+
+
+class JetStreamConfig(ConfigModel):
+    """`jetstream: {stream, ...}`; `stream` is required, so an empty value is not taken
+    for core NATS."""
+
+    stream: Annotated[str, parsed(_name("stream name"))]
     # None: derived from the function and the subject, so it survives reordering.
-    durable: str | None = None
-    ack_wait_s: float = 30.0
+    durable: Annotated[str | None, parsed(optional(_name("durable consumer name")))] = None
+    ack_wait_s: Annotated[float, parsed(durations(3600.0, minimum=1.0))] = key(
+        "ack_wait", default=30.0
+    )
     # Deliveries before the dead letter; None: the trigger's retries + 1.
-    max_deliver: int | None = None
-    max_ack_pending: int = 64
+    max_deliver: Annotated[int | None, parsed(optional(whole_numbers(1, MAX_DELIVER)))] = None
+    max_ack_pending: Annotated[int, parsed(whole_numbers(1, MAX_ACK_PENDING))] = 64
 
 
-@dataclass(frozen=True, kw_only=True)
-class NatsTriggerConfig:
-    servers: tuple[str, ...]  # nats://host:port URLs
-    subject: str  # may hold wildcards: orders.*, orders.>
+class NatsTriggerConfig(ConfigModel):
+    servers: Annotated[tuple[str, ...], parsed(server_list)]
+    subject: Annotated[str, parsed(subject_pattern)]  # may hold wildcards: orders.*, orders.>
     # Core NATS queue group; None: derived from the function, so replicas share messages.
-    queue: str | None = None
-    jetstream: JetStreamConfig | None = None
-    retries: int = 2  # attempts after the first
-    backoff_initial_s: float = 0.1
-    backoff_max_s: float = 30.0
-    dead_letter: str | None = None  # a subject
-    reply_subject: str | None = None
+    queue: Annotated[str | None, parsed(optional(_queue_group))] = None
+    # Written as `jetstream:` with nothing after it, it still needs its stream.
+    jetstream: Annotated[JetStreamConfig | None, parsed(lambda raw: {} if raw is None else raw)] = (
+        None
+    )
+    retries: Retries = 2
+    backoff: BackoffConfig = BackoffConfig()
+    dead_letter: Annotated[str | None, parsed(optional(_literal_subject))] = None
+    reply_subject: Annotated[str | None, parsed(optional(_literal_subject))] = None
+
+    @field_validator("jetstream", mode="after")
+    @classmethod
+    def _not_with_queue(
+        cls, jetstream: JetStreamConfig | None, info: ValidationInfo
+    ) -> JetStreamConfig | None:
+        if jetstream is not None and info.data.get("queue") is not None:
+            raise Issues(
+                (
+                    "queue",
+                    "a JetStream trigger shares its messages between replicas through its"
+                    " durable consumer, not a queue group: expected queue or jetstream,"
+                    " not both",
+                ),
+                up=1,
+            )
+        return jetstream
+
+    @field_validator("dead_letter", "reply_subject", mode="after")
+    @classmethod
+    def _not_subscribed(cls, output: str | None, info: ValidationInfo) -> str | None:
+        pattern = info.data.get("subject")
+        if output is not None and pattern is not None and subject_matches(pattern, output):
+            raise ValueError(
+                f"subject {output!r} matches this trigger's subject {pattern!r}, so it"
+                " would feed the trigger its own output: expected a subject the trigger"
+                " does not subscribe to"
+            )
+        return output
 
     def queue_for(self, function: str) -> str:
         return self.queue or f"gaia-{function}"
@@ -45,65 +166,11 @@ class NatsTriggerConfig:
         assert self.jetstream is not None
         # Wildcards get words, so orders.* and orders.> derive different names.
         words = self.subject.replace("*", "star").replace(">", "rest")
-        subject = _NOT_IN_NAMES.sub("_", words).strip("_")
-        return self.jetstream.durable or f"gaia-{function}-{subject}"
+        name = _NOT_IN_NAMES.sub("_", words).strip("_")
+        return self.jetstream.durable or f"gaia-{function}-{name}"
 
     @property
     def max_attempts(self) -> int:
         if self.jetstream is not None and self.jetstream.max_deliver is not None:
             return self.jetstream.max_deliver
         return self.retries + 1
-
-    def to_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {
-            "servers": list(self.servers),
-            "subject": self.subject,
-            "retries": self.retries,
-            "backoff": {"initial": self.backoff_initial_s, "max": self.backoff_max_s},
-        }
-        if self.queue is not None:
-            data["queue"] = self.queue
-        if self.jetstream is not None:
-            js = self.jetstream
-            stream: dict[str, object] = {
-                "stream": js.stream,
-                "ack_wait": js.ack_wait_s,
-                "max_ack_pending": js.max_ack_pending,
-            }
-            if js.durable is not None:
-                stream["durable"] = js.durable
-            if js.max_deliver is not None:
-                stream["max_deliver"] = js.max_deliver
-            data["jetstream"] = stream
-        if self.dead_letter is not None:
-            data["dead_letter"] = self.dead_letter
-        if self.reply_subject is not None:
-            data["reply_subject"] = self.reply_subject
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> NatsTriggerConfig:
-        """Rebuild from `to_dict()` output (already validated when it was stored)."""
-        backoff = cast(Mapping[str, float], data.get("backoff") or {})
-        js = cast(Mapping[str, Any] | None, data.get("jetstream"))
-        return cls(
-            servers=tuple(cast(list[str], data["servers"])),
-            subject=str(data["subject"]),
-            queue=cast(str | None, data.get("queue")),
-            jetstream=(
-                JetStreamConfig(
-                    stream=str(js["stream"]),
-                    durable=js.get("durable"),
-                    ack_wait_s=float(js.get("ack_wait", 30.0)),
-                    max_deliver=js.get("max_deliver"),
-                    max_ack_pending=int(js.get("max_ack_pending", 64)),
-                )
-                if js
-                else None
-            ),
-            retries=cast(int, data.get("retries", 2)),
-            backoff_initial_s=float(backoff.get("initial", 0.1)),
-            backoff_max_s=float(backoff.get("max", 30.0)),
-            dead_letter=cast(str | None, data.get("dead_letter")),
-            reply_subject=cast(str | None, data.get("reply_subject")),
-        )

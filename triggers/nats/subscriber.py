@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nats
@@ -28,11 +28,11 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import Dispatch
+from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
 from triggers.nats.events import message_event, source_of
+from triggers.nats.state import NatsState
 from triggers.pipeline import (
     DeadLettered,
     Delivered,
@@ -81,7 +81,7 @@ class NatsSubscriber(ConnectedSubscriber):
         self.durable = config.durable_for(function) if config.jetstream else None
         self._dispatch = dispatch
         self._source = source_of(config.servers[0], config.subject)
-        self._backoff = Backoff(initial_s=config.backoff_initial_s, max_s=config.backoff_max_s)
+        self._backoff = config.backoff.policy()
         self._pipeline: Pipeline[_Unit] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
@@ -307,7 +307,7 @@ class NatsSubscriber(ConnectedSubscriber):
             outcome = await self._pipeline.attempt(_Unit(msg=msg), attempt=attempt)
         except DeliveryStuck as exc:
             self._dead_letter_failed += 1
-            delay = self.config.backoff_max_s
+            delay = self.config.backoff.max_s
             log.error(
                 "%s: message %s could not be dead-lettered; redelivering in %.1fs: %s",
                 self.trigger_id,
@@ -433,29 +433,28 @@ class NatsSubscriber(ConnectedSubscriber):
 
     # -- state -------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "status": self._status,
-            "error": self._error,
-            "subject": self.config.subject,
-            "in_flight": len(self._tasks),
-            "processed": self._processed,
-            "retried": self._retried,
-            "dead_lettered": self._dead_lettered,
-        }
-        if self.config.jetstream is not None:
-            state.update(
-                stream=self.config.jetstream.stream,
-                durable=self.durable,
-                redelivered=self._redelivered,
-                dead_letter_failed=self._dead_letter_failed,
-                lag=self._info.get("pending"),
-                pending=self._info.get("pending"),
-                ack_pending=self._info.get("ack_pending"),
-            )
-        else:
-            state.update(queue=self.queue, lost=self._lost)
-        return state
+    def state(self) -> NatsState:
+        common = NatsState(
+            status=self._status,
+            error=self._error,
+            subject=self.config.subject,
+            in_flight=len(self._tasks),
+            processed=self._processed,
+            retried=self._retried,
+            dead_lettered=self._dead_lettered,
+        )
+        if self.config.jetstream is None:
+            return replace(common, queue=self.queue, lost=self._lost)
+        return replace(
+            common,
+            stream=self.config.jetstream.stream,
+            durable=self.durable,
+            redelivered=self._redelivered,
+            dead_letter_failed=self._dead_letter_failed,
+            lag=self._info.get("pending"),
+            pending=self._info.get("pending"),
+            ack_pending=self._info.get("ack_pending"),
+        )
 
 
 def _content_type(result: InvocationResult) -> dict[str, str]:
@@ -463,3 +462,13 @@ def _content_type(result: InvocationResult) -> dict[str, str]:
         if name.lower() == b"content-type":
             return {"content-type": value.decode("latin-1")}
     return {}
+
+
+def build(config: NatsTriggerConfig, context: TriggerContext) -> NatsSubscriber:
+    return NatsSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        drain_timeout_s=context.drain_timeout_s,
+    )

@@ -30,7 +30,7 @@ def subscriber(
     **keys: Any,
 ) -> CronSubscriber:
     config = CronTriggerConfig(
-        **{"schedule": "* * * * * *", "backoff_initial_s": 0.01, "backoff_max_s": 0.05, **keys}
+        **{"schedule": "* * * * * *", "backoff": {"initial": 0.01, "max": 0.05}, **keys}
     )
     return CronSubscriber(
         trigger_id=trigger_id,

@@ -28,8 +28,7 @@ def config(tansu: Tansu, topic: str, **overrides: Any) -> KafkaTriggerConfig:
         "topics": (topic,),
         "start": "earliest",
         "session_timeout_s": 2.0,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
+        "backoff": {"initial": 0.01, "max": 0.05},
         **overrides,
     }
     return KafkaTriggerConfig(**settings)
@@ -59,7 +58,7 @@ async def running(
 
 
 def committed(subscriber: KafkaSubscriber, partition: int = 0) -> int | None:
-    for state in subscriber.state()["partitions"]:
+    for state in subscriber.state().partitions:
         if state["partition"] == partition:
             return state["committed"]  # type: ignore[no-any-return]
     return None
@@ -143,7 +142,7 @@ async def test_a_poison_record_is_retried_then_dead_lettered_and_the_partition_m
     )
     assert headers["origin"] == "test"  # the record's own headers travel with it
     assert dispatch.ids().count(f"{topic}/0/3") == 3
-    assert (state["processed"], state["retried"], state["dead_lettered"]) == (9, 2, 1)
+    assert (state.processed, state.retried, state.dead_lettered) == (9, 2, 1)
     # In order, even around the retries: nothing after the poison ran before it was done.
     assert [event.offset for event in dispatch.events] == [0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9]
 
@@ -153,7 +152,7 @@ async def test_ordered_partitions_go_to_the_function_in_runs(tansu: Tansu) -> No
     await produce(tansu.bootstrap, topic, [(f"k{n}".encode(), str(n).encode()) for n in range(400)])
     dispatch = FakeDispatch()
     async with running(config(tansu, topic), dispatch) as sub:
-        await eventually(lambda: sub.state()["processed"] == 400, what="every record")
+        await eventually(lambda: sub.state().processed == 400, what="every record")
     assert max(dispatch.runs) > 1, "fetched records of a partition run together"
     for partition in (0, 1):
         offsets = [e.offset for e in dispatch.events if e["partition"] == partition]
@@ -181,7 +180,7 @@ async def test_a_backlog_on_one_partition_leaves_room_for_the_others(tansu: Tans
             what="partition 1's records, while partition 0 is held up",
         )
         release.set()
-        await eventually(lambda: sub.state()["processed"] == 6010, what="every record")
+        await eventually(lambda: sub.state().processed == 6010, what="every record")
 
 
 async def test_a_burst_is_committed_when_it_is_done_not_at_the_next_interval(
@@ -213,7 +212,7 @@ async def test_nothing_is_committed_past_a_record_still_running(tansu: Tansu) ->
     cfg = config(tansu, topic, ordering="none", max_in_flight=10)
     dispatch = FakeDispatch(answer=first_blocks)
     async with running(cfg, dispatch, drain_timeout_s=0.1) as sub:
-        await eventually(lambda: sub.state()["processed"] == 9, what="records 1-9")
+        await eventually(lambda: sub.state().processed == 9, what="records 1-9")
     # Stopped with record 0 unfinished: a new member of the group must get it again.
     again = FakeDispatch()
     async with running(cfg, again):
@@ -272,7 +271,7 @@ async def test_a_batch_handler_reports_failed_items_and_only_those_are_retried(
     assert all(event["type"] == "dev.gaia.kafka.batch" for event in dispatch.events)
     retried = [event for event in dispatch.events if len(event["data"]) == 1]
     assert sorted(event["data"][0].offset for event in retried) == [2, 7]
-    assert (state["processed"], state["dead_lettered"], state["retried"]) == (8, 2, 2)
+    assert (state.processed, state.dead_lettered, state.retried) == (8, 2, 2)
 
 
 async def test_a_record_that_cannot_be_dead_lettered_stops_only_its_partition(
@@ -291,10 +290,10 @@ async def test_a_record_that_cannot_be_dead_lettered_stops_only_its_partition(
         return ok()
 
     dispatch = FakeDispatch(answer=answer)
-    cfg = config(tansu, topic, retries=1, backoff_max_s=0.3)  # no dead letter
+    cfg = config(tansu, topic, retries=1, backoff={"initial": 0.01, "max": 0.3})  # no dead letter
     async with running(cfg, dispatch) as sub:
         stuck = await eventually(
-            lambda: [p for p in sub.state()["partitions"] if p["stuck"]], what="a stuck partition"
+            lambda: [p for p in sub.state().partitions if p["stuck"]], what="a stuck partition"
         )
         await eventually(lambda: committed(sub, 1) == 3, what="partition 1 to move on")
         assert [(p["partition"], p["stuck"]["offset"]) for p in stuck] == [(0, 1)]
@@ -303,7 +302,7 @@ async def test_a_record_that_cannot_be_dead_lettered_stops_only_its_partition(
         assert f"{topic}/0/2" not in dispatch.ids()
         healed = True
         await eventually(lambda: committed(sub, 0) == 3, what="partition 0 after healing")
-        assert sub.state()["stuck"] == 0
+        assert sub.state().stuck == 0
     assert f"{topic}/0/2" in dispatch.ids()
 
 
@@ -317,15 +316,15 @@ async def test_a_second_member_takes_partitions_over_without_duplicates(tansu: T
         await eventually(lambda: len(one.events) >= 200, what="the first member to catch up")
         async with running(cfg, two) as b:
             await eventually(
-                lambda: a.state()["partitions"] and b.state()["partitions"],
+                lambda: a.state().partitions and b.state().partitions,
                 what="both members to hold partitions",
             )
             await produce(tansu.bootstrap, topic, [(f"k{n}".encode(), b"y") for n in range(200)])
             await eventually(
                 lambda: len(set(one.ids()) | set(two.ids())) == 400, what="all 400 records"
             )
-            held_a = {p["partition"] for p in a.state()["partitions"]}
-            held_b = {p["partition"] for p in b.state()["partitions"]}
+            held_a = {p["partition"] for p in a.state().partitions}
+            held_b = {p["partition"] for p in b.state().partitions}
     assert held_a.isdisjoint(held_b) and held_a | held_b == {0, 1, 2, 3}
     assert len(one.events) + len(two.events) == 400, "a graceful handover repeats nothing"
 
@@ -336,9 +335,9 @@ async def test_an_unreachable_broker_is_retried_and_shown_and_stop_is_prompt() -
     dispatch = FakeDispatch()
     async with running(cfg, dispatch) as sub:
         state = await eventually(
-            lambda: (s := sub.state())["status"] == "connecting" and s, what="connecting"
+            lambda: s if (s := sub.state()).status == "connecting" else None, what="connecting"
         )
-        assert state["error"] and state["partitions"] == []
+        assert state.error and state.partitions == []
         started = time.monotonic()
     assert time.monotonic() - started < 3
-    assert sub.state()["status"] == "stopped" and dispatch.events == []
+    assert sub.state().status == "stopped" and dispatch.events == []

@@ -22,8 +22,7 @@ def config(server: NatsServer, subject: str, **overrides: Any) -> NatsTriggerCon
     settings: dict[str, Any] = {
         "servers": (server.url,),
         "subject": subject,
-        "backoff_initial_s": 0.01,
-        "backoff_max_s": 0.05,
+        "backoff": {"initial": 0.01, "max": 0.05},
         **overrides,
     }
     return NatsTriggerConfig(**settings)
@@ -38,7 +37,7 @@ async def running(
     )
     await subscriber.start()
     try:
-        await eventually(lambda: subscriber.state()["status"] == "running", what="subscribed")
+        await eventually(lambda: subscriber.state().status == "running", what="subscribed")
         yield subscriber
     finally:
         await subscriber.stop(timeout_s=5)
@@ -119,7 +118,7 @@ async def test_a_core_message_is_retried_then_dead_lettered(nats_server: NatsSer
     assert letter.headers["gaia-attempts"] == "3" and letter.headers["gaia-revision"] == "fn@3"
     assert "cannot take 'poison'" in letter.headers["gaia-error"]
     assert letter.headers["origin"] == "test" and letter.headers["gaia-subject"] == subject
-    assert (state["processed"], state["dead_lettered"]) == (1, 1)
+    assert (state.processed, state.dead_lettered) == (1, 1)
 
 
 async def test_jetstream_naks_redelivers_then_dead_letters_and_acks_the_rest(
@@ -141,7 +140,7 @@ async def test_jetstream_naks_redelivers_then_dead_letters_and_acks_the_rest(
             await js.publish(subject, value)
         await eventually(lambda: letters, what="the dead letter")
         state = await eventually(
-            lambda: (s := sub.state())["processed"] == 2 and s["dead_lettered"] == 1 and s,
+            lambda: s if (s := sub.state()).processed == 2 and s.dead_lettered == 1 else None,
             what="two processed, one dead-lettered",
         )
     [letter] = letters
@@ -150,7 +149,7 @@ async def test_jetstream_naks_redelivers_then_dead_letters_and_acks_the_rest(
     poison = [e for e in dispatch.events if e["data"] == "poison"]
     assert [e["deliveries"] for e in poison] == [1, 2, 3], "redelivered by the server"
     assert all(e["id"] == f"{stream}/2" for e in poison)
-    assert (state["processed"], state["dead_lettered"], state["redelivered"]) == (2, 1, 2)
+    assert (state.processed, state.dead_lettered, state.redelivered) == (2, 1, 2)
 
 
 async def test_a_slow_invocation_past_ack_wait_is_not_redelivered(
@@ -173,8 +172,8 @@ async def test_a_slow_invocation_past_ack_wait_is_not_redelivered(
         replies = await listen(nc, answers)
         await nc.jetstream().publish(subject, b"work")
         await eventually(lambda: replies, within=15, what="the answer")
-        await eventually(lambda: sub.state()["processed"] == 1, what="the ack")
-    assert len(dispatch.events) == 1 and sub.state()["redelivered"] == 0
+        await eventually(lambda: sub.state().processed == 1, what="the ack")
+    assert len(dispatch.events) == 1 and sub.state().redelivered == 0
     assert replies[0].data == b"done"
     assert replies[0].headers is not None
     assert replies[0].headers["gaia-source-id"] == f"{stream}/1"

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from gateway.units import format_duration, format_size, parse_duration, parse_size
+from configkit.units import format_duration, format_size, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

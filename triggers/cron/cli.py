@@ -1,5 +1,6 @@
-"""`gaia cron next`: the next times a schedule runs, computed here as the gateway will
-compute them, with no gateway to ask (like `systemd-analyze calendar --iterations`)."""
+"""`gaia cron next` (the cron kind's own CLI command): the next times a schedule runs,
+computed here as the gateway will compute them, with no gateway to ask (like
+`systemd-analyze calendar --iterations`)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,23 @@ from typing import TypeVar
 import pytest
 import yaml
 
-from gateway.config import ConfigError, GaiaFile, parse_config
+from gateway.config import ConfigError, GaiaFile, Trigger, parse_config
 
 T = TypeVar("T")
+
+# gaia.yaml up to a function's trigger list: `hello` with alias `prod`, whose traffic
+# tags `latest` as `canary`.
+WITH_PROD = """\
+functions:
+  hello:
+    code: ./functions/hello
+    aliases:
+      prod:
+        traffic:
+          - {revision: 1, percent: 100}
+          - {revision: latest, percent: 0, tag: canary}
+    triggers:
+"""
 
 # Aliases for the pins; `b` is set in one alias only.
 ALIASES = {
@@ -45,12 +59,24 @@ def document(kind: str, triggers: tuple[dict[str, object], ...], **keys: object)
 
 
 def triggers_of(
-    base: Path, kind: str, model: type[T], *triggers: dict[str, object], **keys: object
-) -> list[T]:
-    """The parsed triggers of `hello`, each checked to be a `model`."""
+    base: Path, kind: str, *triggers: dict[str, object], **keys: object
+) -> list[Trigger]:
+    """The parsed triggers of `hello`, each checked to be of `kind`."""
     parsed = parse(base, document(kind, triggers, **keys)).functions["hello"].triggers
-    assert all(isinstance(trigger, model) for trigger in parsed)
-    return [trigger for trigger in parsed if isinstance(trigger, model)]
+    assert all(trigger.kind == kind for trigger in parsed)
+    return list(parsed)
+
+
+def one_config(base: Path, kind: str, model: type[T], body: dict[str, object]) -> T:
+    """The config of `hello`'s one trigger `- KIND: body`, checked to be a `model`."""
+    [trigger] = triggers_of(base, kind, body)
+    return config_of(trigger, model)
+
+
+def config_of(trigger: Trigger, model: type[T]) -> T:
+    """The trigger's config, checked to be a `model`."""
+    assert isinstance(trigger.config, model)
+    return trigger.config
 
 
 def issues_in(base: Path, text: str) -> list[str]:
