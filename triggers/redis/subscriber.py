@@ -58,6 +58,12 @@ _SOCKET_TIMEOUT_S = 10.0
 _XCLAIM_CHUNK = 1000
 
 
+def claim_every(claim_idle: float) -> float:
+    """How often to look for idle entries: an entry idle for `claim_idle` is taken over
+    within half of it more, and within 5 s more however long `claim_idle` is."""
+    return min(claim_idle / 2, _CLAIM_EVERY_MAX_S)
+
+
 # An entry as redis-py gives it: (id, fields); (None, None) for one deleted meanwhile.
 _RawEntry = tuple[bytes | None, dict[bytes, bytes] | None]
 
@@ -260,7 +266,7 @@ class RedisSubscriber(ConnectedSubscriber):
 
     async def _claim_loop(self) -> None:
         idle_ms = int(self.config.claim_idle * 1000)
-        every = min(self.config.claim_idle / 2, _CLAIM_EVERY_MAX_S)
+        every = claim_every(self.config.claim_idle)
         cursor = "0-0"
         while True:
             await asyncio.sleep(every)

@@ -17,7 +17,7 @@ from tests.triggers.redis.kit import add, config, connected, entries, pending, r
 from triggers.base import CloudEvent
 from triggers.events import iso_time_ms
 from triggers.redis.config import RedisTriggerConfig
-from triggers.redis.subscriber import RedisSubscriber
+from triggers.redis.subscriber import RedisSubscriber, claim_every
 
 
 def failing_on(bad: object) -> Any:
@@ -76,6 +76,7 @@ async def test_the_group_defaults_to_the_function_and_the_consumer_to_the_replic
     assert [event["data"] for event in dispatch.events] == [b"after"], "start: latest"
     assert group["name"] == b"gaia-fn"
     assert [c["name"] for c in consumers] == [b"host-a:8081"]
+    assert state["ordering"] == "stream"
     assert (state["group"], state["consumer"], state["stream"]) == (
         "gaia-fn",
         "host-a:8081",
@@ -261,6 +262,12 @@ async def test_a_dead_consumers_pending_entries_are_taken_over_after_claim_idle(
             await eventually(lambda: sub.state()["pending"] == 0, what="acknowledged")
     assert sorted(event["data"] for event in dispatch.events) == [0, 1, 2, 3, 4]
     assert state["consumer"] == "replica-1"
+
+
+def test_idle_entries_are_looked_for_every_half_claim_idle_and_at_least_every_5s() -> None:
+    assert claim_every(0.3) == 0.15
+    assert claim_every(10.0) == 5.0
+    assert claim_every(30.0) == 5.0
 
 
 async def test_a_live_consumers_slow_entry_is_not_taken_from_it(redis_server: RedisServer) -> None:
