@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 from runtime_adapters.base import InvocationResult
@@ -357,3 +358,45 @@ async def test_a_stream_key_of_another_type_is_reported_until_it_is_fixed(
             await eventually(lambda: sub.state()["status"] == "running", within=15, what="back")
             await client.xadd(stream, {"data": "1"})
             await eventually(lambda: dispatch.events, what="the entry")
+
+
+async def test_a_pending_entry_deleted_from_the_stream_is_acknowledged_not_delivered(
+    redis_server: RedisServer,
+) -> None:
+    stream = unique("trimmed")
+    cfg = config(redis_server, stream, group="g", consumer="c")
+    async with connected(redis_server) as client:
+        await client.xgroup_create(stream, "g", id="0", mkstream=True)
+        gone = await add(client, stream, {"data": "1"})
+        kept = await add(client, stream, {"data": "2"})
+        await client.xreadgroup("g", "c", {stream: ">"}, count=2)  # a run that died
+        await client.xdel(stream, gone)
+        dispatch = FakeDispatch()
+        async with running(cfg, dispatch) as sub:
+            await eventually(lambda: sub.state()["pending"] == 0, what="both acknowledged")
+    assert dispatch.ids() == [f"{stream}/{kept}"]
+
+
+async def test_a_restarted_server_is_reconnected_to(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path).start()
+    stream = unique("restart")
+    dispatch = FakeDispatch()
+    try:
+        async with running(config(server, stream), dispatch) as sub:
+            async with connected(server) as client:
+                await add(client, stream, {"data": "1"})
+            await eventually(lambda: len(dispatch.events) == 1, what="the first entry")
+            server.stop()
+            await eventually(lambda: sub.state()["status"] != "running", what="noticed")
+            assert sub.state()["error"]
+            again = RedisServer(tmp_path / "again")
+            again.port, again.url = server.port, server.url
+            (tmp_path / "again").mkdir()
+            server = again.start()
+            await eventually(lambda: sub.state()["status"] == "running", within=30, what="back")
+            async with connected(server) as client:
+                await add(client, stream, {"data": "2"})
+            await eventually(lambda: len(dispatch.events) == 2, what="the entry after")
+    finally:
+        server.stop()
+    assert [event["data"] for event in dispatch.events] == [1, 2]
