@@ -133,7 +133,7 @@ class RedisSubscriber(ConnectedSubscriber):
             self.config.url,
             socket_timeout=_SOCKET_TIMEOUT_S,
             socket_connect_timeout=5,
-            client_name=f"gaia-{self.consumer}",
+            client_name=f"gaia-{self.trigger_id}",  # a replica's name may hold spaces
         )
         try:
             await client.ping()
@@ -167,13 +167,11 @@ class RedisSubscriber(ConnectedSubscriber):
             asyncio.create_task(self._claim_loop()),
             asyncio.create_task(self._keep_alive()),
         ]
-        try:
-            await self._read_own_pending()
-            while not self._stopping.is_set():
-                await self._read_new()
-        finally:
-            for task in self._helpers:
-                task.cancel()
+        # The helpers run on through the drain (keeping held entries claimed); they
+        # end in _disconnect.
+        await self._read_own_pending()
+        while not self._stopping.is_set():
+            await self._read_new()
 
     async def _disconnect(self, *, timeout_s: float) -> None:
         """Let held entries finish within `timeout_s` (each acknowledged as it does);
@@ -268,7 +266,7 @@ class RedisSubscriber(ConnectedSubscriber):
         idle_ms = int(self.config.claim_idle * 1000)
         every = claim_every(self.config.claim_idle)
         cursor = "0-0"
-        while True:
+        while not self._stopping.is_set():  # a stopping consumer takes nothing new
             await asyncio.sleep(every)
             try:
                 cursor = await self._claim(idle_ms, cursor)
@@ -279,7 +277,7 @@ class RedisSubscriber(ConnectedSubscriber):
         """Claim idle entries while there is room; where to go on next time."""
         client = self._client
         assert client is not None
-        while (room := self._limit - len(self._held)) > 0:
+        while (room := self._limit - len(self._held)) > 0 and not self._stopping.is_set():
             reply = await client.xautoclaim(
                 self.config.stream,
                 self.group,

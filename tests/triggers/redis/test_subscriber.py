@@ -65,7 +65,7 @@ async def test_the_group_defaults_to_the_function_and_the_consumer_to_the_replic
     async with connected(redis_server) as client:
         await client.xadd(stream, {"data": "before"})
         cfg = config(redis_server, stream, start="latest")
-        async with running(cfg, dispatch, replica="host-a:8081") as sub:
+        async with running(cfg, dispatch, replica="gateway a:8081") as sub:
             await client.xadd(stream, {"data": "after"})
             await eventually(lambda: dispatch.events, what="the entry added after the start")
             [group] = await client.xinfo_groups(stream)
@@ -76,11 +76,11 @@ async def test_the_group_defaults_to_the_function_and_the_consumer_to_the_replic
             )
     assert [event["data"] for event in dispatch.events] == [b"after"], "start: latest"
     assert group["name"] == b"gaia-fn"
-    assert [c["name"] for c in consumers] == [b"host-a:8081"]
+    assert [c["name"] for c in consumers] == [b"gateway a:8081"]
     assert state["ordering"] == "stream"
     assert (state["group"], state["consumer"], state["stream"]) == (
         "gaia-fn",
-        "host-a:8081",
+        "gateway a:8081",
         stream,
     )
 
