@@ -197,6 +197,26 @@ async def test_an_entry_that_cannot_be_dead_lettered_stays_pending_and_holds_its
     assert dispatch.events[-1]["id"] == f"{stream}/{behind}"
 
 
+async def test_with_ordering_none_a_stuck_entry_holds_only_itself(
+    redis_server: RedisServer,
+) -> None:
+    stream = unique("stuck-none")
+    dispatch = FakeDispatch(answer=failing_on("poison"))
+    cfg = config(redis_server, stream, ordering="none", retries=0)  # no dead letter
+    async with connected(redis_server) as client:
+        bad = await add(client, stream, {"data": '"poison"'})
+        for n in range(3):
+            await add(client, stream, {"data": str(n)})
+        async with running(cfg, dispatch) as sub:
+            state = await eventually(
+                lambda: (s := sub.state())["processed"] == 3 and s["stuck"] and s,
+                what="the others processed, the poison stuck",
+            )
+            await eventually(lambda: sub.state()["pending"] == 1, what="only it pending")
+    [stuck] = state["stuck"]
+    assert stuck["entry"] == bad and "no dead letter is configured" in stuck["error"]
+
+
 async def test_ordering_stream_runs_entries_one_after_another_in_order(
     redis_server: RedisServer,
 ) -> None:
