@@ -25,7 +25,7 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
@@ -456,3 +456,30 @@ class RedisSubscriber(ConnectedSubscriber):
 
     def state(self) -> dict[str, Any]:
         return self.typed_state().to_dict()
+
+
+class Context(Protocol):
+    """What the gateway gives a trigger it starts (the plug-in seam's TriggerContext,
+    which this stands for until it lands)."""
+
+    @property
+    def trigger_id(self) -> str: ...
+    @property
+    def function(self) -> str: ...
+    @property
+    def dispatch(self) -> Dispatch: ...
+    @property
+    def drain_timeout_s(self) -> float: ...
+    @property
+    def replica(self) -> str: ...
+
+
+def build(config: RedisTriggerConfig, context: Context) -> RedisSubscriber:
+    return RedisSubscriber(
+        trigger_id=context.trigger_id,
+        function=context.function,
+        config=config,
+        dispatch=context.dispatch,
+        replica=context.replica,
+        drain_timeout_s=context.drain_timeout_s,
+    )

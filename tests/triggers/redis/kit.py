@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as redis
@@ -13,9 +14,20 @@ import redis.asyncio as redis
 from tests.brokers.redis import RedisServer
 from tests.triggers.kit import FakeDispatch, eventually
 from triggers.redis.config import RedisTriggerConfig
-from triggers.redis.subscriber import RedisSubscriber
+from triggers.redis.subscriber import RedisSubscriber, build
 
 Entry = tuple[str, dict[bytes, bytes]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What the gateway gives a trigger it starts, as tests give it."""
+
+    trigger_id: str
+    function: str
+    dispatch: FakeDispatch
+    drain_timeout_s: float
+    replica: str
 
 
 def unique(prefix: str) -> str:
@@ -52,14 +64,14 @@ async def running(
     until: str = "running",
 ) -> AsyncIterator[RedisSubscriber]:
     """A started subscriber, once its status is `until`; stopped on the way out."""
-    subscriber = RedisSubscriber(
+    context = Context(
         trigger_id="fn/redis/0",
         function="fn",
-        config=cfg,
         dispatch=dispatch,
-        replica=replica,
         drain_timeout_s=drain_timeout_s,
+        replica=replica,
     )
+    subscriber = build(cfg, context)
     await subscriber.start()
     try:
         await eventually(lambda: subscriber.state()["status"] == until, what=f"status {until}")
