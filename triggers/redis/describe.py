@@ -57,6 +57,6 @@ def stuck_table(
             f"{max(0.0, stuck['retry_at'] - at):.0f}s",
             stuck["error"],
         ]
-        for stuck in state.get("stuck", [])
+        for stuck in state.get("stuck_entries", [])
     ]
     return STUCK_HEADERS, rows

@@ -34,9 +34,12 @@ class RedisTriggerState:
     retried: int
     dead_lettered: int
     claimed: int  # taken over from other consumers with XAUTOCLAIM
-    stuck: tuple[StuckEntry, ...]
+    stuck_entries: tuple[StuckEntry, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """As JSON; `stuck` is their number, as every kind's state gives it (metrics
+        read it), and `stuck_entries` the entries."""
         data = asdict(self)
-        data["stuck"] = [asdict(entry) for entry in self.stuck]
+        data["stuck_entries"] = [asdict(entry) for entry in self.stuck_entries]
+        data["stuck"] = len(self.stuck_entries)
         return data

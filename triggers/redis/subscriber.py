@@ -451,7 +451,7 @@ class RedisSubscriber(ConnectedSubscriber):
             retried=self._retried,
             dead_lettered=self._dead_lettered,
             claimed=self._claimed,
-            stuck=tuple(self._stuck.values()),
+            stuck_entries=tuple(self._stuck.values()),
         )
 
     def state(self) -> dict[str, Any]:

@@ -49,9 +49,11 @@ def test_stuck_entries_get_a_row_each() -> None:
         retried=4,
         dead_lettered=0,
         claimed=0,
-        stuck=(StuckEntry(entry="5-0", error="WRONGTYPE", since=100.0, retry_at=130.0),),
+        stuck_entries=(StuckEntry(entry="5-0", error="WRONGTYPE", since=100.0, retry_at=130.0),),
     )
-    headers, rows = stuck_table(state.to_dict(), now=110.0)
+    shown = state.to_dict()
+    assert shown["stuck"] == 1, "a number, as every kind's state gives it"
+    headers, rows = stuck_table(shown, now=110.0)
     assert headers == ["entry", "stuck for", "next try in", "error"]
     assert rows == [["5-0", "10s", "20s", "WRONGTYPE"]]
-    assert stuck_table({"stuck": []}) == (headers, [])
+    assert stuck_table({"stuck": 0, "stuck_entries": []}) == (headers, [])

@@ -148,7 +148,7 @@ async def test_an_answer_is_added_to_the_reply_stream_before_the_entry_is_acknow
         asked = await add(client, stream, {"data": '"hello"'})
         await client.xadd(stream, {"data": '"quiet"'})
         async with running(cfg, dispatch) as sub:
-            stuck = await eventually(lambda: sub.state()["stuck"], what="the entry stuck")
+            stuck = await eventually(lambda: sub.state()["stuck_entries"], what="stuck")
             assert stuck[0]["entry"] == asked and "WRONGTYPE" in stuck[0]["error"]
             assert await pending(client, stream, "gaia-fn") >= 1, "not acknowledged"
             assert sub.state()["processed"] == 0
@@ -188,7 +188,8 @@ async def test_an_entry_that_cannot_be_dead_lettered_stays_pending_and_holds_its
             await eventually(lambda: sub.state()["processed"] == 1, what="the entry behind")
             await eventually(lambda: sub.state()["pending"] == 0, what="both acknowledged")
         [(_, letter)] = await entries(client, dead)
-    [stuck] = state["stuck"]
+    [stuck] = state["stuck_entries"]
+    assert state["stuck"] == 1
     assert stuck["entry"] == bad and "WRONGTYPE" in stuck["error"]
     assert stuck["retry_at"] > stuck["since"]
     assert state["processed"] == 0 and state["dead_lettered"] == 0
@@ -213,7 +214,7 @@ async def test_with_ordering_none_a_stuck_entry_holds_only_itself(
                 what="the others processed, the poison stuck",
             )
             await eventually(lambda: sub.state()["pending"] == 1, what="only it pending")
-    [stuck] = state["stuck"]
+    [stuck] = state["stuck_entries"]
     assert stuck["entry"] == bad and "no dead letter is configured" in stuck["error"]
 
 
