@@ -1,9 +1,13 @@
-"""What `gaia triggers` shows of a Redis Streams trigger, typed; `to_dict()` for JSON."""
+"""What a running Redis Streams trigger reports (see triggers.state): its group and
+consumer, the group's backlog, and the entries stuck pending."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Self
+
+from triggers.state import TriggerState
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -17,29 +21,25 @@ class StuckEntry:
     retry_at: float
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RedisTriggerState:
-    status: str  # starting, connecting, running, failed, stopped
-    error: str | None  # why it is not connected, or the last failure
+@dataclass(frozen=True, kw_only=True)
+class RedisState(TriggerState):
     stream: str
     group: str
     consumer: str
     ordering: str
     # The group's entries delivered and not acknowledged yet, on every consumer (XPENDING).
-    pending: int | None
-    # Entries not yet delivered to the group (XINFO GROUPS `lag`; None when unknown).
-    lag: int | None
-    in_flight: int  # held by this consumer: running or waiting their turn
-    processed: int
-    retried: int
-    dead_lettered: int
-    claimed: int  # taken over from other consumers with XAUTOCLAIM
-    stuck_entries: tuple[StuckEntry, ...]
+    pending: int | None = None
+    claimed: int = 0  # taken over from other consumers with XAUTOCLAIM
+    # `stuck` is their number, as every kind's state gives it (metrics read it).
+    stuck_entries: tuple[StuckEntry, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        state = super().from_dict(data)
+        entries = tuple(StuckEntry(**entry) for entry in data.get("stuck_entries", ()))
+        return replace(state, stuck_entries=entries)
 
     def to_dict(self) -> dict[str, Any]:
-        """As JSON; `stuck` is their number, as every kind's state gives it (metrics
-        read it), and `stuck_entries` the entries."""
-        data = asdict(self)
+        data = super().to_dict()
         data["stuck_entries"] = [asdict(entry) for entry in self.stuck_entries]
-        data["stuck"] = len(self.stuck_entries)
         return data

@@ -25,14 +25,13 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.backoff import Backoff
-from triggers.base import Dispatch
+from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.ordering import KeyedRunner
 from triggers.pipeline import (
@@ -46,7 +45,7 @@ from triggers.pipeline import (
 from triggers.redis.config import RedisTriggerConfig
 from triggers.redis.events import entry_event, event_id, stream_source
 from triggers.redis.outputs import Outputs
-from triggers.redis.state import RedisTriggerState, StuckEntry
+from triggers.redis.state import RedisState, StuckEntry
 
 log = logging.getLogger("gaia.triggers.redis")
 
@@ -104,7 +103,7 @@ class RedisSubscriber(ConnectedSubscriber):
         self.consumer = config.consumer_for(replica)
         self._dispatch = dispatch
         self._source = stream_source(config.url, config.stream)
-        backoff = Backoff(initial_s=config.backoff.initial, max_s=config.backoff.max)
+        backoff = config.backoff.policy()
         self._pipeline: Pipeline[_Entry] = Pipeline(
             invoke=self._invoke,
             dead_letter=self._dead_letter if config.dead_letter else None,
@@ -263,8 +262,8 @@ class RedisSubscriber(ConnectedSubscriber):
     # -- taking over a dead consumer's entries ----------------------------------------
 
     async def _claim_loop(self) -> None:
-        idle_ms = int(self.config.claim_idle * 1000)
-        every = claim_every(self.config.claim_idle)
+        idle_ms = int(self.config.claim_idle_s * 1000)
+        every = claim_every(self.config.claim_idle_s)
         cursor = "0-0"
         while not self._stopping.is_set():  # a stopping consumer takes nothing new
             await asyncio.sleep(every)
@@ -302,7 +301,7 @@ class RedisSubscriber(ConnectedSubscriber):
     async def _keep_alive(self) -> None:
         """Reset the idle time of the entries held longer than a third of claim_idle,
         so that no other consumer claims what this one is working on."""
-        every = self.config.claim_idle / 3
+        every = self.config.claim_idle_s / 3
         while True:
             await asyncio.sleep(every)
             now = time.monotonic()
@@ -349,7 +348,7 @@ class RedisSubscriber(ConnectedSubscriber):
             try:
                 outcome = await self._pipeline.deliver(entry)
             except DeliveryStuck as exc:
-                pause = self.config.backoff.max
+                pause = self.config.backoff.max_s
                 now = time.time()
                 self._stuck[entry.id] = StuckEntry(
                     entry=entry.id, error=str(exc), since=now, retry_at=now + pause
@@ -436,8 +435,9 @@ class RedisSubscriber(ConnectedSubscriber):
                             self._lag = None if lag is None else int(lag)
             await asyncio.sleep(_INFO_EVERY_S)
 
-    def typed_state(self) -> RedisTriggerState:
-        return RedisTriggerState(
+    def state(self) -> RedisState:
+        stuck = tuple(self._stuck.values())
+        return RedisState(
             status=self._status,
             error=self._error,
             stream=self.config.stream,
@@ -451,30 +451,12 @@ class RedisSubscriber(ConnectedSubscriber):
             retried=self._retried,
             dead_lettered=self._dead_lettered,
             claimed=self._claimed,
-            stuck_entries=tuple(self._stuck.values()),
+            stuck=len(stuck),
+            stuck_entries=stuck,
         )
 
-    def state(self) -> dict[str, Any]:
-        return self.typed_state().to_dict()
 
-
-class Context(Protocol):
-    """What the gateway gives a trigger it starts (the plug-in seam's TriggerContext,
-    which this stands for until it lands)."""
-
-    @property
-    def trigger_id(self) -> str: ...
-    @property
-    def function(self) -> str: ...
-    @property
-    def dispatch(self) -> Dispatch: ...
-    @property
-    def drain_timeout_s(self) -> float: ...
-    @property
-    def replica(self) -> str: ...
-
-
-def build(config: RedisTriggerConfig, context: Context) -> RedisSubscriber:
+def build(config: RedisTriggerConfig, context: TriggerContext) -> RedisSubscriber:
     return RedisSubscriber(
         trigger_id=context.trigger_id,
         function=context.function,

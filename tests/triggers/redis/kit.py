@@ -6,28 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as redis
 
 from tests.brokers.redis import RedisServer
 from tests.triggers.kit import FakeDispatch, eventually
+from triggers.base import TriggerContext
 from triggers.redis.config import RedisTriggerConfig
 from triggers.redis.subscriber import RedisSubscriber, build
 
 Entry = tuple[str, dict[bytes, bytes]]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Context:
-    """What the gateway gives a trigger it starts, as tests give it."""
-
-    trigger_id: str
-    function: str
-    dispatch: FakeDispatch
-    drain_timeout_s: float
-    replica: str
 
 
 def unique(prefix: str) -> str:
@@ -64,7 +53,7 @@ async def running(
     until: str = "running",
 ) -> AsyncIterator[RedisSubscriber]:
     """A started subscriber, once its status is `until`; stopped on the way out."""
-    context = Context(
+    context = TriggerContext(
         trigger_id="fn/redis/0",
         function="fn",
         dispatch=dispatch,
@@ -74,7 +63,7 @@ async def running(
     subscriber = build(cfg, context)
     await subscriber.start()
     try:
-        await eventually(lambda: subscriber.state()["status"] == until, what=f"status {until}")
+        await eventually(lambda: subscriber.state().status == until, what=f"status {until}")
         yield subscriber
     finally:
         await subscriber.stop(timeout_s=drain_timeout_s)

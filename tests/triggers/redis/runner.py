@@ -71,11 +71,11 @@ async def _run(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await subscriber.start()
-    await eventually(lambda: subscriber.state()["status"] == "running", what="consuming")
+    await eventually(lambda: subscriber.state().status == "running", what="consuming")
     print("ready", flush=True)
     await stop.wait()
     await subscriber.stop(timeout_s=10)
-    print(json.dumps(subscriber.state()), flush=True)
+    print(json.dumps(subscriber.state().to_dict()), flush=True)
 
 
 if __name__ == "__main__":

@@ -71,14 +71,14 @@ async def test_the_group_defaults_to_the_function_and_the_consumer_to_the_replic
             [group] = await client.xinfo_groups(stream)
             consumers = await client.xinfo_consumers(stream, "gaia-fn")
             state = await eventually(
-                lambda: (s := sub.state())["processed"] == 1 and s["pending"] == 0 and s,
+                lambda: s if (s := sub.state()).processed == 1 and s.pending == 0 else None,
                 what="processed and acknowledged",
             )
     assert [event["data"] for event in dispatch.events] == [b"after"], "start: latest"
     assert group["name"] == b"gaia-fn"
     assert [c["name"] for c in consumers] == [b"gateway a:8081"]
-    assert state["ordering"] == "stream"
-    assert (state["group"], state["consumer"], state["stream"]) == (
+    assert state.ordering == "stream"
+    assert (state.group, state.consumer, state.stream) == (
         "gaia-fn",
         "gateway a:8081",
         stream,
@@ -111,10 +111,10 @@ async def test_a_failing_entry_is_retried_then_dead_lettered_with_why(
         await client.xadd(stream, {"data": '"fine"'})
         async with running(cfg, dispatch) as sub:
             state = await eventually(
-                lambda: (s := sub.state())["dead_lettered"] == 1 and s["processed"] == 1 and s,
+                lambda: s if (s := sub.state()).dead_lettered == 1 and s.processed == 1 else None,
                 what="one dead letter, one processed",
             )
-            await eventually(lambda: sub.state()["pending"] == 0, what="both acknowledged")
+            await eventually(lambda: sub.state().pending == 0, what="both acknowledged")
         [(_, letter)] = await entries(client, dead)
         assert await pending(client, stream, "gaia-fn") == 0
     assert letter[b"data"] == b'"poison"' and letter[b"traceparent"] == parent.encode()
@@ -125,7 +125,7 @@ async def test_a_failing_entry_is_retried_then_dead_lettered_with_why(
     assert letter[b"gaia-stream"] == stream.encode() and letter[b"gaia-entry"] == bad.encode()
     poison = [event for event in dispatch.events if event["data"] == "poison"]
     assert [event["id"] for event in poison] == [f"{stream}/{bad}"] * 3, "one id on every retry"
-    assert state["retried"] == 2
+    assert state.retried == 2
 
 
 async def test_an_answer_is_added_to_the_reply_stream_before_the_entry_is_acknowledged(
@@ -148,16 +148,16 @@ async def test_an_answer_is_added_to_the_reply_stream_before_the_entry_is_acknow
         asked = await add(client, stream, {"data": '"hello"'})
         await client.xadd(stream, {"data": '"quiet"'})
         async with running(cfg, dispatch) as sub:
-            stuck = await eventually(lambda: sub.state()["stuck_entries"], what="stuck")
-            assert stuck[0]["entry"] == asked and "WRONGTYPE" in stuck[0]["error"]
+            stuck = await eventually(lambda: sub.state().stuck_entries, what="stuck")
+            assert stuck[0].entry == asked and "WRONGTYPE" in stuck[0].error
             assert await pending(client, stream, "gaia-fn") >= 1, "not acknowledged"
-            assert sub.state()["processed"] == 0
+            assert sub.state().processed == 0
             await client.delete(replies)
             await eventually(
-                lambda: (s := sub.state())["processed"] == 2 and not s["stuck"],
+                lambda: (s := sub.state()).processed == 2 and not s.stuck,
                 what="both processed once answers can be added",
             )
-            await eventually(lambda: sub.state()["pending"] == 0, what="both acknowledged")
+            await eventually(lambda: sub.state().pending == 0, what="both acknowledged")
         [(_, reply)] = await entries(client, replies)
     assert json.loads(reply[b"data"]) == {"echo": "hello"}
     assert reply[b"ce_source_id"] == f"{stream}/{asked}".encode()
@@ -176,7 +176,7 @@ async def test_an_entry_that_cannot_be_dead_lettered_stays_pending_and_holds_its
         behind = await add(client, stream, {"data": '"next"'})
         async with running(cfg, dispatch) as sub:
             state = await eventually(
-                lambda: (s := sub.state())["stuck"] and len(dispatch.events) >= 4 and s,
+                lambda: s if (s := sub.state()).stuck and len(dispatch.events) >= 4 else None,
                 what="stuck, and tried again after backoff.max",
             )
             [group] = await client.xinfo_groups(stream)
@@ -185,14 +185,14 @@ async def test_an_entry_that_cannot_be_dead_lettered_stays_pending_and_holds_its
                 dispatch.events
             ), "ordering: stream: the entry behind waits"
             await client.delete(dead)
-            await eventually(lambda: sub.state()["processed"] == 1, what="the entry behind")
-            await eventually(lambda: sub.state()["pending"] == 0, what="both acknowledged")
+            await eventually(lambda: sub.state().processed == 1, what="the entry behind")
+            await eventually(lambda: sub.state().pending == 0, what="both acknowledged")
         [(_, letter)] = await entries(client, dead)
-    [stuck] = state["stuck_entries"]
-    assert state["stuck"] == 1
-    assert stuck["entry"] == bad and "WRONGTYPE" in stuck["error"]
-    assert stuck["retry_at"] > stuck["since"]
-    assert state["processed"] == 0 and state["dead_lettered"] == 0
+    [stuck] = state.stuck_entries
+    assert state.stuck == 1
+    assert stuck.entry == bad and "WRONGTYPE" in stuck.error
+    assert stuck.retry_at > stuck.since
+    assert state.processed == 0 and state.dead_lettered == 0
     assert group["pending"] >= 1 and detail[0]["message_id"] == bad.encode()
     assert letter[b"gaia-entry"] == bad.encode()
     assert dispatch.events[-1]["id"] == f"{stream}/{behind}"
@@ -210,12 +210,12 @@ async def test_with_ordering_none_a_stuck_entry_holds_only_itself(
             await add(client, stream, {"data": str(n)})
         async with running(cfg, dispatch) as sub:
             state = await eventually(
-                lambda: (s := sub.state())["processed"] == 3 and s["stuck"] and s,
+                lambda: s if (s := sub.state()).processed == 3 and s.stuck else None,
                 what="the others processed, the poison stuck",
             )
-            await eventually(lambda: sub.state()["pending"] == 1, what="only it pending")
-    [stuck] = state["stuck_entries"]
-    assert stuck["entry"] == bad and "no dead letter is configured" in stuck["error"]
+            await eventually(lambda: sub.state().pending == 1, what="only it pending")
+    [stuck] = state.stuck_entries
+    assert stuck.entry == bad and "no dead letter is configured" in stuck.error
 
 
 async def test_ordering_stream_runs_entries_one_after_another_in_order(
@@ -254,13 +254,13 @@ async def test_ordering_none_runs_up_to_max_in_flight_at_once(redis_server: Redi
             await eventually(lambda: dispatch.running == 4, what="four running")
             # Twice max_in_flight are held: read from the group, waiting their turn.
             state = await eventually(
-                lambda: (s := sub.state())["pending"] == 8 and s["lag"] == 32 and s,
+                lambda: s if (s := sub.state()).pending == 8 and s.lag == 32 else None,
                 what="the group's pending and lag",
             )
             release.set()
-            await eventually(lambda: sub.state()["processed"] == 40, what="every entry")
+            await eventually(lambda: sub.state().processed == 40, what="every entry")
     assert dispatch.most_running == 4
-    assert state["in_flight"] == 8
+    assert state.in_flight == 8
 
 
 async def test_a_dead_consumers_pending_entries_are_taken_over_after_claim_idle(
@@ -277,13 +277,13 @@ async def test_a_dead_consumers_pending_entries_are_taken_over_after_claim_idle(
         await client.xreadgroup("gaia-fn", "dead", {stream: ">"}, count=5)
         async with running(cfg, dispatch) as sub:
             state = await eventually(
-                lambda: (s := sub.state())["claimed"] == 5 and s["processed"] == 5 and s,
+                lambda: s if (s := sub.state()).claimed == 5 and s.processed == 5 else None,
                 what="five claimed and processed",
                 within=10,
             )
-            await eventually(lambda: sub.state()["pending"] == 0, what="acknowledged")
+            await eventually(lambda: sub.state().pending == 0, what="acknowledged")
     assert sorted(event["data"] for event in dispatch.events) == [0, 1, 2, 3, 4]
-    assert state["consumer"] == "replica-1"
+    assert state.consumer == "replica-1"
 
 
 def test_idle_entries_are_looked_for_every_half_claim_idle_and_at_least_every_5s() -> None:
@@ -306,8 +306,8 @@ async def test_a_live_consumers_slow_entry_is_not_taken_from_it(redis_server: Re
         await eventually(lambda: first.events, what="the first consumer took it")
         async with running(cfg, second, replica="b") as other:
             await eventually(lambda: not first.running, what="the slow entry done", within=10)
-            await eventually(lambda: other.state()["pending"] == 0, what="acknowledged")
-            claimed = other.state()["claimed"]
+            await eventually(lambda: other.state().pending == 0, what="acknowledged")
+            claimed = other.state().claimed
     assert len(first.events) == 1 and second.events == [] and claimed == 0
 
 
@@ -333,7 +333,7 @@ async def test_stop_lets_running_entries_finish_and_acknowledges_them(
         await sub.stop(timeout_s=5)
         assert await pending(client, stream, "gaia-fn") == 0
     state = sub.state()
-    assert (state["status"], state["processed"]) == ("stopped", 3)
+    assert (state.status, state.processed) == ("stopped", 3)
 
 
 async def test_what_does_not_finish_by_the_stop_timeout_is_read_again_by_the_same_consumer(
@@ -355,7 +355,7 @@ async def test_what_does_not_finish_by_the_stop_timeout_is_read_again_by_the_sam
         assert await pending(client, stream, "gaia-fn") == 1, "unfinished: not acknowledged"
         again = FakeDispatch()
         async with running(cfg, again) as sub:  # the same consumer name: its own pending
-            await eventually(lambda: sub.state()["pending"] == 0, what="acknowledged")
+            await eventually(lambda: sub.state().pending == 0, what="acknowledged")
     assert again.ids() == [f"{stream}/{entry}"]
 
 
@@ -363,7 +363,7 @@ async def test_an_unreachable_server_is_retried_with_the_error_in_the_state() ->
     cfg = RedisTriggerConfig(url=f"redis://127.0.0.1:{free_port()}/0", stream="s")
     async with running(cfg, FakeDispatch(), until="connecting") as sub:
         state = sub.state()
-    assert "Connect" in str(state["error"]) and str(cfg.url.split("/")[2]) in str(state["error"])
+    assert "Connect" in str(state.error) and str(cfg.url.split("/")[2]) in str(state.error)
 
 
 async def test_a_stream_key_of_another_type_is_reported_until_it_is_fixed(
@@ -374,9 +374,9 @@ async def test_a_stream_key_of_another_type_is_reported_until_it_is_fixed(
     async with connected(redis_server) as client:
         await client.set(stream, "a string")
         async with running(config(redis_server, stream), dispatch, until="connecting") as sub:
-            assert "WRONGTYPE" in str(sub.state()["error"])
+            assert "WRONGTYPE" in str(sub.state().error)
             await client.delete(stream)
-            await eventually(lambda: sub.state()["status"] == "running", within=15, what="back")
+            await eventually(lambda: sub.state().status == "running", within=15, what="back")
             await client.xadd(stream, {"data": "1"})
             await eventually(lambda: dispatch.events, what="the entry")
 
@@ -396,9 +396,7 @@ async def test_a_pending_entry_deleted_from_the_stream_is_acknowledged_not_deliv
         async with running(cfg, dispatch) as sub:
             # Within the first look for idle entries (5 s), whose XAUTOCLAIM would also
             # drop it on Redis 7: the trigger acknowledges it as soon as it reads it.
-            await eventually(
-                lambda: sub.state()["pending"] == 0, within=4, what="both acknowledged"
-            )
+            await eventually(lambda: sub.state().pending == 0, within=4, what="both acknowledged")
     assert dispatch.ids() == [f"{stream}/{kept}"]
 
 
@@ -412,13 +410,13 @@ async def test_a_restarted_server_is_reconnected_to(tmp_path: Path) -> None:
                 await add(client, stream, {"data": "1"})
             await eventually(lambda: len(dispatch.events) == 1, what="the first entry")
             server.stop()
-            await eventually(lambda: sub.state()["status"] != "running", what="noticed")
-            assert sub.state()["error"]
+            await eventually(lambda: sub.state().status != "running", what="noticed")
+            assert sub.state().error
             again = RedisServer(tmp_path / "again")
             again.port, again.url = server.port, server.url
             (tmp_path / "again").mkdir()
             server = again.start()
-            await eventually(lambda: sub.state()["status"] == "running", within=30, what="back")
+            await eventually(lambda: sub.state().status == "running", within=30, what="back")
             async with connected(server) as client:
                 await add(client, stream, {"data": "2"})
             await eventually(lambda: len(dispatch.events) == 2, what="the entry after")
