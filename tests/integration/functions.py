@@ -114,5 +114,5 @@ REDIS_ECHO = """
 def handler(event, context):
     if event.data % 97 == 0:
         raise ValueError("poison pill")
-    return {"n": event.data, "revision": context.revision}
+    return {"n": event.data, "headers": dict(event.headers), "revision": context.revision}
 """

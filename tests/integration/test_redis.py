@@ -105,7 +105,8 @@ def test_two_gateways_in_one_group_one_killed_mid_stream_lose_no_entry(
             return state if done and state["pending"] == 0 and state["lag"] == 0 else None
 
         state = wait_for(settled, timeout=90, what="every entry answered or dead-lettered")
-        answers = Counter(json.loads(_field(f, "data"))["n"] for f in _read(client, replies))
+        bodies = [json.loads(_field(f, "data")) for f in _read(client, replies)]
+        answers = Counter(body["n"] for body in bodies)
         letters = Counter(int(_field(f, "data")) for f in _read(client, dead))
         sources = {_field(f, "ce_source_id") for f in _read(client, replies)}
         letter = _read(client, dead)[0]
@@ -118,6 +119,7 @@ def test_two_gateways_in_one_group_one_killed_mid_stream_lose_no_entry(
     print(f"\nkill -9 holding {orphans} entries: {duplicates} duplicate(s)")
     # Only what the victim held can run twice: those it finished but had not acknowledged.
     assert 0 <= duplicates <= orphans <= 2 * MAX_IN_FLIGHT
+    assert bodies[0]["headers"] == {} and bodies[0]["revision"] == 1, "no headers"
     assert len(sources) == TOTAL - len(POISON) and f"{stream}/" in next(iter(sources))
     assert _field(letter, "gaia-attempts") == "2" and _field(letter, "gaia-stream") == stream
     assert _field(letter, "gaia-trigger") == TRIGGER and "poison pill" in _field(
