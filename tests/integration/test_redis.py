@@ -13,7 +13,7 @@ import redis
 
 from tests.brokers.redis import RedisServer
 from tests.integration.functions import REDIS_ECHO
-from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.integration.harness import Gaia, GaiaFactory, trigger_state, wait_for, write_function
 from tests.triggers.redis.kit import unique
 
 TOTAL = 10_000
@@ -39,11 +39,7 @@ functions:
 
 
 def _state(gaia: Gaia) -> dict[str, Any]:
-    with gaia.admin() as admin:
-        response = admin.get(f"/v1/triggers/{TRIGGER}")
-        response.raise_for_status()
-        state: dict[str, Any] = response.json()["state"]
-        return state
+    return trigger_state(gaia, TRIGGER)
 
 
 def _running(gaia: Gaia) -> bool:
