@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -277,3 +279,32 @@ def test_each_rule_runs_once_per_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0, tag="x"),))
     AliasSpec.from_dict(OLD_STYLE)
     assert sum(calls.values()) == 6
+
+
+def _decimal_splits(seed: int) -> list[tuple[list[float], bool]]:
+    """Traffic lists as people type them (up to two decimals), half summing to exactly 100
+    and half off by 0.01 to 1, each with the verdict exact decimal arithmetic gives."""
+    rng = random.Random(seed)
+    cases: list[tuple[list[float], bool]] = []
+    for i in range(2000):
+        cuts = sorted(rng.randint(0, 10_000) for _ in range(rng.randint(0, 4)))
+        hundredths = [b - a for a, b in zip([0, *cuts], [*cuts, 10_000], strict=True)]
+        if i % 2:
+            index = rng.randrange(len(hundredths))
+            hundredths[index] += rng.choice([-1, 1]) * rng.randint(1, 100)
+        texts = [f"{h // 100}.{h % 100:02d}" if h >= 0 else f"-{-h}" for h in hundredths]
+        exact = sum(Fraction(text) for text in texts) == 100
+        cases.append(([float(text) for text in texts], exact))
+    return cases
+
+
+def test_percents_add_up_to_100_as_exact_decimals_say() -> None:
+    # The oracle is exact rational arithmetic on the decimals as written; the spec sums
+    # floats, so it must tolerate their rounding and nothing more.
+    for percents, exact in _decimal_splits(seed=11):
+        raw = {"traffic": [{"revision": n + 1, "percent": p} for n, p in enumerate(percents)]}
+        if exact:
+            assert len(parse_alias_spec(raw).traffic) == len(percents), percents
+        else:
+            with pytest.raises(InvalidSpec):
+                parse_alias_spec(raw)
