@@ -1,13 +1,17 @@
-"""An alias's traffic specification: what users write, validated.
+"""An alias's traffic specification: what users write, validated once, and its stored form.
 
-Resolution (turning a spec into a revision per request) lives in `routing.aliases`.
+User input (gaia.yaml, the admin API, `gaia alias set`) becomes an AliasSpec only through
+`parse_alias_spec`, which applies each rule once. The stored form comes back through
+`AliasSpec.from_dict` without them: it was checked when written, possibly under older,
+looser rules, and must keep serving. Resolution (a revision per request) lives in
+`routing.aliases`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from routing.errors import InvalidSpec
 from routing.names import (
@@ -53,15 +57,16 @@ class Sticky:
 
 @dataclass(frozen=True, kw_only=True)
 class AliasSpec:
+    """A traffic split, as `parse_alias_spec` or `from_dict` built it. The constructor
+    checks nothing: code that builds one directly holds typed values, not user input."""
+
     traffic: tuple[TrafficTarget, ...] = field(
         default_factory=lambda: (TrafficTarget(revision=LATEST, percent=100.0),)
     )
     sticky: Sticky | None = None
 
-    def __post_init__(self) -> None:
-        validate_traffic(self.traffic)
-
     def to_dict(self) -> dict[str, object]:
+        """The stored form, which `from_dict` reads back."""
         return {
             "traffic": [
                 {"revision": t.revision, "percent": t.percent} | ({"tag": t.tag} if t.tag else {})
@@ -70,20 +75,57 @@ class AliasSpec:
             "sticky": str(self.sticky) if self.sticky else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AliasSpec:
+        """The spec `to_dict()` stored, as it was: a release with looser rules may have
+        written a tag like `Canary` or a revision twice, and that alias must still load
+        and route as before. New input goes through `parse_alias_spec` instead."""
+        sticky = data.get("sticky")
+        return cls(
+            traffic=tuple(
+                TrafficTarget(
+                    revision=entry["revision"],
+                    percent=float(entry["percent"]),
+                    tag=entry.get("tag"),
+                )
+                for entry in data["traffic"]
+            ),
+            sticky=_stored_sticky(sticky) if sticky else None,
+        )
+
+
+def _sticky_parts(text: str) -> tuple[StickySource, str] | None:
+    source, sep, name = text.partition(":")
+    if not sep:
+        return None
+    for known in _STICKY_SOURCES:  # a loop rather than `in`, so the source types as one
+        if source == known:
+            return known, name
+    return None
+
+
+def _stored_sticky(text: str) -> Sticky:
+    parts = _sticky_parts(text)
+    if parts is None:
+        # No release stored this: every one wrote str(Sticky), whose source is a known one.
+        raise InvalidSpec(f"stored sticky key {shown(text)} has no source", path="sticky")
+    return Sticky(source=parts[0], name=parts[1])
+
 
 def parse_sticky(text: str, *, path: str = "sticky") -> Sticky:
-    source, sep, name = text.partition(":")
-    if not sep or source not in _STICKY_SOURCES:
+    parts = _sticky_parts(text)
+    if parts is None:
         raise InvalidSpec(
             f"invalid sticky key {shown(text)}: expected header:NAME, cookie:NAME or query:NAME",
             path=path,
         )
-    kind: StickySource = source
+    kind, name = parts
     check_token(name, what=f"{kind} name", path=path)
     return Sticky(source=kind, name=name.lower() if kind == "header" else name)
 
 
-def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic") -> None:
+def _check_list(traffic: tuple[TrafficTarget, ...], *, path: str) -> None:
+    """The rules across entries; each entry's own were checked as it was parsed."""
     if not traffic:
         raise InvalidSpec("traffic is empty: expected at least one revision", path=path)
     tags: set[str] = set()
@@ -91,7 +133,6 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
     revisions: set[int | str] = set()
     for index, target in enumerate(traffic):
         where = f"{path}[{index}]"
-        check_revision(target.revision, path=f"{where}.revision")
         if target.revision in revisions:
             raise InvalidSpec(
                 f"revision {target.revision!r} is listed twice: expected each revision once "
@@ -99,9 +140,7 @@ def validate_traffic(traffic: tuple[TrafficTarget, ...], *, path: str = "traffic
                 path=f"{where}.revision",
             )
         revisions.add(target.revision)
-        _check_percent(target.percent, path=f"{where}.percent")
         if target.tag is not None:
-            check_tag_name(target.tag, path=f"{where}.tag")
             if target.tag in tags:
                 raise InvalidSpec(f"tag {target.tag!r} is used twice", path=f"{where}.tag")
             tags.add(target.tag)
@@ -127,7 +166,7 @@ def parse_alias_spec(raw: object, *, path: str = "") -> AliasSpec:
     traffic = tuple(
         _parse_target(item, path=f"{prefix}traffic[{i}]") for i, item in enumerate(raw_traffic)
     )
-    validate_traffic(traffic, path=f"{prefix}traffic")
+    _check_list(traffic, path=f"{prefix}traffic")
     sticky_raw = raw.get("sticky")
     if sticky_raw is not None and not isinstance(sticky_raw, str):
         raise InvalidSpec("expected header:NAME, cookie:NAME or query:NAME", path=f"{prefix}sticky")

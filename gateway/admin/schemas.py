@@ -114,8 +114,18 @@ class AliasView(_View):
     updated_at: float
 
 
+class TrafficEntryView(_View):
+    # Not TrafficEntryBody: a spec stored by an earlier release keeps the tag it had
+    # then, which today's input pattern may refuse.
+    revision: Revision
+    percent: float
+    tag: str | None = None
+
+
 class SpecView(_View):
-    traffic: list[TrafficEntryBody]
+    """An alias's traffic as stored (history, apply plans)."""
+
+    traffic: list[TrafficEntryView]
     sticky: str | None
 
 

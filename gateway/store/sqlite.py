@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from gateway.store.base import (
     StoredState,
     TriggerRecord,
 )
-from routing.traffic import parse_alias_spec
+from routing.errors import InvalidSpec
+from routing.traffic import AliasSpec, parse_alias_spec
+
+log = logging.getLogger("gaia.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -61,6 +65,24 @@ def _json(data: object) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
+def _served_spec(function: str, alias: str, stored: str) -> AliasSpec:
+    """An alias's stored spec, served as it was written even where today's input rules
+    are stricter than the release that wrote it; such an alias is logged, once per start,
+    since its next change must follow them."""
+    data = json.loads(stored)
+    try:
+        parse_alias_spec(data)
+    except InvalidSpec as exc:
+        log.warning(
+            "alias %s:%s is served as stored, but today's rules refuse it (%s); "
+            "the next alias set or apply of it must follow them",
+            function,
+            alias,
+            exc,
+        )
+    return AliasSpec.from_dict(data)
+
+
 class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,9 +107,7 @@ class SQLiteStore(Store):
                 )
             ),
             aliases=tuple(
-                AliasRecord(
-                    function=fn, name=name, spec=parse_alias_spec(json.loads(spec)), updated_at=t
-                )
+                AliasRecord(function=fn, name=name, spec=_served_spec(fn, name, spec), updated_at=t)
                 for fn, name, spec, t in db.execute(
                     "SELECT function, name, spec, updated_at FROM aliases"
                 )
@@ -103,8 +123,8 @@ class SQLiteStore(Store):
                     function=fn,
                     alias=alias,
                     at=at,
-                    before=parse_alias_spec(json.loads(before)) if before else None,
-                    after=parse_alias_spec(json.loads(after)),
+                    before=AliasSpec.from_dict(json.loads(before)) if before else None,
+                    after=AliasSpec.from_dict(json.loads(after)),
                     by=by,
                 )
                 for fn, alias, at, before, after, by in db.execute(

@@ -9,46 +9,20 @@ from collections import Counter
 from pathlib import Path
 
 from tests.integration.functions import VERSIONED
-from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
-
-
-def _deploy(gaia: Gaia, code: Path, version: str) -> dict[str, object]:
-    write_function(code, VERSIONED.replace("{version}", version))
-    result = gaia.cli("deploy", "greet", "--code", str(code), "-o", "json")
-    assert result.returncode == 0, result.stderr
-    data: dict[str, object] = json.loads(result.stdout)
-    return data
-
-
-def _routes(tmp_path: Path) -> Path:
-    write_function(tmp_path / "greet", VERSIONED.replace("{version}", "v1"))
-    config = tmp_path / "gaia.yaml"
-    config.write_text(
-        """
-functions:
-  greet:
-    code: ./greet
-    aliases:
-      prod:
-        traffic: [{revision: latest, percent: 100}]
-    triggers:
-      - http: {path: /greet, alias: prod}
-      - http: {path: /greet-default}
-"""
-    )
-    return config
+from tests.integration.greet import deploy, greet_config
+from tests.integration.harness import GaiaFactory, wait_for, write_function
 
 
 def test_publish_creates_revisions_and_same_digest_creates_none(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)))
     code = tmp_path / "greet"
-    first = _deploy(gaia, code, "v1")
+    first = deploy(gaia, code, "v1")
     assert (first["revision"], first["created"]) == (1, False)
-    second = _deploy(gaia, code, "v2")
+    second = deploy(gaia, code, "v2")
     assert (second["revision"], second["created"]) == (2, True)
-    again = _deploy(gaia, code, "v2")
+    again = deploy(gaia, code, "v2")
     assert (again["revision"], again["created"]) == (2, False)
     assert again["digest"] == second["digest"]
 
@@ -71,9 +45,9 @@ def test_publish_creates_revisions_and_same_digest_creates_none(
 def test_weighted_split_tag_routing_and_stickiness(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)))
     code = tmp_path / "greet"
-    _deploy(gaia, code, "v2")
+    deploy(gaia, code, "v2")
     result = gaia.cli(
         "alias", "set", "greet:prod", "1=80", "2=20", "--tag", "2=canary", "-o", "json"
     )
@@ -112,7 +86,7 @@ def test_weighted_split_tag_routing_and_stickiness(
 def test_alias_errors_name_the_field_and_change_nothing(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)))
     with gaia.admin() as admin:
         before = admin.get("/v1/functions/greet/aliases/prod").json()
         bad_sum = admin.put(
@@ -135,8 +109,8 @@ def test_alias_errors_name_the_field_and_change_nothing(
 
 
 def test_alias_history_and_rollback(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
-    _deploy(gaia, tmp_path / "greet", "v2")
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)))
+    deploy(gaia, tmp_path / "greet", "v2")
     assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
     assert gaia.cli("alias", "set", "greet:prod", "2=100").returncode == 0
     with gaia.data() as http:
@@ -163,7 +137,7 @@ def test_alias_history_and_rollback(tmp_path: Path, gaia_factory: GaiaFactory) -
 def test_deploy_shows_its_stages_and_the_urls_that_reach_it(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)))
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)))
     write_function(tmp_path / "greet", VERSIONED.replace("{version}", "v2"))
     result = gaia.cli("deploy", "greet", "--code", str(tmp_path / "greet"))
     assert result.returncode == 0, result.stderr
@@ -179,9 +153,9 @@ def test_deploy_shows_its_stages_and_the_urls_that_reach_it(
 def test_retention_deletes_old_unreferenced_revisions_only(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = gaia_factory().start("-f", str(_routes(tmp_path)), "--keep-revisions", "1")
+    gaia = gaia_factory().start("-f", str(greet_config(tmp_path)), "--keep-revisions", "1")
     assert gaia.cli("alias", "set", "greet:prod", "1=100").returncode == 0
-    digests = [_deploy(gaia, tmp_path / "greet", f"v{n}")["digest"] for n in range(2, 6)]
+    digests = [deploy(gaia, tmp_path / "greet", f"v{n}")["digest"] for n in range(2, 6)]
     listing = json.loads(gaia.cli("revisions", "greet", "-o", "json").stdout)
     # 1: pinned by prod; 5: latest; 4: the one unreferenced revision kept.
     assert [r["revision"] for r in listing] == [1, 4, 5]
@@ -201,7 +175,7 @@ def handler(event, context):
 
 
 def test_switching_an_alias_drops_no_request(tmp_path: Path, gaia_factory: GaiaFactory) -> None:
-    config = _routes(tmp_path)
+    config = greet_config(tmp_path)
     write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v1"))
     gaia = gaia_factory().start("-f", str(config))
     write_function(tmp_path / "greet", SLOW_VERSIONED.replace("{version}", "v2"))

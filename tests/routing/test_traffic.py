@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from fractions import Fraction
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from routing import traffic
 from routing.errors import InvalidSpec
 from routing.traffic import (
     LATEST,
@@ -188,13 +193,92 @@ def test_invalid_specs_name_the_key(raw: dict[str, object], path: str, message: 
     assert str(caught.value).startswith(f"{expected_path}: ")
 
 
-def test_alias_spec_built_in_code_is_validated_too() -> None:
+# What the previous release's parser accepted and stored (its `to_dict()`): tags were any
+# non-empty string, a revision could be listed twice, a sticky name any non-empty text.
+OLD_STYLE = {
+    "traffic": [
+        {"revision": 2, "percent": 50.0, "tag": "Next_V2"},
+        {"revision": 2, "percent": 50.0},
+        {"revision": 1, "percent": 0.0, "tag": "Old"},
+    ],
+    "sticky": "header:x user id",
+}
+
+
+def test_stored_specs_load_as_written_under_older_rules() -> None:
+    spec = AliasSpec.from_dict(OLD_STYLE)
+    assert spec.traffic == (
+        TrafficTarget(revision=2, percent=50.0, tag="Next_V2"),
+        TrafficTarget(revision=2, percent=50.0),
+        TrafficTarget(revision=1, percent=0.0, tag="Old"),
+    )
+    assert spec.sticky == Sticky(source="header", name="x user id")
+    assert spec.to_dict() == OLD_STYLE
+    # Input is held to today's rules: the same data given again is refused.
     with pytest.raises(InvalidSpec) as caught:
-        AliasSpec(traffic=(TrafficTarget(revision=True, percent=100),))
-    assert caught.value.path == "traffic[0].revision"
-    with pytest.raises(InvalidSpec) as caught:
-        AliasSpec(traffic=(TrafficTarget(revision=1, percent=99),))
-    assert caught.value.path == "traffic"
+        parse_alias_spec(OLD_STYLE)
+    assert caught.value.path == "traffic[0].tag"
+    assert caught.value.message.startswith("invalid tag name 'Next_V2'")
+
+
+# The previous release's rules, as strategies: what it could have stored.
+_OLD_TAGS = st.text(min_size=1, max_size=12)
+_OLD_STICKY = st.builds(
+    lambda source, name: f"{source}:{name.lower() if source == 'header' else name}",
+    st.sampled_from(["header", "cookie", "query"]),
+    st.text(min_size=1, max_size=12),
+)
+
+
+@st.composite
+def _old_style_specs(draw: st.DrawFn) -> dict[str, object]:
+    # Few revision numbers, so that lists often name one twice.
+    n = draw(st.integers(1, 5))
+    revisions = draw(st.lists(st.integers(1, 4) | st.just("latest"), min_size=n, max_size=n))
+    cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=n - 1, max_size=n - 1)))
+    percents = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+    tags = draw(st.lists(_OLD_TAGS, min_size=n, max_size=n, unique=True))
+    tagged = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    traffic = [
+        {"revision": r, "percent": float(p)} | ({"tag": t} if keep else {})
+        for r, p, t, keep in zip(revisions, percents, tags, tagged, strict=True)
+    ]
+    return {"traffic": traffic, "sticky": draw(st.none() | _OLD_STICKY)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_old_style_specs())
+def test_every_spec_the_previous_release_stored_reads_back_unchanged(
+    stored: dict[str, object],
+) -> None:
+    spec = AliasSpec.from_dict(stored)
+    assert spec.to_dict() == stored
+    assert sum(t.percent for t in spec.traffic) == pytest.approx(100)
+
+
+def test_each_rule_runs_once_per_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: Counter[str] = Counter()
+    for name in ("check_revision", "check_tag_name", "_check_percent"):
+        real = getattr(traffic, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(traffic, name, spy)
+    parse_alias_spec(
+        {
+            "traffic": [
+                {"revision": 1, "percent": 90, "tag": "stable"},
+                {"revision": "latest", "percent": 10, "tag": "canary"},
+            ]
+        }
+    )
+    assert calls == {"check_revision": 2, "check_tag_name": 2, "_check_percent": 2}
+    # Building a spec in code, or reading a stored one, applies no input rule at all.
+    AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0, tag="x"),))
+    AliasSpec.from_dict(OLD_STYLE)
+    assert sum(calls.values()) == 6
 
 
 def _decimal_splits(seed: int) -> list[tuple[list[float], bool]]:

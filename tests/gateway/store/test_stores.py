@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +112,49 @@ def test_sqlite_survives_reopening(tmp_path: Path) -> None:
 def test_unknown_store_url_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="expected sqlite:///PATH or memory://"):
         open_store("postgres://x", home=Path("."))
+
+
+# An alias as the previous release stored it: its rules let a tag be any non-empty string
+# and a revision be listed twice; today's input rules refuse both.
+OLD_STYLE_SPEC = {
+    "traffic": [
+        {"revision": 1, "percent": 50.0, "tag": "Stable_1"},
+        {"revision": 1, "percent": 50.0},
+    ],
+    "sticky": "header:x user",
+}
+
+
+def test_sqlite_loads_aliases_stored_under_older_rules(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "gaia.db"
+    first = SQLiteStore(path)
+    first.write(FIRST)
+    first.close()
+    # Written by hand the way the previous release's write() did: sorted, compact JSON.
+    stored = json.dumps(OLD_STYLE_SPEC, sort_keys=True, separators=(",", ":"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE aliases SET spec = ? WHERE function = 'hello'", (stored,))
+        db.execute(
+            "INSERT INTO alias_history (function, alias, at, before, after, by) "
+            "VALUES ('hello', 'default', 2.0, ?, ?, 'alias set')",
+            (stored, stored),
+        )
+    db.close()
+
+    reopened = SQLiteStore(path)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gaia.store"):
+            state = reopened.load()
+    finally:
+        reopened.close()
+    expected = AliasSpec.from_dict(OLD_STYLE_SPEC)
+    assert [a.spec for a in state.aliases] == [expected]
+    assert [(h.before, h.after) for h in state.history] == [(expected, expected)]
+    assert state.aliases[0].spec.to_dict() == OLD_STYLE_SPEC
+    # Logged once, for the alias that serves; history only records.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "alias hello:default is served as stored" in warnings[0]
+    assert "traffic[0].tag: invalid tag name 'Stable_1'" in warnings[0]
