@@ -15,6 +15,7 @@ PACKAGES: dict[str, str] = {
     "http": "triggers.http",
     "kafka": "triggers.kafka",
     "nats": "triggers.nats",
+    "redis": "triggers.redis",
     "cron": "triggers.cron",
 }
 

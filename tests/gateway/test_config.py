@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from configkit.words import listing
 from gateway.config import (
     ConfigError,
     FunctionConfig,
@@ -22,7 +23,11 @@ from gateway.config import (
 from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
 from runtime_adapters.python.settings import PoolConfig, PythonSettings
+from triggers import registry
 from triggers.http.config import HttpTriggerConfig
+
+# Every registered kind, in the registry's order, as messages list them.
+KINDS = listing(registry.names())
 
 # DESIGN.md's example without what this release does not have (rollout; kafka, nats and
 # cron triggers are in test_config_kafka.py, test_config_nats.py and test_config_cron.py).
@@ -536,7 +541,7 @@ TAGGED = {
             "triggers[0].cron.schedule: expected a schedule like '*/5 * * * *'",
         ),
         ({"htp": {"path": "/"}}, "triggers[0].htp: unknown trigger 'htp': did you mean 'http'?"),
-        ({"sqs": {}}, "triggers[0].sqs: unknown trigger 'sqs': expected http, kafka, nats or cron"),
+        ({"sqs": {}}, f"triggers[0].sqs: unknown trigger 'sqs': expected {KINDS}"),
         (
             {"http": {"path": "/"}, "cron": {}},
             "triggers[0]: expected one trigger per list item, got cron and http",
@@ -548,7 +553,7 @@ TAGGED = {
         ),
         (
             "http",
-            "triggers[0]: expected a mapping with one of http, kafka, nats or cron, got 'http'",
+            f"triggers[0]: expected a mapping with one of {KINDS}, got 'http'",
         ),
         (
             {"http": None},

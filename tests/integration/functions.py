@@ -108,3 +108,11 @@ def handler(event, context):
         "offset": getattr(event, "offset", None),
     }
 """
+
+# Entries `{data: N}`: every 97th is poison, failing each attempt.
+REDIS_ECHO = """
+def handler(event, context):
+    if event.data % 97 == 0:
+        raise ValueError("poison pill")
+    return {"n": event.data, "headers": dict(event.headers), "revision": context.revision}
+"""

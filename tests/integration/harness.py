@@ -162,3 +162,12 @@ def write_function(directory: Path, source: str, *, files: Sequence[tuple[str, s
     for name, text in files:
         (directory / name).write_text(text)
     return directory
+
+
+def trigger_state(gaia: Gaia, trigger_id: str) -> dict[str, object]:
+    """The live state `GET /v1/triggers/{id}` reports for one trigger."""
+    with gaia.admin() as admin:
+        response = admin.get(f"/v1/triggers/{trigger_id}")
+        response.raise_for_status()
+        state: dict[str, object] = response.json()["state"]
+        return state

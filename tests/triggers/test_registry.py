@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.triggers.config_kit import make_base
 
-_CLIENTS = {"kafka": "aiokafka", "nats": "nats.aio.client"}
+_CLIENTS = {"kafka": "aiokafka", "nats": "nats.aio.client", "redis": "redis.asyncio"}
 
 _PROBE = textwrap.dedent(
     """
@@ -29,10 +29,11 @@ _PROBE = textwrap.dedent(
           - http: {path: /hello}
           - kafka: {brokers: "a:9092", topic: orders}
           - nats: {servers: "a:4222", subject: orders}
+          - redis: {url: "redis://a:6379/0", stream: orders}
           - cron: {schedule: "@hourly"}
     '''
     file = parse_config(text, base_dir=Path(sys.argv[1]))
-    assert len(file.functions["hello"].triggers) == 4
+    assert len(file.functions["hello"].triggers) == 5
     loaded = {"validated": sorted(m for m in sys.modules if m in sys.argv[2:])}
     kind = registry.kind("kafka")
     assert kind.subscriber is not None

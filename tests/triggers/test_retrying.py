@@ -17,6 +17,7 @@ from triggers.retrying import BackoffConfig
 SECTIONS = {
     "kafka": {"brokers": "a:9092", "topic": "orders"},
     "nats": {"servers": "a:4222", "subject": "orders"},
+    "redis": {"url": "redis://127.0.0.1:6379/0", "stream": "orders"},
     "cron": {"schedule": "@hourly"},
 }
 

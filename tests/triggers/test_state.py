@@ -13,6 +13,7 @@ from triggers import registry
 from triggers.cron.state import CronState
 from triggers.kafka.state import KafkaState
 from triggers.nats.state import NatsState
+from triggers.redis.state import RedisState, StuckEntry
 from triggers.state import TriggerState
 
 KAFKA = KafkaState(
@@ -50,9 +51,25 @@ CRON = CronState(
     processed=3,
     missed=1,
 )
+REDIS = RedisState(
+    status="running",
+    stream="orders",
+    group="gaia-fn",
+    consumer="r1",
+    ordering="stream",
+    pending=1,
+    lag=0,
+    in_flight=1,
+    retried=4,
+    claimed=2,
+    stuck=1,
+    stuck_entries=(StuckEntry(entry="5-0", error="WRONGTYPE", since=100.0, retry_at=130.0),),
+)
 
 
-@pytest.mark.parametrize("state", [KAFKA, CORE, JETSTREAM, CRON], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize(
+    "state", [KAFKA, CORE, JETSTREAM, CRON, REDIS], ids=lambda s: type(s).__name__
+)
 def test_the_json_reads_back_into_the_same_state(state: TriggerState) -> None:
     shown = json.loads(json.dumps(state.to_dict()))
     assert type(state).from_dict(shown) == state
