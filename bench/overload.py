@@ -1,7 +1,7 @@
 """Overload benchmark: does the gateway keep serving at 500 connections, and against
 slow clients? Bare uvicorn beside it.
 
-    python -m bench.overload [--duration 10] [--repeat 3] [--slow 1000]
+    python -m bench.overload [--duration 10] [--repeat 3] [--slow 1000] [--pin]
 
 In one run, with default settings on both sides:
 
@@ -24,6 +24,7 @@ process it starts (and every descendant) is stopped on exit, Ctrl-C included.
 from __future__ import annotations
 
 import argparse
+import os
 import select
 import shlex
 import socket
@@ -61,6 +62,8 @@ from bench.hot_path import (
 from gateway.http.limits import HttpLimits
 
 LOW, HIGH = 32, 500
+# --pin: the servers on one CPU, the load generator on the other.
+SERVER_CPU, LOAD_CPU = 0, 1
 GOODPUT_RATIO_TARGET = 0.9
 HEADER_TIMEOUT_S = HttpLimits.header_timeout_s
 CLOSE_GRACE_S = 1.0
@@ -208,6 +211,11 @@ def report(results: Results, args: argparse.Namespace) -> str:
         f"Bare: `{shlex.join(bare_command('PORT')).replace(sys.executable, 'python')}`; "
         "gateway: `python -m gateway up` serving examples/hello with default settings.",
     ]
+    if args.pin:
+        notes.append(
+            f"Pinned: both servers and the gateway's workers on CPU {SERVER_CPU}, wrk and the"
+            f" slow clients on CPU {LOAD_CPU}."
+        )
     if args.slow:
         notes.append(
             f"Slow clients: {args.slow} connections each sent `{HALF_HEAD.decode()!r}` and "
@@ -232,6 +240,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--slow", type=int, default=1000, help="half-head connections (0: skip that scenario)"
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="servers (and the gateway's workers) on CPU 0, wrk and the slow clients on CPU 1,"
+        " so the load generator's own cost at 500 connections takes no CPU from the servers",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.repeat < 1 or args.slow < 0:
         parser.error("--duration and --repeat must be at least 1, --slow at least 0")
@@ -240,8 +254,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
     progress(f"starting the bare app and the gateway (logs in {workdir})")
+    if args.pin:
+        os.sched_setaffinity(0, {SERVER_CPU})  # inherited by the servers and their workers
     bare, bare_url = start_bare(procs, workdir)
     gateway = start_hello_gateway(procs, workdir, workdir / "home")
+    if args.pin:
+        os.sched_setaffinity(0, {LOAD_CPU})  # inherited by wrk
     urls: Mapping[str, str] = {"bare": bare_url, "gateway": gateway.url(HELLO_PATH)}
     progress(f"phase: warm-up, {min(WARMUP_S, args.duration)}s each")
     warm_up(urls, min(WARMUP_S, args.duration))
