@@ -21,13 +21,38 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
 from triggers.backoff import Backoff
+from triggers.base import CloudEvent, Dispatch
 
 log = logging.getLogger("gaia.triggers")
 E = TypeVar("E")
+
+
+class Attempted(Protocol):
+    """A unit of delivery that remembers which revision ran it last (dead letters name it)."""
+
+    revision: str
+
+
+async def invoke_attempt(
+    dispatch: Dispatch,
+    event: CloudEvent,
+    *,
+    attempt: int,
+    unit: Attempted,
+    sticky_key: str | None = None,
+) -> InvocationResult:
+    """One attempt of `event` (request id `ID#ATTEMPT`, so each retry is told apart in
+    the logs): the function's answer, or its runtime failure raised for `deliver` to
+    retry. `unit.revision` is set either way."""
+    dispatched = await dispatch(event, request_id=f"{event['id']}#{attempt}", sticky_key=sticky_key)
+    unit.revision = dispatched.revision
+    if isinstance(dispatched.outcome, RuntimeAdapterError):
+        raise dispatched.outcome
+    return dispatched.outcome
 
 
 class DeliveryError(Exception):

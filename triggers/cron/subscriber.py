@@ -24,7 +24,7 @@ from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
 from triggers.cron.schedule import Schedule, parse_schedule, ticks_between
 from triggers.cron.state import CronState
 from triggers.events import iso_time
-from triggers.pipeline import Delivered, DeliveryStuck, Pipeline, RetryPolicy
+from triggers.pipeline import Delivered, DeliveryStuck, Pipeline, RetryPolicy, invoke_attempt
 
 log = logging.getLogger("gaia.triggers.cron")
 
@@ -211,14 +211,11 @@ class CronSubscriber(Subscriber):
 
     async def _invoke(self, run: Run, attempt: int) -> InvocationResult:
         run.attempts = attempt
-        dispatched = await self._dispatch(
-            self._event(run), request_id=f"{run.run_id}#{attempt}", sticky_key=None
-        )
-        run.revision = dispatched.revision
-        if isinstance(dispatched.outcome, RuntimeAdapterError):
-            run.error = dispatched.outcome.message
-            raise dispatched.outcome
-        return dispatched.outcome
+        try:
+            return await invoke_attempt(self._dispatch, self._event(run), attempt=attempt, unit=run)
+        except RuntimeAdapterError as exc:
+            run.error = exc.message
+            raise
 
     def _event(self, run: Run) -> CloudEvent:
         return {

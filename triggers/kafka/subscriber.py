@@ -51,6 +51,7 @@ from triggers.pipeline import (
     Pipeline,
     RetryPolicy,
     failure_of,
+    invoke_attempt,
 )
 
 log = logging.getLogger("gaia.triggers.kafka")
@@ -364,13 +365,9 @@ class KafkaSubscriber(ConnectedSubscriber):
         else:
             event = batch_event(records, source=self._source)
             sticky = None
-        dispatched = await self._dispatch(
-            event, request_id=f"{event['id']}#{attempt}", sticky_key=sticky
+        result = await invoke_attempt(
+            self._dispatch, event, attempt=attempt, unit=unit, sticky_key=sticky
         )
-        unit.revision = dispatched.revision
-        if isinstance(dispatched.outcome, RuntimeAdapterError):
-            raise dispatched.outcome
-        result = dispatched.outcome
         if result.status < 500 and result.body and self.config.response_topic:
             if len(records) == 1:
                 key, source_id = records[0].key, message_id(records[0])

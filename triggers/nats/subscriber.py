@@ -42,6 +42,7 @@ from triggers.pipeline import (
     Pipeline,
     Retry,
     RetryPolicy,
+    invoke_attempt,
 )
 
 log = logging.getLogger("gaia.triggers.nats")
@@ -354,13 +355,7 @@ class NatsSubscriber(ConnectedSubscriber):
 
     async def _invoke(self, unit: _Unit, attempt: int) -> InvocationResult:
         event = message_event(unit.msg, source=self._source)
-        dispatched = await self._dispatch(
-            event, request_id=f"{event['id']}#{attempt}", sticky_key=None
-        )
-        unit.revision = dispatched.revision
-        if isinstance(dispatched.outcome, RuntimeAdapterError):
-            raise dispatched.outcome
-        result = dispatched.outcome
+        result = await invoke_attempt(self._dispatch, event, attempt=attempt, unit=unit)
         reply_subject = self.config.reply_subject
         if reply_subject and result.status < 500 and result.body:
             headers = {"gaia-source-id": str(event["id"]), **_content_type(result)}

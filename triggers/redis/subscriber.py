@@ -30,7 +30,7 @@ from typing import Any, cast
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from runtime_adapters.base import InvocationResult
 from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.ordering import KeyedRunner
@@ -41,6 +41,7 @@ from triggers.pipeline import (
     Failure,
     Pipeline,
     RetryPolicy,
+    invoke_attempt,
 )
 from triggers.redis.config import RedisTriggerConfig
 from triggers.redis.events import entry_event, event_id, stream_source
@@ -390,13 +391,7 @@ class RedisSubscriber(ConnectedSubscriber):
         event = entry_event(
             stream=stream, entry_id=entry.id, fields=entry.fields, source=self._source
         )
-        dispatched = await self._dispatch(
-            event, request_id=f"{event['id']}#{attempt}", sticky_key=None
-        )
-        entry.revision = dispatched.revision
-        if isinstance(dispatched.outcome, RuntimeAdapterError):
-            raise dispatched.outcome
-        result = dispatched.outcome
+        result = await invoke_attempt(self._dispatch, event, attempt=attempt, unit=entry)
         reply_stream = self.config.reply_stream
         if reply_stream and result.status < 500 and result.body:
             assert self._outputs is not None
