@@ -28,6 +28,7 @@ from configkit.leaves import text
 from configkit.model import ConfigModel, known_keys, not_a_mapping
 from configkit.source import Source, load_yaml
 from configkit.words import describe, join, listing, unknown_key
+from legacy.config import LegacyConfig
 from routing.errors import InvalidSpec
 from routing.names import (
     DEFAULT_ALIAS,
@@ -66,11 +67,6 @@ REVISION_KEYS = tuple(
     )
 )
 _PIN_KEYS = ("alias", "revision", "tag")
-_LEGACY_NOT_YET = (
-    "legacy is not available yet: taking routes over from an old API (DESIGN.md's"
-    " legacy: section) is not built, so this file would not do what it says;"
-    " expected functions only"
-)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -165,6 +161,8 @@ class FunctionConfig:
 @dataclass(frozen=True, kw_only=True)
 class GaiaFile:
     functions: Mapping[str, FunctionConfig] = field(default_factory=lambda: MappingProxyType({}))
+    # None: the file has no `legacy:` section, and leaves the stored one as it is.
+    legacy: LegacyConfig | None = None
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -319,9 +317,8 @@ class _Document:
             parsed = self.function(name, raw, join("functions", name))
             if parsed is not None:
                 functions[name] = parsed
-        if "legacy" in body:
-            self.add("legacy", _LEGACY_NOT_YET)
-        return GaiaFile(functions=MappingProxyType(functions))
+        legacy = self.model(LegacyConfig, body["legacy"], "legacy") if "legacy" in body else None
+        return GaiaFile(functions=MappingProxyType(functions), legacy=legacy)
 
     def function(self, name: str, raw: object, path: str) -> FunctionConfig | None:
         start = len(self.issues)

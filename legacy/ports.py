@@ -6,6 +6,7 @@ the gateway supplies both. Requests and answers cross the seams as plain frozen 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -170,3 +171,34 @@ class Evidence:
     # JSON paths learned as noise: they differ between two answers of the old API itself.
     noise_paths: tuple[str, ...]
     example: Mismatch | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveredRoute:
+    """A route of the old API learned from proxied traffic: ids clustered into `{id}`."""
+
+    pattern: str
+    # Requests per method.
+    methods: Mapping[str, int]
+    requests: int
+    # Of all requests the old API was asked.
+    share: float
+    error_rate: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+class Observations(Protocol):
+    """What the router has seen, for the gates, `gaia migrate status` and `discover`."""
+
+    def evidence(self, path: str) -> Evidence | None:
+        """The ledger route with this path pattern: None when the ledger has none."""
+        ...
+
+    def discovered(self) -> list[DiscoveredRoute]:
+        """Learned routes, most traffic first."""
+        ...
+
+    def totals(self) -> tuple[int, int]:
+        """Requests that reached the legacy layer, and how many of them functions answered."""
+        ...

@@ -137,13 +137,31 @@ def test_design_example_parses(base: Path) -> None:
     )
 
 
-def test_legacy_is_not_available_yet(base: Path) -> None:
+def test_design_legacy_section_loads(base: Path) -> None:
+    legacy = parse(base, DESIGN_EXAMPLE + LEGACY).legacy
+    assert legacy is not None
+    assert legacy.upstream == "http://127.0.0.1:9000"
+    items, orders = legacy.routes
+    assert (items.path, items.methods, items.function, items.state) == (
+        "/items/{id}",
+        ("GET",),
+        "items:prod",
+        "shadow",
+    )
+    assert (orders.methods, orders.state, orders.percent) == (("GET", "POST"), "canary", 20.0)
+
+
+def test_a_file_without_legacy_leaves_it_unset(base: Path) -> None:
+    assert parse(base, DESIGN_EXAMPLE).legacy is None
+
+
+def test_legacy_issues_name_their_key_and_line(base: Path) -> None:
+    broken = LEGACY.replace("state: shadow}", "state: shadowed}")
     with pytest.raises(ConfigError) as info:
-        parse(base, DESIGN_EXAMPLE + LEGACY)
+        parse(base, DESIGN_EXAMPLE + broken)
     [issue] = info.value.errors
-    assert (issue.path, issue.line) == ("legacy", 19)
-    assert issue.message.startswith("legacy is not available yet: ")
-    assert issue.message.endswith("expected functions only")
+    assert (issue.path, issue.line) == ("legacy.routes[0].state", 22)
+    assert issue.message == ("expected legacy, shadow, canary, function or retired, got 'shadowed'")
 
 
 def test_defaults(base: Path) -> None:
@@ -682,7 +700,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
           bye:
             code: ./missing
         legacy:
-          upstream: http://old.example.com
+          upstream: ftp://old.example.com
         """
     )
     with pytest.raises(ConfigError) as info:
@@ -696,7 +714,7 @@ def test_all_errors_are_reported_at_once_in_file_order(base: Path) -> None:
         ("functions.hello.triggers[0].cron.schedule", 12),
         ("functions.hello.triggers[1].http.path", 13),
         ("functions.bye.code", 15),
-        ("legacy", 16),
+        ("legacy.upstream", 17),
     ]
     lines = str(error).splitlines()
     assert lines[0] == (
