@@ -254,7 +254,7 @@ class _Document:
             self.add(path, str(exc))
         return None
 
-    def model(self, model: type[ConfigModel], body: Mapping[str, object], path: str) -> Any:
+    def model(self, model: type[ConfigModel], body: object, path: str) -> Any:
         """`body` validated by `model`, each of its issues recorded at its own path."""
         try:
             return model.model_validate(body)
