@@ -118,6 +118,7 @@ class DataPlane:
             headers=headers,
             params=match.params,
             body=body,
+            raw_path=scope.get("raw_path") or b"",
         )
         revision_header = (b"x-gaia-revision", resolved.label)
         try:

@@ -82,6 +82,9 @@ class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
     headers: list[tuple[bytes, bytes]]
     params: dict[str, str]
     body: bytes
+    # The path as the client sent it (percent-escapes kept), for whole web apps; empty
+    # where there was no client (an invocation through the admin API).
+    raw_path: bytes = b""
 
 
 # Non-HTTP triggers pass a CloudEvents 1.0 mapping.

@@ -227,6 +227,7 @@ def _invoke(request_id: int, invocation: Invocation, timeout_ms: int) -> Invoke:
             event.headers,
             event.params,
             event.body,
+            event.raw_path,
         )
     else:
         wire = event  # type: ignore[assignment]

@@ -40,6 +40,50 @@ def resolve_handler(spec: str) -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
+def resolve_app(spec: str, interface: str) -> Any:
+    """Import "module:app" (both sides may be dotted, as uvicorn takes them) and return
+    the app, which must be callable."""
+    module_name, _, path = spec.partition(":")
+    __import__(module_name)
+    app: Any = sys.modules[module_name]
+    for attr in path.split("."):
+        found = getattr(app, attr, _MISSING)
+        if found is _MISSING:
+            where = getattr(app, "__file__", None) or getattr(app, "__name__", None) or repr(app)
+            raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+        app = found
+    if not callable(app):
+        raise TypeError(
+            f"handler {spec!r} is a {type(app).__name__}, not a callable {interface.upper()} app"
+        )
+    return app
+
+
+_MISSING = object()
+
+
+def resolve_web_app(spec: str, interface: str, *, threads: int) -> Handler:
+    """The app `spec` names, wrapped to be called like a handler (asgi.py, wsgi.py)."""
+    app = resolve_app(spec, interface)
+    is_async = is_coroutine_function(app)
+    if interface == "asgi":
+        if not is_async:
+            raise TypeError(
+                f"handler {spec!r} is not an ASGI 3 app (neither it nor its __call__ is"
+                " async def); a WSGI app such as Flask's takes interface: wsgi"
+            )
+        from runtime_adapters.python.asgi import AsgiApp
+
+        return AsgiApp(app)
+    if is_async:
+        raise TypeError(
+            f"handler {spec!r} is an ASGI app (its __call__ is async def): use interface: asgi"
+        )
+    from runtime_adapters.python.wsgi import WsgiApp
+
+    return WsgiApp(app, threads=threads)
+
+
 def is_coroutine_function(handler: object) -> bool:
     code = getattr(handler, "__code__", None)
     if code is None:  # a callable object: look at its __call__

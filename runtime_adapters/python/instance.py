@@ -25,6 +25,7 @@ from runtime_adapters.python.connection import WorkerConnection
 from runtime_adapters.python.logs import LineSplitter, LogSink
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
+from runtime_adapters.python.settings import PythonRevisionSpec
 
 State = Literal["spare", "loading", "ready", "draining", "dead"]
 
@@ -142,6 +143,7 @@ class Instance:
             spec.memory_bytes,
             spec.timeout_s,
             spec.concurrency,
+            spec.interface or "" if isinstance(spec, PythonRevisionSpec) else "",
         )
         answer = self.conn.load(message, self._loop)
         try:

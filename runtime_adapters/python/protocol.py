@@ -36,6 +36,7 @@ class HttpEvent(msgspec.Struct, array_like=True):
     headers: Headers
     params: dict[str, str]
     body: bytes
+    raw_path: bytes = b""
 
 
 # --- gateway -> worker ------------------------------------------------------------
@@ -51,6 +52,7 @@ class Load(msgspec.Struct, tag=1, array_like=True):
     memory_bytes: int
     timeout_s: float
     concurrency: int
+    interface: str = ""  # "" for a handler function, else "asgi" or "wsgi"
 
 
 class Invoke(msgspec.Struct, tag=2, array_like=True):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
 
@@ -33,14 +34,47 @@ MAX_CONCURRENCY = 1000
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+Interface = Literal["asgi", "wsgi"]
+INTERFACES: tuple[Interface, ...] = ("asgi", "wsgi")
+# `interface: function` is the default spelled out; it is stored as no key at all, so
+# revisions from before the key keep their digests.
+_FUNCTION = "function"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonRevisionSpec(RevisionSpec):
+    """A python revision: a handler function, or (`interface`) a whole ASGI/WSGI app."""
+
+    interface: Interface | None = None
+
+
+def _dotted(text: str) -> bool:
+    parts = text.split(".")
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+
+
+def is_app_reference(handler: str) -> bool:
+    """`module:app` (both sides may be dotted: `pkg.web:api.app`), as uvicorn takes it."""
+    module, colon, attr = handler.partition(":")
+    return bool(colon) and _dotted(module) and _dotted(attr)
+
+
 def _handler(raw: object) -> str:
-    if isinstance(raw, str):
-        parts = raw.split(".")
-        if len(parts) > 1 and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-            return raw
+    if isinstance(raw, str) and (("." in raw and _dotted(raw)) or is_app_reference(raw)):
+        return raw
     raise ValueError(
-        f"expected module.function like main.handler or pkg.app.handler, got {describe(raw)}"
+        "expected module.function like main.handler or pkg.app.handler"
+        f" (module:app like main:app with interface asgi or wsgi), got {describe(raw)}"
     )
+
+
+def _interface(raw: object) -> Interface | None:
+    if raw == _FUNCTION:
+        return None
+    for option in INTERFACES:
+        if raw == option:
+            return option
+    raise ValueError(f"expected function, asgi or wsgi, got {describe(raw)}")
 
 
 def _memory(raw: object) -> int:
@@ -115,6 +149,7 @@ class PythonSettings(RuntimeSettings):
     """The field defaults are the documented defaults."""
 
     handler: Annotated[str, parsed(_handler)] = "main.handler"
+    interface: Annotated[Interface | None, parsed(optional(_interface))] = None
     env: Annotated[Mapping[str, str], parsed(_env)] = Field(
         default_factory=lambda: MappingProxyType({})
     )
@@ -139,12 +174,35 @@ class PythonSettings(RuntimeSettings):
             )
         return pool
 
+    @model_validator(mode="after")
+    def _handler_fits_interface(self) -> Self:
+        app = is_app_reference(self.handler)
+        if self.interface is not None and "handler" not in self.model_fields_set:
+            raise issue(
+                "interface",
+                "expected a handler: module:app like main:app beside it, got no handler"
+                f" (the default, {self.handler}, names a function)",
+            )
+        if self.interface is not None and not app:
+            raise issue(
+                "handler",
+                f"expected module:app like main:app for interface {self.interface},"
+                f" got {self.handler!r}",
+            )
+        if self.interface is None and app:
+            raise issue(
+                "handler",
+                f"expected module.function like main.handler, got {self.handler!r}:"
+                " module:app names a whole web app; add interface: asgi or wsgi",
+            )
+        return self
+
     @field_serializer("env")
     def _sorted_env(self, env: Mapping[str, str]) -> dict[str, str]:
         return dict(sorted(env.items()))
 
     def spec(self, *, function: str, revision: int, digest: str, bundle_dir: Path) -> RevisionSpec:
-        return RevisionSpec(
+        return PythonRevisionSpec(
             function=function,
             revision=revision,
             digest=digest,
@@ -157,4 +215,5 @@ class PythonSettings(RuntimeSettings):
             concurrency=self.concurrency,
             pool=self.pool.spec(),
             network=self.network,
+            interface=self.interface,
         )

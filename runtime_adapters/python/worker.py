@@ -36,6 +36,7 @@ from runtime_adapters.python.handlers import (
     format_exception,
     is_coroutine_function,
     resolve_handler,
+    resolve_web_app,
 )
 from runtime_adapters.python.protocol import (
     EXIT_INTERNAL,
@@ -54,7 +55,7 @@ from runtime_adapters.python.protocol import (
     ToWorker,
     frame,
 )
-from runtime_adapters.python.responses import to_response
+from runtime_adapters.python.responses import Headers, to_response
 
 if TYPE_CHECKING:
     import asyncio
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 # RLIMIT_AS sees small (glibc would reserve 8 MiB per thread).
 THREAD_STACK_BYTES = 2 * 1024 * 1024
 RECV_BYTES = 256 * 1024
+Response = tuple[int, Headers, bytes]
 
 
 def main(fd: int, code_dir: str) -> None:
@@ -81,6 +83,8 @@ class FrameReader:
     def __init__(self, sock: _socket.socket) -> None:
         self._sock = sock
         self._buffer = bytearray()
+        # Run before the worker exits because the gateway closed the socket.
+        self.on_close: Callable[[], None] | None = None
 
     def read(self) -> bytes:
         buffer = self._buffer
@@ -100,7 +104,10 @@ class FrameReader:
         except OSError:
             data = b""
         if not data:
-            os._exit(0)  # the gateway closed the connection: it wants this worker gone
+            # The gateway closed the connection: it wants this worker gone.
+            if self.on_close is not None:
+                self.on_close()
+            os._exit(0)
         self._buffer += data
 
 
@@ -114,6 +121,10 @@ class Worker:
         self._decode = msgspec.msgpack.Decoder(ToWorker).decode
         self._encoder = msgspec.msgpack.Encoder()
         self._handler: Handler = _unloaded
+        # A handler function gets an `event` made from the wire event and its value is
+        # mapped to a response; a web app's wrapper takes and gives the wire forms.
+        self._make_event: Callable[[Any], Any] = make_event
+        self._to_response: Callable[[Any], Response] = to_response
         self._meta = Load("", 0, "", {}, 0, 0.0, 1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -154,10 +165,34 @@ class Worker:
         # The code first, then its installed requirements (gateway/dependencies.py).
         sys.path[:0] = [self._code_dir, os.path.join(self._code_dir, DEPS_DIR)]
         limits.limit_memory(load.memory_bytes)
-        self._handler = resolve_handler(load.handler)
+        if load.interface:
+            self._handler = resolve_web_app(load.handler, load.interface, threads=load.concurrency)
+            self._make_event = self._to_response = _as_is
+        else:
+            self._handler = resolve_handler(load.handler)
         if is_coroutine_function(self._handler):
             self._start_loop()
+        if load.interface == "asgi":
+            self._start_lifespan()
         self._meta = load
+
+    def _start_lifespan(self) -> None:
+        """The app's lifespan startup, once, before the worker says Ready; its shutdown
+        when the gateway stops the worker (bounded by the gateway's stop grace)."""
+        import asyncio
+
+        assert self._loop is not None
+        app: Any = self._handler
+        asyncio.run_coroutine_threadsafe(app.startup(), self._loop).result()
+        loop = self._loop
+
+        def shut_down() -> None:
+            try:
+                asyncio.run_coroutine_threadsafe(app.shutdown(), loop).result()
+            except BaseException as exc:  # the worker exits anyway; say why it was unclean
+                print(f"ASGI lifespan shutdown failed: {describe_exception(exc)}", file=sys.stderr)
+
+        self._reader.on_close = shut_down
 
     def _start_loop(self) -> None:
         import asyncio
@@ -227,8 +262,8 @@ class Worker:
         capture = Capture()
         token = CURRENT.set(capture)
         try:
-            value = self._handler(make_event(message.event), self._context(message))
-            return _respond(message.id, capture, value)
+            value = self._handler(self._make_event(message.event), self._context(message))
+            return _respond(message.id, capture, self._to_response(value))
         except MemoryError:
             _out_of_memory()
         except BaseException as exc:
@@ -269,8 +304,8 @@ class Worker:
         capture = Capture()
         token = CURRENT.set(capture)
         try:
-            value = await self._handler(make_event(message.event), self._context(message))
-            return _respond(message.id, capture, value)
+            value = await self._handler(self._make_event(message.event), self._context(message))
+            return _respond(message.id, capture, self._to_response(value))
         except MemoryError:
             _out_of_memory()
         except BaseException as exc:
@@ -290,8 +325,8 @@ class Worker:
         )
 
 
-def _respond(request_id: int, capture: Capture, value: Any) -> Reply:
-    status, headers, body = to_response(value)
+def _respond(request_id: int, capture: Capture, response: Response) -> Reply:
+    status, headers, body = response
     if capture.streams is None and capture.logs is None:
         return Reply(request_id, status, headers, body)
     return Reply(
@@ -319,6 +354,10 @@ def _failed(request_id: int, capture: Capture, exc: BaseException) -> Failed:
 def _failed_reply(reply: Reply | Failed) -> bool:
     """Where an InvokeMany stops: what a queue trigger would retry."""
     return type(reply) is Failed or reply.status >= 500  # type: ignore[union-attr]
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _unloaded(event: Any, context: Context) -> Any:

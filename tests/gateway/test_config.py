@@ -354,8 +354,8 @@ def test_from_revision_config_validates() -> None:
     with pytest.raises(ConfigError) as info:
         RevisionConfig.from_dict({"timeout": -1, "code": "."})
     assert [str(issue) for issue in info.value.errors] == [
-        "code: unknown key 'code': expected runtime, handler, env, timeout, memory, "
-        "concurrency, pool or network",
+        "code: unknown key 'code': expected runtime, handler, interface, env, timeout, "
+        "memory, concurrency, pool or network",
         "timeout: expected a non-negative duration like 500ms, 10s, 5m or 1h, got -1",
     ]
     assert str(info.value).startswith("revision config: code: ")

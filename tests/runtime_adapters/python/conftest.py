@@ -60,6 +60,7 @@ def http(
     headers: list[tuple[bytes, bytes]] | None = None,
     params: dict[str, str] | None = None,
     request_id: str = "req-1",
+    raw_path: bytes = b"",
 ) -> Invocation:
     return Invocation(
         request_id=request_id,
@@ -72,6 +73,7 @@ def http(
             headers=headers or [],
             params=params or {},
             body=body,
+            raw_path=raw_path,
         ),
     )
 
