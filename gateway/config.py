@@ -178,6 +178,20 @@ def load_file(path: Path) -> GaiaFile:
     return parse_config(content, file=str(path), base_dir=path.parent)
 
 
+def error_in_file(path: Path, field: str | None, message: str) -> ConfigError:
+    """What the gateway found wrong with a file it had already validated (a handler that
+    names nothing usable shows only when a worker loads it), at the line of `field`
+    where that is one of the file's keys (`functions.web.handler`)."""
+    if field and field.startswith("functions."):
+        try:
+            _, source = load_yaml(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError, ConfigError):
+            source = None  # changed since: the message stands without a line
+        line = source.line_of(field) if source else None
+        return ConfigError(str(path), [ConfigIssue(field, message, line=line)])
+    return ConfigError(str(path), [ConfigIssue("", message)])
+
+
 def parse_config(content: str, *, file: str = "gaia.yaml", base_dir: Path) -> GaiaFile:
     """Validate gaia.yaml text; `file` is the name used in messages."""
     data, source = load_yaml(content, file)

@@ -151,7 +151,7 @@ class ControlPlane:
                 )
                 failures = await self._warm_all(snapshot, snapshot.referenced())
                 for key, error in failures.items():
-                    log.error("revision %s failed to warm at start: %s", key, error)
+                    log.error("revision %s failed to warm at start: %s", key, error.message)
                 if not failures:
                     break
                 self._unusable = self._unusable | failures.keys()
@@ -392,11 +392,17 @@ class ControlPlane:
         previously = self.snapshot.referenced()
         if failures:
             await self._retire((referenced | new_keys) - previously, snapshot)
+            ordered = sorted(failures.items(), key=str)
             detail = "; ".join(
-                error if error.startswith(f"{key}:") else f"{key}: {error}"
-                for key, error in sorted(failures.items(), key=str)
+                error.message if error.message.startswith(f"{key}:") else f"{key}: {error.message}"
+                for key, error in ordered
             )
-            raise PublishFailed(f"revision failed to start: {detail}", field="code")
+            # A setting at fault (a handler naming nothing usable) is named by its key
+            # path, so that a file's error can give its line; else the code is at fault.
+            field = next(
+                (f"functions.{key.function}.{e.key}" for key, e in ordered if e.key), "code"
+            )
+            raise PublishFailed(f"revision failed to start: {detail}", field=field)
         if plan.changes:
             try:
                 self._store.write(plan.changes)
@@ -457,15 +463,15 @@ class ControlPlane:
 
     async def _warm_all(
         self, snapshot: Snapshot, keys: Iterable[RevisionKey]
-    ) -> dict[RevisionKey, str]:
+    ) -> dict[RevisionKey, WarmupError]:
         specs = [snapshot.revisions[key] for key in keys if key in snapshot.revisions]
         results = await asyncio.gather(
             *(self.runtime_for(spec).warm(spec) for spec in specs), return_exceptions=True
         )
-        failures: dict[RevisionKey, str] = {}
+        failures: dict[RevisionKey, WarmupError] = {}
         for spec, result in zip(specs, results, strict=True):
             if isinstance(result, WarmupError):
-                failures[spec.key] = result.message
+                failures[spec.key] = result
             elif isinstance(result, BaseException):
                 raise result
         return failures

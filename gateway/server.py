@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
-from gateway.config import ConfigError, load_file
+from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
@@ -131,7 +131,7 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
-        raise StartupError(f"{path}: {exc.message}") from exc
+        raise StartupError(str(error_in_file(path, exc.field, exc.message))) from exc
     for plan in plans:
         log.info("applied %s@%d (%s)", plan.function, plan.revision, plan.digest[:12])
 

@@ -116,6 +116,10 @@ class RuntimeAdapterError(Exception):
 class WarmupError(RuntimeAdapterError):
     status = 502
 
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key  # the revision setting at fault (`handler`), where one is
+
 
 ShedReason = Literal["expected_wait", "deadline", "queue_full"]
 

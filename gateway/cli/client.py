@@ -17,6 +17,15 @@ class CliError(Exception):
     """Printed as `gaia: <message>` with exit code 1."""
 
 
+class ApiError(CliError):
+    """The admin API refused: `field` and `message` as its error body gives them."""
+
+    def __init__(self, text: str, *, field: str | None, message: str) -> None:
+        super().__init__(text)
+        self.field = field
+        self.message = message
+
+
 def admin_token(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("GAIA_ADMIN_TOKEN"):
@@ -70,14 +79,27 @@ class AdminClient:
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         if response.status_code >= 400:
-            raise CliError(_error_text(response))
+            body = _json_or_none(response)
+            field = body.get("field") if isinstance(body, dict) else None
+            message = body.get("message") if isinstance(body, dict) else None
+            raise ApiError(
+                _error_text(response),
+                field=field if isinstance(field, str) else None,
+                message=message if isinstance(message, str) else response.text,
+            )
         return response.json()
 
 
-def _error_text(response: httpx.Response) -> str:
+def _json_or_none(response: httpx.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    body = _json_or_none(response)
+    if body is None:
         return f"HTTP {response.status_code}: {response.text.strip()}"
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}: {body}"

@@ -16,10 +16,10 @@ import yaml
 
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient, ApiError, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
-from gateway.config import ConfigError, load_file
+from gateway.config import ConfigError, error_in_file, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
 from routing.names import LATEST, parse_revision_text, parse_target
@@ -157,16 +157,21 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
         raise CliError(str(exc)) from None
     document = yaml.safe_load(config_file.read_text()) or {}
     packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
-    result = _client().call(
-        "POST",
-        "/v1/apply",
-        json={
-            "file": str(config_file),
-            "document": document,
-            "bundles": packed,
-            "dry_run": dry_run,
-        },
-    )
+    try:
+        result = _client().call(
+            "POST",
+            "/v1/apply",
+            json={
+                "file": str(config_file),
+                "document": document,
+                "bundles": packed,
+                "dry_run": dry_run,
+            },
+        )
+    except ApiError as exc:
+        if exc.field and exc.field.startswith("functions."):  # a key of this file
+            raise CliError(str(error_in_file(config_file, exc.field, exc.message))) from None
+        raise
     if output == "json":
         emit_json(result)
         return

@@ -100,7 +100,8 @@ class _Exchange:
             if self._status is not None:
                 raise RuntimeError("the ASGI app sent http.response.start twice")
             self._status = int(message["status"])
-            self._headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+            # Lower-case names, as uvicorn writes them anyway (and the gateway looks for its own).
+            self._headers = [(bytes(n).lower(), bytes(v)) for n, v in message.get("headers", ())]
         elif kind == "http.response.body":
             if self._status is None:
                 raise RuntimeError("the ASGI app sent a body before http.response.start")

@@ -24,6 +24,11 @@ _NOT_THE_FUNCTIONS = (
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 
 
+class UnusableHandler(Exception):
+    """The module imports, but `handler` names nothing that can serve: the setting is
+    wrong, not the code, so the error names the key and carries no traceback."""
+
+
 def resolve_handler(spec: str) -> Handler:
     """Import "module.function" (module paths may be dotted) and return the callable."""
     module_name, _, attr = spec.rpartition(".")
@@ -34,9 +39,9 @@ def resolve_handler(spec: str) -> Handler:
     handler = getattr(module, attr, None)
     if handler is None:
         where = getattr(module, "__file__", None) or module_name
-        raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+        raise UnusableHandler(f"{where} has no attribute {attr!r} (handler {spec!r})")
     if not callable(handler):
-        raise TypeError(f"handler {spec!r} is a {type(handler).__name__}, not a function")
+        raise UnusableHandler(f"handler {spec!r} is a {type(handler).__name__}, not a function")
     return handler  # type: ignore[no-any-return]
 
 
@@ -50,10 +55,10 @@ def resolve_app(spec: str, interface: str) -> Any:
         found = getattr(app, attr, _MISSING)
         if found is _MISSING:
             where = getattr(app, "__file__", None) or getattr(app, "__name__", None) or repr(app)
-            raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+            raise UnusableHandler(f"{where} has no attribute {attr!r} (handler {spec!r})")
         app = found
     if not callable(app):
-        raise TypeError(
+        raise UnusableHandler(
             f"handler {spec!r} is a {type(app).__name__}, not a callable {interface.upper()} app"
         )
     return app
@@ -68,7 +73,7 @@ def resolve_web_app(spec: str, interface: str, *, threads: int) -> Handler:
     is_async = is_coroutine_function(app)
     if interface == "asgi":
         if not is_async:
-            raise TypeError(
+            raise UnusableHandler(
                 f"handler {spec!r} is not an ASGI 3 app (neither it nor its __call__ is"
                 " async def); a WSGI app such as Flask's takes interface: wsgi"
             )
@@ -76,7 +81,7 @@ def resolve_web_app(spec: str, interface: str, *, threads: int) -> Handler:
 
         return AsgiApp(app)
     if is_async:
-        raise TypeError(
+        raise UnusableHandler(
             f"handler {spec!r} is an ASGI app (its __call__ is async def): use interface: asgi"
         )
     from runtime_adapters.python.wsgi import WsgiApp

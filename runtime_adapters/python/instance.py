@@ -159,8 +159,9 @@ class Instance:
         if isinstance(result, LoadFailed):
             await self.stop("load failed", kill=True)
             raise WarmupError(
-                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}\n"
-                f"{result.traceback}"
+                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}"
+                + (f"\n{result.traceback}" if result.traceback else ""),
+                key=result.key or None,
             )
         self.owner = owner
         self.state = "ready"

@@ -90,6 +90,7 @@ class Ready(msgspec.Struct, tag=11, array_like=True):
 class LoadFailed(msgspec.Struct, tag=12, array_like=True):
     message: str
     traceback: str
+    key: str = ""  # the setting at fault ("handler": it names nothing usable), or ""
 
 
 class Reply(msgspec.Struct, tag=13, array_like=True, omit_defaults=True):

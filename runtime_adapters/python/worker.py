@@ -32,6 +32,7 @@ from runtime_adapters.python.capture import CURRENT, STDERR, STDOUT, Capture, Ca
 from runtime_adapters.python.events import Context, make_event
 from runtime_adapters.python.handlers import (
     Handler,
+    UnusableHandler,
     describe_exception,
     format_exception,
     is_coroutine_function,
@@ -149,6 +150,9 @@ class Worker:
         started.wait()
         try:
             self._prepare(load)
+        except UnusableHandler as exc:
+            self._send(LoadFailed(str(exc), "", "handler"))
+            os._exit(0)
         except BaseException as exc:
             self._send(LoadFailed(describe_exception(exc), format_exception(exc)))
             os._exit(0)

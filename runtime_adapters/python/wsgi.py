@@ -5,10 +5,11 @@ handler.
 The environ is what wsgiref's server builds for the same request, with `SCRIPT_NAME`
 "" and `PATH_INFO` the whole path (decoded from the path as sent, as latin-1 text), so
 a route pattern that is a prefix is not stripped (see asgi.py). Where wsgiref is
-wrong or unsafe, this follows RFC 9110 and gunicorn instead: no `CONTENT_TYPE` when the
-request has none (wsgiref says text/plain), repeated `Cookie` headers joined with "; "
-(one cookie string, RFC 6265; other repeated headers with "," as wsgiref does), and
-header names with "_" dropped, so `X_User` cannot pose as `X-User` (gunicorn's default).
+wrong or unsafe, this follows RFC 9110 and gunicorn instead: no `CONTENT_TYPE` or
+`CONTENT_LENGTH` when the request has none (wsgiref says text/plain and ""; PEP 3333
+allows either), repeated `Cookie` headers joined with "; " (one cookie string, RFC
+6265; other repeated headers with "," as wsgiref does), and header names with "_"
+dropped, so `X_User` cannot pose as `X-User` (gunicorn's default).
 
 The request body is all there (`wsgi.input_terminated`); the body the app yields is
 joined and answered once the app has finished (see asgi.py on what streams).
@@ -27,7 +28,7 @@ from runtime_adapters.python.protocol import Headers, HttpEvent
 
 Response = tuple[int, Headers, bytes]
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_HEADERS_OF_THEIR_OWN = {"CONTENT_TYPE", "CONTENT_LENGTH"}
+_HEADERS_OF_THEIR_OWN = ("CONTENT_LENGTH", "CONTENT_TYPE")
 
 
 class WsgiApp:
@@ -69,6 +70,8 @@ def environ_of(event: HttpEvent, context: Context | None, *, multithread: bool) 
         "wsgi.run_once": False,
         "gaia.context": context,
     }
+    own: dict[str, str] = {}
+    fields: dict[str, str] = {}
     for name, value in event.headers:
         key = name.decode("latin-1").upper()
         if "_" in key:
@@ -76,16 +79,22 @@ def environ_of(event: HttpEvent, context: Context | None, *, multithread: bool) 
         key = key.replace("-", "_")
         text = value.decode("latin-1")
         if key in _HEADERS_OF_THEIR_OWN:
-            environ.setdefault(key, text)
+            own.setdefault(key, text)
             continue
         key = "HTTP_" + key
-        if key in environ:
-            environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + text
+        if key in fields:
+            fields[key] += ("; " if key == "HTTP_COOKIE" else ",") + text
         else:
-            environ[key] = text
-    if event.body and "CONTENT_LENGTH" not in environ:
+            fields[key] = text
+    if event.body and "CONTENT_LENGTH" not in own:
         # A chunked request: the gateway has read it whole, so its length is known.
-        environ["CONTENT_LENGTH"] = str(len(event.body))
+        own["CONTENT_LENGTH"] = str(len(event.body))
+    # In wsgiref's order (length, type, then the rest as they came): frameworks list a
+    # request's headers in the environ's order.
+    for key in _HEADERS_OF_THEIR_OWN:
+        if key in own:
+            environ[key] = own[key]
+    environ.update(fields)
     environ["SERVER_NAME"], environ["SERVER_PORT"] = _server(environ.get("HTTP_HOST", ""))
     return environ
 
@@ -131,6 +140,7 @@ class _StartResponse:
         code = status[:3]
         if not (code.isdigit() and status[3:4] in ("", " ")):
             raise ValueError(f"a WSGI status must be like '200 OK', got {status!r}")
-        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self._headers]
+        # Lower-case names, as uvicorn writes them anyway (and the gateway looks for its own).
+        headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in self._headers]
         body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         return int(code), headers, body

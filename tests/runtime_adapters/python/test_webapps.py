@@ -105,7 +105,7 @@ async def test_a_wsgi_app_gets_a_pep_3333_environ_checked_by_wsgiref_validate(
     )
     assert (result.status, result.headers[1:]) == (
         201,
-        [(b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")],
+        [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")],
     )
     environ = json.loads(result.body)
     assert environ["PATH_INFO"] == "/shop/a b/\u00e9/x/y".encode().decode("latin-1")

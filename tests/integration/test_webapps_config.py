@@ -1,0 +1,88 @@
+"""A web app's config errors through real gateways: each names the file, the key and its
+line, whether the file says so (`interface: asgi` with a handler that is not module:app)
+or only a worker can tell (the app object is not callable), and changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.integration.harness import GAIA, Gaia, GaiaFactory, free_port, write_function
+
+NOT_CALLABLE = "app = {'routes': []}\n"
+ASGI_APP = """
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"served"})
+"""
+
+
+def _file(tmp_path: Path, handler: str) -> Path:
+    config = tmp_path / "gaia.yaml"
+    config.write_text(
+        "functions:\n"
+        "  web:\n"
+        "    code: ./web\n"
+        "    interface: asgi\n"
+        f"    handler: {handler}\n"
+        "    triggers:\n"
+        '      - http: {path: "/web/{rest:path}"}\n'
+    )
+    return config
+
+
+def _up_fails(gaia: Gaia, config: Path) -> str:
+    """`gaia up -f config` exits at once; what it said."""
+    ports = ["--port", str(free_port()), "--admin-port", str(free_port())]
+    up = subprocess.run(
+        [*GAIA, "up", "-f", str(config), *ports],
+        env=gaia.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert up.returncode != 0, up.stderr
+    return up.stderr
+
+
+def test_a_handler_that_is_not_module_app_is_refused_with_its_line(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
+    write_function(tmp_path / "web", ASGI_APP)
+    config = _file(tmp_path, "main.handler")
+    expected = (
+        f"{config}: functions.web.handler: expected module:app like main:app for interface"
+        " asgi, got 'main.handler' (line 5)"
+    )
+    gaia = gaia_factory()
+    assert expected in _up_fails(gaia, config)
+    gaia.start()
+    applied = gaia.cli("apply", "-f", str(config))
+    assert applied.returncode == 1 and expected in applied.stderr, applied.stderr
+
+
+def test_an_app_that_is_not_callable_fails_the_apply_at_its_handler_line(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
+    write_function(tmp_path / "web", NOT_CALLABLE)
+    config = _file(tmp_path, "main:app")
+    expected = (
+        f"{config}: functions.web.handler: revision failed to start: web@1: cannot load"
+        " handler 'main:app': handler 'main:app' is a dict, not a callable ASGI app (line 5)"
+    )
+    gaia = gaia_factory()
+    assert expected in _up_fails(gaia, config)
+
+    gaia.start()
+    applied = gaia.cli("apply", "-f", str(config))
+    assert applied.returncode == 1 and expected in applied.stderr, applied.stderr
+    with gaia.data() as http:
+        assert http.get("/web/x").status_code == 404  # nothing was applied
+
+    # The same file with a callable app applies and serves.
+    write_function(tmp_path / "web", ASGI_APP)
+    applied = gaia.cli("apply", "-f", str(config))
+    assert applied.returncode == 0, applied.stderr
+    with gaia.data() as http:
+        assert http.get("/web/x").text == "served"

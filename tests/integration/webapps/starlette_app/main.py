@@ -1,0 +1,68 @@
+"""A Starlette app served whole (`interface: asgi`), as it would be moved over."""
+
+import base64
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    yield {"started": "by lifespan"}
+
+
+async def echo(request):
+    body = await request.body()
+    response = JSONResponse(
+        {
+            "method": request.method,
+            "url": str(request.url),
+            "path": request.url.path,
+            "raw_path": request.scope["raw_path"].decode("latin-1"),
+            "root_path": request.scope["root_path"],
+            "rest": request.path_params["rest"],
+            "query": request.query_params.multi_items(),
+            "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in request.headers.raw],
+            "cookies": request.cookies,
+            "body": base64.b64encode(body).decode(),
+            "started": request.state.started,
+        },
+        status_code=int(request.query_params.get("status", "200")),
+    )
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2", path="/star")
+    response.headers.append("x-out", "one")
+    response.headers.append("x-out", "two")
+    return response
+
+
+async def stream(request):
+    async def chunks():
+        for n in range(5):
+            yield f"chunk {n}\n".encode()
+
+    return StreamingResponse(chunks(), media_type="text/plain", headers={"x-streamed": "yes"})
+
+
+async def upload(request):
+    return Response(await request.body(), media_type="application/octet-stream")
+
+
+async def big(request):
+    size = int(request.query_params["n"])
+    return Response(bytes(range(256)) * (size // 256), media_type="application/octet-stream")
+
+
+app = Starlette(
+    routes=[
+        Route("/star/stream", stream),
+        Route("/star/upload", upload, methods=["POST"]),
+        Route("/star/big", big),
+        Route("/star/{rest:path}", echo, methods=METHODS),
+    ],
+    lifespan=lifespan,
+)
