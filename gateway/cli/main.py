@@ -201,7 +201,9 @@ def _pack(code: Path) -> str:
 @cli.command()
 @click.argument("function")
 @click.option("--code", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-@click.option("--handler", help="module.function [default: main.handler]")
+@click.option(
+    "--handler", help="module.function, or module:app for an asgi/wsgi app [default: main.handler]"
+)
 @click.option("--env", "env", multiple=True, help="NAME=VALUE, repeatable")
 @click.option("--timeout", help="e.g. 10s")
 @click.option("--memory", help="e.g. 256Mi")

@@ -234,6 +234,9 @@ def test_a_starlette_app_answers_as_on_bare_uvicorn(gaia: Gaia, uvicorn_url: str
         "",
     )
     assert answer.status_code == 418 and seen["started"] == "by lifespan"
+    # The app's own 500 is its answer, passed as it is (not gaia's function error).
+    failing = httpx.Request("PUT", "/star/x?status=500", headers={"host": "a.test"}, content=b"1")
+    assert assert_same(gaia.url, uvicorn_url, failing).status_code == 500
     assert answer.headers.get_list("set-cookie") == [
         "a=1; Path=/; SameSite=lax",
         "b=2; Path=/star; SameSite=lax",

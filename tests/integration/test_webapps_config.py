@@ -32,8 +32,9 @@ def _file(tmp_path: Path, handler: str) -> Path:
     return config
 
 
-def _up_fails(gaia: Gaia, config: Path) -> str:
-    """`gaia up -f config` exits at once; what it said."""
+def refused_by_up_and_apply(gaia: Gaia, config: Path, expected: str) -> None:
+    """`gaia up -f config` exits with `expected`, and so does `gaia apply -f config` to a
+    running gateway, which applies nothing."""
     ports = ["--port", str(free_port()), "--admin-port", str(free_port())]
     up = subprocess.run(
         [*GAIA, "up", "-f", str(config), *ports],
@@ -42,8 +43,12 @@ def _up_fails(gaia: Gaia, config: Path) -> str:
         text=True,
         timeout=60,
     )
-    assert up.returncode != 0, up.stderr
-    return up.stderr
+    assert up.returncode != 0 and expected in up.stderr, up.stderr
+    gaia.start()
+    applied = gaia.cli("apply", "-f", str(config))
+    assert applied.returncode == 1 and expected in applied.stderr, applied.stderr
+    with gaia.data() as http:
+        assert http.get("/web/x").status_code == 404
 
 
 def test_a_handler_that_is_not_module_app_is_refused_with_its_line(
@@ -55,11 +60,7 @@ def test_a_handler_that_is_not_module_app_is_refused_with_its_line(
         f"{config}: functions.web.handler: expected module:app like main:app for interface"
         " asgi, got 'main.handler' (line 5)"
     )
-    gaia = gaia_factory()
-    assert expected in _up_fails(gaia, config)
-    gaia.start()
-    applied = gaia.cli("apply", "-f", str(config))
-    assert applied.returncode == 1 and expected in applied.stderr, applied.stderr
+    refused_by_up_and_apply(gaia_factory(), config, expected)
 
 
 def test_an_app_that_is_not_callable_fails_the_apply_at_its_handler_line(
@@ -72,13 +73,7 @@ def test_an_app_that_is_not_callable_fails_the_apply_at_its_handler_line(
         " handler 'main:app': handler 'main:app' is a dict, not a callable ASGI app (line 5)"
     )
     gaia = gaia_factory()
-    assert expected in _up_fails(gaia, config)
-
-    gaia.start()
-    applied = gaia.cli("apply", "-f", str(config))
-    assert applied.returncode == 1 and expected in applied.stderr, applied.stderr
-    with gaia.data() as http:
-        assert http.get("/web/x").status_code == 404  # nothing was applied
+    refused_by_up_and_apply(gaia, config, expected)
 
     # The same file with a callable app applies and serves.
     write_function(tmp_path / "web", ASGI_APP)

@@ -74,6 +74,7 @@ async def test_an_asgi_app_gets_uvicorns_scope_and_its_answer_passes_unchanged(
         assert seen["headers"] == [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]
         assert seen["body"] == body.decode("latin-1")
         assert seen["request_id"] == f"req-{n}"
+        assert seen["fixed"] == ["1.1", "http", None, None]
         # Startup ran once, in this worker, and its state reaches every request.
         assert (seen["state"], seen["startups"]) == ("hi from startup", 1)
 
@@ -118,6 +119,15 @@ async def test_a_wsgi_app_gets_a_pep_3333_environ_checked_by_wsgiref_validate(
     assert environ["HTTP_COOKIE"] == "a=1; b=2"
     assert environ["CONTENT_LENGTH"] == "9" and "CONTENT_TYPE" not in environ
     assert [r["line"] for r in sink.for_request("req-wsgi")] == ["to wsgi.errors"]
+    assert environ["request_id"] == "req-wsgi"
+    assert environ["wsgi"] == {
+        "wsgi.version": [1, 0],
+        "wsgi.url_scheme": "http",
+        "wsgi.multithread": True,  # concurrency 4: four handler threads
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    }
 
 
 async def test_an_app_reached_through_attributes_serves(runtime: PythonRuntime) -> None:
@@ -136,39 +146,45 @@ async def test_an_asgi_app_without_lifespan_support_warms_and_serves(
 
 
 @pytest.mark.parametrize(
-    ("handler", "interface", "expected"),
+    ("handler", "interface", "expected", "key"),
     [
         (
             "apps:asgi_failing_startup",
             "asgi",
             "ASGI lifespan startup failed: the database is not there",
+            None,
         ),
-        ("apps:asgi_raising_startup", "asgi", "ConnectionError: cannot reach the cache"),
+        ("apps:asgi_raising_startup", "asgi", "ConnectionError: cannot reach the cache", None),
         (
             "apps:NOT_CALLABLE",
             "asgi",
             "handler 'apps:NOT_CALLABLE' is a dict, not a callable ASGI app",
+            "handler",
         ),
         (
             "apps:NOT_CALLABLE",
             "wsgi",
             "handler 'apps:NOT_CALLABLE' is a dict, not a callable WSGI app",
+            "handler",
         ),
-        ("apps:wsgi_echo", "asgi", "is not an ASGI 3 app"),
+        ("apps:wsgi_echo", "asgi", "is not an ASGI 3 app", "handler"),
         (
             "apps:asgi_echo",
             "wsgi",
             "is an ASGI app (its __call__ is async def): use interface: asgi",
+            "handler",
         ),
-        ("apps:nope", "wsgi", "has no attribute 'nope'"),
+        ("apps:nope", "wsgi", "has no attribute 'nope'", "handler"),
     ],
 )
 async def test_an_app_that_cannot_start_fails_the_warm_with_its_reason(
-    runtime: PythonRuntime, handler: str, interface: Interface, expected: str
+    runtime: PythonRuntime, handler: str, interface: Interface, expected: str, key: str | None
 ) -> None:
     with pytest.raises(WarmupError) as caught:
         await runtime.warm(app_spec(handler, interface))
     assert expected in caught.value.message
+    # The handler setting is blamed (for the file's line) only where it names no app.
+    assert caught.value.key == key
     assert runtime.status() == []
 
 

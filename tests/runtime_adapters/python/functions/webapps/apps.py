@@ -34,6 +34,7 @@ async def asgi_echo(scope, receive, send):
         "state": scope["state"].get("greeting"),
         "startups": len(STARTED),
         "request_id": scope["gaia.context"].request_id,
+        "fixed": [scope[key] for key in ("http_version", "scheme", "client", "server")],
     }
     await send(
         {
@@ -74,12 +75,24 @@ async def asgi_no_response(scope, receive, send):
         return
 
 
+WSGI_KEYS = (
+    "wsgi.version",
+    "wsgi.url_scheme",
+    "wsgi.multithread",
+    "wsgi.multiprocess",
+    "wsgi.run_once",
+    "wsgi.input_terminated",
+)
+
+
 def wsgi_echo(environ, start_response):
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     print("to wsgi.errors", file=environ["wsgi.errors"])
     keys = sorted(k for k in environ if k.isupper())
     answer = {key: environ[key] for key in keys}
     answer["body"] = body.decode("latin-1")
+    answer["wsgi"] = {key: environ[key] for key in WSGI_KEYS}
+    answer["request_id"] = environ["gaia.context"].request_id
     start_response(
         "201 Created",
         [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
