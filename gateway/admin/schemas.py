@@ -54,8 +54,8 @@ class PublishBody(_Body):
     code: Base64 = Field(description="the code directory as a base64 gzip tarball")
     config: dict[RevisionKey, Any] = Field(
         default_factory=dict,
-        description="revision settings (handler, env, timeout, memory, concurrency, pool, "
-        "network), as in gaia.yaml; keys left out keep the latest revision's values",
+        description="revision settings (handler, interface, env, timeout, memory, concurrency,"
+        " pool, network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
 
 

@@ -9,6 +9,7 @@ from runtime_adapters.base import InvocationResult
 
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
+_NO_BODY = frozenset((*range(100, 200), 204, 304))
 
 
 class BodyTooLarge(Exception):
@@ -65,7 +66,8 @@ async def send_result(
 ) -> int:
     headers = list(result.headers)
     # Without a length uvicorn falls back to chunked encoding for a body it already has.
-    if not any(name == b"content-length" for name, _ in headers):
+    # None on a 1xx, 204 or 304 (RFC 9110 8.6): those have no body to measure.
+    if result.status not in _NO_BODY and not any(name == b"content-length" for name, _ in headers):
         headers.append((b"content-length", str(len(result.body)).encode()))
     headers.append((b"x-request-id", request_id.encode()))
     headers.append(revision_header)

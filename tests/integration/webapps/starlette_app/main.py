@@ -52,6 +52,10 @@ async def upload(request):
     return Response(await request.body(), media_type="application/octet-stream")
 
 
+async def empty(request):
+    return Response(status_code=204, headers={"x-deleted": "yes"})
+
+
 async def big(request):
     size = int(request.query_params["n"])
     return Response(bytes(range(256)) * (size // 256), media_type="application/octet-stream")
@@ -62,6 +66,7 @@ app = Starlette(
         Route("/star/stream", stream),
         Route("/star/upload", upload, methods=["POST"]),
         Route("/star/big", big),
+        Route("/star/empty", empty, methods=["DELETE"]),
         Route("/star/{rest:path}", echo, methods=METHODS),
     ],
     lifespan=lifespan,
