@@ -32,9 +32,15 @@ def _file(tmp_path: Path, handler: str) -> Path:
     return config
 
 
-def refused_by_up_and_apply(gaia: Gaia, config: Path, expected: str) -> None:
-    """`gaia up -f config` exits with `expected`, and so does `gaia apply -f config` to a
-    running gateway, which applies nothing."""
+def refused_by_up_and_apply(
+    gaia: Gaia, tmp_path: Path, source: str, handler: str, message: str
+) -> None:
+    """With `source` as its code and `handler`, the file makes `gaia up -f` exit with
+    `message` at functions.web.handler, line 5, and so does `gaia apply -f` to a running
+    gateway, which applies nothing."""
+    write_function(tmp_path / "web", source)
+    config = _file(tmp_path, handler)
+    expected = f"{config}: functions.web.handler: {message} (line 5)"
     ports = ["--port", str(free_port()), "--admin-port", str(free_port())]
     up = subprocess.run(
         [*GAIA, "up", "-f", str(config), *ports],
@@ -54,30 +60,23 @@ def refused_by_up_and_apply(gaia: Gaia, config: Path, expected: str) -> None:
 def test_a_handler_that_is_not_module_app_is_refused_with_its_line(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    write_function(tmp_path / "web", ASGI_APP)
-    config = _file(tmp_path, "main.handler")
-    expected = (
-        f"{config}: functions.web.handler: expected module:app like main:app for interface"
-        " asgi, got 'main.handler' (line 5)"
-    )
-    refused_by_up_and_apply(gaia_factory(), config, expected)
+    message = "expected module:app like main:app for interface asgi, got 'main.handler'"
+    refused_by_up_and_apply(gaia_factory(), tmp_path, ASGI_APP, "main.handler", message)
 
 
 def test_an_app_that_is_not_callable_fails_the_apply_at_its_handler_line(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    write_function(tmp_path / "web", NOT_CALLABLE)
-    config = _file(tmp_path, "main:app")
-    expected = (
-        f"{config}: functions.web.handler: revision failed to start: web@1: cannot load"
-        " handler 'main:app': handler 'main:app' is a dict, not a callable ASGI app (line 5)"
-    )
     gaia = gaia_factory()
-    refused_by_up_and_apply(gaia, config, expected)
+    message = (
+        "revision failed to start: web@1: cannot load handler 'main:app': handler"
+        " 'main:app' is a dict, not a callable ASGI app"
+    )
+    refused_by_up_and_apply(gaia, tmp_path, NOT_CALLABLE, "main:app", message)
 
     # The same file with a callable app applies and serves.
     write_function(tmp_path / "web", ASGI_APP)
-    applied = gaia.cli("apply", "-f", str(config))
+    applied = gaia.cli("apply", "-f", str(tmp_path / "gaia.yaml"))
     assert applied.returncode == 0, applied.stderr
     with gaia.data() as http:
         assert http.get("/web/x").text == "served"
