@@ -127,7 +127,7 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path))
+        plans = await control.apply(load_file(path, check_code=True))
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:

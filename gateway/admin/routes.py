@@ -27,7 +27,7 @@ from gateway.admin.views import (
 )
 from gateway.config import ConfigError, parse_config_document, parse_function
 from gateway.control import ControlPlane
-from gateway.errors import InvalidInput, NotFound
+from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from gateway.store import TriggerRecord
@@ -126,7 +126,12 @@ class AdminRoutes:
             raw["code"] = str(code_dir)
             try:
                 config = parse_function(
-                    name, raw, file="request", base_dir=code_dir, path_prefix="config"
+                    name,
+                    raw,
+                    file="request",
+                    base_dir=code_dir,
+                    path_prefix="config",
+                    check_code=True,
                 )
             except ConfigError as exc:
                 raise config_error(exc) from exc
@@ -247,7 +252,9 @@ class AdminRoutes:
         with tempfile.TemporaryDirectory(prefix="gaia-apply-") as tmp:
             document = _with_uploaded_code(body, Path(tmp))
             try:
-                parsed = parse_config_document(document, file=body.file, base_dir=Path(tmp))
+                parsed = parse_config_document(
+                    document, file=body.file, base_dir=Path(tmp), check_code=True
+                )
             except ConfigError as exc:
                 raise config_error(exc) from exc
             plans = await self._control.apply(parsed, dry_run=body.dry_run)
@@ -285,7 +292,11 @@ class AdminRoutes:
             )
         except RuntimeAdapterError as exc:
             return JSONResponse(
-                {"error": type(exc).__name__, "message": exc.message, "request_id": request_id},
+                {
+                    "error": runtime_error_code(exc),
+                    "message": exc.message,
+                    "request_id": request_id,
+                },
                 status_code=exc.status,
                 headers=headers,
             )

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.config import REVISION_KEYS
+from gateway.errors import ADMIN_ERROR_CODES
 from routing.names import LATEST, MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 from routing.traffic import STICKY_SCHEMA_PATTERN
 
@@ -83,10 +84,13 @@ class Issue(_View):
     message: str
 
 
+ErrorCode = Literal[ADMIN_ERROR_CODES]  # type: ignore[valid-type]
+
+
 class ErrorView(_View):
     """Every error the admin API answers (README: HTTP errors)."""
 
-    error: str
+    error: ErrorCode = Field(description="what went wrong, snake_case as the data plane's")
     message: str
     request_id: str
     field: str | None = Field(default=None, description="the offending key")

@@ -152,7 +152,7 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
     if not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
     try:
-        parsed = load_file(config_file)  # local validation: errors name this file
+        parsed = load_file(config_file, check_code=True)  # local validation: errors name this file
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     document = yaml.safe_load(config_file.read_text()) or {}

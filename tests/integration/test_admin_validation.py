@@ -47,7 +47,7 @@ def _refused(response: httpx.Response, field: str) -> dict[str, object]:
     assert response.status_code == 422, response.text
     body: dict[str, object] = response.json()
     assert body["field"] == field, body
-    assert body["error"] == "InvalidInput" and body["message"]
+    assert body["error"] == "invalid_input" and body["message"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body
 
