@@ -173,13 +173,16 @@ class ControlPlane:
     # -- mutations -------------------------------------------------------------------
 
     async def publish(
-        self, function: str, *, code_dir: Path, config: FunctionConfig
+        self, function: str, *, code_dir: Path, config: FunctionConfig, dry_run: bool = False
     ) -> FunctionPlan:
         """Create revision N+1 from a directory, or find the one with the same digest."""
         async with self._lock:
             plan = self._plan_function(
                 function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
             )
+            if dry_run:
+                self._candidate(plan[1])  # validates without storing or warming
+                return plan[0]
             timings = await self._commit(
                 _Plan(
                     changes=plan[1],

@@ -30,7 +30,7 @@ from gateway.control import ControlPlane
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
-from gateway.store import TriggerRecord
+from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target
@@ -135,10 +135,24 @@ class AdminRoutes:
                 )
             except ConfigError as exc:
                 raise config_error(exc) from exc
-            plan = await self._control.publish(name, code_dir=code_dir, config=config)
-        revision = next(r for r in self._control.revisions(name) if r.number == plan.revision)
+            plan = await self._control.publish(
+                name, code_dir=code_dir, config=config, dry_run=body.dry_run
+            )
+        stored = self._control.state.revisions
+        revision = next(
+            (r for r in stored if r.function == name and r.number == plan.revision),
+            # A dry run's new revision, as it would be stored.
+            RevisionRecord(
+                function=name,
+                number=plan.revision,
+                digest=plan.digest,
+                config=config.revision_config(),
+                created_at=time.time(),
+            ),
+        )
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
+        view["dry_run"] = body.dry_run
         view["timings_ms"] = dict(plan.timings_ms)
         view["urls"] = self._urls(name, plan.revision)
         return self._ok(view, 201 if plan.created_revision else 200)

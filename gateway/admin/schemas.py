@@ -58,6 +58,9 @@ class PublishBody(_Body):
         description="revision settings (handler, env, timeout, memory, concurrency, pool, "
         "network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
+    dry_run: bool = Field(
+        default=False, description="check and plan the revision; store and warm nothing"
+    )
 
 
 class ApplyBody(_Body):
@@ -179,6 +182,7 @@ class RevisionView(_View):
 
 class PublishedView(RevisionView):
     created: bool
+    dry_run: bool
     timings_ms: dict[str, float]
     urls: list[str]
 

@@ -17,6 +17,7 @@ import yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
+from gateway.cli.invoke import invoke
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
@@ -201,6 +202,7 @@ def _pack(code: Path) -> str:
 @click.option("--timeout", help="e.g. 10s")
 @click.option("--memory", help="e.g. 256Mi")
 @click.option("--concurrency", type=int)
+@click.option("--dry-run", is_flag=True, help="check the code and settings, change nothing")
 @OUTPUT
 def deploy(
     function: str,
@@ -210,6 +212,7 @@ def deploy(
     timeout: str | None,
     memory: str | None,
     concurrency: int | None,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Publish a directory as the function's next revision."""
@@ -230,7 +233,7 @@ def deploy(
     result = _client().call(
         "POST",
         f"/v1/functions/{function}/revisions",
-        json={"code": packed, "config": config},
+        json={"code": packed, "config": config, "dry_run": dry_run},
     )
     result["timings_ms"] = {"package": round(package_ms, 3), **result.get("timings_ms", {})}
     if output == "json":
@@ -394,48 +397,6 @@ def revisions(function: str, output: str) -> None:
 
 
 @cli.command()
-@click.argument("target", metavar="FUNCTION[:ALIAS|@REVISION]")
-@click.option("-d", "--data", help="request body")
-@click.option("--data-file", type=click.File("rb"), help="request body from a file (- for stdin)")
-@click.option("--tag", help="route to the alias's revision with this tag")
-@OUTPUT
-def invoke(target: str, data: str | None, data_file: Any, tag: str | None, output: str) -> None:
-    """Invoke a function and print what it returned."""
-    try:
-        parsed = parse_target(target, path="target")
-    except InvalidSpec as exc:
-        raise CliError(exc.message) from None
-    params: dict[str, str] = {}
-    if parsed.revision is not None:
-        params["revision"] = str(parsed.revision)
-    elif parsed.alias:
-        params["alias"] = parsed.alias
-    if tag:
-        params["tag"] = tag
-    body = data_file.read() if data_file is not None else (data or "").encode()
-    response = _client().request(
-        "POST", f"/v1/functions/{parsed.function}/invoke", content=body, params=params
-    )
-    if output == "json":
-        text = response.content.decode("utf-8", "replace")
-        emit_json(
-            {
-                "status": response.status_code,
-                "revision": response.headers.get("x-gaia-revision"),
-                "request_id": response.headers.get("x-request-id"),
-                "headers": dict(response.headers),
-                "body": text,
-            }
-        )
-    else:
-        sys.stdout.buffer.write(response.content)
-        if response.content and not response.content.endswith(b"\n"):
-            sys.stdout.buffer.write(b"\n")
-    if response.status_code >= 400:
-        sys.exit(1)
-
-
-@cli.command()
 @OUTPUT
 def status(output: str) -> None:
     """Functions, their aliases and the warm pools."""
@@ -452,7 +413,7 @@ def status(output: str) -> None:
                     alias_view["name"],
                     traffic_text(alias_view["traffic"]),
                     "True" if alias_view["ready"] else "False",
-                    age(function["created_at"]),
+                    age(alias_view["updated_at"]),
                 ]
             )
     table(["alias", "traffic", "ready", "age"], rows)
@@ -466,6 +427,7 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
+cli.add_command(invoke)
 for group in KIND_GROUPS:
     cli.add_command(group)
 
