@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.invoke import invoke
+from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
@@ -227,20 +227,24 @@ def deploy(
         config["memory"] = memory
     if concurrency is not None:
         config["concurrency"] = concurrency
-    started = time.perf_counter()
-    packed = _pack(code)
-    package_ms = (time.perf_counter() - started) * 1000
-    result = _client().call(
-        "POST",
-        f"/v1/functions/{function}/revisions",
-        json={"code": packed, "config": config, "dry_run": dry_run},
-    )
-    result["timings_ms"] = {"package": round(package_ms, 3), **result.get("timings_ms", {})}
+    progress = DeployProgress(quiet=output == "json")
+    with progress.stage("package"):
+        packed = _pack(code)
+    with progress.waiting("publishing: dependencies, store, warm…"):
+        result = _client().call(
+            "POST",
+            f"/v1/functions/{function}/revisions",
+            json={"code": packed, "config": config, "dry_run": dry_run},
+        )
+    result["timings_ms"] = {"package": progress.laps["package"], **result.get("timings_ms", {})}
     if output == "json":
         emit_json(result)
         return
-    for stage, ms in result["timings_ms"].items():
-        click.echo(f"{stage:<8} {ms:8.1f} ms")
+    progress.report(result["timings_ms"])
+    if dry_run:
+        would = "would be created" if result["created"] else "exists already, same digest"
+        click.echo(f"dry run: {result['name']} {would}; nothing changed")
+        return
     verb = "created" if result.get("created") else "unchanged, same digest as"
     click.echo(f"{verb} {result['name']} (digest {result['digest'][:12]})")
     for url in result.get("urls", []):
