@@ -173,13 +173,16 @@ class ControlPlane:
     # -- mutations -------------------------------------------------------------------
 
     async def publish(
-        self, function: str, *, code_dir: Path, config: FunctionConfig
+        self, function: str, *, code_dir: Path, config: FunctionConfig, dry_run: bool = False
     ) -> FunctionPlan:
         """Create revision N+1 from a directory, or find the one with the same digest."""
         async with self._lock:
             plan = self._plan_function(
                 function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
             )
+            if dry_run:
+                self._candidate(plan[1])  # validates without storing or warming
+                return plan[0]
             timings = await self._commit(
                 _Plan(
                     changes=plan[1],
@@ -392,11 +395,11 @@ class ControlPlane:
         previously = self.snapshot.referenced()
         if failures:
             await self._retire((referenced | new_keys) - previously, snapshot)
-            detail = "; ".join(
-                error if error.startswith(f"{key}:") else f"{key}: {error}"
-                for key, error in sorted(failures.items(), key=str)
-            )
-            raise PublishFailed(f"revision failed to start: {detail}", field="code")
+            ordered = sorted(failures.items(), key=str)
+            detail = "; ".join(_failure(key, error, new=key in new_keys) for key, error in ordered)
+            first = ordered[0][0].function
+            field = f"functions.{first}.code" if plan.by == "apply" else "code"
+            raise PublishFailed(f"nothing published: {detail}", field=field)
         if plan.changes:
             try:
                 self._store.write(plan.changes)
@@ -487,6 +490,13 @@ class _Stages:
         now = time.perf_counter()
         self.laps[stage] = round((now - self._last) * 1000, 3)
         self._last = now
+
+
+def _failure(key: RevisionKey, error: str, *, new: bool) -> str:
+    """What did not start. A new revision's number was only reserved, never published,
+    so it is named by its function: `hello@3` would name a revision nobody can find."""
+    reason = error.removeprefix(f"{key}: ")
+    return f"{key.function}'s new code did not start: {reason}" if new else f"{key}: {reason}"
 
 
 def _trigger_record(function: str, index: int, trigger: Trigger) -> TriggerRecord:

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
-from gateway.errors import NotFound
+from gateway.errors import NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
@@ -128,25 +128,29 @@ class DataPlane:
             return await json_error(
                 send,
                 503,
-                "saturated",
+                runtime_error_code(exc),
                 exc.message,
                 request_id,
                 extra_headers=[(b"retry-after", str(exc.retry_after_s).encode()), revision_header],
             )
-        except FunctionFailed:
+        except FunctionFailed as exc:
             # The traceback went to the logs with the request id; the caller gets only the id.
             return await json_error(
                 send,
                 500,
-                "function_error",
+                runtime_error_code(exc),
                 f"the function raised an exception; see the logs for request {request_id}",
                 request_id,
                 extra_headers=[revision_header],
             )
         except RuntimeAdapterError as exc:
-            kind = {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
             return await json_error(
-                send, exc.status, kind, exc.message, request_id, extra_headers=[revision_header]
+                send,
+                exc.status,
+                runtime_error_code(exc),
+                exc.message,
+                request_id,
+                extra_headers=[revision_header],
             )
         return await send_result(send, result, request_id, revision_header)
 

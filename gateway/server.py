@@ -34,6 +34,7 @@ from gateway.errors import GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
+from gateway.listener_logs import as_listener
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
@@ -127,7 +128,7 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path))
+        plans = await control.apply(load_file(path, check_code=True))
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
@@ -207,18 +208,21 @@ async def serve(settings: Settings) -> None:
         data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
         http_counters.connections = data_server.server_state.connections
         servers = [
-            (data_server, data_sock),
-            (_server(admin_app, settings, proxy_headers=False), admin_sock),
+            ("data_plane", data_server, data_sock),
+            ("admin", _server(admin_app, settings, proxy_headers=False), admin_sock),
         ]
         # Server.serve() would install uvicorn's own signal handlers for each listener;
         # _serve() is the same startup, main loop and shutdown without them, so this one
         # lifespan decides when both stop.
-        tasks = [asyncio.create_task(server._serve(sockets=[sock])) for server, sock in servers]
-        while not all(server.started for server, _ in servers):
+        tasks = [
+            asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
+            for name, server, sock in servers
+        ]
+        while not all(server.started for _, server, _ in servers):
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.01)
-        if all(server.started for server, _ in servers):
+        if all(server.started for _, server, _ in servers):
             freeze_startup_objects()
             log.info(
                 "gaia is serving: data plane %s, admin API http://%s:%d",
@@ -242,7 +246,7 @@ async def serve(settings: Settings) -> None:
             stopped.cancel()
             stop.set()
         log.info("shutting down: draining in-flight requests")
-        for server, _ in servers:
+        for _, server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
         access_log.flush()

@@ -75,7 +75,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = f"{request.method} {request.url.path}: {exc.detail}"
         body: dict[str, object] = {"error": kind, "message": message}
         return _error(request, exc.status_code, body, headers=exc.headers)
@@ -86,7 +86,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
         request_id = request_id_of(request.scope)
         log.error("admin request %s failed: %r", request_id, exc)
         message = f"internal error; see the gateway's log for request {request_id}"
-        return _error(request, 500, {"error": "InternalError", "message": message})
+        return _error(request, 500, {"error": "internal_error", "message": message})
 
     by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
     for e in ENDPOINTS:

@@ -27,10 +27,10 @@ from gateway.admin.views import (
 )
 from gateway.config import ConfigError, parse_config_document, parse_function
 from gateway.control import ControlPlane
-from gateway.errors import InvalidInput, NotFound
+from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
-from gateway.store import TriggerRecord
+from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target
@@ -126,14 +126,33 @@ class AdminRoutes:
             raw["code"] = str(code_dir)
             try:
                 config = parse_function(
-                    name, raw, file="request", base_dir=code_dir, path_prefix="config"
+                    name,
+                    raw,
+                    file="request",
+                    base_dir=code_dir,
+                    path_prefix="config",
+                    check_code=True,
                 )
             except ConfigError as exc:
                 raise config_error(exc) from exc
-            plan = await self._control.publish(name, code_dir=code_dir, config=config)
-        revision = next(r for r in self._control.revisions(name) if r.number == plan.revision)
+            plan = await self._control.publish(
+                name, code_dir=code_dir, config=config, dry_run=body.dry_run
+            )
+        stored = self._control.state.revisions
+        revision = next(
+            (r for r in stored if r.function == name and r.number == plan.revision),
+            # A dry run's new revision, as it would be stored.
+            RevisionRecord(
+                function=name,
+                number=plan.revision,
+                digest=plan.digest,
+                config=config.revision_config(),
+                created_at=time.time(),
+            ),
+        )
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
+        view["dry_run"] = body.dry_run
         view["timings_ms"] = dict(plan.timings_ms)
         view["urls"] = self._urls(name, plan.revision)
         return self._ok(view, 201 if plan.created_revision else 200)
@@ -247,7 +266,9 @@ class AdminRoutes:
         with tempfile.TemporaryDirectory(prefix="gaia-apply-") as tmp:
             document = _with_uploaded_code(body, Path(tmp))
             try:
-                parsed = parse_config_document(document, file=body.file, base_dir=Path(tmp))
+                parsed = parse_config_document(
+                    document, file=body.file, base_dir=Path(tmp), check_code=True
+                )
             except ConfigError as exc:
                 raise config_error(exc) from exc
             plans = await self._control.apply(parsed, dry_run=body.dry_run)
@@ -285,7 +306,11 @@ class AdminRoutes:
             )
         except RuntimeAdapterError as exc:
             return JSONResponse(
-                {"error": type(exc).__name__, "message": exc.message, "request_id": request_id},
+                {
+                    "error": runtime_error_code(exc),
+                    "message": exc.message,
+                    "request_id": request_id,
+                },
                 status_code=exc.status,
                 headers=headers,
             )

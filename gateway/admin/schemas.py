@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.config import REVISION_KEYS
+from gateway.errors import ADMIN_ERROR_CODES
 from routing.names import LATEST, MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 from routing.traffic import STICKY_SCHEMA_PATTERN
 
@@ -57,6 +58,9 @@ class PublishBody(_Body):
         description="revision settings (handler, env, timeout, memory, concurrency, pool, "
         "network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
+    dry_run: bool = Field(
+        default=False, description="check and plan the revision; store and warm nothing"
+    )
 
 
 class ApplyBody(_Body):
@@ -83,10 +87,13 @@ class Issue(_View):
     message: str
 
 
+ErrorCode = Literal[ADMIN_ERROR_CODES]  # type: ignore[valid-type]
+
+
 class ErrorView(_View):
     """Every error the admin API answers (README: HTTP errors)."""
 
-    error: str
+    error: ErrorCode = Field(description="what went wrong, snake_case as the data plane's")
     message: str
     request_id: str
     field: str | None = Field(default=None, description="the offending key")
@@ -175,6 +182,7 @@ class RevisionView(_View):
 
 class PublishedView(RevisionView):
     created: bool
+    dry_run: bool
     timings_ms: dict[str, float]
     urls: list[str]
 

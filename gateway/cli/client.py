@@ -82,7 +82,8 @@ def _error_text(response: httpx.Response) -> str:
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}: {body}"
     issues = body.get("errors")
-    if isinstance(issues, list) and len(issues) > 1:
+    # Each issue alone, by its key: the message around them repeats the request's name.
+    if isinstance(issues, list) and issues:
         return "\n".join(f"{i.get('field')}: {i.get('message')}" for i in issues)
     message = str(body.get("message", body))
     field = body.get("field")

@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +16,8 @@ import yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
+from gateway.cli.invoke import invoke
+from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
@@ -152,7 +153,7 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
     if not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
     try:
-        parsed = load_file(config_file)  # local validation: errors name this file
+        parsed = load_file(config_file, check_code=True)  # local validation: errors name this file
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     document = yaml.safe_load(config_file.read_text()) or {}
@@ -201,6 +202,7 @@ def _pack(code: Path) -> str:
 @click.option("--timeout", help="e.g. 10s")
 @click.option("--memory", help="e.g. 256Mi")
 @click.option("--concurrency", type=int)
+@click.option("--dry-run", is_flag=True, help="check the code and settings, change nothing")
 @OUTPUT
 def deploy(
     function: str,
@@ -210,6 +212,7 @@ def deploy(
     timeout: str | None,
     memory: str | None,
     concurrency: int | None,
+    dry_run: bool,
     output: str,
 ) -> None:
     """Publish a directory as the function's next revision."""
@@ -224,20 +227,24 @@ def deploy(
         config["memory"] = memory
     if concurrency is not None:
         config["concurrency"] = concurrency
-    started = time.perf_counter()
-    packed = _pack(code)
-    package_ms = (time.perf_counter() - started) * 1000
-    result = _client().call(
-        "POST",
-        f"/v1/functions/{function}/revisions",
-        json={"code": packed, "config": config},
-    )
-    result["timings_ms"] = {"package": round(package_ms, 3), **result.get("timings_ms", {})}
+    progress = DeployProgress(quiet=output == "json")
+    with progress.stage("package"):
+        packed = _pack(code)
+    with progress.waiting("publishing: dependencies, store, warm…"):
+        result = _client().call(
+            "POST",
+            f"/v1/functions/{function}/revisions",
+            json={"code": packed, "config": config, "dry_run": dry_run},
+        )
+    result["timings_ms"] = {"package": progress.laps["package"], **result.get("timings_ms", {})}
     if output == "json":
         emit_json(result)
         return
-    for stage, ms in result["timings_ms"].items():
-        click.echo(f"{stage:<8} {ms:8.1f} ms")
+    progress.report(result["timings_ms"])
+    if dry_run:
+        would = "would be created" if result["created"] else "exists already, same digest"
+        click.echo(f"dry run: {result['name']} {would}; nothing changed")
+        return
     verb = "created" if result.get("created") else "unchanged, same digest as"
     click.echo(f"{verb} {result['name']} (digest {result['digest'][:12]})")
     for url in result.get("urls", []):
@@ -394,48 +401,6 @@ def revisions(function: str, output: str) -> None:
 
 
 @cli.command()
-@click.argument("target", metavar="FUNCTION[:ALIAS|@REVISION]")
-@click.option("-d", "--data", help="request body")
-@click.option("--data-file", type=click.File("rb"), help="request body from a file (- for stdin)")
-@click.option("--tag", help="route to the alias's revision with this tag")
-@OUTPUT
-def invoke(target: str, data: str | None, data_file: Any, tag: str | None, output: str) -> None:
-    """Invoke a function and print what it returned."""
-    try:
-        parsed = parse_target(target, path="target")
-    except InvalidSpec as exc:
-        raise CliError(exc.message) from None
-    params: dict[str, str] = {}
-    if parsed.revision is not None:
-        params["revision"] = str(parsed.revision)
-    elif parsed.alias:
-        params["alias"] = parsed.alias
-    if tag:
-        params["tag"] = tag
-    body = data_file.read() if data_file is not None else (data or "").encode()
-    response = _client().request(
-        "POST", f"/v1/functions/{parsed.function}/invoke", content=body, params=params
-    )
-    if output == "json":
-        text = response.content.decode("utf-8", "replace")
-        emit_json(
-            {
-                "status": response.status_code,
-                "revision": response.headers.get("x-gaia-revision"),
-                "request_id": response.headers.get("x-request-id"),
-                "headers": dict(response.headers),
-                "body": text,
-            }
-        )
-    else:
-        sys.stdout.buffer.write(response.content)
-        if response.content and not response.content.endswith(b"\n"):
-            sys.stdout.buffer.write(b"\n")
-    if response.status_code >= 400:
-        sys.exit(1)
-
-
-@cli.command()
 @OUTPUT
 def status(output: str) -> None:
     """Functions, their aliases and the warm pools."""
@@ -452,7 +417,7 @@ def status(output: str) -> None:
                     alias_view["name"],
                     traffic_text(alias_view["traffic"]),
                     "True" if alias_view["ready"] else "False",
-                    age(function["created_at"]),
+                    age(alias_view["updated_at"]),
                 ]
             )
     table(["alias", "traffic", "ready", "age"], rows)
@@ -466,6 +431,7 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
+cli.add_command(invoke)
 for group in KIND_GROUPS:
     cli.add_command(group)
 

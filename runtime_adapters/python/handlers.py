@@ -24,20 +24,38 @@ _NOT_THE_FUNCTIONS = (
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 
 
+class HandlerNotFound(LookupError):
+    """The handler's module or function does not exist: the message says all, and a
+    traceback would show only the runtime's own frames."""
+
+
 def resolve_handler(spec: str) -> Handler:
     """Import "module.function" (module paths may be dotted) and return the callable."""
     module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
         raise ValueError(f"handler {spec!r} must be 'module.function'")
-    __import__(module_name)
+    try:
+        __import__(module_name)
+    except ModuleNotFoundError as exc:
+        # Only the handler's own module (or a package above it) missing; a module that
+        # its code imports and cannot find is the function's error, with its traceback.
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
+            raise HandlerNotFound(f"no module named {module_name!r}") from None
+        raise
     module = sys.modules[module_name]
     handler = getattr(module, attr, None)
     if handler is None:
-        where = getattr(module, "__file__", None) or module_name
-        raise AttributeError(f"{where} has no attribute {attr!r} (handler {spec!r})")
+        where = _relative(getattr(module, "__file__", None) or module_name)
+        raise HandlerNotFound(f"{where} has no attribute {attr!r}")
     if not callable(handler):
         raise TypeError(f"handler {spec!r} is a {type(handler).__name__}, not a function")
     return handler  # type: ignore[no-any-return]
+
+
+def _relative(path: str) -> str:
+    """A module file as the function's author names it: relative to the code directory."""
+    base = os.getcwd() + os.sep
+    return path[len(base) :] if path.startswith(base) else path
 
 
 def is_coroutine_function(handler: object) -> bool:

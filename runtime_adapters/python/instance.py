@@ -156,9 +156,9 @@ class Instance:
             raise WarmupError(f"{exc.message} while loading {spec.handler!r}{said}") from None
         if isinstance(result, LoadFailed):
             await self.stop("load failed", kill=True)
+            said = f"\n{result.traceback}" if result.traceback else ""
             raise WarmupError(
-                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}\n"
-                f"{result.traceback}"
+                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}{said}"
             )
         self.owner = owner
         self.state = "ready"

@@ -32,6 +32,7 @@ from runtime_adapters.python.capture import CURRENT, STDERR, STDOUT, Capture, Ca
 from runtime_adapters.python.events import Context, make_event
 from runtime_adapters.python.handlers import (
     Handler,
+    HandlerNotFound,
     describe_exception,
     format_exception,
     is_coroutine_function,
@@ -139,7 +140,10 @@ class Worker:
         try:
             self._prepare(load)
         except BaseException as exc:
-            self._send(LoadFailed(describe_exception(exc), format_exception(exc)))
+            if isinstance(exc, HandlerNotFound):
+                self._send(LoadFailed(str(exc), ""))
+            else:
+                self._send(LoadFailed(describe_exception(exc), format_exception(exc)))
             os._exit(0)
         self._send(Ready(self._loop is not None))
         gate.set()

@@ -99,7 +99,7 @@ functions:
     handler: broken.handler
     triggers: [{http: {path: /bad}}]
 """
-    with pytest.raises(PublishFailed, match="bad@1"):
+    with pytest.raises(PublishFailed, match="bad's new code did not start"):
         await control.apply(gaia_file(two, code={"good": "g", "bad": "b"}))
     assert store.load().functions == ()
     assert control.snapshot.routes.routes == ()

@@ -29,7 +29,7 @@ async def test_an_unexpected_error_is_a_json_500_with_the_request_id() -> None:
         unauthorized = await client.get("/v1/status")
     assert response.status_code == 500
     body = response.json()
-    assert body["error"] == "InternalError"
+    assert body["error"] == "internal_error"
     assert body["request_id"] == response.headers["x-request-id"]
     assert body["request_id"] in body["message"]
     assert "broken" not in response.text  # the cause goes to the log only
