@@ -57,6 +57,12 @@ class PublishBody(_Body):
         description="revision settings (handler, env, timeout, memory, concurrency, pool, "
         "network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="triggers to add beside the function's own, as gaia.yaml's items "
+        '(`{"http": {"path": "/hi", "methods": ["GET"]}}`), targeting alias `default` unless '
+        "they pin a revision; one the function has already is not added twice",
+    )
 
 
 class ApplyBody(_Body):
@@ -175,6 +181,7 @@ class RevisionView(_View):
 
 class PublishedView(RevisionView):
     created: bool
+    triggers_added: list[str]
     timings_ms: dict[str, float]
     urls: list[str]
 
