@@ -232,7 +232,9 @@ class ControlPlane:
         """Forget a function with its revisions, aliases, history and triggers; its pools
         drain and stop, and bundles no other revision shares are removed."""
         async with self._lock:
-            gone = {r.digest for r in self.revisions(function)}
+            revisions = self.revisions(function)
+            gone = {r.digest for r in revisions}
+            before = self.snapshot
             await self._commit(
                 _Plan(
                     changes=Changes(deleted_functions=(function,)),
@@ -240,6 +242,10 @@ class ControlPlane:
                     code_dirs={},
                     by="delete",
                 )
+            )
+            # The commit retires only what its new snapshot still knows; these are gone.
+            await self._retire(
+                {RevisionKey(function=function, revision=r.number) for r in revisions}, before
             )
             for digest in gone - {r.digest for r in self._state.revisions}:
                 self._bundles.remove(digest)

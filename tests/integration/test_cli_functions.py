@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.functions import VERSIONED
-from tests.integration.harness import GAIA, Gaia, GaiaFactory, write_function
+from tests.integration.harness import GAIA, Gaia, GaiaFactory, wait_for, write_function
 
 
 def run(
@@ -32,6 +32,11 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def api(gaia: Gaia, path: str) -> Any:
     with gaia.admin() as admin:
         return admin.get(path).json()
+
+
+def versions(directory: Path, *names: str) -> list[Path]:
+    """A code directory per name, each answering its name."""
+    return [write_function(directory / n, VERSIONED.replace("{version}", n)) for n in names]
 
 
 def project(gaia_factory: GaiaFactory) -> tuple[Gaia, Path]:
@@ -104,7 +109,7 @@ def test_deploy_route_with_methods_and_bad_routes_change_nothing(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia, top = project(gaia_factory)
-    code = write_function(tmp_path / "v1", VERSIONED.replace("{version}", "one"))
+    [code] = versions(tmp_path, "one")
     before = api(gaia, "/v1/functions")
     for args, message in [
         (["--route", "nope"], "triggers[0].http.path: expected a URL path starting with '/'"),
@@ -140,8 +145,7 @@ def test_old_code_again_says_how_to_send_it_traffic_and_the_hint_works(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia, top = project(gaia_factory)
-    one = write_function(tmp_path / "one", VERSIONED.replace("{version}", "one"))
-    two = write_function(tmp_path / "two", VERSIONED.replace("{version}", "two"))
+    one, two = versions(tmp_path, "one", "two")
     ok(run(gaia, "deploy", "v", "--code", str(one), "--route", "/v", cwd=top))
     ok(run(gaia, "deploy", "v", "--code", str(two), cwd=top))
     ok(run(gaia, "alias", "set", "v:prod", "2=100", cwd=top))
@@ -166,9 +170,7 @@ def test_pinning_default_is_said_and_latest_restores_it(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia, top = project(gaia_factory)
-    one = write_function(tmp_path / "one", VERSIONED.replace("{version}", "one"))
-    two = write_function(tmp_path / "two", VERSIONED.replace("{version}", "two"))
-    three = write_function(tmp_path / "three", VERSIONED.replace("{version}", "three"))
+    one, two, three = versions(tmp_path, "one", "two", "three")
     ok(run(gaia, "deploy", "v", "--code", str(one), "--route", "/v", cwd=top))
     ok(run(gaia, "deploy", "v", "--code", str(two), cwd=top))
     pinned = ok(run(gaia, "alias", "set", "v", "1=100", cwd=top))
@@ -196,8 +198,7 @@ def test_list_describe_and_delete_show_and_remove_whole_functions(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
     gaia, top = project(gaia_factory)
-    one = write_function(tmp_path / "one", VERSIONED.replace("{version}", "one"))
-    two = write_function(tmp_path / "two", VERSIONED.replace("{version}", "two"))
+    one, two = versions(tmp_path, "one", "two")
     ok(run(gaia, "deploy", "v", "--code", str(one), "--route", "/v/{rest:path}", cwd=top))
     ok(run(gaia, "deploy", "v", "--code", str(two), cwd=top))
     ok(run(gaia, "alias", "set", "v:prod", "1=90", "2=10", "--tag", "2=canary", cwd=top))
@@ -251,6 +252,10 @@ def test_list_describe_and_delete_show_and_remove_whole_functions(
     removed = ok(run(gaia, "delete", "v", cwd=top))
     assert removed == "deleted v: 2 revisions, 1 alias, 1 trigger\n"
     assert "v" not in [f["name"] for f in api(gaia, "/v1/functions")]
+    wait_for(
+        lambda: not [p for p in api(gaia, "/v1/status")["pools"] if p["revision"].startswith("v@")],
+        what="the deleted function's pools to stop",
+    )
     with gaia.data() as http:
         assert http.get("/v/x").status_code == 404
     assert run(gaia, "delete", "v", cwd=top).stderr == "gaia: function 'v' does not exist\n"
@@ -276,5 +281,9 @@ def test_an_alias_a_trigger_targets_is_not_deleted(
     refused = run(gaia, "alias", "delete", "v:prod", cwd=top)
     assert refused.returncode == 1
     assert "v:prod is the target of trigger v/http/0" in refused.stderr
+    with gaia.admin() as admin:
+        assert admin.delete("/v1/functions/v/aliases/prod").status_code == 409
+        assert admin.delete("/v1/functions/v/aliases/default").status_code == 422
+        assert admin.delete("/v1/functions/v/aliases/nope").status_code == 404
     with gaia.data() as http:
         assert http.get("/v").text == "one"
