@@ -173,12 +173,24 @@ class ControlPlane:
     # -- mutations -------------------------------------------------------------------
 
     async def publish(
-        self, function: str, *, code_dir: Path, config: FunctionConfig, dry_run: bool = False
+        self,
+        function: str,
+        *,
+        code_dir: Path,
+        config: FunctionConfig,
+        add_triggers: tuple[Trigger, ...] = (),
+        dry_run: bool = False,
     ) -> FunctionPlan:
-        """Create revision N+1 from a directory, or find the one with the same digest."""
+        """Create revision N+1 from a directory, or find the one with the same digest;
+        `add_triggers` join the function's triggers unless it has them already."""
         async with self._lock:
             plan = self._plan_function(
-                function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
+                function,
+                config,
+                code_dir=code_dir,
+                replace_aliases=False,
+                replace_triggers=False,
+                add_triggers=add_triggers,
             )
             if dry_run:
                 self._candidate(plan[1])  # validates without storing or warming
@@ -219,6 +231,60 @@ class ControlPlane:
                     f"{function}:{name} has no earlier traffic to roll back to", field="alias"
                 )
             return await self._set_alias(function, name, last.before, by="rollback")
+
+    async def delete_function(self, function: str) -> None:
+        """Forget a function with its revisions, aliases, history and triggers; its pools
+        drain and stop, and bundles no other revision shares are removed."""
+        async with self._lock:
+            revisions = self.revisions(function)
+            gone = {r.digest for r in revisions}
+            before = self.snapshot
+            await self._commit(
+                _Plan(
+                    changes=Changes(deleted_functions=(function,)),
+                    functions=(),
+                    code_dirs={},
+                    by="delete",
+                )
+            )
+            # The commit retires only what its new snapshot still knows; these are gone.
+            await self._retire(
+                {RevisionKey(function=function, revision=r.number) for r in revisions}, before
+            )
+            for digest in gone - {r.digest for r in self._state.revisions}:
+                self._bundles.remove(digest)
+
+    async def delete_alias(self, function: str, name: str) -> None:
+        """Forget an alias and its history. `default` stays (every function has it), and an
+        alias a trigger sends to stays until that trigger goes."""
+        async with self._lock:
+            self.alias(function, name)
+            if name == DEFAULT_ALIAS:
+                raise InvalidInput(
+                    f"{function}:{DEFAULT_ALIAS} cannot be deleted: every function has it; "
+                    f"`gaia alias set {function} latest=100` restores it to latest at 100%, "
+                    f"`gaia delete {function}` deletes the function",
+                    field="alias",
+                )
+            users = [
+                t.id
+                for t in self._state.triggers
+                if t.function == function and t.spec.get("alias") == name
+            ]
+            if users:
+                raise Conflict(
+                    f"{function}:{name} is the target of trigger {', '.join(users)}: "
+                    "point the trigger elsewhere first (gaia apply)",
+                    field="alias",
+                )
+            await self._commit(
+                _Plan(
+                    changes=Changes(deleted_aliases=((function, name),)),
+                    functions=(),
+                    code_dirs={},
+                    by="alias delete",
+                )
+            )
 
     def history(self, function: str, name: str) -> list[AliasChange]:
         self.alias(function, name)
@@ -276,6 +342,7 @@ class ControlPlane:
         code_dir: Path,
         replace_aliases: bool,
         replace_triggers: bool,
+        add_triggers: tuple[Trigger, ...] = (),
     ) -> tuple[FunctionPlan, Changes]:
         prefix = f"functions.{name}"
         revision_config = config.revision_config()
@@ -324,6 +391,18 @@ class ControlPlane:
                         field=f"{prefix}.triggers",
                     )
             triggers[name] = records
+        elif add_triggers:
+            kept = tuple(t for t in self._state.triggers if t.function == name)
+            have = {_trigger_identity(t) for t in kept}
+            fresh: list[TriggerRecord] = []
+            for wanted_trigger in add_triggers:
+                record = _trigger_record(name, len(kept) + len(fresh), wanted_trigger)
+                if _trigger_identity(record) not in have:
+                    have.add(_trigger_identity(record))
+                    fresh.append(record)
+            added = tuple(_trigger_identity(t) for t in fresh)
+            if fresh:
+                triggers[name] = kept + tuple(fresh)
 
         changes = Changes(
             functions=(FunctionRecord(name=name, created_at=now),) if created_function else (),

@@ -118,6 +118,14 @@ ENDPOINTS = (
         answers=(Answer(status="200", description="the function", model=FunctionView),),
     ),
     Endpoint(
+        path="/v1/functions/{fn}",
+        method="DELETE",
+        handler="delete_function",
+        summary="Delete a function with its revisions, aliases, history and triggers",
+        answers=(Answer(status="200", description="the function as it was", model=FunctionView),),
+        errors=("404", "409"),
+    ),
+    Endpoint(
         path="/v1/functions/{fn}/revisions",
         method="GET",
         handler="list_revisions",
@@ -157,6 +165,14 @@ ENDPOINTS = (
         summary="Set an alias's traffic (warms the revisions first); the rules of gaia.yaml",
         body=AliasBody,
         answers=(Answer(status="200", description="the alias as set", model=AliasView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}",
+        method="DELETE",
+        handler="delete_alias",
+        summary="Delete an alias and its history; not `default`, nor one a trigger targets",
+        answers=(Answer(status="200", description="the alias as it was", model=AliasView),),
         errors=_CHANGE,
     ),
     Endpoint(

@@ -22,6 +22,7 @@ from gateway.admin.views import (
     alias_view,
     function_view,
     history_view,
+    http_url,
     revision_view,
     trigger_view,
 )
@@ -111,6 +112,13 @@ class AdminRoutes:
         self._control.function(name)
         return self._ok(function_view(name, self._control.state, self._control.snapshot))
 
+    async def delete_function(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        self._control.function(name)
+        view = function_view(name, self._control.state, self._control.snapshot)
+        await self._control.delete_function(name)
+        return self._ok(view)
+
     async def list_revisions(self, request: Request) -> Response:
         name = request.path_params["fn"]
         snapshot = self._control.snapshot
@@ -133,10 +141,21 @@ class AdminRoutes:
                     path_prefix="config",
                     check_code=True,
                 )
+                # Checked as gaia.yaml's `triggers:` are; paths read `triggers[0].http.path`.
+                added = parse_function(
+                    name,
+                    {"code": str(code_dir), "triggers": body.triggers},
+                    file="request",
+                    base_dir=code_dir,
+                ).triggers
             except ConfigError as exc:
                 raise config_error(exc) from exc
             plan = await self._control.publish(
-                name, code_dir=code_dir, config=config, dry_run=body.dry_run
+                name,
+                code_dir=code_dir,
+                config=config,
+                dry_run=body.dry_run,
+                add_triggers=added,
             )
         stored = self._control.state.revisions
         revision = next(
@@ -153,6 +172,7 @@ class AdminRoutes:
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
         view["dry_run"] = body.dry_run
+        view["triggers_added"] = list(plan.triggers_added)
         view["timings_ms"] = dict(plan.timings_ms)
         view["urls"] = self._urls(name, plan.revision)
         return self._ok(view, 201 if plan.created_revision else 200)
@@ -174,8 +194,7 @@ class AdminRoutes:
                     or (target.tag is not None and alias.tags.get(target.tag) == revision)
                 )
             if reaches:
-                base = f"http://{route.host}" if route.host else self._data_plane_url
-                urls.append(base + route.path)
+                urls.append(http_url(self._data_plane_url, path=route.path, host=route.host))
         return urls
 
     def _inherited_config(self, name: str) -> Mapping[str, object]:
@@ -214,6 +233,12 @@ class AdminRoutes:
             raise InvalidInput(exc.message, field=exc.path or "body") from exc
         record = await self._control.set_alias(name, alias, spec)
         return self._ok(alias_view(record, self._control.snapshot))
+
+    async def delete_alias(self, request: Request) -> Response:
+        name, alias = request.path_params["fn"], request.path_params["alias"]
+        view = alias_view(self._control.alias(name, alias), self._control.snapshot)
+        await self._control.delete_alias(name, alias)
+        return self._ok(view)
 
     async def alias_history(self, request: Request) -> Response:
         changes = self._control.history(request.path_params["fn"], request.path_params["alias"])

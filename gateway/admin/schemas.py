@@ -61,6 +61,12 @@ class PublishBody(_Body):
     dry_run: bool = Field(
         default=False, description="check and plan the revision; store and warm nothing"
     )
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="triggers to add beside the function's own, as gaia.yaml's items "
+        '(`{"http": {"path": "/hi", "methods": ["GET"]}}`), targeting alias `default` unless '
+        "they pin a revision; one the function has already is not added twice",
+    )
 
 
 class ApplyBody(_Body):
@@ -183,6 +189,7 @@ class RevisionView(_View):
 class PublishedView(RevisionView):
     created: bool
     dry_run: bool
+    triggers_added: list[str]
     timings_ms: dict[str, float]
     urls: list[str]
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from gateway.admin.auth import TOKEN_FILE
-from gateway.settings import DEFAULT_ADMIN_URL, home_from_env
+from gateway.home import home_from_env, how_found
+from gateway.settings import DEFAULT_ADMIN_URL
 
 
 class CliError(Exception):
@@ -26,8 +27,8 @@ def admin_token(environ: Mapping[str, str] | None = None) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         raise CliError(
-            f"no admin token: set GAIA_ADMIN_TOKEN or GAIA_HOME (looked for {path}; "
-            "`gaia up` creates it on first start)"
+            f"no admin token: looked for {path} ({how_found(env)}); run gaia inside the "
+            "project where `gaia up` runs, or set GAIA_HOME or GAIA_ADMIN_TOKEN"
         ) from None
 
 

@@ -16,6 +16,9 @@ import yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
 from gateway.cli.client import AdminClient, CliError
+from gateway.cli.deploying import default_alias_note, print_deploy_hints, route_triggers
+from gateway.cli.functions import alias_delete_command, delete, describe, list_functions
+from gateway.cli.init import init
 from gateway.cli.invoke import invoke
 from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
@@ -120,7 +123,7 @@ def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None
 @click.option("-f", "--file", "config_file", type=click.Path(path_type=Path), help="apply first")
 @_server_options
 def up(config_file: Path | None, **flags: Any) -> None:
-    """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
+    """Run one gateway (state in GAIA_HOME, default the nearest .gaia above, else ./.gaia)."""
     _run_gateway(config_file, watch=False, **flags)
 
 
@@ -203,6 +206,10 @@ def _pack(code: Path) -> str:
 @click.option("--memory", help="e.g. 256Mi")
 @click.option("--concurrency", type=int)
 @click.option("--dry-run", is_flag=True, help="check the code and settings, change nothing")
+@click.option("--route", help="add an HTTP trigger on this path, e.g. /hello/{name}")
+@click.option(
+    "--method", "methods", multiple=True, help="the route's HTTP method, repeatable [default: any]"
+)
 @OUTPUT
 def deploy(
     function: str,
@@ -213,9 +220,13 @@ def deploy(
     memory: str | None,
     concurrency: int | None,
     dry_run: bool,
+    route: str | None,
+    methods: tuple[str, ...],
     output: str,
 ) -> None:
-    """Publish a directory as the function's next revision."""
+    """Publish a directory as the function's next revision; `--route` gives it a URL."""
+    if methods and route is None:
+        raise CliError("--method needs --route: it is the method of the route deploy adds")
     config: dict[str, Any] = {}
     if handler:
         config["handler"] = handler
@@ -234,7 +245,12 @@ def deploy(
         result = _client().call(
             "POST",
             f"/v1/functions/{function}/revisions",
-            json={"code": packed, "config": config, "dry_run": dry_run},
+            json={
+                "code": packed,
+                "config": config,
+                "dry_run": dry_run,
+                "triggers": route_triggers(route, methods),
+            },
         )
     result["timings_ms"] = {"package": progress.laps["package"], **result.get("timings_ms", {})}
     if output == "json":
@@ -249,6 +265,7 @@ def deploy(
     click.echo(f"{verb} {result['name']} (digest {result['digest'][:12]})")
     for url in result.get("urls", []):
         click.echo(f"  {url}")
+    print_deploy_hints(result, _client())
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
@@ -316,6 +333,9 @@ def alias_set(
         body["sticky"] = sticky
     result = _client().call("PUT", f"/v1/functions/{function}/aliases/{alias_name}", json=body)
     _show_alias(result, output)
+    note = default_alias_note(result)
+    if note and output != "json":
+        click.echo(note)
 
 
 @alias.command("show")
@@ -432,6 +452,12 @@ def status(output: str) -> None:
 
 cli.add_command(triggers)
 cli.add_command(invoke)
+cli.add_command(init)
+cli.add_command(list_functions, "list")
+cli.add_command(list_functions, "functions")
+cli.add_command(describe)
+cli.add_command(delete)
+alias.add_command(alias_delete_command(_split_alias))
 for group in KIND_GROUPS:
     cli.add_command(group)
 

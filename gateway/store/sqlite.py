@@ -138,6 +138,16 @@ class SQLiteStore(Store):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            for function, alias in changes.deleted_aliases:
+                db.execute(
+                    "DELETE FROM alias_history WHERE function = ? AND alias = ?", (function, alias)
+                )
+                db.execute("DELETE FROM aliases WHERE function = ? AND name = ?", (function, alias))
+            for function in changes.deleted_functions:
+                # Children first: the foreign keys refuse an orphan.
+                for table in ("alias_history", "triggers", "aliases", "revisions"):
+                    db.execute(f"DELETE FROM {table} WHERE function = ?", (function,))
+                db.execute("DELETE FROM functions WHERE name = ?", (function,))
             db.executemany(
                 "INSERT INTO functions (name, created_at) VALUES (?, ?) "
                 "ON CONFLICT(name) DO NOTHING",

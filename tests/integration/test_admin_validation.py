@@ -221,7 +221,7 @@ def test_options_and_405_list_every_method_of_a_path(gaia: Gaia) -> None:
             assert set(refused.headers["allow"].split(", ")) == methods, path
             assert refused.json()["request_id"] == refused.headers["x-request-id"]
         # The paths the issue named, spelled out rather than read from the schema.
-        assert admin.options(ALIAS).headers["allow"] == "GET, HEAD, OPTIONS, PUT"
+        assert admin.options(ALIAS).headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
         revisions = admin.options("/v1/functions/greet/revisions").headers["allow"]
         assert revisions == "GET, HEAD, OPTIONS, POST"
 

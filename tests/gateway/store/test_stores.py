@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import (
+    AliasChange,
     AliasRecord,
     Changes,
     FunctionRecord,
@@ -83,6 +84,57 @@ def test_alias_updates_replace_and_triggers_are_replaced_per_function(store: Sto
     assert [a.spec for a in state.aliases] == [split]
     assert [r.number for r in state.revisions] == [1, 2]
     assert state.triggers == ()
+
+
+def _prod(function: str) -> Changes:
+    spec = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    return Changes(
+        aliases=(AliasRecord(function=function, name="prod", spec=spec, updated_at=2.0),),
+        history=(
+            AliasChange(function=function, alias="prod", at=2.0, before=None, after=spec, by="t"),
+        ),
+    )
+
+
+def test_a_deleted_alias_goes_with_its_history_and_nothing_else(store: Store) -> None:
+    store.write(FIRST)
+    store.write(_prod("hello"))
+    store.write(Changes(deleted_aliases=(("hello", "prod"),)))
+    state = store.load()
+    assert [(a.function, a.name) for a in state.aliases] == [("hello", "default")]
+    assert state.history == ()
+    assert state.revisions == FIRST.revisions
+    assert state.triggers == FIRST.triggers["hello"]
+
+
+def test_a_deleted_function_goes_with_everything_it_owns_and_only_that(store: Store) -> None:
+    other = Changes(
+        functions=(FunctionRecord(name="other", created_at=1.0),),
+        revisions=(
+            RevisionRecord(function="other", number=1, digest="o1", config={}, created_at=1),
+        ),
+        triggers={
+            "other": (
+                TriggerRecord(
+                    id="other/http/0", function="other", kind="http", spec={"path": "/o"}
+                ),
+            )
+        },
+    )
+    store.write(FIRST)
+    store.write(other)
+    store.write(_prod("hello"))
+    store.write(_prod("other"))
+    store.write(Changes(deleted_functions=("hello",)))
+    state = store.load()
+    assert [f.name for f in state.functions] == ["other"]
+    assert {r.function for r in state.revisions} == {"other"}
+    assert {a.function for a in state.aliases} == {"other"}
+    assert {t.function for t in state.triggers} == {"other"}
+    assert {h.function for h in state.history} == {"other"}
+    # The name is free again: a new function of that name starts from revision 1.
+    store.write(FIRST)
+    assert [r.label for r in store.load().revisions if r.function == "hello"] == ["hello@1"]
 
 
 def test_a_failing_write_changes_nothing(store: Store) -> None:
