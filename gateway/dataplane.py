@@ -20,13 +20,14 @@ from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.routes import MethodNotAllowed, RouteMatch
 from routing.traffic import Sticky
-from runtime_adapters.base import (
-    FunctionFailed,
-    HttpRequest,
-    PoolSaturated,
-    RuntimeAdapterError,
+from runtime_adapters.base import HttpRequest, RuntimeAdapterError
+from triggers.http.responses import (
+    BodyTooLarge,
+    failure_answer,
+    json_error,
+    read_body,
+    send_result,
 )
-from triggers.http.responses import BodyTooLarge, json_error, read_body, send_result
 
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 
@@ -124,29 +125,15 @@ class DataPlane:
             result = await self._invoker.invoke(
                 resolved, request_id=request_id, trigger="http", event=event
             )
-        except PoolSaturated as exc:
-            return await json_error(
-                send,
-                503,
-                "saturated",
-                exc.message,
-                request_id,
-                extra_headers=[(b"retry-after", str(exc.retry_after_s).encode()), revision_header],
-            )
-        except FunctionFailed:
-            # The traceback went to the logs with the request id; the caller gets only the id.
-            return await json_error(
-                send,
-                500,
-                "function_error",
-                f"the function raised an exception; see the logs for request {request_id}",
-                request_id,
-                extra_headers=[revision_header],
-            )
         except RuntimeAdapterError as exc:
-            kind = {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
+            failure = failure_answer(exc, request_id, revision_header)
             return await json_error(
-                send, exc.status, kind, exc.message, request_id, extra_headers=[revision_header]
+                send,
+                failure.status,
+                failure.error,
+                failure.message,
+                request_id,
+                extra_headers=failure.headers,
             )
         return await send_result(send, result, request_id, revision_header)
 
