@@ -13,8 +13,9 @@ since the gateway started.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
+from legacy.discovery.table import DiscoveryTable
+from legacy.noise import RouteNoise
 from legacy.ports import DiscoveredRoute, Evidence, Mismatch, SideFigures
 from legacy.quantiles import LatencyHistogram
 
@@ -58,7 +59,7 @@ class SideTally:
 class RouteEvidence:
     """One ledger route's window; the router and the shadow workers record into it."""
 
-    def __init__(self, *, since: float, noise: set[str] | None = None) -> None:
+    def __init__(self, *, since: float, noise: RouteNoise | None = None) -> None:
         self.since = since
         self.requests = 0
         self.served_by_function = 0
@@ -68,7 +69,7 @@ class RouteEvidence:
         self.mismatches = 0
         self.shadow_dropped = 0
         self.shadow_skipped = 0
-        self.noise: set[str] = noise if noise is not None else set()
+        self.noise = noise if noise is not None else RouteNoise()
         self.example: Mismatch | None = None
 
     def compared(self, differences: Sequence[str], *, request: str, at: float) -> None:
@@ -77,9 +78,6 @@ class RouteEvidence:
         if differences:
             self.mismatches += 1
             self.example = Mismatch(request=request, differences=tuple(differences), at=at)
-
-    def learned(self, paths: Iterable[str]) -> None:
-        self.noise.update(paths)
 
     def snapshot(self) -> Evidence:
         return Evidence(
@@ -93,23 +91,15 @@ class RouteEvidence:
             mismatch_rate=rate(self.mismatches, self.samples),
             shadow_dropped=self.shadow_dropped,
             shadow_skipped=self.shadow_skipped,
-            noise_paths=tuple(sorted(self.noise)),
+            noise_paths=self.noise.paths(),
             example=self.example,
         )
-
-
-class Discovery(Protocol):
-    """The discovered-routes table (`legacy.discovery`): old-API traffic no ledger route has."""
-
-    def record(self, method: str, path: str, *, status: int, duration_s: float) -> None: ...
-
-    def discovered(self) -> list[DiscoveredRoute]: ...
 
 
 class EvidenceBook:
     """`ports.Observations` over the routes' windows, discovery and the totals."""
 
-    def __init__(self, discovery: Discovery) -> None:
+    def __init__(self, discovery: DiscoveryTable) -> None:
         self._routes: dict[str, RouteEvidence] = {}
         self._discovery = discovery
         self.requests = 0
@@ -130,7 +120,7 @@ class EvidenceBook:
 
     def unmatched(self, method: str, path: str, *, status: int, duration_s: float) -> None:
         self.requests += 1
-        self._discovery.record(method, path, status=status, duration_s=duration_s)
+        self._discovery.observe(method, path, status, duration_s, is_error(status))
 
     def matched(self, window: RouteEvidence, *, by_function: bool) -> None:
         self.requests += 1
@@ -146,7 +136,7 @@ class EvidenceBook:
         return window.snapshot() if window is not None else None
 
     def discovered(self) -> list[DiscoveredRoute]:
-        return self._discovery.discovered()
+        return self._discovery.routes()
 
     def totals(self) -> tuple[int, int]:
         return self.requests, self.served_by_function

@@ -208,8 +208,7 @@ class LegacyRouter:
                     body=bounded.body,
                     params=params,
                     old=old,
-                    headers=route.config.compare.headers,
-                    ignore=route.config.compare.ignore,
+                    compare=route.config.compare,
                 )
             )
         return outcome.status

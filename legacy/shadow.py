@@ -18,11 +18,11 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from legacy.config import ShadowConfig
+from legacy.compare import Difference
+from legacy.config import CompareConfig, ShadowConfig
 from legacy.evidence import RouteEvidence
 from legacy.ports import (
     CapturedResponse,
@@ -36,25 +36,6 @@ from legacy.ports import (
 log = logging.getLogger("gaia.legacy.shadow")
 
 
-class Compare(Protocol):
-    """`legacy.compare.compare`: what differs between the old API's answer and the
-    function's, as readable lines (`status`, `header:NAME`, JSON paths)."""
-
-    def __call__(
-        self,
-        old: CapturedResponse,
-        new: CapturedResponse,
-        *,
-        headers: Sequence[str],
-        ignore: Sequence[str],
-        noise: Iterable[str],
-    ) -> Sequence[str]: ...
-
-
-# `legacy.noise`: the JSON paths where two answers of the old API to one request differ.
-LearnNoise = Callable[[CapturedResponse, CapturedResponse], Iterable[str]]
-
-
 @dataclass(frozen=True, kw_only=True)
 class ShadowCopy:
     window: RouteEvidence
@@ -63,9 +44,7 @@ class ShadowCopy:
     body: bytes
     params: Mapping[str, str]
     old: CapturedResponse
-    # The route's `compare` settings.
-    headers: tuple[str, ...]
-    ignore: tuple[str, ...]
+    compare: CompareConfig
 
 
 def request_line(request: ProxiedRequest) -> str:
@@ -80,16 +59,12 @@ class ShadowPool:
         settings: ShadowConfig,
         proxy: Proxy,
         functions: FunctionCaller,
-        compare: Compare,
-        learn_noise: LearnNoise,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
         self._proxy = proxy
         self._functions = functions
-        self._compare = compare
-        self._learn_noise = learn_noise
         self._clock = clock
         self._rand = rand
         self._waiting: deque[ShadowCopy] = deque()
@@ -155,15 +130,14 @@ class ShadowPool:
             )
         except FunctionUnavailable as exc:
             window.function.record(exc.status, time.perf_counter() - started)
+            missing = f"no answer ({exc.status} {exc.reason})"
             differences: Sequence[str] = (
-                f"status: {copy.old.status} != no answer ({exc.status} {exc.reason})",
+                str(Difference(where="status", old=str(copy.old.status), new=missing)),
             )
         else:
             new = answer.response
             window.function.record(new.status, new.duration_s)
-            differences = self._compare(
-                copy.old, new, headers=copy.headers, ignore=copy.ignore, noise=window.noise
-            )
+            differences = window.noise.compare(copy.old, new, copy.compare).lines()
         window.compared(differences, request=request_line(copy.request), at=self._clock())
 
     async def _learn(self, copy: ShadowCopy) -> None:
@@ -174,4 +148,4 @@ class ShadowPool:
         except UpstreamError:
             return
         if again.body is not None:
-            copy.window.learned(self._learn_noise(copy.old, again))
+            copy.window.noise.learn(copy.old, again, copy.compare)

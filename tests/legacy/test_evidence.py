@@ -7,8 +7,10 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
+from legacy.config import CompareConfig
+from legacy.discovery.table import DiscoveryTable
 from legacy.evidence import EvidenceBook, RouteEvidence, SideTally
-from tests.legacy.stage import ListDiscovery
+from legacy.ports import CapturedResponse
 
 records = st.lists(
     st.tuples(
@@ -17,6 +19,13 @@ records = st.lists(
     ),
     max_size=300,
 )
+
+
+CONFIG = CompareConfig()
+
+
+def _answer(body: bytes) -> CapturedResponse:
+    return CapturedResponse(status=200, headers=[], body=body, duration_s=0.0)
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -63,9 +72,9 @@ def test_the_mismatch_rate_is_mismatches_over_samples(outcomes: list[bool]) -> N
 
 
 def test_a_fresh_window_keeps_the_noise_and_nothing_else() -> None:
-    book = EvidenceBook(ListDiscovery())
+    book = EvidenceBook(DiscoveryTable())
     window = book.start("/a", since=1.0)
-    window.learned(["$.id", "$.at"])
+    window.noise.learn(_answer(b'{"id": 1, "at": 2}'), _answer(b'{"id": 3, "at": 4}'), CONFIG)
     window.compared(["status: 200 != 500"], request="GET /a", at=2.0)
     window.legacy.record(200, 0.01)
     book.matched(window, by_function=False)
@@ -78,14 +87,15 @@ def test_a_fresh_window_keeps_the_noise_and_nothing_else() -> None:
 
 
 def test_totals_count_every_legacy_request_and_those_functions_answered() -> None:
-    discovery = ListDiscovery()
+    discovery = DiscoveryTable()
     book = EvidenceBook(discovery)
     window = book.start("/a", since=0.0)
     book.matched(window, by_function=True)
     book.matched(window, by_function=False)
     book.unmatched("GET", "/other/1", status=404, duration_s=0.1)
     assert book.totals() == (3, 1)
-    assert discovery.seen == [("GET", "/other/1", 404)]
+    (found,) = discovery.routes()
+    assert (found.pattern, found.methods, found.requests) == ("/other/{id}", {"GET": 1}, 1)
     evidence = book.evidence("/a")
     assert evidence is not None and (evidence.requests, evidence.served_by_function) == (2, 1)
     book.keep_only([])

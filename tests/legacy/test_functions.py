@@ -17,6 +17,7 @@ from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
+from legacy.discovery.table import DiscoveryTable
 from legacy.evidence import EvidenceBook
 from legacy.functions import InvokerFunctions
 from legacy.ports import ProxiedRequest
@@ -25,7 +26,7 @@ from legacy.shadow import ShadowPool
 from runtime_adapters.base import Invocation, InvocationResult, PoolSaturated, RevisionSpec
 from runtime_adapters.memory import MemoryRuntime
 from tests.legacy.fakes import FakeProxy, Seen, call, json_answer
-from tests.legacy.stage import ListDiscovery, legacy_config, top_level_compare, top_level_noise
+from tests.legacy.stage import legacy_config
 
 Parse = Callable[..., GaiaFile]
 
@@ -91,13 +92,11 @@ async def both(
         config=config,
         proxy=proxy,
         functions=functions,
-        book=EvidenceBook(ListDiscovery()),
+        book=EvidenceBook(DiscoveryTable()),
         shadow=ShadowPool(
             settings=config.shadow,
             proxy=proxy,
             functions=functions,
-            compare=top_level_compare,
-            learn_noise=top_level_noise,
         ),
         body_limit=10 * 1024 * 1024,
     )

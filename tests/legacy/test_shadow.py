@@ -97,7 +97,7 @@ async def test_a_wrong_answer_is_a_mismatch_with_an_example_diff() -> None:
     assert evidence.example is not None
     # The latest one is kept.
     assert evidence.example.request == "GET /items/2"
-    assert evidence.example.differences == ("$.body: '' != 'WRONG'",)
+    assert evidence.example.differences == ('$.body: "" != "WRONG"',)
 
 
 async def test_a_function_that_gives_no_answer_is_a_mismatch() -> None:
