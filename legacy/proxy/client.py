@@ -142,7 +142,9 @@ class _Connection(asyncio.Protocol):
         self.headers = []
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.lower(), value))
+        # After the head only trailer fields come; like nginx, the proxy drops them.
+        if not self.head_done:
+            self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
@@ -256,7 +258,9 @@ class _Connection(asyncio.Protocol):
 
 def _expire(waiter: asyncio.Future[None], timeout_s: float, what: str) -> None:
     if not waiter.done():
-        waiter.set_exception(ClientError(f"no {what} within {timeout_s:g}s", reason="read_timeout"))
+        waiter.set_exception(
+            ClientError(f"{what} did not come within {timeout_s:g}s", reason="read_timeout")
+        )
 
 
 class Response:

@@ -1,6 +1,6 @@
 """The "old API" every legacy test migrates: a small ASGI app on uvicorn, its own process.
 
-    python -m tests.legacy.oldapi PORT      # serves until SIGTERM
+    python -m tests.legacy.oldapi PORT [NAME]     # serves until SIGTERM
 
 Routes (JSON unless said otherwise):
 
@@ -23,6 +23,9 @@ Routes (JSON unless said otherwise):
   they came on (distinct client ports), for the keep-alive tests.
 - `GET /hello`: `hello` in text/plain, the cheapest answer, for benchmarks.
 - anything else: 404 `{"error": "not found", "path": ...}`.
+
+Every JSON answer carries `x-old-api: NAME` (the second argument, default `old`), so a
+test with several old APIs sees which one answered.
 
 `OldApi` starts it on a free port for a test and waits until it answers, with a deadline.
 """
@@ -52,6 +55,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 STREAM_CHUNK = 64 * 1024
+NAME = [b"old"]
 
 
 def pattern(size: int, start: int = 0) -> bytes:
@@ -157,7 +161,11 @@ async def read_all(receive: Receive) -> bytes:
 
 async def answer(send: Send, status: int, document: object) -> None:
     body = json.dumps(document).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-old-api", NAME[0]),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -203,14 +211,15 @@ class OldApi(ServerProcess):
 
     name = "old API"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
-        super().__init__(workdir / f"oldapi-{id(self)}.log")
-        self.port = port or free_port()
+    def __init__(self, workdir: Path, name: str = "old") -> None:
+        super().__init__(workdir / f"oldapi-{name}.log")
+        self.api_name = name
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> OldApi:
         self.launch(
-            [sys.executable, "-m", "tests.legacy.oldapi", str(self.port)],
+            [sys.executable, "-m", "tests.legacy.oldapi", str(self.port), self.api_name],
             ready="oldapi ready",
             stdout_to_log=True,
         )
@@ -236,9 +245,10 @@ class OldApi(ServerProcess):
         return stats
 
 
-def main(port: int) -> None:
+def main(port: int, name: str) -> None:
     import uvicorn
 
+    NAME[0] = name.encode()
     print("oldapi ready", flush=True)
     uvicorn.run(
         app,
@@ -255,4 +265,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "old")
