@@ -38,9 +38,10 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
-from legacy.config import LegacyConfig
+from legacy.build import build_router
 from legacy.ports import Proxy
-from legacy.proxy import build_proxy, unrouted
+from legacy.proxy import build_proxy
+from legacy.router import LegacyRouter
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
 
@@ -100,6 +101,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
     proxy: Proxy | None = None
+    router: LegacyRouter | None = None
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -108,7 +110,15 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         loaded = await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         legacy = loaded.legacy if loaded is not None else None
-        proxy, fallback = _legacy_fallback(legacy)
+        if legacy is not None:
+            proxy = build_proxy(legacy)
+            router = build_router(
+                legacy,
+                control=control,
+                invoker=invoker,
+                proxy=proxy,
+                body_limit=settings.body_limit,
+            )
         yield Services(
             settings=settings,
             control=control,
@@ -117,9 +127,11 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
-            fallback=fallback,
+            fallback=router,
         )
     finally:
+        if router is not None:
+            await router.aclose()
         if proxy is not None:
             await proxy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
@@ -127,14 +139,6 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         for runtime in started.values():
             await runtime.aclose()
         store.close()
-
-
-def _legacy_fallback(legacy: LegacyConfig | None) -> tuple[Proxy | None, Fallback | None]:
-    """The old API behind the data plane, when gaia.yaml has `legacy:`."""
-    if legacy is None:
-        return None, None
-    proxy = build_proxy(legacy)
-    return proxy, unrouted(proxy)
 
 
 async def _apply_initial(settings: Settings, control: ControlPlane) -> GaiaFile | None:

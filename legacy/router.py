@@ -36,26 +36,11 @@ from legacy.ports import (
     ProxiedRequest,
     Proxy,
 )
+from legacy.proxy.request import proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
 from routing.names import Target
 from routing.routes import HttpRoute, RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
-
-
-def proxied_request(scope: Scope, request_id: str) -> ProxiedRequest:
-    path: str = scope["path"]
-    client = scope.get("client")
-    return ProxiedRequest(
-        method=scope["method"],
-        path=path,
-        raw_path=scope.get("raw_path") or path.encode(),
-        query_string=scope["query_string"],
-        headers=scope["headers"],
-        client=(client[0], client[1]) if client else None,
-        scheme=scope.get("scheme", "http"),
-        http_version=scope.get("http_version", "1.1"),
-        request_id=request_id,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +118,11 @@ class LegacyRouter:
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)
         self._config, self._table, self._routes = config, table, routes
+
+    @property
+    def observations(self) -> EvidenceBook:
+        """`ports.Observations`: the routes' evidence, discovery and the totals."""
+        return self._book
 
     async def aclose(self) -> None:
         await self._shadow.aclose()
