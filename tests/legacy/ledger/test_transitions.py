@@ -21,9 +21,11 @@ SET = Actor(by="ada@laptop", channel="migrate set")
 GATES = GatesConfig()
 
 
-def route(path: str = "/items/{id}", state: str = "shadow", **more: object) -> LegacyRouteConfig:
+def route(
+    path: str = "/items/{id}", *, state: str = "shadow", percent: float | None = None
+) -> LegacyRouteConfig:
     return LegacyRouteConfig.model_validate(
-        {"path": path, "function": "items", "state": state, **more}
+        {"path": path, "function": "items", "state": state, "percent": percent}
     )
 
 
@@ -101,11 +103,10 @@ def test_a_passed_promotion_records_why_and_is_not_forced() -> None:
     [("function", "shadow"), ("retired", "legacy"), ("canary", "shadow"), ("function", "canary")],
 )
 def test_moving_back_is_never_gated(before: str, after: str) -> None:
-    percent = {"percent": 10} if after == "canary" else {}
-    old = route(state=before, **({"percent": 50} if before == "canary" else {}))
+    old = route(state=before, percent=50 if before == "canary" else None)
     moved, change = change_route(
         before=entry(old),
-        after=route(state=after, **percent),
+        after=route(state=after, percent=10 if after == "canary" else None),
         evidence=None,
         gates=GATES,
         actor=SET,
