@@ -4,7 +4,9 @@ GaiaError
 ├── InvalidInput   bad request data or config; `field` names the offending key  (400/422)
 ├── NotFound       no such function, revision, alias or trigger                  (404)
 ├── Conflict       valid on its own, but clashes with what is stored              (409)
-└── PublishFailed  the revision would not start (import error...)                 (422)
+├── PublishFailed  the revision would not start (import error...)                 (422)
+└── InvalidInput
+    └── PromotionRefused  a ledger promotion the evidence does not support       (409)
 """
 
 from __future__ import annotations
@@ -55,3 +57,9 @@ class Conflict(GaiaError):
 
 class PublishFailed(GaiaError):
     status = 422
+
+
+class PromotionRefused(InvalidInput):
+    """A ledger promotion its gate refuses on the evidence; `errors` names each route."""
+
+    status = 409

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from configkit.source import load_yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient, CliError, file_error_text
+from gateway.cli.migrate import BY, default_actor, migrate
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
 from gateway.config import ConfigError, load_file
@@ -146,8 +148,9 @@ def dev(config_file: Path | None, **flags: Any) -> None:
 @cli.command()
 @click.option("-f", "--file", "config_file", required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
+@BY
 @OUTPUT
-def apply(config_file: Path, dry_run: bool, output: str) -> None:
+def apply(config_file: Path, dry_run: bool, by: str | None, output: str) -> None:
     """Apply a gaia.yaml: all of it or nothing."""
     if not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
@@ -155,9 +158,10 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
         parsed = load_file(config_file)  # local validation: errors name this file
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    document = yaml.safe_load(config_file.read_text()) or {}
+    text = config_file.read_text()
+    document = yaml.safe_load(text) or {}
     packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
-    result = _client().call(
+    response = _client().request(
         "POST",
         "/v1/apply",
         json={
@@ -165,8 +169,13 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
             "document": document,
             "bundles": packed,
             "dry_run": dry_run,
+            "by": by or default_actor(),
         },
     )
+    if response.status_code >= 400:
+        _, source = load_yaml(text, str(config_file))
+        raise CliError(file_error_text(response, file=str(config_file), line_of=source.line_of))
+    result = response.json()
     if output == "json":
         emit_json(result)
         return
@@ -183,6 +192,12 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
             ]
         )
     table(["function", "revision", "digest", "aliases changed", "triggers"], rows)
+    ledger = result.get("legacy")
+    if ledger is not None:
+        click.echo(
+            "legacy routes: "
+            + ", ".join(f"{len(ledger[k])} {k}" for k in ("added", "changed", "removed"))
+        )
     click.echo("dry run: nothing changed" if dry_run else "applied")
 
 
@@ -466,6 +481,7 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
+cli.add_command(migrate)
 for group in KIND_GROUPS:
     cli.add_command(group)
 
