@@ -183,7 +183,7 @@ class Evidence:
     shadow_dropped: int
     # Requests not copied because the request body or the old API's answer passed the
     # capture limit, or an unsafe method on a route without shadow_unsafe.
-    shadow_skipped: int
+    shadow_skipped: int = 0
     # JSON paths learned as noise: they differ between two answers of the old API itself.
     noise_paths: tuple[str, ...]
     example: Mismatch | None
