@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
-from gateway.config import ConfigError, GaiaFile, load_file
+from gateway.config import ConfigError, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane, Fallback
 from gateway.dev import DevLoop
@@ -107,9 +107,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         for runtime in started.values():
             await runtime.start()
         await control.start()
-        loaded = await _apply_initial(settings, control)
+        await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
-        legacy = loaded.legacy if loaded is not None else None
+        # The ledger as stored: `gaia migrate set` changes outlive the file's states.
+        legacy = control.legacy
         if legacy is not None:
             proxy = build_proxy(legacy)
             router = build_router(
@@ -141,25 +142,22 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         store.close()
 
 
-async def _apply_initial(settings: Settings, control: ControlPlane) -> GaiaFile | None:
-    """Apply the configuration file, or the examples to an empty GAIA_HOME; the file."""
+async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     path = settings.config_file
     if path is None and not control.state.functions:
         path = find_examples()
         if path is not None:
             log.info("GAIA_HOME %s is empty: serving the examples in %s", settings.home, path)
     if path is None:
-        return None
+        return
     try:
-        loaded = load_file(path)
-        plans = await control.apply(loaded)
+        plans = await control.apply(load_file(path))
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
         raise StartupError(f"{path}: {exc.message}") from exc
     for plan in plans:
         log.info("applied %s@%d (%s)", plan.function, plan.revision, plan.digest[:12])
-    return loaded
 
 
 def _listen(host: str, port: int, what: str) -> socket.socket:

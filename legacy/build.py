@@ -21,11 +21,11 @@ def build_router(
     proxy: Proxy,
     body_limit: int,
 ) -> LegacyRouter:
-    """The data plane's fallback for `config`; its `observations` are what the gates,
-    `gaia migrate status` and `discover` read, and `update` follows the ledger."""
+    """The data plane's fallback for `config`. It follows the ledger's changes, and the
+    gates, `gaia migrate status` and `discover` read its observations."""
     functions = InvokerFunctions(control=control, invoker=invoker)
     shadow = ShadowPool(settings=config.shadow, proxy=proxy, functions=functions)
-    return LegacyRouter(
+    router = LegacyRouter(
         config=config,
         proxy=proxy,
         functions=functions,
@@ -33,3 +33,6 @@ def build_router(
         shadow=shadow,
         body_limit=body_limit,
     )
+    control.use_observations(router.observations)
+    control.add_legacy_listener(router.follow)
+    return router

@@ -119,6 +119,11 @@ class LegacyRouter:
         self._shadow.configure(config.shadow)
         self._config, self._table, self._routes = config, table, routes
 
+    async def follow(self, config: LegacyConfig | None) -> None:
+        """The control plane's legacy listener: the ledger changed."""
+        if config is not None:
+            self.update(config)
+
     @property
     def observations(self) -> EvidenceBook:
         """`ports.Observations`: the routes' evidence, discovery and the totals."""
