@@ -207,3 +207,20 @@ async def test_an_old_api_that_is_down_gives_the_client_its_502_and_no_copy() ->
     evidence = s.book.evidence(PATH)
     assert evidence is not None
     assert (evidence.legacy.errors, evidence.samples, len(s.functions.calls)) == (1, 0, 0)
+
+
+async def test_a_head_request_is_compared_without_bodies() -> None:
+    def no_body(request: ProxiedRequest, body: bytes) -> Answer:
+        return Answer(status=200, body=b"")
+
+    s = stage(legacy_config([shadow_route()]), no_body, same_as_old)
+    assert (await call(s.router, "HEAD", "/items/1")).body == b""
+    await s.shadow.idle()
+    evidence = s.book.evidence(PATH)
+    assert evidence is not None and (evidence.samples, evidence.mismatches) == (1, 0)
+    # A status that differs still counts.
+    s.functions.behave = answering(json_answer({}, status=404))
+    await call(s.router, "HEAD", "/items/1")
+    await s.shadow.idle()
+    evidence = s.book.evidence(PATH)
+    assert evidence is not None and (evidence.samples, evidence.mismatches) == (2, 1)
