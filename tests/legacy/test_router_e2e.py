@@ -32,7 +32,7 @@ def handler(event, context):
 
 
 def _write(tmp_path: Path, old_api: OldApi, state: str, percent: int | None = None) -> Path:
-    route = f'path: "/items/{{id}}", methods: [GET, POST], function: items, state: {state}'
+    route = f'path: "/items/{{id}}", methods: [GET, POST], function: items:prod, state: {state}'
     if percent is not None:
         route += f", percent: {percent}"
     path = tmp_path / "gaia.yaml"
@@ -41,6 +41,8 @@ def _write(tmp_path: Path, old_api: OldApi, state: str, percent: int | None = No
 functions:
   items:
     code: ./fn/items
+    aliases:
+      prod: {{traffic: [{{revision: latest, percent: 100}}], sticky: "header:x-user"}}
   wrong:
     code: ./fn/wrong
 legacy:
@@ -122,7 +124,14 @@ def test_a_route_goes_from_legacy_to_retired_on_evidence(
         _apply(gaia, _write(tmp_path, old_api, "canary", 50))
         sides = [_served_by(http.get(f"/items/{i}")) for i in range(60)]
         assert 0 < sides.count("old") < 60 and sides.count("items@1") == 60 - sides.count("old")
+        # The alias's sticky key keeps each user on one side.
+        for user in range(10):
+            headers = {"x-user": f"user-{user}"}
+            theirs = [_served_by(http.get(f"/items/{i}", headers=headers)) for i in range(4)]
+            assert len(set(theirs)) == 1, f"user-{user} was served by {theirs}"
+            sides += theirs
         evidence = _route(gaia, "/items/{id}")["evidence"]
+        assert evidence["requests"] == len(sides) == 100
         assert evidence["served_by_function"] == sides.count("items@1")
         assert evidence["function"]["errors"] == evidence["legacy"]["errors"] == 0
 
