@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from legacy.compare import (
     Json,
+    SkipSet,
     Step,
     compare,
     json_path,
@@ -156,6 +157,13 @@ def test_odd_keys_are_written_so_they_read_back() -> None:
     assert [parse_json_path(w) for w in wheres] == [(k,) for k in old]
     ignored = compare(answer(dumps(old)), answer(dumps(new)), CompareConfig(), skip=wheres)
     assert ignored.differences == ()
+
+
+def test_a_skip_path_covers_its_subtree_and_star_only_indices() -> None:
+    skipped = SkipSet(["$.a[*].b", "header:ETag"])
+    assert skipped.skips(("a", 3, "b")) and skipped.skips(("a", 0, "b", "c", 1))
+    assert not skipped.skips(("a", "3", "b")) and not skipped.skips(("a", 0))
+    assert skipped.skips_part("header:etag") and not skipped.skips_part("body")
 
 
 def test_ignoring_the_root_ignores_the_body_but_not_the_status() -> None:
