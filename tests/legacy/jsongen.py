@@ -34,7 +34,8 @@ def documents(leaves: st.SearchStrategy[Json] = scalars) -> st.SearchStrategy[Js
 def variant(draw: st.DrawFn, value: Json) -> Json:
     """`value` with some changes: replaced leaves, added or dropped keys and elements.
 
-    An integer sometimes becomes the equal float, which must not count as a change.
+    An integer sometimes becomes the equal float, which must not count as a change, and a
+    boolean the integer Python holds equal to it, which must.
     """
     choice = draw(st.integers(0, 9))
     if choice == 0:
@@ -52,7 +53,9 @@ def variant(draw: st.DrawFn, value: Json) -> Json:
             if choice == 1
             else items + draw(st.lists(scalars, max_size=1))
         )
-    if isinstance(value, int) and not isinstance(value, bool) and choice < 4:
+    if isinstance(value, bool) and choice < 4:
+        return int(value)
+    if isinstance(value, int) and choice < 4:
         return float(value)
     return draw(scalars) if choice < 6 else value
 

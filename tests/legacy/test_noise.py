@@ -54,7 +54,7 @@ class OldApi:
 stable_fields = st.dictionaries(keys.map(lambda k: f"s_{k}"), documents(), max_size=4)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(stable_fields, st.lists(documents(), min_size=1, max_size=4), st.integers(0, 2**32))
 def test_random_ids_and_times_are_learned_and_stable_fields_never(
     stable: dict[str, Json], names: list[Json], seed: int

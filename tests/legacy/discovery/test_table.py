@@ -60,7 +60,7 @@ def feed(table: DiscoveryTable, traffic: list[Request], seed: int) -> list[str]:
     ]
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(requests, min_size=1, max_size=300), st.integers(0, 2**32))
 def test_figures_are_the_exact_ones(traffic: list[Request], seed: int) -> None:
     table = DiscoveryTable()
@@ -86,7 +86,7 @@ def test_figures_are_the_exact_ones(traffic: list[Request], seed: int) -> None:
     assert math.isclose(sum(r.share for r in routes), 1.0)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(requests, min_size=1, max_size=200), st.integers(1, 4), st.integers(0, 2**32))
 def test_patterns_past_the_limit_are_counted_under_other(
     traffic: list[Request], limit: int, seed: int
