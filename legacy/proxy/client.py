@@ -279,6 +279,7 @@ class Response:
         self.status = connection.status
         self.headers = connection.headers
         self._ended = False
+        self.aborted = False
 
     async def read_some(self) -> tuple[bytes, bool]:
         if self._ended:
@@ -300,6 +301,11 @@ class Response:
                 return None
             chunks.append(data)
         return b"".join(chunks)
+
+    def abort(self, why: str) -> None:
+        """Stop reading: the connection goes, and a waiting `read_some` raises."""
+        self.aborted = True
+        self._connection._fail(ClientError(why, reason="closed"))
 
     def release(self, *, reuse: bool = True) -> None:
         connection = self._connection
