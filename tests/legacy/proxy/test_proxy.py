@@ -212,6 +212,27 @@ def test_an_old_api_down_is_a_502_and_it_recovers(
         assert back
 
 
+def test_an_old_api_that_dies_mid_answer_cuts_the_clients_answer(
+    tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
+) -> None:
+    gaia = _start(gaia_factory, tmp_path, f"  upstream: {old_api.url}")
+    with gaia.data() as http, http.stream("GET", "/stream?size=1000000000000") as response:
+        assert response.status_code == 200
+        pieces = response.iter_raw()
+        received = 0
+        while received < MiB:
+            received += len(next(pieces))
+        old_api.kill()
+        try:
+            for _ in pieces:
+                pass
+        except httpx.RemoteProtocolError as exc:
+            cut = str(exc)
+        else:
+            raise AssertionError("the answer ended as if whole")
+    assert "incomplete chunked read" in cut
+
+
 def test_a_slow_old_api_is_a_504(
     tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
 ) -> None:
