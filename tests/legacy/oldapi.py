@@ -200,6 +200,8 @@ async def stream(receive: Receive, send: Send, size: int, chunk: int) -> bool:
         piece = block[: min(period, size - sent)]
         await send({"type": "http.response.body", "body": piece, "more_body": True})
         sent += len(piece)
+        # To a reader that left, send returns at once: yield, so `gone` can learn it.
+        await asyncio.sleep(0)
     gone.cancel()
     await send({"type": "http.response.body", "body": b""})
     return True
