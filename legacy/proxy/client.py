@@ -64,6 +64,12 @@ class Origin:
         tls = parts.scheme == "https"
         return cls(host=parts.hostname, port=parts.port or (443 if tls else 80), tls=tls)
 
+    @property
+    def authority(self) -> bytes:
+        """`host:port` for a Host header."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}".encode("idna")
+
 
 class _Connection(asyncio.Protocol):
     """One TCP connection: writes a request, parses its answer into a chunk queue."""

@@ -155,7 +155,7 @@ class LegacyProxy:
                 upstream.origin,
                 request.method,
                 target,
-                upstream_request_headers(request),
+                upstream_request_headers(request, upstream.origin.authority),
                 content,
                 content_length=length,
             )
