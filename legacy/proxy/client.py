@@ -64,6 +64,12 @@ class Origin:
         tls = parts.scheme == "https"
         return cls(host=parts.hostname, port=parts.port or (443 if tls else 80), tls=tls)
 
+    @property
+    def authority(self) -> bytes:
+        """`host:port` for a Host header."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}".encode("idna")
+
 
 class _Connection(asyncio.Protocol):
     """One TCP connection: writes a request, parses its answer into a chunk queue."""
@@ -279,6 +285,7 @@ class Response:
         self.status = connection.status
         self.headers = connection.headers
         self._ended = False
+        self.aborted = False
 
     async def read_some(self) -> tuple[bytes, bool]:
         if self._ended:
@@ -300,6 +307,11 @@ class Response:
                 return None
             chunks.append(data)
         return b"".join(chunks)
+
+    def abort(self, why: str) -> None:
+        """Stop reading: the connection goes, and a waiting `read_some` raises."""
+        self.aborted = True
+        self._connection._fail(ClientError(why, reason="closed"))
 
     def release(self, *, reuse: bool = True) -> None:
         connection = self._connection

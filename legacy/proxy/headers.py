@@ -14,9 +14,10 @@ from legacy.ports import Headers, ProxiedRequest
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
-# Set again by the proxy; the body's framing (Content-Length) is the client's to write.
+# Set again by the proxy; the body's framing (Content-Length) is the client's to write,
+# and Expect was answered to the client already by the gateway's own server, as nginx does.
 _REPLACED = frozenset(
-    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"content-length"}
+    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"content-length", b"expect"}
 )
 
 
@@ -40,9 +41,10 @@ def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
     ]
 
 
-def upstream_request_headers(request: ProxiedRequest) -> Headers:
-    """The headers the old API gets: the client's end-to-end ones, Host kept, plus
-    the X-Forwarded-* trio."""
+def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> Headers:
+    """The headers the old API gets: the client's end-to-end ones, Host kept (or
+    `default_host` for a client that sent none, as HTTP/1.0 allows), plus the
+    X-Forwarded-* trio."""
     headers = _end_to_end(request.headers, _REPLACED)
     forwarded_for = [value for name, value in request.headers if name == b"x-forwarded-for"]
     if request.client is not None:
@@ -53,6 +55,8 @@ def upstream_request_headers(request: ProxiedRequest) -> Headers:
     host = next((value for name, value in request.headers if name == b"host"), None)
     if host is not None:
         headers.append((b"x-forwarded-host", host))
+    else:
+        headers.insert(0, (b"host", default_host))
     return headers
 
 

@@ -10,6 +10,7 @@ an error any more, so the client's connection is cut short instead.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -29,6 +30,8 @@ from triggers.http.responses import json_error
 UNREACHABLE = "upstream_unreachable"
 TIMEOUT = "upstream_timeout"
 NO_UPSTREAM = "no_upstream"
+# The client left while its answer streamed: the old API's answer is dropped unread.
+CLIENT_GONE = "client_gone"
 
 
 class ClientGone(Exception):
@@ -54,7 +57,8 @@ class LegacyProxy:
         try:
             if isinstance(upstream, NoUpstream):
                 raise UpstreamError(upstream.message, status=502, reason=NO_UPSTREAM)
-            response = await self._send(upstream, request, _request_body(request, receive, body))
+            content, length = _request_body(request, receive, body)
+            response = await self._send(upstream, request, (content, length))
         except UpstreamError as exc:
             await json_error(send, exc.status, exc.reason, exc.message, request.request_id)
             return ForwardOutcome(
@@ -70,6 +74,7 @@ class LegacyProxy:
         kept_size = 0
         failure: str | None = None
         ended = False
+        watcher: asyncio.Task[None] | None = None
         try:
             while not ended:
                 data, ended = await response.read_some()
@@ -80,11 +85,20 @@ class LegacyProxy:
                     else:
                         kept.append(data)
                 await send({"type": "http.response.body", "body": data, "more_body": not ended})
+                # A long answer: the server drops what is sent to a client that left, so
+                # without a watch the whole of it would still be read. Only once the
+                # request's body is read: `receive` then waits for nothing but that.
+                if watcher is None and not ended and isinstance(content, bytes):
+                    watcher = asyncio.get_running_loop().create_task(
+                        _abort_when_gone(receive, response)
+                    )
         except ClientError as exc:
             # The answer began: returning without its end makes the server cut the
             # client's connection, so a partial body is never taken for a whole one.
-            failure = TIMEOUT if exc.timed_out else UNREACHABLE
+            failure = CLIENT_GONE if response.aborted else _failure(exc)
         finally:
+            if watcher is not None:
+                watcher.cancel()
             response.release(reuse=failure is None)
         duration = time.perf_counter() - started
         captured = None
@@ -141,12 +155,23 @@ class LegacyProxy:
                 upstream.origin,
                 request.method,
                 target,
-                upstream_request_headers(request),
+                upstream_request_headers(request, upstream.origin.authority),
                 content,
                 content_length=length,
             )
         except ClientError as exc:
             raise _upstream_error(upstream, exc) from None
+
+
+async def _abort_when_gone(receive: Receive, response: Response) -> None:
+    # The first message may be the request's (empty) body, unread so far.
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    response.abort("the client went away")
+
+
+def _failure(exc: ClientError) -> str:
+    return TIMEOUT if exc.timed_out else UNREACHABLE
 
 
 def _upstream_error(upstream: Upstream, exc: ClientError) -> UpstreamError:

@@ -12,15 +12,17 @@ Routes (JSON unless said otherwise):
   `{"method", "path", "raw_path", "query", "http_version", "headers": [[name, value]...],
   "body_size", "body" (latin-1 text), "client"}`.
 - `GET /stream?size=N[&chunk=K]`: N bytes, chunked (no Content-Length), in K-byte chunks
-  (default 64 KiB); byte i is `i % 251`, so a reader can check every byte.
+  (default 64 KiB); byte i is `i % 251`, so a reader can check every byte. A reader
+  that leaves stops it, and counts in `/stats` as `streams_cut`.
 - `POST /upload`: reads the body as it streams and answers `{"bytes", "sha256",
   "chunked"}` (chunked: whether it came with Transfer-Encoding).
 - `GET /slow?s=N`: answers `{"slept": N}` after N seconds (fractions allowed).
 - `/fail?status=N`: answers status N (default 500) with `{"error": "failing on purpose"}`.
 - `POST /admin/failing?status=N`: from now on every route but /admin/* answers N;
   `DELETE /admin/failing` stops that.
-- `GET /stats`: `{"requests", "connections"}`: requests served, and the TCP connections
-  they came on (distinct client ports), for the keep-alive tests.
+- `GET /stats`: `{"requests", "connections", "streams_cut"}`: requests served, the TCP
+  connections they came on (distinct client ports), for the keep-alive tests, and the
+  /stream answers whose reader left before their end.
 - `GET /hello`: `hello` in text/plain, the cheapest answer, for benchmarks.
 - anything else: 404 `{"error": "not found", "path": ...}`.
 
@@ -69,6 +71,7 @@ class App:
         self.requests = 0
         self.connections: set[tuple[str, int]] = set()
         self.failing: int | None = None
+        self.streams_cut = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -99,7 +102,9 @@ class App:
             self.orders.append({"id": len(self.orders) + 1, **order})
             await answer(send, 201, self.orders[-1])
         elif path == "/stream":
-            await stream(send, int(query.get("size", "0")), int(query.get("chunk", STREAM_CHUNK)))
+            size, chunk = int(query.get("size", "0")), int(query.get("chunk", STREAM_CHUNK))
+            if not await stream(receive, send, size, chunk):
+                self.streams_cut += 1
         elif path == "/upload" and method == "POST":
             await upload(scope, receive, send)
         elif path == "/slow":
@@ -112,7 +117,11 @@ class App:
             self.failing = int(query.get("status", "500")) if method == "POST" else None
             await answer(send, 200, {"failing": self.failing})
         elif path == "/stats":
-            stats = {"requests": self.requests, "connections": len(self.connections)}
+            stats = {
+                "requests": self.requests,
+                "connections": len(self.connections),
+                "streams_cut": self.streams_cut,
+            }
             await answer(send, 200, stats)
         elif path == "/hello":
             await send(
@@ -170,7 +179,10 @@ async def answer(send: Send, status: int, document: object) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def stream(send: Send, size: int, chunk: int) -> None:
+async def stream(receive: Receive, send: Send, size: int, chunk: int) -> bool:
+    """Send the /stream body; False when the reader left before its end."""
+    # uvicorn drops what is sent to a client that left: only `receive` tells.
+    gone = asyncio.ensure_future(disconnected(receive))
     await send(
         {
             "type": "http.response.start",
@@ -183,10 +195,21 @@ async def stream(send: Send, size: int, chunk: int) -> None:
     block = pattern(period)
     sent = 0
     while sent < size:
+        if gone.done():
+            return False
         piece = block[: min(period, size - sent)]
         await send({"type": "http.response.body", "body": piece, "more_body": True})
         sent += len(piece)
+        # To a reader that left, send returns at once: yield, so `gone` can learn it.
+        await asyncio.sleep(0)
+    gone.cancel()
     await send({"type": "http.response.body", "body": b""})
+    return True
+
+
+async def disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def upload(scope: Scope, receive: Receive, send: Send) -> None:

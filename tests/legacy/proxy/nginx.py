@@ -53,6 +53,23 @@ http {{
 """
 
 
+def write_config(prefix: Path, *, port: int, upstream_port: int) -> Path:
+    """nginx.conf under `prefix`, listening on `port` before 127.0.0.1:`upstream_port`."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    config = prefix / "nginx.conf"
+    # As root, nginx's workers would drop to `nobody`, which cannot reach a private
+    # temporary directory.
+    user = "user root;" if os.geteuid() == 0 else ""
+    config.write_text(
+        CONFIG.format(prefix=prefix, port=port, upstream_port=upstream_port, user=user)
+    )
+    return config
+
+
+def nginx_argv(prefix: Path, config: Path) -> list[str]:
+    return [nginx_binary(), "-p", str(prefix), "-c", str(config)]
+
+
 def nginx_binary() -> str:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
@@ -69,18 +86,9 @@ class Nginx:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Nginx:
-        self.prefix.mkdir(parents=True, exist_ok=True)
-        config = self.prefix / "nginx.conf"
-        # As root, nginx's workers would drop to `nobody`, which cannot reach a private
-        # temporary directory.
-        user = "user root;" if os.geteuid() == 0 else ""
-        config.write_text(
-            CONFIG.format(
-                prefix=self.prefix, port=self.port, upstream_port=self.upstream_port, user=user
-            )
-        )
+        config = write_config(self.prefix, port=self.port, upstream_port=self.upstream_port)
         self.process = subprocess.Popen(
-            [nginx_binary(), "-p", str(self.prefix), "-c", str(config)],
+            nginx_argv(self.prefix, config),
             stdout=subprocess.DEVNULL,
             stderr=(self.prefix / "stderr.log").open("wb"),
         )

@@ -263,3 +263,44 @@ async def test_a_full_listen_queue_is_a_connect_timeout() -> None:
     filler.close()
     listener.close()
     assert hung.value.reason == "connect_timeout"
+
+
+async def test_an_unread_answer_waits_in_at_most_the_high_water_mark() -> None:
+    size = 16 * 1024 * 1024
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode()
+    server = RawServer(lambda n: [head, *(b"x" * 65536 for _ in range(size // 65536))])
+    async with server as origin:
+        client = _client()
+        response = await client.request(origin, "GET", b"/", [(b"host", b"t")])
+        connection = response._connection
+        # Let the server write until the sockets' buffers are full and it must wait.
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+        waiting = connection._buffered
+        total = 0
+        ended = False
+        while not ended:
+            data, ended = await response.read_some()
+            total += len(data)
+        response.release()
+        await client.aclose()
+    assert total == size
+    # Reading pauses past 256 KiB; the read that passed it may add up to 256 KiB more.
+    assert 256 * 1024 < waiting <= 512 * 1024
+
+
+async def test_idle_connections_close_after_the_idle_timeout() -> None:
+    server = RawServer(lambda n: [b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nk"])
+    async with server as origin:
+        client = HttpClient(connect_timeout_s=2, read_timeout_s=5, idle_timeout_s=0.2)
+        await _get(client, origin)
+        assert client.idle_connections() == 1
+        for _ in range(100):
+            if client.idle_connections() == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert client.idle_connections() == 0
+        await _get(client, origin)
+        await client.aclose()
+    assert server.connections == 2
+    assert _client().idle_timeout_s == 4.0

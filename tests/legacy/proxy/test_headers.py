@@ -42,9 +42,10 @@ def test_request_hop_by_hop_go_and_forwarding_headers_come() -> None:
         (b"x-forwarded-proto", b"gopher"),
         (b"x-forwarded-host", b"evil"),
         (b"forwarded", b"for=1.1.1.1;proto=http"),
+        (b"expect", b"100-continue"),
         (b"accept", b"*/*"),
     ]
-    assert upstream_request_headers(_request(headers, ("10.1.2.3", 555))) == [
+    assert upstream_request_headers(_request(headers, ("10.1.2.3", 555)), b"old:80") == [
         (b"host", b"api.example.com:8080"),
         (b"forwarded", b"for=1.1.1.1;proto=http"),
         (b"accept", b"*/*"),
@@ -54,8 +55,11 @@ def test_request_hop_by_hop_go_and_forwarding_headers_come() -> None:
     ]
 
 
-def test_without_a_peer_or_host_only_the_proto_is_set() -> None:
-    assert upstream_request_headers(_request([], None)) == [(b"x-forwarded-proto", b"https")]
+def test_without_a_peer_or_host_the_old_apis_host_and_only_the_proto_are_set() -> None:
+    assert upstream_request_headers(_request([], None), b"old:80") == [
+        (b"host", b"old:80"),
+        (b"x-forwarded-proto", b"https"),
+    ]
 
 
 def test_response_hop_by_hop_and_date_go_and_the_request_id_is_added_once() -> None:

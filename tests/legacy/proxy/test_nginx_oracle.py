@@ -80,6 +80,7 @@ def _generate(rng: random.Random) -> Generated:
         (HOP_NAMED[1], "two"),
         ("Keep-Alive", "timeout=5"),
         ("TE", "trailers"),
+        ("Expect", "100-continue"),
         ("Upgrade", "foo/1"),
         ("Proxy-Authorization", "Basic eDp5"),
         ("Proxy-Connection", "keep-alive"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,6 +174,20 @@ def test_large_bodies_stream_both_ways_without_being_held(
         assert peak.growth_mib < 16, f"gateway RSS grew {peak.growth_mib:.1f} MiB"
 
 
+def test_a_client_that_leaves_mid_answer_stops_the_old_apis_answer(
+    tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
+) -> None:
+    gaia = _start(gaia_factory, tmp_path, f"  upstream: {old_api.url}")
+    with socket.create_connection(("127.0.0.1", gaia.port)) as sock:
+        sock.sendall(b"GET /stream?size=1000000000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = 0
+        while received < MiB:
+            received += len(sock.recv(65536))
+    # Without the watch the gateway would read the old API's terabyte to the end.
+    wait_for(lambda: old_api.stats()["streams_cut"] == 1, timeout=10, what="the stream cut")
+    assert old_api.process is not None and old_api.process.poll() is None
+
+
 def _stream_body(size: int) -> bytes:
     period = pattern(251)
     return (period * (size // 251 + 1))[:size]
@@ -195,6 +210,27 @@ def test_an_old_api_down_is_a_502_and_it_recovers(
         old_api.start()
         back = wait_for(lambda: http.get("/items/2").status_code == 200, what="recovery")
         assert back
+
+
+def test_an_old_api_that_dies_mid_answer_cuts_the_clients_answer(
+    tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
+) -> None:
+    gaia = _start(gaia_factory, tmp_path, f"  upstream: {old_api.url}")
+    with gaia.data() as http, http.stream("GET", "/stream?size=1000000000000") as response:
+        assert response.status_code == 200
+        pieces = response.iter_raw()
+        received = 0
+        while received < MiB:
+            received += len(next(pieces))
+        old_api.kill()
+        try:
+            for _ in pieces:
+                pass
+        except httpx.RemoteProtocolError as exc:
+            cut = str(exc)
+        else:
+            raise AssertionError("the answer ended as if whole")
+    assert "incomplete chunked read" in cut
 
 
 def test_a_slow_old_api_is_a_504(
