@@ -62,11 +62,7 @@ def ledger_route_view(
 ) -> dict[str, object]:
     route = entry.route
     return {
-        "path": route.path,
-        "methods": list(route.methods),
-        "function": route.function,
-        "state": route.state,
-        "percent": route.percent,
+        **_route_fields(route),
         "shadow_unsafe": route.shadow_unsafe,
         "since": entry.since,
         "updated_at": entry.updated_at,
@@ -89,8 +85,10 @@ def discovered_view(route: DiscoveredRoute, *, in_ledger: bool) -> dict[str, obj
 
 
 def _route_config(route: LegacyRouteConfig | None) -> dict[str, object] | None:
-    if route is None:
-        return None
+    return _route_fields(route) if route is not None else None
+
+
+def _route_fields(route: LegacyRouteConfig) -> dict[str, object]:
     return {
         "path": route.path,
         "methods": list(route.methods),

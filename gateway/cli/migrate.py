@@ -116,7 +116,7 @@ def discover(output: str) -> None:
     rows = [
         [
             route["pattern"],
-            ",".join(route["methods"]),
+            ", ".join(f"{method} {count}" for method, count in route["methods"].items()),
             route["requests"],
             _percent(route["share"]),
             _percent(route["error_rate"]),

@@ -87,6 +87,11 @@ async def test_apply_puts_the_files_routes_in_the_ledger_and_tells_the_router(
     await plane.apply(gaia_file(FUNCTIONS, code={"items": "v1"}))
     assert again.legacy == plane.legacy
     assert len(told) == 1
+    # A route the next file lacks leaves the ledger; its history stays.
+    await plane.apply(gaia_file(FUNCTIONS + legacy(ORDERS), code={"items": "v1"}))
+    assert [r.path for r in plane.legacy.routes] == ["/orders"]
+    assert [c.action for c in plane.ledger_history("/items/{id}")] == ["added", "removed"]
+    assert told[-1] == plane.legacy
 
 
 async def test_a_refused_promotion_in_a_file_changes_nothing_at_all(

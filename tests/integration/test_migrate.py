@@ -151,9 +151,13 @@ def test_the_ledger_through_the_cli_gated_forced_recorded_and_kept(
         ("/users/{id}", False),
         ("/orders", True),
     ]
-    assert gaia.cli("migrate", "discover").stdout.index("/users/{id}") < gaia.cli(
-        "migrate", "discover"
-    ).stdout.index("/orders")
+    lines = gaia.cli("migrate", "discover").stdout.splitlines()
+    users = next(i for i, line in enumerate(lines) if line.startswith("/users/{id}"))
+    orders = next(i for i, line in enumerate(lines) if line.startswith("/orders"))
+    assert users < orders
+    for cell in ("GET 200, DELETE 400", "600", "60.0%", "1.0%", "4.0ms", "20.0ms"):
+        assert cell in lines[users]
+    assert lines[orders].rstrip().endswith("yes")
     added = gaia.cli("migrate", "add", "/users/{id}", "--function", "items")
     assert added.returncode == 0, added.stderr
     assert _json(gaia, "migrate", "history", "/users/{id}")[0]["to"]["methods"] == [

@@ -104,6 +104,7 @@ async def test_status_shows_each_route_its_evidence_the_next_gate_and_the_headli
         ["GET"],
     )
     assert items.evidence is not None
+    assert items.evidence.function_share == 0.0
     assert (items.evidence.samples, items.evidence.mismatches) == (140, 5)
     assert items.evidence.mismatch_rate == pytest.approx(5 / 140)
     assert items.evidence.noise_paths == ["$.id", "$.at"]
@@ -171,10 +172,13 @@ async def test_discovered_routes_by_share_and_add_one(
         ("/health", 0.1, False),
     ]
     added = await admin.post(
-        "/v1/migrate/routes", json={"path": "/users/{id}", "function": "items", "by": "ada"}
+        "/v1/migrate/routes", json={"path": "/users/{id}", "function": "items"}
     )
     assert added.status_code == 201
     assert LedgerRouteView.model_validate(added.json()).state == "legacy"
+    history = await admin.get("/v1/migrate/routes/history", params={"path": "/users/{id}"})
+    # Nobody said who: only the token's holder is known.
+    assert [(c["by"], c["channel"]) for c in history.json()] == [("admin token", "migrate add")]
 
 
 @pytest.mark.parametrize(
