@@ -154,9 +154,14 @@ def test_a_route_goes_from_legacy_to_retired_on_evidence(
             assert _served_by(http.get(f"/items/{i}")) == "items@1"
         assert http.get("/items/boom").status_code == 500
         assert _old_requests(old_api) == before + 1  # the /stats request itself
+        # The headline: every request above reached the legacy layer (no HTTP trigger
+        # takes any): 1 + 8 + 1 in legacy and shadow, 100 in canary, 12 in function and
+        # 21 retired; functions answered the canary's share, 11 in function (the fallback
+        # is the old API's) and all 21 retired.
         status = _status(gaia)
-        assert status["served_by_functions"] > 0
-        assert status["requests"] >= status["served_by_functions"]
+        by_functions = sides.count("items@1") + 11 + 21
+        assert (status["requests"], status["served_by_functions"]) == (143, by_functions)
+        assert status["taken_over"] == by_functions / 143
 
 
 def test_a_function_that_answers_wrongly_is_refused_by_the_gate(
