@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,44 @@ def test_a_function_that_answers_wrongly_is_refused_by_the_gate(
         in refused.stderr
     ), refused.stderr
     assert _route(gaia, "/orders")["state"] == "shadow"
+
+
+def test_a_shadowed_body_over_the_capture_limit_reaches_the_old_api_whole(
+    tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
+) -> None:
+    write_function(tmp_path / "fn" / "items", ITEMS)
+    path = tmp_path / "gaia.yaml"
+    path.write_text(
+        f"""
+functions:
+  items:
+    code: ./fn/items
+legacy:
+  upstream: {old_api.url}
+  shadow: {{capture: 64Ki}}
+  routes:
+    - {{path: /upload, methods: [POST], function: items, state: shadow, shadow_unsafe: true}}
+"""
+    )
+    gaia = gaia_factory().start("-f", str(path))
+    small, large = b"s" * 1000, bytes(range(256)) * 8192  # 1000 bytes, 2 MiB
+
+    def chunks() -> Iterator[bytes]:
+        for at in range(0, len(large), 100_000):
+            yield large[at : at + 100_000]
+
+    with gaia.data() as http:
+        for body, chunked in ((small, False), (large, False), (large, True)):
+            response = http.post("/upload", content=chunks() if chunked else body)
+            assert response.status_code == 200
+            assert response.json() == {
+                "bytes": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "chunked": chunked,
+            }
+    # The small one was copied to the function; the two large ones were not.
+    evidence = wait_for(
+        lambda: (e := _route(gaia, "/upload")["evidence"])["samples"] == 1 and e,
+        what="the small upload's comparison",
+    )
+    assert (evidence["requests"], evidence["function"]["requests"]) == (3, 1)
