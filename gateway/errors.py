@@ -2,6 +2,7 @@
 
 GaiaError
 ├── InvalidInput   bad request data or config; `field` names the offending key  (400/422)
+│   └── PromotionRefused  a ledger promotion the evidence does not support     (409)
 ├── NotFound       no such function, revision, alias or trigger                  (404)
 ├── Conflict       valid on its own, but clashes with what is stored              (409)
 └── PublishFailed  the revision would not start (import error...)                 (422)
@@ -12,7 +13,9 @@ client matches one spelling whichever listener answered.
 
 from __future__ import annotations
 
-from runtime_adapters.base import FunctionFailed, PoolSaturated, RuntimeAdapterError
+from runtime_adapters.base import runtime_error_code
+
+__all__ = ["runtime_error_code"]
 
 # Every `error` the admin API answers with, for its OpenAPI schema: the GaiaErrors', the
 # router's own, the bearer check's, and an invocation's (as the data plane names them).
@@ -21,6 +24,7 @@ ADMIN_ERROR_CODES = (
     "not_found",
     "conflict",
     "publish_failed",
+    "promotion_refused",
     "method_not_allowed",
     "http_error",
     "internal_error",
@@ -31,15 +35,6 @@ ADMIN_ERROR_CODES = (
     "timeout",
     "runtime_error",
 )
-
-
-def runtime_error_code(exc: RuntimeAdapterError) -> str:
-    """The `error` of an invocation that failed, the same on the data plane and admin API."""
-    if isinstance(exc, PoolSaturated):
-        return "saturated"
-    if isinstance(exc, FunctionFailed):
-        return "function_error"
-    return {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
 
 
 class GaiaError(Exception):
@@ -92,3 +87,10 @@ class Conflict(GaiaError):
 class PublishFailed(GaiaError):
     status = 422
     code = "publish_failed"
+
+
+class PromotionRefused(InvalidInput):
+    """A ledger promotion its gate refuses on the evidence; `errors` names each route."""
+
+    status = 409
+    code = "promotion_refused"

@@ -28,7 +28,7 @@ from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, load_file
 from gateway.control import ControlPlane
-from gateway.dataplane import DataPlane
+from gateway.dataplane import DataPlane, Fallback
 from gateway.dev import DevLoop
 from gateway.errors import GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
@@ -39,6 +39,10 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
+from legacy.build import build_router
+from legacy.ports import Proxy
+from legacy.proxy import build_proxy
+from legacy.router import LegacyRouter
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
 
@@ -58,6 +62,8 @@ class Services:
     subscriptions: Subscriptions
     token: str
     started_at: float
+    # Where requests no HTTP trigger takes go: None answers them 404/405.
+    fallback: Fallback | None = None
 
 
 def find_examples() -> Path | None:
@@ -95,6 +101,8 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
+    proxy: Proxy | None = None
+    router: LegacyRouter | None = None
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -102,6 +110,17 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await control.start()
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
+        # The ledger as stored: `gaia migrate set` changes outlive the file's states.
+        legacy = control.legacy
+        if legacy is not None:
+            proxy = build_proxy(legacy)
+            router = build_router(
+                legacy,
+                control=control,
+                invoker=invoker,
+                proxy=proxy,
+                body_limit=settings.body_limit,
+            )
         yield Services(
             settings=settings,
             control=control,
@@ -110,8 +129,13 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
+            fallback=router,
         )
     finally:
+        if router is not None:
+            await router.aclose()
+        if proxy is not None:
+            await proxy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
@@ -190,6 +214,7 @@ async def serve(settings: Settings) -> None:
             invoker=services.invoker,
             access_log=access_log,
             body_limit=settings.body_limit,
+            fallback=services.fallback,
         )
         admin_app = build_admin_app(
             AdminRoutes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,6 +54,14 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     return endpoint
 
 
+def _handler(routes: AdminRoutes, name: str) -> Handler:
+    """`status`, or `migrate.status` for a method of a group of routes."""
+    found: object = routes
+    for part in name.split("."):
+        found = getattr(found, part)
+    return cast(Handler, found)
+
+
 def _error(
     request: Request,
     status: int,
@@ -90,7 +99,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
 
     by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
     for e in ENDPOINTS:
-        by_path.setdefault(e.path, {})[e.method] = getattr(routes, e.handler)
+        by_path.setdefault(e.path, {})[e.method] = _handler(routes, e.handler)
     app = Starlette(
         # Every method reaches the dispatcher, which answers OPTIONS and 405 itself.
         routes=[

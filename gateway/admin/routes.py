@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from configkit.words import listing
 from gateway import bundles
 from gateway.admin.bodies import parse_json, validated
+from gateway.admin.migrate import UNSTATED_ACTOR, MigrateRoutes
 from gateway.admin.request_ids import request_id_of
 from gateway.admin.schemas import ApplyBody, PublishBody
 from gateway.admin.views import (
@@ -66,6 +67,7 @@ class AdminRoutes:
         self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
+        self.migrate = MigrateRoutes(control=control)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -296,8 +298,16 @@ class AdminRoutes:
                 )
             except ConfigError as exc:
                 raise config_error(exc) from exc
-            plans = await self._control.apply(parsed, dry_run=body.dry_run)
-        return self._ok({"dry_run": body.dry_run, "functions": [p.to_dict() for p in plans]})
+            result = await self._control.apply_file(
+                parsed, dry_run=body.dry_run, by=body.by or UNSTATED_ACTOR
+            )
+        return self._ok(
+            {
+                "dry_run": body.dry_run,
+                "functions": [p.to_dict() for p in result.functions],
+                "legacy": result.ledger.to_dict() if result.ledger else None,
+            }
+        )
 
     async def invoke(self, request: Request) -> Response:
         """Invoke a function as an HTTP POST to `/` would, whatever its triggers."""

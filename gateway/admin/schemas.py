@@ -79,6 +79,12 @@ class ApplyBody(_Body):
         json_schema_extra={"additionalProperties": False},
     )
     dry_run: bool = False
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="who applies it, as the migration ledger's history records it",
+    )
 
 
 # -- responses ---------------------------------------------------------------------------
@@ -228,6 +234,15 @@ class FunctionPlanView(_View):
     timings_ms: dict[str, float]
 
 
+class LedgerPlanView(_View):
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
 class ApplyView(_View):
     dry_run: bool
     functions: list[FunctionPlanView]
+    legacy: LedgerPlanView | None = Field(
+        description="the ledger routes the file's legacy: section changes; null without one"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,28 @@ class AdminClient:
         if response.status_code >= 400:
             raise CliError(_error_text(response))
         return response.json()
+
+
+def file_error_text(
+    response: httpx.Response, *, file: str, line_of: Callable[[str], int | None]
+) -> str:
+    """An apply's error as a file's issues are printed, `FILE: KEY: message (line N)`,
+    for each issue whose key is in the file; otherwise as any other error."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not body.get("field"):
+        return _error_text(response)
+    issues = body.get("errors") or [{"field": body["field"], "message": body.get("message")}]
+    lines = []
+    for issue in issues:
+        field, message = str(issue.get("field")), str(issue.get("message"))
+        line = line_of(field) if field else None
+        if line is None:
+            return _error_text(response)
+        lines.append(f"{file}: {field}: {message.removeprefix(field + ': ')} (line {line})")
+    return "\n".join(lines)
 
 
 def _error_text(response: httpx.Response) -> str:

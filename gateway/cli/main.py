@@ -13,13 +13,15 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from configkit.source import load_yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient, CliError, file_error_text
 from gateway.cli.deploying import default_alias_note, print_deploy_hints, route_triggers
 from gateway.cli.functions import alias_delete_command, delete, describe, list_functions
 from gateway.cli.init import init
 from gateway.cli.invoke import invoke
+from gateway.cli.migrate import BY, default_actor, migrate
 from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
@@ -150,8 +152,9 @@ def dev(config_file: Path | None, **flags: Any) -> None:
 @cli.command()
 @click.option("-f", "--file", "config_file", required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
+@BY
 @OUTPUT
-def apply(config_file: Path, dry_run: bool, output: str) -> None:
+def apply(config_file: Path, dry_run: bool, by: str | None, output: str) -> None:
     """Apply a gaia.yaml: all of it or nothing."""
     if not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
@@ -159,9 +162,10 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
         parsed = load_file(config_file, check_code=True)  # local validation: errors name this file
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    document = yaml.safe_load(config_file.read_text()) or {}
+    text = config_file.read_text()
+    document = yaml.safe_load(text) or {}
     packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
-    result = _client().call(
+    response = _client().request(
         "POST",
         "/v1/apply",
         json={
@@ -169,8 +173,13 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
             "document": document,
             "bundles": packed,
             "dry_run": dry_run,
+            "by": by or default_actor(),
         },
     )
+    if response.status_code >= 400:
+        _, source = load_yaml(text, str(config_file))
+        raise CliError(file_error_text(response, file=str(config_file), line_of=source.line_of))
+    result = response.json()
     if output == "json":
         emit_json(result)
         return
@@ -187,6 +196,12 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
             ]
         )
     table(["function", "revision", "digest", "aliases changed", "triggers"], rows)
+    ledger = result.get("legacy")
+    if ledger is not None:
+        click.echo(
+            "legacy routes: "
+            + ", ".join(f"{len(ledger[k])} {k}" for k in ("added", "changed", "removed"))
+        )
     click.echo("dry run: nothing changed" if dry_run else "applied")
 
 
@@ -458,6 +473,7 @@ cli.add_command(list_functions, "functions")
 cli.add_command(describe)
 cli.add_command(delete)
 alias.add_command(alias_delete_command(_split_alias))
+cli.add_command(migrate)
 for group in KIND_GROUPS:
     cli.add_command(group)
 

@@ -6,6 +6,8 @@ import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from legacy.config import LegacyConfig
+from legacy.ledger import LedgerChange, LedgerEntry
 from routing.traffic import AliasSpec
 
 
@@ -68,6 +70,11 @@ class StoredState:
     aliases: tuple[AliasRecord, ...] = ()
     triggers: tuple[TriggerRecord, ...] = ()
     history: tuple[AliasChange, ...] = ()
+    # The last applied `legacy:` section without its routes (the ledger holds those).
+    legacy: LegacyConfig | None = None
+    # Ordered by path.
+    ledger: tuple[LedgerEntry, ...] = ()
+    ledger_history: tuple[LedgerChange, ...] = ()
 
     def merged(self, changes: Changes) -> StoredState:
         """The state after `changes`, as every Store.write must leave it."""
@@ -95,12 +102,17 @@ class StoredState:
         ]
         for replacement in changes.triggers.values():
             triggers.extend(replacement)
+        ledger = {e.path: e for e in self.ledger if e.path not in changes.ledger_removed}
+        ledger.update((e.path, e) for e in changes.ledger)
         return StoredState(
             functions=tuple(functions.values()),
             revisions=tuple(revisions.values()),
             aliases=tuple(aliases.values()),
             triggers=tuple(triggers),
             history=tuple(h for h in self.history if kept(h.function, h.alias)) + changes.history,
+            legacy=changes.legacy or self.legacy,
+            ledger=tuple(ledger[path] for path in sorted(ledger)),
+            ledger_history=self.ledger_history + changes.ledger_history,
         )
 
 
@@ -119,6 +131,12 @@ class Changes:
     # pairs forgotten with their history.
     deleted_functions: tuple[str, ...] = ()
     deleted_aliases: tuple[tuple[str, str], ...] = ()
+    # The `legacy:` settings (routes left out) replacing the stored ones; None: unchanged.
+    legacy: LegacyConfig | None = None
+    # Ledger routes written (a path's entry replaced) and paths removed, with history.
+    ledger: tuple[LedgerEntry, ...] = ()
+    ledger_removed: tuple[str, ...] = ()
+    ledger_history: tuple[LedgerChange, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
@@ -130,6 +148,10 @@ class Changes:
             or self.deleted_revisions
             or self.deleted_functions
             or self.deleted_aliases
+            or self.legacy
+            or self.ledger
+            or self.ledger_removed
+            or self.ledger_history
         )
 
 
