@@ -10,6 +10,8 @@ from typing import IO
 
 import msgspec
 
+from gateway.listener_logs import ListenerTag
+
 _encode = msgspec.json.Encoder().encode
 
 
@@ -55,6 +57,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        listener = getattr(record, "listener", None)
+        if listener is not None:
+            entry["listener"] = listener
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return _encode(entry).decode()
@@ -63,6 +68,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(ListenerTag())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

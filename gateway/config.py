@@ -168,14 +168,18 @@ class GaiaFile:
 # --- entry points ---------------------------------------------------------------------
 
 
-def load_file(path: Path) -> GaiaFile:
-    """Read and validate a gaia.yaml; `code:` directories are relative to its directory."""
+def load_file(path: Path, *, check_code: bool = False) -> GaiaFile:
+    """Read and validate a gaia.yaml; `code:` directories are relative to its directory.
+
+    `check_code` also reads each function's code for what its settings name (the
+    handler), without running it: the gateway's entry points ask for it; unit tests of
+    the layers above, whose in-memory runtime's handlers are no files, do not."""
     try:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise ConfigError(str(path), [ConfigIssue("", f"cannot read the file: {reason}")]) from exc
-    return parse_config(content, file=str(path), base_dir=path.parent)
+    return parse_config(content, file=str(path), base_dir=path.parent, check_code=check_code)
 
 
 def error_in_file(path: Path, field: str | None, message: str) -> ConfigError:
@@ -192,15 +196,20 @@ def error_in_file(path: Path, field: str | None, message: str) -> ConfigError:
     return ConfigError(str(path), [ConfigIssue("", message)])
 
 
-def parse_config(content: str, *, file: str = "gaia.yaml", base_dir: Path) -> GaiaFile:
+def parse_config(
+    content: str, *, file: str = "gaia.yaml", base_dir: Path, check_code: bool = False
+) -> GaiaFile:
     """Validate gaia.yaml text; `file` is the name used in messages."""
     data, source = load_yaml(content, file)
-    return _parse_document(data, _Document(file=file, base_dir=base_dir, source=source))
+    document = _Document(file=file, base_dir=base_dir, source=source, check_code=check_code)
+    return _parse_document(data, document)
 
 
-def parse_config_document(data: object, *, file: str, base_dir: Path) -> GaiaFile:
+def parse_config_document(
+    data: object, *, file: str, base_dir: Path, check_code: bool = False
+) -> GaiaFile:
     """Validate a gaia.yaml structure already loaded, e.g. from JSON by the admin API."""
-    return _parse_document(data, _Document(file=file, base_dir=base_dir))
+    return _parse_document(data, _Document(file=file, base_dir=base_dir, check_code=check_code))
 
 
 def _parse_document(data: object, document: _Document) -> GaiaFile:
@@ -218,10 +227,11 @@ def parse_function(
     file: str,
     base_dir: Path,
     path_prefix: str = "",
+    check_code: bool = False,
 ) -> FunctionConfig:
     """Validate one function's mapping; `path_prefix` is where `raw` sits in the
     document (`functions.hello` in a file, "" for an admin API request body)."""
-    document = _Document(file=file, base_dir=base_dir)
+    document = _Document(file=file, base_dir=base_dir, check_code=check_code)
     parsed = document.function(name, raw, path_prefix)
     document.raise_if_any()
     assert parsed is not None  # no issues means a complete function
@@ -238,8 +248,16 @@ class _Document:
     before anything is returned to a caller.
     """
 
-    def __init__(self, *, file: str, base_dir: Path = Path(), source: Source | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        file: str,
+        base_dir: Path = Path(),
+        source: Source | None = None,
+        check_code: bool = False,
+    ) -> None:
         self.file = file
+        self.check_code = check_code
         self.base_dir = base_dir
         self.source = source
         self.issues: list[ConfigIssue] = []
@@ -346,6 +364,9 @@ class _Document:
         code = self.code(body, path, runtime) if runtime.needs_code else None
         aliases = self.aliases(body.get("aliases"), join(path, "aliases"))
         triggers = self.triggers(name, body.get("triggers"), join(path, "triggers"), aliases)
+        if self.check_code and code is not None and settings is not None:
+            for key, message in settings.settings.code_issues(code):
+                self.add(join(path, key), message)
         if len(self.issues) > start or code is None or settings is None:
             return None
         valid = {alias: spec for alias, spec in aliases.items() if spec is not None}

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gateway import bundles, dependencies, retention
+from gateway import bundles, dependencies, migration, retention
 from gateway.config import FunctionConfig, GaiaFile, Trigger
 from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
 from gateway.snapshot import Snapshot, build_snapshot
@@ -30,6 +30,9 @@ from gateway.store import (
     StoredState,
     TriggerRecord,
 )
+from legacy.config import LegacyConfig
+from legacy.ledger import LedgerChange, LedgerEntry, NothingObserved
+from legacy.ports import Observations
 from routing.errors import RoutingError
 from routing.names import DEFAULT_ALIAS
 from routing.traffic import LATEST, AliasSpec
@@ -80,6 +83,38 @@ class _Plan:
     by: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class LedgerPlanView:
+    """What applying a file's `legacy:` section changes in the ledger (paths)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, changes: Changes) -> LedgerPlanView:
+        return cls(
+            **{
+                action: tuple(c.path for c in changes.ledger_history if c.action == action)
+                for action in ("added", "changed", "removed")
+            }
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": list(self.added),
+            "changed": list(self.changed),
+            "removed": list(self.removed),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyResult:
+    functions: list[FunctionPlan]
+    # None: the file has no `legacy:` section, and the ledger was left alone.
+    ledger: LedgerPlanView | None
+
+
 class ControlPlane:
     def __init__(
         self,
@@ -88,6 +123,7 @@ class ControlPlane:
         bundles_root: Path,
         runtimes: Mapping[str, Runtime],
         keep_revisions: int = 10,
+        observations: Observations | None = None,
     ) -> None:
         self._keep_revisions = keep_revisions
         self._store = store
@@ -99,11 +135,24 @@ class ControlPlane:
         self._lock = asyncio.Lock()
         self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[StoredState], Awaitable[None]]] = []
+        self._legacy_listeners: list[Callable[[LegacyConfig | None], Awaitable[None]]] = []
+        self._observations: Observations = observations or NothingObserved()
         self.snapshot = Snapshot()
 
     def add_listener(self, listener: Callable[[StoredState], Awaitable[None]]) -> None:
         """Call `listener` with the new state after every committed change."""
         self._listeners.append(listener)
+
+    def add_legacy_listener(
+        self, listener: Callable[[LegacyConfig | None], Awaitable[None]]
+    ) -> None:
+        """Call `listener` with `legacy` after every committed change that altered it (the
+        upstream settings or a ledger route); at start, read `legacy` instead."""
+        self._legacy_listeners.append(listener)
+
+    def use_observations(self, observations: Observations) -> None:
+        """What the gates and `gaia migrate status` read: the router's, once it runs."""
+        self._observations = observations
 
     # -- reading ---------------------------------------------------------------------
 
@@ -127,6 +176,25 @@ class ControlPlane:
             if record.function == function and record.name == name:
                 return record
         raise NotFound(f"alias {function}:{name} does not exist", field="alias")
+
+    @property
+    def observations(self) -> Observations:
+        return self._observations
+
+    @property
+    def legacy(self) -> LegacyConfig | None:
+        """The last applied `legacy:` section, its routes as the ledger has them now."""
+        return migration.legacy_of(self._state)
+
+    def ledger_entry(self, path: str) -> LedgerEntry:
+        return migration.entry_of(self._state, path)
+
+    def ledger_history(self, path: str) -> list[LedgerChange]:
+        """A route's changes, oldest first; also for a route since removed."""
+        changes = [c for c in self._state.ledger_history if c.path == path]
+        if not changes:
+            self.ledger_entry(path)  # NotFound, naming the routes there are
+        return changes
 
     @property
     def runtimes(self) -> Mapping[str, Runtime]:
@@ -173,13 +241,28 @@ class ControlPlane:
     # -- mutations -------------------------------------------------------------------
 
     async def publish(
-        self, function: str, *, code_dir: Path, config: FunctionConfig
+        self,
+        function: str,
+        *,
+        code_dir: Path,
+        config: FunctionConfig,
+        add_triggers: tuple[Trigger, ...] = (),
+        dry_run: bool = False,
     ) -> FunctionPlan:
-        """Create revision N+1 from a directory, or find the one with the same digest."""
+        """Create revision N+1 from a directory, or find the one with the same digest;
+        `add_triggers` join the function's triggers unless it has them already."""
         async with self._lock:
             plan = self._plan_function(
-                function, config, code_dir=code_dir, replace_aliases=False, replace_triggers=False
+                function,
+                config,
+                code_dir=code_dir,
+                replace_aliases=False,
+                replace_triggers=False,
+                add_triggers=add_triggers,
             )
+            if dry_run:
+                self._candidate(plan[1])  # validates without storing or warming
+                return plan[0]
             timings = await self._commit(
                 _Plan(
                     changes=plan[1],
@@ -217,6 +300,60 @@ class ControlPlane:
                 )
             return await self._set_alias(function, name, last.before, by="rollback")
 
+    async def delete_function(self, function: str) -> None:
+        """Forget a function with its revisions, aliases, history and triggers; its pools
+        drain and stop, and bundles no other revision shares are removed."""
+        async with self._lock:
+            revisions = self.revisions(function)
+            gone = {r.digest for r in revisions}
+            before = self.snapshot
+            await self._commit(
+                _Plan(
+                    changes=Changes(deleted_functions=(function,)),
+                    functions=(),
+                    code_dirs={},
+                    by="delete",
+                )
+            )
+            # The commit retires only what its new snapshot still knows; these are gone.
+            await self._retire(
+                {RevisionKey(function=function, revision=r.number) for r in revisions}, before
+            )
+            for digest in gone - {r.digest for r in self._state.revisions}:
+                self._bundles.remove(digest)
+
+    async def delete_alias(self, function: str, name: str) -> None:
+        """Forget an alias and its history. `default` stays (every function has it), and an
+        alias a trigger sends to stays until that trigger goes."""
+        async with self._lock:
+            self.alias(function, name)
+            if name == DEFAULT_ALIAS:
+                raise InvalidInput(
+                    f"{function}:{DEFAULT_ALIAS} cannot be deleted: every function has it; "
+                    f"`gaia alias set {function} latest=100` restores it to latest at 100%, "
+                    f"`gaia delete {function}` deletes the function",
+                    field="alias",
+                )
+            users = [
+                t.id
+                for t in self._state.triggers
+                if t.function == function and t.spec.get("alias") == name
+            ]
+            if users:
+                raise Conflict(
+                    f"{function}:{name} is the target of trigger {', '.join(users)}: "
+                    "point the trigger elsewhere first (gaia apply)",
+                    field="alias",
+                )
+            await self._commit(
+                _Plan(
+                    changes=Changes(deleted_aliases=((function, name),)),
+                    functions=(),
+                    code_dirs={},
+                    by="alias delete",
+                )
+            )
+
     def history(self, function: str, name: str) -> list[AliasChange]:
         self.alias(function, name)
         return [h for h in self._state.history if h.function == function and h.alias == name]
@@ -239,7 +376,17 @@ class ControlPlane:
         return record
 
     async def apply(self, file: GaiaFile, *, dry_run: bool = False) -> list[FunctionPlan]:
-        """Make the stored state match the file's functions; others stay as they are."""
+        return (await self.apply_file(file, dry_run=dry_run)).functions
+
+    async def apply_file(
+        self, file: GaiaFile, *, dry_run: bool = False, by: str = "gaia apply"
+    ) -> ApplyResult:
+        """Make the stored state match the file's functions; others stay as they are.
+
+        A `legacy:` section replaces the ledger with its routes, each promotion judged by
+        its gates (no force: see README, "The migration ledger"); `by` is who history
+        records. A file without one leaves the ledger as it is.
+        """
         async with self._lock:
             plans: list[FunctionPlan] = []
             changes: list[Changes] = []
@@ -249,7 +396,12 @@ class ControlPlane:
                 )
                 plans.append(plan)
                 changes.append(change)
+            ledger = migration.apply_changes(
+                self._state, file, observations=self._observations, by=by, at=time.time()
+            )
+            changes.append(ledger)
             merged = _merge_changes(changes)
+            view = LedgerPlanView.of(ledger) if file.legacy is not None else None
             if not dry_run:
                 await self._commit(
                     _Plan(
@@ -261,7 +413,45 @@ class ControlPlane:
                 )
             else:
                 self._candidate(merged)  # validates routes and aliases without committing
-            return plans
+            return ApplyResult(functions=plans, ledger=view)
+
+    async def add_route(
+        self, path: str, *, function: str, methods: tuple[str, ...] | None, by: str
+    ) -> LedgerEntry:
+        """Put an old route in the ledger, in state `legacy`."""
+        async with self._lock:
+            changes = migration.add_changes(
+                self._state,
+                path,
+                function=function,
+                methods=methods,
+                observations=self._observations,
+                by=by,
+                at=time.time(),
+            )
+            await self._commit(_Plan(changes=changes, functions=(), code_dirs={}, by="migrate add"))
+            return self.ledger_entry(path)
+
+    async def set_route(
+        self, path: str, *, state: str, percent: float | None, force: bool, by: str
+    ) -> LedgerEntry:
+        """Move a ledger route to a state; a promotion passes its gates, or `force`."""
+        async with self._lock:
+            changes = migration.set_changes(
+                self._state,
+                path,
+                to=state,
+                percent=percent,
+                force=force,
+                observations=self._observations,
+                by=by,
+                at=time.time(),
+            )
+            if changes:
+                await self._commit(
+                    _Plan(changes=changes, functions=(), code_dirs={}, by="migrate set")
+                )
+            return self.ledger_entry(path)
 
     # -- internals -------------------------------------------------------------------
 
@@ -273,6 +463,7 @@ class ControlPlane:
         code_dir: Path,
         replace_aliases: bool,
         replace_triggers: bool,
+        add_triggers: tuple[Trigger, ...] = (),
     ) -> tuple[FunctionPlan, Changes]:
         prefix = f"functions.{name}"
         revision_config = config.revision_config()
@@ -321,6 +512,18 @@ class ControlPlane:
                         field=f"{prefix}.triggers",
                     )
             triggers[name] = records
+        elif add_triggers:
+            kept = tuple(t for t in self._state.triggers if t.function == name)
+            have = {_trigger_identity(t) for t in kept}
+            fresh: list[TriggerRecord] = []
+            for wanted_trigger in add_triggers:
+                record = _trigger_record(name, len(kept) + len(fresh), wanted_trigger)
+                if _trigger_identity(record) not in have:
+                    have.add(_trigger_identity(record))
+                    fresh.append(record)
+            added = tuple(_trigger_identity(t) for t in fresh)
+            if fresh:
+                triggers[name] = kept + tuple(fresh)
 
         changes = Changes(
             functions=(FunctionRecord(name=name, created_at=now),) if created_function else (),
@@ -390,19 +593,21 @@ class ControlPlane:
         failures = await self._warm_all(snapshot, referenced | new_keys)
         clock.lap("warm")
         previously = self.snapshot.referenced()
+        legacy_before = self.legacy
         if failures:
             await self._retire((referenced | new_keys) - previously, snapshot)
             ordered = sorted(failures.items(), key=str)
             detail = "; ".join(
-                error.message if error.message.startswith(f"{key}:") else f"{key}: {error.message}"
-                for key, error in ordered
+                _failure(key, error.message, new=key in new_keys) for key, error in ordered
             )
-            # A setting at fault (a handler naming nothing usable) is named by its key
-            # path, so that a file's error can give its line; else the code is at fault.
-            field = next(
-                (f"functions.{key.function}.{e.key}" for key, e in ordered if e.key), "code"
-            )
-            raise PublishFailed(f"revision failed to start: {detail}", field=field)
+            first, error = ordered[0]
+            # The setting at fault where the warm-up knows it (a handler that names nothing
+            # usable), so that a file's error gives its line; else the code.
+            if plan.by == "apply":
+                field = f"functions.{first.function}.{error.key or 'code'}"
+            else:
+                field = f"config.{error.key}" if error.key else "code"
+            raise PublishFailed(f"nothing published: {detail}", field=field)
         if plan.changes:
             try:
                 self._store.write(plan.changes)
@@ -416,6 +621,8 @@ class ControlPlane:
         await self._retire((previously | new_keys) - referenced, snapshot)
         await self._prune()
         await self._notify()
+        if self.legacy != legacy_before:
+            await self._notify_legacy()
         return clock.laps
 
     async def _prune(self) -> None:
@@ -446,6 +653,14 @@ class ControlPlane:
             except Exception:
                 # The change is committed; a listener's failure must not undo or hide it.
                 log.exception("a listener failed to take the new state")
+
+    async def _notify_legacy(self) -> None:
+        legacy = self.legacy
+        for listener in self._legacy_listeners:
+            try:
+                await listener(legacy)
+            except Exception:
+                log.exception("a listener failed to take the new legacy settings")
 
     def _history_of(self, plan: _Plan) -> tuple[AliasChange, ...]:
         current = {(a.function, a.name): a.spec for a in self._state.aliases}
@@ -495,6 +710,13 @@ class _Stages:
         self._last = now
 
 
+def _failure(key: RevisionKey, error: str, *, new: bool) -> str:
+    """What did not start. A new revision's number was only reserved, never published,
+    so it is named by its function: `hello@3` would name a revision nobody can find."""
+    reason = error.removeprefix(f"{key}: ")
+    return f"{key.function}'s new code did not start: {reason}" if new else f"{key}: {reason}"
+
+
 def _trigger_record(function: str, index: int, trigger: Trigger) -> TriggerRecord:
     return TriggerRecord(
         id=f"{function}/{trigger.kind}/{index}",
@@ -515,14 +737,23 @@ def _merge_changes(changes: Iterable[Changes]) -> Changes:
     revisions: list[RevisionRecord] = []
     aliases: list[AliasRecord] = []
     triggers: dict[str, tuple[TriggerRecord, ...]] = {}
+    ledger: list[Changes] = []
     for change in changes:
         functions.extend(change.functions)
         revisions.extend(change.revisions)
         aliases.extend(change.aliases)
         triggers.update(change.triggers)
+        if change.legacy is not None or change.ledger_history:
+            ledger.append(change)
+    # At most one ledger change: the file's `legacy:` section.
+    legacy = ledger[0] if ledger else Changes()
     return Changes(
         functions=tuple(functions),
         revisions=tuple(revisions),
         aliases=tuple(aliases),
         triggers=triggers,
+        legacy=legacy.legacy,
+        ledger=legacy.ledger,
+        ledger_removed=legacy.ledger_removed,
+        ledger_history=legacy.ledger_history,
     )

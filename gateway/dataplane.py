@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Protocol
 
 from starlette.types import Receive, Scope, Send
 
@@ -20,15 +21,24 @@ from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.routes import MethodNotAllowed, RouteMatch
 from routing.traffic import Sticky
-from runtime_adapters.base import (
-    FunctionFailed,
-    HttpRequest,
-    PoolSaturated,
-    RuntimeAdapterError,
+from runtime_adapters.base import HttpRequest, RuntimeAdapterError
+from triggers.http.responses import (
+    BodyTooLarge,
+    failure_answer,
+    json_error,
+    read_body,
+    send_result,
 )
-from triggers.http.responses import BodyTooLarge, json_error, read_body, send_result
 
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+
+
+class Fallback(Protocol):
+    """Answers a request no HTTP trigger takes (a 404 or a 405 otherwise); the status."""
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> int: ...
 
 
 class DataPlane:
@@ -39,11 +49,14 @@ class DataPlane:
         invoker: Invoker,
         access_log: JsonLines,
         body_limit: int = DEFAULT_BODY_LIMIT,
+        fallback: Fallback | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
         self._access_log = access_log
         self._body_limit = body_limit
+        # gaia.yaml `legacy:`: unmatched requests go to the old API instead of a 404/405.
+        self._fallback = fallback
         # Request ids: a per-process random prefix and a counter are unique and cheap.
         self._id_prefix = os.urandom(4).hex()
         self._counter = 0
@@ -77,6 +90,9 @@ class DataPlane:
             entry["route"] = route.path
             entry["function"] = route.target.function
             status = await self._routed(scope, receive, send, match, headers, tag, entry)
+        elif self._fallback is not None:
+            entry["fallback"] = True
+            status = await self._fallback(scope, receive, send, request_id)
         else:
             status = await _unrouted(send, match, method, path, request_id)
         entry["status"] = status
@@ -125,29 +141,15 @@ class DataPlane:
             result = await self._invoker.invoke(
                 resolved, request_id=request_id, trigger="http", event=event
             )
-        except PoolSaturated as exc:
-            return await json_error(
-                send,
-                503,
-                "saturated",
-                exc.message,
-                request_id,
-                extra_headers=[(b"retry-after", str(exc.retry_after_s).encode()), revision_header],
-            )
-        except FunctionFailed:
-            # The traceback went to the logs with the request id; the caller gets only the id.
-            return await json_error(
-                send,
-                500,
-                "function_error",
-                f"the function raised an exception; see the logs for request {request_id}",
-                request_id,
-                extra_headers=[revision_header],
-            )
         except RuntimeAdapterError as exc:
-            kind = {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
+            failure = failure_answer(exc, request_id, revision_header)
             return await json_error(
-                send, exc.status, kind, exc.message, request_id, extra_headers=[revision_header]
+                send,
+                failure.status,
+                failure.error,
+                failure.message,
+                request_id,
+                extra_headers=failure.headers,
             )
         return await send_result(send, result, request_id, revision_header)
 

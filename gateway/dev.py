@@ -3,7 +3,8 @@
 One line per change says which revision now serves and how long it took from the save
 (the newest changed file's mtime) to serving. A save that does not import publishes
 nothing: the error is printed with the function's own file and line, and traffic stays
-where it was.
+where it was; the save that fixes it says that the function serves again, even when its
+code is a revision's that already exists (and so publishes nothing new).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class DevLoop:
         self._config_file = config_file.resolve()
         self._echo = echo
         self._file: GaiaFile = load_file(self._config_file)
+        # Functions whose last save failed: the next good one says that they serve again.
+        self._failed: set[str] = set()
 
     def _owner(self, path: str) -> str | None:
         resolved = Path(path).resolve()
@@ -81,16 +84,30 @@ class DevLoop:
             plan = await self._control.publish(name, code_dir=function.code, config=function)
         except GaiaError as exc:
             message = exc.message.replace(SANDBOX_CODE_DIR, f"{function.code}/")
-            self._echo(f"{name}: not published, traffic unchanged:\n{message}")
+            self._echo(f"{name}: the save was not published, traffic unchanged:\n{message}")
+            self._failed.add(name)
             return
-        if not plan.created_revision:
-            return  # the save left the code as a revision already has it
         elapsed = (time.time() - saved_at) * 1000
-        self._echo(f"{name}@{plan.revision} {plan.digest[:12]} serving {elapsed:.0f} ms after save")
+        fixed = name in self._failed
+        self._failed.discard(name)
+        label = f"{name}@{plan.revision} {plan.digest[:12]}"
+        if plan.created_revision:
+            self._echo(f"{label} serving {elapsed:.0f} ms after save")
+        elif fixed:
+            # The fix brought back code a revision already has: nothing new is published,
+            # but the developer, who saw the failure, must see that it is over.
+            latest = max(r.number for r in self._control.revisions(name))
+            if latest == plan.revision:
+                self._echo(f"{label} serving again {elapsed:.0f} ms after save: the save is fixed")
+            else:
+                self._echo(
+                    f"{name}: the save is fixed, and is the code of {name}@{plan.revision};"
+                    f" {name}@{latest} still serves"
+                )
 
     async def _reapply(self, saved_at: float) -> None:
         try:
-            self._file = load_file(self._config_file)
+            self._file = load_file(self._config_file, check_code=True)
             plans = await self._control.apply(self._file)
         except ConfigError as exc:
             self._echo(f"{self._config_file.name} not applied:\n{exc}")

@@ -2,16 +2,44 @@
 
 GaiaError
 ├── InvalidInput   bad request data or config; `field` names the offending key  (400/422)
+│   └── PromotionRefused  a ledger promotion the evidence does not support     (409)
 ├── NotFound       no such function, revision, alias or trigger                  (404)
 ├── Conflict       valid on its own, but clashes with what is stored              (409)
 └── PublishFailed  the revision would not start (import error...)                 (422)
+
+Each answers with its `code` in the body's `error`, snake_case as the data plane's are, so a
+client matches one spelling whichever listener answered.
 """
 
 from __future__ import annotations
 
+from runtime_adapters.base import runtime_error_code
+
+__all__ = ["runtime_error_code"]
+
+# Every `error` the admin API answers with, for its OpenAPI schema: the GaiaErrors', the
+# router's own, the bearer check's, and an invocation's (as the data plane names them).
+ADMIN_ERROR_CODES = (
+    "invalid_input",
+    "not_found",
+    "conflict",
+    "publish_failed",
+    "promotion_refused",
+    "method_not_allowed",
+    "http_error",
+    "internal_error",
+    "unauthorized",
+    "saturated",
+    "function_error",
+    "instance_lost",
+    "timeout",
+    "runtime_error",
+)
+
 
 class GaiaError(Exception):
     status = 500
+    code = "internal_error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -19,7 +47,7 @@ class GaiaError(Exception):
         self.field = field
 
     def to_dict(self) -> dict[str, object]:
-        body: dict[str, object] = {"error": type(self).__name__, "message": self.message}
+        body: dict[str, object] = {"error": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
         return body
@@ -27,6 +55,7 @@ class GaiaError(Exception):
 
 class InvalidInput(GaiaError):
     status = 422
+    code = "invalid_input"
 
     def __init__(
         self,
@@ -47,11 +76,21 @@ class InvalidInput(GaiaError):
 
 class NotFound(GaiaError):
     status = 404
+    code = "not_found"
 
 
 class Conflict(GaiaError):
     status = 409
+    code = "conflict"
 
 
 class PublishFailed(GaiaError):
     status = 422
+    code = "publish_failed"
+
+
+class PromotionRefused(InvalidInput):
+    """A ledger promotion its gate refuses on the evidence; `errors` names each route."""
+
+    status = 409
+    code = "promotion_refused"

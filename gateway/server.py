@@ -28,16 +28,21 @@ from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
-from gateway.dataplane import DataPlane
+from gateway.dataplane import DataPlane, Fallback
 from gateway.dev import DevLoop
 from gateway.errors import GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
+from gateway.listener_logs import as_listener
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
+from legacy.build import build_router
+from legacy.ports import Proxy
+from legacy.proxy import build_proxy
+from legacy.router import LegacyRouter
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
 
@@ -57,6 +62,8 @@ class Services:
     subscriptions: Subscriptions
     token: str
     started_at: float
+    # Where requests no HTTP trigger takes go: None answers them 404/405.
+    fallback: Fallback | None = None
 
 
 def find_examples() -> Path | None:
@@ -94,6 +101,8 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
+    proxy: Proxy | None = None
+    router: LegacyRouter | None = None
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -101,6 +110,17 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await control.start()
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
+        # The ledger as stored: `gaia migrate set` changes outlive the file's states.
+        legacy = control.legacy
+        if legacy is not None:
+            proxy = build_proxy(legacy)
+            router = build_router(
+                legacy,
+                control=control,
+                invoker=invoker,
+                proxy=proxy,
+                body_limit=settings.body_limit,
+            )
         yield Services(
             settings=settings,
             control=control,
@@ -109,8 +129,13 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
+            fallback=router,
         )
     finally:
+        if router is not None:
+            await router.aclose()
+        if proxy is not None:
+            await proxy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
@@ -127,7 +152,7 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path))
+        plans = await control.apply(load_file(path, check_code=True))
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
@@ -189,6 +214,7 @@ async def serve(settings: Settings) -> None:
             invoker=services.invoker,
             access_log=access_log,
             body_limit=settings.body_limit,
+            fallback=services.fallback,
         )
         admin_app = build_admin_app(
             AdminRoutes(
@@ -207,18 +233,21 @@ async def serve(settings: Settings) -> None:
         data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
         http_counters.connections = data_server.server_state.connections
         servers = [
-            (data_server, data_sock),
-            (_server(admin_app, settings, proxy_headers=False), admin_sock),
+            ("data_plane", data_server, data_sock),
+            ("admin", _server(admin_app, settings, proxy_headers=False), admin_sock),
         ]
         # Server.serve() would install uvicorn's own signal handlers for each listener;
         # _serve() is the same startup, main loop and shutdown without them, so this one
         # lifespan decides when both stop.
-        tasks = [asyncio.create_task(server._serve(sockets=[sock])) for server, sock in servers]
-        while not all(server.started for server, _ in servers):
+        tasks = [
+            asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
+            for name, server, sock in servers
+        ]
+        while not all(server.started for _, server, _ in servers):
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.01)
-        if all(server.started for server, _ in servers):
+        if all(server.started for _, server, _ in servers):
             freeze_startup_objects()
             log.info(
                 "gaia is serving: data plane %s, admin API http://%s:%d",
@@ -242,7 +271,7 @@ async def serve(settings: Settings) -> None:
             stopped.cancel()
             stop.set()
         log.info("shutting down: draining in-flight requests")
-        for server, _ in servers:
+        for _, server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
         access_log.flush()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from configkit.units import parse_duration, parse_size
+from gateway.home import home_from_env
 from gateway.http.limits import HttpLimits
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
@@ -59,11 +60,6 @@ class Settings:
     def data_plane_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
-
-
-def home_from_env(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    return Path(env.get("GAIA_HOME", ".gaia")).absolute()
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

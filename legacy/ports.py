@@ -102,11 +102,16 @@ class Proxy(Protocol):
 class FunctionUnavailable(Exception):
     """The function could not answer: it raised, timed out, was shed or is not deployed."""
 
-    def __init__(self, message: str, *, status: int, reason: str) -> None:
+    def __init__(
+        self, message: str, *, status: int, reason: str, headers: Headers | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
+        # What an HTTP trigger's error answer carries besides the JSON (Retry-After, the
+        # revision that failed).
+        self.headers: Headers = headers or []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +126,16 @@ class FunctionCaller(Protocol):
         """The request's value of `target`'s alias sticky key, None when it has none."""
         ...
 
-    async def call(self, target: str, request: ProxiedRequest, body: bytes) -> FunctionAnswer:
-        """Invoke `target` (`fn` or `fn:alias`) as an HTTP trigger would.
+    async def call(
+        self,
+        target: str,
+        request: ProxiedRequest,
+        body: bytes,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> FunctionAnswer:
+        """Invoke `target` (`fn` or `fn:alias`) as an HTTP trigger would, with `params`
+        the route pattern's parameters (`event.params`).
 
         Raises FunctionUnavailable when it gives no answer; an answer with a 5xx status
         is returned, and the caller decides whether that counts as a failure.
@@ -168,6 +181,9 @@ class Evidence:
     mismatches: int
     mismatch_rate: float | None
     shadow_dropped: int
+    # Requests not copied because the request body or the old API's answer passed the
+    # capture limit, or an unsafe method on a route without shadow_unsafe.
+    shadow_skipped: int = 0
     # JSON paths learned as noise: they differ between two answers of the old API itself.
     noise_paths: tuple[str, ...]
     example: Mismatch | None

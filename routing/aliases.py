@@ -134,13 +134,19 @@ class ResolvedAlias:
         data = key.encode("utf-8", "surrogatepass")
         best, best_score = self._choices[0], -math.inf
         for revision, seeded, weight in self._hashers:
-            hasher = seeded.copy()  # cheaper than hashing the revision's prefix again
-            hasher.update(data)
-            u = ((int.from_bytes(hasher.digest(), "big") >> _U_SHIFT) + 0.5) * _U_SCALE
-            score = weight / -math.log(u)
+            score = weight / -math.log(stable_unit(seeded, data))
             if score > best_score:
                 best, best_score = revision, score
         return best
+
+
+def stable_unit(seeded: blake2b, data: bytes) -> float:
+    """A number in (0, 1), the same for the same seed and data in every process and replica,
+    and uniform over keys: blake2b of the seed's prefix then `data` (hash() is salted per
+    process). `seeded` is copied, not consumed, so a caller seeds it once."""
+    hasher = seeded.copy()  # cheaper than hashing the seed's prefix again
+    hasher.update(data)
+    return ((int.from_bytes(hasher.digest(), "big") >> _U_SHIFT) + 0.5) * _U_SCALE
 
 
 def sticky_key_from(

@@ -164,6 +164,15 @@ class RevisionUnknown(RuntimeAdapterError):
 InstanceState = Literal["starting", "ready", "busy", "draining"]
 
 
+def runtime_error_code(exc: RuntimeAdapterError) -> str:
+    """The `error` of an invocation that failed, the same on the data plane and admin API."""
+    if isinstance(exc, PoolSaturated):
+        return "saturated"
+    if isinstance(exc, FunctionFailed):
+        return "function_error"
+    return {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PoolStatus:
     key: RevisionKey

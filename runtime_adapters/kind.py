@@ -21,6 +21,11 @@ class RuntimeSettings(ConfigModel, abc.ABC):
     def spec(self, *, function: str, revision: int, digest: str, bundle_dir: Path) -> RevisionSpec:
         """What the runtime needs to run the revision."""
 
+    def code_issues(self, code: Path) -> list[tuple[str, str]]:
+        """(key, message) for each setting the code in `code` cannot satisfy, read
+        without running it (a handler it does not define); none if unsure."""
+        return []
+
 
 @dataclass(frozen=True, kw_only=True)
 class RuntimeContext:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,6 +54,14 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     return endpoint
 
 
+def _handler(routes: AdminRoutes, name: str) -> Handler:
+    """`status`, or `migrate.status` for a method of a group of routes."""
+    found: object = routes
+    for part in name.split("."):
+        found = getattr(found, part)
+    return cast(Handler, found)
+
+
 def _error(
     request: Request,
     status: int,
@@ -75,7 +84,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = f"{request.method} {request.url.path}: {exc.detail}"
         body: dict[str, object] = {"error": kind, "message": message}
         return _error(request, exc.status_code, body, headers=exc.headers)
@@ -86,11 +95,11 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
         request_id = request_id_of(request.scope)
         log.error("admin request %s failed: %r", request_id, exc)
         message = f"internal error; see the gateway's log for request {request_id}"
-        return _error(request, 500, {"error": "InternalError", "message": message})
+        return _error(request, 500, {"error": "internal_error", "message": message})
 
     by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
     for e in ENDPOINTS:
-        by_path.setdefault(e.path, {})[e.method] = getattr(routes, e.handler)
+        by_path.setdefault(e.path, {})[e.method] = _handler(routes, e.handler)
     app = Starlette(
         # Every method reaches the dispatcher, which answers OPTIONS and 405 itself.
         routes=[

@@ -7,6 +7,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from gateway.admin.migrate_schemas import (
+    PATH_SCHEMA,
+    DiscoveredView,
+    LedgerChangeView,
+    LedgerRouteView,
+    MigrateStatusView,
+    RouteAddBody,
+    RouteSetBody,
+)
 from gateway.admin.schemas import (
     AliasBody,
     AliasChangeView,
@@ -35,6 +44,7 @@ class Query:
     name: str
     schema: dict[str, object]
     description: str
+    required: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +64,7 @@ class Answer:
 class Endpoint:
     path: str
     method: str
+    # An AdminRoutes method, or `group.method` for one of its groups (`migrate.status`).
     handler: str
     summary: str
     answers: tuple[Answer, ...]
@@ -118,6 +129,14 @@ ENDPOINTS = (
         answers=(Answer(status="200", description="the function", model=FunctionView),),
     ),
     Endpoint(
+        path="/v1/functions/{fn}",
+        method="DELETE",
+        handler="delete_function",
+        summary="Delete a function with its revisions, aliases, history and triggers",
+        answers=(Answer(status="200", description="the function as it was", model=FunctionView),),
+        errors=("404", "409"),
+    ),
+    Endpoint(
         path="/v1/functions/{fn}/revisions",
         method="GET",
         handler="list_revisions",
@@ -157,6 +176,14 @@ ENDPOINTS = (
         summary="Set an alias's traffic (warms the revisions first); the rules of gaia.yaml",
         body=AliasBody,
         answers=(Answer(status="200", description="the alias as set", model=AliasView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/aliases/{alias}",
+        method="DELETE",
+        handler="delete_alias",
+        summary="Delete an alias and its history; not `default`, nor one a trigger targets",
+        answers=(Answer(status="200", description="the alias as it was", model=AliasView),),
         errors=_CHANGE,
     ),
     Endpoint(
@@ -246,6 +273,60 @@ ENDPOINTS = (
         body=ApplyBody,
         answers=(Answer(status="200", description="the plan, applied or not", model=ApplyView),),
         errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/migrate",
+        method="GET",
+        handler="migrate.status",
+        summary="The migration ledger: each route's state and evidence, and the share of the"
+        " old API's traffic functions now answer",
+        answers=(Answer(status="200", description="every ledger route", model=MigrateStatusView),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/migrate/discovered",
+        method="GET",
+        handler="migrate.discovered",
+        summary="The old API's routes learned from proxied traffic, most traffic first",
+        answers=(Answer(status="200", description="by share", model=DiscoveredView, many=True),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/migrate/routes",
+        method="POST",
+        handler="migrate.add",
+        summary="Put an old route in the ledger, in state legacy",
+        body=RouteAddBody,
+        answers=(Answer(status="201", description="the route as added", model=LedgerRouteView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/migrate/routes/state",
+        method="POST",
+        handler="migrate.set",
+        summary="Move a ledger route to a state; a promotion its gate refuses is a 409 naming"
+        " the numbers, unless forced",
+        body=RouteSetBody,
+        answers=(Answer(status="200", description="the route as set", model=LedgerRouteView),),
+        errors=_CHANGE,
+    ),
+    Endpoint(
+        path="/v1/migrate/routes/history",
+        method="GET",
+        handler="migrate.history",
+        summary="Every change of a ledger route, oldest first, with its evidence and actor",
+        query=(
+            Query(
+                name="path",
+                schema=PATH_SCHEMA,
+                description="the route's path pattern, like /items/{id}",
+                required=True,
+            ),
+        ),
+        answers=(
+            Answer(status="200", description="oldest first", model=LedgerChangeView, many=True),
+        ),
+        errors=("404", "422"),
     ),
 )
 

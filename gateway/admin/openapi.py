@@ -14,9 +14,9 @@ PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 _REF = "#/components/schemas/{model}"
 _ERRORS = {
     "401": "missing or wrong bearer token",
-    "404": "no such function, alias, revision, trigger or path",
+    "404": "no such function, alias, revision, trigger, ledger route or path",
     "405": "the path does not take this method (Allow lists those it takes)",
-    "409": "valid, but clashes with what is stored",
+    "409": "valid, but clashes with what is stored, or a promotion its gate refuses",
     "422": "invalid input; `field` names the offending key",
     "502": "the worker died during the invocation",
     "503": "the revision's queue is full, or it is not ready",
@@ -79,7 +79,13 @@ def _operation(endpoint: Endpoint, components: _Components) -> dict[str, object]
         for name in PARAMETER.findall(endpoint.path)
     ]
     parameters += [
-        {"name": q.name, "in": "query", "description": q.description, "schema": q.schema}
+        {
+            "name": q.name,
+            "in": "query",
+            "description": q.description,
+            "schema": q.schema,
+            **({"required": True} if q.required else {}),
+        }
         for q in endpoint.query
     ]
     if parameters:

@@ -16,21 +16,23 @@ from starlette.responses import JSONResponse, Response
 from configkit.words import listing
 from gateway import bundles
 from gateway.admin.bodies import parse_json, validated
+from gateway.admin.migrate import UNSTATED_ACTOR, MigrateRoutes
 from gateway.admin.request_ids import request_id_of
 from gateway.admin.schemas import ApplyBody, PublishBody
 from gateway.admin.views import (
     alias_view,
     function_view,
     history_view,
+    http_url,
     revision_view,
     trigger_view,
 )
 from gateway.config import ConfigError, parse_config_document, parse_function
 from gateway.control import ControlPlane
-from gateway.errors import InvalidInput, NotFound
+from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
-from gateway.store import TriggerRecord
+from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target
@@ -65,6 +67,7 @@ class AdminRoutes:
         self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
+        self.migrate = MigrateRoutes(control=control)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -111,6 +114,13 @@ class AdminRoutes:
         self._control.function(name)
         return self._ok(function_view(name, self._control.state, self._control.snapshot))
 
+    async def delete_function(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        self._control.function(name)
+        view = function_view(name, self._control.state, self._control.snapshot)
+        await self._control.delete_function(name)
+        return self._ok(view)
+
     async def list_revisions(self, request: Request) -> Response:
         name = request.path_params["fn"]
         snapshot = self._control.snapshot
@@ -126,14 +136,45 @@ class AdminRoutes:
             raw["code"] = str(code_dir)
             try:
                 config = parse_function(
-                    name, raw, file="request", base_dir=code_dir, path_prefix="config"
+                    name,
+                    raw,
+                    file="request",
+                    base_dir=code_dir,
+                    path_prefix="config",
+                    check_code=True,
                 )
+                # Checked as gaia.yaml's `triggers:` are; paths read `triggers[0].http.path`.
+                added = parse_function(
+                    name,
+                    {"code": str(code_dir), "triggers": body.triggers},
+                    file="request",
+                    base_dir=code_dir,
+                ).triggers
             except ConfigError as exc:
                 raise config_error(exc) from exc
-            plan = await self._control.publish(name, code_dir=code_dir, config=config)
-        revision = next(r for r in self._control.revisions(name) if r.number == plan.revision)
+            plan = await self._control.publish(
+                name,
+                code_dir=code_dir,
+                config=config,
+                dry_run=body.dry_run,
+                add_triggers=added,
+            )
+        stored = self._control.state.revisions
+        revision = next(
+            (r for r in stored if r.function == name and r.number == plan.revision),
+            # A dry run's new revision, as it would be stored.
+            RevisionRecord(
+                function=name,
+                number=plan.revision,
+                digest=plan.digest,
+                config=config.revision_config(),
+                created_at=time.time(),
+            ),
+        )
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
+        view["dry_run"] = body.dry_run
+        view["triggers_added"] = list(plan.triggers_added)
         view["timings_ms"] = dict(plan.timings_ms)
         view["urls"] = self._urls(name, plan.revision)
         return self._ok(view, 201 if plan.created_revision else 200)
@@ -155,8 +196,7 @@ class AdminRoutes:
                     or (target.tag is not None and alias.tags.get(target.tag) == revision)
                 )
             if reaches:
-                base = f"http://{route.host}" if route.host else self._data_plane_url
-                urls.append(base + route.path)
+                urls.append(http_url(self._data_plane_url, path=route.path, host=route.host))
         return urls
 
     def _inherited_config(self, name: str) -> Mapping[str, object]:
@@ -195,6 +235,12 @@ class AdminRoutes:
             raise InvalidInput(exc.message, field=exc.path or "body") from exc
         record = await self._control.set_alias(name, alias, spec)
         return self._ok(alias_view(record, self._control.snapshot))
+
+    async def delete_alias(self, request: Request) -> Response:
+        name, alias = request.path_params["fn"], request.path_params["alias"]
+        view = alias_view(self._control.alias(name, alias), self._control.snapshot)
+        await self._control.delete_alias(name, alias)
+        return self._ok(view)
 
     async def alias_history(self, request: Request) -> Response:
         changes = self._control.history(request.path_params["fn"], request.path_params["alias"])
@@ -247,11 +293,21 @@ class AdminRoutes:
         with tempfile.TemporaryDirectory(prefix="gaia-apply-") as tmp:
             document = _with_uploaded_code(body, Path(tmp))
             try:
-                parsed = parse_config_document(document, file=body.file, base_dir=Path(tmp))
+                parsed = parse_config_document(
+                    document, file=body.file, base_dir=Path(tmp), check_code=True
+                )
             except ConfigError as exc:
                 raise config_error(exc) from exc
-            plans = await self._control.apply(parsed, dry_run=body.dry_run)
-        return self._ok({"dry_run": body.dry_run, "functions": [p.to_dict() for p in plans]})
+            result = await self._control.apply_file(
+                parsed, dry_run=body.dry_run, by=body.by or UNSTATED_ACTOR
+            )
+        return self._ok(
+            {
+                "dry_run": body.dry_run,
+                "functions": [p.to_dict() for p in result.functions],
+                "legacy": result.ledger.to_dict() if result.ledger else None,
+            }
+        )
 
     async def invoke(self, request: Request) -> Response:
         """Invoke a function as an HTTP POST to `/` would, whatever its triggers."""
@@ -285,7 +341,11 @@ class AdminRoutes:
             )
         except RuntimeAdapterError as exc:
             return JSONResponse(
-                {"error": type(exc).__name__, "message": exc.message, "request_id": request_id},
+                {
+                    "error": runtime_error_code(exc),
+                    "message": exc.message,
+                    "request_id": request_id,
+                },
                 status_code=exc.status,
                 headers=headers,
             )

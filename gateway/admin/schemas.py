@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.config import REVISION_KEYS
+from gateway.errors import ADMIN_ERROR_CODES
 from routing.names import LATEST, MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 from routing.traffic import STICKY_SCHEMA_PATTERN
 
@@ -57,6 +58,15 @@ class PublishBody(_Body):
         description="revision settings (handler, interface, env, timeout, memory, concurrency,"
         " pool, network), as in gaia.yaml; keys left out keep the latest revision's values",
     )
+    dry_run: bool = Field(
+        default=False, description="check and plan the revision; store and warm nothing"
+    )
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="triggers to add beside the function's own, as gaia.yaml's items "
+        '(`{"http": {"path": "/hi", "methods": ["GET"]}}`), targeting alias `default` unless '
+        "they pin a revision; one the function has already is not added twice",
+    )
 
 
 class ApplyBody(_Body):
@@ -69,6 +79,12 @@ class ApplyBody(_Body):
         json_schema_extra={"additionalProperties": False},
     )
     dry_run: bool = False
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="who applies it, as the migration ledger's history records it",
+    )
 
 
 # -- responses ---------------------------------------------------------------------------
@@ -83,10 +99,13 @@ class Issue(_View):
     message: str
 
 
+ErrorCode = Literal[ADMIN_ERROR_CODES]  # type: ignore[valid-type]
+
+
 class ErrorView(_View):
     """Every error the admin API answers (README: HTTP errors)."""
 
-    error: str
+    error: ErrorCode = Field(description="what went wrong, snake_case as the data plane's")
     message: str
     request_id: str
     field: str | None = Field(default=None, description="the offending key")
@@ -175,6 +194,8 @@ class RevisionView(_View):
 
 class PublishedView(RevisionView):
     created: bool
+    dry_run: bool
+    triggers_added: list[str]
     timings_ms: dict[str, float]
     urls: list[str]
 
@@ -213,6 +234,15 @@ class FunctionPlanView(_View):
     timings_ms: dict[str, float]
 
 
+class LedgerPlanView(_View):
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
 class ApplyView(_View):
     dry_run: bool
     functions: list[FunctionPlanView]
+    legacy: LedgerPlanView | None = Field(
+        description="the ledger routes the file's legacy: section changes; null without one"
+    )

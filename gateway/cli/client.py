@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gateway.admin.auth import TOKEN_FILE
-from gateway.settings import DEFAULT_ADMIN_URL, home_from_env
+from gateway.home import home_from_env, how_found
+from gateway.settings import DEFAULT_ADMIN_URL
 
 
 class CliError(Exception):
     """Printed as `gaia: <message>` with exit code 1."""
-
-
-class ApiError(CliError):
-    """The admin API refused: `field` and `message` as its error body gives them."""
-
-    def __init__(self, text: str, *, field: str | None, message: str) -> None:
-        super().__init__(text)
-        self.field = field
-        self.message = message
 
 
 def admin_token(environ: Mapping[str, str] | None = None) -> str:
@@ -35,8 +27,8 @@ def admin_token(environ: Mapping[str, str] | None = None) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         raise CliError(
-            f"no admin token: set GAIA_ADMIN_TOKEN or GAIA_HOME (looked for {path}; "
-            "`gaia up` creates it on first start)"
+            f"no admin token: looked for {path} ({how_found(env)}); run gaia inside the "
+            "project where `gaia up` runs, or set GAIA_HOME or GAIA_ADMIN_TOKEN"
         ) from None
 
 
@@ -79,32 +71,42 @@ class AdminClient:
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         if response.status_code >= 400:
-            body = _json_or_none(response)
-            field = body.get("field") if isinstance(body, dict) else None
-            message = body.get("message") if isinstance(body, dict) else None
-            raise ApiError(
-                _error_text(response),
-                field=field if isinstance(field, str) else None,
-                message=message if isinstance(message, str) else response.text,
-            )
+            raise CliError(_error_text(response))
         return response.json()
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def file_error_text(
+    response: httpx.Response, *, file: str, line_of: Callable[[str], int | None]
+) -> str:
+    """An apply's error as a file's issues are printed, `FILE: KEY: message (line N)`,
+    for each issue whose key is in the file; otherwise as any other error."""
     try:
-        return response.json()
+        body = response.json()
     except ValueError:
-        return None
+        body = None
+    if not isinstance(body, dict) or not body.get("field"):
+        return _error_text(response)
+    issues = body.get("errors") or [{"field": body["field"], "message": body.get("message")}]
+    lines = []
+    for issue in issues:
+        field, message = str(issue.get("field")), str(issue.get("message"))
+        line = line_of(field) if field else None
+        if line is None:
+            return _error_text(response)
+        lines.append(f"{file}: {field}: {message.removeprefix(field + ': ')} (line {line})")
+    return "\n".join(lines)
 
 
 def _error_text(response: httpx.Response) -> str:
-    body = _json_or_none(response)
-    if body is None:
+    try:
+        body = response.json()
+    except ValueError:
         return f"HTTP {response.status_code}: {response.text.strip()}"
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}: {body}"
     issues = body.get("errors")
-    if isinstance(issues, list) and len(issues) > 1:
+    # Each issue alone, by its key: the message around them repeats the request's name.
+    if isinstance(issues, list) and issues:
         return "\n".join(f"{i.get('field')}: {i.get('message')}" for i in issues)
     message = str(body.get("message", body))
     field = body.get("field")

@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,12 +13,19 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from configkit.source import load_yaml
 from configkit.units import parse_duration, parse_size
 from gateway import bundles
-from gateway.cli.client import AdminClient, ApiError, CliError
+from gateway.cli.client import AdminClient, CliError, file_error_text
+from gateway.cli.deploying import default_alias_note, print_deploy_hints, route_triggers
+from gateway.cli.functions import alias_delete_command, delete, describe, list_functions
+from gateway.cli.init import init
+from gateway.cli.invoke import invoke
+from gateway.cli.migrate import BY, default_actor, migrate
+from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import KIND_GROUPS, triggers
-from gateway.config import ConfigError, error_in_file, load_file
+from gateway.config import ConfigError, load_file
 from gateway.errors import InvalidInput
 from routing.errors import InvalidSpec
 from routing.names import LATEST, parse_revision_text, parse_target
@@ -119,7 +125,7 @@ def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None
 @click.option("-f", "--file", "config_file", type=click.Path(path_type=Path), help="apply first")
 @_server_options
 def up(config_file: Path | None, **flags: Any) -> None:
-    """Run one gateway (state in GAIA_HOME, default ./.gaia)."""
+    """Run one gateway (state in GAIA_HOME, default the nearest .gaia above, else ./.gaia)."""
     _run_gateway(config_file, watch=False, **flags)
 
 
@@ -146,32 +152,34 @@ def dev(config_file: Path | None, **flags: Any) -> None:
 @cli.command()
 @click.option("-f", "--file", "config_file", required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
+@BY
 @OUTPUT
-def apply(config_file: Path, dry_run: bool, output: str) -> None:
+def apply(config_file: Path, dry_run: bool, by: str | None, output: str) -> None:
     """Apply a gaia.yaml: all of it or nothing."""
     if not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
     try:
-        parsed = load_file(config_file)  # local validation: errors name this file
+        parsed = load_file(config_file, check_code=True)  # local validation: errors name this file
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    document = yaml.safe_load(config_file.read_text()) or {}
+    text = config_file.read_text()
+    document = yaml.safe_load(text) or {}
     packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
-    try:
-        result = _client().call(
-            "POST",
-            "/v1/apply",
-            json={
-                "file": str(config_file),
-                "document": document,
-                "bundles": packed,
-                "dry_run": dry_run,
-            },
-        )
-    except ApiError as exc:
-        if exc.field and exc.field.startswith("functions."):  # a key of this file
-            raise CliError(str(error_in_file(config_file, exc.field, exc.message))) from None
-        raise
+    response = _client().request(
+        "POST",
+        "/v1/apply",
+        json={
+            "file": str(config_file),
+            "document": document,
+            "bundles": packed,
+            "dry_run": dry_run,
+            "by": by or default_actor(),
+        },
+    )
+    if response.status_code >= 400:
+        _, source = load_yaml(text, str(config_file))
+        raise CliError(file_error_text(response, file=str(config_file), line_of=source.line_of))
+    result = response.json()
     if output == "json":
         emit_json(result)
         return
@@ -188,6 +196,12 @@ def apply(config_file: Path, dry_run: bool, output: str) -> None:
             ]
         )
     table(["function", "revision", "digest", "aliases changed", "triggers"], rows)
+    ledger = result.get("legacy")
+    if ledger is not None:
+        click.echo(
+            "legacy routes: "
+            + ", ".join(f"{len(ledger[k])} {k}" for k in ("added", "changed", "removed"))
+        )
     click.echo("dry run: nothing changed" if dry_run else "applied")
 
 
@@ -208,6 +222,11 @@ def _pack(code: Path) -> str:
 @click.option("--timeout", help="e.g. 10s")
 @click.option("--memory", help="e.g. 256Mi")
 @click.option("--concurrency", type=int)
+@click.option("--dry-run", is_flag=True, help="check the code and settings, change nothing")
+@click.option("--route", help="add an HTTP trigger on this path, e.g. /hello/{name}")
+@click.option(
+    "--method", "methods", multiple=True, help="the route's HTTP method, repeatable [default: any]"
+)
 @OUTPUT
 def deploy(
     function: str,
@@ -217,9 +236,14 @@ def deploy(
     timeout: str | None,
     memory: str | None,
     concurrency: int | None,
+    dry_run: bool,
+    route: str | None,
+    methods: tuple[str, ...],
     output: str,
 ) -> None:
-    """Publish a directory as the function's next revision."""
+    """Publish a directory as the function's next revision; `--route` gives it a URL."""
+    if methods and route is None:
+        raise CliError("--method needs --route: it is the method of the route deploy adds")
     config: dict[str, Any] = {}
     if handler:
         config["handler"] = handler
@@ -231,24 +255,34 @@ def deploy(
         config["memory"] = memory
     if concurrency is not None:
         config["concurrency"] = concurrency
-    started = time.perf_counter()
-    packed = _pack(code)
-    package_ms = (time.perf_counter() - started) * 1000
-    result = _client().call(
-        "POST",
-        f"/v1/functions/{function}/revisions",
-        json={"code": packed, "config": config},
-    )
-    result["timings_ms"] = {"package": round(package_ms, 3), **result.get("timings_ms", {})}
+    progress = DeployProgress(quiet=output == "json")
+    with progress.stage("package"):
+        packed = _pack(code)
+    with progress.waiting("publishing: dependencies, store, warm…"):
+        result = _client().call(
+            "POST",
+            f"/v1/functions/{function}/revisions",
+            json={
+                "code": packed,
+                "config": config,
+                "dry_run": dry_run,
+                "triggers": route_triggers(route, methods),
+            },
+        )
+    result["timings_ms"] = {"package": progress.laps["package"], **result.get("timings_ms", {})}
     if output == "json":
         emit_json(result)
         return
-    for stage, ms in result["timings_ms"].items():
-        click.echo(f"{stage:<8} {ms:8.1f} ms")
+    progress.report(result["timings_ms"])
+    if dry_run:
+        would = "would be created" if result["created"] else "exists already, same digest"
+        click.echo(f"dry run: {result['name']} {would}; nothing changed")
+        return
     verb = "created" if result.get("created") else "unchanged, same digest as"
     click.echo(f"{verb} {result['name']} (digest {result['digest'][:12]})")
     for url in result.get("urls", []):
         click.echo(f"  {url}")
+    print_deploy_hints(result, _client())
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
@@ -316,6 +350,9 @@ def alias_set(
         body["sticky"] = sticky
     result = _client().call("PUT", f"/v1/functions/{function}/aliases/{alias_name}", json=body)
     _show_alias(result, output)
+    note = default_alias_note(result)
+    if note and output != "json":
+        click.echo(note)
 
 
 @alias.command("show")
@@ -401,48 +438,6 @@ def revisions(function: str, output: str) -> None:
 
 
 @cli.command()
-@click.argument("target", metavar="FUNCTION[:ALIAS|@REVISION]")
-@click.option("-d", "--data", help="request body")
-@click.option("--data-file", type=click.File("rb"), help="request body from a file (- for stdin)")
-@click.option("--tag", help="route to the alias's revision with this tag")
-@OUTPUT
-def invoke(target: str, data: str | None, data_file: Any, tag: str | None, output: str) -> None:
-    """Invoke a function and print what it returned."""
-    try:
-        parsed = parse_target(target, path="target")
-    except InvalidSpec as exc:
-        raise CliError(exc.message) from None
-    params: dict[str, str] = {}
-    if parsed.revision is not None:
-        params["revision"] = str(parsed.revision)
-    elif parsed.alias:
-        params["alias"] = parsed.alias
-    if tag:
-        params["tag"] = tag
-    body = data_file.read() if data_file is not None else (data or "").encode()
-    response = _client().request(
-        "POST", f"/v1/functions/{parsed.function}/invoke", content=body, params=params
-    )
-    if output == "json":
-        text = response.content.decode("utf-8", "replace")
-        emit_json(
-            {
-                "status": response.status_code,
-                "revision": response.headers.get("x-gaia-revision"),
-                "request_id": response.headers.get("x-request-id"),
-                "headers": dict(response.headers),
-                "body": text,
-            }
-        )
-    else:
-        sys.stdout.buffer.write(response.content)
-        if response.content and not response.content.endswith(b"\n"):
-            sys.stdout.buffer.write(b"\n")
-    if response.status_code >= 400:
-        sys.exit(1)
-
-
-@cli.command()
 @OUTPUT
 def status(output: str) -> None:
     """Functions, their aliases and the warm pools."""
@@ -459,7 +454,7 @@ def status(output: str) -> None:
                     alias_view["name"],
                     traffic_text(alias_view["traffic"]),
                     "True" if alias_view["ready"] else "False",
-                    age(function["created_at"]),
+                    age(alias_view["updated_at"]),
                 ]
             )
     table(["alias", "traffic", "ready", "age"], rows)
@@ -473,6 +468,14 @@ def status(output: str) -> None:
 
 
 cli.add_command(triggers)
+cli.add_command(invoke)
+cli.add_command(init)
+cli.add_command(list_functions, "list")
+cli.add_command(list_functions, "functions")
+cli.add_command(describe)
+cli.add_command(delete)
+alias.add_command(alias_delete_command(_split_alias))
+cli.add_command(migrate)
 for group in KIND_GROUPS:
     cli.add_command(group)
 

@@ -6,6 +6,8 @@ import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from legacy.config import LegacyConfig
+from legacy.ledger import LedgerChange, LedgerEntry
 from routing.traffic import AliasSpec
 
 
@@ -68,31 +70,49 @@ class StoredState:
     aliases: tuple[AliasRecord, ...] = ()
     triggers: tuple[TriggerRecord, ...] = ()
     history: tuple[AliasChange, ...] = ()
+    # The last applied `legacy:` section without its routes (the ledger holds those).
+    legacy: LegacyConfig | None = None
+    # Ordered by path.
+    ledger: tuple[LedgerEntry, ...] = ()
+    ledger_history: tuple[LedgerChange, ...] = ()
 
     def merged(self, changes: Changes) -> StoredState:
         """The state after `changes`, as every Store.write must leave it."""
-        functions = {f.name: f for f in self.functions}
+        gone_functions = set(changes.deleted_functions)
+        gone_aliases = set(changes.deleted_aliases)
+
+        def kept(function: str, alias: str | None = None) -> bool:
+            return function not in gone_functions and (function, alias) not in gone_aliases
+
+        functions = {f.name: f for f in self.functions if kept(f.name)}
         for function in changes.functions:
             functions.setdefault(function.name, function)
-        revisions = {(r.function, r.number): r for r in self.revisions}
+        revisions = {(r.function, r.number): r for r in self.revisions if kept(r.function)}
         for gone in changes.deleted_revisions:
             revisions.pop(gone, None)
         for revision in changes.revisions:
             if (revision.function, revision.number) in revisions:
                 raise StoreConflict(f"revision {revision.label} exists already")
             revisions[(revision.function, revision.number)] = revision
-        aliases = {(a.function, a.name): a for a in self.aliases} | {
+        aliases = {(a.function, a.name): a for a in self.aliases if kept(a.function, a.name)} | {
             (a.function, a.name): a for a in changes.aliases
         }
-        triggers = [t for t in self.triggers if t.function not in changes.triggers]
+        triggers = [
+            t for t in self.triggers if t.function not in changes.triggers and kept(t.function)
+        ]
         for replacement in changes.triggers.values():
             triggers.extend(replacement)
+        ledger = {e.path: e for e in self.ledger if e.path not in changes.ledger_removed}
+        ledger.update((e.path, e) for e in changes.ledger)
         return StoredState(
             functions=tuple(functions.values()),
             revisions=tuple(revisions.values()),
             aliases=tuple(aliases.values()),
             triggers=tuple(triggers),
-            history=self.history + changes.history,
+            history=tuple(h for h in self.history if kept(h.function, h.alias)) + changes.history,
+            legacy=changes.legacy or self.legacy,
+            ledger=tuple(ledger[path] for path in sorted(ledger)),
+            ledger_history=self.ledger_history + changes.ledger_history,
         )
 
 
@@ -107,6 +127,16 @@ class Changes:
     history: tuple[AliasChange, ...] = ()
     # (function, number) of revisions to forget: retention, never a referenced one.
     deleted_revisions: tuple[tuple[str, int], ...] = ()
+    # `gaia delete`: functions forgotten with everything they own, and (function, alias)
+    # pairs forgotten with their history.
+    deleted_functions: tuple[str, ...] = ()
+    deleted_aliases: tuple[tuple[str, str], ...] = ()
+    # The `legacy:` settings (routes left out) replacing the stored ones; None: unchanged.
+    legacy: LegacyConfig | None = None
+    # Ledger routes written (a path's entry replaced) and paths removed, with history.
+    ledger: tuple[LedgerEntry, ...] = ()
+    ledger_removed: tuple[str, ...] = ()
+    ledger_history: tuple[LedgerChange, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
@@ -116,6 +146,12 @@ class Changes:
             or self.triggers
             or self.history
             or self.deleted_revisions
+            or self.deleted_functions
+            or self.deleted_aliases
+            or self.legacy
+            or self.ledger
+            or self.ledger_removed
+            or self.ledger_history
         )
 
 

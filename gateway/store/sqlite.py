@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from configkit.model import ConfigModel
 from gateway.store.base import (
     AliasChange,
     AliasRecord,
@@ -18,6 +19,8 @@ from gateway.store.base import (
     StoredState,
     TriggerRecord,
 )
+from legacy.config import LegacyConfig, LegacyRouteConfig
+from legacy.ledger import EvidenceAt, LedgerChange, LedgerEntry
 from routing.errors import InvalidSpec
 from routing.traffic import AliasSpec, parse_alias_spec
 
@@ -52,6 +55,28 @@ CREATE TABLE IF NOT EXISTS alias_history (
     after TEXT NOT NULL,
     by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS legacy_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger_routes (
+    path TEXT PRIMARY KEY,
+    route TEXT NOT NULL,
+    since REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger_history (
+    path TEXT NOT NULL,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    evidence TEXT,
+    actor TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    gate TEXT,
+    forced INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS triggers (
     id TEXT PRIMARY KEY,
     function TEXT NOT NULL REFERENCES functions(name),
@@ -63,6 +88,18 @@ CREATE TABLE IF NOT EXISTS triggers (
 
 def _json(data: object) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _model_json(model: ConfigModel | None) -> str | None:
+    """A config model as gaia.yaml keys, as given (to_dict's canonical order would make a
+    route's methods load back in another order than they were written)."""
+    if model is None:
+        return None
+    return _json(model.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def _route(stored: str | None) -> LegacyRouteConfig | None:
+    return LegacyRouteConfig.from_dict(json.loads(stored)) if stored else None
 
 
 def _served_spec(function: str, alias: str, stored: str) -> AliasSpec:
@@ -132,12 +169,55 @@ class SQLiteStore(Store):
                     "ORDER BY rowid"
                 )
             ),
+            legacy=next(
+                (
+                    LegacyConfig.from_dict(json.loads(config))
+                    for (config,) in db.execute("SELECT config FROM legacy_settings")
+                ),
+                None,
+            ),
+            ledger=tuple(
+                LedgerEntry(route=LegacyRouteConfig.from_dict(json.loads(r)), since=s, updated_at=u)
+                for r, s, u in db.execute(
+                    "SELECT route, since, updated_at FROM ledger_routes ORDER BY path"
+                )
+            ),
+            ledger_history=tuple(
+                LedgerChange(
+                    path=path,
+                    at=at,
+                    action=action,
+                    before=_route(before),
+                    after=_route(after),
+                    evidence=EvidenceAt.from_dict(json.loads(evidence)) if evidence else None,
+                    actor=actor,
+                    channel=channel,
+                    gate=gate,
+                    forced=bool(forced),
+                )
+                for path, at, action, before, after, evidence, actor, channel, gate, forced in (
+                    db.execute(
+                        "SELECT path, at, action, before, after, evidence, actor, channel,"
+                        " gate, forced FROM ledger_history ORDER BY rowid"
+                    )
+                )
+            ),
         )
 
     def write(self, changes: Changes) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            for function, alias in changes.deleted_aliases:
+                db.execute(
+                    "DELETE FROM alias_history WHERE function = ? AND alias = ?", (function, alias)
+                )
+                db.execute("DELETE FROM aliases WHERE function = ? AND name = ?", (function, alias))
+            for function in changes.deleted_functions:
+                # Children first: the foreign keys refuse an orphan.
+                for table in ("alias_history", "triggers", "aliases", "revisions"):
+                    db.execute(f"DELETE FROM {table} WHERE function = ?", (function,))
+                db.execute("DELETE FROM functions WHERE name = ?", (function,))
             db.executemany(
                 "INSERT INTO functions (name, created_at) VALUES (?, ?) "
                 "ON CONFLICT(name) DO NOTHING",
@@ -177,6 +257,41 @@ class SQLiteStore(Store):
                         h.by,
                     )
                     for h in changes.history
+                ],
+            )
+            if changes.legacy is not None:
+                db.execute(
+                    "INSERT INTO legacy_settings (id, config) VALUES (1, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET config=excluded.config",
+                    (_model_json(changes.legacy),),
+                )
+            db.executemany(
+                "DELETE FROM ledger_routes WHERE path = ?",
+                [(path,) for path in changes.ledger_removed],
+            )
+            db.executemany(
+                "INSERT INTO ledger_routes (path, route, since, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET route=excluded.route, since=excluded.since, "
+                "updated_at=excluded.updated_at",
+                [(e.path, _model_json(e.route), e.since, e.updated_at) for e in changes.ledger],
+            )
+            db.executemany(
+                "INSERT INTO ledger_history (path, at, action, before, after, evidence, actor,"
+                " channel, gate, forced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        h.path,
+                        h.at,
+                        h.action,
+                        _model_json(h.before),
+                        _model_json(h.after),
+                        _json(h.evidence.to_dict()) if h.evidence else None,
+                        h.actor,
+                        h.channel,
+                        h.gate,
+                        int(h.forced),
+                    )
+                    for h in changes.ledger_history
                 ],
             )
             for function, replacement in changes.triggers.items():

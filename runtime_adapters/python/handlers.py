@@ -25,8 +25,14 @@ _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 
 
 class UnusableHandler(Exception):
-    """The module imports, but `handler` names nothing that can serve: the setting is
-    wrong, not the code, so the error names the key and carries no traceback."""
+    """`handler` names nothing that can serve (a module or attribute that is not there,
+    an object that is not callable, an app of the other interface): the setting is wrong,
+    not the code, so the error names the key and carries no traceback (it would show
+    only the runtime's own frames)."""
+
+
+class HandlerNotFound(UnusableHandler, LookupError):
+    """The handler's module or function does not exist."""
 
 
 def resolve_handler(spec: str) -> Handler:
@@ -34,12 +40,11 @@ def resolve_handler(spec: str) -> Handler:
     module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
         raise ValueError(f"handler {spec!r} must be 'module.function'")
-    __import__(module_name)
-    module = sys.modules[module_name]
+    module = _import(module_name)
     handler = getattr(module, attr, None)
     if handler is None:
-        where = getattr(module, "__file__", None) or module_name
-        raise UnusableHandler(f"{where} has no attribute {attr!r} (handler {spec!r})")
+        where = _relative(getattr(module, "__file__", None) or module_name)
+        raise HandlerNotFound(f"{where} has no attribute {attr!r}")
     if not callable(handler):
         raise UnusableHandler(f"handler {spec!r} is a {type(handler).__name__}, not a function")
     return handler  # type: ignore[no-any-return]
@@ -49,13 +54,12 @@ def resolve_app(spec: str, interface: str) -> Any:
     """Import "module:app" (both sides may be dotted, as uvicorn takes them) and return
     the app, which must be callable."""
     module_name, _, path = spec.partition(":")
-    __import__(module_name)
-    app: Any = sys.modules[module_name]
+    app: Any = _import(module_name)
     for attr in path.split("."):
         found = getattr(app, attr, _MISSING)
         if found is _MISSING:
             where = getattr(app, "__file__", None) or getattr(app, "__name__", None) or repr(app)
-            raise UnusableHandler(f"{where} has no attribute {attr!r} (handler {spec!r})")
+            raise HandlerNotFound(f"{_relative(where)} has no attribute {attr!r}")
         app = found
     if not callable(app):
         raise UnusableHandler(
@@ -65,6 +69,18 @@ def resolve_app(spec: str, interface: str) -> Any:
 
 
 _MISSING = object()
+
+
+def _import(module_name: str) -> Any:
+    try:
+        __import__(module_name)
+    except ModuleNotFoundError as exc:
+        # Only the handler's own module (or a package above it) missing; a module that
+        # its code imports and cannot find is the function's error, with its traceback.
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
+            raise HandlerNotFound(f"no module named {module_name!r}") from None
+        raise
+    return sys.modules[module_name]
 
 
 def resolve_web_app(spec: str, interface: str, *, threads: int) -> Handler:
@@ -87,6 +103,12 @@ def resolve_web_app(spec: str, interface: str, *, threads: int) -> Handler:
     from runtime_adapters.python.wsgi import WsgiApp
 
     return WsgiApp(app, threads=threads)
+
+
+def _relative(path: str) -> str:
+    """A module file as the function's author names it: relative to the code directory."""
+    base = os.getcwd() + os.sep
+    return path[len(base) :] if path.startswith(base) else path
 
 
 def is_coroutine_function(handler: object) -> bool:

@@ -158,9 +158,9 @@ class Instance:
             raise WarmupError(f"{exc.message} while loading {spec.handler!r}{said}") from None
         if isinstance(result, LoadFailed):
             await self.stop("load failed", kill=True)
+            said = f"\n{result.traceback}" if result.traceback else ""
             raise WarmupError(
-                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}"
-                + (f"\n{result.traceback}" if result.traceback else ""),
+                f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}{said}",
                 key=result.key or None,
             )
         self.owner = owner

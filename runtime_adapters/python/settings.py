@@ -27,6 +27,7 @@ from configkit.units import format_duration, format_size
 from configkit.words import describe, scalar_text
 from runtime_adapters.base import PoolSpec, RevisionSpec
 from runtime_adapters.kind import RuntimeSettings
+from runtime_adapters.python.entrypoint import missing_handler
 
 MAX_TIMEOUT_S = 15 * 60.0
 MIN_MEMORY_BYTES = 32 * 1024**2
@@ -200,6 +201,10 @@ class PythonSettings(RuntimeSettings):
     @field_serializer("env")
     def _sorted_env(self, env: Mapping[str, str]) -> dict[str, str]:
         return dict(sorted(env.items()))
+
+    def code_issues(self, code: Path) -> list[tuple[str, str]]:
+        problem = missing_handler(code, self.handler)
+        return [("handler", problem)] if problem else []
 
     def spec(self, *, function: str, revision: int, digest: str, bundle_dir: Path) -> RevisionSpec:
         return PythonRevisionSpec(

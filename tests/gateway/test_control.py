@@ -9,7 +9,7 @@ import pytest
 
 from gateway.config import FunctionConfig, GaiaFile
 from gateway.control import ControlPlane
-from gateway.errors import InvalidInput, PublishFailed
+from gateway.errors import Conflict, InvalidInput, PublishFailed
 from gateway.store import MemoryStore
 from routing.traffic import AliasSpec, TrafficTarget
 from runtime_adapters.base import RevisionKey
@@ -99,7 +99,7 @@ functions:
     handler: broken.handler
     triggers: [{http: {path: /bad}}]
 """
-    with pytest.raises(PublishFailed, match="bad@1"):
+    with pytest.raises(PublishFailed, match="bad's new code did not start"):
         await control.apply(gaia_file(two, code={"good": "g", "bad": "b"}))
     assert store.load().functions == ()
     assert control.snapshot.routes.routes == ()
@@ -239,3 +239,63 @@ async def test_retention_keeps_referenced_revisions_and_the_newest_unreferenced(
     # Numbers are never reused after deletions.
     (tmp_path / "hello" / "main.py").write_text("v9")
     assert (await control.publish("hello", code_dir=config.code, config=config)).revision == 9
+
+
+async def test_publish_adds_triggers_once_and_keeps_the_functions_own(
+    control: ControlPlane, gaia_file: Parse
+) -> None:
+    config = _function(gaia_file)
+    await control.apply(GaiaFile(functions={"hello": config}))
+    extra = gaia_file(ONE.replace("/hello}", "/extra}"), code={"hello": "v1"})
+    route = extra.functions["hello"].triggers
+    plan = await control.publish("hello", code_dir=config.code, config=config, add_triggers=route)
+    assert plan.triggers_added == ("http * /extra",)
+    again = await control.publish(
+        "hello", code_dir=config.code, config=config, add_triggers=route * 2
+    )
+    assert again.triggers_added == ()
+    assert [(t.id, t.spec["path"]) for t in control.state.triggers] == [
+        ("hello/http/0", "/hello"),
+        ("hello/http/1", "/extra"),
+    ]
+
+
+async def test_deleting_a_function_retires_its_pools_and_forgets_all_it_owns(
+    control: ControlPlane, runtime: MemoryRuntime, store: MemoryStore, gaia_file: Parse
+) -> None:
+    config = _function(gaia_file)
+    await control.apply(GaiaFile(functions={"hello": config}))
+    await control.set_alias(
+        "hello", "prod", AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    )
+    await control.delete_function("hello")
+    assert RevisionKey(function="hello", revision=1) in runtime.retired
+    assert store.load() == control.state
+    state = control.state
+    assert (state.functions, state.revisions, state.triggers, state.history) == ((), (), (), ())
+    assert control.snapshot.aliases == {} and not control.snapshot.routes.routes
+
+
+async def test_deleting_an_alias_refuses_default_and_a_triggers_target(
+    control: ControlPlane, gaia_file: Parse
+) -> None:
+    config = _function(gaia_file)
+    await control.apply(GaiaFile(functions={"hello": config}))
+    prod = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    await control.set_alias("hello", "prod", prod)
+    before = control.state
+    with pytest.raises(InvalidInput, match="hello:default cannot be deleted"):
+        await control.delete_alias("hello", "default")
+    assert control.state == before
+    await control.delete_alias("hello", "prod")
+    assert [a.name for a in control.state.aliases] == ["default"]
+    assert ("hello", "prod") not in control.snapshot.aliases
+    targeted = gaia_file(
+        ONE.replace("/hello}", "/hello, alias: prod}")
+        + "    aliases:\n      prod: {traffic: [{revision: 1, percent: 100}]}\n",
+        code={"hello": "v1"},
+    )
+    await control.apply(targeted)
+    with pytest.raises(Conflict, match="is the target of trigger hello/http/0"):
+        await control.delete_alias("hello", "prod")
+    assert ("hello", "prod") in control.snapshot.aliases

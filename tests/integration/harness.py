@@ -48,8 +48,16 @@ def wait_for(
 class Gaia:
     """One `gaia up` process with its own GAIA_HOME and ports."""
 
-    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        program: Sequence[str] = GAIA,
+    ) -> None:
         self.home = home
+        # What `start` runs: `gaia`, or a test's wrapper of it.
+        self.program = list(program)
         self.port = free_port()
         self.admin_port = free_port()
         self.extra_env = extra_env or {}
@@ -72,7 +80,7 @@ class Gaia:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                *GAIA,
+                *self.program,
                 command,
                 "--port",
                 str(self.port),

@@ -47,7 +47,7 @@ def _refused(response: httpx.Response, field: str) -> dict[str, object]:
     assert response.status_code == 422, response.text
     body: dict[str, object] = response.json()
     assert body["field"] == field, body
-    assert body["error"] == "InvalidInput" and body["message"]
+    assert body["error"] == "invalid_input" and body["message"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body
 
@@ -196,7 +196,10 @@ def test_invoke_takes_a_revision_alone(gaia: Gaia, query: dict[str, str], messag
             "greet@1",
         )
     cli = gaia.cli("invoke", "greet@1", "--tag", "next")
-    assert cli.returncode == 1 and json.loads(cli.stdout)["field"] == "revision"
+    assert cli.returncode == 1 and cli.stdout == ""
+    assert cli.stderr.startswith("gaia: ") and "got revision and tag" in cli.stderr
+    as_json = gaia.cli("invoke", "greet@1", "--tag", "next", "-o", "json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["error"]["field"] == "revision"
 
 
 def test_options_and_405_list_every_method_of_a_path(gaia: Gaia) -> None:
@@ -218,7 +221,7 @@ def test_options_and_405_list_every_method_of_a_path(gaia: Gaia) -> None:
             assert set(refused.headers["allow"].split(", ")) == methods, path
             assert refused.json()["request_id"] == refused.headers["x-request-id"]
         # The paths the issue named, spelled out rather than read from the schema.
-        assert admin.options(ALIAS).headers["allow"] == "GET, HEAD, OPTIONS, PUT"
+        assert admin.options(ALIAS).headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
         revisions = admin.options("/v1/functions/greet/revisions").headers["allow"]
         assert revisions == "GET, HEAD, OPTIONS, POST"
 

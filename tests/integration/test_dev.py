@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -34,6 +35,13 @@ def test_each_save_publishes_and_serves_a_broken_one_changes_nothing(
     assert http.get("/greet").text == "v2"
     revisions = gaia.cli("revisions", "greet", "-o", "json").stdout
     assert '"revision": 3' not in revisions
+    # The failure names the function and the save, not a number it never published.
+    assert "greet: the save was not published" in logs and "greet@3" not in logs
+
+    # Fixed back to greet@2's code: nothing new to publish, but it says it serves again.
+    (code / "main.py").write_text(VERSIONED.replace("{version}", "v2"))
+    wait_for(lambda: "serving again" in gaia.logs(), timeout=5, what="the all-clear")
+    assert re.search(r"^greet@2 \w{12} serving again \d+ ms after save", gaia.logs(), re.M)
 
     # gaia.yaml itself is watched too: a new route appears without a restart.
     config.write_text(config.read_text() + "      - http: {path: /hi}\n")

@@ -146,8 +146,9 @@ def test_deploy_shows_its_stages_and_the_urls_that_reach_it(
     assert all(line.split()[-1] == "ms" for line in lines[:4])
     assert "created greet@2" in result.stdout
     # Both triggers follow `latest`, so both reach the new revision.
-    urls = [line.strip() for line in lines[5:]]
+    urls = [line.strip() for line in lines[5:] if line.startswith("  ")]
     assert sorted(urls) == [f"{gaia.url}/greet", f"{gaia.url}/greet-default"]
+    assert lines[-1] == "serving: greet:default, greet:prod"
 
 
 def test_retention_deletes_old_unreferenced_revisions_only(

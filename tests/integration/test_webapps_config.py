@@ -69,8 +69,8 @@ def test_an_app_that_is_not_callable_fails_the_apply_at_its_handler_line(
 ) -> None:
     gaia = gaia_factory()
     message = (
-        "revision failed to start: web@1: cannot load handler 'main:app': handler"
-        " 'main:app' is a dict, not a callable ASGI app"
+        "nothing published: web's new code did not start: cannot load handler 'main:app':"
+        " handler 'main:app' is a dict, not a callable ASGI app"
     )
     refused_by_up_and_apply(gaia, tmp_path, NOT_CALLABLE, "main:app", message)
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 from starlette.types import Receive, Send
 
-from runtime_adapters.base import InvocationResult
+from runtime_adapters.base import (
+    FunctionFailed,
+    InvocationResult,
+    PoolSaturated,
+    RuntimeAdapterError,
+    runtime_error_code,
+)
 
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
@@ -64,13 +72,63 @@ async def json_error(
 async def send_result(
     send: Send, result: InvocationResult, request_id: str, revision_header: tuple[bytes, bytes]
 ) -> int:
-    headers = list(result.headers)
+    return await send_answer(
+        send, result.status, result.headers, result.body, request_id, revision_header
+    )
+
+
+async def send_answer(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    request_id: str,
+    revision_header: tuple[bytes, bytes],
+) -> int:
+    """A function's answer as an HTTP trigger gives it, whichever path invoked it."""
+    headers = list(headers)
     # Without a length uvicorn falls back to chunked encoding for a body it already has.
     # None on a 1xx, 204 or 304 (RFC 9110 8.6): those have no body to measure.
-    if result.status not in _NO_BODY and not any(name == b"content-length" for name, _ in headers):
-        headers.append((b"content-length", str(len(result.body)).encode()))
+    if status not in _NO_BODY and not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode()))
     headers.append((b"x-request-id", request_id.encode()))
     headers.append(revision_header)
-    await send({"type": "http.response.start", "status": result.status, "headers": headers})
-    await send({"type": "http.response.body", "body": result.body})
-    return result.status
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FailureAnswer:
+    """The JSON error an invocation that gave no answer becomes."""
+
+    status: int
+    error: str
+    message: str
+    headers: list[tuple[bytes, bytes]]
+
+
+def failure_answer(
+    exc: RuntimeAdapterError, request_id: str, revision_header: tuple[bytes, bytes]
+) -> FailureAnswer:
+    if isinstance(exc, PoolSaturated):
+        return FailureAnswer(
+            status=503,
+            error=runtime_error_code(exc),
+            message=exc.message,
+            headers=[(b"retry-after", str(exc.retry_after_s).encode()), revision_header],
+        )
+    if isinstance(exc, FunctionFailed):
+        # The traceback went to the logs with the request id; the caller gets only the id.
+        return FailureAnswer(
+            status=500,
+            error=runtime_error_code(exc),
+            message=f"the function raised an exception; see the logs for request {request_id}",
+            headers=[revision_header],
+        )
+    return FailureAnswer(
+        status=exc.status,
+        error=runtime_error_code(exc),
+        message=exc.message,
+        headers=[revision_header],
+    )

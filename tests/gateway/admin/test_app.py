@@ -12,13 +12,17 @@ from gateway.admin import AdminRoutes, allow_header, build_admin_app
 
 
 class _Broken:
-    """Routes whose every endpoint fails the way a bug would."""
+    """Routes (and groups of them, `migrate.status`) whose every endpoint fails the way
+    a bug would."""
 
-    def __getattr__(self, name: str) -> object:
-        async def endpoint(request: Request) -> Response:
-            raise RuntimeError(f"{name} is broken")
+    def __init__(self, name: str = "routes") -> None:
+        self._name = name
 
-        return endpoint
+    def __getattr__(self, name: str) -> _Broken:
+        return _Broken(name)
+
+    async def __call__(self, request: Request) -> Response:
+        raise RuntimeError(f"{self._name} is broken")
 
 
 async def test_an_unexpected_error_is_a_json_500_with_the_request_id() -> None:
@@ -29,7 +33,7 @@ async def test_an_unexpected_error_is_a_json_500_with_the_request_id() -> None:
         unauthorized = await client.get("/v1/status")
     assert response.status_code == 500
     body = response.json()
-    assert body["error"] == "InternalError"
+    assert body["error"] == "internal_error"
     assert body["request_id"] == response.headers["x-request-id"]
     assert body["request_id"] in body["message"]
     assert "broken" not in response.text  # the cause goes to the log only

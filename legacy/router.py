@@ -1,0 +1,267 @@
+"""The legacy layer: what the data plane does with a request no HTTP trigger matched.
+
+A request that matches a ledger route (path pattern and method, matched as HTTP
+triggers are, by `routing.routes`) is served by the route's state:
+
+    legacy    the old API answers
+    shadow    the old API answers; a copy goes to the function in the background
+              (safe methods only, unless shadow_unsafe) and the answers are compared
+    canary    `percent` of the requests go to the function (sticky by the alias's key)
+    function  the function answers
+    retired   the function answers and the old API is never asked, not even on failure
+
+In canary and function, a function failure (no answer, or a 5xx) on a safe method falls
+back to the old API while the route's retry budget allows. Any other request goes to
+the old API and feeds route discovery.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.types import Receive, Scope, Send
+
+from legacy.bodies import read_bounded
+from legacy.budget import RetryBudget
+from legacy.canary import CanarySplit
+from legacy.config import SAFE_METHODS, LegacyConfig, LegacyRouteConfig
+from legacy.evidence import EvidenceBook, RouteEvidence, is_error
+from legacy.ports import (
+    ForwardOutcome,
+    FunctionCaller,
+    FunctionUnavailable,
+    ProxiedRequest,
+    Proxy,
+)
+from legacy.proxy.request import proxied_request
+from legacy.shadow import ShadowCopy, ShadowPool
+from routing.names import Target
+from routing.routes import HttpRoute, RouteMatch, RouteTable
+from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Route:
+    config: LegacyRouteConfig
+    window: RouteEvidence
+    budget: RetryBudget
+    split: CanarySplit | None
+
+    @property
+    def regime(self) -> tuple[str, float | None, str | None]:
+        """What the evidence is about: a change of any of these starts a new window."""
+        return _regime(self.config)
+
+
+def _regime(route: LegacyRouteConfig) -> tuple[str, float | None, str | None]:
+    return (route.state, route.percent, route.function)
+
+
+class LegacyRouter:
+    def __init__(
+        self,
+        *,
+        config: LegacyConfig,
+        proxy: Proxy,
+        functions: FunctionCaller,
+        book: EvidenceBook,
+        shadow: ShadowPool,
+        body_limit: int,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._proxy = proxy
+        self._functions = functions
+        self._book = book
+        self._shadow = shadow
+        self._body_limit = body_limit
+        self._clock = clock
+        self._rand = rand
+        self._routes: Mapping[str, _Route] = {}
+        self._config = config
+        self._table = RouteTable(())
+        self.update(config)
+
+    def update(self, config: LegacyConfig) -> None:
+        """Serve `config`'s ledger from now on. A route whose state, percent or function
+        changed starts a fresh evidence window; the others keep theirs. Raises
+        routing.errors.RouteConflict, changing nothing, when two routes would match the
+        same requests."""
+        table = RouteTable(
+            HttpRoute(
+                path=route.path,
+                methods=frozenset(route.methods),
+                target=Target(function=route.function or ""),
+                trigger_id=route.path,
+            )
+            for route in config.routes
+        )
+        now = self._clock()
+        routes: dict[str, _Route] = {}
+        for route in config.routes:
+            old = self._routes.get(route.path)
+            if old is not None and old.regime == _regime(route):
+                budget = old.budget
+                window = old.window
+            else:
+                budget = RetryBudget(config.retry_budget)
+                window = self._book.start(route.path, since=now)
+            split = (
+                CanarySplit(route=route.path, percent=route.percent, rand=self._rand)
+                if route.state == "canary" and route.percent is not None
+                else None
+            )
+            routes[route.path] = _Route(config=route, window=window, budget=budget, split=split)
+        self._book.keep_only(routes)
+        self._shadow.configure(config.shadow)
+        self._config, self._table, self._routes = config, table, routes
+
+    async def follow(self, config: LegacyConfig | None) -> None:
+        """The control plane's legacy listener: the ledger changed."""
+        if config is not None:
+            self.update(config)
+
+    @property
+    def observations(self) -> EvidenceBook:
+        """`ports.Observations`: the routes' evidence, discovery and the totals."""
+        return self._book
+
+    async def aclose(self) -> None:
+        await self._shadow.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> int:
+        request = proxied_request(scope, request_id)
+        match = self._table.match(request.method, request.path, None)
+        if not isinstance(match, RouteMatch):
+            outcome = await self._proxy.forward(request, receive, send)
+            self._book.unmatched(
+                request.method, request.path, status=outcome.status, duration_s=outcome.duration_s
+            )
+            return outcome.status
+        route = self._routes[match.route.trigger_id]
+        state = route.config.state
+        if state == "legacy":
+            return (await self._legacy(route, request, receive, send)).status
+        if state == "shadow":
+            return await self._shadowed(route, request, match.params, receive, send)
+        if route.split is not None and route.config.function is not None:
+            key = self._functions.sticky_key(route.config.function, request)
+            if not route.split.to_function(key):
+                return (await self._legacy(route, request, receive, send)).status
+        return await self._function(route, request, match.params, receive, send)
+
+    async def _legacy(
+        self,
+        route: _Route,
+        request: ProxiedRequest,
+        receive: Receive,
+        send: Send,
+        *,
+        body: bytes | None = None,
+        capture_limit: int = 0,
+    ) -> ForwardOutcome:
+        outcome = await self._proxy.forward(
+            request, receive, send, body=body, capture_limit=capture_limit
+        )
+        route.window.legacy.record(outcome.status, outcome.duration_s)
+        self._book.matched(route.window, by_function=False)
+        return outcome
+
+    async def _shadowed(
+        self,
+        route: _Route,
+        request: ProxiedRequest,
+        params: Mapping[str, str],
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        window = route.window
+        target = route.config.function
+        if target is None or (
+            request.method not in SAFE_METHODS and not route.config.shadow_unsafe
+        ):
+            window.shadow_skipped += 1
+            return (await self._legacy(route, request, receive, send)).status
+        limit = self._config.shadow.capture_limit
+        bounded = await read_bounded(receive, request.headers, limit=limit)
+        outcome = await self._legacy(
+            route, request, bounded.receive, send, body=bounded.body, capture_limit=limit
+        )
+        old = outcome.captured
+        if bounded.body is None or (old is not None and old.body is None):
+            window.shadow_skipped += 1
+        elif old is not None:
+            # After the client has its answer: the copy costs the client nothing.
+            self._shadow.offer(
+                ShadowCopy(
+                    window=window,
+                    target=target,
+                    request=request,
+                    body=bounded.body,
+                    params=params,
+                    old=old,
+                    compare=route.config.compare,
+                )
+            )
+        return outcome.status
+
+    async def _function(
+        self,
+        route: _Route,
+        request: ProxiedRequest,
+        params: Mapping[str, str],
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        target = route.config.function
+        assert target is not None, "the config refuses a state past legacy without a function"
+        window = route.window
+        try:
+            body = await read_body(receive, request.headers, limit=self._body_limit)
+        except BodyTooLarge as exc:
+            self._book.matched(window, by_function=True)
+            return await json_error(send, 413, "body_too_large", str(exc), request.request_id)
+        route.budget.credit()
+        started = time.perf_counter()
+        try:
+            answer = await self._functions.call(target, request, body, params=params)
+        except FunctionUnavailable as exc:
+            window.function.record(exc.status, time.perf_counter() - started)
+            if self._falls_back(route, request, exc.status):
+                return (await self._legacy(route, request, receive, send, body=body)).status
+            self._book.matched(window, by_function=True)
+            return await json_error(
+                send,
+                exc.status,
+                exc.reason,
+                exc.message,
+                request.request_id,
+                extra_headers=exc.headers,
+            )
+        response = answer.response
+        window.function.record(response.status, response.duration_s)
+        if self._falls_back(route, request, response.status):
+            return (await self._legacy(route, request, receive, send, body=body)).status
+        self._book.matched(window, by_function=True)
+        return await send_answer(
+            send,
+            response.status,
+            response.headers,
+            response.body or b"",
+            request.request_id,
+            (b"x-gaia-revision", answer.revision.encode()),
+        )
+
+    @staticmethod
+    def _falls_back(route: _Route, request: ProxiedRequest, status: int) -> bool:
+        """A failed function call is asked of the old API instead: on a safe method, while
+        the route still has the old API, and within its retry budget (spent here)."""
+        return (
+            is_error(status)
+            and route.config.state != "retired"
+            and request.method in SAFE_METHODS
+            and route.budget.try_spend()
+        )
