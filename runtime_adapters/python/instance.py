@@ -16,17 +16,16 @@ import socket
 import subprocess
 from collections import deque
 from pathlib import Path
-from typing import Literal, Protocol, cast
+from typing import Protocol, cast
 
 from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
 from runtime_adapters.files import link_or_copy
+from runtime_adapters.pool import State
 from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
 from runtime_adapters.python.logs import LineSplitter, LogSink
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
-
-State = Literal["spare", "loading", "ready", "draining", "dead"]
 
 
 class InstanceOwner(Protocol):

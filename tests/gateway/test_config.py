@@ -22,7 +22,8 @@ from gateway.config import (
 )
 from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
-from runtime_adapters.python.settings import PoolConfig, PythonSettings
+from runtime_adapters.python.settings import PythonSettings
+from runtime_adapters.settings import PoolConfig
 from triggers import registry
 from triggers.http.config import HttpTriggerConfig
 
@@ -354,8 +355,8 @@ def test_from_revision_config_validates() -> None:
     with pytest.raises(ConfigError) as info:
         RevisionConfig.from_dict({"timeout": -1, "code": "."})
     assert [str(issue) for issue in info.value.errors] == [
-        "code: unknown key 'code': expected runtime, handler, env, timeout, memory, "
-        "concurrency, pool or network",
+        "code: unknown key 'code': expected runtime, env, timeout, memory, concurrency, "
+        "pool, handler or network",
         "timeout: expected a non-negative duration like 500ms, 10s, 5m or 1h, got -1",
     ]
     assert str(info.value).startswith("revision config: code: ")
@@ -476,7 +477,7 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
         ({"timout": "5s"}, "functions.hello.timout: unknown key 'timout': did you mean 'timeout'?"),
         (
             {"colour": 1},
-            "functions.hello.colour: unknown key 'colour': expected code, runtime, handler",
+            "functions.hello.colour: unknown key 'colour': expected code, runtime, env, timeout",
         ),
         ({"code": "missing"}, "functions.hello.code: expected an existing directory, but "),
         ({"code": "functions/hello/main.py"}, "functions.hello.code: expected a directory, but "),
