@@ -22,6 +22,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from runtime_adapters.admission import WaitEstimate, retry_after
 from runtime_adapters.base import (
+    Invocation,
+    InvocationResult,
     PoolSaturated,
     PoolStatus,
     RevisionSpec,
@@ -75,6 +77,10 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
     async def _start_instance(self) -> InstanceT:
         """Start one instance and return it ready for work (state "ready"); raise
         WarmupError saying why it cannot start, leaving nothing running."""
+
+    @abc.abstractmethod
+    async def invoke(self, invocation: Invocation) -> InvocationResult:
+        """Run one invocation on an instance's slot, waiting in the queue for one."""
 
     # --- warm-up and growth --------------------------------------------------------
 
@@ -134,6 +140,13 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
                 instance.in_flight += 1
                 return instance
         return None
+
+    async def _queued(self, timeout_s: float) -> tuple[InstanceT, float]:
+        """Wait in the queue for a slot; the slot's instance and what is left of
+        `timeout_s`, which the wait counts against."""
+        queued_at = self._loop.time()
+        instance = await self._wait_for_slot()
+        return instance, timeout_s - (self._loop.time() - queued_at)
 
     async def _wait_for_slot(self) -> InstanceT:
         if self._closed:

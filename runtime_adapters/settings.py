@@ -154,5 +154,6 @@ class InstanceSettings(RuntimeSettings):
             memory_bytes=self.memory_bytes,
             concurrency=self.concurrency,
             pool=self.pool.spec(),
+            settings=MappingProxyType(self.to_dict()),
             **extra,
         )

@@ -16,14 +16,15 @@ import socket
 import subprocess
 from collections import deque
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
 from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
 from runtime_adapters.files import link_or_copy
 from runtime_adapters.pool import State
+from runtime_adapters.process import ProcessWatch
 from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
-from runtime_adapters.python.logs import LineSplitter, LogSink
+from runtime_adapters.python.logs import LogSink
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
 
@@ -89,7 +90,7 @@ class Instance:
         try:
             argv = self._sandbox.command(slot=self.slot, fd=child.fileno(), network=self.network)
             self._process, _ = await self._loop.subprocess_exec(
-                lambda: WorkerProcess(self),
+                lambda: ProcessWatch(self),
                 *argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -252,7 +253,7 @@ class Instance:
         if self.owner is not None:
             self.owner.instance_expired(self)
 
-    # --- WorkerProcess callbacks ---------------------------------------------------------
+    # --- ProcessWatch callbacks ---------------------------------------------------------
 
     def process_exited(self, returncode: int) -> None:
         if not self._exited.done():
@@ -276,40 +277,6 @@ class Instance:
                 "line": line,
             }
         )
-
-
-class WorkerProcess(asyncio.SubprocessProtocol):
-    """Reads the worker's fd 1/2 (output outside any invocation) and notices its exit."""
-
-    def __init__(self, instance: Instance) -> None:
-        self._instance = instance
-        self._lines = {1: LineSplitter(), 2: LineSplitter()}
-        self._transport: asyncio.SubprocessTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's process transport does not subclass asyncio.SubprocessTransport.
-        self._transport = cast(asyncio.SubprocessTransport, transport)
-
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        assert isinstance(data, bytes)
-        self._emit(fd, self._lines[fd].feed(data))
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd in self._lines:
-            self._emit(fd, self._lines[fd].flush())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._instance.pipes_closed()  # asyncio calls this once the process and its pipes are done
-
-    def process_exited(self) -> None:
-        assert self._transport is not None
-        returncode = self._transport.get_returncode()
-        self._instance.process_exited(-1 if returncode is None else returncode)
-
-    def _emit(self, fd: int, lines: list[str]) -> None:
-        stream = "stdout" if fd == 1 else "stderr"
-        for line in lines:
-            self._instance.output(stream, line)
 
 
 def format_bytes(size: int) -> str:

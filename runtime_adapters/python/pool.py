@@ -91,13 +91,10 @@ class RevisionPool(SlotPool[Instance]):
     ) -> Outcome:
         """Take a slot on an instance (waiting in the queue when none is free), send,
         and wait for the answer within `timeout_s`."""
-        timeout_ms = int(timeout_s * 1000)
         instance = None if self._waiters else self._pick()
         if instance is None:
-            queued_at = self._loop.time()
-            instance = await self._wait_for_slot()
-            timeout_s -= self._loop.time() - queued_at
-            timeout_ms = int(timeout_s * 1000)
+            instance, timeout_s = await self._queued(timeout_s)
+        timeout_ms = int(timeout_s * 1000)
         conn = instance.conn
         future: asyncio.Future[Outcome] = self._loop.create_future()
         sent_at = self._estimate.now()

@@ -1,0 +1,44 @@
+// A container function in another language: echoes the request, and misbehaves on
+// the paths the tests ask for.
+const http = require("http");
+
+const started = Date.now();
+const instance = require("crypto").randomUUID();
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    const url = new URL(req.url, "http://instance");
+    if (url.pathname === "/crash") {
+      process.stderr.write("crashing on purpose\n");
+      process.exit(3);
+    }
+    if (url.pathname === "/healthz") {
+      const ready = Date.now() - started >= Number(process.env.READY_AFTER_MS || 0);
+      res.writeHead(ready ? 200 : 503);
+      res.end();
+      return;
+    }
+    const reply = () => {
+      res.writeHead(201, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          method: req.method,
+          path: url.pathname,
+          query: url.search,
+          header: req.headers["x-test"] || null,
+          body: Buffer.concat(chunks).toString(),
+          greeting: process.env.GREETING || null,
+          port: process.env.PORT,
+          cwd: process.cwd(),
+          pid: process.pid,
+          instance,
+        })
+      );
+    };
+    const delay = Number(url.searchParams.get("sleep_ms") || 0);
+    if (delay) setTimeout(reply, delay);
+    else reply();
+  });
+});
+server.listen(Number(process.env.PORT), "127.0.0.1");
