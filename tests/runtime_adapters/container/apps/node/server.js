@@ -9,7 +9,7 @@ const server = http.createServer((req, res) => {
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
     const url = new URL(req.url, "http://instance");
-    if (url.pathname === "/crash") {
+    if (url.pathname.endsWith("/crash")) {
       process.stderr.write("crashing on purpose\n");
       process.exit(3);
     }
