@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapters.base import InstanceLost, InvocationTimeout, WarmupError
+from runtime_adapters.base import InstanceLost, Invocation, InvocationTimeout, WarmupError
 from runtime_adapters.container.runtime import ContainerRuntime
 from tests.runtime_adapters.container.conftest import APPS, Logs, container_spec, http, require
 
@@ -40,6 +40,29 @@ async def test_a_node_server_answers_http_through_the_runtime(runtime: Container
     assert int(seen["port"]) > 0
     # pid 1 of the instance's own namespace is bubblewrap: node is a low pid inside it
     assert seen["pid"] < 10
+
+
+async def test_a_queue_event_arrives_as_a_structured_cloudevent(
+    runtime: ContainerRuntime,
+) -> None:
+    spec = container_spec(NODE, command=["node", "server.js"])
+    await runtime.warm(spec)
+    event = {"specversion": "1.0", "id": "e1", "source": "/q", "type": "t", "data": {"n": 1}}
+    invocation = Invocation(request_id="r1", trigger="nats", alias="default", event=event)
+    seen = json.loads((await runtime.invoke(spec.key, invocation)).body)
+    assert (seen["method"], seen["path"]) == ("POST", "/")
+    assert seen["content_type"] == "application/cloudevents+json"
+    assert json.loads(seen["body"]) == event
+
+
+async def test_memory_limits_what_an_instance_may_allocate(runtime: ContainerRuntime) -> None:
+    spec = container_spec(NODE, command=["node", "server.js"], memory="128Mi")
+    await runtime.warm(spec)
+    small = await runtime.invoke(spec.key, http("/alloc", query=b"mb=16"))
+    assert (small.status, small.body) == (200, b"allocated 16 MiB")
+    large = await runtime.invoke(spec.key, http("/alloc", query=b"mb=256"))
+    assert large.status == 500
+    assert b"RangeError" in large.body
 
 
 async def test_the_sandbox_hides_the_host(runtime: ContainerRuntime, tmp_path: Path) -> None:
@@ -75,8 +98,8 @@ async def test_concurrency_bounds_each_instance_and_the_pool_grows(
     results = await asyncio.gather(
         *(runtime.invoke(spec.key, http("/", query=b"sleep_ms=300")) for _ in range(3))
     )
-    # one request per instance at a time: three at once ran on three instances
-    assert len({json.loads(result.body)["instance"] for result in results}) == 3
+    # one request per instance at a time: the queue made the pool grow to its max
+    assert [json.loads(result.body)["peak"] for result in results] == [1, 1, 1]
     assert runtime.status()[0].instances == 3
 
 

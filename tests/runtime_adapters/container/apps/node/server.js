@@ -4,8 +4,13 @@ const http = require("http");
 
 const started = Date.now();
 const instance = require("crypto").randomUUID();
+let running = 0; // requests this process is answering now
+let peak = 0;
 const server = http.createServer((req, res) => {
   const chunks = [];
+  running += 1;
+  peak = Math.max(peak, running);
+  res.on("finish", () => (running -= 1));
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
     const url = new URL(req.url, "http://instance");
@@ -19,6 +24,16 @@ const server = http.createServer((req, res) => {
       res.end();
       return;
     }
+    if (url.pathname.endsWith("/alloc")) {
+      try {
+        const held = Buffer.alloc(Number(url.searchParams.get("mb")) << 20, 1);
+        res.end(`allocated ${held.length >> 20} MiB`);
+      } catch (error) {
+        res.writeHead(500);
+        res.end(String(error));
+      }
+      return;
+    }
     const reply = () => {
       res.writeHead(201, { "content-type": "application/json" });
       res.end(
@@ -27,12 +42,14 @@ const server = http.createServer((req, res) => {
           path: url.pathname,
           query: url.search,
           header: req.headers["x-test"] || null,
+          content_type: req.headers["content-type"] || null,
           body: Buffer.concat(chunks).toString(),
           greeting: process.env.GREETING || null,
           port: process.env.PORT,
           cwd: process.cwd(),
           pid: process.pid,
           instance,
+          peak,
         })
       );
     };
