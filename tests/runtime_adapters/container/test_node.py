@@ -47,7 +47,13 @@ async def test_a_queue_event_arrives_as_a_structured_cloudevent(
 ) -> None:
     spec = container_spec(NODE, command=["node", "server.js"])
     await runtime.warm(spec)
-    event = {"specversion": "1.0", "id": "e1", "source": "/q", "type": "t", "data": {"n": 1}}
+    event: dict[str, object] = {
+        "specversion": "1.0",
+        "id": "e1",
+        "source": "/q",
+        "type": "t",
+        "data": {"n": 1},
+    }
     invocation = Invocation(request_id="r1", trigger="nats", alias="default", event=event)
     seen = json.loads((await runtime.invoke(spec.key, invocation)).body)
     assert (seen["method"], seen["path"]) == ("POST", "/")
