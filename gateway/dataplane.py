@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Protocol
 
 from starlette.types import Receive, Scope, Send
 
@@ -31,6 +32,14 @@ from triggers.http.responses import BodyTooLarge, json_error, read_body, send_re
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 
 
+class Fallback(Protocol):
+    """Answers a request no HTTP trigger takes (a 404 or a 405 otherwise); the status."""
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> int: ...
+
+
 class DataPlane:
     def __init__(
         self,
@@ -39,11 +48,14 @@ class DataPlane:
         invoker: Invoker,
         access_log: JsonLines,
         body_limit: int = DEFAULT_BODY_LIMIT,
+        fallback: Fallback | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
         self._access_log = access_log
         self._body_limit = body_limit
+        # gaia.yaml `legacy:`: unmatched requests go to the old API instead of a 404/405.
+        self._fallback = fallback
         # Request ids: a per-process random prefix and a counter are unique and cheap.
         self._id_prefix = os.urandom(4).hex()
         self._counter = 0
@@ -77,6 +89,9 @@ class DataPlane:
             entry["route"] = route.path
             entry["function"] = route.target.function
             status = await self._routed(scope, receive, send, match, headers, tag, entry)
+        elif self._fallback is not None:
+            entry["fallback"] = True
+            status = await self._fallback(scope, receive, send, request_id)
         else:
             status = await _unrouted(send, match, method, path, request_id)
         entry["status"] = status

@@ -26,9 +26,9 @@ from starlette.types import ASGIApp
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
-from gateway.config import ConfigError, load_file
+from gateway.config import ConfigError, GaiaFile, load_file
 from gateway.control import ControlPlane
-from gateway.dataplane import DataPlane
+from gateway.dataplane import DataPlane, Fallback
 from gateway.dev import DevLoop
 from gateway.errors import GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
@@ -38,6 +38,9 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
+from legacy.config import LegacyConfig
+from legacy.ports import Proxy
+from legacy.proxy import build_proxy, unrouted
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
 
@@ -57,6 +60,8 @@ class Services:
     subscriptions: Subscriptions
     token: str
     started_at: float
+    # Where requests no HTTP trigger takes go: None answers them 404/405.
+    fallback: Fallback | None = None
 
 
 def find_examples() -> Path | None:
@@ -94,13 +99,16 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
+    proxy: Proxy | None = None
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
             await runtime.start()
         await control.start()
-        await _apply_initial(settings, control)
+        loaded = await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
+        legacy = loaded.legacy if loaded is not None else None
+        proxy, fallback = _legacy_fallback(legacy)
         yield Services(
             settings=settings,
             control=control,
@@ -109,8 +117,11 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
+            fallback=fallback,
         )
     finally:
+        if proxy is not None:
+            await proxy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
@@ -118,22 +129,33 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         store.close()
 
 
-async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
+def _legacy_fallback(legacy: LegacyConfig | None) -> tuple[Proxy | None, Fallback | None]:
+    """The old API behind the data plane, when gaia.yaml has `legacy:`."""
+    if legacy is None:
+        return None, None
+    proxy = build_proxy(legacy)
+    return proxy, unrouted(proxy)
+
+
+async def _apply_initial(settings: Settings, control: ControlPlane) -> GaiaFile | None:
+    """Apply the configuration file, or the examples to an empty GAIA_HOME; the file."""
     path = settings.config_file
     if path is None and not control.state.functions:
         path = find_examples()
         if path is not None:
             log.info("GAIA_HOME %s is empty: serving the examples in %s", settings.home, path)
     if path is None:
-        return
+        return None
     try:
-        plans = await control.apply(load_file(path))
+        loaded = load_file(path)
+        plans = await control.apply(loaded)
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
         raise StartupError(f"{path}: {exc.message}") from exc
     for plan in plans:
         log.info("applied %s@%d (%s)", plan.function, plan.revision, plan.digest[:12])
+    return loaded
 
 
 def _listen(host: str, port: int, what: str) -> socket.socket:
@@ -189,6 +211,7 @@ async def serve(settings: Settings) -> None:
             invoker=services.invoker,
             access_log=access_log,
             body_limit=settings.body_limit,
+            fallback=services.fallback,
         )
         admin_app = build_admin_app(
             AdminRoutes(

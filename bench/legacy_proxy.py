@@ -1,0 +1,165 @@
+"""The legacy proxy beside nginx, both before the same old API, in one run.
+
+    python -m bench.legacy_proxy [--duration 10] [--repeat 3]
+
+Three URLs answer `GET /hello` (`hello`, text/plain) from one old API process
+(tests/legacy/oldapi.py on uvicorn): the old API directly, nginx proxying to it (the
+reverse-proxy block of tests/legacy/proxy/nginx.py: HTTP/1.1 keep-alive upstream,
+X-Forwarded-*, no buffering) and `gaia up` with `legacy.upstream` and no functions, so
+every request takes the proxy path. wrk runs alternate over the three, `--repeat`
+times after a warm-up, at 32 connections and then at 1; medians. It prints requests/s
+at 32 connections with gaia's ratio to nginx (target ≥ 0.7x), and p50 at 1 connection
+with the latency each proxy adds over the old API directly (target for gaia ≤ 0.3 ms),
+plus the machine's load average before and after, since the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import (
+    Processes,
+    WrkResult,
+    command_line,
+    free_port,
+    machine,
+    markdown_table,
+    progress,
+    run_script,
+    start_gateway,
+    verdict,
+    wait_serving,
+    wrk_command,
+)
+from bench.hot_path import compare, warm_up
+from tests.legacy.proxy.nginx import nginx_argv, write_config
+
+PATH = "/hello"
+WARMUP_S = 2
+RATIO_TARGET = 0.7
+ADDED_P50_TARGET_MS = 0.3
+
+
+@dataclass(frozen=True)
+class Results:
+    c32: dict[str, WrkResult]
+    c1: dict[str, WrkResult]
+    load_before: float
+    load_after: float
+
+
+def start_all(procs: Processes, workdir: Path) -> dict[str, str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.legacy.oldapi", str(port), "bench"]
+    old_api = procs.spawn("old API", argv, log=workdir / "oldapi.log", env=os.environ)
+    direct = f"http://127.0.0.1:{port}{PATH}"
+    wait_serving(old_api, direct)
+    nginx_port = free_port()
+    prefix = workdir / "nginx"
+    config = write_config(prefix, port=nginx_port, upstream_port=port)
+    nginx = procs.spawn("nginx", nginx_argv(prefix, config), log=workdir / "nginx.log",
+                        env=os.environ)  # fmt: skip
+    through_nginx = f"http://127.0.0.1:{nginx_port}{PATH}"
+    wait_serving(nginx, through_nginx)
+    gaia_yaml = workdir / "gaia.yaml"
+    gaia_yaml.write_text(f"functions: {{}}\nlegacy:\n  upstream: http://127.0.0.1:{port}\n")
+    gateway = start_gateway(
+        procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
+    )
+    return {"old API": direct, "nginx": through_nginx, "gaia": gateway.url(PATH)}
+
+
+def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
+    load_before = os.getloadavg()[0]
+    progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
+    urls = start_all(procs, workdir)
+    warm_up(urls, WARMUP_S)
+    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
+    c32 = compare(urls, connections=32, duration_s=args.duration, repeat=args.repeat)
+    progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
+    c1 = compare(urls, connections=1, duration_s=args.duration, repeat=args.repeat)
+    return Results(c32=c32, c1=c1, load_before=load_before, load_after=os.getloadavg()[0])
+
+
+def report(results: Results, args: argparse.Namespace) -> str:
+    direct32, nginx32, gaia32 = (results.c32[n] for n in ("old API", "nginx", "gaia"))
+    direct1, nginx1, gaia1 = (results.c1[n] for n in ("old API", "nginx", "gaia"))
+    ratio = gaia32.rps / nginx32.rps
+    added = gaia1.p50_ms - direct1.p50_ms
+    rows = [
+        (
+            "requests/s, 32 connections",
+            f"{direct32.rps:,.0f}",
+            f"{nginx32.rps:,.0f}",
+            f"{gaia32.rps:,.0f}",
+            f"{ratio:.2f}x nginx",
+            f"≥ {RATIO_TARGET}x",
+            verdict(ratio >= RATIO_TARGET),
+        ),
+        (
+            "p50, 1 connection (ms)",
+            f"{direct1.p50_ms:.3f}",
+            f"{nginx1.p50_ms:.3f} (+{nginx1.p50_ms - direct1.p50_ms:.3f})",
+            f"{gaia1.p50_ms:.3f}",
+            f"+{added:.3f} ms",
+            f"≤ +{ADDED_P50_TARGET_MS} ms",
+            verdict(added <= ADDED_P50_TARGET_MS),
+        ),
+        (
+            "p99, 32 connections (ms)",
+            f"{direct32.p99_ms:.3f}",
+            f"{nginx32.p99_ms:.3f}",
+            f"{gaia32.p99_ms:.3f}",
+            "-",
+            "-",
+            "-",
+        ),
+    ]
+    table = markdown_table(
+        ("metric", "old API direct", "nginx", "gaia", "gaia", "target", "met?"),
+        ("---", "---:", "---:", "---:", "---:", "---", "---"),
+        rows,
+    )
+    errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
+    notes = [
+        f"Command: `{command_line()}`",
+        f"Machine: {machine()}; load average (1 min) {results.load_before:.2f} before,"
+        f" {results.load_after:.2f} after.",
+        f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`),"
+        f" alternating old API / nginx / gaia, {args.repeat} run(s) each after a"
+        f" {WARMUP_S}s warm-up; medians; {errors} errors.",
+        "Old API: tests/legacy/oldapi.py `GET /hello` on uvicorn (httptools, uvloop), one"
+        " process; nginx: one worker, tests/legacy/proxy/nginx.py's block; gaia: `python -m"
+        " gateway up` with `legacy.upstream` only, access log to a file.",
+    ]
+    return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.legacy_proxy",
+        description="gaia's legacy proxy beside nginx before the same old API.",
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.repeat < 1:
+        parser.error("--duration and --repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_script(
+        "bench.legacy_proxy", lambda procs, workdir: report(run(args, procs, workdir), args)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

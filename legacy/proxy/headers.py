@@ -1,0 +1,79 @@
+"""The headers a proxied request and its answer carry across the gateway (RFC 9110 7.6).
+
+Hop-by-hop headers describe one connection, so they stop here, both ways: Connection and
+every header it names, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding and Upgrade.
+The request gains X-Forwarded-For (the peer appended to any the client sent),
+X-Forwarded-Proto and X-Forwarded-Host, as nginx's usual reverse-proxy setup sets them;
+an incoming `Forwarded` header passes unchanged.
+"""
+
+from __future__ import annotations
+
+from legacy.ports import Headers, ProxiedRequest
+
+_HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
+)
+# Set again by the proxy; the body's framing (Content-Length) is the client's to write.
+_REPLACED = frozenset(
+    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"content-length"}
+)
+
+
+def _connection_named(headers: Headers) -> frozenset[bytes]:
+    named: set[bytes] = set()
+    for name, value in headers:
+        if name == b"connection":
+            named.update(token.strip().lower() for token in value.split(b","))
+    return frozenset(named)
+
+
+def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
+    named = _connection_named(headers)
+    return [
+        (name, value)
+        for name, value in headers
+        if name not in _HOP_BY_HOP
+        and name not in named
+        and name not in also_drop
+        and not name.startswith(b"proxy-")
+    ]
+
+
+def upstream_request_headers(request: ProxiedRequest) -> Headers:
+    """The headers the old API gets: the client's end-to-end ones, Host kept, plus
+    the X-Forwarded-* trio."""
+    headers = _end_to_end(request.headers, _REPLACED)
+    forwarded_for = [value for name, value in request.headers if name == b"x-forwarded-for"]
+    if request.client is not None:
+        forwarded_for.append(request.client[0].encode("latin-1"))
+    if forwarded_for:
+        headers.append((b"x-forwarded-for", b", ".join(forwarded_for)))
+    headers.append((b"x-forwarded-proto", request.scheme.encode("latin-1")))
+    host = next((value for name, value in request.headers if name == b"host"), None)
+    if host is not None:
+        headers.append((b"x-forwarded-host", host))
+    return headers
+
+
+def client_response_headers(headers: Headers, request_id: str) -> Headers:
+    """The headers the client gets: the old API's end-to-end ones but Date (the gateway's
+    server writes its own, as nginx does), plus X-Request-Id when the old API set none."""
+    kept = _end_to_end(headers, frozenset({b"date"}))
+    if not any(name == b"x-request-id" for name, _ in kept):
+        kept.append((b"x-request-id", request_id.encode("latin-1")))
+    return kept
+
+
+def request_body_length(headers: Headers) -> tuple[bool, int | None]:
+    """Whether the client's request has a body, and its length when it was given.
+
+    A chunked body has no length; a request with neither header has no body (RFC 9112 6.3).
+    """
+    chunked = False
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit():
+            return True, int(value)
+        if name == b"transfer-encoding":
+            chunked = True
+    return chunked, None
