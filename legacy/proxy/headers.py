@@ -40,6 +40,11 @@ def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
     ]
 
 
+def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
+    """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
+    return _end_to_end(headers, also_drop)
+
+
 def upstream_request_headers(request: ProxiedRequest) -> Headers:
     """The headers the old API gets: the client's end-to-end ones, Host kept, plus
     the X-Forwarded-* trio."""

@@ -1,31 +1,24 @@
-"""The HTTP client container instances are reached with: one keep-alive pool per
-instance. It is the one module that names the client library, so a faster client
-(issue 14 item 4) replaces it here alone."""
+"""How container instances are reached: gaia's pooled keep-alive HTTP/1.1 client
+(legacy/proxy/client.py, chosen by measurement), one per instance. The one module that
+names the client, so it moves with it."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-import httpx
+from legacy.proxy.client import ClientError, HttpClient, Origin
+from legacy.proxy.headers import end_to_end
 
-# Per-connection headers (RFC 9110 7.6.1) are the gateway's business, not the
-# instance's; the length is recomputed for the body as received.
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"content-length",
-    }
-)
+# The instance's framing and date are for its hop; the gateway's server writes its own.
+_RESPONSE_DROP = frozenset({b"content-length", b"date"})
+_REQUEST_DROP = frozenset({b"content-length"})
+# An answer larger than this is refused rather than held in memory.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class ConnectionFailed(Exception):
-    """No answer: the connection could not be made, or closed before a response."""
+    """No usable answer: no connection, or it closed (or overflowed) before the end."""
 
 
 class TimedOut(Exception):
@@ -40,12 +33,12 @@ class Response:
 
 
 class InstanceClient:
-    def __init__(self, *, port: int, connections: int) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=None,
-        )
+    def __init__(self, *, port: int, timeout_s: float) -> None:
+        self._origin = Origin(host="127.0.0.1", port=port, tls=False)
+        self._host = f"127.0.0.1:{port}".encode()
+        # The whole exchange is bounded by each request's own timeout; these only keep
+        # the client's own timers from firing first.
+        self._client = HttpClient(connect_timeout_s=timeout_s, read_timeout_s=timeout_s)
 
     async def request(
         self,
@@ -57,25 +50,31 @@ class InstanceClient:
         timeout_s: float,
     ) -> Response:
         """Send one request; `target` is the path and query. The body comes back as
-        sent (no content decoding)."""
-        sent = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+        sent; the client's Host is kept (an instance may serve several)."""
+        sent = end_to_end(headers, also_drop=_REQUEST_DROP)
+        if not any(name == b"host" for name, _ in sent):
+            sent.append((b"host", self._host))
         try:
-            request = self._client.build_request(
-                method, target, headers=sent, content=body, timeout=httpx.Timeout(timeout_s)
-            )
-            response = await self._client.send(request, stream=True)
-            try:
-                raw = b"".join([chunk async for chunk in response.aiter_raw()])
-            finally:
-                await response.aclose()
-        except httpx.TimeoutException as exc:
-            raise TimedOut(str(exc) or type(exc).__name__) from exc
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(str(exc) or type(exc).__name__) from exc
+            async with asyncio.timeout(timeout_s):
+                response = await self._client.request(
+                    self._origin, method, target.encode("latin-1"), sent, body
+                )
+                try:
+                    data = await response.read(MAX_BODY_BYTES)
+                finally:
+                    response.release()
+        except TimeoutError:
+            raise TimedOut(f"no answer within {timeout_s:g}s") from None
+        except ClientError as exc:
+            if exc.timed_out:
+                raise TimedOut(exc.message) from None
+            raise ConnectionFailed(exc.message) from None
+        if data is None:
+            raise ConnectionFailed(f"an answer larger than {MAX_BODY_BYTES >> 20} MiB")
         return Response(
-            status=response.status_code,
-            headers=[(n, v) for n, v in response.headers.raw if n.lower() not in HOP_BY_HOP],
-            body=raw,
+            status=response.status,
+            headers=end_to_end(response.headers, also_drop=_RESPONSE_DROP),
+            body=data,
         )
 
     async def aclose(self) -> None:

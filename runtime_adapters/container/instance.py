@@ -71,7 +71,7 @@ class ContainerInstance:
         self._launch = launch
         self._sink = sink
         self._stop_grace_s = stop_grace_s
-        self._client = InstanceClient(port=launch.port, connections=spec.concurrency)
+        self._client = InstanceClient(port=launch.port, timeout_s=spec.timeout_s)
         self._process: asyncio.SubprocessTransport | None = None
         self._exited: asyncio.Future[int] = self._loop.create_future()
         self._pipes_closed: asyncio.Future[None] = self._loop.create_future()

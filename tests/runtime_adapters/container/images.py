@@ -23,10 +23,11 @@ CHANGES = (
     "ENV GREETING=from-image",
 )
 INDEX = b"<p>busybox in an image</p>\n"
-# busybox httpd runs CGI scripts (in their own directory) with its environment.
+# busybox httpd runs CGI scripts (in their own directory) with its environment. It
+# passes a script's header lines through as written, so they end in CRLF here: gaia's
+# HTTP client (llhttp) refuses header lines ending in a bare LF.
 CGI = b"""#!/bin/sh
-echo "Content-Type: text/plain"
-echo
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
 echo "greeting=$GREETING code=$(ls /code)"
 """
 FORMATS = {"oci-archive": "image.tar", "docker-archive": "image.tar", "oci-dir": "image"}
