@@ -172,7 +172,7 @@ class ContainerInstance:
         try:
             returncode = await asyncio.wait_for(asyncio.shield(self._exited), EXIT_WAIT_S)
         except TimeoutError:
-            return f"{self.name}: closed the connection without answering ({detail})"
+            return f"{self.name}: no usable answer: {detail}"
         return f"{self.name}: {self._exit_reason(returncode)} during the request"
 
     # --- stop ----------------------------------------------------------------------

@@ -71,6 +71,16 @@ async def test_memory_limits_what_an_instance_may_allocate(runtime: ContainerRun
     assert b"RangeError" in large.body
 
 
+async def test_an_answer_over_64_mib_is_a_502(runtime: ContainerRuntime) -> None:
+    spec = container_spec(NODE, command=["node", "server.js"], memory="512Mi")
+    await runtime.warm(spec)
+    fits = await runtime.invoke(spec.key, http("/big", query=b"mb=64"))
+    assert (fits.status, len(fits.body)) == (200, 64 * 2**20)
+    with pytest.raises(InstanceLost) as info:
+        await runtime.invoke(spec.key, http("/big", query=b"mb=65"))
+    assert info.value.message == ("box@1#1: no usable answer: an answer larger than 64 MiB")
+
+
 async def test_the_sandbox_hides_the_host(runtime: ContainerRuntime, tmp_path: Path) -> None:
     spec = container_spec(NODE, command=["node", "-e", _PROBE], readiness={"timeout": "10s"})
     await runtime.warm(spec)
@@ -78,6 +88,11 @@ async def test_the_sandbox_hides_the_host(runtime: ContainerRuntime, tmp_path: P
     # /etc/shadow is masked (bound to /dev/null, which the instance may not even open)
     assert seen["shadow"] in ("", "EACCES")
     assert seen == {**seen, "home": False, "code_writable": False, "work": False}
+    limits = {line[:26].strip(): line[26:].split()[:2] for line in seen["limits"].splitlines()}
+    assert limits["Max data size"] == [str(256 * 2**20)] * 2  # memory's default, hard too
+    assert limits["Max open files"] == ["1024", "1024"]
+    assert limits["Max core file size"] == ["0", "0"]
+    assert seen["env"] == ["HOME", "LANG", "PATH", "PORT", "PWD"]  # PWD from bwrap --chdir
 
 
 # Serves what the instance can see of the host.
@@ -90,6 +105,8 @@ require("http").createServer((q, s) => s.end(JSON.stringify({
   shadow: read("/etc/shadow"),
   code_writable: writable("/code/new-file"),
   work: fs.existsSync("/work"),
+  limits: read("/proc/self/limits"),
+  env: Object.keys(process.env).sort(),
 }))).listen(Number(process.env.PORT), "127.0.0.1");
 """
 

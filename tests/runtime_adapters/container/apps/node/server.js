@@ -24,6 +24,10 @@ const server = http.createServer((req, res) => {
       res.end();
       return;
     }
+    if (url.pathname.endsWith("/big")) {
+      res.end(Buffer.alloc(Number(url.searchParams.get("mb")) << 20, 120));
+      return;
+    }
     if (url.pathname.endsWith("/alloc")) {
       try {
         const held = Buffer.alloc(Number(url.searchParams.get("mb")) << 20, 1);
