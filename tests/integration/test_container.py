@@ -57,6 +57,10 @@ def test_container_functions_serve_fail_by_name_and_recover(
         seen = echo.json()
         assert (seen["method"], seen["path"], seen["query"]) == ("POST", "/node/echo", "?x=1")
         assert (seen["header"], seen["body"], seen["greeting"]) == ("it", "ping", "hello")
+        assert seen["host"] == gaia.url.removeprefix("http://")  # the client's Host
+        # the instance's own Date gives way to the gateway's
+        assert echo.headers.get_list("date") != ["Thu, 01 Jan 1970 00:00:00 GMT"]
+        assert len(echo.headers.get_list("date")) == 1
 
         crash = http.get("/node/crash")
         assert crash.status_code == 502
@@ -76,7 +80,17 @@ def test_container_functions_serve_fail_by_name_and_recover(
         page = http.get("/index.html")
         assert (page.status_code, page.content) == (200, INDEX)
         assert http.get("/cgi-bin/env").text.strip() == "greeting=from-image code=image.tar"
-    assert any(record.get("line") == "crashing on purpose" for record in gaia.json_logs())
+    [said] = [record for record in gaia.json_logs() if record.get("line") == "crashing on purpose"]
+    assert said == {
+        "instance": "1",
+        "function": "node",
+        "revision": 1,
+        "stream": "stderr",
+        "line": "crashing on purpose",
+    }
+    # the image is unpacked under GAIA_HOME, named by its manifest digest
+    [cached] = (gaia.home / "run" / "images").iterdir()
+    assert len(cached.name) == 64 and (cached / "rootfs" / "www" / "index.html").is_file()
 
 
 def test_a_never_ready_container_fails_its_apply_naming_the_deadline(

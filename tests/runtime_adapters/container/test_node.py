@@ -182,6 +182,18 @@ async def test_a_command_that_exits_fails_the_warm_up_with_its_last_words(
     )
 
 
+async def test_without_bubblewrap_the_warm_up_fails_naming_the_package(
+    runtime: ContainerRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither bwrap nor prlimit on it
+    with pytest.raises(WarmupError) as info:
+        await runtime.warm(container_spec(NODE, command=["node", "server.js"]))
+    assert info.value.message == (
+        "box@1: the container runtime runs instances in bubblewrap under prlimit: install"
+        " prlimit (Debian package util-linux), bwrap (Debian package bubblewrap)"
+    )
+
+
 async def test_a_missing_command_fails_the_warm_up(runtime: ContainerRuntime) -> None:
     spec = container_spec(NODE, command=["no-such-program"])
     with pytest.raises(WarmupError) as info:

@@ -39,13 +39,14 @@ const server = http.createServer((req, res) => {
       return;
     }
     const reply = () => {
-      res.writeHead(201, { "content-type": "application/json" });
+      res.writeHead(201, { "content-type": "application/json", date: "Thu, 01 Jan 1970 00:00:00 GMT" });
       res.end(
         JSON.stringify({
           method: req.method,
           path: url.pathname,
           query: url.search,
           header: req.headers["x-test"] || null,
+          host: req.headers.host,
           content_type: req.headers["content-type"] || null,
           body: Buffer.concat(chunks).toString(),
           greeting: process.env.GREETING || null,
