@@ -33,7 +33,7 @@ from runtime_adapters.container.sandbox import Launch, command
 from runtime_adapters.container.settings import Readiness
 from runtime_adapters.pool import State
 from runtime_adapters.process import ProcessWatch
-from runtime_adapters.python.logs import LogSink
+from runtime_adapters.python.logs import LogSink, emit_output
 
 # How long a failed request waits for the process's exit, to say why it failed.
 EXIT_WAIT_S = 1.0
@@ -223,15 +223,8 @@ class ContainerInstance:
     def output(self, stream: str, line: str) -> None:
         if stream == "stderr":
             self._recent_stderr.append(line)
-        self._sink(
-            {
-                "instance": self.ident,
-                "function": self.spec.function,
-                "revision": self.spec.revision,
-                "stream": stream,
-                "line": line,
-            }
-        )
+        spec = self.spec
+        emit_output(self._sink, self.ident, spec.function, spec.revision, stream, line)
 
 
 _CLOUDEVENT = [(b"content-type", b"application/cloudevents+json")]

@@ -24,7 +24,7 @@ from runtime_adapters.pool import State
 from runtime_adapters.process import ProcessWatch
 from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
-from runtime_adapters.python.logs import LogSink
+from runtime_adapters.python.logs import LogSink, emit_output
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
 
@@ -268,15 +268,8 @@ class Instance:
         if stream == "stderr":
             self._recent_stderr.append(line)
         spec = self.spec
-        self._sink(
-            {
-                "instance": self.ident,
-                "function": spec.function if spec else None,
-                "revision": spec.revision if spec else None,
-                "stream": stream,
-                "line": line,
-            }
-        )
+        function, revision = (spec.function, spec.revision) if spec else (None, None)
+        emit_output(self._sink, self.ident, function, revision, stream, line)
 
 
 def format_bytes(size: int) -> str:

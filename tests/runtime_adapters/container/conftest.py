@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime_adapters.base import HttpRequest, Invocation, RevisionSpec
+from runtime_adapters.base import RevisionSpec
 from runtime_adapters.container.runtime import ContainerRuntime
 from runtime_adapters.container.settings import ContainerSettings
-from runtime_adapters.python.logs import LogRecord
+from tests.runtime_adapters.python.conftest import Sink
 
 APPS = Path(__file__).parent / "apps"
 
@@ -32,41 +32,13 @@ def container_spec(
     )
 
 
-def http(path: str = "/", *, query: bytes = b"", body: bytes = b"", method: str = "GET",
-         headers: list[tuple[bytes, bytes]] | None = None) -> Invocation:  # fmt: skip
-    return Invocation(
-        request_id="r1",
-        trigger="http",
-        alias="default",
-        event=HttpRequest(
-            method=method,
-            path=path,
-            query_string=query,
-            headers=headers or [],
-            params={},
-            body=body,
-        ),
-    )
-
-
-class Logs:
-    def __init__(self) -> None:
-        self.records: list[LogRecord] = []
-
-    def __call__(self, record: LogRecord) -> None:
-        self.records.append(record)
-
-    def lines(self) -> list[object]:
-        return [record["line"] for record in self.records]
+@pytest.fixture
+def logs() -> Sink:
+    return Sink()
 
 
 @pytest.fixture
-def logs() -> Logs:
-    return Logs()
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path, logs: Logs) -> AsyncIterator[ContainerRuntime]:
+async def runtime(tmp_path: Path, logs: Sink) -> AsyncIterator[ContainerRuntime]:
     require("bwrap", "prlimit")
     rt = ContainerRuntime(tmp_path / "run", log_sink=logs, stop_grace_s=1.0)
     try:

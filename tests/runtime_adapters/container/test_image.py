@@ -11,7 +11,7 @@ import pytest
 
 from runtime_adapters.base import WarmupError
 from runtime_adapters.container.runtime import ContainerRuntime
-from tests.runtime_adapters.container.conftest import container_spec, http
+from tests.runtime_adapters.container.conftest import container_spec
 from tests.runtime_adapters.container.images import (
     FORMATS,
     INDEX,
@@ -20,6 +20,7 @@ from tests.runtime_adapters.container.images import (
     manifest_digest,
     tamper_first_layer,
 )
+from tests.runtime_adapters.python.conftest import http
 
 IMAGE = "localhost/gaia-test/busybox:1"
 

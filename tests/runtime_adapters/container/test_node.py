@@ -11,7 +11,8 @@ import pytest
 
 from runtime_adapters.base import InstanceLost, Invocation, InvocationTimeout, WarmupError
 from runtime_adapters.container.runtime import ContainerRuntime
-from tests.runtime_adapters.container.conftest import APPS, Logs, container_spec, http, require
+from tests.runtime_adapters.container.conftest import APPS, container_spec, require
+from tests.runtime_adapters.python.conftest import Sink, http
 
 NODE = APPS / "node"
 
@@ -127,7 +128,7 @@ async def test_concurrency_bounds_each_instance_and_the_pool_grows(
 
 
 async def test_a_crash_mid_request_is_a_502_naming_it_and_the_instance_is_replaced(
-    runtime: ContainerRuntime, logs: Logs
+    runtime: ContainerRuntime, logs: Sink
 ) -> None:
     spec = container_spec(NODE, command=["node", "server.js"], pool={"min": 1, "max": 2})
     await runtime.warm(spec)
@@ -136,7 +137,7 @@ async def test_a_crash_mid_request_is_a_502_naming_it_and_the_instance_is_replac
         await runtime.invoke(spec.key, http("/crash"))
     assert info.value.status == 502
     assert info.value.message == "box@1#1: instance exited with code 3 during the request"
-    assert "crashing on purpose" in logs.lines()
+    assert "crashing on purpose" in [record["line"] for record in logs.records]
     # a fresh instance takes its place: the next request is answered
     answer = await runtime.invoke(spec.key, http("/"))
     assert answer.status == 201
