@@ -76,6 +76,7 @@ class ContainerInstance:
         self._exited: asyncio.Future[int] = self._loop.create_future()
         self._pipes_closed: asyncio.Future[None] = self._loop.create_future()
         self._stop_reason: str | None = None
+        self._disposal: asyncio.Task[None] | None = None
         # The last words of an instance that dies before it is ready are the only clue.
         self._recent_stderr: deque[str] = deque(maxlen=8)
 
@@ -189,7 +190,21 @@ class ContainerInstance:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited), self._stop_grace_s)
                 break
+        await self._disposed()
+
+    def _disposed(self) -> asyncio.Future[None]:
+        """Release the client's connections and the process's transport, once, after
+        the exit: an instance that dies on its own is never stopped."""
+        if self._disposal is None:
+            self._disposal = self._loop.create_task(self._dispose())
+        return asyncio.shield(self._disposal)
+
+    async def _dispose(self) -> None:
         await self._client.aclose()
+        # Its last words may still be in the pipes. Bounded: a process the instance
+        # started may hold them open.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._pipes_closed), 0.2)
         if self._process is not None:
             self._process.close()
 
@@ -215,6 +230,7 @@ class ContainerInstance:
         owner, self.owner = self.owner, None
         if owner is not None:
             owner.instance_died(self)
+        self._disposed()
 
     def pipes_closed(self) -> None:
         if not self._pipes_closed.done():
