@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from typing import Protocol, cast
 
 from runtime_adapters.python.logs import LineSplitter
@@ -15,6 +17,40 @@ class WatchedProcess(Protocol):
         """The process and its pipes are done: its last output has been read."""
 
     def output(self, stream: str, line: str) -> None: ...
+
+
+class ProcessRecord:
+    """What a watched process left behind: its exit code, the end of its pipes, and its
+    last lines of stderr (the only clue when it dies before it can answer)."""
+
+    # A process it started may hold the pipes open forever: wait this long at most.
+    PIPES_WAIT_S = 0.2
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self._pipes_closed: asyncio.Future[None] = loop.create_future()
+        self._recent_stderr: deque[str] = deque(maxlen=8)
+
+    def exit(self, returncode: int) -> None:
+        if not self.exited.done():
+            self.exited.set_result(returncode)
+
+    def pipes_closed(self) -> None:
+        if not self._pipes_closed.done():
+            self._pipes_closed.set_result(None)
+
+    def heard(self, stream: str, line: str) -> None:
+        if stream == "stderr":
+            self._recent_stderr.append(line)
+
+    async def drained(self) -> None:
+        """Wait (bounded) until the last output has been read."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._pipes_closed), self.PIPES_WAIT_S)
+
+    def last_words(self) -> str:
+        """The recent stderr lines, each on an indented line of its own."""
+        return "".join(f"\n  {line}" for line in self._recent_stderr)
 
 
 class ProcessWatch(asyncio.SubprocessProtocol):

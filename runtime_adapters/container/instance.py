@@ -13,7 +13,6 @@ import contextlib
 import signal
 import socket
 import subprocess
-from collections import deque
 from typing import Protocol
 
 import msgspec
@@ -32,7 +31,7 @@ from runtime_adapters.container.http import ConnectionFailed, InstanceClient, Ti
 from runtime_adapters.container.sandbox import Launch, command
 from runtime_adapters.container.settings import Readiness
 from runtime_adapters.pool import State
-from runtime_adapters.process import ProcessWatch
+from runtime_adapters.process import ProcessRecord, ProcessWatch
 from runtime_adapters.python.logs import LogSink, emit_output
 
 # How long a failed request waits for the process's exit, to say why it failed.
@@ -73,12 +72,9 @@ class ContainerInstance:
         self._stop_grace_s = stop_grace_s
         self._client = InstanceClient(port=launch.port, timeout_s=spec.timeout_s)
         self._process: asyncio.SubprocessTransport | None = None
-        self._exited: asyncio.Future[int] = self._loop.create_future()
-        self._pipes_closed: asyncio.Future[None] = self._loop.create_future()
+        self._record = ProcessRecord(self._loop)
         self._stop_reason: str | None = None
         self._disposal: asyncio.Task[None] | None = None
-        # The last words of an instance that dies before it is ready are the only clue.
-        self._recent_stderr: deque[str] = deque(maxlen=8)
 
     # --- start ---------------------------------------------------------------------
 
@@ -110,11 +106,10 @@ class ContainerInstance:
         last = "no answer yet"
         pause = FIRST_POLL_S
         while True:
-            if self._exited.done():
-                reason = self._exit_reason(self._exited.result())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._pipes_closed), 0.2)
-                said = "".join(f"\n  {line}" for line in self._recent_stderr)
+            if self._record.exited.done():
+                reason = self._exit_reason(self._record.exited.result())
+                await self._record.drained()
+                said = self._record.last_words()
                 raise WarmupError(f"{self.name}: {reason} before it was ready{said}")
             left = deadline - self._loop.time()
             if left <= 0:
@@ -171,7 +166,7 @@ class ContainerInstance:
     async def _lost_reason(self, detail: str) -> str:
         """Why a request got no answer: the process's exit if it is exiting."""
         try:
-            returncode = await asyncio.wait_for(asyncio.shield(self._exited), EXIT_WAIT_S)
+            returncode = await asyncio.wait_for(asyncio.shield(self._record.exited), EXIT_WAIT_S)
         except TimeoutError:
             return f"{self.name}: no usable answer: {detail}"
         return f"{self.name}: {self._exit_reason(returncode)} during the request"
@@ -188,7 +183,7 @@ class ContainerInstance:
         for signum in (signal.SIGKILL,) if kill else (signal.SIGTERM, signal.SIGKILL):
             self._signal(signum)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._exited), self._stop_grace_s)
+                await asyncio.wait_for(asyncio.shield(self._record.exited), self._stop_grace_s)
                 break
         await self._disposed()
 
@@ -201,10 +196,7 @@ class ContainerInstance:
 
     async def _dispose(self) -> None:
         await self._client.aclose()
-        # Its last words may still be in the pipes. Bounded: a process the instance
-        # started may hold them open.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._pipes_closed), 0.2)
+        await self._record.drained()  # its last words may still be in the pipes
         if self._process is not None:
             self._process.close()
 
@@ -224,8 +216,7 @@ class ContainerInstance:
     # --- ProcessWatch callbacks --------------------------------------------------------
 
     def process_exited(self, returncode: int) -> None:
-        if not self._exited.done():
-            self._exited.set_result(returncode)
+        self._record.exit(returncode)
         self.state = "dead"
         owner, self.owner = self.owner, None
         if owner is not None:
@@ -233,12 +224,10 @@ class ContainerInstance:
         self._disposed()
 
     def pipes_closed(self) -> None:
-        if not self._pipes_closed.done():
-            self._pipes_closed.set_result(None)
+        self._record.pipes_closed()
 
     def output(self, stream: str, line: str) -> None:
-        if stream == "stderr":
-            self._recent_stderr.append(line)
+        self._record.heard(stream, line)
         spec = self.spec
         emit_output(self._sink, self.ident, spec.function, spec.revision, stream, line)
 
