@@ -357,7 +357,7 @@ class _Document:
         self.check(path, check_function_name, name)
         runtime = _runtime_of(raw)
         keys = ("code", "runtime", *runtime.settings.yaml_keys(), "aliases", "triggers")
-        body = self.mapping(raw, path, keys=keys, unavailable=_unavailable_keys())
+        body = self.mapping(raw, path, keys=keys, unavailable=_unavailable_keys(runtime))
         if body is None:
             return None
         settings = self.revision_config(body, path, extra_keys=("code", "aliases", "triggers"))
@@ -391,7 +391,7 @@ class _Document:
             {key: value for key, value in raw.items() if key not in extra_keys},
             path,
             keys=keys,
-            unavailable=_unavailable_keys(),
+            unavailable=_unavailable_keys(runtime),
         )
         if body is None:
             return None
@@ -550,13 +550,23 @@ def _runtime_name(raw: object) -> str:
     raise ValueError(f"expected {available}, got {describe(raw)}")
 
 
-def _unavailable_keys() -> dict[str, str]:
-    """Documented keys whose runtime has not shipped: named as such rather than as typos."""
-    return {
+def _unavailable_keys(chosen: RuntimeKind) -> dict[str, str]:
+    """Documented keys the chosen runtime does not take, named as another runtime's
+    rather than as typos."""
+    unavailable = {
         key: f"{key} is for runtime {runtime}, which is not available yet"
         for runtime, keys in runtimes.PLANNED.items()
         for key in keys
     }
+    own = set(chosen.settings.yaml_keys())
+    for kind in runtimes.kinds():
+        for key in kind.settings.yaml_keys():
+            if key not in own:
+                unavailable.setdefault(
+                    key,
+                    f"{key} is for runtime {kind.name}, but this function runs on {chosen.name}",
+                )
+    return unavailable
 
 
 def _code_dir(raw: object, base_dir: Path) -> Path:

@@ -54,6 +54,10 @@ class RevisionSpec:
     concurrency: int = 8
     pool: PoolSpec = field(default_factory=PoolSpec)
     network: bool = True
+    # The runtime's own settings in their stored form (RuntimeSettings.to_dict), which
+    # its settings model reads back: how keys only one runtime has (a container's
+    # command and image) reach it.
+    settings: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def key(self) -> RevisionKey:

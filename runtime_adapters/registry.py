@@ -8,13 +8,16 @@ from __future__ import annotations
 from configkit.registry import Registry
 from runtime_adapters.kind import RuntimeKind
 
-PACKAGES: dict[str, str] = {"python": "runtime_adapters.python.kind"}
+PACKAGES: dict[str, str] = {
+    "container": "runtime_adapters.container.kind",
+    "python": "runtime_adapters.python.kind",
+}
 # A function without `runtime:` runs on this one.
 DEFAULT = "python"
 
 # Runtimes DESIGN.md describes that are not built yet, with the function keys that
 # belong to them: both are answered "not available yet" rather than as typos.
-PLANNED: dict[str, tuple[str, ...]] = {"container": ("command", "readiness"), "url": ("urls",)}
+PLANNED: dict[str, tuple[str, ...]] = {"url": ("urls",)}
 
 
 _KINDS = Registry(RuntimeKind, PACKAGES)

@@ -41,6 +41,11 @@ def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
     ]
 
 
+def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
+    """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
+    return _end_to_end(headers, also_drop)
+
+
 def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> Headers:
     """The headers the old API gets: the client's end-to-end ones, Host kept (or
     `default_host` for a client that sent none, as HTTP/1.0 allows), plus the

@@ -14,20 +14,19 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections import deque
 from pathlib import Path
-from typing import Literal, Protocol, cast
+from typing import Protocol
 
 from runtime_adapters.base import InstanceLost, RevisionSpec, WarmupError
 from runtime_adapters.files import link_or_copy
+from runtime_adapters.pool import State
+from runtime_adapters.process import ProcessRecord, ProcessWatch
 from runtime_adapters.python.busypoll import BusyPoll
 from runtime_adapters.python.connection import WorkerConnection
-from runtime_adapters.python.logs import LineSplitter, LogSink
+from runtime_adapters.python.logs import LogSink, emit_output
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
-from runtime_adapters.python.settings import PythonRevisionSpec
-
-State = Literal["spare", "loading", "ready", "draining", "dead"]
+from runtime_adapters.python.settings import interface_of
 
 
 class InstanceOwner(Protocol):
@@ -72,14 +71,10 @@ class Instance:
         self._sink = sink
         self._stop_grace_s = stop_grace_s
         self._process: asyncio.SubprocessTransport | None = None
-        self._exited: asyncio.Future[int] = loop.create_future()
-        self._pipes_closed: asyncio.Future[None] = loop.create_future()
+        self._record = ProcessRecord(loop)
         self._buried: asyncio.Future[None] = loop.create_future()
         self._burying: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
-        # The last words of a worker that dies before it can answer (a broken sandbox,
-        # a crashing interpreter) are the only clue; keep a few for the WarmupError.
-        self._recent_stderr: deque[str] = deque(maxlen=8)
 
     @property
     def name(self) -> str:
@@ -91,7 +86,7 @@ class Instance:
         try:
             argv = self._sandbox.command(slot=self.slot, fd=child.fileno(), network=self.network)
             self._process, _ = await self._loop.subprocess_exec(
-                lambda: WorkerProcess(self),
+                lambda: ProcessWatch(self),
                 *argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -143,7 +138,7 @@ class Instance:
             spec.memory_bytes,
             spec.timeout_s,
             spec.concurrency,
-            spec.interface or "" if isinstance(spec, PythonRevisionSpec) else "",
+            interface_of(spec),
         )
         answer = self.conn.load(message, self._loop)
         try:
@@ -154,7 +149,7 @@ class Instance:
                 f"{spec.key}: handler {spec.handler!r} did not load within {timeout_s:g}s"
             ) from None
         except InstanceLost as exc:
-            said = "".join(f"\n  {line}" for line in self._recent_stderr)
+            said = self._record.last_words()
             raise WarmupError(f"{exc.message} while loading {spec.handler!r}{said}") from None
         if isinstance(result, LoadFailed):
             await self.stop("load failed", kill=True)
@@ -211,10 +206,8 @@ class Instance:
             owner.instance_died(self)
         self.conn.close()
         returncode = await self._wait_exit()
-        # Its last words may still be in the pipes; they explain a failed load. Bounded:
-        # a process the function started may hold the pipes open forever.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._pipes_closed), 0.2)
+        # Its last words may still be in the pipes; they explain a failed load.
+        await self._record.drained()
         reason = self._stop_reason or self._sandbox.describe_exit(returncode, self.memory)
         name = self.name
         self.conn.fail_all(lambda: InstanceLost(f"{name}: {reason}"))
@@ -226,7 +219,9 @@ class Instance:
     async def _wait_exit(self) -> int:
         for escalate in (signal.SIGTERM, signal.SIGKILL, None):
             try:
-                return await asyncio.wait_for(asyncio.shield(self._exited), self._stop_grace_s)
+                return await asyncio.wait_for(
+                    asyncio.shield(self._record.exited), self._stop_grace_s
+                )
             except TimeoutError:
                 if escalate is None:
                     break
@@ -256,64 +251,20 @@ class Instance:
         if self.owner is not None:
             self.owner.instance_expired(self)
 
-    # --- WorkerProcess callbacks ---------------------------------------------------------
+    # --- ProcessWatch callbacks ---------------------------------------------------------
 
     def process_exited(self, returncode: int) -> None:
-        if not self._exited.done():
-            self._exited.set_result(returncode)
+        self._record.exit(returncode)
         self._lost()
 
     def pipes_closed(self) -> None:
-        if not self._pipes_closed.done():
-            self._pipes_closed.set_result(None)
+        self._record.pipes_closed()
 
     def output(self, stream: str, line: str) -> None:
-        if stream == "stderr":
-            self._recent_stderr.append(line)
+        self._record.heard(stream, line)
         spec = self.spec
-        self._sink(
-            {
-                "instance": self.ident,
-                "function": spec.function if spec else None,
-                "revision": spec.revision if spec else None,
-                "stream": stream,
-                "line": line,
-            }
-        )
-
-
-class WorkerProcess(asyncio.SubprocessProtocol):
-    """Reads the worker's fd 1/2 (output outside any invocation) and notices its exit."""
-
-    def __init__(self, instance: Instance) -> None:
-        self._instance = instance
-        self._lines = {1: LineSplitter(), 2: LineSplitter()}
-        self._transport: asyncio.SubprocessTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's process transport does not subclass asyncio.SubprocessTransport.
-        self._transport = cast(asyncio.SubprocessTransport, transport)
-
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        assert isinstance(data, bytes)
-        self._emit(fd, self._lines[fd].feed(data))
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd in self._lines:
-            self._emit(fd, self._lines[fd].flush())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._instance.pipes_closed()  # asyncio calls this once the process and its pipes are done
-
-    def process_exited(self) -> None:
-        assert self._transport is not None
-        returncode = self._transport.get_returncode()
-        self._instance.process_exited(-1 if returncode is None else returncode)
-
-    def _emit(self, fd: int, lines: list[str]) -> None:
-        stream = "stdout" if fd == 1 else "stderr"
-        for line in lines:
-            self._instance.output(stream, line)
+        function, revision = (spec.function, spec.revision) if spec else (None, None)
+        emit_output(self._sink, self.ident, function, revision, stream, line)
 
 
 def format_bytes(size: int) -> str:

@@ -53,6 +53,21 @@ def emit_captured(
         )
 
 
+def emit_output(
+    sink: LogSink, instance: str, function: str | None, revision: int | None, stream: str, line: str
+) -> None:
+    """Hand the sink a line an instance's process wrote outside any invocation."""
+    sink(
+        {
+            "instance": instance,
+            "function": function,
+            "revision": revision,
+            "stream": stream,
+            "line": line,
+        }
+    )
+
+
 class LineSplitter:
     """Reassembles lines from pipe chunks (a chunk may end mid-line)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import compileall
-import contextlib
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,13 +12,11 @@ from pathlib import Path
 from runtime_adapters.base import (
     Invocation,
     InvocationResult,
-    PoolStatus,
     RevisionKey,
     RevisionSpec,
-    RevisionUnknown,
-    Runtime,
     RuntimeAdapterError,
 )
+from runtime_adapters.pool_runtime import PoolRuntime
 from runtime_adapters.python.busypoll import WINDOW_S, BusyPoll
 from runtime_adapters.python.logs import LogSink, stderr_sink
 from runtime_adapters.python.pool import PoolOptions, RevisionPool
@@ -31,10 +28,6 @@ from runtime_adapters.python.spares import (
     slots_dir_for,
 )
 
-# How often idle instances are looked for, at most; pools with a shorter idle_s are
-# looked at four times per idle_s.
-REAP_INTERVAL_S = 1.0
-
 
 @dataclass(frozen=True, kw_only=True)
 class InstanceInfo:
@@ -44,7 +37,7 @@ class InstanceInfo:
     in_flight: int
 
 
-class PythonRuntime(Runtime):
+class PythonRuntime(PoolRuntime):
     """Warm pools of sandboxed worker processes, one pool per revision.
 
     `state_dir` holds the per-process slot dirs (one per worker, bound at /code).
@@ -68,11 +61,11 @@ class PythonRuntime(Runtime):
         stop_grace_s: float = 2.0,
         busy_poll_s: float = WINDOW_S,
     ) -> None:
+        super().__init__(stop_grace_s=stop_grace_s)
         state_dir = Path(state_dir)
         self._sandbox = Sandbox(enabled=sandbox, lib_dir=state_dir / "lib")
         self._state_dir = state_dir
         self._slots_dir = slots_dir_for(state_dir)
-        self._stop_grace_s = stop_grace_s
         self._options = PoolOptions(queue_limit=queue_limit, load_timeout_s=load_timeout_s)
         self._sink = log_sink or stderr_sink
         self._spares = SparePool(
@@ -85,10 +78,6 @@ class PythonRuntime(Runtime):
             ),
             spares,
         )
-        self._pools: dict[RevisionKey, RevisionPool] = {}
-        self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
-        self._reaper: asyncio.Task[None] | None = None
-        self._closed = False
 
     @property
     def sandboxed(self) -> bool:
@@ -98,9 +87,7 @@ class PythonRuntime(Runtime):
         """Boot the stem cells and the reaper; `warm` does this on first use."""
         if self._reaper is not None:
             return
-        if self._closed:
-            raise RuntimeError("PythonRuntime is closed")
-        self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+        await super().start()
         remove_stale_slots(self._state_dir)
         self._slots_dir.mkdir(parents=True, exist_ok=True)
         # Workers run with -B from read-only binds: make sure the bytecode they need
@@ -114,66 +101,22 @@ class PythonRuntime(Runtime):
         await self.start()
         await self._spares.ready()
 
-    async def warm(self, spec: RevisionSpec) -> None:
-        await self.start()
-        key = spec.key
-        if key in self._pools:
-            return
-        task = self._warming.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._warm(spec))
-            self._warming[key] = task
-            task.add_done_callback(lambda t: self._warmed(key, t))
-        # Concurrent callers share one warm-up; one caller giving up does not stop it.
-        await asyncio.shield(task)
+    async def _new_pool(self, spec: RevisionSpec) -> RevisionPool:
+        return RevisionPool(spec, spares=self._spares, options=self._options, sink=self._sink)
 
-    async def _warm(self, spec: RevisionSpec) -> None:
-        pool = RevisionPool(spec, spares=self._spares, options=self._options, sink=self._sink)
-        try:
-            await pool.warm()
-        except BaseException:
-            await pool.close(0)
-            raise
-        if self._closed:
-            await pool.close(0)
-            raise RuntimeAdapterError("PythonRuntime closed during warm-up")
-        self._pools[spec.key] = pool
-
-    def _warmed(self, key: RevisionKey, task: asyncio.Task[None]) -> None:
-        self._warming.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # retrieved: every caller may have gone
-
-    async def invoke(self, key: RevisionKey, invocation: Invocation) -> InvocationResult:
-        pool = self._pools.get(key)
-        if pool is None:
-            raise RevisionUnknown(f"{key} is not warm on the python runtime")
-        return await pool.invoke(invocation)
+    def _python_pool(self, key: RevisionKey) -> RevisionPool:
+        pool = self._pool(key)
+        assert isinstance(pool, RevisionPool)
+        return pool
 
     async def invoke_many(
         self, key: RevisionKey, invocations: Sequence[Invocation]
     ) -> list[InvocationResult | RuntimeAdapterError]:
-        pool = self._pools.get(key)
-        if pool is None:
-            raise RevisionUnknown(f"{key} is not warm on the python runtime")
-        return list(await pool.invoke_many(invocations))
-
-    async def retire(self, key: RevisionKey) -> None:
-        warming = self._warming.get(key)
-        if warming is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(warming)
-        pool = self._pools.pop(key, None)
-        if pool is not None:
-            # In-flight work can last at most the function's timeout.
-            await pool.close(grace_s=pool.spec.timeout_s + 1.0)
-
-    def status(self) -> list[PoolStatus]:
-        return [pool.status() for pool in self._pools.values()]
+        return list(await self._python_pool(key).invoke_many(invocations))
 
     def instances(self, key: RevisionKey) -> list[InstanceInfo]:
         pool = self._pools.get(key)
-        if pool is None:
+        if not isinstance(pool, RevisionPool):
             return []
         return [
             InstanceInfo(name=i.name, pid=i.worker_pid(), state=i.state, in_flight=i.in_flight)
@@ -181,26 +124,5 @@ class PythonRuntime(Runtime):
         ]
 
     async def aclose(self) -> None:
-        self._closed = True
-        if self._reaper is not None:
-            self._reaper.cancel()
-        for task in list(self._warming.values()):
-            task.cancel()
-        pools = list(self._pools.values())
-        self._pools.clear()
-        await asyncio.gather(
-            *(pool.close(grace_s=self._stop_grace_s) for pool in pools),
-            self._spares.aclose(),
-        )
+        await asyncio.gather(super().aclose(), self._spares.aclose())
         shutil.rmtree(self._slots_dir, ignore_errors=True)
-
-    async def _reap_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            interval = min(
-                [REAP_INTERVAL_S, *(p.spec.pool.idle_s / 4 for p in self._pools.values())]
-            )
-            await asyncio.sleep(max(interval, 0.01))
-            now = loop.time()
-            for pool in list(self._pools.values()):
-                pool.reap(now)

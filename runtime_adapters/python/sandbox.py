@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 import runtime_adapters
+from runtime_adapters import bwrap
 from runtime_adapters.python.protocol import EXIT_INTERNAL, EXIT_MEMORY
 
 log = logging.getLogger("gaia.runtime.python")
@@ -44,17 +44,6 @@ BASE_ENV: dict[str, str] = {
 _BOOT = (
     "import sys;sys.path.append(sys.argv[3]);"
     "from runtime_adapters.python.worker import main;main(int(sys.argv[1]),sys.argv[2])"
-)
-
-_ETC_SECRETS = (
-    "/etc/shadow",
-    "/etc/shadow-",
-    "/etc/gshadow",
-    "/etc/gshadow-",
-    "/etc/sudoers",
-    "/etc/sudoers.d",
-    "/etc/ssh",
-    "/etc/ssl/private",
 )
 
 _warned_unsandboxed = False
@@ -108,45 +97,18 @@ class Sandbox:
             return f"memory limit ({memory}) exceeded"
         if returncode == EXIT_INTERNAL:
             return "worker failed internally (its stderr says why)"
-        if returncode < 0:
-            signum = -returncode
-        elif self.enabled and 128 < returncode < 128 + signal.NSIG:
-            signum = returncode - 128  # bwrap reports its child's death by signal N as 128+N
-        else:
-            return f"worker exited with code {returncode}"
-        try:
-            name = signal.Signals(signum).name
-        except ValueError:
-            name = f"signal {signum}"
-        return f"worker killed by {name}"
+        return bwrap.exit_reason(returncode, sandboxed=self.enabled, subject="worker")
 
 
 def _fixed_bwrap_args(env: dict[str, str]) -> list[str]:
-    args = ["--unshare-pid", "--die-with-parent", "--new-session", "--clearenv"]
-    # Mounts apply in order: the tmpfs first, so a Python that lives under /tmp (a CI
-    # venv in a clone there) is bound on top of it rather than hidden by it.
-    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
-    args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    # The worker is uid 0 (without capabilities): as the owner it could still read
-    # root's secrets in /etc, so those are masked.
-    for secret in _ETC_SECRETS:
-        if os.path.isdir(secret):
-            args += ["--tmpfs", secret]
-        elif os.path.exists(secret):
-            args += ["--ro-bind", "/dev/null", secret]
-    for name in ("bin", "lib", "lib64", "sbin"):
-        path = Path("/", name)
-        if path.is_symlink():  # usrmerge: /bin -> usr/bin
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
+    # The scratch mounts first, so a Python that lives under /tmp (a CI venv in a
+    # clone there) is bound on top of the tmpfs rather than hidden by it.
+    args = [*bwrap.isolation(), *bwrap.scratch(), *bwrap.host_system()]
     for prefix in _python_dirs():
         args += ["--ro-bind", prefix, prefix]
     for name, path in libraries().items():
         args += ["--ro-bind", str(path), f"{LIB_DIR}/{name}"]
-    for key, value in env.items():
-        args += ["--setenv", key, value]
-    return args
+    return args + bwrap.setenv(env)
 
 
 def _python_dirs() -> Iterator[str]:

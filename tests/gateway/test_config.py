@@ -22,7 +22,8 @@ from gateway.config import (
 )
 from routing.names import Target
 from routing.traffic import AliasSpec, Sticky, TrafficTarget
-from runtime_adapters.python.settings import PoolConfig, PythonSettings
+from runtime_adapters.python.settings import PythonSettings
+from runtime_adapters.settings import PoolConfig
 from triggers import registry
 from triggers.http.config import HttpTriggerConfig
 
@@ -354,8 +355,8 @@ def test_from_revision_config_validates() -> None:
     with pytest.raises(ConfigError) as info:
         RevisionConfig.from_dict({"timeout": -1, "code": "."})
     assert [str(issue) for issue in info.value.errors] == [
-        "code: unknown key 'code': expected runtime, handler, interface, env, timeout, "
-        "memory, concurrency, pool or network",
+        "code: unknown key 'code': expected runtime, env, timeout, memory, concurrency, "
+        "pool, handler, interface or network",
         "timeout: expected a non-negative duration like 500ms, 10s, 5m or 1h, got -1",
     ]
     assert str(info.value).startswith("revision config: code: ")
@@ -462,21 +463,43 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
         ({"network": "yes"}, "functions.hello.network: expected true or false, got 'yes'"),
         (
             {"runtime": "container"},
-            "functions.hello.runtime: runtime 'container' is not available yet: expected python",
+            "functions.hello.command: expected a command (a list like [node, server.js]) or an"
+            " image to run",
         ),
         (
             {"runtime": "url"},
-            "functions.hello.runtime: runtime 'url' is not available yet: expected python",
+            "functions.hello.runtime: runtime 'url' is not available yet: expected container or"
+            " python",
         ),
-        ({"runtime": "java"}, "functions.hello.runtime: expected python, got 'java'"),
+        ({"runtime": "java"}, "functions.hello.runtime: expected container or python, got 'java'"),
         (
             {"command": ["x"]},
-            "functions.hello.command: command is for runtime container, which is not available yet",
+            "functions.hello.command: command is for runtime container, but this function runs"
+            " on python",
+        ),
+        (
+            {"runtime": "container", "command": ["x"], "handler": "main.handler"},
+            "functions.hello.handler: handler is for runtime python, but this function runs"
+            " on container",
+        ),
+        (
+            {"runtime": "container", "image": "docker://busybox"},
+            "functions.hello.image: expected oci-archive:PATH, docker-archive:PATH or oci:DIR,"
+            " got 'docker://busybox'",
+        ),
+        (
+            {"runtime": "container", "command": "node server.js"},
+            "functions.hello.command: expected a list of non-empty strings like"
+            " [node, server.js], got 'node server.js'",
+        ),
+        (
+            {"runtime": "container", "command": ["x"], "readiness": "healthz"},
+            "functions.hello.readiness.path: expected a URL path like /healthz, got 'healthz'",
         ),
         ({"timout": "5s"}, "functions.hello.timout: unknown key 'timout': did you mean 'timeout'?"),
         (
             {"colour": 1},
-            "functions.hello.colour: unknown key 'colour': expected code, runtime, handler",
+            "functions.hello.colour: unknown key 'colour': expected code, runtime, env, timeout",
         ),
         ({"code": "missing"}, "functions.hello.code: expected an existing directory, but "),
         ({"code": "functions/hello/main.py"}, "functions.hello.code: expected a directory, but "),

@@ -75,7 +75,7 @@ async def admin(
 async def _apply(admin: httpx.AsyncClient, tmp_path: Path) -> dict[str, object]:
     code = tmp_path / "items"
     code.mkdir(exist_ok=True)
-    (code / "main.py").write_text("v1")
+    (code / "main.py").write_text('def handler(event, context):\n    return "v1"\n')
     packed = base64.b64encode(bundles.pack(code)).decode()
     response = await admin.post(
         "/v1/apply", json={"document": DOCUMENT, "bundles": {"items": packed}, "by": "ci"}

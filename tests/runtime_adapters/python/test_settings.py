@@ -14,7 +14,7 @@ from configkit.issues import ConfigError
 from configkit.model import ConfigModel
 from gateway.config import RevisionConfig, parse_config
 from runtime_adapters import registry
-from runtime_adapters.python.settings import PythonRevisionSpec, PythonSettings
+from runtime_adapters.python.settings import PythonSettings, interface_of
 from tests.configkit.section_contract import SectionContract
 from tests.triggers.config_kit import make_base
 
@@ -59,7 +59,7 @@ def test_the_registry_names_the_runtime_and_its_settings() -> None:
     kind = registry.kind("python")
     assert (kind.name, kind.settings, kind.needs_code) == ("python", PythonSettings, True)
     assert registry.chosen(None) is kind and registry.chosen("python") is kind
-    assert registry.chosen("container") is None and registry.chosen(3) is None
+    assert registry.chosen("url") is None and registry.chosen(3) is None
 
 
 def test_the_stored_revision_config_keeps_its_keys_sorted_for_the_digest(base: Path) -> None:
@@ -120,8 +120,7 @@ def test_a_handler_that_does_not_fit_the_interface_is_an_error_at_its_key_and_li
 def test_an_app_reference_may_be_dotted_on_both_sides(base: Path) -> None:
     settings = _web(base, "    interface: wsgi\n    handler: pkg.web:api.app\n")
     spec = settings.spec(function="web", revision=1, digest="d", bundle_dir=base)
-    assert isinstance(spec, PythonRevisionSpec)
-    assert (spec.interface, spec.handler) == ("wsgi", "pkg.web:api.app")
+    assert (interface_of(spec), spec.handler) == ("wsgi", "pkg.web:api.app")
 
 
 def test_interface_function_is_the_default_and_keeps_the_stored_form(base: Path) -> None:

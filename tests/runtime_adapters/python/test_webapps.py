@@ -10,25 +10,25 @@ from typing import Any
 
 import pytest
 
-from runtime_adapters.base import FunctionFailed, PoolSpec, WarmupError
+from runtime_adapters.base import FunctionFailed, PoolSpec, RevisionSpec, WarmupError
 from runtime_adapters.python import PythonRuntime
-from runtime_adapters.python.settings import Interface, PythonRevisionSpec
+from runtime_adapters.python.settings import Interface
 
 from .conftest import MakeRuntime, Sink, eventually, http
 
 APPS = Path(__file__).parent / "functions" / "webapps"
 
 
-def app_spec(handler: str, interface: Interface, **fields: Any) -> PythonRevisionSpec:
+def app_spec(handler: str, interface: Interface, **fields: Any) -> RevisionSpec:
     name = handler.partition(":")[2].replace("_", "-").replace(".", "-").lower()
-    return PythonRevisionSpec(
+    return RevisionSpec(
         function=name,
         revision=1,
         digest=f"sha256:{name}",
         runtime="python",
         bundle_dir=APPS,
         handler=handler,
-        interface=interface,
+        settings={"interface": interface},
         pool=fields.pop("pool", PoolSpec(min=1, max=1, idle_s=60)),
         **fields,
     )
