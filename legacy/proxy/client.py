@@ -294,6 +294,13 @@ class Response:
         self._ended = ended
         return data, ended
 
+    def length(self) -> int | None:
+        """The body's announced length (Content-Length), None when it has none."""
+        for name, value in self.headers:
+            if name == b"content-length" and value.isdigit():
+                return int(value)
+        return None
+
     async def read(self, limit: int) -> bytes | None:
         """The whole body, or None (the connection closed) once it passes `limit` bytes."""
         chunks: list[bytes] = []
