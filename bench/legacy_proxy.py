@@ -8,8 +8,9 @@ reverse-proxy block of tests/legacy/proxy/nginx.py: HTTP/1.1 keep-alive upstream
 X-Forwarded-*, no buffering) and `gaia up` with `legacy.upstream` and no functions, so
 every request takes the proxy path. wrk runs alternate over the three, `--repeat`
 times after a warm-up, at 32 connections and then at 1; medians. It prints requests/s
-at 32 connections with gaia's ratio to nginx (target ≥ 0.7x), and p50 at 1 connection
-with the latency each proxy adds over the old API directly (target for gaia ≤ 0.3 ms),
+at 32 connections with gaia's ratio to nginx (target ≥ 0.7x) and each server's own CPU
+time per request, and p50 at 1 connection with the latency each proxy adds over the old
+API directly (target for gaia ≤ 0.3 ms),
 plus the machine's load average before and after, since the machine may be shared.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,17 +29,20 @@ from bench.common import (
     Processes,
     WrkResult,
     command_line,
+    descendants,
     free_port,
     machine,
     markdown_table,
     progress,
+    read_stat,
     run_script,
+    run_wrk,
     start_gateway,
     verdict,
     wait_serving,
     wrk_command,
 )
-from bench.hot_path import compare, warm_up
+from bench.hot_path import compare, median_result, warm_up
 from tests.legacy.proxy.nginx import nginx_argv, write_config
 
 PATH = "/hello"
@@ -50,11 +55,25 @@ ADDED_P50_TARGET_MS = 0.3
 class Results:
     c32: dict[str, WrkResult]
     c1: dict[str, WrkResult]
+    # The proxy's own CPU time per request at 32 connections (median of the runs).
+    cpu_us: dict[str, float]
     load_before: float
     load_after: float
 
 
-def start_all(procs: Processes, workdir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class Target:
+    """A URL and the processes whose CPU time its requests cost the proxy in between."""
+
+    url: str
+    pids: tuple[int, ...]
+
+    def cpu_ticks(self) -> int:
+        family = [pid for root in self.pids for pid in (root, *(s.pid for s in descendants(root)))]
+        return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
+
+
+def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
     port = free_port()
     argv = [sys.executable, "-m", "tests.legacy.oldapi", str(port), "bench"]
     old_api = procs.spawn("old API", argv, log=workdir / "oldapi.log", env=os.environ)
@@ -72,19 +91,47 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, str]:
     gateway = start_gateway(
         procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
     )
-    return {"old API": direct, "nginx": through_nginx, "gaia": gateway.url(PATH)}
+    return {
+        "old API": Target(direct, (old_api.pid,)),
+        "nginx": Target(through_nginx, (nginx.pid,)),
+        "gaia": Target(gateway.url(PATH), (gateway.proc.pid,)),
+    }
+
+
+def compare_with_cpu(
+    targets: dict[str, Target], *, duration_s: int, repeat: int
+) -> tuple[dict[str, WrkResult], dict[str, float]]:
+    """wrk at 32 connections over the targets in turn, `repeat` times; medians of the
+    results and of each target's CPU µs per request."""
+    runs: dict[str, list[WrkResult]] = {name: [] for name in targets}
+    cpu: dict[str, list[float]] = {name: [] for name in targets}
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    for round_no in range(1, repeat + 1):
+        for name, target in targets.items():
+            before = target.cpu_ticks()
+            result = run_wrk(target.url, connections=32, duration_s=duration_s)
+            used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
+            progress(f"  c32 run {round_no}/{repeat} {name:<8} {result.describe()}"
+                     f"  {used:.0f} CPU µs/request")  # fmt: skip
+            runs[name].append(result)
+            cpu[name].append(used)
+    medians = {name: median_result(results) for name, results in runs.items()}
+    return medians, {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
     load_before = os.getloadavg()[0]
     progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    urls = start_all(procs, workdir)
+    targets = start_all(procs, workdir)
+    urls = {name: target.url for name, target in targets.items()}
     warm_up(urls, WARMUP_S)
     progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32 = compare(urls, connections=32, duration_s=args.duration, repeat=args.repeat)
+    c32, cpu_us = compare_with_cpu(targets, duration_s=args.duration, repeat=args.repeat)
     progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
     c1 = compare(urls, connections=1, duration_s=args.duration, repeat=args.repeat)
-    return Results(c32=c32, c1=c1, load_before=load_before, load_after=os.getloadavg()[0])
+    return Results(
+        c32=c32, c1=c1, cpu_us=cpu_us, load_before=load_before, load_after=os.getloadavg()[0]
+    )
 
 
 def report(results: Results, args: argparse.Namespace) -> str:
@@ -112,6 +159,15 @@ def report(results: Results, args: argparse.Namespace) -> str:
             verdict(added <= ADDED_P50_TARGET_MS),
         ),
         (
+            "CPU µs/request, 32 connections (the server named)",
+            f"{results.cpu_us['old API']:.0f}",
+            f"{results.cpu_us['nginx']:.0f}",
+            f"{results.cpu_us['gaia']:.0f}",
+            "-",
+            "-",
+            "-",
+        ),
+        (
             "p99, 32 connections (ms)",
             f"{direct32.p99_ms:.3f}",
             f"{nginx32.p99_ms:.3f}",
@@ -136,7 +192,9 @@ def report(results: Results, args: argparse.Namespace) -> str:
         f" {WARMUP_S}s warm-up; medians; {errors} errors.",
         "Old API: tests/legacy/oldapi.py `GET /hello` on uvicorn (httptools, uvloop), one"
         " process; nginx: one worker, tests/legacy/proxy/nginx.py's block; gaia: `python -m"
-        " gateway up` with `legacy.upstream` only, access log to a file.",
+        " gateway up` with `legacy.upstream` only, access log to a file. CPU µs/request:"
+        " the user+system time of that server's processes (nginx: master and worker; not"
+        " the old API behind the proxies) over a run, per request wrk counted.",
     ]
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
 

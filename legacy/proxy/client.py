@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import ssl
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -64,9 +65,9 @@ class Origin:
         tls = parts.scheme == "https"
         return cls(host=parts.hostname, port=parts.port or (443 if tls else 80), tls=tls)
 
-    @property
+    @functools.cached_property
     def authority(self) -> bytes:
-        """`host:port` for a Host header."""
+        """`host:port` for a Host header (IDNA-encoding it each time is measurable)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}".encode("idna")
 
@@ -293,6 +294,13 @@ class Response:
         data, ended = await self._connection.read_some(self._client.read_timeout_s)
         self._ended = ended
         return data, ended
+
+    def length(self) -> int | None:
+        """The body's announced length (Content-Length), None when it has none."""
+        for name, value in self.headers:
+            if name == b"content-length" and value.isdigit():
+                return int(value)
+        return None
 
     async def read(self, limit: int) -> bytes | None:
         """The whole body, or None (the connection closed) once it passes `limit` bytes."""

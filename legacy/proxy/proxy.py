@@ -32,6 +32,8 @@ TIMEOUT = "upstream_timeout"
 NO_UPSTREAM = "no_upstream"
 # The client left while its answer streamed: the old API's answer is dropped unread.
 CLIENT_GONE = "client_gone"
+# Answers up to this long (by Content-Length) are read whole before they are passed on.
+_GATHERED = 64 * 1024
 
 
 class ClientGone(Exception):
@@ -59,6 +61,7 @@ class LegacyProxy:
                 raise UpstreamError(upstream.message, status=502, reason=NO_UPSTREAM)
             content, length = _request_body(request, receive, body)
             response = await self._send(upstream, request, (content, length))
+            first = await _small_body(upstream, response)
         except UpstreamError as exc:
             await json_error(send, exc.status, exc.reason, exc.message, request.request_id)
             return ForwardOutcome(
@@ -70,20 +73,17 @@ class LegacyProxy:
             )
         headers = client_response_headers(response.headers, request.request_id)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        kept: list[bytes] | None = [] if capture_limit > 0 else None
-        kept_size = 0
+        capture = _Capture(capture_limit)
         failure: str | None = None
         ended = False
         watcher: asyncio.Task[None] | None = None
         try:
             while not ended:
-                data, ended = await response.read_some()
-                if kept is not None:
-                    kept_size += len(data)
-                    if kept_size > capture_limit:
-                        kept = None
-                    else:
-                        kept.append(data)
+                if first is not None:
+                    data, ended, first = first, True, None
+                else:
+                    data, ended = await response.read_some()
+                capture.add(data)
                 await send({"type": "http.response.body", "body": data, "more_body": not ended})
                 # A long answer: the server drops what is sent to a client that left, so
                 # without a watch the whole of it would still be read. Only once the
@@ -102,11 +102,11 @@ class LegacyProxy:
             response.release(reuse=failure is None)
         duration = time.perf_counter() - started
         captured = None
-        if kept is not None and failure is None:
+        if capture_limit > 0 and failure is None:
             captured = CapturedResponse(
                 status=response.status,
                 headers=response.headers,
-                body=b"".join(kept),
+                body=capture.body(),
                 duration_s=duration,
             )
         return ForwardOutcome(
@@ -161,6 +161,40 @@ class LegacyProxy:
             )
         except ClientError as exc:
             raise _upstream_error(upstream, exc) from None
+
+
+class _Capture:
+    """Up to `limit` bytes of an answer streamed on, for the caller to compare."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept: list[bytes] | None = [] if limit > 0 else None
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if self._kept is not None:
+            self._size += len(data)
+            if self._size > self._limit:
+                self._kept = None
+            else:
+                self._kept.append(data)
+
+    def body(self) -> bytes | None:
+        """The whole body, None when it passed the limit."""
+        return None if self._kept is None else b"".join(self._kept)
+
+
+async def _small_body(upstream: Upstream, response: Response) -> bytes | None:
+    """A short answer's whole body, read before the client's answer starts: it goes out
+    in one piece, and an old API that fails before its end still gets a clean 502/504."""
+    length = response.length()
+    if length is None or length > _GATHERED:
+        return None
+    try:
+        return await response.read(_GATHERED)
+    except ClientError as exc:
+        response.release(reuse=False)
+        raise _upstream_error(upstream, exc) from None
 
 
 async def _abort_when_gone(receive: Receive, response: Response) -> None:

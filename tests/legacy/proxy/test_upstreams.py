@@ -64,4 +64,5 @@ def test_the_default_alone_takes_everything() -> None:
     chosen = Upstreams(config).choose("any", "/x")
     assert isinstance(chosen, Upstream)
     assert (chosen.name, chosen.origin.host, chosen.origin.port) == ("default", "127.0.0.1", 9000)
+    assert chosen.origin.authority == b"127.0.0.1:9000"
     assert not isinstance(Upstreams(config).choose(None, "/"), NoUpstream)
