@@ -36,7 +36,7 @@ from bench.common import (
     run_script,
     wait_serving,
 )
-from legacy.proxy.client import HttpClient, Origin
+from httpkit.client import HttpClient, Origin
 
 Get = Callable[[str], Awaitable[tuple[int, bytes]]]
 Head = Callable[[str], Awaitable[tuple[int, bytes, dict[str, str]]]]

@@ -13,9 +13,9 @@ from __future__ import annotations
 from starlette.types import Receive, Scope, Send
 
 from gateway.dataplane import Fallback
+from httpkit.client import HttpClient
 from legacy.config import LegacyConfig
 from legacy.ports import Proxy
-from legacy.proxy.client import HttpClient
 from legacy.proxy.proxy import LegacyProxy
 from legacy.proxy.request import proxied_request
 

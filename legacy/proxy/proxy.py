@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 
 from starlette.types import Receive, Send
 
+from httpkit.client import Body, ClientError, HttpClient, Response
 from legacy.config import LegacyConfig
 from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, UpstreamError
-from legacy.proxy.client import Body, ClientError, HttpClient, Response
 from legacy.proxy.headers import (
     client_response_headers,
     request_body_length,

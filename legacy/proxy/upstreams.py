@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from httpkit.client import Origin
 from legacy.config import LegacyConfig
-from legacy.proxy.client import Origin
 from routing.routes import host_key
 
 # The name of `legacy.upstream` in outcomes and logs (upstream names are lower-case

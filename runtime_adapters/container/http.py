@@ -1,5 +1,5 @@
 """How container instances are reached: gaia's pooled keep-alive HTTP/1.1 client
-(legacy/proxy/client.py, chosen by measurement), one per instance. The one module that
+(httpkit/client.py, chosen by measurement), one per instance. The one module that
 names the client, so it moves with it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from legacy.proxy.client import ClientError, HttpClient, Origin
+from httpkit.client import ClientError, HttpClient, Origin
 from legacy.proxy.headers import end_to_end
 
 # The instance's framing and date are for its hop; the gateway's server writes its own.

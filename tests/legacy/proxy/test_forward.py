@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from httpkit.client import Origin
 from legacy.config import LegacyConfig
 from legacy.ports import ForwardOutcome, ProxiedRequest, UpstreamError
 from legacy.proxy import build_proxy
-from legacy.proxy.client import Origin
 from tests.legacy.proxy.test_client import RawServer
 
 Message = dict[str, Any]

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import h11
 import pytest
 
-from legacy.proxy.client import ClientError, HttpClient, Origin, Response
+from httpkit.client import ClientError, HttpClient, Origin, Response
 
 Script = Callable[[int], list[bytes]]
 

@@ -4,8 +4,7 @@ Chosen by measurement (bench/legacy_clients.py; README "Fronting the old API"): 
 request it costs a fraction of aiohttp's and httpx's, because a connection is an
 `asyncio.Protocol` feeding httptools (llhttp) directly, with no streams, no per-request
 task and no header objects beyond `(name, value)` byte pairs. It is not tied to the
-legacy proxy: it is meant to become the gateway's HTTP dispatch client too (issue 14),
-at `gateway/http/client.py`.
+legacy proxy: container instances are reached through it too.
 
 What it does: one request at a time per connection (no pipelining); idle connections
 kept per origin (LIFO, so few stay warm) and dropped when the peer closes them or after
