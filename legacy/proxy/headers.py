@@ -9,11 +9,9 @@ an incoming `Forwarded` header passes unchanged.
 
 from __future__ import annotations
 
+from httpkit.headers import end_to_end
 from legacy.ports import Headers, ProxiedRequest
 
-_HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
-)
 # Set again by the proxy; the body's framing (Content-Length) is the client's to write,
 # and Expect was answered to the client already by the gateway's own server, as nginx does.
 _REPLACED = frozenset(
@@ -21,36 +19,11 @@ _REPLACED = frozenset(
 )
 
 
-def _connection_named(headers: Headers) -> frozenset[bytes]:
-    named: set[bytes] = set()
-    for name, value in headers:
-        if name == b"connection":
-            named.update(token.strip().lower() for token in value.split(b","))
-    return frozenset(named)
-
-
-def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
-    named = _connection_named(headers)
-    return [
-        (name, value)
-        for name, value in headers
-        if name not in _HOP_BY_HOP
-        and name not in named
-        and name not in also_drop
-        and not name.startswith(b"proxy-")
-    ]
-
-
-def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
-    """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
-    return _end_to_end(headers, also_drop)
-
-
 def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> Headers:
     """The headers the old API gets: the client's end-to-end ones, Host kept (or
     `default_host` for a client that sent none, as HTTP/1.0 allows), plus the
     X-Forwarded-* trio."""
-    headers = _end_to_end(request.headers, _REPLACED)
+    headers = end_to_end(request.headers, also_drop=_REPLACED)
     forwarded_for = [value for name, value in request.headers if name == b"x-forwarded-for"]
     if request.client is not None:
         forwarded_for.append(request.client[0].encode("latin-1"))
@@ -68,7 +41,7 @@ def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> He
 def client_response_headers(headers: Headers, request_id: str) -> Headers:
     """The headers the client gets: the old API's end-to-end ones but Date (the gateway's
     server writes its own, as nginx does), plus X-Request-Id when the old API set none."""
-    kept = _end_to_end(headers, frozenset({b"date"}))
+    kept = end_to_end(headers, also_drop=frozenset({b"date"}))
     if not any(name == b"x-request-id" for name, _ in kept):
         kept.append((b"x-request-id", request_id.encode("latin-1")))
     return kept

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass
 
 from httpkit.client import ClientError, HttpClient, Origin
-from legacy.proxy.headers import end_to_end
+from httpkit.headers import end_to_end
 
 # The instance's framing and date are for its hop; the gateway's server writes its own.
 _RESPONSE_DROP = frozenset({b"content-length", b"date"})

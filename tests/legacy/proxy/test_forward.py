@@ -15,7 +15,7 @@ from httpkit.client import Origin
 from legacy.config import LegacyConfig
 from legacy.ports import ForwardOutcome, ProxiedRequest, UpstreamError
 from legacy.proxy import build_proxy
-from tests.legacy.proxy.test_client import RawServer
+from tests.httpkit.test_client import RawServer
 
 Message = dict[str, Any]
 
