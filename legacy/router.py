@@ -124,6 +124,12 @@ class LegacyRouter:
         if config is not None:
             self.update(config)
 
+    def use_proxy(self, proxy: Proxy) -> None:
+        """Ask the old API through `proxy` from now on (its upstreams changed); requests
+        already on their way finish through the one they started with."""
+        self._proxy = proxy
+        self._shadow.use_proxy(proxy)
+
     @property
     def observations(self) -> EvidenceBook:
         """`ports.Observations`: the routes' evidence, discovery and the totals."""
