@@ -178,6 +178,11 @@ def test_the_ledger_through_the_cli_on_real_traffic_gated_forced_recorded_and_ke
     # p50s are the gateway's own timings: the old API's within what the client waited.
     assert 0 < items["legacy"]["p50_ms"] <= max(old_latencies) * 1000 * 1.01
     assert 0 < items["function"]["p50_ms"] <= elapsed * 1000 * 1.01
+    assert _route(status, "/items/{id}")["next"] == {
+        "state": "canary",
+        "allowed": False,
+        "reasons": ["mismatch rate 14.3% (3 of 21) over 21 samples is not under 1.0%"],
+    }
     assert items["example"]["request"] in ("GET /items/9", "GET /items/19", "GET /items/boom")
     orders = _route(status, "/orders")["evidence"]
     assert (orders["requests"], orders["legacy"]["errors"]) == (7, 2)
@@ -224,7 +229,13 @@ def test_the_ledger_through_the_cli_on_real_traffic_gated_forced_recorded_and_ke
         ("ci", "apply", False),
         ("ada", "migrate set", True),
     ]
+    assert [h["action"] for h in history] == ["added", "changed"]
     assert history[1]["changes"] == ["state shadow → canary", "percent - → 50%"]
+    route = {"path": "/items/{id}", "methods": ["GET", "POST"], "function": "items:prod"}
+    assert history[1]["from"] == {**route, "state": "shadow", "percent": None}
+    assert history[1]["to"] == {**route, "state": "canary", "percent": 50.0}
+    assert history[0]["at"] <= history[1]["at"] <= time.time()
+    assert history[1]["gate"] == ("mismatch rate 14.3% (3 of 21) over 21 samples is not under 1.0%")
     at_change = history[1]["evidence"]
     assert (at_change["samples"], at_change["mismatches"]) == (21, 3)
     assert (at_change["legacy_requests"], at_change["legacy_errors"]) == (23, 0)
