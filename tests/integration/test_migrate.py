@@ -31,12 +31,17 @@ def handler(event, context):
     return {"id": item, "name": name, "uuid": str(uuid.uuid4()), "at": time.time()}
 """
 
-LIVE = """\
+FUNCTIONS = """\
 functions:
   items:
     code: ./items
     aliases:
       prod: {{traffic: [{{revision: latest, percent: 100}}]}}
+"""
+
+LIVE = (
+    FUNCTIONS
+    + """\
 legacy:
   upstream: {upstream}
   shadow: {{noise_sample: 1, capture: 1Ki}}
@@ -45,13 +50,11 @@ legacy:
     - {{path: "/items/{{id}}", methods: [GET, POST], function: items:prod, state: shadow}}
     - {{path: /orders, methods: [GET, POST]}}
 """
+)
 
-CONFIG = """\
-functions:
-  items:
-    code: ./items
-    aliases:
-      prod: {{traffic: [{{revision: latest, percent: 100}}]}}
+CONFIG = (
+    FUNCTIONS
+    + """\
 legacy:
   upstream: http://127.0.0.1:9
   routes:
@@ -60,6 +63,7 @@ legacy:
       state: {state}
     - {{path: /orders, methods: [GET, POST]}}
 """
+)
 
 
 def _config(tmp_path: Path, state: str = "shadow") -> Path:
