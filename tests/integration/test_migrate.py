@@ -368,7 +368,23 @@ def test_unreachable_ledger_routes_and_deleting_what_a_route_uses_are_refused(
         "legacy.routes[1].path: ledger route /orders (GET,POST) could never be reached:"
         " HTTP trigger items/http/0 (any method /orders) of function items" in shadowed.stderr
     )
-    # Nothing of the refused files was applied: no trigger, the ledger as it was.
+    # So is a deploy that would add such a trigger.
+    deployed = gaia.cli(
+        "deploy",
+        "items",
+        "--code",
+        str(tmp_path / "items"),
+        "--route",
+        "/orders",
+        "--method",
+        "POST",
+    )
+    assert deployed.returncode == 1
+    assert (
+        "ledger route /orders (GET,POST) could never be reached: HTTP trigger items/http/0"
+        " (POST /orders) of function items" in deployed.stderr
+    )
+    # Nothing of the refused changes was applied: no trigger, the ledger as it was.
     with gaia.data() as http:
         assert http.get("/orders").json()["error"] == "upstream_unreachable"
     assert [(r["path"], r["state"]) for r in _json(gaia, "migrate", "status")["routes"]] == ledger
