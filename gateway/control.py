@@ -81,6 +81,10 @@ class _Plan:
     code_dirs: Mapping[str, Path]
     # The command that asked for the change, as alias history records it.
     by: str
+    # Where a ledger route no request could reach is reported: the applied file's route,
+    # else this key.
+    file: GaiaFile | None = None
+    ledger_field: str = "triggers"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,6 +309,7 @@ class ControlPlane:
         drain and stop, and bundles no other revision shares are removed."""
         async with self._lock:
             revisions = self.revisions(function)
+            migration.check_unused(self._state, function)
             gone = {r.digest for r in revisions}
             before = self.snapshot
             await self._commit(
@@ -345,6 +350,7 @@ class ControlPlane:
                     "point the trigger elsewhere first (gaia apply)",
                     field="alias",
                 )
+            migration.check_unused(self._state, function, alias=name)
             await self._commit(
                 _Plan(
                     changes=Changes(deleted_aliases=((function, name),)),
@@ -409,10 +415,12 @@ class ControlPlane:
                         functions=tuple(plans),
                         code_dirs={name: c.code for name, c in file.functions.items()},
                         by="apply",
+                        file=file,
                     )
                 )
             else:
-                self._candidate(merged)  # validates routes and aliases without committing
+                # Validates routes and aliases without committing.
+                self._candidate(merged, file=file)
             return ApplyResult(functions=plans, ledger=view)
 
     async def add_route(
@@ -429,7 +437,15 @@ class ControlPlane:
                 by=by,
                 at=time.time(),
             )
-            await self._commit(_Plan(changes=changes, functions=(), code_dirs={}, by="migrate add"))
+            await self._commit(
+                _Plan(
+                    changes=changes,
+                    functions=(),
+                    code_dirs={},
+                    by="migrate add",
+                    ledger_field="path",
+                )
+            )
             return self.ledger_entry(path)
 
     async def set_route(
@@ -556,7 +572,9 @@ class ControlPlane:
                     field=f"{path}[{index}].revision",
                 )
 
-    def _candidate(self, changes: Changes) -> tuple[StoredState, Snapshot]:
+    def _candidate(
+        self, changes: Changes, *, file: GaiaFile | None = None, ledger_field: str = "triggers"
+    ) -> tuple[StoredState, Snapshot]:
         candidate = self._state.merged(changes)
         try:
             snapshot = build_snapshot(
@@ -564,12 +582,18 @@ class ControlPlane:
             )
         except RoutingError as exc:
             raise InvalidInput(str(exc), field=getattr(exc, "path", None) or "triggers") from exc
+        if changes.ledger or changes.triggers:
+            migration.check_reachable(
+                candidate, snapshot.routes.routes, file=file, field=ledger_field
+            )
         return candidate, snapshot
 
     async def _commit(self, plan: _Plan) -> dict[str, float]:
         """Store, warm, write, swap; returns each stage's milliseconds."""
         plan = replace(plan, changes=replace(plan.changes, history=self._history_of(plan)))
-        candidate, snapshot = self._candidate(plan.changes)
+        candidate, snapshot = self._candidate(
+            plan.changes, file=plan.file, ledger_field=plan.ledger_field
+        )
         clock = _Stages()
         installed: dict[str, Path] = {}
         for revision in plan.changes.revisions:

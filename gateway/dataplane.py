@@ -61,6 +61,10 @@ class DataPlane:
         self._id_prefix = os.urandom(4).hex()
         self._counter = 0
 
+    def use_fallback(self, fallback: Fallback | None) -> None:
+        """From the next request on: a `legacy:` section applied while the gateway runs."""
+        self._fallback = fallback
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":

@@ -8,7 +8,7 @@ The gates read the evidence from the router's `Observations` at that moment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -25,8 +25,11 @@ from legacy.ledger import (
     change_route,
     replace_ledger,
 )
+from legacy.matching import LedgerRouteConflict
+from legacy.matching import check_reachable as check_ledger
 from legacy.ports import Observations
 from routing.names import DEFAULT_ALIAS, parse_target
+from routing.routes import HttpRoute
 
 
 def legacy_of(state: StoredState) -> LegacyConfig | None:
@@ -42,6 +45,40 @@ def entry_of(state: StoredState, path: str) -> LedgerEntry:
             return entry
     known = ", ".join(e.path for e in state.ledger) or "none"
     raise NotFound(f"route {path!r} is not in the ledger (routes: {known})", field="path")
+
+
+def check_reachable(
+    state: StoredState, triggers: Iterable[HttpRoute], *, file: GaiaFile | None, field: str
+) -> None:
+    """Every ledger route of `state` can get a request (see legacy.matching); else
+    InvalidInput naming both routes, on the applied file's route when it has that one."""
+    try:
+        check_ledger((entry.route for entry in state.ledger), triggers)
+    except LedgerRouteConflict as exc:
+        routes = file.legacy.routes if file is not None and file.legacy is not None else ()
+        index = next((i for i, r in enumerate(routes) if r.path == exc.path), None)
+        raise InvalidInput(
+            exc.message, field=field if index is None else f"legacy.routes[{index}].path"
+        ) from exc
+
+
+def check_unused(state: StoredState, function: str, *, alias: str | None = None) -> None:
+    """Conflict when a ledger route names the function (any of its aliases), or `alias`
+    of it. Also a route still in `legacy` counts: its next move would send it requests."""
+    users = []
+    for entry in state.ledger:
+        if entry.route.function is None:
+            continue
+        target = parse_target(entry.route.function)
+        if target.function == function and alias in (None, target.alias or DEFAULT_ALIAS):
+            users.append(f"{entry.path} ({entry.route.state})")
+    if users:
+        what = function if alias is None else f"{function}:{alias}"
+        raise Conflict(
+            f"{what} is the target of ledger route {', '.join(users)}: point the route"
+            " elsewhere or take it out of legacy.routes first (gaia apply)",
+            field="alias" if alias is not None else "function",
+        )
 
 
 def apply_changes(

@@ -28,7 +28,7 @@ from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
-from gateway.dataplane import DataPlane, Fallback
+from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
 from gateway.errors import GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
@@ -39,10 +39,7 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
-from legacy.build import build_router
-from legacy.ports import Proxy
-from legacy.proxy import build_proxy
-from legacy.router import LegacyRouter
+from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
 
@@ -62,8 +59,8 @@ class Services:
     subscriptions: Subscriptions
     token: str
     started_at: float
-    # Where requests no HTTP trigger takes go: None answers them 404/405.
-    fallback: Fallback | None = None
+    # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
+    legacy: LegacyLayer
 
 
 def find_examples() -> Path | None:
@@ -101,8 +98,12 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)
-    proxy: Proxy | None = None
-    router: LegacyRouter | None = None
+    legacy = LegacyLayer(
+        control=control,
+        invoker=invoker,
+        body_limit=settings.body_limit,
+        drain_timeout_s=settings.drain_timeout_s,
+    )
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -110,17 +111,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await control.start()
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
-        # The ledger as stored: `gaia migrate set` changes outlive the file's states.
-        legacy = control.legacy
-        if legacy is not None:
-            proxy = build_proxy(legacy)
-            router = build_router(
-                legacy,
-                control=control,
-                invoker=invoker,
-                proxy=proxy,
-                body_limit=settings.body_limit,
-            )
+        await legacy.start()
         yield Services(
             settings=settings,
             control=control,
@@ -129,13 +120,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             subscriptions=subscriptions,
             token=token,
             started_at=time.time(),
-            fallback=router,
+            legacy=legacy,
         )
     finally:
-        if router is not None:
-            await router.aclose()
-        if proxy is not None:
-            await proxy.aclose()
+        await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
@@ -214,8 +202,8 @@ async def serve(settings: Settings) -> None:
             invoker=services.invoker,
             access_log=access_log,
             body_limit=settings.body_limit,
-            fallback=services.fallback,
         )
+        services.legacy.serve_through(data_app.use_fallback)
         admin_app = build_admin_app(
             AdminRoutes(
                 control=services.control,

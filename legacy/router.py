@@ -29,6 +29,7 @@ from legacy.budget import RetryBudget
 from legacy.canary import CanarySplit
 from legacy.config import SAFE_METHODS, LegacyConfig, LegacyRouteConfig
 from legacy.evidence import EvidenceBook, RouteEvidence, is_error
+from legacy.matching import ledger_table
 from legacy.ports import (
     ForwardOutcome,
     FunctionCaller,
@@ -38,8 +39,7 @@ from legacy.ports import (
 )
 from legacy.proxy.request import proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
-from routing.names import Target
-from routing.routes import HttpRoute, RouteMatch, RouteTable
+from routing.routes import RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
 
 
@@ -90,15 +90,7 @@ class LegacyRouter:
         changed starts a fresh evidence window; the others keep theirs. Raises
         routing.errors.RouteConflict, changing nothing, when two routes would match the
         same requests."""
-        table = RouteTable(
-            HttpRoute(
-                path=route.path,
-                methods=frozenset(route.methods),
-                target=Target(function=route.function or ""),
-                trigger_id=route.path,
-            )
-            for route in config.routes
-        )
+        table = ledger_table(config.routes)
         now = self._clock()
         routes: dict[str, _Route] = {}
         for route in config.routes:
@@ -123,6 +115,12 @@ class LegacyRouter:
         """The control plane's legacy listener: the ledger changed."""
         if config is not None:
             self.update(config)
+
+    def use_proxy(self, proxy: Proxy) -> None:
+        """Ask the old API through `proxy` from now on (its upstreams changed); requests
+        already on their way finish through the one they started with."""
+        self._proxy = proxy
+        self._shadow.use_proxy(proxy)
 
     @property
     def observations(self) -> EvidenceBook:

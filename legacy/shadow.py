@@ -77,6 +77,10 @@ class ShadowPool:
         self._settings = settings
         self._pump()
 
+    def use_proxy(self, proxy: Proxy) -> None:
+        """The old API's proxy for the noise samples from now on."""
+        self._proxy = proxy
+
     def offer(self, copy: ShadowCopy) -> bool:
         """Queue a copy; False (and counted on its route) when the queue is full."""
         if len(self._waiting) >= self._settings.queue:

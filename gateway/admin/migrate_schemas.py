@@ -79,7 +79,11 @@ class EvidenceView(_View):
     samples: int
     mismatches: int
     mismatch_rate: float | None
-    shadow_dropped: int
+    shadow_dropped: int = Field(description="copies dropped: the shadow queue was full")
+    shadow_skipped: int = Field(
+        description="requests not copied: a body over shadow.capture, or an unsafe method"
+        " on a route without shadow_unsafe"
+    )
     noise_paths: list[str]
     example: MismatchView | None
 
@@ -101,7 +105,10 @@ class LedgerRouteView(_View):
     shadow_unsafe: bool
     since: float
     updated_at: float
-    evidence: EvidenceView | None = Field(description="null: the router has seen nothing yet")
+    evidence: EvidenceView | None = Field(
+        description="counts from 0 when the route enters its state; null only when the"
+        " router has not taken the route yet"
+    )
     next: GateView | None = Field(description="null for a retired route")
 
 

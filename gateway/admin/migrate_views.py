@@ -32,6 +32,7 @@ def evidence_view(evidence: Evidence) -> dict[str, object]:
         "mismatches": evidence.mismatches,
         "mismatch_rate": evidence.mismatch_rate,
         "shadow_dropped": evidence.shadow_dropped,
+        "shadow_skipped": evidence.shadow_skipped,
         "noise_paths": list(evidence.noise_paths),
         "example": (
             {"request": example.request, "differences": list(example.differences), "at": example.at}

@@ -64,6 +64,8 @@ def status(output: str) -> None:
             "function",
             "by function",
             "mismatch",
+            "dropped",
+            "skipped",
             "noise",
             "errors old",
             "errors fn",
@@ -90,12 +92,14 @@ def _status_row(route: dict[str, Any]) -> list[object]:
         route["function"] or "-",
     ]
     if evidence is None:
-        return [*head, "-", "-", "", "-", "-", "-", "-", nxt]
+        return [*head, "-", "-", "-", "-", "", "-", "-", "-", "-", nxt]
     mismatch = f"{_percent(evidence['mismatch_rate'])} of {evidence['samples']}"
     return [
         *head,
         _percent(evidence["function_share"]),
         mismatch,
+        evidence["shadow_dropped"],
+        evidence["shadow_skipped"],
         ",".join(evidence["noise_paths"]),
         _percent(evidence["legacy"]["error_rate"]),
         _percent(evidence["function"]["error_rate"]),

@@ -118,9 +118,11 @@ def test_a_route_goes_from_legacy_to_retired_on_evidence(
         assert evidence["noise_paths"] == ["$.at", "$.uuid"]
         assert (evidence["mismatches"], evidence["mismatch_rate"]) == (0, 0.0)
         assert (evidence["served_by_function"], evidence["function"]["requests"]) == (0, 8)
-        # A POST is not shadowed: the old API answers it, the function never sees it.
+        # A POST is not shadowed: the old API answers it, the function never sees it, and
+        # it counts as skipped.
         assert _served_by(http.post("/items/1", content=b"{}")) == "old"
-        assert _route(gaia, "/items/{id}")["evidence"]["function"]["requests"] == 8
+        evidence = _route(gaia, "/items/{id}")["evidence"]
+        assert (evidence["function"]["requests"], evidence["shadow_skipped"]) == (8, 1)
 
         # canary at 50%: both sides answer, and the gate let it in on the evidence above.
         _apply(gaia, _write(tmp_path, old_api, "canary", 50))
@@ -237,3 +239,54 @@ legacy:
         what="the small upload's comparison",
     )
     assert (evidence["requests"], evidence["function"]["requests"]) == (3, 1)
+    assert evidence["shadow_skipped"] == 2
+
+
+# Holds its shadow copy until the old API has an order: the test decides when it ends.
+HELD = """
+import json, time, urllib.request
+
+def handler(event, context):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with urllib.request.urlopen("{old}/orders") as answer:
+            if json.load(answer)["orders"]:
+                break
+        time.sleep(0.05)
+    return {{"id": event.params["id"]}}
+"""
+
+
+def test_copies_beyond_the_shadow_queue_are_dropped_and_counted(
+    tmp_path: Path, gaia_factory: GaiaFactory, old_api: OldApi
+) -> None:
+    write_function(tmp_path / "fn" / "held", HELD.format(old=old_api.url))
+    path = tmp_path / "gaia.yaml"
+    path.write_text(
+        f"""
+functions:
+  held:
+    code: ./fn/held
+legacy:
+  upstream: {old_api.url}
+  shadow: {{queue: 1, concurrency: 1, noise_sample: 0}}
+  routes:
+    - {{path: "/items/{{id}}", function: held, state: shadow}}
+"""
+    )
+    gaia = gaia_factory().start("-f", str(path))
+    with gaia.data() as http:
+        for item in range(5):
+            assert _served_by(http.get(f"/items/{item}")) == "old"
+    # The first copy runs (held), the second waits in the queue of 1, the rest are dropped.
+    evidence = wait_for(
+        lambda: (e := _route(gaia, "/items/{id}")["evidence"])["shadow_dropped"] == 3 and e,
+        what="3 copies dropped",
+    )
+    assert (evidence["requests"], evidence["samples"], evidence["shadow_skipped"]) == (5, 0, 0)
+    httpx.post(f"{old_api.url}/orders", json={"release": True})
+    evidence = wait_for(
+        lambda: (e := _route(gaia, "/items/{id}")["evidence"])["samples"] == 2 and e,
+        what="the 2 copies not dropped compared",
+    )
+    assert evidence["shadow_dropped"] == 3

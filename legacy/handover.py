@@ -1,0 +1,73 @@
+"""A proxy that knows its requests in flight, so one replaced at run time (new upstreams
+or timeouts applied) is closed once they are done, within a deadline, and not under them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.types import Receive, Send
+
+from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy
+
+log = logging.getLogger("gaia.legacy.handover")
+
+
+class TrackedProxy:
+    """`ports.Proxy` over another, counting the requests it is still serving."""
+
+    def __init__(self, inner: Proxy) -> None:
+        self._inner = inner
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def forward(
+        self,
+        request: ProxiedRequest,
+        receive: Receive,
+        send: Send,
+        *,
+        body: bytes | None = None,
+        capture_limit: int = 0,
+    ) -> ForwardOutcome:
+        self._enter()
+        try:
+            return await self._inner.forward(
+                request, receive, send, body=body, capture_limit=capture_limit
+            )
+        finally:
+            self._leave()
+
+    async def fetch(self, request: ProxiedRequest, *, body: bytes, limit: int) -> CapturedResponse:
+        self._enter()
+        try:
+            return await self._inner.fetch(request, body=body, limit=limit)
+        finally:
+            self._leave()
+
+    async def retire(self, *, timeout_s: float) -> None:
+        """Close once no request is in flight, or after `timeout_s` whatever is left (the
+        connections still answering finish on their own; only the pool goes)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "closing the replaced old-API proxy with %d requests still in flight after %gs",
+                self.in_flight,
+                timeout_s,
+            )
+        await self._inner.aclose()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def _enter(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
