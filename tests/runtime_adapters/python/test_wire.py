@@ -97,10 +97,13 @@ async def test_invocations_sent_in_one_pass_go_out_in_one_write() -> None:
     await asyncio.sleep(0)
     (data,) = transport.written
     decode = msgspec.msgpack.Decoder(ToWorker).decode
-    sent, offset = [], 0
+    sent: list[Invoke] = []
+    offset = 0
     while offset < len(data):
         size = int.from_bytes(data[offset : offset + 4], "big")
-        sent.append(decode(data[offset + 4 : offset + 4 + size]))
+        message = decode(data[offset + 4 : offset + 4 + size])
+        assert isinstance(message, Invoke)
+        sent.append(message)
         offset += 4 + size
     assert [message.id for message in sent] == ids
 
