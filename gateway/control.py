@@ -41,6 +41,10 @@ from triggers import registry as trigger_kinds
 
 log = logging.getLogger("gaia.control")
 
+StageDone = Callable[[str, float], None]
+"""Told of each stage of a commit as it ends (its name and milliseconds), so that a
+caller can show a slow publish's progress while the rest still runs."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class FunctionPlan:
@@ -252,6 +256,7 @@ class ControlPlane:
         config: FunctionConfig,
         add_triggers: tuple[Trigger, ...] = (),
         dry_run: bool = False,
+        on_stage: StageDone | None = None,
     ) -> FunctionPlan:
         """Create revision N+1 from a directory, or find the one with the same digest;
         `add_triggers` join the function's triggers unless it has them already."""
@@ -273,7 +278,8 @@ class ControlPlane:
                     functions=(plan[0],),
                     code_dirs={function: code_dir},
                     by="deploy",
-                )
+                ),
+                on_stage=on_stage,
             )
             return replace(plan[0], timings_ms=timings)
 
@@ -588,13 +594,14 @@ class ControlPlane:
             )
         return candidate, snapshot
 
-    async def _commit(self, plan: _Plan) -> dict[str, float]:
-        """Store, warm, write, swap; returns each stage's milliseconds."""
+    async def _commit(self, plan: _Plan, *, on_stage: StageDone | None = None) -> dict[str, float]:
+        """Store, warm, write, swap; returns each stage's milliseconds, which `on_stage`
+        is also told of as each ends."""
         plan = replace(plan, changes=replace(plan.changes, history=self._history_of(plan)))
         candidate, snapshot = self._candidate(
             plan.changes, file=plan.file, ledger_field=plan.ledger_field
         )
-        clock = _Stages()
+        clock = _Stages(on_stage)
         installed: dict[str, Path] = {}
         for revision in plan.changes.revisions:
             requirements = dependencies.requirements_of(plan.code_dirs[revision.function])
@@ -724,14 +731,17 @@ class ControlPlane:
 
 
 class _Stages:
-    def __init__(self) -> None:
+    def __init__(self, on_stage: StageDone | None = None) -> None:
         self.laps: dict[str, float] = {}
         self._last = time.perf_counter()
+        self._on_stage = on_stage
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.laps[stage] = round((now - self._last) * 1000, 3)
         self._last = now
+        if self._on_stage is not None:
+            self._on_stage(stage, self.laps[stage])
 
 
 def _failure(key: RevisionKey, error: str, *, new: bool) -> str:

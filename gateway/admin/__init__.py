@@ -7,7 +7,6 @@ in /openapi.json. Each path is one route that dispatches on the method itself, s
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
@@ -20,6 +19,7 @@ from starlette.types import ASGIApp
 
 from gateway.admin.auth import BearerAuth, ensure_token
 from gateway.admin.endpoints import ENDPOINTS
+from gateway.admin.failures import error_body, internal_error_body
 from gateway.admin.openapi import openapi_document
 from gateway.admin.request_ids import RequestIds, request_id_of
 from gateway.admin.routes import AdminRoutes
@@ -29,7 +29,6 @@ from routing.routes import HTTP_METHODS
 __all__ = ["AdminRoutes", "build_admin_app", "ensure_token"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-log = logging.getLogger("gaia.admin")
 
 
 def allow_header(methods: list[str]) -> str:
@@ -80,7 +79,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
 
     async def gaia_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GaiaError)
-        return _error(request, exc.status, exc.to_dict())
+        return JSONResponse(error_body(exc, request_id_of(request.scope)), status_code=exc.status)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -90,12 +89,8 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
         return _error(request, exc.status_code, body, headers=exc.headers)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        # Starlette re-raises it after this answer, so the server logs the traceback; this
-        # line ties it to the request id the client saw.
-        request_id = request_id_of(request.scope)
-        log.error("admin request %s failed: %r", request_id, exc)
-        message = f"internal error; see the gateway's log for request {request_id}"
-        return _error(request, 500, {"error": "internal_error", "message": message})
+        # Starlette re-raises it after this answer, so the server logs the traceback.
+        return JSONResponse(internal_error_body(exc, request_id_of(request.scope)), status_code=500)
 
     by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
     for e in ENDPOINTS:

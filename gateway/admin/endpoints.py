@@ -30,6 +30,7 @@ from gateway.admin.schemas import (
     StatusView,
     TriggerView,
 )
+from gateway.admin.stages import NDJSON
 from routing.names import MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 
 NAME_SCHEMA: dict[str, object] = {
@@ -152,6 +153,15 @@ ENDPOINTS = (
         answers=(
             Answer(status="201", description="a new revision", model=PublishedView),
             Answer(status="200", description="same digest as a revision", model=PublishedView),
+            Answer(
+                status="200",
+                description=(
+                    "asked for with Accept: application/x-ndjson, a line per stage as it"
+                    ' ends ({"stage", "ms"}), then the JSON answer or an error body'
+                ),
+                media_type=NDJSON,
+                schema={"type": "string"},
+            ),
         ),
         errors=_CHANGE,
     ),

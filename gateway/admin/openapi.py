@@ -51,9 +51,15 @@ class _Components:
 
 
 def _operation(endpoint: Endpoint, components: _Components) -> dict[str, object]:
+    # A status may come as more than one content type (publish's stream of stages).
+    descriptions: dict[str, list[str]] = {}
+    contents: dict[str, dict[str, object]] = {}
+    for answer in endpoint.answers:
+        descriptions.setdefault(answer.status, []).append(answer.description)
+        contents.setdefault(answer.status, {}).update(components.content(answer))
     responses: dict[str, object] = {
-        answer.status: {"description": answer.description, "content": components.content(answer)}
-        for answer in endpoint.answers
+        status: {"description": "; or ".join(descriptions[status]), "content": content}
+        for status, content in contents.items()
     }
     statuses = [*endpoint.errors, "405"] + ([] if endpoint.open else ["401"])
     for status in sorted(set(statuses)):

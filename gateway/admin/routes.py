@@ -19,6 +19,7 @@ from gateway.admin.bodies import parse_json, validated
 from gateway.admin.migrate import UNSTATED_ACTOR, MigrateRoutes
 from gateway.admin.request_ids import request_id_of
 from gateway.admin.schemas import ApplyBody, PublishBody
+from gateway.admin.stages import stage_stream, wants_stages
 from gateway.admin.views import (
     alias_view,
     function_view,
@@ -27,8 +28,14 @@ from gateway.admin.views import (
     revision_view,
     trigger_view,
 )
-from gateway.config import ConfigError, parse_config_document, parse_function
-from gateway.control import ControlPlane
+from gateway.config import (
+    ConfigError,
+    FunctionConfig,
+    Trigger,
+    parse_config_document,
+    parse_function,
+)
+from gateway.control import ControlPlane, FunctionPlan, StageDone
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
@@ -127,38 +134,67 @@ class AdminRoutes:
         return self._ok([revision_view(r, snapshot) for r in self._control.revisions(name)])
 
     async def publish(self, request: Request) -> Response:
+        """Publish; with `Accept: application/x-ndjson`, each stage as it ends first."""
         name = request.path_params["fn"]
         body = validated(PublishBody, parse_json(await request.body()))
-        with tempfile.TemporaryDirectory(prefix="gaia-upload-") as tmp:
-            code_dir = Path(tmp)
+        upload = tempfile.TemporaryDirectory(prefix="gaia-upload-")
+        try:
+            code_dir = Path(upload.name)
             bundles.unpack(_b64(body.code, field="code"), code_dir)
-            raw = dict(self._inherited_config(name)) | body.config
-            raw["code"] = str(code_dir)
+            config, added = self._publish_config(name, body, code_dir)
+        except BaseException:
+            upload.cleanup()
+            raise
+
+        async def run(on_stage: StageDone | None) -> dict[str, object]:
             try:
-                config = parse_function(
+                plan = await self._control.publish(
                     name,
-                    raw,
-                    file="request",
-                    base_dir=code_dir,
-                    path_prefix="config",
-                    check_code=True,
+                    code_dir=code_dir,
+                    config=config,
+                    dry_run=body.dry_run,
+                    add_triggers=added,
+                    on_stage=on_stage,
                 )
-                # Checked as gaia.yaml's `triggers:` are; paths read `triggers[0].http.path`.
-                added = parse_function(
-                    name,
-                    {"code": str(code_dir), "triggers": body.triggers},
-                    file="request",
-                    base_dir=code_dir,
-                ).triggers
-            except ConfigError as exc:
-                raise config_error(exc) from exc
-            plan = await self._control.publish(
+            finally:
+                upload.cleanup()
+            return self._published(name, plan, config, dry_run=body.dry_run)
+
+        if wants_stages(request):
+            return stage_stream(run, request_id=request_id_of(request.scope))
+        view = await run(None)
+        return self._ok(view, 201 if view["created"] else 200)
+
+    def _publish_config(
+        self, name: str, body: PublishBody, code_dir: Path
+    ) -> tuple[FunctionConfig, tuple[Trigger, ...]]:
+        """The revision's settings (the latest one's, overridden by the request's) and the
+        triggers to add, checked as gaia.yaml's are."""
+        raw = dict(self._inherited_config(name)) | body.config
+        raw["code"] = str(code_dir)
+        try:
+            config = parse_function(
                 name,
-                code_dir=code_dir,
-                config=config,
-                dry_run=body.dry_run,
-                add_triggers=added,
+                raw,
+                file="request",
+                base_dir=code_dir,
+                path_prefix="config",
+                check_code=True,
             )
+            # Checked as gaia.yaml's `triggers:` are; paths read `triggers[0].http.path`.
+            added = parse_function(
+                name,
+                {"code": str(code_dir), "triggers": body.triggers},
+                file="request",
+                base_dir=code_dir,
+            ).triggers
+        except ConfigError as exc:
+            raise config_error(exc) from exc
+        return config, added
+
+    def _published(
+        self, name: str, plan: FunctionPlan, config: FunctionConfig, *, dry_run: bool
+    ) -> dict[str, object]:
         stored = self._control.state.revisions
         revision = next(
             (r for r in stored if r.function == name and r.number == plan.revision),
@@ -173,11 +209,11 @@ class AdminRoutes:
         )
         view = revision_view(revision, self._control.snapshot)
         view["created"] = plan.created_revision
-        view["dry_run"] = body.dry_run
+        view["dry_run"] = dry_run
         view["triggers_added"] = list(plan.triggers_added)
         view["timings_ms"] = dict(plan.timings_ms)
         view["urls"] = self._urls(name, plan.revision)
-        return self._ok(view, 201 if plan.created_revision else 200)
+        return view
 
     def _urls(self, function: str, revision: int) -> list[str]:
         """Data-plane URLs whose trigger can reach this revision."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_module
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 
 from gateway.admin.auth import TOKEN_FILE
+from gateway.admin.stages import NDJSON
 from gateway.home import home_from_env, how_found
 from gateway.settings import DEFAULT_ADMIN_URL
 
@@ -61,12 +63,48 @@ class AdminClient:
         try:
             return self._client().request(method, path, json=json, content=content, params=params)
         except httpx.ConnectError:
-            raise CliError(
-                f"cannot reach the gaia admin API at {self.url}: is `gaia up` running? "
-                "(set GAIA_ADMIN_URL if it listens elsewhere)"
-            ) from None
+            raise CliError(self._unreachable()) from None
         except httpx.TimeoutException:
-            raise CliError(f"the gaia admin API at {self.url} did not answer in time") from None
+            raise CliError(self._late()) from None
+
+    def _unreachable(self) -> str:
+        return (
+            f"cannot reach the gaia admin API at {self.url}: is `gaia up` running? "
+            "(set GAIA_ADMIN_URL if it listens elsewhere)"
+        )
+
+    def _late(self) -> str:
+        return f"the gaia admin API at {self.url} did not answer in time"
+
+    def stages(
+        self, method: str, path: str, *, json: object, on_stage: Callable[[str, float], None]
+    ) -> Any:
+        """`call`, asking for the stages as they end (`Accept: application/x-ndjson`):
+        `on_stage` is told of each, and the last line is the answer or its error."""
+        try:
+            with self._client().stream(
+                method, path, json=json, headers={"accept": NDJSON}
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise CliError(_error_text(response))
+                last: Any = None
+                for text in response.iter_lines():
+                    if not text.strip():
+                        continue
+                    last = json_module.loads(text)
+                    if isinstance(last, dict) and last.keys() == {"stage", "ms"}:
+                        on_stage(str(last["stage"]), float(last["ms"]))
+                        last = None
+        except httpx.ConnectError:
+            raise CliError(self._unreachable()) from None
+        except httpx.TimeoutException:
+            raise CliError(self._late()) from None
+        if last is None:
+            raise CliError(f"the gaia admin API at {self.url} ended its answer early")
+        if isinstance(last, dict) and "error" in last and "message" in last:
+            raise CliError(_error_body_text(last))
+        return last
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
@@ -104,6 +142,10 @@ def _error_text(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {response.text.strip()}"
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}: {body}"
+    return _error_body_text(body)
+
+
+def _error_body_text(body: dict[str, Any]) -> str:
     issues = body.get("errors")
     # Each issue alone, by its key: the message around them repeats the request's name.
     if isinstance(issues, list) and issues:

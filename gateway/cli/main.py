@@ -258,8 +258,8 @@ def deploy(
     progress = DeployProgress(quiet=output == "json")
     with progress.stage("package"):
         packed = _pack(code)
-    with progress.waiting("publishing: dependencies, store, warm…"):
-        result = _client().call(
+    with progress.waiting("publishing…"):
+        result = _client().stages(
             "POST",
             f"/v1/functions/{function}/revisions",
             json={
@@ -268,12 +268,12 @@ def deploy(
                 "dry_run": dry_run,
                 "triggers": route_triggers(route, methods),
             },
+            on_stage=progress.done,
         )
     result["timings_ms"] = {"package": progress.laps["package"], **result.get("timings_ms", {})}
     if output == "json":
         emit_json(result)
         return
-    progress.report(result["timings_ms"])
     if dry_run:
         would = "would be created" if result["created"] else "exists already, same digest"
         click.echo(f"dry run: {result['name']} {would}; nothing changed")

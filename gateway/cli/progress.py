@@ -1,16 +1,16 @@
 """`gaia deploy`'s stages as they happen, as `docker build` and `faas-cli` show theirs.
 
-On a terminal a spinner names the stage under way and each finished stage becomes a
-line; piped, the same lines are printed plain, each as soon as its stage ends, so a log
-shows where a slow deploy spent its time. The gateway reports its own stages
-(dependencies, store, warm, ready) with its answer, so they print when it answers.
+On a terminal a spinner says what is under way and each finished stage becomes a line;
+piped, the same lines are printed plain, each as soon as its stage ends, so a log shows
+where a slow deploy spent its time. The gateway's own stages (dependencies, store, warm,
+ready) come from its publish as each ends, on a line of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from rich.console import Console
 
@@ -40,16 +40,15 @@ class DeployProgress:
 
     @contextlib.contextmanager
     def waiting(self, what: str) -> Iterator[None]:
-        """A spinner while the gateway works; its stages come with its answer."""
+        """A spinner while the gateway works; `done` prints its stages as they end."""
         with self._spinner(what):
             yield
 
-    def report(self, laps: Mapping[str, float]) -> None:
-        """The lines of stages timed elsewhere (the gateway's), in their order."""
-        for name, ms in laps.items():
-            if name not in self.laps:
-                self.laps[name] = ms
-                self._print(stage_line(name, ms))
+    def done(self, name: str, ms: float) -> None:
+        """A stage timed elsewhere (the gateway's) has ended: its line, once."""
+        if name not in self.laps:
+            self.laps[name] = ms
+            self._print(stage_line(name, ms))
 
     def _spinner(self, text: str) -> contextlib.AbstractContextManager[object]:
         if not self._live:
