@@ -121,7 +121,10 @@ class Gaia:
     def data(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
 
-    def cli(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: bytes | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `gaia ARGS` against this gateway, in its project (or `cwd`)."""
         return subprocess.run(
             [*GAIA, *args],
             env=self.env,
@@ -129,7 +132,7 @@ class Gaia:
             text=True,
             input=input.decode() if input else None,
             timeout=120,
-            cwd=self.home.parent,
+            cwd=cwd or self.home.parent,
         )
 
     def logs(self) -> str:
