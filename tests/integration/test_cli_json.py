@@ -252,16 +252,12 @@ def _started(gaia_factory: GaiaFactory, project: Path, old_api: OldApi) -> Gaia:
     assert gaia.cli("alias", "set", "hello:prod", "1=100").returncode == 0
     with gaia.data() as http:
         assert http.get("/users/7").status_code == 404  # the old API's answer
-    wait_for(
-        lambda: _json(gaia, "cron", "history", "hello/cron/1"),
-        what="a cron run of hello/cron/1",
-    )
+    with gaia.admin() as admin:
+        wait_for(
+            lambda: admin.get("/v1/triggers/hello/cron/1/history").json(),
+            what="a cron run of hello/cron/1",
+        )
     return gaia
-
-
-def _json(gaia: Gaia, *args: str) -> Any:
-    result = gaia.cli(*args, "-o", "json")
-    return json.loads(result.stdout) if result.returncode == 0 else None
 
 
 def test_every_command_prints_json_as_the_readme_says(
