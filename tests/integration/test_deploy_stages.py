@@ -165,6 +165,11 @@ def test_publish_streams_stages_then_its_usual_answer_or_error(
         "created": False,
     }
 
+    (code / "main.py").write_text("def handler(e, c):\n    return 'two'\n")
+    with gaia.admin() as admin:
+        new = admin.post("/v1/functions/fn/revisions", json=_publish_body(code))
+    assert (new.status_code, new.json()["name"], new.json()["created"]) == (201, "fn@2", True)
+
     # A warm-up that fails: the stream ends with the body a plain request's error has.
     (code / "main.py").write_text("raise RuntimeError('no start')\ndef handler(e, c):\n    pass\n")
     streamed_error = _stream(gaia, "fn", _publish_body(code))[-1]
@@ -185,4 +190,4 @@ def test_publish_streams_stages_then_its_usual_answer_or_error(
         )
     assert refused.status_code == 422 and refused.json()["field"] == "code"
     revisions = json.loads(gaia.cli("revisions", "fn", "-o", "json").stdout)
-    assert [r["revision"] for r in revisions] == [1]
+    assert [r["revision"] for r in revisions] == [1, 2]
