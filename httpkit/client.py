@@ -238,6 +238,14 @@ class _Connection(asyncio.Protocol):
             if self.error is not None:
                 raise self.error
             await self._wait(timeout_s, "the answer's body")
+        return self.take()
+
+    def ready(self) -> bool:
+        """Whether `take` has something to give: body bytes, or the body's end."""
+        return bool(self._chunks) or self.complete
+
+    def take(self) -> tuple[bytes, bool]:
+        """The body bytes waiting now, and whether the body has ended."""
         if len(self._chunks) == 1:
             data = self._chunks.popleft()
         else:
@@ -249,10 +257,15 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
         return data, self.complete and not self._chunks
 
-    async def write(self, data: bytes) -> None:
+    def send(self, data: bytes) -> None:
+        """Write without waiting for the peer to take it: a request sent whole, whose
+        answer is awaited next anyway."""
         if self.closed or self.transport is None:
             raise self.error or ClientError("the upstream closed the connection", reason="closed")
         self.transport.write(data)
+
+    async def write(self, data: bytes) -> None:
+        self.send(data)
         if self._drain is not None and not self._drain.done():
             await self._drain
 
@@ -290,7 +303,12 @@ class Response:
     async def read_some(self) -> tuple[bytes, bool]:
         if self._ended:
             return b"", True
-        data, ended = await self._connection.read_some(self._client.read_timeout_s)
+        connection = self._connection
+        if connection.ready():
+            # Most short answers are whole by the time their head is read: no wait.
+            data, ended = connection.take()
+        else:
+            data, ended = await connection.read_some(self._client.read_timeout_s)
         self._ended = ended
         return data, ended
 
@@ -402,7 +420,7 @@ class HttpClient:
                 if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS", "TRACE"):
                     head += (b"content-length: ", str(len(body)).encode(), b"\r\n")
                 head.append(b"\r\n")
-                await connection.write(b"".join(head) + body)
+                connection.send(b"".join(head) + body)
             else:
                 if content_length is None:
                     head.append(b"transfer-encoding: chunked\r\n")

@@ -6,6 +6,8 @@ Transfer-Encoding and Upgrade.
 
 from __future__ import annotations
 
+import functools
+
 Headers = list[tuple[bytes, bytes]]
 
 _HOP_BY_HOP = frozenset(
@@ -13,22 +15,26 @@ _HOP_BY_HOP = frozenset(
 )
 
 
-def _connection_named(headers: Headers) -> frozenset[bytes]:
-    named: set[bytes] = set()
+def _connection_named(headers: Headers) -> frozenset[bytes] | None:
+    named: set[bytes] | None = None
     for name, value in headers:
         if name == b"connection":
+            if named is None:
+                named = set()
             named.update(token.strip().lower() for token in value.split(b","))
-    return frozenset(named)
+    return None if named is None else frozenset(named)
+
+
+@functools.lru_cache(maxsize=32)
+def _dropped(also_drop: frozenset[bytes]) -> frozenset[bytes]:
+    # Callers pass module constants: the union is made once each, not per request.
+    return _HOP_BY_HOP | also_drop
 
 
 def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
     """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
+    drop = _dropped(also_drop)
     named = _connection_named(headers)
-    return [
-        (name, value)
-        for name, value in headers
-        if name not in _HOP_BY_HOP
-        and name not in named
-        and name not in also_drop
-        and not name.startswith(b"proxy-")
-    ]
+    if named is not None:
+        drop = drop | named
+    return [field for field in headers if field[0] not in drop and field[0][:6] != b"proxy-"]

@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with a head timeout, a head size cap and a connection cap.
+"""uvicorn's httptools protocol with a head timeout, a head size cap and a connection cap,
+writing a response's head together with its first body chunk.
 
 Why a subclass: uvicorn has none of the three for httptools. Its keep-alive timer stops
 at the first byte of a request, so a client sending a byte every 100 ms holds a
@@ -12,6 +13,13 @@ A refused head that completed is answered through uvicorn's own request cycle (t
 refusal is the ASGI app for that request, as uvicorn does for `limit_concurrency`), so
 keep-alive and the unread body are handled as for any response; one that never
 completed is written to the socket directly and the connection closed.
+
+uvicorn writes a response's head and each body chunk with a `write` of its own, and
+uvloop sends each at once: a short answer costs two send(2) calls and wakes the client
+twice. Each request's cycle here holds the head back until the body's first chunk and
+writes both at once; a head whose body does not follow within the same turn of the
+event loop (a stream that waits for its first chunk) goes out on its own at the end of
+that turn, so no client waits longer for a head than before.
 """
 
 from __future__ import annotations
@@ -19,8 +27,14 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
-from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import (
+    ASGI3Application,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ASGISendEvent,
+    Scope,
+)
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason, refusals
 
@@ -28,6 +42,9 @@ from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason
 _EARLY_S = 0.001
 # The request line's fixed parts, " HTTP/1.1\r\n", and the head's closing CRLF.
 _REQUEST_LINE_EXTRA = 13
+# A first chunk up to this size is copied behind the head into one buffer; a longer one
+# goes out beside it from its own (one writev, no copy).
+_JOINED_MAX = 64 * 1024
 
 
 def _answer(refused: Refusal) -> ASGI3Application:
@@ -39,6 +56,73 @@ def _answer(refused: Refusal) -> ASGI3Application:
         await send(body)  # type: ignore[arg-type]
 
     return app
+
+
+class _Kept:
+    """Stands in for the transport while uvicorn writes a message: keeps what it wrote."""
+
+    __slots__ = ("closed", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+class _OneWriteCycle(RequestResponseCycle):
+    """uvicorn's request cycle, but a response's head goes out with its first chunk."""
+
+    _head: bytes | None = None
+    _flush: asyncio.Handle | None = None
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if self._head is None:
+            if self.response_started or message["type"] != "http.response.start":
+                await super().send(message)
+                return
+            kept = await self._kept(message)
+            if kept.parts:  # nothing when the client is gone
+                self._head = b"".join(kept.parts)
+                self._flush = asyncio.get_running_loop().call_soon(self._flush_head)
+            return
+        kept = await self._kept(message)
+        head, self._head = self._head, None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if not self.disconnected:
+            if head is None or not kept.parts:
+                self.transport.writelines(kept.parts if head is None else [head])
+            elif len(kept.parts) == 1 and len(kept.parts[0]) <= _JOINED_MAX:
+                self.transport.write(head + kept.parts[0])
+            else:
+                self.transport.writelines([head, *kept.parts])
+        if kept.closed:
+            self.transport.close()
+
+    async def _kept(self, message: ASGISendEvent) -> _Kept:
+        """uvicorn's own handling of `message`, its writes kept rather than sent."""
+        transport, kept = self.transport, _Kept()
+        self.transport = kept  # type: ignore[assignment]
+        try:
+            await super().send(message)
+        finally:
+            self.transport = transport
+        return kept
+
+    def _flush_head(self) -> None:
+        self._flush = None
+        head, self._head = self._head, None
+        if head is not None and not self.disconnected and not self.transport.is_closing():
+            self.transport.write(head)
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -127,7 +211,15 @@ class GuardedHttpTools(HttpToolsProtocol):
         elif self._over_cap:
             self._refuse_request("too_many_connections")
         else:
-            super().on_headers_complete()
+            self._start_cycle()
+
+    def _start_cycle(self) -> None:
+        cycle = self.cycle
+        super().on_headers_complete()
+        if self.cycle is not cycle and type(self.cycle) is RequestResponseCycle:
+            # uvicorn builds its own cycle class inline; this one only changes how
+            # `send` writes, and its task has not run yet.
+            self.cycle.__class__ = _OneWriteCycle
 
     def send_400_response(self, msg: str) -> None:
         self.counters.refused["bad_request"] += 1
@@ -146,7 +238,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         app = self.app
         self.app = self._apps[reason]
         try:
-            super().on_headers_complete()
+            self._start_cycle()
         finally:
             self.app = app
 

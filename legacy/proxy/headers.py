@@ -18,19 +18,27 @@ _REPLACED = frozenset(
     {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"content-length", b"expect"}
 )
 
+# The gateway's server writes its own Date, as nginx does.
+_OWN = frozenset({b"date"})
+
 
 def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> Headers:
     """The headers the old API gets: the client's end-to-end ones, Host kept (or
     `default_host` for a client that sent none, as HTTP/1.0 allows), plus the
     X-Forwarded-* trio."""
     headers = end_to_end(request.headers, also_drop=_REPLACED)
-    forwarded_for = [value for name, value in request.headers if name == b"x-forwarded-for"]
+    forwarded_for: list[bytes] = []
+    host: bytes | None = None
+    for name, value in request.headers:
+        if name == b"x-forwarded-for":
+            forwarded_for.append(value)
+        elif name == b"host" and host is None:
+            host = value
     if request.client is not None:
         forwarded_for.append(request.client[0].encode("latin-1"))
     if forwarded_for:
         headers.append((b"x-forwarded-for", b", ".join(forwarded_for)))
     headers.append((b"x-forwarded-proto", request.scheme.encode("latin-1")))
-    host = next((value for name, value in request.headers if name == b"host"), None)
     if host is not None:
         headers.append((b"x-forwarded-host", host))
     else:
@@ -39,11 +47,13 @@ def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> He
 
 
 def client_response_headers(headers: Headers, request_id: str) -> Headers:
-    """The headers the client gets: the old API's end-to-end ones but Date (the gateway's
-    server writes its own, as nginx does), plus X-Request-Id when the old API set none."""
-    kept = end_to_end(headers, also_drop=frozenset({b"date"}))
-    if not any(name == b"x-request-id" for name, _ in kept):
-        kept.append((b"x-request-id", request_id.encode("latin-1")))
+    """The headers the client gets: the old API's end-to-end ones but Date, plus
+    X-Request-Id when the old API set none."""
+    kept = end_to_end(headers, also_drop=_OWN)
+    for name, _ in kept:
+        if name == b"x-request-id":
+            return kept
+    kept.append((b"x-request-id", request_id.encode("latin-1")))
     return kept
 
 
