@@ -53,7 +53,8 @@ class ForwardOutcome:
     status: int
     # The upstream's name (from gaia.yaml), None when none matched the request.
     upstream: str | None
-    # None when the old API answered; else "upstream_unreachable" or "upstream_timeout".
+    # None when the old API answered; else why not: "upstream_unreachable",
+    # "upstream_timeout", "no_upstream" (none matched) or "client_gone" (the client left).
     failure: str | None
     duration_s: float
     # The old API's answer, when the caller asked for a capture and the old API answered.

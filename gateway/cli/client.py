@@ -5,7 +5,6 @@ from __future__ import annotations
 import json as json_module
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -153,7 +152,3 @@ def _error_body_text(body: dict[str, Any]) -> str:
     message = str(body.get("message", body))
     field = body.get("field")
     return f"{field}: {message}" if field and not message.startswith(str(field)) else message
-
-
-def token_path() -> Path:
-    return home_from_env() / TOKEN_FILE
