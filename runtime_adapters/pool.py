@@ -31,6 +31,7 @@ from runtime_adapters.base import (
     RuntimeAdapterError,
     WarmupError,
 )
+from runtime_adapters.deadlines import Deadlines
 
 log = logging.getLogger("gaia.runtime")
 
@@ -67,6 +68,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         queue_timeout_s = spec.pool.queue_timeout_s
         self._deadline_s = min(queue_timeout_s or spec.timeout_s, spec.timeout_s)
         self._estimate = WaitEstimate(self._loop.time)
+        self.deadlines = Deadlines(self._loop)  # the invocations' timeouts, on one timer
         self._concurrency = spec.concurrency
         self._closed = False
         self._drained = asyncio.Event()
