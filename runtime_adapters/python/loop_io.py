@@ -90,9 +90,10 @@ class LoopConnection(asyncio.Protocol):
             self._dispatch(cast(Invoke | InvokeMany, message))
         del buffer[:offset]
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytearray) -> None:
+        """Queue a frame (taken over, not copied) for the end of this pass."""
         if self._outbox is None:
-            self._outbox = bytearray(data)
+            self._outbox = data
             self._loop.call_soon(self._flush)
         else:
             self._outbox += data
