@@ -85,8 +85,6 @@ class FrameReader:
     def __init__(self, sock: _socket.socket) -> None:
         self._sock = sock
         self._buffer = bytearray()
-        # Run before the worker exits because the gateway closed the socket.
-        self.on_close: Callable[[], None] | None = None
 
     def rest(self) -> bytes:
         """What was read past the last frame returned (the loop takes over from here)."""
@@ -113,8 +111,6 @@ class FrameReader:
             data = b""
         if not data:
             # The gateway closed the connection: it wants this worker gone.
-            if self.on_close is not None:
-                self.on_close()
             os._exit(0)
         self._buffer += data
 
