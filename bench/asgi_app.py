@@ -23,13 +23,11 @@ import shlex
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
     REPO,
     Processes,
-    WrkResult,
     command_line,
     free_port,
     machine,
@@ -42,12 +40,11 @@ from bench.common import (
     wait_serving,
     wrk_command,
 )
-from bench.hot_path import compare, warm_up
-from bench.legacy_proxy import Target, compare_with_cpu
+from bench.legacy_proxy import Target
+from bench.side_by_side import WARMUP_S, Results, measure, parse_args
 
 APP_DIR = REPO / "bench" / "apps" / "asgi_hello"
 PATH = "/hello"
-WARMUP_S = 2
 # Requests the one worker takes at once: above the 32 connections, so its slots are
 # never what a request waits for (the app runs on one event loop either way).
 CONCURRENCY = 64
@@ -65,15 +62,6 @@ functions:
     triggers:
       - http: {{path: {PATH}}}
 """
-
-
-@dataclass(frozen=True)
-class Results:
-    c32: dict[str, WrkResult]
-    c1: dict[str, WrkResult]
-    cpu_us: dict[str, float]  # each side's processes, at 32 connections (median of the runs)
-    load_before: float
-    load_after: float
 
 
 def uvicorn_command(app_dir: Path | str, port: int | str) -> list[str]:
@@ -115,21 +103,6 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
     }
 
 
-def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
-    load_before = os.getloadavg()[0]
-    progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    targets = start_all(procs, workdir)
-    urls = {name: target.url for name, target in targets.items()}
-    warm_up(urls, min(WARMUP_S, args.duration))
-    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32, cpu_us = compare_with_cpu(targets, duration_s=args.duration, repeat=args.repeat)
-    progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1 = compare(urls, connections=1, duration_s=args.duration, repeat=args.repeat)
-    return Results(
-        c32=c32, c1=c1, cpu_us=cpu_us, load_before=load_before, load_after=os.getloadavg()[0]
-    )
-
-
 def report(results: Results, args: argparse.Namespace) -> str:
     bare32, gaia32 = (results.c32[n] for n in COLUMNS)
     bare1, gaia1 = (results.c1[n] for n in COLUMNS)
@@ -150,7 +123,6 @@ def report(results: Results, args: argparse.Namespace) -> str:
         ("---", "---:", "---:", "---:", "---", "---"),
         rows,
     )
-    errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
     uvicorn = shlex.join(uvicorn_command("APP_DIR", "PORT")).replace(sys.executable, "python")
     notes = [
         f"Command: `{command_line()}`",
@@ -158,7 +130,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
         f" {results.load_after:.2f} after; worker sandbox: {sandbox()}.",
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`),"
         f" alternating bare uvicorn / gaia, {args.repeat} run(s) each after a {WARMUP_S}s"
-        f" warm-up; medians; {errors} errors.",
+        f" warm-up; medians; {results.errors} errors.",
         f"App: bench/apps/asgi_hello/main.py (Starlette). Bare: `{uvicorn}`; gaia: `python"
         " -m gateway up`, access log to a file, the app as an `interface: asgi` function"
         f" in one worker (concurrency {CONCURRENCY}, pool min = max = 1). CPU µs/request:"
@@ -168,24 +140,13 @@ def report(results: Results, args: argparse.Namespace) -> str:
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.asgi_app",
-        description="an ASGI app through gaia beside the same app on bare uvicorn.",
-    )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.repeat < 1:
-        parser.error("--duration and --repeat must be at least 1")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    return run_script(
-        "bench.asgi_app", lambda procs, workdir: report(run(args, procs, workdir), args)
-    )
+    args = parse_args("python -m bench.asgi_app", __doc__, argv)
+
+    def body(procs: Processes, workdir: Path) -> str:
+        return report(measure(args, procs, workdir, start_all), args)
+
+    return run_script("bench.asgi_app", body)
 
 
 if __name__ == "__main__":

@@ -34,14 +34,12 @@ from bench.common import (
     BenchError,
     Gateway,
     Processes,
-    WrkResult,
     command_line,
     descendants,
     free_port,
     http_request,
     machine,
     markdown_table,
-    progress,
     read_stat,
     run_script,
     sandbox,
@@ -50,13 +48,12 @@ from bench.common import (
     wait_serving,
     wrk_command,
 )
-from bench.hot_path import compare, warm_up
-from bench.legacy_proxy import Target, compare_with_cpu
+from bench.legacy_proxy import Target
+from bench.side_by_side import WARMUP_S, Results, measure, parse_args
 from tests.legacy.proxy.nginx import nginx_argv, write_config
 
 APP_DIR = REPO / "bench" / "apps" / "node_hello"
 PATH = "/hello"
-WARMUP_S = 2
 # Requests one instance takes at once: above the 32 connections, so the pool's slots
 # are never what a request waits for (the instance is one Node.js process either way).
 CONCURRENCY = 64
@@ -90,15 +87,6 @@ class GatewayTarget(Target):
         family = [pid for root in self.pids for pid in (root, *(s.pid for s in descendants(root)))]
         stats = (read_stat(pid) for pid in family if pid not in excluded)
         return sum(stat.cpu_ticks for stat in stats if stat is not None)
-
-
-@dataclass(frozen=True)
-class Results:
-    c32: dict[str, WrkResult]
-    c1: dict[str, WrkResult]
-    cpu_us: dict[str, float]  # each server's own, at 32 connections (median of the runs)
-    load_before: float
-    load_after: float
 
 
 def instance_root(gateway: Gateway, port: int) -> int:
@@ -144,21 +132,6 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
     }
 
 
-def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
-    load_before = os.getloadavg()[0]
-    progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    targets = start_all(procs, workdir)
-    urls = {name: target.url for name, target in targets.items()}
-    warm_up(urls, min(WARMUP_S, args.duration))
-    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32, cpu_us = compare_with_cpu(targets, duration_s=args.duration, repeat=args.repeat)
-    progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1 = compare(urls, connections=1, duration_s=args.duration, repeat=args.repeat)
-    return Results(
-        c32=c32, c1=c1, cpu_us=cpu_us, load_before=load_before, load_after=os.getloadavg()[0]
-    )
-
-
 def report(results: Results, args: argparse.Namespace) -> str:
     direct32, nginx32, gaia32 = (results.c32[n] for n in COLUMNS)
     direct1, nginx1, gaia1 = (results.c1[n] for n in COLUMNS)
@@ -183,14 +156,13 @@ def report(results: Results, args: argparse.Namespace) -> str:
         ("---", "---:", "---:", "---:", "---:", "---", "---"),
         rows,
     )
-    errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
     notes = [
         f"Command: `{command_line()}`",
         f"Machine: {machine()}; load average (1 min) {results.load_before:.2f} before,"
         f" {results.load_after:.2f} after; instance sandbox: {sandbox()}.",
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`),"
         f" alternating instance / nginx / gaia, {args.repeat} run(s) each after a"
-        f" {WARMUP_S}s warm-up; medians; {errors} errors.",
+        f" {WARMUP_S}s warm-up; medians; {results.errors} errors.",
         "Instance: bench/apps/node_hello/server.js on Node.js, the one instance of a"
         f" `runtime: container` function (concurrency {CONCURRENCY}, pool min = max = 1)"
         " started by the gateway; nginx: one worker, tests/legacy/proxy/nginx.py's block,"
@@ -202,28 +174,17 @@ def report(results: Results, args: argparse.Namespace) -> str:
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.container",
-        description="a container function through gaia beside nginx before the same instance.",
-    )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.repeat < 1:
-        parser.error("--duration and --repeat must be at least 1")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args("python -m bench.container", __doc__, argv)
     if shutil.which("node") is None:
         print("bench.container: node is not on PATH (Debian: apt-get install nodejs)",
               file=sys.stderr)  # fmt: skip
         return 2
-    return run_script(
-        "bench.container", lambda procs, workdir: report(run(args, procs, workdir), args)
-    )
+
+    def body(procs: Processes, workdir: Path) -> str:
+        return report(measure(args, procs, workdir, start_all), args)
+
+    return run_script("bench.container", body)
 
 
 if __name__ == "__main__":
