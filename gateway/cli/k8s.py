@@ -100,12 +100,12 @@ def render_command(
     )
     try:
         check_target(output_dir)
-        revisions = _revisions(targets, everything, explicit, image_registry, gaia_image)
-        files = render(revisions, options)
+        chosen = _revisions(targets, everything, explicit, image_registry, gaia_image)
+        files = render([revision for revision, _ in chosen], options)
         write_directory(output_dir, {file.name: file.text for file in files})
     except RenderError as exc:
         raise CliError(exc.message) from None
-    _report(output_dir, revisions, options, output)
+    _report(output_dir, chosen, options, output)
 
 
 def _image_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -126,7 +126,8 @@ def _revisions(
     explicit: dict[str, str],
     registry: str | None,
     gaia_image: str,
-) -> list[Revision]:
+) -> list[tuple[Revision, selection.Choice]]:
+    """Each revision to render, with the choice that named it (its left-out triggers)."""
     client = AdminClient()
     if everything:
         listed: list[dict[str, Any]] = client.call("GET", "/v1/functions")
@@ -138,7 +139,7 @@ def _revisions(
     if unknown:
         raise RenderError(f"--image names {', '.join(unknown)}, which this run does not render")
     problems: list[str] = []
-    revisions: list[Revision] = []
+    revisions: list[tuple[Revision, selection.Choice]] = []
     for want in wanted:
         view: dict[str, Any] = client.call("GET", f"/v1/functions/{want.function}")
         views: list[dict[str, Any]] = client.call("GET", f"/v1/functions/{want.function}/revisions")
@@ -149,16 +150,15 @@ def _revisions(
             if response.status_code >= 400:
                 client.call("GET", path)  # raises the admin API's error as CliError
             chosen = next(v for v in views if v["revision"] == choice.revision)
-            revisions.append(
-                source.revision(
-                    choice,
-                    chosen,
-                    response.content,
-                    explicit_image=explicit.get(choice.function),
-                    registry=registry,
-                    gaia_image=gaia_image,
-                )
+            built = source.revision(
+                choice,
+                chosen,
+                response.content,
+                explicit_image=explicit.get(choice.function),
+                registry=registry,
+                gaia_image=gaia_image,
             )
+            revisions.append((built, choice))
         except RenderError as exc:
             problems.append(exc.message)
     if problems:
@@ -166,8 +166,13 @@ def _revisions(
     return revisions
 
 
-def _report(directory: Path, revisions: list[Revision], options: Options, output: str) -> None:
-    rendered = [
+def _report(
+    directory: Path,
+    chosen: list[tuple[Revision, selection.Choice]],
+    options: Options,
+    output: str,
+) -> None:
+    rendered: list[dict[str, Any]] = [
         {
             "function": r.function,
             "revision": r.number,
@@ -176,8 +181,9 @@ def _report(directory: Path, revisions: list[Revision], options: Options, output
             "image": r.image,
             "url": service_url(r, options.namespace),
             "file": names.revision_name(r.function, r.number) + ".yaml",
+            "left_out": list(choice.left_out),
         }
-        for r in revisions
+        for r, choice in chosen
     ]
     if output == "json":
         emit_json(
@@ -194,4 +200,7 @@ def _report(directory: Path, revisions: list[Revision], options: Options, output
         [[r["name"], r["image"], r["url"], r["file"]] for r in rendered]
         + [["gateway", options.images.gaia, "", GATEWAY_FILE]],
     )
+    for item in rendered:
+        for why in item["left_out"]:
+            click.echo(f"left out of the gateway: trigger {why}, not {item['name']}")
     click.echo(f"\nwritten to {directory}: kubectl apply -f {directory}")
