@@ -208,6 +208,12 @@ def test_revisions_render_to_manifests_the_official_schemas_take(
     assert command("api-r1.yaml") == [
         "busybox", "sh", "-c", "exec busybox httpd -f -p $PORT -h /code"
     ]  # fmt: skip
+    api = _kind(documents["api-r1.yaml"], "Deployment")["spec"]
+    assert api["replicas"] == 1
+    [api_function] = api["template"]["spec"]["containers"]
+    assert api_function["workingDir"] == "/code"  # its code, as under gaia
+    assert api_function["resources"]["requests"]["cpu"] == "100m"
+    assert (out / ".gaia-k8s-render").is_file()
     box_code = _kind(documents["box-r1.yaml"], "ConfigMap")["binaryData"]["code.tar.gz"]
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(box_code))) as tar:
         assert tar.getnames() == ["notes.txt"]  # the image itself is pulled, not mounted

@@ -292,3 +292,54 @@ def test_a_python_functions_own_gaia_yaml_has_its_http_triggers_on_default() -> 
     ]
     assert own["functions"]["hello"]["code"] == "./code"
     assert base64.b64decode(config_map["binaryData"]["code.tar.gz"]) == hello.code
+
+
+def test_the_figures_the_readme_gives() -> None:
+    """README "Kubernetes": the images, ports, sizes and times it names."""
+    hello, site = revision(), container()
+    [hello_file, site_file, gateway_file] = render([hello, site], OPTIONS)
+    hello_map, hello_deployment, _ = _manifests([hello_file])
+    _, site_deployment, _ = _manifests([site_file])
+    _, gateway_deployment, gateway_service = _manifests([gateway_file])
+    pod = _pod(site_deployment)
+    init = {c["name"]: c for c in pod["initContainers"]}
+    assert init["logs"]["image"] == "fluent/fluent-bit:3.2"
+    assert init["metrics"]["image"] == "haproxy:3.0-alpine"
+    assert init["tools"]["image"] == init["code"]["image"] == "busybox:1.36-musl"
+    assert _pod(hello_deployment)["containers"][0]["image"] == "gaia:0.1.0"
+    for sidecar in (init["logs"], init["metrics"]):
+        assert sidecar["resources"] == {
+            "requests": {"cpu": "20m", "memory": "32Mi"},
+            "limits": {"memory": "64Mi"},
+        }
+    ports = {
+        c["name"]: sorted(p["containerPort"] for p in c.get("ports", []))
+        for c in [*pod["initContainers"], *pod["containers"]]
+    }
+    assert ports == {
+        "tools": [],
+        "code": [],
+        "logs": [2020],
+        "metrics": [8080, 9101],
+        "function": [8081],
+    }
+    assert init["logs"]["readinessProbe"]["httpGet"]["path"] == "/api/v1/uptime"
+    assert init["logs"]["livenessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    assert init["metrics"]["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 9101}
+    assert {"name": "logs", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
+    script = pod["containers"][0]["command"][3]
+    assert "-gt 16777216 ]" in script and "sleep 5;" in script  # 16 MiB, every 5 s
+    fluent_bit = hello_map["data"]["fluent-bit.conf"]
+    for field in ("Record  function hello", "Record  revision 3", "Record  pod ${POD_NAME}"):
+        assert field in fluent_bit
+    assert "Format  json_lines" in fluent_bit
+    python = _pod(hello_deployment)["containers"][0]
+    startup = python["startupProbe"]
+    assert startup["httpGet"] == {"path": "/healthz", "port": 8082}
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 300
+    assert python["resources"]["requests"]["memory"] == "512Mi"  # 256Mi + 1 x 256Mi
+    assert python["resources"]["limits"]["memory"] == f"{256 + 8 * 256}Mi"  # pool.max 8
+    gateway = _pod(gateway_deployment)["containers"][0]
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert gateway_service["metadata"]["name"] == "gaia"
+    assert gateway_service["spec"]["ports"][0]["port"] == 8080
