@@ -38,6 +38,20 @@ def tcp_probe(port: int | str, *, period_s: int, failures: int) -> dict[str, obj
     }
 
 
+def health_probes(path: str, port: int, *, start_s: int) -> dict[str, object]:
+    """Startup (up to `start_s`, checked each second), readiness and liveness probes of
+    one health path: not ready after two failed checks, restarted after three."""
+    return {
+        "startupProbe": http_probe(path, port, period_s=1, failures=start_s),
+        "readinessProbe": http_probe(path, port, period_s=5, failures=2),
+        "livenessProbe": http_probe(path, port, period_s=10, failures=3),
+    }
+
+
+def container_port(name: str, number: int) -> dict[str, object]:
+    return {"name": name, "containerPort": number, "protocol": "TCP"}
+
+
 def resources(
     *, cpu: str, memory_request: str, memory_limit: str | None = None
 ) -> dict[str, object]:

@@ -12,7 +12,8 @@ from gateway.k8s.containers import (
     CONFIG_DIR,
     LOGS_PORT,
     config_mount,
-    http_probe,
+    container_port,
+    health_probes,
     locked_down,
     resources,
 )
@@ -66,10 +67,9 @@ def container(image: str) -> dict[str, object]:
         "restartPolicy": "Always",
         "command": [BINARY, "-c", f"{CONFIG_DIR}/{CONFIG_KEY}"],
         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-        "ports": [{"name": "logs", "containerPort": LOGS_PORT, "protocol": "TCP"}],
-        "startupProbe": http_probe("/api/v1/uptime", LOGS_PORT, period_s=1, failures=30),
-        "readinessProbe": http_probe("/api/v1/uptime", LOGS_PORT, period_s=10, failures=3),
-        "livenessProbe": http_probe("/api/v1/health", LOGS_PORT, period_s=10, failures=3),
+        "ports": [container_port("logs", LOGS_PORT)],
+        # Health_Check: unhealthy once output errors or retries pile up.
+        **health_probes("/api/v1/health", LOGS_PORT, start_s=30),
         "resources": resources(cpu="20m", memory_request="32Mi", memory_limit="64Mi"),
         "volumeMounts": [config_mount(), {"name": LOGS_VOLUME, "mountPath": LOG_DIR}],
         "securityContext": locked_down(read_only_root=True),

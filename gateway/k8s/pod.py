@@ -18,7 +18,9 @@ from gateway.k8s.containers import (
     CONFIG_VOLUME,
     FUNCTION_ADMIN_PORT,
     FUNCTION_PORT,
+    container_port,
     env_list,
+    health_probes,
     http_probe,
     locked_down,
     resources,
@@ -108,7 +110,7 @@ def container(revision: Revision, options: Options) -> dict[str, object]:
         "imagePullPolicy": "IfNotPresent",
         "command": capture.wrap(revision.command),
         "env": env_list({**settings.env, "PORT": str(FUNCTION_PORT)}),
-        "ports": [{"name": "function", "containerPort": FUNCTION_PORT, "protocol": "TCP"}],
+        "ports": [container_port("function", FUNCTION_PORT)],
         # Ready as gaia judges an instance ready, within `readiness.timeout`.
         "startupProbe": check(1, start_failures),
         "readinessProbe": check(5, 2),
@@ -130,7 +132,6 @@ def python_container(revision: Revision, options: Options) -> dict[str, object]:
         "--host", "0.0.0.0", "--port", str(FUNCTION_PORT),
         "--admin-host", "0.0.0.0", "--admin-port", str(FUNCTION_ADMIN_PORT),
     ]  # fmt: skip
-    health = "/healthz"
     return {
         "name": "function",
         "image": revision.image,
@@ -138,15 +139,11 @@ def python_container(revision: Revision, options: Options) -> dict[str, object]:
         "command": capture.wrap(command),
         "env": env_list({"GAIA_HOME": HOME_DIR}),
         "ports": [
-            {"name": "function", "containerPort": FUNCTION_PORT, "protocol": "TCP"},
-            {"name": "admin", "containerPort": FUNCTION_ADMIN_PORT, "protocol": "TCP"},
+            container_port("function", FUNCTION_PORT),
+            container_port("admin", FUNCTION_ADMIN_PORT),
         ],
         # gaia answers /healthz once the function is published and warm.
-        "startupProbe": http_probe(
-            health, FUNCTION_ADMIN_PORT, period_s=2, failures=PYTHON_START_S // 2
-        ),
-        "readinessProbe": http_probe(health, FUNCTION_ADMIN_PORT, period_s=5, failures=2),
-        "livenessProbe": http_probe(health, FUNCTION_ADMIN_PORT, period_s=10, failures=3),
+        **health_probes("/healthz", FUNCTION_ADMIN_PORT, start_s=PYTHON_START_S),
         # `pool.min` warm workers of `memory` each are the request, `pool.max` the limit.
         "resources": resources(
             cpu=options.cpu,

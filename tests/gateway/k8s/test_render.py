@@ -323,8 +323,8 @@ def test_the_figures_the_readme_gives() -> None:
         "metrics": [8080, 9101],
         "function": [8081],
     }
-    assert init["logs"]["readinessProbe"]["httpGet"]["path"] == "/api/v1/uptime"
-    assert init["logs"]["livenessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    assert init["logs"]["readinessProbe"]["httpGet"] == {"path": "/api/v1/health", "port": 2020}
+    assert init["logs"]["livenessProbe"]["httpGet"] == {"path": "/api/v1/health", "port": 2020}
     assert init["metrics"]["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 9101}
     assert {"name": "logs", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
     script = pod["containers"][0]["command"][3]
