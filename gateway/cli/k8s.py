@@ -1,5 +1,5 @@
 """`gaia k8s render`: Kubernetes manifests for revisions and the gateway in front of them
-(gateway/k8s renders them; this command gathers the revisions from the admin API)."""
+(k8s renders them; this command gathers the revisions from the admin API)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import click
 
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, emit_json, table
-from gateway.k8s import images, names, selection, source
-from gateway.k8s.errors import RenderError
-from gateway.k8s.model import Images, Options, Revision
-from gateway.k8s.output import check_target, write_directory
-from gateway.k8s.render import GATEWAY_FILE, render
-from gateway.k8s.revision import service_url
+from k8s import images, names, selection, source
+from k8s.errors import RenderError
+from k8s.model import Images, Options, Revision
+from k8s.output import check_target, write_directory
+from k8s.render import GATEWAY_FILE, render
+from k8s.revision import service_url
 
 # A namespace is a DNS-1123 label.
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")

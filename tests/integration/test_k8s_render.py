@@ -28,19 +28,19 @@ import pytest
 import yaml
 
 from gateway.config import parse_config
-from gateway.k8s import capture
-from gateway.k8s.containers import (
+from k8s import capture
+from k8s.containers import (
     FUNCTION_ADMIN_PORT,
     FUNCTION_PORT,
     HEALTH_PATH,
     HTTP_PORT,
     METRICS_PORT,
 )
-from gateway.k8s.pod import HOME_DIR, PYTHON_DIR
+from k8s.pod import HOME_DIR, PYTHON_DIR
 from runtime_adapters import registry as runtimes
-from tests.gateway.k8s.schemas import validate
-from tests.gateway.k8s.test_metrics import haproxy
 from tests.integration.harness import Gaia, free_port, wait_for, write_function
+from tests.k8s.schemas import validate
+from tests.k8s.test_metrics import haproxy
 from tests.runtime_adapters.container.conftest import require
 from tests.runtime_adapters.container.images import Podman
 

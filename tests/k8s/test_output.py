@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.k8s.errors import RenderError
-from gateway.k8s.output import MARKER, check_target, write_directory
+from k8s.errors import RenderError
+from k8s.output import MARKER, check_target, write_directory
 
 FILES = {"hello-r1.yaml": "a: 1\n", "gateway.yaml": "b: 2\n"}
 

@@ -11,9 +11,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 from configkit.units import format_duration
-from gateway.k8s import names
-from gateway.k8s.configmap import config_map
-from gateway.k8s.containers import (
+from k8s import names
+from k8s.configmap import config_map
+from k8s.containers import (
     CONFIG_DIR,
     CONFIG_VOLUME,
     HEALTH_PATH,
@@ -24,10 +24,10 @@ from gateway.k8s.containers import (
     locked_down,
     resources,
 )
-from gateway.k8s.deployment import deployment
-from gateway.k8s.model import Revision
-from gateway.k8s.revision import service_url
-from gateway.k8s.service import service
+from k8s.deployment import deployment
+from k8s.model import Revision
+from k8s.revision import service_url
+from k8s.service import service
 
 CONFIG_KEY = "gaia.yaml"
 PORT = 8080

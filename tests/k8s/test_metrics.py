@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.k8s import metrics
+from k8s import metrics
 
 
 def haproxy() -> str:

@@ -9,7 +9,7 @@ It also answers HEALTH_PATH itself, for the gateway's health checks of the Servi
 
 from __future__ import annotations
 
-from gateway.k8s.containers import (
+from k8s.containers import (
     CONFIG_DIR,
     FUNCTION_PORT,
     HEALTH_PATH,
@@ -21,7 +21,7 @@ from gateway.k8s.containers import (
     locked_down,
     resources,
 )
-from gateway.k8s.quantities import milliseconds
+from k8s.quantities import milliseconds
 
 CONFIG_KEY = "haproxy.cfg"
 METRICS_PATH = "/metrics"

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.k8s.names import revision_name
+from k8s.names import revision_name
 from routing.names import NAME_PATTERN
 
 functions = st.from_regex(re.compile(NAME_PATTERN), fullmatch=True)

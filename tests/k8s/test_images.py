@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from gateway import bundles
-from gateway.k8s import images
-from gateway.k8s.errors import RenderError
-from gateway.k8s.selection import Choice
-from gateway.k8s.source import revision
+from k8s import images
+from k8s.errors import RenderError
+from k8s.selection import Choice
+from k8s.source import revision
 from runtime_adapters.container.settings import image_ref
 from tests.runtime_adapters.container.images import FORMATS, TRANSPORT, Podman
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gateway.k8s.errors import RenderError
-from gateway.k8s.model import Trigger
-from gateway.k8s.selection import Wanted, choose, parse_wanted
+from k8s.errors import RenderError
+from k8s.model import Trigger
+from k8s.selection import Wanted, choose, parse_wanted
 
 
 def _view(aliases: dict[str, list[tuple[int, float, str | None]]], triggers: list[Any]) -> Any:

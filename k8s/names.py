@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway.k8s.model import Revision
+from k8s.model import Revision
 
 MAX_NAME = 63
 PREFIX = "gaia/"

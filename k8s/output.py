@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from gateway.k8s.errors import RenderError
+from k8s.errors import RenderError
 
 # Marks a directory as written by `gaia k8s render`, so a later run may replace it.
 MARKER = ".gaia-k8s-render"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from gateway.k8s.errors import RenderError
+from k8s.errors import RenderError
 from runtime_adapters.container.settings import ImageRef
 
 VERSION = "0.1.0"

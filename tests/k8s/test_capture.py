@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.k8s import capture
+from k8s import capture
 from tests.integration.harness import wait_for
 from tests.runtime_adapters.container.conftest import require
 

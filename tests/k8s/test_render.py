@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.k8s import names
-from gateway.k8s.containers import FUNCTION_PORT, HEALTH_PATH, METRICS_PORT
-from gateway.k8s.errors import RenderError
-from gateway.k8s.gateway import gateway_objects
-from gateway.k8s.model import Revision, Trigger
-from gateway.k8s.pod import GAIA_OVERHEAD_BYTES
-from gateway.k8s.render import GATEWAY_FILE, render
-from gateway.k8s.revision import service_url
-from tests.gateway.k8s.factories import OPTIONS, container, revision
-from tests.gateway.k8s.schemas import validate
+from k8s import names
+from k8s.containers import FUNCTION_PORT, HEALTH_PATH, METRICS_PORT
+from k8s.errors import RenderError
+from k8s.gateway import gateway_objects
+from k8s.model import Revision, Trigger
+from k8s.pod import GAIA_OVERHEAD_BYTES
+from k8s.render import GATEWAY_FILE, render
+from k8s.revision import service_url
+from tests.k8s.factories import OPTIONS, container, revision
+from tests.k8s.schemas import validate
 
 MiB = 1024**2
 

@@ -11,8 +11,8 @@ works in any image, even one without a shell (distroless, scratch).
 
 from __future__ import annotations
 
-from gateway.k8s.containers import locked_down, resources
-from gateway.k8s.quantities import quantity
+from k8s.containers import locked_down, resources
+from k8s.quantities import quantity
 
 TOOLS_VOLUME = "tools"
 TOOLS_DIR = "/gaia/tools"

@@ -7,8 +7,8 @@ at Loki, Elasticsearch or a Fluentd aggregator by editing the ConfigMap.
 
 from __future__ import annotations
 
-from gateway.k8s.capture import LOG_DIR, LOG_FILE, LOGS_VOLUME
-from gateway.k8s.containers import (
+from k8s.capture import LOG_DIR, LOG_FILE, LOGS_VOLUME
+from k8s.containers import (
     CONFIG_DIR,
     LOGS_PORT,
     config_mount,
@@ -17,7 +17,7 @@ from gateway.k8s.containers import (
     locked_down,
     resources,
 )
-from gateway.k8s.model import Revision
+from k8s.model import Revision
 
 CONFIG_KEY = "fluent-bit.conf"
 BINARY = "/fluent-bit/bin/fluent-bit"

@@ -3,15 +3,15 @@ gaia.yaml, the code), its Deployment (the composite pod, see pod) and its Servic
 
 from __future__ import annotations
 
-from gateway.k8s import configmap, logs, metrics, names
-from gateway.k8s.configmap import config_map
-from gateway.k8s.containers import HTTP_PORT, METRICS_PORT
-from gateway.k8s.deployment import deployment
-from gateway.k8s.dump import yaml_text
-from gateway.k8s.errors import RenderError
-from gateway.k8s.model import Options, Revision
-from gateway.k8s.pod import CODE_KEY, PYTHON_FILE_KEY, revision_pod
-from gateway.k8s.service import service
+from k8s import configmap, logs, metrics, names
+from k8s.configmap import config_map
+from k8s.containers import HTTP_PORT, METRICS_PORT
+from k8s.deployment import deployment
+from k8s.dump import yaml_text
+from k8s.errors import RenderError
+from k8s.model import Options, Revision
+from k8s.pod import CODE_KEY, PYTHON_FILE_KEY, revision_pod
+from k8s.service import service
 
 SERVICE_PORT = HTTP_PORT
 

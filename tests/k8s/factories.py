@@ -7,8 +7,8 @@ import io
 import tarfile
 
 from gateway.config import RevisionConfig
-from gateway.k8s.images import DEFAULT_GAIA, DEFAULT_LOGS, DEFAULT_METRICS, DEFAULT_TOOLS
-from gateway.k8s.model import Images, Options, Revision, Trigger
+from k8s.images import DEFAULT_GAIA, DEFAULT_LOGS, DEFAULT_METRICS, DEFAULT_TOOLS
+from k8s.model import Images, Options, Revision, Trigger
 from runtime_adapters.settings import InstanceSettings
 
 IMAGES = Images(gaia=DEFAULT_GAIA, logs=DEFAULT_LOGS, metrics=DEFAULT_METRICS, tools=DEFAULT_TOOLS)

@@ -13,10 +13,10 @@ from typing import Any
 from gateway import bundles
 from gateway.config import RevisionConfig
 from gateway.errors import InvalidInput
-from gateway.k8s import images
-from gateway.k8s.errors import RenderError
-from gateway.k8s.model import Revision
-from gateway.k8s.selection import Choice
+from k8s import images
+from k8s.errors import RenderError
+from k8s.model import Revision
+from k8s.selection import Choice
 from runtime_adapters.container.settings import ContainerSettings
 from runtime_adapters.settings import InstanceSettings
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from gateway.k8s import capture, logs, metrics
-from gateway.k8s.containers import (
+from k8s import capture, logs, metrics
+from k8s.containers import (
     CONFIG_DIR,
     CONFIG_VOLUME,
     FUNCTION_ADMIN_PORT,
@@ -26,8 +26,8 @@ from gateway.k8s.containers import (
     resources,
     tcp_probe,
 )
-from gateway.k8s.model import Options, Revision
-from gateway.k8s.quantities import quantity
+from k8s.model import Options, Revision
+from k8s.quantities import quantity
 from runtime_adapters.container.settings import ContainerSettings
 
 CODE_VOLUME = "code"

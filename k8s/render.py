@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.k8s import names
-from gateway.k8s.dump import yaml_text
-from gateway.k8s.gateway import gateway_document, gateway_objects
-from gateway.k8s.model import Options, Revision
-from gateway.k8s.revision import revision_objects
+from k8s import names
+from k8s.dump import yaml_text
+from k8s.gateway import gateway_document, gateway_objects
+from k8s.model import Options, Revision
+from k8s.revision import revision_objects
 
 GATEWAY_FILE = "gateway.yaml"
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from configkit.words import listing
-from gateway.k8s.errors import RenderError
-from gateway.k8s.model import Trigger
+from k8s.errors import RenderError
+from k8s.model import Trigger
 from routing.errors import InvalidSpec
 from routing.names import DEFAULT_ALIAS, check_function_name, parse_revision_text
 
