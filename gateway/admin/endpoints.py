@@ -145,6 +145,22 @@ ENDPOINTS = (
         answers=(Answer(status="200", description="oldest first", model=RevisionView, many=True),),
     ),
     Endpoint(
+        path="/v1/functions/{fn}/revisions/{revision}/code",
+        method="GET",
+        handler="revision_code",
+        summary="A revision's code as published, a gzip tarball (installed requirements left"
+        " out: requirements.txt is in it)",
+        answers=(
+            Answer(
+                status="200",
+                description="the tarball",
+                media_type="application/gzip",
+                schema={"type": "string", "format": "binary"},
+            ),
+        ),
+        errors=("404", "422"),
+    ),
+    Endpoint(
         path="/v1/functions/{fn}/revisions",
         method="POST",
         handler="publish",
@@ -346,12 +362,15 @@ class PathParameter:
     schema: dict[str, object]
     # What `gaia up` serves on an empty GAIA_HOME (examples/), so that generated requests
     # reach a real function, alias and trigger as well as missing ones.
-    example: str
+    example: str | int
 
 
 # By name: `{trigger:path}` is Starlette's converter for ids with slashes.
 PATH_PARAMETERS = {
     "fn": PathParameter(schema=NAME_SCHEMA, example="hello"),
     "alias": PathParameter(schema=NAME_SCHEMA, example="default"),
+    "revision": PathParameter(
+        schema={"type": "integer", "minimum": 1, "maximum": MAX_REVISION}, example=1
+    ),
     "trigger": PathParameter(schema=_TRIGGER_PARAMETER, example="hello/http/0"),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import tempfile
@@ -42,7 +43,7 @@ from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
 from routing.errors import InvalidSpec, UnknownTag
-from routing.names import check_alias_name, invoke_target
+from routing.names import check_alias_name, invoke_target, parse_revision_text
 from routing.traffic import parse_alias_spec
 from runtime_adapters import registry as runtimes
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
@@ -132,6 +133,15 @@ class AdminRoutes:
         name = request.path_params["fn"]
         snapshot = self._control.snapshot
         return self._ok([revision_view(r, snapshot) for r in self._control.revisions(name)])
+
+    async def revision_code(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        try:
+            number = parse_revision_text(request.path_params["revision"], path="revision")
+        except InvalidSpec as exc:
+            raise InvalidInput(exc.message, field="revision") from exc
+        code = await asyncio.to_thread(self._control.revision_code, name, number)
+        return Response(code, media_type="application/gzip")
 
     async def publish(self, request: Request) -> Response:
         """Publish; with `Accept: application/x-ndjson`, each stage as it ends first."""
