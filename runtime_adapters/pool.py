@@ -60,6 +60,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._ready: list[InstanceT] = []
         self._draining: list[InstanceT] = []
         self._starting = 0
+        self._cold_starts = 0
         self._waiters: deque[asyncio.Future[InstanceT]] = deque()
         self._queue_limit = spec.pool.queue if queue_limit is None else queue_limit
         self._timeout_s = spec.timeout_s
@@ -89,7 +90,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._starting += 1
         await self._add_instance()
         for _ in range(self.spec.pool.min - 1):
-            self._grow()
+            self._grow(cold=False)
 
     async def _add_instance(self) -> None:
         """Start one instance; the caller has already counted it in `_starting`."""
@@ -103,16 +104,17 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._ready.append(instance)
         self._hand_over(instance)
 
-    def _grow(self) -> None:
+    def _grow(self, *, cold: bool = True) -> None:
         if not self._closed and len(self._ready) + self._starting < self.spec.pool.max:
             # Counted now, not when the task runs: several calls in one loop iteration
             # would otherwise all pass the check and overshoot `max`.
             self._starting += 1
-            self._background(self._growing, self._grow_one())
+            self._background(self._growing, self._grow_one(cold=cold))
 
-    async def _grow_one(self) -> None:
+    async def _grow_one(self, *, cold: bool) -> None:
         try:
             await self._add_instance()
+            self._cold_starts += cold
         except RuntimeAdapterError as exc:
             message = exc.message
             log.error("%s: cannot start an instance: %s", self.key, message)
@@ -315,4 +317,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             ready=len(self._ready),
             in_flight=sum(i.in_flight for i in live),
             queued=len(self._waiters),
+            starting=self._starting,
+            busy=sum(1 for i in live if i.in_flight),
+            cold_starts=self._cold_starts,
         )
