@@ -10,6 +10,7 @@ const view = {
   overview: null,
   series: new Map(), // "fn@3" -> samples, oldest first
   windowS: 900,
+  intervalS: 5,
 };
 let stream = null; // the AbortController of the stream being read
 
@@ -19,19 +20,36 @@ function setConnection(state, text) {
   badge.textContent = text;
 }
 
+// The sparklines' time axis: the window, or less while the gateway is younger than it
+// (a line squeezed into the last few pixels of 15 minutes shows nothing).
 function range() {
-  // The gateway's clock, not this machine's: the newest sample says what time it is.
-  let to = Date.now() / 1000;
+  let to = -Infinity;
+  let oldest = Infinity;
   for (const samples of view.series.values()) {
-    if (samples.length) to = Math.max(to, samples[samples.length - 1].t);
+    if (!samples.length) continue;
+    // The gateway's clock, not this machine's: the newest sample says what time it is.
+    to = Math.max(to, samples[samples.length - 1].t);
+    oldest = Math.min(oldest, samples[0].t);
   }
-  return { from: to - view.windowS, to };
+  if (to === -Infinity) to = oldest = Date.now() / 1000;
+  const from = Math.min(Math.max(to - view.windowS, oldest), to - view.intervalS);
+  return { from, to };
+}
+
+function describeRange({ from, to }) {
+  const span = to - from;
+  const shown = span >= 90 ? `${Math.round(span / 60)} min` : `${Math.round(span)} s`;
+  return span >= view.windowS - view.intervalS
+    ? `Sparklines: the last ${shown}, a sample every ${view.intervalS} s.`
+    : `Sparklines: the ${shown} sampled so far (they grow to ${Math.round(view.windowS / 60)} min), a sample every ${view.intervalS} s.`;
 }
 
 function draw() {
   const overview = view.overview;
   if (!overview) return;
-  renderFunctions($("functions"), overview.functions, view.series, range(), askRollback);
+  const span = range();
+  $("span").textContent = describeRange(span);
+  renderFunctions($("functions"), overview.functions, view.series, span, askRollback);
   renderPools($("pools"), overview.pools);
   renderTriggers($("triggers"), overview.triggers);
   renderMigration($("migration"), $("migration-body"), overview.migration);
@@ -44,6 +62,7 @@ const handlers = {
   },
   series(data) {
     view.windowS = data.window_s;
+    view.intervalS = data.sample_interval_s;
     view.series = new Map(Object.entries(data.series));
   },
   sample(data) {
