@@ -16,7 +16,13 @@ from playwright.sync_api import Page, expect
 from tests.brokers.nats import NatsServer
 from tests.brokers.tansu import Tansu
 from tests.integration.browser import browser_page, keep_screenshot
-from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.integration.harness import (
+    Gaia,
+    GaiaFactory,
+    admin_json,
+    wait_for,
+    write_function,
+)
 from tests.triggers.kafka.kit import new_topic, produce, topic_name
 from tests.triggers.nats.kit import connected, unique
 
@@ -64,24 +70,8 @@ def _write_shop(tmp_path: Path, version: int) -> Path:
     )
 
 
-def _alias(gaia: Gaia, name: str) -> dict[str, Any]:
-    with gaia.admin() as admin:
-        response = admin.get(f"/v1/functions/shop/aliases/{name}")
-        response.raise_for_status()
-        alias: dict[str, Any] = response.json()
-        return alias
-
-
 def _split(alias: dict[str, Any]) -> list[tuple[object, float]]:
     return [(t["revision"], t["percent"]) for t in alias["traffic"]]
-
-
-def _dashboard(gaia: Gaia) -> dict[str, Any]:
-    with gaia.admin() as admin:
-        response = admin.get("/v1/dashboard")
-        response.raise_for_status()
-        view: dict[str, Any] = response.json()
-        return view
 
 
 def _log_in(page: Page, gaia: Gaia, token: str) -> None:
@@ -175,11 +165,11 @@ def test_the_dashboard_asks_for_the_token_shows_the_split_follows_changes_and_ro
         expect(dialog).to_contain_text("@1 70%, canary @2 30%")
         page.click("#rollback-cancel")
         expect(dialog).to_be_hidden()
-        assert _split(_alias(gaia, "prod")) == [(1, 100), (2, 0)]
+        assert _split(admin_json(gaia, "/v1/functions/shop/aliases/prod")) == [(1, 100), (2, 0)]
         rollback.click()
         page.click("#rollback-confirm")
         expect(dialog).to_be_hidden()
-        assert _split(_alias(gaia, "prod")) == [(1, 70), (2, 30)]
+        assert _split(admin_json(gaia, "/v1/functions/shop/aliases/prod")) == [(1, 70), (2, 30)]
         page.wait_for_function(
             """() => [...document.querySelectorAll('[data-alias="shop:prod"] .segment')]
                 .map(s => s.dataset.percent).join() === "70,30" """,
@@ -212,7 +202,7 @@ def test_the_dashboard_asks_for_the_token_shows_the_split_follows_changes_and_ro
         # The row's figures are one of the sampler's samples, the newest the page has.
         assert shown in [
             {k: s[k] for k in ("requests_per_s", "error_ratio", "p95_ms") if s[k] is not None}
-            for s in _dashboard(gaia)["series"]["shop@1"]
+            for s in admin_json(gaia, "/v1/dashboard")["series"]["shop@1"]
         ]
         expect(page.locator("#span")).to_contain_text("sampled so far")
         served = wait_for(
@@ -240,7 +230,7 @@ def test_the_dashboard_asks_for_the_token_shows_the_split_follows_changes_and_ro
 
 def _served(gaia: Gaia) -> tuple[float, float]:
     """Requests and 5xx answers the samples add up to, every revision together."""
-    view = _dashboard(gaia)
+    view = admin_json(gaia, "/v1/dashboard")
     samples = [s for series in view["series"].values() for s in series]
     seconds = view["sample_interval_s"]
     requests = sum(s["requests_per_s"] * seconds for s in samples)
@@ -278,14 +268,6 @@ FIGURES = [
     "skipped",
     "missed",
 ]
-
-
-def _state(gaia: Gaia, trigger: str) -> dict[str, Any]:
-    with gaia.admin() as admin:
-        response = admin.get(f"/v1/triggers/{trigger}")
-        response.raise_for_status()
-        state: dict[str, Any] = response.json()["state"]
-        return state
 
 
 class Traffic:
@@ -423,7 +405,9 @@ legacy:
         orders_pool = page.locator('tr[data-pool="orders@1"]')
         expect(orders_pool.locator('[data-field="ready"]')).to_have_text("1")
         expect(orders_pool.locator('[data-field="busy"]')).to_have_text("1")
-        [pool] = [p for p in _dashboard(gaia)["pools"] if p["revision"] == "orders@1"]
+        [pool] = [
+            p for p in admin_json(gaia, "/v1/dashboard")["pools"] if p["revision"] == "orders@1"
+        ]
         expect(orders_pool.locator("td")).to_have_text(
             ["orders@1"]
             + [
@@ -455,7 +439,7 @@ legacy:
 
         # Three samples of traffic make a line worth a picture.
         wait_for(
-            lambda: len(_dashboard(gaia)["series"].get("shop@1", [])) >= 3,
+            lambda: len(admin_json(gaia, "/v1/dashboard")["series"].get("shop@1", [])) >= 3,
             timeout=30,
             what="three samples of shop@1",
         )
@@ -477,6 +461,10 @@ legacy:
         )
         assert _luminance(ground) < 0.1 < 0.6 < _luminance(text)
         keep_screenshot(page, tmp_path / "dashboard-dark.png")
+
+
+def _state(gaia: Gaia, trigger: str) -> Any:
+    return admin_json(gaia, f"/v1/triggers/{trigger}")["state"]
 
 
 def _luminance(css: str) -> float:

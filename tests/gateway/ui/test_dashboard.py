@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from gateway import bundles
-from gateway.admin import AdminRoutes, build_admin_app
 from gateway.control import ControlPlane
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
@@ -22,6 +21,7 @@ from gateway.subscriptions import Subscriptions
 from gateway.ui.counters import CollectorCounters
 from gateway.ui.dashboard import Dashboard
 from gateway.ui.schemas import DashboardView, OverviewView
+from tests.gateway.admin.kit import admin_app
 
 TOKEN = "t0k"
 
@@ -44,18 +44,7 @@ async def dashboard(control: ControlPlane) -> AsyncIterator[Dashboard]:
 
 @pytest.fixture
 async def admin(control: ControlPlane, dashboard: Dashboard) -> AsyncIterator[httpx.AsyncClient]:
-    metrics = Metrics()
-    invoker = Invoker(control=control, metrics=metrics)
-    routes = AdminRoutes(
-        control=control,
-        invoker=invoker,
-        metrics=metrics,
-        subscriptions=Subscriptions(invoker=invoker, drain_timeout_s=1, replica="r"),
-        data_plane_url="http://127.0.0.1:8080",
-        started_at=0.0,
-        dashboard=dashboard,
-    )
-    transport = httpx.ASGITransport(app=build_admin_app(routes, token=TOKEN))
+    transport = httpx.ASGITransport(app=admin_app(control, token=TOKEN, dashboard=dashboard))
     async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
         yield client
 

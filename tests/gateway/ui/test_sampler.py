@@ -10,19 +10,12 @@ import pytest
 from gateway.metrics import Metrics
 from gateway.ui.counters import CollectorCounters, RevisionId, RevisionTotals
 from gateway.ui.sampler import Sample, Sampler
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_000.0)
 
 
 @pytest.fixture
