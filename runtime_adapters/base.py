@@ -184,11 +184,9 @@ class PoolStatus:
     ready: int
     in_flight: int
     queued: int
-    starting: int = 0  # counted in `instances`
-    busy: int = 0  # instances running at least one invocation
-    # Instances started while serving (the queue grew, or one died or timed out), not
-    # those the revision's warm-up started.
-    cold_starts: int = 0
+    busy: int = 0  # ready instances running at least one invocation
+    starting: int = 0
+    cold_starts: int = 0  # instances started since the pool was made
 
 
 class Runtime(abc.ABC):

@@ -90,7 +90,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._starting += 1
         await self._add_instance()
         for _ in range(self.spec.pool.min - 1):
-            self._grow(cold=False)
+            self._grow()
 
     async def _add_instance(self) -> None:
         """Start one instance; the caller has already counted it in `_starting`."""
@@ -98,23 +98,23 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             instance = await self._start_instance()
         finally:
             self._starting -= 1
+        self._cold_starts += 1
         if self._closed:
             await instance.stop("revision retired")
             return
         self._ready.append(instance)
         self._hand_over(instance)
 
-    def _grow(self, *, cold: bool = True) -> None:
+    def _grow(self) -> None:
         if not self._closed and len(self._ready) + self._starting < self.spec.pool.max:
             # Counted now, not when the task runs: several calls in one loop iteration
             # would otherwise all pass the check and overshoot `max`.
             self._starting += 1
-            self._background(self._growing, self._grow_one(cold=cold))
+            self._background(self._growing, self._grow_one())
 
-    async def _grow_one(self, *, cold: bool) -> None:
+    async def _grow_one(self) -> None:
         try:
             await self._add_instance()
-            self._cold_starts += cold
         except RuntimeAdapterError as exc:
             message = exc.message
             log.error("%s: cannot start an instance: %s", self.key, message)
@@ -317,7 +317,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             ready=len(self._ready),
             in_flight=sum(i.in_flight for i in live),
             queued=len(self._waiters),
+            busy=sum(1 for i in self._ready if i.in_flight),
             starting=self._starting,
-            busy=sum(1 for i in live if i.in_flight),
             cold_starts=self._cold_starts,
         )

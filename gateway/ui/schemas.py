@@ -37,10 +37,8 @@ class DashboardPoolView(PoolView):
     function: str
     number: int
     starting: int
-    busy: int = Field(description="instances running at least one invocation")
-    cold_starts: int = Field(
-        description="instances started while serving (scale-ups, replacements), not by warm-up"
-    )
+    busy: int = Field(description="ready instances running at least one invocation")
+    cold_starts: int = Field(description="instances started since the pool was made")
 
 
 class DashboardTriggerView(TriggerView):

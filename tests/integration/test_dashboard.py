@@ -181,14 +181,14 @@ def test_the_dashboard_asks_for_the_token_shows_the_split_follows_changes_and_ro
         expect(history.locator("li").first).to_contain_text(
             "rollback: @1 100%, canary @2 0% → @1 70%, canary @2 30%"
         )
-        expect(history.locator("li").first.locator("time")).to_contain_text("s ago")
+        expect(history.locator("li").first.locator("time")).to_contain_text(" ago")
 
         # Each revision: its age, digest and the aliases it serves.
         with gaia.admin() as admin:
             revisions = admin.get("/v1/functions/shop/revisions").json()
         for revision in revisions:
             cells = page.locator(f'tr[data-revision="{revision["name"]}"] td')
-            expect(cells.nth(1)).to_contain_text("s ago")
+            expect(cells.nth(1)).to_contain_text(" ago")
             expect(cells.nth(2)).to_have_text(revision["digest"][:12])
             expect(cells.nth(3)).to_have_text(", ".join(revision["aliases"]))
 
@@ -416,7 +416,7 @@ legacy:
             ]
         )
         # The partition hands its records over one at a time: the slow one runs alone.
-        assert (pool["in_flight"], pool["starting"], pool["cold_starts"]) == (1, 0, 0)
+        assert (pool["in_flight"], pool["starting"], pool["cold_starts"]) == (1, 0, 1)
 
         # Migration: routes by state, and the share of old-API traffic functions answer.
         with gaia.admin() as admin:
