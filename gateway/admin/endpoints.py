@@ -31,6 +31,8 @@ from gateway.admin.schemas import (
     TriggerView,
 )
 from gateway.admin.stages import NDJSON
+from gateway.ui.endpoint import EVENT_STREAM
+from gateway.ui.schemas import DashboardView
 from routing.names import MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 
 NAME_SCHEMA: dict[str, object] = {
@@ -112,6 +114,26 @@ ENDPOINTS = (
         handler="status",
         summary="Gateway status",
         answers=(Answer(status="200", description="functions and pools", model=StatusView),),
+        errors=(),
+    ),
+    Endpoint(
+        path="/v1/dashboard",
+        method="GET",
+        handler="dashboard.feed",
+        summary="What the dashboard at /ui shows: functions, aliases with their history,"
+        " pools, triggers, migration, and per-revision samples over the last 15 minutes",
+        answers=(
+            Answer(status="200", description="everything at once", model=DashboardView),
+            Answer(
+                status="200",
+                description="asked for with Accept: text/event-stream, Server-Sent Events:"
+                " `overview` (DashboardView without the samples) at once, on every change"
+                " and with every sample; `series` (the samples) at once; `sample` (the"
+                " newest sample of each revision) every sample_interval_s",
+                media_type=EVENT_STREAM,
+                schema={"type": "string"},
+            ),
+        ),
         errors=(),
     ),
     Endpoint(

@@ -26,8 +26,8 @@ from gateway.admin.views import (
     function_view,
     history_view,
     http_url,
+    live_trigger_view,
     revision_view,
-    trigger_view,
 )
 from gateway.config import (
     ConfigError,
@@ -42,6 +42,9 @@ from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
+from gateway.ui.counters import CollectorCounters
+from gateway.ui.dashboard import Dashboard
+from gateway.ui.endpoint import DashboardRoutes
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target, parse_revision_text
 from routing.traffic import parse_alias_spec
@@ -68,6 +71,7 @@ class AdminRoutes:
         subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
+        dashboard: Dashboard | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -76,6 +80,13 @@ class AdminRoutes:
         self._data_plane_url = data_plane_url
         self._started_at = started_at
         self.migrate = MigrateRoutes(control=control)
+        # The gateway passes the one it started; without, the page has no samples yet.
+        self.dashboard = DashboardRoutes(
+            dashboard
+            or Dashboard(
+                control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
+            )
+        )
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -328,11 +339,7 @@ class AdminRoutes:
         )
 
     def _trigger(self, record: TriggerRecord) -> dict[str, object]:
-        view = trigger_view(record)
-        if trigger_kinds.kind(record.kind).subscriber is not None:
-            state = self._subscriptions.state_of(record.id)
-            view["state"] = state.to_dict() if state is not None else None
-        return view
+        return live_trigger_view(record, self._subscriptions)
 
     async def apply(self, request: Request) -> Response:
         body = validated(ApplyBody, parse_json(await request.body()))

@@ -26,9 +26,14 @@ NDJSON = "application/x-ndjson"
 Run = Callable[[StageDone], Awaitable[dict[str, object]]]
 
 
-def wants_stages(request: Request) -> bool:
+def accepts(request: Request, media_type: str) -> bool:
+    """Whether the request's Accept names `media_type` itself (not through */*)."""
     accepted = request.headers.get("accept", "")
-    return any(part.split(";")[0].strip() == NDJSON for part in accepted.split(","))
+    return any(part.split(";")[0].strip() == media_type for part in accepted.split(","))
+
+
+def wants_stages(request: Request) -> bool:
+    return accepts(request, NDJSON)
 
 
 def stage_stream(run: Run, *, request_id: str) -> StreamingResponse:
