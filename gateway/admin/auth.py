@@ -11,9 +11,9 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.admin.request_ids import request_id_of
+from gateway.home import TOKEN_FILE
 from gateway.ui import assets
 
-TOKEN_FILE = "admin-token"
 # Probes, the API description and the dashboard's files (which ask for the token) are
 # readable without a token; everything else is not.
 _OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})

@@ -30,9 +30,9 @@ from gateway.admin.schemas import (
     StatusView,
     TriggerView,
 )
-from gateway.admin.stages import NDJSON
 from gateway.ui.endpoint import EVENT_STREAM
 from gateway.ui.schemas import DashboardView
+from gateway.wire import NDJSON
 from routing.names import MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 
 NAME_SCHEMA: dict[str, object] = {

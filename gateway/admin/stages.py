@@ -20,8 +20,7 @@ from starlette.responses import StreamingResponse
 from gateway.admin.failures import error_body, internal_error_body
 from gateway.control import StageDone
 from gateway.errors import GaiaError
-
-NDJSON = "application/x-ndjson"
+from gateway.wire import NDJSON
 
 Run = Callable[[StageDone], Awaitable[dict[str, object]]]
 
