@@ -28,8 +28,11 @@ _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 
-def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Yield (posix relative path, absolute path) of every file, sorted, skipping caches."""
+def iter_files(root: Path | None) -> Iterator[tuple[str, Path]]:
+    """Yield (posix relative path, absolute path) of every file, sorted, skipping caches;
+    none for a function without code (its runtime runs none here)."""
+    if root is None:
+        return
     if not root.is_dir():
         raise InvalidInput(f"code directory {str(root)!r} does not exist", field="code")
     for dirpath, dirnames, filenames in os.walk(root):
@@ -49,7 +52,7 @@ def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(root).as_posix(), path
 
 
-def digest(code_dir: Path, revision_config: Mapping[str, object]) -> str:
+def digest(code_dir: Path | None, revision_config: Mapping[str, object]) -> str:
     """sha256 of every file's path and bytes, then the canonical revision config."""
     hasher = hashlib.sha256()
     for rel, path in iter_files(code_dir):
@@ -113,7 +116,7 @@ class BundleStore:
     def remove(self, bundle_digest: str) -> None:
         shutil.rmtree(self.path(bundle_digest), ignore_errors=True)
 
-    def put(self, code_dir: Path, bundle_digest: str, *, deps: Path | None = None) -> Path:
+    def put(self, code_dir: Path | None, bundle_digest: str, *, deps: Path | None = None) -> Path:
         """Copy the code in unless that digest is already stored; return its path.
 
         `deps`, an installed requirements directory, is linked in as `.deps/`.

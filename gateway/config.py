@@ -142,7 +142,7 @@ def target_keys(target: Target) -> dict[str, object]:
 @dataclass(frozen=True, kw_only=True)
 class FunctionConfig:
     name: str
-    code: Path  # absolute
+    code: Path | None  # absolute; None for a runtime that runs no code here
     settings: RevisionConfig
     aliases: Mapping[str, AliasSpec]  # always holds `default`
     triggers: tuple[Trigger, ...] = ()
@@ -361,13 +361,13 @@ class _Document:
         if body is None:
             return None
         settings = self.revision_config(body, path, extra_keys=("code", "aliases", "triggers"))
-        code = self.code(body, path, runtime) if runtime.needs_code else None
+        code = self.code(body, path, runtime)
         aliases = self.aliases(body.get("aliases"), join(path, "aliases"))
         triggers = self.triggers(name, body.get("triggers"), join(path, "triggers"), aliases)
         if self.check_code and code is not None and settings is not None:
             for key, message in settings.settings.code_issues(code):
                 self.add(join(path, key), message)
-        if len(self.issues) > start or code is None or settings is None:
+        if len(self.issues) > start or settings is None or (code is None and runtime.needs_code):
             return None
         valid = {alias: spec for alias, spec in aliases.items() if spec is not None}
         return FunctionConfig(
@@ -418,6 +418,10 @@ class _Document:
 
     def code(self, body: Mapping[str, object], path: str, runtime: RuntimeKind) -> Path | None:
         where = join(path, "code")
+        if not runtime.needs_code:
+            if "code" in body:
+                self.add(where, f"expected no code: runtime {runtime.name} runs none here")
+            return None
         if body.get("code") is None:
             self.add(
                 where, f"required for runtime {runtime.name}: expected the directory of the code"

@@ -82,7 +82,7 @@ class FunctionPlan:
 class _Plan:
     changes: Changes
     functions: tuple[FunctionPlan, ...]
-    code_dirs: Mapping[str, Path]
+    code_dirs: Mapping[str, Path | None]  # None: a runtime that runs no code here
     # The command that asked for the change, as alias history records it.
     by: str
     # Where a ledger route no request could reach is reported: the applied file's route,
@@ -259,7 +259,7 @@ class ControlPlane:
         self,
         function: str,
         *,
-        code_dir: Path,
+        code_dir: Path | None,
         config: FunctionConfig,
         add_triggers: tuple[Trigger, ...] = (),
         dry_run: bool = False,
@@ -489,7 +489,7 @@ class ControlPlane:
         name: str,
         config: FunctionConfig,
         *,
-        code_dir: Path,
+        code_dir: Path | None,
         replace_aliases: bool,
         replace_triggers: bool,
         add_triggers: tuple[Trigger, ...] = (),

@@ -34,6 +34,7 @@ ADMIN_ERROR_CODES = (
     "instance_lost",
     "timeout",
     "runtime_error",
+    "unavailable",
 )
 
 

@@ -8,6 +8,7 @@ import binascii
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ class AdminRoutes:
                         "ready": pool.ready,
                         "in_flight": pool.in_flight,
                         "queued": pool.queued,
+                        "endpoints": [asdict(endpoint) for endpoint in pool.endpoints],
                     }
                 )
         return self._ok(
@@ -171,7 +173,7 @@ class AdminRoutes:
             try:
                 plan = await self._control.publish(
                     name,
-                    code_dir=code_dir,
+                    code_dir=config.code,  # None where the runtime runs no code
                     config=config,
                     dry_run=body.dry_run,
                     add_triggers=added,
@@ -192,7 +194,9 @@ class AdminRoutes:
         """The revision's settings (the latest one's, overridden by the request's) and the
         triggers to add, checked as gaia.yaml's are."""
         raw = dict(self._inherited_config(name)) | body.config
-        raw["code"] = str(code_dir)
+        runtime = runtimes.chosen(raw.get("runtime"))
+        if runtime is None or runtime.needs_code:
+            raw["code"] = str(code_dir)
         try:
             config = parse_function(
                 name,

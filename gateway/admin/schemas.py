@@ -200,12 +200,22 @@ class PublishedView(RevisionView):
     urls: list[str]
 
 
+class EndpointView(_View):
+    url: str
+    state: str = Field(description="the runtime's word for it: healthy, ejected, down ...")
+    in_flight: int = Field(description="requests sent to it and not answered yet")
+    detail: str = Field(description="why it is in that state; empty when there is nothing to say")
+
+
 class PoolView(_View):
     revision: str
     instances: int
     ready: int
     in_flight: int
     queued: int
+    endpoints: list[EndpointView] = Field(
+        description="each endpoint, for runtimes that reach their revision at several"
+    )
 
 
 class StatusView(_View):

@@ -165,7 +165,7 @@ def apply(config_file: Path, dry_run: bool, by: str | None, output: str) -> None
         raise CliError(str(exc)) from None
     text = config_file.read_text()
     document = yaml.safe_load(text) or {}
-    packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
+    packed = {name: _pack(fn.code) for name, fn in parsed.functions.items() if fn.code}
     response = _client().request(
         "POST",
         "/v1/apply",

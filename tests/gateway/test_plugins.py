@@ -17,8 +17,9 @@ GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 SERVES_HTTP = GATEWAY / "dataplane.py"
 
 
-# The HTTP protocol itself, not the kind: ASGI scopes and OpenAPI security schemes.
-PROTOCOL = ('scope["type"] != "http"', '"type": "http"')
+# The HTTP protocol itself, not the kind: ASGI scopes and OpenAPI security schemes; and
+# the word, not the runtime: the `url` column of `gaia describe`'s triggers.
+PROTOCOL = ('scope["type"] != "http"', '"type": "http"', '"target", "url"]')
 
 
 def _sources() -> list[Path]:
