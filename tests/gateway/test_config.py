@@ -467,11 +467,13 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
             " image to run",
         ),
         (
-            {"runtime": "url"},
-            "functions.hello.runtime: runtime 'url' is not available yet: expected container or"
-            " python",
+            {"runtime": "url", "urls": ["http://10.0.0.7:8080"]},
+            "functions.hello.code: expected no code: runtime url runs none here",
         ),
-        ({"runtime": "java"}, "functions.hello.runtime: expected container or python, got 'java'"),
+        (
+            {"runtime": "java"},
+            "functions.hello.runtime: expected container, python or url, got 'java'",
+        ),
         (
             {"command": ["x"]},
             "functions.hello.command: command is for runtime container, but this function runs"
