@@ -66,18 +66,18 @@ class Endpoints:
         count: int = self.control(name)["counts"].get(path, 0)
         return count
 
-    def close(self) -> None:
+    def __enter__(self) -> Endpoints:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         for name in list(self._processes):
             self.kill(name)
 
 
 @pytest.fixture
 def endpoints() -> Iterator[Endpoints]:
-    started = Endpoints()
-    try:
+    with Endpoints() as started:
         yield started
-    finally:
-        started.close()
 
 
 def url_spec(*, function: str = "users", revision: int = 1, **settings: object) -> RevisionSpec:

@@ -4,6 +4,7 @@
 - `GET /healthz` answers 200, or the status `POST /_control?health=N` set.
 - Any other path answers its name and what it saw as JSON (method, path, query,
   headers, body), after `?sleep_ms=N`; with the status `POST /_control?status=N` set.
+  With `?drop`, it closes the connection instead of answering.
 - `GET /_control` answers how many requests each path got (control ones aside), so a
   test can tell which endpoint served what.
 """
@@ -58,6 +59,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if "sleep_ms" in query:
             time.sleep(int(query["sleep_ms"][0]) / 1000)
+        if "drop" in query:
+            self.close_connection = True  # read it, then hang up without an answer
+            return
         seen = {
             "name": NAME,
             "method": self.command,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,24 @@ def endpoint(runtime: UrlRuntime, url: str) -> EndpointStatus:
     return next(e for e in pool.endpoints if e.url == url)
 
 
+async def warm(
+    runtime: UrlRuntime, endpoints: Endpoints, *names: str, **settings: Any
+) -> list[str]:
+    """Start the named endpoints and warm users@1 in front of them; their URLs."""
+    urls = [endpoints.start(name) for name in names]
+    await runtime.warm(url_spec(urls=urls, **settings))
+    return urls
+
+
+async def control(endpoints: Endpoints, name: str, **modes: int) -> None:
+    """Endpoints.control off the event loop, so the runtime's checks run meanwhile."""
+    await asyncio.to_thread(endpoints.control, name, **modes)
+
+
+async def served(endpoints: Endpoints, name: str, path: str = "/who") -> int:
+    return await asyncio.to_thread(endpoints.served, name, path)
+
+
 async def names(runtime: UrlRuntime, count: int) -> list[str]:
     """Which endpoint answered each of `count` requests, one at a time."""
     return [str(seen(await runtime.invoke(KEY, http("/who")))["name"]) for _ in range(count)]
@@ -49,8 +68,7 @@ async def names(runtime: UrlRuntime, count: int) -> list[str]:
 async def test_a_request_reaches_the_endpoint_as_it_came(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a = endpoints.start("a")
-    await runtime.warm(url_spec(urls=[a]))
+    [a] = await warm(runtime, endpoints, "a")
     result = await runtime.invoke(
         KEY,
         http("/users/7", query=b"x=1&y=2", body=b"ping", method="POST",
@@ -82,7 +100,7 @@ async def test_warm_up_fails_naming_each_endpoint_and_what_it_answered(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
     a = endpoints.start("a")
-    endpoints.control("a", health=500)
+    await control(endpoints, "a", health=500)
     nobody = free_port()
     b = f"http://127.0.0.1:{nobody}"
     with pytest.raises(WarmupError) as caught:
@@ -108,15 +126,15 @@ async def test_only_endpoints_that_pass_their_checks_get_requests(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
     a, b = endpoints.start("a"), endpoints.start("b")
-    endpoints.control("b", health=503)
-    await runtime.warm(url_spec(urls=[a, b], health={"path": "/healthz", "interval": "100ms"}))
+    await control(endpoints, "b", health=503)
+    await runtime.warm(url_spec(urls=[a, b], health={"path": "/healthz", "interval": "300ms"}))
     assert endpoint(runtime, b) == EndpointStatus(
         url=b, state="down", in_flight=0, detail="health check failed: GET /healthz: answered 503"
     )
     assert await names(runtime, 6) == ["a"] * 6
-    assert endpoints.served("b") == 0
+    assert await served(endpoints, "b") == 0
 
-    endpoints.control("b", health=200)
+    await control(endpoints, "b", health=302)  # 2xx or 3xx passes
     await eventually(lambda: endpoint(runtime, b).state == "healthy", what="b passing")
     assert sorted(await names(runtime, 4)) == ["a", "a", "b", "b"]
 
@@ -124,13 +142,14 @@ async def test_only_endpoints_that_pass_their_checks_get_requests(
 async def test_a_refused_connection_is_tried_on_the_next_endpoint_and_ejects_the_dead_one(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    spec = url_spec(
-        urls=[a, b],
+    a, _ = await warm(
+        runtime,
+        endpoints,
+        "a",
+        "b",
         health={"interval": NEVER},
         outlier={"consecutive_failures": 2, "cooldown": "1m"},
     )
-    await runtime.warm(spec)
     endpoints.kill("a")
     assert await names(runtime, 6) == ["b"] * 6  # nobody sees a's refusals
     status = endpoint(runtime, a)
@@ -139,26 +158,27 @@ async def test_a_refused_connection_is_tried_on_the_next_endpoint_and_ejects_the
         f"after 2 failures in a row, the last: cannot connect to {a.removeprefix('http://')}: "
     ), status.detail
     assert "; cool-down ends in " in status.detail
-    assert endpoints.served("b") == 6
+    assert await served(endpoints, "b") == 6
 
 
 async def test_5xx_answers_pass_through_and_consecutive_ones_eject_the_endpoint(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    spec = url_spec(
-        urls=[a, b],
+    a, _ = await warm(
+        runtime,
+        endpoints,
+        "a",
+        "b",
         health={"path": "/healthz", "interval": NEVER},
         outlier={"consecutive_failures": 3, "cooldown": "1m"},
     )
-    await runtime.warm(spec)
-    endpoints.control("a", status=503)
+    await control(endpoints, "a", status=503)
     answers = [await runtime.invoke(KEY, http("/who")) for _ in range(12)]
     failed = [seen(r)["name"] for r in answers if r.status == 503]
     assert failed == ["a", "a", "a"]  # passed through as the endpoint gave them
-    assert endpoints.served("a") == 3  # and after the third, nothing more
+    assert await served(endpoints, "a") == 3  # and after the third, nothing more
     assert await names(runtime, 10) == ["b"] * 10
-    assert endpoints.served("a") == 3
+    assert await served(endpoints, "a") == 3
     assert endpoint(runtime, a).detail.startswith(
         "after 3 failures in a row, the last: answered 503; cool-down ends in "
     )
@@ -167,21 +187,22 @@ async def test_5xx_answers_pass_through_and_consecutive_ones_eject_the_endpoint(
 async def test_an_ejected_endpoint_is_back_when_its_cooldown_ends_not_a_whole_interval_later(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    spec = url_spec(
-        urls=[a, b],
+    a, _ = await warm(
+        runtime,
+        endpoints,
+        "a",
+        "b",
         health={"path": "/healthz", "interval": "1m"},
         outlier={"consecutive_failures": 1, "cooldown": "500ms"},
     )
-    await runtime.warm(spec)
-    endpoints.control("a", status=500)
+    await control(endpoints, "a", status=500)
+    before_ejection = time.monotonic()
     statuses = sorted([(await runtime.invoke(KEY, http("/who"))).status for _ in range(2)])
     assert statuses == [200, 500]
-    ejected_at = time.monotonic()
     assert endpoint(runtime, a).state == "ejected"
-    endpoints.control("a", status=200)
+    await control(endpoints, "a", status=200)
     await eventually(lambda: endpoint(runtime, a).state == "healthy", what="a readmitted")
-    back_after = time.monotonic() - ejected_at
+    back_after = time.monotonic() - before_ejection
     assert back_after >= 0.5
     assert back_after < 30  # the check came with the cool-down's end, not the 1m interval
     assert "a" in await names(runtime, 2)
@@ -190,43 +211,45 @@ async def test_an_ejected_endpoint_is_back_when_its_cooldown_ends_not_a_whole_in
 async def test_a_failing_check_after_the_cooldown_keeps_the_endpoint_out(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    spec = url_spec(
-        urls=[a, b],
-        health={"path": "/healthz", "interval": "200ms"},
+    a, _ = await warm(
+        runtime,
+        endpoints,
+        "a",
+        "b",
+        health={"path": "/healthz", "interval": "300ms"},
         outlier={"consecutive_failures": 1, "cooldown": "300ms"},
     )
-    await runtime.warm(spec)
-    endpoints.control("a", status=500, health=500)
+    await control(endpoints, "a", status=500, health=500)
     statuses = sorted([(await runtime.invoke(KEY, http("/who"))).status for _ in range(2)])
     assert statuses == [200, 500]
     ejected_at = time.monotonic()
-    checks = endpoints.served("a", "/healthz")
-    # two checks after the cool-down's end have failed: still out, and still no requests
-    await eventually(
-        lambda: (
-            time.monotonic() - ejected_at > 0.3 and endpoints.served("a", "/healthz") >= checks + 4
-        ),
-        what="checks of a after its cool-down",
-    )
+    checks = await served(endpoints, "a", "/healthz")
+    # checks of a after its cool-down's end (300ms) have failed: still out, no requests
+    deadline = ejected_at + 10
+    while (
+        time.monotonic() - ejected_at < 0.3 or await served(endpoints, "a", "/healthz") < checks + 3
+    ):
+        assert time.monotonic() < deadline, "timed out waiting for checks of a"
+        await asyncio.sleep(0.05)
     status = endpoint(runtime, a)
     assert status.state == "ejected"
     assert status.detail.endswith("cool-down over, back on its next passing health check")
     assert await names(runtime, 4) == ["b"] * 4
-    endpoints.control("a", status=200, health=200)
+    await control(endpoints, "a", status=200, health=200)
     await eventually(lambda: endpoint(runtime, a).state == "healthy", what="a readmitted")
 
 
 async def test_when_no_endpoint_can_take_a_request_it_is_refused_at_once_naming_each(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    spec = url_spec(
-        urls=[a, b],
+    a, b = await warm(
+        runtime,
+        endpoints,
+        "a",
+        "b",
         health={"interval": NEVER},
         outlier={"consecutive_failures": 1, "cooldown": "1m"},
     )
-    await runtime.warm(spec)
     endpoints.kill("a")
     endpoints.kill("b")
     for _ in range(3):
@@ -246,8 +269,7 @@ async def test_when_no_endpoint_can_take_a_request_it_is_refused_at_once_naming_
 async def test_a_dead_endpoint_that_is_not_ejected_yet_is_a_502_naming_it(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a = endpoints.start("a")
-    await runtime.warm(url_spec(urls=[a], health={"interval": NEVER}))
+    [a] = await warm(runtime, endpoints, "a", health={"interval": NEVER})
     endpoints.kill("a")
     with pytest.raises(InstanceLost) as caught:
         await runtime.invoke(KEY, http("/who"))
@@ -260,8 +282,7 @@ async def test_a_dead_endpoint_that_is_not_ejected_yet_is_a_502_naming_it(
 async def test_an_endpoint_past_the_timeout_is_a_504_and_counts_as_a_failure(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a = endpoints.start("a")
-    await runtime.warm(url_spec(urls=[a], timeout="300ms"))
+    [a] = await warm(runtime, endpoints, "a", timeout="300ms")
     started = time.monotonic()
     with pytest.raises(InvocationTimeout) as caught:
         await runtime.invoke(KEY, http("/who", query=b"sleep_ms=3000"))
@@ -272,11 +293,38 @@ async def test_an_endpoint_past_the_timeout_is_a_504_and_counts_as_a_failure(
     assert endpoint(runtime, a).detail == ""
 
 
+async def test_a_connection_lost_after_the_request_went_out_is_a_502_naming_the_endpoint(
+    runtime: UrlRuntime, endpoints: Endpoints
+) -> None:
+    a, _ = await warm(runtime, endpoints, "a", "b", health={"interval": NEVER})
+    with pytest.raises(InstanceLost) as caught:
+        await runtime.invoke(KEY, http("/who", query=b"drop=1"))
+    # not tried again elsewhere: the endpoint may have acted on it
+    assert caught.value.message == (
+        f"users@1: {a}: no usable answer: the upstream closed the connection"
+    )
+    assert await served(endpoints, "a") + await served(endpoints, "b") == 1
+    assert endpoint(runtime, a).detail == (
+        "1 failed in a row, the last: the upstream closed the connection"
+    )
+
+
+async def test_the_wait_for_a_slot_counts_against_the_timeout(
+    runtime: UrlRuntime, endpoints: Endpoints
+) -> None:
+    await warm(runtime, endpoints, "a", concurrency=1, timeout="1s")
+    first = asyncio.ensure_future(runtime.invoke(KEY, http("/who", query=b"sleep_ms=700")))
+    await eventually(lambda: runtime.status()[0].in_flight == 1, what="the first in flight")
+    # alone it would answer in time; after its wait, what is left of 1s is too short
+    with pytest.raises(InvocationTimeout):
+        await runtime.invoke(KEY, http("/who", query=b"sleep_ms=500"))
+    assert (await first).status == 200
+
+
 async def test_requests_beyond_concurrency_wait_their_turn(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a = endpoints.start("a")
-    await runtime.warm(url_spec(urls=[a], concurrency=1))
+    [a] = await warm(runtime, endpoints, "a", concurrency=1)
     first = asyncio.ensure_future(runtime.invoke(KEY, http("/who", query=b"sleep_ms=300")))
     await eventually(lambda: runtime.status()[0].in_flight == 1, what="the first in flight")
     second = asyncio.ensure_future(runtime.invoke(KEY, http("/who")))
@@ -291,8 +339,7 @@ async def test_requests_beyond_concurrency_wait_their_turn(
 async def test_the_endpoint_with_fewest_outstanding_requests_gets_the_next_one(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a, b = endpoints.start("a"), endpoints.start("b")
-    await runtime.warm(url_spec(urls=[a, b]))
+    _, b = await warm(runtime, endpoints, "a", "b")
     slow = asyncio.ensure_future(runtime.invoke(KEY, http("/who", query=b"sleep_ms=1000")))
     await eventually(lambda: runtime.status()[0].in_flight == 1, what="the slow one in flight")
     [pool] = runtime.status()
@@ -306,8 +353,7 @@ async def test_the_endpoint_with_fewest_outstanding_requests_gets_the_next_one(
 async def test_a_retired_revision_takes_no_more_requests(
     runtime: UrlRuntime, endpoints: Endpoints
 ) -> None:
-    a = endpoints.start("a")
-    await runtime.warm(url_spec(urls=[a]))
+    await warm(runtime, endpoints, "a")
     await runtime.retire(KEY)
     with pytest.raises(RevisionUnknown):
         await runtime.invoke(KEY, http("/who"))

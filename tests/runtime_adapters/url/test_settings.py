@@ -177,6 +177,24 @@ def test_a_bad_list_of_urls_is_refused_naming_what_is_wrong(
             " got '2h'",
         ),
         (
+            {"health": {"interval": "0s"}},
+            "functions.users.health.interval: expected a duration longer than 0s, at most 1h,"
+            " got '0s'",
+        ),
+        (
+            {"timeout": "16m"},
+            "functions.users.timeout: expected a duration longer than 0s, at most 15m, got '16m'",
+        ),
+        (
+            {"concurrency": 1001},
+            "functions.users.concurrency: expected a whole number from 1 to 1000, got 1001",
+        ),
+        (
+            {"outlier": {"consecutive_failures": 1001}},
+            "functions.users.outlier.consecutive_failures: expected a whole number from 1 to"
+            " 1000, got 1001",
+        ),
+        (
             {"outlier": {"consecutive_failures": 0}},
             "functions.users.outlier.consecutive_failures: expected a whole number from 1 to"
             " 1000, got 0",
@@ -229,7 +247,7 @@ def test_the_spec_carries_the_settings_and_a_change_of_urls_is_a_new_digest(
         config = RevisionConfig(runtime="url", settings=UrlSettings.from_dict(raw))
         return bundles.digest(None, config.to_dict())
 
-    assert digest() == digest(urls="http://a:1/")  # the same endpoint written otherwise
+    assert digest() == digest(urls="http://A:1/")  # the same endpoint written otherwise
     assert digest() != digest(urls=["http://a:2"])
     assert digest() != digest(urls=["http://a:1", "http://b:1"])
     assert digest() != digest(health="/healthz")
