@@ -74,6 +74,7 @@ def test_traffic_spreads_by_least_outstanding_and_a_failing_endpoint_is_ejected_
         assert (echo["method"], echo["path"], echo["query"]) == ("POST", "/users/7", "x=1")
         assert (echo["body"], echo["headers"]["x-test"]) == ("ping", "it")
         assert echo["headers"]["host"] == gaia.url.removeprefix("http://")  # the client's
+        assert http.get("/users/a%2Fb").json()["path"] == "/users/a%2Fb"  # escapes kept
 
         # one endpoint busy with a slow request: the next ones all go to the other
         slow = threading.Thread(target=lambda: http.get("/users/who?sleep_ms=2000"))
