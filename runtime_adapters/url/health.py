@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from runtime_adapters.upstream import ConnectionFailed, TimedOut, UpstreamClient, path_target
 from runtime_adapters.url.endpoint import Endpoint
 from runtime_adapters.url.settings import Health
+
+log = logging.getLogger("gaia.runtime")
 
 
 async def probe(endpoint: Endpoint, client: UpstreamClient, health: Health) -> str | None:
@@ -80,7 +83,12 @@ class HealthChecks:
     async def _watch(self, endpoint: Endpoint) -> None:
         client, wake = self._clients[endpoint], self._wakes[endpoint]
         while True:
-            failure = await probe(endpoint, client, self._health)
+            try:
+                failure = await probe(endpoint, client, self._health)
+            except Exception as exc:
+                # Checks that stopped would leave an ejected endpoint out for good.
+                log.exception("%s: its health check failed unexpectedly", endpoint.name)
+                failure = f"the check failed: {exc!r}"
             was = endpoint.routable
             endpoint.checked(failure, self._loop.time())
             self._checked.add(endpoint)

@@ -22,7 +22,11 @@ from runtime_adapters.base import (
     Unavailable,
     WarmupError,
 )
+from runtime_adapters.upstream import UpstreamClient
+from runtime_adapters.url import health
+from runtime_adapters.url.endpoint import Endpoint
 from runtime_adapters.url.runtime import UrlRuntime
+from runtime_adapters.url.settings import Health
 from tests.integration.harness import free_port
 from tests.runtime_adapters.python.conftest import eventually, http
 from tests.runtime_adapters.url.conftest import Endpoints, url_spec
@@ -358,3 +362,24 @@ async def test_a_retired_revision_takes_no_more_requests(
     with pytest.raises(RevisionUnknown):
         await runtime.invoke(KEY, http("/who"))
     assert runtime.status() == []
+
+
+async def test_a_check_that_raises_counts_as_failed_and_the_checks_go_on(
+    runtime: UrlRuntime, endpoints: Endpoints, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = health.probe
+    raised: list[str] = []
+
+    async def probe(endpoint: Endpoint, client: UpstreamClient, settings: Health) -> str | None:
+        if endpoint.name == endpoints.url("a") and not raised:
+            raised.append(endpoint.name)
+            raise RuntimeError("boom")
+        return await real(endpoint, client, settings)
+
+    monkeypatch.setattr(health, "probe", probe)
+    a, _ = await warm(runtime, endpoints, "a", "b", health={"interval": "300ms"})
+    assert raised == [a]
+    assert endpoint(runtime, a).detail == (
+        "health check failed: the check failed: RuntimeError('boom')"
+    )
+    await eventually(lambda: endpoint(runtime, a).state == "healthy", what="a checked again")
