@@ -37,7 +37,6 @@ from k8s.containers import (
     METRICS_PORT,
 )
 from k8s.pod import HOME_DIR, PYTHON_DIR
-from runtime_adapters import registry as runtimes
 from tests.integration.harness import Gaia, free_port, wait_for, write_function
 from tests.k8s.schemas import validate
 from tests.k8s.test_metrics import haproxy
@@ -260,12 +259,6 @@ def _cron(source: Source) -> dict[str, Any]:
     return {k: v for k, v in view.items() if k not in ("id", "function", "kind", "state", "alias")}
 
 
-@pytest.mark.xfail(
-    "url" not in runtimes.names(),
-    reason="runtime: url is built in parallel (issue 14 item 2); gaia's loader answers it"
-    " 'not available yet' until that lands",
-    strict=True,
-)
 def test_the_gateways_file_parses_with_gaias_own_loader(rendered: Rendered, tmp_path: Path) -> None:
     config_map = _kind(_documents(rendered.out)["gateway.yaml"], "ConfigMap")
     parsed = parse_config(config_map["data"]["gaia.yaml"], file="gaia.yaml", base_dir=tmp_path)
