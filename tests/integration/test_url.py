@@ -52,6 +52,14 @@ def endpoint_states(gaia: Gaia, revision: str = "users@1") -> dict[str, dict[str
     return {e["url"]: e for e in pool["endpoints"]}
 
 
+def all_healthy(gaia: Gaia, revision: str = "users@1") -> None:
+    """The revision is warm once one endpoint passed its check: wait for the others'."""
+    wait_for(
+        lambda: all(e["state"] == "healthy" for e in endpoint_states(gaia, revision).values()),
+        what=f"every endpoint of {revision} healthy",
+    )
+
+
 def who(http: httpx.Client, count: int = 1) -> list[str]:
     """Which endpoint answered each of `count` requests, one at a time (all must be 200)."""
     names = []
@@ -67,6 +75,7 @@ def test_traffic_spreads_by_least_outstanding_and_a_failing_endpoint_is_ejected_
 ) -> None:
     a, b = endpoints.start("a"), endpoints.start("b")
     gaia = gaia_factory().start("-f", str(write_config(tmp_path / "gaia.yaml", [a, b])))
+    all_healthy(gaia)
     with gaia.data() as http:
         # one at a time, every endpoint has none outstanding: they take turns
         assert Counter(who(http, 10)) == {"a": 5, "b": 5}
@@ -211,6 +220,7 @@ def test_a_bad_config_or_unhealthy_endpoints_change_nothing_and_a_new_url_is_a_n
     [plan] = json.loads(applied.stdout)["functions"]
     assert (plan["revision"], plan["created_revision"]) == (2, True)
     assert revisions() == [1, 2]
+    all_healthy(gaia, "users@2")
     with gaia.data() as http:
         assert sorted(who(http, 2)) == ["a", "b"]
     again = gaia.cli("apply", "-f", str(both), "-o", "json")

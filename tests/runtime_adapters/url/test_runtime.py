@@ -47,11 +47,22 @@ def endpoint(runtime: UrlRuntime, url: str) -> EndpointStatus:
 
 
 async def warm(
-    runtime: UrlRuntime, endpoints: Endpoints, *names: str, **settings: Any
+    runtime: UrlRuntime,
+    endpoints: Endpoints,
+    *names: str,
+    all_healthy: bool = True,
+    **settings: Any,
 ) -> list[str]:
-    """Start the named endpoints and warm users@1 in front of them; their URLs."""
+    """Start the named endpoints and warm users@1 in front of them; their URLs. The
+    revision is warm once one endpoint passed its check: with `all_healthy`, this
+    waits for the others' too."""
     urls = [endpoints.start(name) for name in names]
     await runtime.warm(url_spec(urls=urls, **settings))
+    if all_healthy:
+        await eventually(
+            lambda: all(e.state == "healthy" for e in runtime.status()[0].endpoints),
+            what="every endpoint healthy",
+        )
     return urls
 
 
@@ -132,6 +143,8 @@ async def test_only_endpoints_that_pass_their_checks_get_requests(
     a, b = endpoints.start("a"), endpoints.start("b")
     await control(endpoints, "b", health=503)
     await runtime.warm(url_spec(urls=[a, b], health={"path": "/healthz", "interval": "300ms"}))
+    # warm once a passed: b's first check may still be under way
+    await eventually(lambda: endpoint(runtime, b).state != "unchecked", what="b checked")
     assert endpoint(runtime, b) == EndpointStatus(
         url=b, state="down", in_flight=0, detail="health check failed: GET /healthz: answered 503"
     )
@@ -377,7 +390,8 @@ async def test_a_check_that_raises_counts_as_failed_and_the_checks_go_on(
         return await real(endpoint, client, settings)
 
     monkeypatch.setattr(health, "probe", probe)
-    a, _ = await warm(runtime, endpoints, "a", "b", health={"interval": "300ms"})
+    a, _ = await warm(runtime, endpoints, "a", "b", all_healthy=False, health={"interval": "2s"})
+    await eventually(lambda: bool(raised), what="a's first check")
     assert raised == [a]
     assert endpoint(runtime, a).detail == (
         "health check failed: the check failed: RuntimeError('boom')"
