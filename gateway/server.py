@@ -25,19 +25,20 @@ from starlette.types import ASGIApp
 
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
-from gateway.errors import GaiaError
+from gateway.errors import ConcurrentChange, GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.listener_logs import as_listener
 from gateway.metrics import Metrics
 from gateway.settings import Settings
-from gateway.store import open_store
+from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
@@ -61,6 +62,8 @@ class Services:
     started_at: float
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
+    # Keeps this gateway on a shared store's newest version.
+    follower: Follower
 
 
 def find_examples() -> Path | None:
@@ -78,7 +81,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_token(home)
     try:
-        store = open_store(settings.store_url, home=home)
+        store = open_store(settings.store_url, home=home, replica=settings.replica_name)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     started = {
@@ -104,14 +107,21 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         body_limit=settings.body_limit,
         drain_timeout_s=settings.drain_timeout_s,
     )
+    follower = Follower(control)
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
             await runtime.start()
-        await control.start()
+        try:
+            await control.start()
+        except StoreUnavailable as exc:
+            raise StartupError(f"{exc}: start it, or check GAIA_STORE") from exc
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
+        # From here on, changes other replicas make reach triggers and the legacy layer
+        # through the control plane's listeners, as local ones do.
+        follower.start()
         yield Services(
             settings=settings,
             control=control,
@@ -121,14 +131,19 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             token=token,
             started_at=time.time(),
             legacy=legacy,
+            follower=follower,
         )
     finally:
+        await follower.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
             await runtime.aclose()
-        store.close()
+        await store.close()
+
+
+_APPLY_ATTEMPTS = 5
 
 
 async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
@@ -140,7 +155,16 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path, check_code=True))
+        file = load_file(path, check_code=True)
+        for attempt in range(_APPLY_ATTEMPTS):
+            try:
+                plans = await control.apply(file)
+                break
+            except ConcurrentChange:
+                # Replicas started with one file race to store it; the loser plans again
+                # on the winner's version, where the same file changes nothing.
+                if attempt == _APPLY_ATTEMPTS - 1:
+                    raise
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
@@ -212,6 +236,7 @@ async def serve(settings: Settings) -> None:
                 subscriptions=services.subscriptions,
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
+                store_status=services.follower.status,
             ),
             token=services.token,
         )

@@ -28,6 +28,7 @@ from gateway.admin.views import (
     revision_view,
     trigger_view,
 )
+from gateway.cluster import StoreStatus
 from gateway.config import (
     ConfigError,
     FunctionConfig,
@@ -67,6 +68,7 @@ class AdminRoutes:
         subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
+        store_status: Callable[[], StoreStatus],
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -74,6 +76,7 @@ class AdminRoutes:
         self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
+        self._store_status = store_status
         self.migrate = MigrateRoutes(control=control)
 
     # -- helpers ---------------------------------------------------------------------
@@ -107,6 +110,7 @@ class AdminRoutes:
             {
                 "uptime_s": round(time.time() - self._started_at, 3),
                 "data_plane_url": self._data_plane_url,
+                "store": self._store_status().to_dict(),
                 "functions": [function_view(f.name, state, snapshot) for f in state.functions],
                 "pools": pools,
             }

@@ -19,6 +19,7 @@ from gateway.admin.migrate_schemas import (
     MigrateStatusView,
 )
 from gateway.admin.schemas import ApplyView
+from gateway.cluster import Follower
 from gateway.control import ControlPlane
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
@@ -63,6 +64,7 @@ async def admin(
         subscriptions=Subscriptions(invoker=invoker, drain_timeout_s=1, replica="r"),
         data_plane_url="http://127.0.0.1:8080",
         started_at=0.0,
+        store_status=Follower(control).status,
     )
     app = build_admin_app(routes, token="t0k")
     transport = httpx.ASGITransport(app=app)
