@@ -16,11 +16,13 @@ database; default `gaia`). Keys, under the prefix P:
     P:lists              a token that changes whenever a history list is rewritten
     channel P:changes    each new version's note, as it is written
 
-A write is one MULTI/EXEC under WATCH of P:version, after checking that the version is
-the one the write was planned on: all of it lands or none, and a writer that planned on
-an older version is refused (StoreChanged) instead of overwriting what came first. What
-it queues is the difference between the state it was planned on and the state it leaves,
-so a restore after Redis came back empty is the same operation from an empty state.
+A write is one Lua script, which Redis runs with nothing else in between: it checks
+that P:version is the one the write was planned on, then runs the write's commands, so
+all of it lands or none, and a writer that planned on an older version is refused
+(StoreChanged) instead of overwriting what came first; one round trip in all. The
+commands are the difference between the state the write was planned on and the state it
+leaves, so a restore after Redis came back empty is the same operation from an empty
+state.
 Reads are one MULTI/EXEC too, so a load sees one version whole. Histories only grow but
 for deletions (which rewrite them and change P:lists), so a load reads only the entries
 added since the last one: a follower's load costs the same at the thousandth change as
@@ -40,10 +42,9 @@ from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
 from gateway.store import codec
 from gateway.store.base import (
@@ -132,6 +133,53 @@ def _client(url: str, *, retries: int) -> aioredis.Redis:
     )
 
 
+Arg = str | bytes | int | float
+
+# KEYS[1]: the version. ARGV[1]: the version the write was planned on, ARGV[2]: how many
+# commands follow, each as its number of words, then its words. Answers -1 when it ran
+# them, else the stored version (and ran nothing).
+_APPLY = """
+local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
+if stored ~= tonumber(ARGV[1]) then
+  return stored
+end
+local at = 3
+for _ = 1, tonumber(ARGV[2]) do
+  local words = tonumber(ARGV[at])
+  redis.call(unpack(ARGV, at + 1, at + words))
+  at = at + words + 1
+end
+return -1
+"""
+_APPLIED = -1
+# Words per command: Lua's unpack has a bounded stack, so long ones are split.
+_WORDS_PER_COMMAND = 1000
+
+
+class _Commands:
+    """Redis commands for the apply script, in order."""
+
+    def __init__(self) -> None:
+        self._commands: list[tuple[Arg, ...]] = []
+
+    def add(self, *words: Arg) -> None:
+        self._commands.append(words)
+
+    def add_many(
+        self, command: str, key: str, items: Sequence[Arg], *, options: tuple[str, ...] = ()
+    ) -> None:
+        """`command key [options] items...`, split into several where there are many
+        items (even-sized parts, so that pairs stay together)."""
+        for start in range(0, len(items), _WORDS_PER_COMMAND):
+            self.add(command, key, *options, *items[start : start + _WORDS_PER_COMMAND])
+
+    def argv(self) -> list[Arg]:
+        words: list[Arg] = [len(self._commands)]
+        for command in self._commands:
+            words += [len(command), *command]
+        return words
+
+
 @dataclass(frozen=True)
 class _Loaded(Generic[R]):
     """A history list as last read: the token it was read under, and its entries."""
@@ -155,6 +203,7 @@ class RedisStore(Store):
         # Notices arrive on their own connection, which must not reconnect quietly: a
         # reconnect is when notices may have been missed, so `follow` must see it.
         self._notices = _client(connection_url, retries=0)
+        self._apply = self._redis.register_script(_APPLY)
 
     def _unavailable(
         self, exc: BaseException, *, outcome_unknown: bool = False
@@ -304,37 +353,27 @@ class RedisStore(Store):
         note: ChangeNote,
         whole: bool = False,
     ) -> None:
-        """Turn the stored `base` into `after` in one transaction, or raise StoreChanged
-        if the store is no longer at `base`'s version. `whole`: every reader must read
-        the histories again from the start."""
-        committing = False
+        """Turn the stored `base` into `after` in one step, or raise StoreChanged if the
+        store is no longer at `base`'s version. `whole`: every reader must read the
+        histories again from the start."""
+        commands = self._commands(base, after, bundles, whole=whole)
+        data = codec.dumps(codec.note_data(note))
+        commands.add("SET", self._keys.version, after.version)
+        commands.add("LPUSH", self._keys.notes, data)
+        commands.add("LTRIM", self._keys.notes, 0, NOTES_KEPT - 1)
+        commands.add("PUBLISH", self._keys.channel, data)
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                await pipe.watch(self._keys.version)
-                stored = int(await pipe.get(self._keys.version) or 0)
-                if stored != base.version:
-                    raise WatchError("planned on another version")
-                pipe.multi()  # type: ignore[no-untyped-call]
-                self._queue(pipe, base, after, bundles, whole=whole)
-                data = codec.dumps(codec.note_data(note))
-                pipe.set(self._keys.version, after.version)
-                pipe.lpush(self._keys.notes, data)
-                pipe.ltrim(self._keys.notes, 0, NOTES_KEPT - 1)
-                pipe.publish(self._keys.channel, data)
-                committing = True
-                await pipe.execute()
-        except WatchError:
-            # Another writer moved the version, or the connection broke while watching
-            # (redis-py reports both so): the version tells which.
-            found = await self.version()
-            if found == base.version:
-                broken = ConnectionError("the connection broke during the write")
-                raise self._unavailable(broken) from None
-            raise StoreChanged(
-                base=base.version, found=found, notes=await self._notes(base.version)
-            ) from None
+            found = int(
+                await self._apply(keys=[self._keys.version], args=[base.version, *commands.argv()])
+            )
         except (RedisError, OSError) as exc:
-            raise self._unavailable(exc, outcome_unknown=committing) from exc
+            raise self._unavailable(exc, outcome_unknown=True) from exc
+        if found == _APPLIED:
+            return
+        notes = await self._notes(base.version)
+        if found == after.version and notes and notes[-1] == note:
+            return  # the client's retry after a lost answer found this write landed
+        raise StoreChanged(base=base.version, found=found, notes=notes)
 
     async def _notes(self, since: int) -> tuple[ChangeNote, ...]:
         """Who wrote the versions after `since`, oldest first, as far as notes are kept."""
@@ -345,20 +384,20 @@ class RedisStore(Store):
         notes = [codec.note_of(json.loads(item)) for item in raw]
         return tuple(sorted((n for n in notes if n.version > since), key=lambda n: n.version))
 
-    def _queue(
+    def _commands(
         self,
-        pipe: Pipeline,
         base: StoredState,
         after: StoredState,
         bundles: Mapping[str, bytes],
         *,
         whole: bool,
-    ) -> None:
+    ) -> _Commands:
         k = self._keys
+        commands = _Commands()
         # New entries sort after every older one, in the order the write lists them.
         first = after.version * 65536
         _sync_hash(
-            pipe,
+            commands,
             k.functions,
             base.functions,
             after.functions,
@@ -368,7 +407,7 @@ class RedisStore(Store):
             first=first,
         )
         _sync_hash(
-            pipe,
+            commands,
             k.revisions,
             base.revisions,
             after.revisions,
@@ -376,7 +415,7 @@ class RedisStore(Store):
             data=codec.revision_data,
         )
         _sync_hash(
-            pipe,
+            commands,
             k.aliases,
             base.aliases,
             after.aliases,
@@ -386,7 +425,7 @@ class RedisStore(Store):
             first=first,
         )
         _sync_hash(
-            pipe,
+            commands,
             k.ledger,
             base.ledger,
             after.ledger,
@@ -394,12 +433,14 @@ class RedisStore(Store):
             data=codec.ledger_entry_data,
         )
         if after.triggers != base.triggers:
-            pipe.set(k.triggers, codec.dumps([codec.trigger_data(t) for t in after.triggers]))
+            commands.add(
+                "SET", k.triggers, codec.dumps([codec.trigger_data(t) for t in after.triggers])
+            )
         rewritten = _sync_list(
-            pipe, k.history, base.history, after.history, data=codec.history_data
+            commands, k.history, base.history, after.history, data=codec.history_data
         )
         rewritten |= _sync_list(
-            pipe,
+            commands,
             k.ledger_history,
             base.ledger_history,
             after.ledger_history,
@@ -407,19 +448,20 @@ class RedisStore(Store):
         )
         if rewritten or whole:
             # Whoever read the lists before must read them whole again.
-            pipe.set(k.lists, uuid.uuid4().hex)
+            commands.add("SET", k.lists, uuid.uuid4().hex)
         if after.legacy != base.legacy:
             if after.legacy is None:
-                pipe.delete(k.legacy)
+                commands.add("DEL", k.legacy)
             else:
-                pipe.set(k.legacy, codec.dumps(codec.model_data(after.legacy)))
+                commands.add("SET", k.legacy, codec.dumps(codec.model_data(after.legacy)))
         had = {r.digest for r in base.revisions}
         has = {r.digest for r in after.revisions}
         for digest in sorted(has - had):
             if digest in bundles:
-                pipe.set(k.bundle(digest), bundles[digest])
+                commands.add("SET", k.bundle(digest), bundles[digest])
         for digest in sorted(had - has):
-            pipe.delete(k.bundle(digest))
+            commands.add("DEL", k.bundle(digest))
+        return commands
 
     # -- following ---------------------------------------------------------------------
 
@@ -471,7 +513,7 @@ def _ordered(records: Mapping[bytes, bytes], order: Sequence[bytes]) -> list[dic
 
 
 def _sync_hash(
-    pipe: Pipeline,
+    commands: _Commands,
     name: str,
     before: Iterable[R],
     after: Iterable[R],
@@ -481,38 +523,39 @@ def _sync_hash(
     order: str | None = None,
     first: int = 0,
 ) -> None:
-    """Queue what turns hash `name` from `before` into `after`."""
+    """The commands that turn hash `name` from `before` into `after`."""
     old = {key(r): r for r in before}
     new = {key(r): r for r in after}
     gone = [str(k) for k in old if k not in new]
     if gone:
-        pipe.hdel(name, *gone)
+        commands.add_many("HDEL", name, gone)
         if order is not None:
-            pipe.zrem(order, *gone)
+            commands.add_many("ZREM", order, gone)
     changed = [(str(k), r) for k, r in new.items() if old.get(k) != r]
     if changed:
-        pipe.hset(name, mapping={k: codec.dumps(data(r)) for k, r in changed})
+        commands.add_many("HSET", name, [x for k, r in changed for x in (k, codec.dumps(data(r)))])
         if order is not None:
             # NX: a record that changes keeps its place.
-            pipe.zadd(order, {k: first + i for i, (k, _) in enumerate(changed)}, nx=True)
+            ranks = [x for i, (k, _) in enumerate(changed) for x in (first + i, k)]
+            commands.add_many("ZADD", order, ranks, options=("NX",))
 
 
 def _sync_list(
-    pipe: Pipeline,
+    commands: _Commands,
     name: str,
     before: Sequence[R],
     after: Sequence[R],
     *,
     data: Callable[[R], object],
 ) -> bool:
-    """Queue what turns list `name` from `before` into `after`: an append, or (when
-    something was removed) the whole list again; True for the latter."""
+    """The commands that turn list `name` from `before` into `after`: an append, or
+    (when something was removed) the whole list again; True for the latter."""
     if tuple(after[: len(before)]) == tuple(before):
         appended = after[len(before) :]
         if appended:
-            pipe.rpush(name, *(codec.dumps(data(r)) for r in appended))
+            commands.add_many("RPUSH", name, [codec.dumps(data(r)) for r in appended])
         return False
-    pipe.delete(name)
+    commands.add("DEL", name)
     if after:
-        pipe.rpush(name, *(codec.dumps(data(r)) for r in after))
+        commands.add_many("RPUSH", name, [codec.dumps(data(r)) for r in after])
     return True

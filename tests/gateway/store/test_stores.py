@@ -597,3 +597,22 @@ async def test_a_reader_sees_histories_grow_and_shrink_through_another_handle(
     await put(writer, _prod("third"))
     assert [h.function for h in (await reader.load()).history] == ["other", "third"]
     assert await reader.load() == await writer.load()
+
+
+async def test_a_write_of_thousands_of_records_lands_whole(store: Store) -> None:
+    state = await put(store, FIRST)
+    spec = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    many = Changes(
+        aliases=tuple(
+            AliasRecord(function="hello", name=f"a{n}", spec=spec, updated_at=2.0)
+            for n in range(1500)
+        ),
+        history=tuple(
+            AliasChange(function="hello", alias=f"a{n}", at=2.0, before=None, after=spec, by="t")
+            for n in range(2500)
+        ),
+    )
+    await store.write(many, base=state)
+    loaded = await store.load()
+    assert loaded == state.merged(many)
+    assert [a.name for a in loaded.aliases[1:4]] == ["a0", "a1", "a2"]
