@@ -15,7 +15,7 @@ from gateway.cluster import Follower
 from gateway.config import GaiaFile
 from gateway.control import ControlPlane
 from gateway.errors import ConcurrentChange, StoreDown
-from gateway.store import MemoryStore, StoredState, StoreUnavailable
+from gateway.store import Changes, MemoryStore, StoredState, StoreUnavailable
 from routing.traffic import AliasSpec, TrafficTarget
 from runtime_adapters.base import Invocation, RevisionKey, RevisionSpec
 from runtime_adapters.memory import MemoryRuntime
@@ -198,3 +198,50 @@ async def test_with_the_store_down_changes_answer_503_and_routing_stays(
     store.down = False
     assert not await follower._changed(None)
     assert follower.status().connected
+
+
+async def test_a_version_whose_revision_will_not_warm_here_leaves_the_one_before(
+    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
+) -> None:
+    a, a_runtime = await _replica(shared, tmp_path / "a")
+    b, b_runtime = await _replica(shared, tmp_path / "b")
+    await a.apply(gaia_file(FILE, code={"hello": "v1"}))
+    await b.resync()
+    # Revision 2's handler exists on A only; A pins the alias to it.
+    a_runtime.handlers["other.handler"] = _version
+    (tmp_path / "hello" / "main.py").write_text("v2")
+    await a.apply(gaia_file(FILE.replace("main.handler", "other.handler")))
+    pinned = AliasSpec(traffic=(TrafficTarget(revision=2, percent=100.0),))
+    await a.set_alias("hello", "default", pinned)
+    follower = Follower(b)
+    assert not await follower._changed(None)
+    assert b.snapshot.aliases[("hello", "default")].choose() == 1
+    assert b.state.version == 1
+    assert follower.status().error == ("version 3 routes to hello@2, which would not warm here")
+    # Once it warms here, B takes the version at the next check.
+    b_runtime.handlers["other.handler"] = _version
+    assert await follower._changed(None)
+    assert b.snapshot.aliases[("hello", "default")].choose() == 2
+    assert follower.status().error is None
+
+
+class CommitLost(MemoryStore):
+    """A store whose connection breaks while a write is being committed."""
+
+    async def write(self, changes: Changes, *, base: StoredState, by: str = "") -> None:
+        raise StoreUnavailable(
+            "the shared store redis://x:1/0 cannot be reached (reset)", outcome_unknown=True
+        )
+
+
+async def test_a_change_whose_commit_was_cut_off_says_it_may_have_been_stored(
+    tmp_path: Path, gaia_file: Parse
+) -> None:
+    a, _ = await _replica(CommitLost(shared=True), tmp_path / "a")
+    with pytest.raises(StoreDown) as refused:
+        await a.apply(gaia_file(FILE, code={"hello": "v1"}))
+    assert refused.value.message.startswith(
+        "the connection broke while the change was being committed, so it may have been "
+        "stored: GET /v1/status shows the version once the store is back: the shared store"
+    )
+    assert a.snapshot.aliases == {}

@@ -25,7 +25,14 @@ import redis
 
 from gateway import bundles
 from tests.brokers.redis import RedisServer
-from tests.integration.harness import Gaia, GaiaFactory, trigger_state, wait_for, write_function
+from tests.integration.harness import (
+    Gaia,
+    GaiaFactory,
+    free_port,
+    trigger_state,
+    wait_for,
+    write_function,
+)
 
 # Revisions answer their number; `greet` also says which replica's worker answered.
 GREET = """
@@ -119,7 +126,9 @@ functions:
     a, b, c = _cluster(gaia_factory, url, ["a", "b", "c"], config)
     for gaia in (a, b, c):
         assert _revision(gaia) == 1
-        assert _store(gaia)["kind"] == "redis"
+        store = _store(gaia)
+        assert (store["kind"], store["connected"], store["error"]) == ("redis", True, None)
+        assert store["checked_at"] > time.time() - 60
 
     # A new revision deployed through B: A and C warm it before they route to it, so
     # requests to them meanwhile all succeed, old revision first, new one after.
@@ -307,6 +316,9 @@ functions:
             body = refused.json()
             assert body["error"] == "store_unavailable"
             assert body["message"].startswith(f"nothing changed: the shared store {own_redis.url}")
+            # Reads answer from the config it has.
+            with gaia.admin() as admin:
+                assert admin.get("/v1/functions/greet").json()["latest"] == 1
         # Cron: no replica can claim a tick, so none runs one; each says why.
         for gaia in (a, b):
             wait_for(partial(_cron_refused, gaia), what="cron reporting the lease store down")
@@ -359,3 +371,14 @@ functions:
         assert admin.put("/v1/functions/greet/aliases/default", json=pinned).status_code == 200
     wait_for(lambda: _revision(b) == 1, timeout=PROPAGATION_S, what="the pin on b")
     assert json.loads(httpx.get(f"{b.url}/greet").text) == {"revision": 1}
+
+
+def test_a_replica_started_while_redis_is_down_says_so_and_exits(
+    tmp_path: Path, gaia_factory: GaiaFactory
+) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    gaia = gaia_factory(extra_env={"GAIA_STORE": nowhere}).start(wait=False)
+    assert gaia.process is not None
+    assert gaia.process.wait(60) == 1
+    assert f"gaia: the shared store {nowhere} cannot be reached (" in gaia.logs()
+    assert "): start it, or check GAIA_STORE" in gaia.logs()
