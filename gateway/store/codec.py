@@ -7,6 +7,7 @@ rules to what an older release stored (see `served_spec`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -78,22 +79,13 @@ def spec_of(data: Mapping[str, Any] | None) -> AliasSpec | None:
 # -- whole records, for stores that keep one JSON object per record ---------------------
 
 
-def function_data(record: FunctionRecord) -> Data:
-    return {"name": record.name, "created_at": record.created_at}
+def plain_data(record: FunctionRecord | RevisionRecord | TriggerRecord | ChangeNote) -> Data:
+    """A record whose fields are JSON data already: its fields, as they are."""
+    return dataclasses.asdict(record)
 
 
 def function_of(data: Data) -> FunctionRecord:
-    return FunctionRecord(name=data["name"], created_at=data["created_at"])
-
-
-def revision_data(record: RevisionRecord) -> Data:
-    return {
-        "function": record.function,
-        "number": record.number,
-        "digest": record.digest,
-        "config": record.config,
-        "created_at": record.created_at,
-    }
+    return FunctionRecord(**data)
 
 
 def revision_of(data: Data) -> RevisionRecord:
@@ -116,10 +108,6 @@ def alias_of(data: Data) -> AliasRecord:
         spec=served_spec(data["function"], data["name"], data["spec"]),
         updated_at=data["updated_at"],
     )
-
-
-def trigger_data(record: TriggerRecord) -> Data:
-    return {"id": record.id, "function": record.function, "kind": record.kind, "spec": record.spec}
 
 
 def trigger_of(data: Data) -> TriggerRecord:
@@ -193,16 +181,6 @@ def ledger_change_of(data: Data) -> LedgerChange:
         gate=data["gate"],
         forced=data["forced"],
     )
-
-
-def note_data(note: ChangeNote) -> Data:
-    return {
-        "version": note.version,
-        "by": note.by,
-        "replica": note.replica,
-        "at": note.at,
-        "summary": note.summary,
-    }
 
 
 def note_of(data: Data) -> ChangeNote:

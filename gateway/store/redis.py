@@ -357,7 +357,7 @@ class RedisStore(Store):
         store is no longer at `base`'s version. `whole`: every reader must read the
         histories again from the start."""
         commands = self._commands(base, after, bundles, whole=whole)
-        data = codec.dumps(codec.note_data(note))
+        data = codec.dumps(codec.plain_data(note))
         commands.add("SET", self._keys.version, after.version)
         commands.add("LPUSH", self._keys.notes, data)
         commands.add("LTRIM", self._keys.notes, 0, NOTES_KEPT - 1)
@@ -402,7 +402,7 @@ class RedisStore(Store):
             base.functions,
             after.functions,
             key=lambda f: f.name,
-            data=codec.function_data,
+            data=codec.plain_data,
             order=k.function_order,
             first=first,
         )
@@ -412,7 +412,7 @@ class RedisStore(Store):
             base.revisions,
             after.revisions,
             key=lambda r: r.label,
-            data=codec.revision_data,
+            data=codec.plain_data,
         )
         _sync_hash(
             commands,
@@ -434,7 +434,7 @@ class RedisStore(Store):
         )
         if after.triggers != base.triggers:
             commands.add(
-                "SET", k.triggers, codec.dumps([codec.trigger_data(t) for t in after.triggers])
+                "SET", k.triggers, codec.dumps([codec.plain_data(t) for t in after.triggers])
             )
         rewritten = _sync_list(
             commands, k.history, base.history, after.history, data=codec.history_data

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,11 +72,33 @@ def shared() -> MemoryStore:
     return MemoryStore(shared=True)
 
 
-async def test_a_revision_published_on_one_replica_is_warmed_on_the_other_before_it_routes(
-    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
-) -> None:
-    a, _ = await _replica(shared, tmp_path / "a")
+@dataclass(frozen=True, kw_only=True)
+class Pair:
+    """Two replicas on one shared store."""
+
+    a: ControlPlane
+    b: ControlPlane
+    a_runtime: WatchedRuntime
+    b_runtime: WatchedRuntime
+
+    async def both_on(self, file: GaiaFile) -> None:
+        """A applies `file`; B takes it."""
+        await self.a.apply(file)
+        await self.b.resync()
+
+
+@pytest.fixture
+async def pair(shared: MemoryStore, tmp_path: Path) -> Pair:
+    a, a_runtime = await _replica(shared, tmp_path / "a")
     b, b_runtime = await _replica(shared, tmp_path / "b")
+    return Pair(a=a, b=b, a_runtime=a_runtime, b_runtime=b_runtime)
+
+
+async def test_a_revision_published_on_one_replica_is_warmed_on_the_other_before_it_routes(
+    pair: Pair, tmp_path: Path, gaia_file: Parse
+) -> None:
+    a, b = pair.a, pair.b
+    b_runtime = pair.b_runtime
     file = gaia_file(FILE, code={"hello": "print('v1')"})
     await a.apply(file)
     assert not b.snapshot.routes.routes
@@ -93,10 +116,10 @@ async def test_a_revision_published_on_one_replica_is_warmed_on_the_other_before
 
 
 async def test_alias_changes_and_deletions_reach_the_other_replica_with_its_listeners(
-    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
+    pair: Pair, tmp_path: Path, gaia_file: Parse
 ) -> None:
-    a, _ = await _replica(shared, tmp_path / "a")
-    b, b_runtime = await _replica(shared, tmp_path / "b")
+    a, b = pair.a, pair.b
+    b_runtime = pair.b_runtime
     heard: list[int] = []
 
     async def listener(state: StoredState) -> None:
@@ -121,12 +144,11 @@ async def test_alias_changes_and_deletions_reach_the_other_replica_with_its_list
 
 
 async def test_two_replicas_changing_one_version_one_wins_and_the_other_hears_why(
-    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
+    pair: Pair, tmp_path: Path, gaia_file: Parse
 ) -> None:
-    a, _ = await _replica(shared, tmp_path / "a")
-    b, b_runtime = await _replica(shared, tmp_path / "b")
-    await a.apply(gaia_file(FILE, code={"hello": "v1"}))
-    await b.resync()
+    a, b = pair.a, pair.b
+    b_runtime = pair.b_runtime
+    await pair.both_on(gaia_file(FILE, code={"hello": "v1"}))
     # B plans on version 1 and warms its new revision slowly; meanwhile A stores version 2.
     b_runtime.gate = asyncio.Event()
     (tmp_path / "hello" / "main.py").write_text("v2")
@@ -148,10 +170,9 @@ async def test_two_replicas_changing_one_version_one_wins_and_the_other_hears_wh
 
 
 async def test_a_change_on_a_replica_that_lags_is_planned_on_the_newest_version(
-    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
+    pair: Pair, tmp_path: Path, gaia_file: Parse
 ) -> None:
-    a, _ = await _replica(shared, tmp_path / "a")
-    b, _ = await _replica(shared, tmp_path / "b")
+    a, b = pair.a, pair.b
     await a.apply(gaia_file(FILE, code={"hello": "v1"}))
     # B never heard of it; its change still lands, on top of A's.
     pinned = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
@@ -201,12 +222,12 @@ async def test_with_the_store_down_changes_answer_503_and_routing_stays(
 
 
 async def test_a_version_whose_revision_will_not_warm_here_leaves_the_one_before(
-    shared: MemoryStore, tmp_path: Path, gaia_file: Parse
+    pair: Pair, tmp_path: Path, gaia_file: Parse
 ) -> None:
-    a, a_runtime = await _replica(shared, tmp_path / "a")
-    b, b_runtime = await _replica(shared, tmp_path / "b")
-    await a.apply(gaia_file(FILE, code={"hello": "v1"}))
-    await b.resync()
+    a, b = pair.a, pair.b
+    a_runtime = pair.a_runtime
+    b_runtime = pair.b_runtime
+    await pair.both_on(gaia_file(FILE, code={"hello": "v1"}))
     # Revision 2's handler exists on A only; A pins the alias to it.
     a_runtime.handlers["other.handler"] = _version
     (tmp_path / "hello" / "main.py").write_text("v2")

@@ -96,7 +96,10 @@ class Backends:
         self._memory, self._name = self._new_memory(), self._new_name()
         return self.open()
 
-    async def close(self) -> None:
+    async def __aenter__(self) -> Backends:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
         for handle in self._handles:
             await handle.close()
 
@@ -105,9 +108,8 @@ class Backends:
 async def backends(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> AsyncIterator[Backends]:
-    found = Backends(request.param, tmp_path, redis_server.url)
-    yield found
-    await found.close()
+    async with Backends(request.param, tmp_path, redis_server.url) as found:
+        yield found
 
 
 @pytest.fixture(params=["shared-memory", "redis"])
@@ -115,9 +117,8 @@ async def shared(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> AsyncIterator[Backends]:
     """The stores several gateways share: they keep bundles and tell of changes."""
-    found = Backends(request.param, tmp_path, redis_server.url)
-    yield found
-    await found.close()
+    async with Backends(request.param, tmp_path, redis_server.url) as found:
+        yield found
 
 
 @pytest.fixture
