@@ -17,6 +17,9 @@ round trip); the table also gives the others alone, which is the propagation pro
 The resolution is the gap plus one poll's round trip (about 1 ms); the gap keeps the
 polls from taking the CPU the gateways need to take the change.
 
+The same changes then go to one gateway on the embedded store (SQLite, no Redis), as
+the baseline: what a change costs without replicas, on the same machine in the same run.
+
 Target (from the issue): p99 ≤ 100 ms.
 """
 
@@ -159,6 +162,13 @@ class Results:
     put_ms: list[float]
 
 
+@dataclass(frozen=True)
+class Compared:
+    cluster: Results
+    # The same changes to one gateway on the embedded store.
+    alone: Results
+
+
 async def measure(gateways: Sequence[Gateway], changes: int) -> Results:
     pollers = [await Connection.open(g.port) for g in gateways]
     admins = [await Connection.open(g.admin_port) for g in gateways]
@@ -191,7 +201,7 @@ async def measure(gateways: Sequence[Gateway], changes: int) -> Results:
     return Results(delays_ms=delays, origins=origins, put_ms=puts)
 
 
-def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
+def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Compared:
     store = {"GAIA_STORE": start_redis(procs, workdir)}
     code = workdir / FN
     code.mkdir()
@@ -209,11 +219,19 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
         )
         if n == 0:
             publish_two_revisions(gateways[0], code)
-    progress(f"measuring {args.changes} alias changes")
-    return asyncio.run(measure(gateways, args.changes))
+    progress(f"measuring {args.changes} alias changes across {args.replicas} replicas")
+    cluster = asyncio.run(measure(gateways, args.changes))
+    for gateway in gateways:
+        procs.stop(gateway.proc)
+    progress("the same changes to one gateway on the embedded store")
+    alone = start_gateway(procs, workdir / "alone", log=workdir / "alone.log", ready_path=None)
+    publish_two_revisions(alone, code)
+    return Compared(cluster=cluster, alone=asyncio.run(measure([alone], args.changes)))
 
 
-def report(results: Results, args: argparse.Namespace) -> str:
+def report(compared: Compared, args: argparse.Namespace) -> str:
+    results, alone = compared.cluster, compared.alone
+    alone_delays = [d for row in alone.delays_ms for d in row]
     every = [d for row in results.delays_ms for d in row]
     others = [
         d
@@ -239,14 +257,9 @@ def report(results: Results, args: argparse.Namespace) -> str:
             f"≤ {TARGET_P99_MS:g}",
             verdict(p99_others <= TARGET_P99_MS),
         ),
-        (
-            f"the PUT's round trip ({len(results.put_ms)})",
-            f"{statistics.median(results.put_ms):.1f}",
-            f"{percentile(results.put_ms, 99):.1f}",
-            f"{max(results.put_ms):.1f}",
-            "-",
-            "-",
-        ),
+        _row(f"the PUT's round trip ({len(results.put_ms)})", results.put_ms),
+        _row(f"one gateway, embedded store ({len(alone_delays)})", alone_delays),
+        _row(f"its PUT's round trip ({len(alone.put_ms)})", alone.put_ms),
     ]
     table = markdown_table(
         ("delay until routed (ms)", "p50", "p99", "max", "target p99", "met?"),
@@ -263,9 +276,16 @@ def report(results: Results, args: argparse.Namespace) -> str:
             f"- {args.replicas} gateways on one redis-server; {args.changes} changes of"
             f" {FN}:{ALIAS} between `1=100 2=0` and `1=0 2=100`, sent to each replica in"
             f" turn; delay = from sending the PUT to the first `GET /{FN}` answered by the"
-            " new revision, polled every 2 ms on each replica's data plane.",
+            " new revision, polled every 2 ms on each replica's data plane. The same"
+            " changes to one gateway on the embedded store (no Redis) for comparison.",
         ]
     )
+
+
+def _row(what: str, values: list[float]) -> tuple[str, ...]:
+    """A row without a target."""
+    middle, p99 = statistics.median(values), percentile(values, 99)
+    return (what, f"{middle:.1f}", f"{p99:.1f}", f"{max(values):.1f}", "-", "-")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
