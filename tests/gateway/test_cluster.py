@@ -16,6 +16,8 @@ from gateway.cluster import Follower
 from gateway.config import GaiaFile
 from gateway.control import ControlPlane
 from gateway.errors import ConcurrentChange, StoreDown
+from gateway.server import _apply_initial
+from gateway.settings import Settings
 from gateway.store import Changes, MemoryStore, StoredState, StoreUnavailable
 from routing.traffic import AliasSpec, TrafficTarget
 from runtime_adapters.base import Invocation, RevisionKey, RevisionSpec
@@ -266,3 +268,23 @@ async def test_a_change_whose_commit_was_cut_off_says_it_may_have_been_stored(
         "stored: GET /v1/status shows the version once the store is back: the shared store"
     )
     assert a.snapshot.aliases == {}
+
+
+async def test_replicas_started_with_one_file_store_it_once(
+    pair: Pair, tmp_path: Path, gaia_file: Parse
+) -> None:
+    gaia_file(FILE, code={"hello": "def handler(event, context):\n    return 1\n"})
+    (tmp_path / "gaia.yaml").write_text(FILE)
+
+    def settings(name: str) -> Settings:
+        return Settings(home=tmp_path / name, config_file=tmp_path / "gaia.yaml")
+
+    # B plans first but warms slowly; A stores the file meanwhile.
+    pair.b_runtime.gate = asyncio.Event()
+    b_start = asyncio.create_task(_apply_initial(settings("b"), pair.b))
+    await pair.b_runtime.at_gate.wait()
+    await _apply_initial(settings("a"), pair.a)
+    pair.b_runtime.gate.set()
+    await b_start  # refused once, then planned again on A's version: nothing to change
+    assert pair.b.state == pair.a.state
+    assert pair.a.state.version == 1

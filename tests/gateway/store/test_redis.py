@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as redis
 
 from gateway.store import Changes, FunctionRecord, StoreUnavailable
-from gateway.store.redis import RedisStore, shown_url, split_url
+from gateway.store.redis import CHECK_EVERY_S, RedisStore, shown_url, split_url
 from tests.brokers.redis import RedisServer
 
 
@@ -85,4 +86,37 @@ async def test_a_follower_is_told_of_the_outage_and_checks_again_when_redis_is_b
         assert checks > before
     finally:
         following.cancel()
+        await store.close()
+
+
+async def test_a_version_whose_notice_was_lost_is_found_by_the_periodic_check(
+    own_redis: RedisServer,
+) -> None:
+    url = f"{own_redis.url}?prefix=lost"
+    store = RedisStore(url, replica="a")
+    calls: list[int | None] = []
+    called = asyncio.Event()
+
+    async def on_change(noticed: int | None) -> bool:
+        calls.append(noticed)
+        called.set()
+        return await store.version() == 1  # "a version this gateway lacked"
+
+    following = asyncio.create_task(store.follow(on_change, lambda reason: None))
+    client = redis.Redis.from_url(own_redis.url)
+    try:
+        await asyncio.wait_for(called.wait(), 5)
+        called.clear()
+        # A version stored with no notice (as if the message were lost on the way).
+        await client.set("lost:version", 1)
+        await asyncio.wait_for(called.wait(), CHECK_EVERY_S + 2)
+        assert calls[-1] is None  # the check, not a notice
+        # It subscribes again (a missed notice may mean a broken subscription) and
+        # checks once more on resubscribing.
+        called.clear()
+        await asyncio.wait_for(called.wait(), 5)
+        assert calls[-1] is None
+    finally:
+        following.cancel()
+        await client.aclose()
         await store.close()
