@@ -40,6 +40,8 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
+from gateway.ui.counters import CollectorCounters
+from gateway.ui.dashboard import Dashboard
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
@@ -62,6 +64,7 @@ class Services:
     started_at: float
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
+    dashboard: Dashboard
     # Keeps this gateway on a shared store's newest version.
     follower: Follower
 
@@ -108,6 +111,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         drain_timeout_s=settings.drain_timeout_s,
     )
     follower = Follower(control)
+    # Reads the counters the data plane keeps anyway, on its own clock.
+    dashboard = Dashboard(
+        control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
+    )
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -119,6 +126,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
+        dashboard.start()
         # From here on, changes other replicas make reach triggers and the legacy layer
         # through the control plane's listeners, as local ones do.
         follower.start()
@@ -131,10 +139,12 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             token=token,
             started_at=time.time(),
             legacy=legacy,
+            dashboard=dashboard,
             follower=follower,
         )
     finally:
         await follower.aclose()
+        await dashboard.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
@@ -236,6 +246,7 @@ async def serve(settings: Settings) -> None:
                 subscriptions=services.subscriptions,
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
+                dashboard=services.dashboard,
                 store_status=services.follower.status,
             ),
             token=services.token,
@@ -284,6 +295,7 @@ async def serve(settings: Settings) -> None:
             stopped.cancel()
             stop.set()
         log.info("shutting down: draining in-flight requests")
+        services.dashboard.feed.close()  # its open streams would hold the admin listener
         for _, server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
