@@ -23,7 +23,8 @@ all of it lands or none, and a writer that planned on an older version is refuse
 commands are the difference between the state the write was planned on and the state it
 leaves, so a restore after Redis came back empty is the same operation from an empty
 state.
-Reads are one MULTI/EXEC too, so a load sees one version whole. Histories only grow but
+
+A load is one MULTI/EXEC, so it sees one version whole. Histories only grow but
 for deletions (which rewrite them and change P:lists), so a load reads only the entries
 added since the last one: a follower's load costs the same at the thousandth change as
 at the first.
