@@ -25,19 +25,20 @@ from starlette.types import ASGIApp
 
 from gateway.accesslog import JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
-from gateway.errors import GaiaError
+from gateway.errors import ConcurrentChange, GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.listener_logs import as_listener
 from gateway.metrics import Metrics
 from gateway.settings import Settings
-from gateway.store import open_store
+from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
 from gateway.ui.counters import CollectorCounters
 from gateway.ui.dashboard import Dashboard
@@ -64,6 +65,8 @@ class Services:
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
     dashboard: Dashboard
+    # Keeps this gateway on a shared store's newest version.
+    follower: Follower
 
 
 def find_examples() -> Path | None:
@@ -81,7 +84,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_token(home)
     try:
-        store = open_store(settings.store_url, home=home)
+        store = open_store(settings.store_url, home=home, replica=settings.replica_name)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     started = {
@@ -107,6 +110,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         body_limit=settings.body_limit,
         drain_timeout_s=settings.drain_timeout_s,
     )
+    follower = Follower(control)
     # Reads the counters the data plane keeps anyway, on its own clock.
     dashboard = Dashboard(
         control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
@@ -115,11 +119,17 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
             await runtime.start()
-        await control.start()
+        try:
+            await control.start()
+        except StoreUnavailable as exc:
+            raise StartupError(f"{exc}: start it, or check GAIA_STORE") from exc
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
         dashboard.start()
+        # From here on, changes other replicas make reach triggers and the legacy layer
+        # through the control plane's listeners, as local ones do.
+        follower.start()
         yield Services(
             settings=settings,
             control=control,
@@ -130,15 +140,20 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             started_at=time.time(),
             legacy=legacy,
             dashboard=dashboard,
+            follower=follower,
         )
     finally:
+        await follower.aclose()
         await dashboard.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
             await runtime.aclose()
-        store.close()
+        await store.close()
+
+
+_APPLY_ATTEMPTS = 5
 
 
 async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
@@ -150,7 +165,16 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path, check_code=True))
+        file = load_file(path, check_code=True)
+        for attempt in range(_APPLY_ATTEMPTS):
+            try:
+                plans = await control.apply(file)
+                break
+            except ConcurrentChange:
+                # Replicas started with one file race to store it; the loser plans again
+                # on the winner's version, where the same file changes nothing.
+                if attempt == _APPLY_ATTEMPTS - 1:
+                    raise
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
@@ -223,6 +247,7 @@ async def serve(settings: Settings) -> None:
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
                 dashboard=services.dashboard,
+                store_status=services.follower.status,
             ),
             token=services.token,
         )

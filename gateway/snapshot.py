@@ -35,24 +35,40 @@ class Snapshot:
         return keys
 
 
+SpecCache = dict[tuple[RevisionKey, str], RevisionSpec]
+
+
 def build_snapshot(
-    state: StoredState, *, bundles_root: Path, unusable: frozenset[RevisionKey] = frozenset()
+    state: StoredState,
+    *,
+    bundles_root: Path,
+    unusable: frozenset[RevisionKey] = frozenset(),
+    specs: SpecCache | None = None,
 ) -> Snapshot:
     """Derive the routing view from stored records.
 
     `unusable` holds revisions that failed to warm since start: `latest` skips them.
+    `specs` keeps each revision's spec between builds (by key and digest: a revision
+    never changes), since validating every revision's config again on every change is
+    most of a build's cost.
     """
-    revisions = {
-        RevisionKey(function=r.function, revision=r.number): RevisionConfig.from_dict(
-            r.config
-        ).spec(
-            function=r.function,
-            revision=r.number,
-            digest=r.digest,
-            bundle_dir=bundles_root / r.digest,
-        )
-        for r in state.revisions
-    }
+    known: SpecCache = {} if specs is None else specs
+    revisions: dict[RevisionKey, RevisionSpec] = {}
+    for r in state.revisions:
+        key = RevisionKey(function=r.function, revision=r.number)
+        spec = known.get((key, r.digest))
+        if spec is None:
+            spec = known[(key, r.digest)] = RevisionConfig.from_dict(r.config).spec(
+                function=r.function,
+                revision=r.number,
+                digest=r.digest,
+                bundle_dir=bundles_root / r.digest,
+            )
+        revisions[key] = spec
+    if specs is not None and len(specs) > len(revisions):
+        # Forget revisions that are gone, so the cache stays the size of the state.
+        for cached in [k for k in specs if revisions.get(k[0]) is not specs[k]]:
+            del specs[cached]
     latest: dict[str, int] = {}
     for key in revisions:
         if key not in unusable and key.revision > latest.get(key.function, 0):

@@ -80,7 +80,8 @@ class Endpoint:
     open: bool = False
 
 
-_CHANGE = ("404", "409", "422")
+# 503: the shared store cannot be reached, so nothing can change.
+_CHANGE = ("404", "409", "422", "503")
 _TRIGGER_PARAMETER = {"type": "string", "minLength": 1}
 
 ENDPOINTS = (
@@ -157,7 +158,7 @@ ENDPOINTS = (
         handler="delete_function",
         summary="Delete a function with its revisions, aliases, history and triggers",
         answers=(Answer(status="200", description="the function as it was", model=FunctionView),),
-        errors=("404", "409"),
+        errors=("404", "409", "503"),
     ),
     Endpoint(
         path="/v1/functions/{fn}/revisions",

@@ -30,6 +30,7 @@ from gateway.admin.views import (
     live_trigger_view,
     revision_view,
 )
+from gateway.cluster import StoreStatus
 from gateway.config import (
     ConfigError,
     FunctionConfig,
@@ -72,6 +73,7 @@ class AdminRoutes:
         subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
+        store_status: Callable[[], StoreStatus],
         dashboard: Dashboard | None = None,
     ) -> None:
         self._control = control
@@ -80,6 +82,7 @@ class AdminRoutes:
         self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
+        self._store_status = store_status
         self.migrate = MigrateRoutes(control=control)
         # The gateway passes the one it started; without, the page has no samples yet.
         self.dashboard = DashboardRoutes(
@@ -121,6 +124,7 @@ class AdminRoutes:
             {
                 "uptime_s": round(time.time() - self._started_at, 3),
                 "data_plane_url": self._data_plane_url,
+                "store": self._store_status().to_dict(),
                 "functions": [function_view(f.name, state, snapshot) for f in state.functions],
                 "pools": pools,
             }

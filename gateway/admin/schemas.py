@@ -218,9 +218,20 @@ class PoolView(_View):
     )
 
 
+class StoreView(_View):
+    kind: Literal["sqlite", "redis", "memory"]
+    version: int = Field(ge=0, description="the stored config version this gateway serves")
+    connected: bool = Field(description="false while the shared store cannot be reached")
+    error: str | None = Field(description="why this gateway may not have the newest version")
+    checked_at: float | None = Field(
+        description="when this gateway last confirmed the newest version (shared store)"
+    )
+
+
 class StatusView(_View):
     uptime_s: float
     data_plane_url: str
+    store: StoreView
     functions: list[FunctionView]
     pools: list[PoolView]
 
