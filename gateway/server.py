@@ -92,7 +92,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
-    invoker = Invoker(control=control, metrics=metrics)
+    invoker = Invoker(control=control, metrics=metrics, replica=settings.replica_name)
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
     )
@@ -128,6 +128,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await subscriptions.aclose()
         for runtime in started.values():
             await runtime.aclose()
+        await invoker.guard.aclose()
         store.close()
 
 

@@ -57,10 +57,20 @@ class TargetDispatch:
             resolved = self._resolve_key(sticky_key)
         except (GaiaError, RoutingError) as exc:
             return Dispatched(revision="", outcome=TargetUnresolved(str(exc)))
+        ticket = None
+        if self._invoker.guarded():
+            # Limits pace a queue: wait for them rather than fail the event.
+            resolved, ticket = await self._invoker.admit(
+                resolved, trigger_id=self._trigger_id, wait=True
+            )
         label = resolved.label.decode()
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger=self._trigger_id, event=event
+                resolved,
+                request_id=request_id,
+                trigger=self._trigger_id,
+                event=event,
+                ticket=ticket,
             )
         except RuntimeAdapterError as exc:
             return Dispatched(revision=label, outcome=exc)
@@ -89,11 +99,17 @@ class TargetDispatch:
                     count += 1
         except (GaiaError, RoutingError) as exc:
             return DispatchedMany(revision="", outcomes=[TargetUnresolved(str(exc))])
+        ticket = None
+        if self._invoker.guarded():
+            resolved, ticket = await self._invoker.admit(
+                resolved, trigger_id=self._trigger_id, wait=True, events=count
+            )
         outcomes = await self._invoker.invoke_many(
             resolved,
             request_ids=request_ids[:count],
             trigger=self._trigger_id,
             events=events[:count],
+            ticket=ticket,
         )
         return DispatchedMany(revision=resolved.label.decode(), outcomes=outcomes)
 
