@@ -8,6 +8,7 @@ trigger registry by name, as uvicorn picks its protocol classes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -191,7 +192,9 @@ class Subscriptions:
     def states(self) -> list[tuple[TriggerRecord, TriggerState]]:
         return [(r.record, r.subscriber.state()) for r in self._running.values()]
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, timeout_s: float | None = None) -> None:
+        """Stop every trigger at once, each within `timeout_s` (default: the drain
+        timeout): they stop taking events, finish, commit and release in parallel."""
         running, self._running = list(self._running.values()), {}
-        for item in running:
-            await item.subscriber.stop(timeout_s=self._drain_timeout_s)
+        timeout = self._drain_timeout_s if timeout_s is None else timeout_s
+        await asyncio.gather(*(item.subscriber.stop(timeout_s=timeout) for item in running))

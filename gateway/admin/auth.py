@@ -14,7 +14,7 @@ from gateway.admin.request_ids import request_id_of
 
 TOKEN_FILE = "admin-token"
 # Probes and the API description are readable without a token; everything else is not.
-_OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 
 
 def ensure_token(home: Path) -> str:

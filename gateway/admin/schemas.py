@@ -116,6 +116,11 @@ class HealthView(_View):
     status: Literal["ok"]
 
 
+class ReadyView(_View):
+    status: Literal["ready", "starting", "warming", "draining"]
+    message: str
+
+
 class TrafficView(_View):
     revision: Revision
     resolved_revision: RevisionNumber | None

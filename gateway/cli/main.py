@@ -77,6 +77,13 @@ def _server_options(command: F) -> F:
                 help="open data-plane connections; more get 503"
                 " [default: 4096, or GAIA_MAX_CONNECTIONS]",
             ),
+            _parsed_option(
+                "--shutdown-timeout",
+                "shutdown_timeout_s",
+                parse_duration,
+                "after SIGTERM, exit within this: in-flight requests and events get all"
+                " but its last 3s [default: 30s, or GAIA_SHUTDOWN_TIMEOUT]",
+            ),
             click.option(
                 "--keep-revisions",
                 type=click.IntRange(min=0),
