@@ -1,0 +1,200 @@
+"""The rate limiter's cost on the hot path: one gateway, the same function with and
+without Redis-backed rate limits, side by side in one run.
+
+    python -m bench.limiter [--duration 5] [--repeat 3] [--limit-rps 1000000]
+
+One `gaia up` serves examples/hello twice: `/off` (function `plain`, no limits) and
+`/on` (function `limited`: its alias `default` and its HTTP trigger each have a
+`rate_limit` shared through a redis-server this script starts, far above the load, so
+that every request takes two tokens and none is refused). wrk at 32 connections
+alternates between the two `--repeat` times after a warm-up; medians. Printed per
+side: requests/s, p50/p99, the CPU µs per request of the gateway with its workers and
+of redis-server, and the Redis calls per 1,000 requests; then the ratio on/off against
+the target (a cost of at most 5%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import redis
+
+from bench.common import (
+    REPO,
+    BenchError,
+    Processes,
+    command_line,
+    free_port,
+    machine,
+    markdown_table,
+    progress,
+    run_script,
+    sandbox,
+    start_gateway,
+    start_server,
+    verdict,
+)
+from bench.hot_path import warm_up
+from bench.legacy_proxy import Target, compare_with_cpu
+from limits.shared import LEASE_S
+
+HELLO_DIR = REPO / "examples" / "hello"
+WARMUP_S = 2
+COST_TARGET = 0.05
+
+
+def start_redis(procs: Processes, workdir: Path) -> tuple[str, int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise BenchError("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+    argv += ["no", "--dir", str(workdir)]
+    proc = start_server(
+        procs,
+        "redis-server",
+        argv,
+        log=workdir / "redis.log",
+        ready_text="Ready to accept connections",
+        env=os.environ,
+    )
+    return f"redis://127.0.0.1:{port}/0", proc.pid
+
+
+def write_config(workdir: Path, redis_url: str, rps: float) -> Path:
+    limit = f"{{rps: {rps!r}, burst: {max(1, round(rps))}, redis: {redis_url}}}"
+    config = workdir / "gaia.yaml"
+    config.write_text(
+        f"""
+functions:
+  plain:
+    code: {HELLO_DIR}
+    triggers:
+      - http: {{path: /off}}
+  limited:
+    code: {HELLO_DIR}
+    aliases:
+      default:
+        rate_limit: {limit}
+    triggers:
+      - http: {{path: /on, rate_limit: {limit}}}
+"""
+    )
+    return config
+
+
+def redis_calls(url: str) -> int:
+    """Scripts run so far (each lease of a batch of tokens is one)."""
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return sum(
+        int(value["calls"])
+        for name, value in stats.items()
+        if name in ("cmdstat_evalsha", "cmdstat_eval")
+    )
+
+
+def body(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
+    load_before = os.getloadavg()[0]
+    progress(f"load average (1 min) before: {load_before:.2f}; starting redis and the gateway")
+    redis_url, redis_pid = start_redis(procs, workdir)
+    gateway = start_gateway(
+        procs,
+        workdir / "home",
+        log=workdir / "gateway.log",
+        ready_path="/off",
+        config=write_config(workdir, redis_url, args.limit_rps),
+    )
+    targets = {
+        "limits off": Target(gateway.url("/off"), (gateway.proc.pid,)),
+        "limits on": Target(gateway.url("/on"), (gateway.proc.pid,)),
+    }
+    warm_up({name: t.url for name, t in targets.items()}, WARMUP_S)
+    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}, alternating")
+    redis_target = Target("", (redis_pid,))
+    calls_before, redis_ticks_before = redis_calls(redis_url), redis_target.cpu_ticks()
+    results, cpu_us = compare_with_cpu(targets, duration_s=args.duration, repeat=args.repeat)
+    on = results["limits on"]
+    calls = redis_calls(redis_url) - calls_before
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    redis_us = (redis_target.cpu_ticks() - redis_ticks_before) * tick_us / max(on.requests, 1)
+    off = results["limits off"]
+    if on.errors or off.errors:
+        raise BenchError(f"failed requests: on {on.errors}, off {off.errors} (a limit refused?)")
+    ratio = on.rps / off.rps
+    cost = 1 - ratio
+    cpu_cost = cpu_us["limits on"] - cpu_us["limits off"]
+    batch = max(1, min(round(args.limit_rps), int(args.limit_rps * LEASE_S + 0.999999)))
+    table = markdown_table(
+        ["metric", "limits off", "limits on", "ratio / diff", "target", "met?"],
+        ["---", "---:", "---:", "---:", "---", "---"],
+        [
+            [
+                "requests/s, 32 connections",
+                f"{off.rps:,.0f}",
+                f"{on.rps:,.0f}",
+                f"{ratio:.3f}x ({cost:+.1%} cost)".replace("+-", "-"),
+                f"cost ≤ {COST_TARGET:.0%}",
+                verdict(cost <= COST_TARGET),
+            ],
+            [
+                "p50 / p99 (ms)",
+                f"{off.p50_ms:.3f} / {off.p99_ms:.3f}",
+                f"{on.p50_ms:.3f} / {on.p99_ms:.3f}",
+                "-",
+                "-",
+                "-",
+            ],
+            [
+                "CPU µs/request (gateway and workers)",
+                f"{cpu_us['limits off']:.0f}",
+                f"{cpu_us['limits on']:.0f}",
+                f"{cpu_cost:+.0f} µs",
+                "-",
+                "-",
+            ],
+            ["CPU µs/request (redis-server)", "0", f"{redis_us:.2f}", "-", "-", "-"],
+            [
+                "Redis calls per 1,000 requests",
+                "0",
+                f"{1000 * calls / max(on.requests, 1):.2f}",
+                f"batch {batch}",
+                "-",
+                "-",
+            ],
+        ],
+    )
+    return "\n".join(
+        [
+            "",
+            table,
+            "",
+            f"limits on: the alias's and the trigger's rate_limit, each"
+            f" {{rps: {args.limit_rps:g}}} in one redis-server (two tokens per request)",
+            f"command: {command_line()}",
+            f"machine: {machine()}, sandbox {sandbox()}",
+            f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.limiter", description=__doc__)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per side")
+    parser.add_argument(
+        "--limit-rps", type=float, default=1_000_000.0, help="each limit's rps (and burst)"
+    )
+    args = parser.parse_args(argv)
+    return run_script("bench.limiter", lambda procs, workdir: body(args, procs, workdir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
