@@ -85,6 +85,7 @@ def test_alive_before_ready_and_sigterm_finishes_what_is_in_flight(
         httpx.get(f"{gaia.url}/slow", timeout=2)
     request.join(timeout=30)
     assert [(a.status_code, a.text) for a in answers] == [(200, "done")]
+    assert answers[0].headers["connection"] == "close"
     assert gaia.process.wait(timeout=30) == 0
     print(f"\nexited {time.monotonic() - signalled:.2f}s after SIGTERM, the request answered")
 

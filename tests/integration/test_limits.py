@@ -258,6 +258,9 @@ functions:
     )
     applied = gaia.cli("apply", "-f", str(config))
     assert applied.returncode == 0, applied.stderr
+    with gaia.admin() as admin:  # the fallback is kept warm though no traffic goes to it
+        pools = {p["revision"] for p in admin.get("/v1/status").json()["pools"]}
+    assert pools == {"flaky@1", "flaky@2"}
     fail = {"x-fail": "1"}
     with gaia.data() as client:
         assert client.get("/strict").text == "v2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as redis
 
-from limits.link import RedisLink
+from limits.link import PRESENCE_KEY, PRESENCE_S, RETRY_S, TIMEOUT_S, RedisLink
 from limits.shared import SharedCap, SharedRateLimiter
 from limits.spec import ConcurrencyLimit, RateLimit
 from tests.brokers.redis import RedisServer
@@ -98,6 +99,7 @@ async def test_while_redis_is_down_each_replica_keeps_its_share(own_redis: Redis
         assert time.monotonic() - started < 2.0
         assert admitted == [4, 4, 4]
         assert all(link.down for link in links)
+        failed_at = time.monotonic()
         own_redis.start()
         # Once the retry time passed, the next request reaches Redis again.
         deadline = time.monotonic() + 10
@@ -105,8 +107,42 @@ async def test_while_redis_is_down_each_replica_keeps_its_share(own_redis: Redis
             await limiters[0].take()
             await asyncio.sleep(0.05)
         assert not links[0].down
+        assert time.monotonic() - failed_at <= RETRY_S + 1.0
     finally:
         for link in links:
+            await link.aclose()
+
+
+async def test_replicas_seen_are_those_of_the_last_30_seconds(
+    links: list[RedisLink], redis_server: RedisServer
+) -> None:
+    limiter = SharedRateLimiter(RateLimit(rps=5, redis=redis_server.url), key=key(), link=links[0])
+    await limiter.take()
+    client = redis.from_url(redis_server.url)
+    try:
+        assert b"r0" in await client.zrange(PRESENCE_KEY, 0, -1)
+        assert 29_000 < await client.pttl(PRESENCE_KEY) <= PRESENCE_S * 1000 == 30_000
+    finally:
+        await client.aclose()
+
+
+async def test_a_server_that_never_answers_costs_a_request_at_most_the_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        link = RedisLink(url, replica="r0")
+        try:
+            limiter = SharedRateLimiter(RateLimit(rps=5, redis=url), key=key(), link=link)
+            started = time.monotonic()
+            assert await limiter.take() == 0.0  # this replica's share: the whole burst
+            assert TIMEOUT_S == 0.25
+            assert time.monotonic() - started < TIMEOUT_S + 0.5
+            assert link.down
+            started = time.monotonic()
+            await limiter.take()  # marked down: not asked again within RETRY_S
+            assert time.monotonic() - started < 0.05
+        finally:
             await link.aclose()
 
 
