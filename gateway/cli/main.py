@@ -355,7 +355,15 @@ def alias_set(
     body: dict[str, Any] = {"traffic": entries}
     if sticky:
         body["sticky"] = sticky
-    result = _client().call("PUT", f"/v1/functions/{function}/aliases/{alias_name}", json=body)
+    client = _client()
+    path = f"/v1/functions/{function}/aliases/{alias_name}"
+    # A traffic change keeps the alias's limit and fallback, which are not traffic.
+    existing = client.request("GET", path)
+    current = existing.json() if existing.status_code == 200 else {}
+    for key in ("fallback", "rate_limit"):
+        if current.get(key) is not None:
+            body[key] = current[key]
+    result = client.call("PUT", path, json=body)
     _show_alias(result, output)
     note = default_alias_note(result)
     if note and output != "json":

@@ -318,6 +318,18 @@ def test_a_fallback_must_name_a_revision_of_the_function(
         assert admin.get("/v1/functions/flaky/aliases/prod").status_code == 404
         taken = admin.put(
             "/v1/functions/flaky/aliases/prod",
-            json={"traffic": [{"revision": 1, "percent": 100}], "fallback": 1},
+            json={
+                "traffic": [{"revision": 1, "percent": 100}],
+                "fallback": 1,
+                "rate_limit": {"rps": 5},
+            },
         )
         assert taken.status_code == 200, taken.text
+        assert (taken.json()["fallback"], taken.json()["rate_limit"]) == (1, {"rps": 5.0})
+    # `gaia alias set` changes the traffic and keeps the limit and the fallback.
+    changed = gaia.cli("alias", "set", "flaky:prod", "latest=100")
+    assert changed.returncode == 0, changed.stderr
+    with gaia.admin() as admin:
+        view = admin.get("/v1/functions/flaky/aliases/prod").json()
+    assert view["traffic"][0]["revision"] == "latest"
+    assert (view["fallback"], view["rate_limit"]) == (1, {"rps": 5.0})
