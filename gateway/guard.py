@@ -20,22 +20,17 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.snapshot import Snapshot
 from limits.circuit import PASS, PROBE, REFUSE, CircuitBreaker
 from limits.errors import CircuitOpen, ConcurrencyLimited, RateLimited
-from limits.link import RedisLink
-from limits.shared import (
-    Cap,
-    LocalCap,
-    LocalRateLimiter,
-    RateLimiter,
-    SharedCap,
-    SharedRateLimiter,
-)
+from limits.local import Cap, LocalCap, LocalRateLimiter, RateLimiter
 from limits.spec import ConcurrencyLimit, RateLimit
 from runtime_adapters.base import RevisionKey
+
+if TYPE_CHECKING:
+    from limits.link import RedisLink
 
 T = TypeVar("T")
 # How often a queue trigger waiting for a concurrency slot asks again.
@@ -237,6 +232,9 @@ class Guard:
         )
 
     def _link(self, url: str) -> RedisLink:
+        # Imported here: a gateway whose limits are all local never loads the Redis client.
+        from limits.link import RedisLink
+
         link = self._links.get(url)
         if link is None:
             link = self._links[url] = RedisLink(url, replica=self._replica, clock=self._clock)
@@ -247,6 +245,8 @@ class Guard:
         if spec.redis is None:
             limiter = LocalRateLimiter(spec, clock=self._clock)
         else:
+            from limits.shared import SharedRateLimiter
+
             limiter = SharedRateLimiter(
                 spec, key=f"gaia:ratelimit:{key}", link=self._link(spec.redis), clock=self._clock
             )
@@ -255,6 +255,8 @@ class Guard:
     def _cap(self, spec: ConcurrencyLimit, function: str) -> Cap:
         if spec.redis is None:
             return LocalCap(spec)
+        from limits.shared import SharedCap
+
         return SharedCap(
             spec, key=f"gaia:concurrency:{function}", link=self._link(spec.redis), clock=self._clock
         )
