@@ -41,6 +41,8 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
+from gateway.ui.counters import CollectorCounters
+from gateway.ui.dashboard import Dashboard
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.kind import RuntimeContext
@@ -63,6 +65,7 @@ class Services:
     started_at: float
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
+    dashboard: Dashboard
 
 
 def find_examples() -> Path | None:
@@ -106,6 +109,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         body_limit=settings.body_limit,
         drain_timeout_s=settings.drain_timeout_s,
     )
+    # Reads the counters the data plane keeps anyway, on its own clock.
+    dashboard = Dashboard(
+        control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
+    )
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -114,6 +121,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
+        dashboard.start()
         yield Services(
             settings=settings,
             control=control,
@@ -123,8 +131,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             token=token,
             started_at=time.time(),
             legacy=legacy,
+            dashboard=dashboard,
         )
     finally:
+        await dashboard.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
@@ -263,6 +273,7 @@ async def _serve_data_plane(
             subscriptions=services.subscriptions,
             data_plane_url=settings.data_plane_url,
             started_at=services.started_at,
+            dashboard=services.dashboard,
             lifecycle=lifecycle,
         ),
         token=services.token,
@@ -306,6 +317,7 @@ async def _serve_data_plane(
         services.subscriptions.aclose(timeout_s=drain_s),
         *tasks[1:],
     )
+    services.dashboard.feed.close()  # its open streams would hold the admin listener
 
 
 def _echo(line: str) -> None:

@@ -184,6 +184,9 @@ class PoolStatus:
     ready: int
     in_flight: int
     queued: int
+    busy: int = 0  # ready instances running at least one invocation
+    starting: int = 0
+    cold_starts: int = 0  # instances started since the pool was made
 
 
 class Runtime(abc.ABC):

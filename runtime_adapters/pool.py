@@ -31,6 +31,7 @@ from runtime_adapters.base import (
     RuntimeAdapterError,
     WarmupError,
 )
+from runtime_adapters.deadlines import Deadlines
 
 log = logging.getLogger("gaia.runtime")
 
@@ -60,6 +61,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._ready: list[InstanceT] = []
         self._draining: list[InstanceT] = []
         self._starting = 0
+        self._cold_starts = 0
         self._waiters: deque[asyncio.Future[InstanceT]] = deque()
         self._queue_limit = spec.pool.queue if queue_limit is None else queue_limit
         self._timeout_s = spec.timeout_s
@@ -67,6 +69,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         queue_timeout_s = spec.pool.queue_timeout_s
         self._deadline_s = min(queue_timeout_s or spec.timeout_s, spec.timeout_s)
         self._estimate = WaitEstimate(self._loop.time)
+        self.deadlines = Deadlines(self._loop)  # the invocations' timeouts, on one timer
         self._concurrency = spec.concurrency
         self._closed = False
         self._drained = asyncio.Event()
@@ -97,6 +100,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             instance = await self._start_instance()
         finally:
             self._starting -= 1
+        self._cold_starts += 1
         if self._closed:
             await instance.stop("revision retired")
             return
@@ -315,4 +319,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             ready=len(self._ready),
             in_flight=sum(i.in_flight for i in live),
             queued=len(self._waiters),
+            busy=sum(1 for i in self._ready if i.in_flight),
+            starting=self._starting,
+            cold_starts=self._cold_starts,
         )
