@@ -729,6 +729,7 @@ class ControlPlane:
 
     @staticmethod
     def _check_revisions(spec: AliasSpec, known: set[int], *, path: str) -> None:
+        """`path`: the alias's traffic list; its `fallback` is beside it."""
         for index, target in enumerate(spec.traffic):
             if target.revision != LATEST and target.revision not in known:
                 raise InvalidInput(
@@ -736,6 +737,12 @@ class ControlPlane:
                     f"{sorted(known) or 'none yet'} or 'latest'",
                     field=f"{path}[{index}].revision",
                 )
+        if spec.fallback is not None and spec.fallback not in known:
+            raise InvalidInput(
+                f"fallback revision {spec.fallback} does not exist: expected a revision of "
+                f"this function, one of {sorted(known) or 'none yet'}",
+                field=path.removesuffix("traffic") + "fallback",
+            )
 
     def _candidate(
         self, changes: Changes, *, file: GaiaFile | None = None, ledger_field: str = "triggers"

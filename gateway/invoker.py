@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
+from gateway.guard import Guard, Ticket
 from gateway.metrics import Metrics
 from gateway.snapshot import Snapshot
 from routing.names import DEFAULT_ALIAS, Target
@@ -40,9 +41,11 @@ class Resolved:
 
 
 class Invoker:
-    def __init__(self, *, control: ControlPlane, metrics: Metrics) -> None:
+    def __init__(self, *, control: ControlPlane, metrics: Metrics, replica: str = "gaia") -> None:
         self._control = control
         self._metrics = metrics
+        # Rate limits, concurrency caps and circuits: see `admit`.
+        self.guard = Guard(replica=replica)
         # Resolved objects per (function, alias, revision) for the current snapshot: the
         # hot path then allocates nothing to name the revision it picked.
         self._resolved: dict[tuple[str, str, int], Resolved] = {}
@@ -89,6 +92,25 @@ class Invoker:
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
         return self._resolved_of(target.function, alias_name, revision)
 
+    def guarded(self) -> bool:
+        """Whether the current snapshot has any limit; without one, `admit` is skipped."""
+        return self.guard.plan(self._control.snapshot).active
+
+    async def admit(
+        self, resolved: Resolved, *, trigger_id: str | None, wait: bool, events: int = 1
+    ) -> tuple[Resolved, Ticket]:
+        """Pass `events` events to `resolved` through the limits (see gateway.guard): the
+        revision to invoke (the alias's fallback while the picked one's circuit is
+        open) and the ticket to hand to `invoke`. Raises limits.errors.Refused unless
+        `wait`."""
+        plan = self.guard.plan(self._control.snapshot)
+        key, ticket = await self.guard.admit(
+            plan, resolved.key, resolved.alias, trigger_id=trigger_id, wait=wait, tokens=events
+        )
+        if key != resolved.key:
+            resolved = self._resolved_of(key.function, resolved.alias, key.revision)
+        return resolved, ticket
+
     async def invoke_many(
         self,
         resolved: Resolved,
@@ -96,6 +118,7 @@ class Invoker:
         request_ids: Sequence[str],
         trigger: str,
         events: Sequence[Event],
+        ticket: Ticket | None = None,
     ) -> list[InvocationResult | RuntimeAdapterError]:
         """Run events in order on one instance, stopping after the first failure; an
         entry per event that ran. An error that ends the whole run is that of its first."""
@@ -114,6 +137,9 @@ class Invoker:
                 results = await runtime.invoke_many(key, invocations)
         except RuntimeAdapterError as exc:
             results = [exc]
+        finally:
+            if ticket is not None:
+                ticket.close()
         each = (time.perf_counter() - started) / max(1, len(results))
         codes: dict[int, int] = {}
         for result, invocation in zip(results, invocations, strict=False):
@@ -123,6 +149,8 @@ class Invoker:
                 self._log_failure(key, invocation.request_id, result)
             elif isinstance(result, PoolSaturated):
                 self._metrics.shed(key.function, key.revision, resolved.alias, result.reason)
+            if ticket is not None:
+                ticket.record(code, counted=not isinstance(result, PoolSaturated))
         for code, count in codes.items():
             self._metrics.observe(
                 key.function, key.revision, resolved.alias, code, each, count=count
@@ -130,9 +158,16 @@ class Invoker:
         return results
 
     async def invoke(
-        self, resolved: Resolved, *, request_id: str, trigger: str, event: Event
+        self,
+        resolved: Resolved,
+        *,
+        request_id: str,
+        trigger: str,
+        event: Event,
+        ticket: Ticket | None = None,
     ) -> InvocationResult:
-        """Run the invocation; RuntimeAdapterError subclasses carry the status to answer."""
+        """Run the invocation; RuntimeAdapterError subclasses carry the status to answer.
+        `ticket` (from `admit`) is told the outcome and closed."""
         key = resolved.key
         invocation = Invocation(
             request_id=request_id, trigger=trigger, alias=resolved.alias, event=event
@@ -141,6 +176,7 @@ class Invoker:
         spec = self._control.snapshot.revisions[key]
         runtime = self._control.runtime_for(spec)
         code = 500
+        shed = False
         try:
             try:
                 result = await runtime.invoke(key, invocation)
@@ -155,7 +191,7 @@ class Invoker:
             self._log_failure(key, request_id, exc)
             raise
         except PoolSaturated as exc:
-            code = exc.status
+            code, shed = exc.status, True
             self._metrics.shed(key.function, key.revision, resolved.alias, exc.reason)
             raise
         except RuntimeAdapterError as exc:
@@ -165,6 +201,9 @@ class Invoker:
             self._metrics.observe(
                 key.function, key.revision, resolved.alias, code, time.perf_counter() - started
             )
+            if ticket is not None:
+                ticket.record(code, counted=not shed)
+                ticket.close()
 
     @staticmethod
     def _log_failure(key: RevisionKey, request_id: str, exc: FunctionFailed) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import socket
 import sys
@@ -35,6 +36,7 @@ from gateway.errors import ConcurrentChange, GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
+from gateway.lifecycle import Lifecycle, StartingAdmin
 from gateway.listener_logs import as_listener
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -98,7 +100,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
-    invoker = Invoker(control=control, metrics=metrics)
+    invoker = Invoker(control=control, metrics=metrics, replica=settings.replica_name)
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
     )
@@ -150,6 +152,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         await subscriptions.aclose()
         for runtime in started.values():
             await runtime.aclose()
+        await invoker.guard.aclose()
         await store.close()
 
 
@@ -202,8 +205,8 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
 
 def _server(
     app: ASGIApp,
-    settings: Settings,
     *,
+    drain_s: float,
     proxy_headers: bool,
     http: type[asyncio.Protocol] | Literal["httptools"] = "httptools",
 ) -> uvicorn.Server:
@@ -216,12 +219,37 @@ def _server(
         http=http,
         loop="none",
         server_header=False,
-        timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),
+        timeout_graceful_shutdown=max(1, math.ceil(drain_s)),
     )
     return uvicorn.Server(config)
 
 
+def _listener(name: str, server: uvicorn.Server, sock: socket.socket) -> asyncio.Task[None]:
+    # Server.serve() would install uvicorn's own signal handlers for each listener;
+    # _serve() is the same startup, main loop and shutdown without them, so this one
+    # lifespan decides when each stops.
+    return asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
+    while not server.started:
+        if task.done():
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def _stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await task
+
+
 async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down within `settings.shutdown_timeout_s`:
+    readiness fails at once; the data plane stops accepting and finishes its in-flight
+    requests while the triggers stop taking events, finish theirs, commit their offsets
+    and release their leases, both within the drain time; then the admin listener and
+    the workers stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -230,76 +258,91 @@ async def serve(settings: Settings) -> None:
     data_sock = _listen(settings.host, settings.port, "data plane")
     admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
     access_log = JsonLines()
-    async with gateway_services(settings) as services:
-        data_app = DataPlane(
+    lifecycle = Lifecycle()
+    # The admin listener answers the probes while the state loads and pools warm.
+    admin_app = StartingAdmin(lifecycle)
+    admin_server = _server(admin_app, drain_s=1.0, proxy_headers=False)
+    admin_task = _listener("admin", admin_server, admin_sock)
+    try:
+        async with gateway_services(settings) as services:
+            await _serve_data_plane(
+                settings, services, lifecycle, admin_app, access_log, stop, data_sock
+            )
+    finally:
+        await _stopped(admin_server, admin_task)
+        access_log.flush()
+
+
+async def _serve_data_plane(
+    settings: Settings,
+    services: Services,
+    lifecycle: Lifecycle,
+    admin_app: StartingAdmin,
+    access_log: JsonLines,
+    stop: asyncio.Event,
+    data_sock: socket.socket,
+) -> None:
+    data_app = DataPlane(
+        control=services.control,
+        invoker=services.invoker,
+        access_log=access_log,
+        body_limit=settings.body_limit,
+    )
+    services.legacy.serve_through(data_app.use_fallback)
+    admin_app.app = build_admin_app(
+        AdminRoutes(
             control=services.control,
             invoker=services.invoker,
-            access_log=access_log,
-            body_limit=settings.body_limit,
+            metrics=services.metrics,
+            subscriptions=services.subscriptions,
+            data_plane_url=settings.data_plane_url,
+            started_at=services.started_at,
+            dashboard=services.dashboard,
+            store_status=services.follower.status,
+            lifecycle=lifecycle,
+        ),
+        token=services.token,
+    )
+    http_counters = HttpCounters()
+    services.metrics.add_http_counters(http_counters)
+    guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
+    drain_s = settings.drain_s
+    data_server = _server(data_app, drain_s=drain_s, proxy_headers=False, http=guarded)
+    http_counters.connections = data_server.server_state.connections
+    data_task = _listener("data_plane", data_server, data_sock)
+    tasks = [data_task]
+    if await _started(data_server, data_task):
+        freeze_startup_objects()
+        lifecycle.serving(services.control)
+        log.info(
+            "gaia is serving: data plane %s, admin API http://%s:%d",
+            settings.data_plane_url,
+            settings.admin_host,
+            settings.admin_port,
         )
-        services.legacy.serve_through(data_app.use_fallback)
-        admin_app = build_admin_app(
-            AdminRoutes(
-                control=services.control,
-                invoker=services.invoker,
-                metrics=services.metrics,
-                subscriptions=services.subscriptions,
-                data_plane_url=settings.data_plane_url,
-                started_at=services.started_at,
-                dashboard=services.dashboard,
-                store_status=services.follower.status,
-            ),
-            token=services.token,
+        print(
+            f"gaia ready: data plane {settings.data_plane_url}, "
+            f"admin API http://{settings.admin_host}:{settings.admin_port}",
+            file=sys.stderr,
+            flush=True,
         )
-        http_counters = HttpCounters()
-        services.metrics.add_http_counters(http_counters)
-        guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
-        data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
-        http_counters.connections = data_server.server_state.connections
-        servers = [
-            ("data_plane", data_server, data_sock),
-            ("admin", _server(admin_app, settings, proxy_headers=False), admin_sock),
-        ]
-        # Server.serve() would install uvicorn's own signal handlers for each listener;
-        # _serve() is the same startup, main loop and shutdown without them, so this one
-        # lifespan decides when both stop.
-        tasks = [
-            asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
-            for name, server, sock in servers
-        ]
-        while not all(server.started for _, server, _ in servers):
-            if any(task.done() for task in tasks):
-                break
-            await asyncio.sleep(0.01)
-        if all(server.started for _, server, _ in servers):
-            freeze_startup_objects()
-            log.info(
-                "gaia is serving: data plane %s, admin API http://%s:%d",
-                settings.data_plane_url,
-                settings.admin_host,
-                settings.admin_port,
+        if settings.watch and settings.config_file is not None:
+            dev_loop = DevLoop(
+                control=services.control, config_file=settings.config_file, echo=_echo
             )
-            print(
-                f"gaia ready: data plane {settings.data_plane_url}, "
-                f"admin API http://{settings.admin_host}:{settings.admin_port}",
-                file=sys.stderr,
-                flush=True,
-            )
-            if settings.watch and settings.config_file is not None:
-                dev_loop = DevLoop(
-                    control=services.control, config_file=settings.config_file, echo=_echo
-                )
-                tasks.append(asyncio.create_task(dev_loop.run(stop)))
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            stop.set()
-        log.info("shutting down: draining in-flight requests")
-        services.dashboard.feed.close()  # its open streams would hold the admin listener
-        for _, server, _ in servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks)
-        access_log.flush()
+            tasks.append(asyncio.create_task(dev_loop.run(stop)))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        stop.set()
+    lifecycle.draining()
+    log.info("shutting down: draining in-flight requests and events for up to %gs", drain_s)
+    await asyncio.gather(
+        _stopped(data_server, data_task),
+        services.subscriptions.aclose(timeout_s=drain_s),
+        *tasks[1:],
+    )
+    services.dashboard.feed.close()  # its open streams would hold the admin listener
 
 
 def _echo(line: str) -> None:

@@ -41,6 +41,7 @@ from gateway.config import (
 from gateway.control import ControlPlane, FunctionPlan, StageDone
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
+from gateway.lifecycle import Lifecycle
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
@@ -75,6 +76,7 @@ class AdminRoutes:
         started_at: float,
         store_status: Callable[[], StoreStatus],
         dashboard: Dashboard | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -83,6 +85,7 @@ class AdminRoutes:
         self._data_plane_url = data_plane_url
         self._started_at = started_at
         self._store_status = store_status
+        self._lifecycle = lifecycle or Lifecycle()
         self.migrate = MigrateRoutes(control=control)
         # The gateway passes the one it started; without, the page has no samples yet.
         self.dashboard = DashboardRoutes(
@@ -101,6 +104,10 @@ class AdminRoutes:
 
     async def health(self, request: Request) -> Response:
         return self._ok({"status": "ok"})
+
+    async def ready(self, request: Request) -> Response:
+        status, body = self._lifecycle.readiness()
+        return self._ok(body, status)
 
     async def metrics(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type="text/plain; version=0.0.4")

@@ -356,7 +356,7 @@ def test_from_revision_config_validates() -> None:
         RevisionConfig.from_dict({"timeout": -1, "code": "."})
     assert [str(issue) for issue in info.value.errors] == [
         "code: unknown key 'code': expected runtime, env, timeout, memory, concurrency, "
-        "pool, handler, interface or network",
+        "pool, handler, interface, network, circuit or concurrency_limit",
         "timeout: expected a non-negative duration like 500ms, 10s, 5m or 1h, got -1",
     ]
     assert str(info.value).startswith("revision config: code: ")
@@ -661,7 +661,7 @@ TAGGED = {
         (
             {"http": {"path": "/", "route": "/"}},
             "triggers[0].http.route: unknown key 'route':"
-            " expected path, methods, host, alias, revision or tag",
+            " expected path, methods, host, alias, revision, tag or rate_limit",
         ),
     ],
 )

@@ -318,11 +318,11 @@ def test_the_python_functions_pod_serves_the_revision(
         front = f"http://127.0.0.1:{ports[HTTP_PORT]}"
         wait_for(
             lambda: (
-                httpx.get(f"http://127.0.0.1:{ports[FUNCTION_ADMIN_PORT]}/healthz").status_code
+                httpx.get(f"http://127.0.0.1:{ports[FUNCTION_ADMIN_PORT]}/readyz").status_code
                 == 200
             ),
             timeout=60,
-            what="the function container's gaia (its probes' /healthz)",
+            what="the function container's gaia (its readiness probe's /readyz)",
         )
         answer = httpx.get(f"{front}/hello/ada")
         with source.gaia.data() as http:
