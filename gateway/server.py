@@ -217,7 +217,7 @@ async def serve(settings: Settings) -> None:
         )
         http_counters = HttpCounters()
         services.metrics.add_http_counters(http_counters)
-        guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
+        guarded = GuardedHttpTools.configured(settings.http_limits, http_counters, data_app)
         data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
         http_counters.connections = data_server.server_state.connections
         servers = [

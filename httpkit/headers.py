@@ -1,7 +1,8 @@
 """Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, so a hop drops them.
 
 Connection and every header it names, Keep-Alive, Proxy-*, TE, Trailer,
-Transfer-Encoding and Upgrade.
+Transfer-Encoding and Upgrade. And how a request's body is framed, which a hop must
+know to pass it on.
 """
 
 from __future__ import annotations
@@ -38,3 +39,17 @@ def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -
     if named is not None:
         drop = drop | named
     return [field for field in headers if field[0] not in drop and field[0][:6] != b"proxy-"]
+
+
+def request_body_length(headers: Headers) -> tuple[bool, int | None]:
+    """Whether the client's request has a body, and its length when it was given.
+
+    A chunked body has no length; a request with neither header has no body (RFC 9112 6.3).
+    """
+    chunked = False
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit():
+            return True, int(value)
+        if name == b"transfer-encoding":
+            chunked = True
+    return chunked, None

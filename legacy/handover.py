@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from starlette.types import Receive, Send
 
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy
 
 log = logging.getLogger("gaia.legacy.handover")
@@ -46,6 +48,22 @@ class TrackedProxy:
             return await self._inner.fetch(request, body=body, limit=limit)
         finally:
             self._leave()
+
+    def splice(
+        self,
+        head: RequestHead,
+        done: Callable[[RequestHead, SpliceOutcome], None],
+        *,
+        capture_limit: int = 0,
+    ) -> Splice | None:
+        def left(head: RequestHead, outcome: SpliceOutcome) -> None:
+            self._leave()
+            done(head, outcome)
+
+        splice = self._inner.splice(head, left, capture_limit=capture_limit)
+        if splice is not None:
+            self._enter()
+        return splice
 
     async def retire(self, *, timeout_s: float) -> None:
         """Close once no request is in flight, or after `timeout_s` whatever is left (the

@@ -6,11 +6,13 @@ the gateway supplies both. Requests and answers cross the seams as plain frozen 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from starlette.types import Receive, Send
+
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 
 Headers = list[tuple[bytes, bytes]]
 Side = Literal["legacy", "function"]
@@ -95,6 +97,18 @@ class Proxy(Protocol):
 
         Raises UpstreamError when the old API fails.
         """
+        ...
+
+    def splice(
+        self,
+        head: RequestHead,
+        done: Callable[[RequestHead, SpliceOutcome], None],
+        *,
+        capture_limit: int = 0,
+    ) -> Splice | None:
+        """The request as the data plane's protocol splices it (`forward` without an ASGI
+        cycle), `done` called once when it ends; None when this request cannot be
+        spliced, and `forward` serves it."""
         ...
 
     async def aclose(self) -> None: ...

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Send
 
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from legacy.ports import (
     CapturedResponse,
     ForwardOutcome,
@@ -106,6 +107,16 @@ class FakeProxy:
             body=answer.body if len(answer.body) <= limit else None,
             duration_s=0.002,
         )
+
+    def splice(
+        self,
+        head: RequestHead,
+        done: Callable[[RequestHead, SpliceOutcome], None],
+        *,
+        capture_limit: int = 0,
+    ) -> Splice | None:
+        # No protocol to splice in: the router's ASGI path serves every request.
+        return None
 
     async def aclose(self) -> None:
         return None
