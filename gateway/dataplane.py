@@ -123,8 +123,7 @@ class DataPlane:
         for name, value in head.headers:
             if name == b"host":
                 host = value.decode("latin-1")
-        match = self._control.snapshot.routes.match(head.method, head.path, host)
-        if isinstance(match, RouteMatch):
+        if self._control.snapshot.routes.route_for(head.method, head.path, host) is not None:
             return None
         self._counter += 1
         head.request_id = f"{self._id_prefix}{self._counter:08x}"

@@ -142,6 +142,9 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._sink: AnswerSink | None = None
+        # A timer the sink's driver keeps on the connection across requests, so a request
+        # need not make one; cancelled when the connection goes.
+        self.timer: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ----------------------------------------------------------
 
@@ -173,6 +176,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_timer()
         self._client._forget(self)
         if not self.complete:
             self._fail(ClientError("the upstream closed the connection", reason="closed"))
@@ -253,6 +257,16 @@ class Connection(asyncio.Protocol):
 
     def detach(self) -> None:
         self._sink = None
+
+    @property
+    def sink(self) -> AnswerSink | None:
+        """The sink the answer being read goes to, if any."""
+        return self._sink
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def pause_reading(self) -> None:
         if self.transport is not None and not self.closed:
@@ -363,6 +377,7 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         self._sink = None
+        self._stop_timer()
         if self.transport is not None:
             self.transport.close()
 

@@ -83,7 +83,8 @@ class TrackedProxy:
 
     def _enter(self) -> None:
         self.in_flight += 1
-        self._idle.clear()
+        if self.in_flight == 1:
+            self._idle.clear()
 
     def _leave(self) -> None:
         self.in_flight -= 1

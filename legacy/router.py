@@ -141,8 +141,8 @@ class LegacyRouter:
     # --- spliced requests (gateway.dataplane.Fallback.splice) -------------------------
 
     def splice(self, head: RequestHead) -> Splice | None:
-        match = self._table.match(head.method, head.path, None)
-        if not isinstance(match, RouteMatch):
+        match = self._table.route_for(head.method, head.path, None)
+        if match is None:
             return self._proxy.splice(head, self._discovered)
         route = self._routes[match.route.trigger_id]
         state = route.config.state

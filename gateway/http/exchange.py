@@ -120,7 +120,6 @@ class Exchange:
         "_splicer",
         "_started",
         "_status",
-        "_timer",
         "_up",
         "_upstream_head",
         "disconnected",
@@ -164,7 +163,6 @@ class Exchange:
         self._conn: Connection | None = None
         self._reused = False
         self._retried = False
-        self._timer: asyncio.TimerHandle | None = None
         self._last_read = 0.0
         self._client_slow = False
         # The answer.
@@ -251,19 +249,10 @@ class Exchange:
     def answer_head(self, status: int, headers: Headers) -> None:
         self._status = status
         self._answer_headers = headers
-        head = self._head
         rewritten = self._splice.response_headers(status, headers)
-        length: bytes | None = None
-        for name, value in rewritten:
-            if name == b"content-length":
-                length = value
-                break
-        head_only = head.method == "HEAD"
-        self._client_chunked = length is None and not head_only and status not in (204, 304)
-        self._gathering = (
-            length is not None and not head_only and length.isdigit() and int(length) <= _GATHERED
-        )
-        self._out.append(self._response_head(status, rewritten, chunked=self._client_chunked))
+        head, length = self._response_head(status, rewritten, self._head.method == "HEAD")
+        self._gathering = length is not None and length.isdigit() and int(length) <= _GATHERED
+        self._out.append(head)
         if self.disconnected and not self._gathering:
             self._drop_connection()
             self._finish(status, CLIENT_GONE)
@@ -302,7 +291,6 @@ class Exchange:
 
     def answer_failed(self, error: ClientError) -> None:
         connection, self._conn = self._conn, None
-        self._cancel_timer()
         if (
             connection is not None
             and self._reused
@@ -359,7 +347,11 @@ class Exchange:
             if not self.disconnected:
                 self._side.transport.write(_CONTINUE)
         self._last_read = now = self._loop.time()
-        self._timer = self._loop.call_at(now + self._client.read_timeout_s, self._check_read)
+        if connection.timer is None:
+            # Kept on the connection: it goes on checking whichever request uses it next.
+            connection.timer = self._loop.call_at(
+                now + self._client.read_timeout_s, _check_read, connection
+            )
 
     def _flush_up(self) -> None:
         connection = self._conn
@@ -376,28 +368,22 @@ class Exchange:
         if connection is not None:
             connection.close()
 
-    def _check_read(self) -> None:
-        self._timer = None
-        if self._done or self._conn is None:
+    def _check_read(self, connection: Connection) -> None:
+        if self._done or self._conn is not connection:
             return
         timeout = self._client.read_timeout_s
         now = self._loop.time()
         if self._client_slow:
             # The client is the one not reading: the upstream is not late.
-            self._timer = self._loop.call_at(now + timeout, self._check_read)
+            connection.timer = self._loop.call_at(now + timeout, _check_read, connection)
             return
         deadline = self._last_read + timeout
         if now + _EARLY_S < deadline:
-            self._timer = self._loop.call_at(deadline, self._check_read)
+            connection.timer = self._loop.call_at(deadline, _check_read, connection)
             return
         what = "the answer's body" if self._status else "the answer's head"
         self._drop_connection()
         self._failed(ClientError(f"{what} did not come within {timeout:g}s", reason="read_timeout"))
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     # --- the client's answer ----------------------------------------------------------
 
@@ -413,21 +399,29 @@ class Exchange:
         parts.append(b"\r\n")
         return b"".join(parts)
 
-    def _response_head(self, status: int, headers: Headers, *, chunked: bool) -> bytes:
+    def _response_head(
+        self, status: int, headers: Headers, head_only: bool
+    ) -> tuple[bytes, bytes | None]:
+        """The client's answer head, as uvicorn writes one (chunked when the answer has a
+        body and no length), and the length the answer gives (None: none, or HEAD's)."""
         line = STATUS_LINE.get(status)
         if line is None:
             line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
         parts = [line]
         for name, value in self._side.server_state.default_headers:
             parts += (name, b": ", value, b"\r\n")
+        length: bytes | None = None
         for name, value in headers:
+            if name == b"content-length" and length is None:
+                length = value
             parts += (name, b": ", value, b"\r\n")
         if not self.keep_alive:
             parts.append(b"connection: close\r\n")
-        if chunked:
+        self._client_chunked = length is None and not head_only and status not in (204, 304)
+        if self._client_chunked:
             parts.append(b"transfer-encoding: chunked\r\n")
         parts.append(b"\r\n")
-        return b"".join(parts)
+        return b"".join(parts), None if head_only else length
 
     def _flush_out(self) -> None:
         out = self._out
@@ -447,7 +441,6 @@ class Exchange:
     def _failed(self, error: ClientError) -> None:
         if self._done:
             return
-        self._cancel_timer()
         self._drop_connection()
         failure = self._splice.failure(error)
         if self._began:
@@ -457,7 +450,8 @@ class Exchange:
             return
         self._out.clear()
         headers, body = error_answer(failure.error, failure.message, self._head.request_id)
-        self._out += (self._response_head(failure.status, headers, chunked=False), body)
+        head, _ = self._response_head(failure.status, headers, self._head.method == "HEAD")
+        self._out += (head, body)
         self._flush_out()
         self._finish(failure.status, failure.error)
         self._respond_complete()
@@ -472,7 +466,6 @@ class Exchange:
         if self._done:
             return
         self._done = True
-        self._cancel_timer()
         answer = None
         if self._answer_kept is not None and failure is None:
             answer = Captured(self._status, self._answer_headers, b"".join(self._answer_kept))
@@ -492,6 +485,14 @@ class Exchange:
         except Exception:
             # A bug there must not leave the client's connection hanging.
             log.exception("recording the spliced request %s failed", self._head.request_id)
+
+
+def _check_read(connection: Connection) -> None:
+    """The read timeout of whichever exchange uses `connection` now (none: it is idle)."""
+    connection.timer = None
+    sink = connection.sink
+    if isinstance(sink, Exchange):
+        sink._check_read(connection)
 
 
 def _phrase(status: int) -> bytes:

@@ -227,7 +227,10 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._refuse_head("header_too_large", answer=True)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's, but the scope is made in _start_cycle: a spliced request needs none.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         if self._head_started is None:
             self._head_started = self.loop.time()
         self._head_bytes = 0
@@ -309,6 +312,18 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.on_response_complete()
 
     def _start_cycle(self) -> None:
+        # uvicorn's on_message_begin makes this scope; its on_headers_complete fills it in.
+        self.scope = {  # type: ignore[typeddict-item]
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
+            "root_path": self.root_path,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
         cycle = self.cycle
         super().on_headers_complete()
         if self.cycle is not cycle and type(self.cycle) is RequestResponseCycle:
