@@ -274,6 +274,7 @@ class GuardedHttpTools(HttpToolsProtocol):
             head = self._request_head()
             splice = splicer.splice(head)
             if splice is not None:
+                self.counters.spliced += 1
                 exchange = Exchange(
                     self, head, splice, splicer, expect_continue=self.expect_100_continue
                 )
