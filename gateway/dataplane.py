@@ -119,11 +119,13 @@ class DataPlane:
         fallback = self._fallback
         if fallback is None:
             return None
+        routes = self._control.snapshot.routes
         host = None
-        for name, value in head.headers:
-            if name == b"host":
-                host = value.decode("latin-1")
-        if self._control.snapshot.routes.route_for(head.method, head.path, host) is not None:
+        if routes.by_host:
+            for name, value in head.headers:
+                if name == b"host":
+                    host = value.decode("latin-1")
+        if routes.route_for(head.method, head.path, host) is not None:
             return None
         self._counter += 1
         head.request_id = f"{self._id_prefix}{self._counter:08x}"

@@ -229,6 +229,11 @@ class RouteTable:
             return None
         return MethodNotAllowed(allowed=(allowed | {"HEAD"}) if "GET" in allowed else allowed)
 
+    @property
+    def by_host(self) -> bool:
+        """Whether any route is for one host only: else a request's host changes nothing."""
+        return bool(self._hosts)
+
     def route_for(self, method: str, path: str, host: str | None) -> RouteMatch | None:
         """The route for a request, or None: `match` without working out a 405's methods,
         for a caller that only wants to know whether a route takes it."""

@@ -155,6 +155,9 @@ class GuardedHttpTools(HttpToolsProtocol):
     # A spliced request whose answer is not complete yet, and one whose body is being read.
     _exchange: Exchange | None = None
     _body_to: Exchange | None = None
+    # When the connection's last answer ended, while no next request has begun: the
+    # keep-alive timeout counts from it.
+    _idle_since: float | None = None
 
     @classmethod
     def configured(
@@ -183,6 +186,9 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         if self._exchange is not None:
             self._exchange.client_lost()
         super().connection_lost(exc)
@@ -294,10 +300,13 @@ class GuardedHttpTools(HttpToolsProtocol):
         path = raw_path.decode("ascii")
         if "%" in path:
             path = unquote(path)
+        root = self.root_path
+        if root:
+            path, raw_path = root + path, root.encode("ascii") + raw_path
         return RequestHead(
             method=parser.get_method().decode("ascii"),
-            path=self.root_path + path,
-            raw_path=self.root_path.encode("ascii") + raw_path,
+            path=path,
+            raw_path=raw_path,
             query_string=url.query or b"",
             headers=self.headers,
             client=self.client,
@@ -305,6 +314,40 @@ class GuardedHttpTools(HttpToolsProtocol):
             http_version=http_version,
             keep_alive=http_version != "1.0" and parser.should_keep_alive(),
         )
+
+    # --- keep-alive: uvicorn makes and cancels a timer per request; here one is re-armed ---
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls it on every read: the connection is busy, its timer may stay.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, but for its keep-alive timer.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = now = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(
+                now + self.timeout_keep_alive, self._check_keep_alive
+            )
+
+    def _check_keep_alive(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle = self._idle_since
+        if idle is None or self.transport.is_closing():
+            return  # busy: the next answer's end arms it again
+        deadline = idle + self.timeout_keep_alive
+        if self.loop.time() + _EARLY_S >= deadline:
+            self.timeout_keep_alive_handler()
+        else:
+            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._check_keep_alive)
 
     def exchange_done(self, exchange: Exchange) -> None:
         """The spliced request's answer is complete (`Exchange` calls it)."""
