@@ -206,9 +206,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
     )
     errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
     notes = [
-        f"Command: `{command_line()}`",
-        f"Machine: {machine()}; load average (1 min) {results.load_before:.2f} before,"
-        f" {results.load_after:.2f} after.",
+        *where(results.load_before, results.load_after),
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`),"
         f" alternating old API / nginx / gaia, {args.repeat} run(s) each after a"
         f" {WARMUP_S}s warm-up; medians; {errors} errors.",
@@ -386,9 +384,7 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
     )
     errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
     notes = [
-        f"Command: `{command_line()}`",
-        f"Machine: {machine()}; load average (1 min) {results.load_before:.2f} before,"
-        f" {results.load_after:.2f} after.",
+        *where(results.load_before, results.load_after),
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`) on gaia's"
         f" `{PATH}`, alternating its ledger route's state legacy / shadow, {args.repeat}"
         f" run(s) each after a {WARMUP_S}s warm-up in each state; medians; {errors} errors.",
@@ -397,6 +393,15 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
         " time is in that run's CPU µs/request.",
     ]
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def where(load_before: float, load_after: float) -> list[str]:
+    """The report's first notes: the command and the machine, with its load."""
+    return [
+        f"Command: `{command_line()}`",
+        f"Machine: {machine()}; load average (1 min) {load_before:.2f} before,"
+        f" {load_after:.2f} after.",
+    ]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from starlette.types import Receive, Send
 
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
-from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy
+from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy, SpliceDone
 
 log = logging.getLogger("gaia.legacy.handover")
 
@@ -50,11 +49,7 @@ class TrackedProxy:
             self._leave()
 
     def splice(
-        self,
-        head: RequestHead,
-        done: Callable[[RequestHead, SpliceOutcome], None],
-        *,
-        capture_limit: int = 0,
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> Splice | None:
         def left(head: RequestHead, outcome: SpliceOutcome) -> None:
             self._leave()

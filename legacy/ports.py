@@ -16,6 +16,8 @@ from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 
 Headers = list[tuple[bytes, bytes]]
 Side = Literal["legacy", "function"]
+# Told how a spliced request ended, once.
+SpliceDone = Callable[[RequestHead, SpliceOutcome], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,11 +102,7 @@ class Proxy(Protocol):
         ...
 
     def splice(
-        self,
-        head: RequestHead,
-        done: Callable[[RequestHead, SpliceOutcome], None],
-        *,
-        capture_limit: int = 0,
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> Splice | None:
         """The request as the data plane's protocol splices it (`forward` without an ASGI
         cycle), `done` called once when it ends; None when this request cannot be

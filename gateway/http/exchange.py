@@ -41,6 +41,7 @@ from uvicorn.server import ServerState
 
 from gateway.http.splice import (
     CLIENT_GONE,
+    Capture,
     Captured,
     Headers,
     RequestHead,
@@ -92,7 +93,6 @@ class Exchange:
     __slots__ = (
         "_answer_headers",
         "_answer_kept",
-        "_answer_size",
         "_began",
         "_chunked",
         "_client",
@@ -105,14 +105,12 @@ class Exchange:
         "_has_body",
         "_head",
         "_last_read",
-        "_limit",
         "_loop",
         "_out",
         "_pending",
         "_reading_held",
         "_request_done",
         "_request_kept",
-        "_request_size",
         "_retried",
         "_reused",
         "_side",
@@ -174,11 +172,9 @@ class Exchange:
         self._began = False  # some of the answer has been written to the client
         self._done = False
         # What is kept for the completion callback.
-        self._limit = splice.capture_limit
-        self._request_kept: list[bytes] | None = [] if self._limit else None
-        self._request_size = 0
-        self._answer_kept: list[bytes] | None = [] if self._limit else None
-        self._answer_size = 0
+        limit = splice.capture_limit
+        self._request_kept = Capture(limit) if limit else None
+        self._answer_kept = Capture(limit) if limit else None
 
     # --- the client's side (called by the protocol) ------------------------------------
 
@@ -190,13 +186,8 @@ class Exchange:
             self._use(connection, reused=True)
 
     def request_body(self, data: bytes) -> None:
-        kept = self._request_kept
-        if kept is not None:
-            self._request_size += len(data)
-            if self._request_size > self._limit:
-                self._request_kept = None
-            else:
-                kept.append(data)
+        if self._request_kept is not None:
+            self._request_kept.add(data)
         if self._done or self.response_complete:
             return  # answered already: the rest of the body is read and dropped
         if self._chunked:
@@ -258,13 +249,8 @@ class Exchange:
             self._finish(status, CLIENT_GONE)
 
     def answer_body(self, data: bytes) -> None:
-        kept = self._answer_kept
-        if kept is not None:
-            self._answer_size += len(data)
-            if self._answer_size > self._limit:
-                self._answer_kept = None
-            else:
-                kept.append(data)
+        if self._answer_kept is not None:
+            self._answer_kept.add(data)
         if self._client_chunked:
             self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
@@ -468,15 +454,13 @@ class Exchange:
         self._done = True
         answer = None
         if self._answer_kept is not None and failure is None:
-            answer = Captured(self._status, self._answer_headers, b"".join(self._answer_kept))
-        elif self._limit and failure is None:
-            answer = Captured(self._status, self._answer_headers, None)
+            answer = Captured(self._status, self._answer_headers, self._answer_kept.body())
         request_kept = self._request_kept
         outcome = SpliceOutcome(
             status=status,
             failure=failure,
             duration_s=time.perf_counter() - self._started,
-            request_body=None if request_kept is None else b"".join(request_kept),
+            request_body=None if request_kept is None else request_kept.body(),
             answer=answer,
         )
         try:

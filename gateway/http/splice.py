@@ -96,6 +96,29 @@ class Failure:
     message: str
 
 
+class Capture:
+    """Up to `limit` bytes of a body passed on, kept for the caller to compare."""
+
+    __slots__ = ("_kept", "_limit", "_size")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept: list[bytes] | None = [] if limit > 0 else None
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if self._kept is not None:
+            self._size += len(data)
+            if self._size > self._limit:
+                self._kept = None
+            else:
+                self._kept.append(data)
+
+    def body(self) -> bytes | None:
+        """The whole body, None when it passed the limit."""
+        return None if self._kept is None else b"".join(self._kept)
+
+
 class Captured:
     """The upstream's answer as the completion callback gets it (`capture_limit` > 0)."""
 

@@ -16,15 +16,21 @@ from collections.abc import AsyncIterator
 
 from starlette.types import Receive, Send
 
-from gateway.http.splice import RequestHead
+from gateway.http.splice import Capture, RequestHead
 from httpkit.client import Body, ClientError, HttpClient, Response
 from httpkit.headers import request_body_length
 from legacy.config import LegacyConfig
-from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, UpstreamError
+from legacy.ports import (
+    CapturedResponse,
+    ForwardOutcome,
+    ProxiedRequest,
+    SpliceDone,
+    UpstreamError,
+)
 from legacy.proxy.failures import CLIENT_GONE, NO_UPSTREAM, reason_of, upstream_error
 from legacy.proxy.headers import client_response_headers, upstream_request_headers
 from legacy.proxy.request import request_target
-from legacy.proxy.splice import Done, LegacySplice
+from legacy.proxy.splice import LegacySplice
 from legacy.proxy.upstreams import NoUpstream, Upstream, Upstreams
 from triggers.http.responses import json_error
 
@@ -69,7 +75,7 @@ class LegacyProxy:
             )
         headers = client_response_headers(response.headers, request.request_id)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        capture = _Capture(capture_limit)
+        capture = Capture(capture_limit)
         failure: str | None = None
         ended = False
         watcher: asyncio.Task[None] | None = None
@@ -136,7 +142,7 @@ class LegacyProxy:
         await self.client.aclose()
 
     def splice(
-        self, head: RequestHead, done: Done, *, capture_limit: int = 0
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> LegacySplice | None:
         upstream = self._choose(head)
         if isinstance(upstream, NoUpstream):
@@ -166,27 +172,6 @@ class LegacyProxy:
             )
         except ClientError as exc:
             raise upstream_error(upstream, exc) from None
-
-
-class _Capture:
-    """Up to `limit` bytes of an answer streamed on, for the caller to compare."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._kept: list[bytes] | None = [] if limit > 0 else None
-        self._size = 0
-
-    def add(self, data: bytes) -> None:
-        if self._kept is not None:
-            self._size += len(data)
-            if self._size > self._limit:
-                self._kept = None
-            else:
-                self._kept.append(data)
-
-    def body(self) -> bytes | None:
-        """The whole body, None when it passed the limit."""
-        return None if self._kept is None else b"".join(self._kept)
 
 
 async def _small_body(upstream: Upstream, response: Response) -> bytes | None:

@@ -8,16 +8,13 @@ the same X-Forwarded-* and hop-by-hop rewrite both ways, the same JSON 502/504 f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
 from httpkit.client import ClientError, HttpClient
+from legacy.ports import SpliceDone
 from legacy.proxy.failures import upstream_error
 from legacy.proxy.headers import client_response_headers, upstream_request_headers
 from legacy.proxy.request import request_target
 from legacy.proxy.upstreams import Upstream
-
-Done = Callable[[RequestHead, SpliceOutcome], None]
 
 
 class LegacySplice:
@@ -38,7 +35,7 @@ class LegacySplice:
         client: HttpClient,
         upstream: Upstream,
         head: RequestHead,
-        done: Done,
+        done: SpliceDone,
         capture_limit: int,
     ) -> None:
         self.client = client

@@ -12,13 +12,14 @@ from typing import Any
 
 from starlette.types import Message, Receive, Send
 
-from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import RequestHead, Splice
 from legacy.ports import (
     CapturedResponse,
     ForwardOutcome,
     FunctionAnswer,
     FunctionUnavailable,
     ProxiedRequest,
+    SpliceDone,
     UpstreamError,
 )
 
@@ -109,11 +110,7 @@ class FakeProxy:
         )
 
     def splice(
-        self,
-        head: RequestHead,
-        done: Callable[[RequestHead, SpliceOutcome], None],
-        *,
-        capture_limit: int = 0,
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> Splice | None:
         # No protocol to splice in: the router's ASGI path serves every request.
         return None

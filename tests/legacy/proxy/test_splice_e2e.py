@@ -13,28 +13,14 @@ from typing import Any
 
 import h11
 
-from tests.integration.functions import HELLO
-from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
+from tests.integration.harness import Gaia, GaiaFactory, wait_for
 from tests.legacy.oldapi import OldApi
+from tests.legacy.proxy.test_proxy import config_with
 
 
 def _start(gaia_factory: GaiaFactory, tmp_path: Path, old_api: OldApi, routes: str) -> Gaia:
-    write_function(tmp_path / "fn" / "hello", HELLO)
-    config = tmp_path / "gaia.yaml"
-    config.write_text(
-        f"""
-functions:
-  hello:
-    code: ./fn/hello
-    triggers:
-      - http: {{path: "/greet/{{name}}", methods: [GET]}}
-legacy:
-  upstream: {old_api.url}
-  routes:
-{routes}
-"""
-    )
-    return gaia_factory().start("-f", str(config))
+    legacy = f"  upstream: {old_api.url}\n  routes:\n{routes}"
+    return gaia_factory().start("-f", str(config_with(tmp_path, legacy)))
 
 
 def spliced(gaia: Gaia) -> float:
