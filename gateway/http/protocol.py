@@ -158,6 +158,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     # When the connection's last answer ended, while no next request has begun: the
     # keep-alive timeout counts from it.
     _idle_since: float | None = None
+    _connection_header = False
 
     @classmethod
     def configured(
@@ -236,10 +237,20 @@ class GuardedHttpTools(HttpToolsProtocol):
         # uvicorn's, but the scope is made in _start_cycle: a spliced request needs none.
         self.url = b""
         self.expect_100_continue = False
+        self._connection_header = False
         self.headers = []
         if self._head_started is None:
             self._head_started = self.loop.time()
         self._head_bytes = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's, noting a Connection header too (see _request_head).
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        elif name == b"connection":
+            self._connection_header = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._head_started = None
@@ -294,7 +305,15 @@ class GuardedHttpTools(HttpToolsProtocol):
     def _request_head(self) -> RequestHead:
         """The head as uvicorn's scope would give it."""
         parser = self.parser
-        http_version = parser.get_http_version()
+        keep_alive = parser.should_keep_alive()
+        if keep_alive and not self._connection_header:
+            # HTTP/1.0 keeps a connection only when Connection asks it to: this is 1.1.
+            # (Asking the parser for its version costs a microsecond, the most of any
+            # step here.)
+            http_version = "1.1"
+        else:
+            http_version = parser.get_http_version()
+            keep_alive = keep_alive and http_version != "1.0"
         url = httptools.parse_url(self.url)
         raw_path = url.path
         path = raw_path.decode("ascii")
@@ -312,7 +331,7 @@ class GuardedHttpTools(HttpToolsProtocol):
             client=self.client,
             scheme=self.scheme or "http",
             http_version=http_version,
-            keep_alive=http_version != "1.0" and parser.should_keep_alive(),
+            keep_alive=keep_alive,
         )
 
     # --- keep-alive: uvicorn makes and cancels a timer per request; here one is re-armed ---

@@ -293,3 +293,21 @@ async def test_expect_100_continue_is_answered_and_the_bodies_captured_up_to_the
     assert (first.answer.status, first.answer.body) == (201, b"done")
     assert (b"content-length", b"4") in first.answer.headers
     assert second.request_body is None
+
+
+@pytest.mark.parametrize("connection", ["", "Connection: keep-alive\r\n"])
+async def test_an_http_1_0_client_gets_its_answer_and_the_connection_closed(
+    connection: str,
+) -> None:
+    # As uvicorn does: HTTP/1.0 is answered, then closed, Connection: keep-alive or not.
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nold"
+    async with RawServer(lambda n: [answer]) as origin, gateway(origin) as (port, _, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET /x HTTP/1.0\r\n{connection}\r\n".encode())
+        async with asyncio.timeout(10):
+            raw = await reader.read()  # to the close
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nconnection: close" in head
+    assert body == b"old"
