@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import Captured, RequestHead, Splice, SpliceOutcome
 from legacy.bodies import read_bounded
 from legacy.budget import RetryBudget
 from legacy.canary import CanarySplit
@@ -176,16 +176,9 @@ class LegacyRouter:
         outcome: SpliceOutcome,
     ) -> None:
         self._answered_by_legacy(route, outcome.status, outcome.duration_s)
-        answer = outcome.answer
-        old = None
-        if answer is not None:
-            old = CapturedResponse(
-                status=answer.status,
-                headers=answer.headers,
-                body=answer.body,
-                duration_s=outcome.duration_s,
-            )
-        self._copy(route, target, head, outcome.request_body, params, old)
+        self._copy(
+            route, target, head, outcome.request_body, params, outcome.answer, outcome.duration_s
+        )
 
     # --- the ASGI path --------------------------------------------------------------
 
@@ -250,7 +243,8 @@ class LegacyRouter:
         outcome = await self._legacy(
             route, request, bounded.receive, send, body=bounded.body, capture_limit=limit
         )
-        self._copy(route, target, request, bounded.body, params, outcome.captured)
+        captured = outcome.captured
+        self._copy(route, target, request, bounded.body, params, captured, outcome.duration_s)
         return outcome.status
 
     def _copy(
@@ -260,13 +254,22 @@ class LegacyRouter:
         request: ProxiedRequest | RequestHead,
         body: bytes | None,
         params: Mapping[str, str],
-        old: CapturedResponse | None,
+        old: CapturedResponse | Captured | None,
+        duration_s: float,
     ) -> None:
         """Offer the shadow copy of a request the old API answered: `body` is the request's
         (None: over the capture limit), `old` the answer (None: the old API failed)."""
         if body is None or (old is not None and old.body is None):
             route.window.shadow_skipped += 1
+        elif old is not None and not self._shadow.room():
+            # Counted as offer() counts a drop, without making the copy: a full queue
+            # means a busy gateway, where the client's path should cost the least.
+            route.window.shadow_dropped += 1
         elif old is not None:
+            if isinstance(old, Captured):
+                old = CapturedResponse(
+                    status=old.status, headers=old.headers, body=old.body, duration_s=duration_s
+                )
             # After the client has its answer: the copy costs the client nothing.
             self._shadow.offer(
                 ShadowCopy(
