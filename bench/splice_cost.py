@@ -1,6 +1,6 @@
 """The Python cost of one spliced request, without sockets, per ledger state.
 
-    python -m bench.splice_cost [--requests 20000] [--repeat 5]
+    python -m bench.splice_cost [--requests 20000] [--repeat 9]
 
 The data plane's real protocol, data plane, legacy router, proxy, discovery and access
 log (to memory) are fed one request's bytes, and a pooled upstream connection the old
@@ -112,55 +112,71 @@ class Control:
     snapshot = Snapshot()
 
 
-async def cost(state: str, *, requests: int, repeat: int) -> list[float]:
-    """CPU µs per request, one figure per round."""
-    routes = [] if state == "none" else [{"path": "/hello", "function": "hello", "state": state}]
-    config = LegacyConfig.model_validate({"upstream": UPSTREAM, "routes": routes})
-    inner = build_proxy(config)
-    proxy = TrackedProxy(inner)
-    functions = NoFunctions()
-    shadow = ShadowPool(settings=config.shadow, proxy=proxy, functions=functions)
-    router = LegacyRouter(
-        config=config,
-        proxy=proxy,
-        functions=functions,
-        book=EvidenceBook(DiscoveryTable()),
-        shadow=shadow,
-        body_limit=1 << 20,
-    )
-    log = io.BytesIO()
-    access_log = JsonLines(log)
-    data_plane = DataPlane(
-        control=Control(),  # type: ignore[arg-type]
-        invoker=None,  # type: ignore[arg-type]
-        access_log=access_log,
-        fallback=router,
-    )
-    protocol_class = GuardedHttpTools.configured(HttpLimits(), HttpCounters(), data_plane)
-    uvicorn_config = uvicorn.Config(data_plane, lifespan="off", log_config=None)
-    protocol = protocol_class(config=uvicorn_config, server_state=ServerState(), app_state={})
-    client_side = Transport()
-    protocol.connection_made(client_side)  # type: ignore[arg-type]
-    upstream = upstream_connection(inner, UPSTREAM)
+class Setup:
+    """One state's data plane, router and connections, fed requests on demand."""
 
-    def one() -> None:
-        protocol.data_received(REQUEST)
-        upstream.data_received(ANSWER)
+    def __init__(self, state: str) -> None:
+        routes = (
+            [] if state == "none" else [{"path": "/hello", "function": "hello", "state": state}]
+        )
+        config = LegacyConfig.model_validate({"upstream": UPSTREAM, "routes": routes})
+        inner = build_proxy(config)
+        proxy = TrackedProxy(inner)
+        functions = NoFunctions()
+        self.shadow = ShadowPool(settings=config.shadow, proxy=proxy, functions=functions)
+        router = LegacyRouter(
+            config=config,
+            proxy=proxy,
+            functions=functions,
+            book=EvidenceBook(DiscoveryTable()),
+            shadow=self.shadow,
+            body_limit=1 << 20,
+        )
+        self.log = io.BytesIO()
+        self.access_log = JsonLines(self.log)
+        data_plane = DataPlane(
+            control=Control(),  # type: ignore[arg-type]
+            invoker=None,  # type: ignore[arg-type]
+            access_log=self.access_log,
+            fallback=router,
+        )
+        protocol_class = GuardedHttpTools.configured(HttpLimits(), HttpCounters(), data_plane)
+        uvicorn_config = uvicorn.Config(data_plane, lifespan="off", log_config=None)
+        self.protocol = protocol_class(
+            config=uvicorn_config, server_state=ServerState(), app_state={}
+        )
+        self.client_side = Transport()
+        self.protocol.connection_made(self.client_side)  # type: ignore[arg-type]
+        self.upstream = upstream_connection(inner, UPSTREAM)
 
-    for _ in range(requests // 10):
-        one()
-    rounds = []
-    for _ in range(repeat):
+    def run(self, requests: int) -> float:
+        """CPU µs per request over `requests` requests."""
+        protocol, upstream = self.protocol, self.upstream
+        written = self.client_side.writes
         started = time.process_time()
         for _ in range(requests):
-            one()
-        rounds.append((time.process_time() - started) / requests * 1e6)
-        access_log.flush()
-        log.seek(0)
-        log.truncate()
-    if client_side.writes < requests:
-        raise AssertionError(f"only {client_side.writes} answers for {requests} requests")
-    await shadow.aclose()
+            protocol.data_received(REQUEST)
+            upstream.data_received(ANSWER)
+        used = time.process_time() - started
+        if self.client_side.writes - written < requests:
+            raise AssertionError(f"fewer answers than the {requests} requests")
+        self.access_log.flush()
+        self.log.seek(0)
+        self.log.truncate()
+        return used / requests * 1e6
+
+
+async def costs(*, requests: int, repeat: int) -> dict[str, list[float]]:
+    """CPU µs per request for each state, rounds alternating over the states."""
+    setups = {state: Setup(state) for state in STATES}
+    for setup in setups.values():
+        setup.run(requests // 10)  # warm-up
+    rounds: dict[str, list[float]] = {state: [] for state in STATES}
+    for _ in range(repeat):
+        for state, setup in setups.items():
+            rounds[state].append(setup.run(requests))
+    for setup in setups.values():
+        await setup.shadow.aclose()
     return rounds
 
 
@@ -178,20 +194,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="The Python cost of one spliced request, without sockets, per state.",
     )
     parser.add_argument("--requests", type=int, default=20000, help="requests per round")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds per state")
+    parser.add_argument(
+        "--repeat", type=int, default=9, help="rounds per state, alternating over the states"
+    )
     args = parser.parse_args(argv)
     if args.requests < 100 or args.repeat < 1:
         parser.error("--requests must be at least 100 and --repeat at least 1")
-    figures = {
-        state: uvloop.run(cost(state, requests=args.requests, repeat=args.repeat))
-        for state in STATES
-    }
-    legacy = statistics.median(figures["legacy"])
-    print("| state | CPU µs/request (median) | min | vs legacy |")
-    print("| --- | ---: | ---: | ---: |")
+    figures = uvloop.run(costs(requests=args.requests, repeat=args.repeat))
+    print("| state | CPU µs/request (median) | min | max | vs legacy (median of rounds) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for state, rounds in figures.items():
         median = statistics.median(rounds)
-        print(f"| {state} | {median:.1f} | {min(rounds):.1f} | {median / legacy:.2f} |")
+        # Each round's ratio to the legacy round beside it: the load changes less between
+        # neighbouring rounds than over the whole run.
+        paired = statistics.median(
+            mine / theirs for mine, theirs in zip(rounds, figures["legacy"], strict=True)
+        )
+        print(f"| {state} | {median:.1f} | {min(rounds):.1f} | {max(rounds):.1f} | {paired:.2f} |")
     print(
         f"\n- Command: `python -m bench.splice_cost --requests {args.requests}"
         f" --repeat {args.repeat}`; {machine()}."
