@@ -1,6 +1,7 @@
-"""The legacy proxy beside nginx, both before the same old API, in one run.
+"""The legacy proxy beside nginx, both before the same old API, in one run; or, with
+`--shadow`, the same route in state shadow beside state legacy.
 
-    python -m bench.legacy_proxy [--duration 10] [--repeat 3]
+    python -m bench.legacy_proxy [--duration 10] [--repeat 3] [--shadow]
 
 Three URLs answer `GET /hello` (`hello`, text/plain) from one old API process
 (tests/legacy/oldapi.py on uvicorn): the old API directly, nginx proxying to it (the
@@ -12,6 +13,14 @@ at 32 connections with gaia's ratio to nginx (target ≥ 0.7x) and each server's
 time per request, and p50 at 1 connection with the latency each proxy adds over the old
 API directly (target for gaia ≤ 0.3 ms),
 plus the machine's load average before and after, since the machine may be shared.
+
+`--shadow`: one old API and one `gaia up` whose ledger has `GET /hello` with a function
+(`hello`, answering the same text); wrk runs alternate between the route in state
+legacy and in state shadow (moved through the admin API before each run, waiting for
+the copies of the last shadow run to be done), at 32 connections and at 1. It prints
+requests/s and p50 in each state and their ratio (target: the client path at most 5%
+slower), the gateway's and its workers' CPU time per request, and how many copies the
+shadow runs compared and dropped.
 """
 
 from __future__ import annotations
@@ -21,11 +30,13 @@ import os
 import shlex
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    Gateway,
     Processes,
     WrkResult,
     command_line,
@@ -40,6 +51,7 @@ from bench.common import (
     start_gateway,
     verdict,
     wait_serving,
+    wait_until,
     wrk_command,
 )
 from bench.hot_path import compare, median_result, warm_up
@@ -49,6 +61,11 @@ PATH = "/hello"
 WARMUP_S = 2
 RATIO_TARGET = 0.7
 ADDED_P50_TARGET_MS = 0.3
+# The shadow state may cost the client at most this much of the legacy state's figures.
+SHADOW_OVERHEAD_TARGET = 0.05
+STATES = ("legacy", "shadow")
+# The function the shadow copies go to: it answers what the old API's /hello answers.
+FUNCTION = 'def handler(event, context):\n    return "hello"\n'
 
 
 @dataclass(frozen=True)
@@ -73,12 +90,17 @@ class Target:
         return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
 
 
-def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
+def start_old_api(procs: Processes, workdir: Path) -> tuple[int, Target]:
     port = free_port()
     argv = [sys.executable, "-m", "tests.legacy.oldapi", str(port), "bench"]
     old_api = procs.spawn("old API", argv, log=workdir / "oldapi.log", env=os.environ)
     direct = f"http://127.0.0.1:{port}{PATH}"
     wait_serving(old_api, direct)
+    return port, Target(direct, (old_api.pid,))
+
+
+def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
+    port, old_api = start_old_api(procs, workdir)
     nginx_port = free_port()
     prefix = workdir / "nginx"
     config = write_config(prefix, port=nginx_port, upstream_port=port)
@@ -92,7 +114,7 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
         procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
     )
     return {
-        "old API": Target(direct, (old_api.pid,)),
+        "old API": old_api,
         "nginx": Target(through_nginx, (nginx.pid,)),
         "gaia": Target(gateway.url(PATH), (gateway.proc.pid,)),
     }
@@ -184,9 +206,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
     )
     errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
     notes = [
-        f"Command: `{command_line()}`",
-        f"Machine: {machine()}; load average (1 min) {results.load_before:.2f} before,"
-        f" {results.load_after:.2f} after.",
+        *where(results.load_before, results.load_after),
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`),"
         f" alternating old API / nginx / gaia, {args.repeat} run(s) each after a"
         f" {WARMUP_S}s warm-up; medians; {errors} errors.",
@@ -199,6 +219,191 @@ def report(results: Results, args: argparse.Namespace) -> str:
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
+# --- --shadow: the same route in state shadow beside state legacy -----------------------
+
+
+@dataclass(frozen=True)
+class ShadowResults:
+    c32: dict[str, WrkResult]
+    c1: dict[str, WrkResult]
+    cpu_us: dict[str, float]
+    # Per shadow run at 32 connections: copies compared, and dropped (the queue was full).
+    copies: list[tuple[int, int]]
+    load_before: float
+    load_after: float
+
+
+def start_shadowed(procs: Processes, workdir: Path) -> tuple[Gateway, Target]:
+    port, _ = start_old_api(procs, workdir)
+    (workdir / "fn").mkdir()
+    (workdir / "fn" / "main.py").write_text(FUNCTION)
+    gaia_yaml = workdir / "gaia.yaml"
+    gaia_yaml.write_text(
+        "functions:\n  hello: {code: ./fn, handler: main.handler}\n"
+        f"legacy:\n  upstream: http://127.0.0.1:{port}\n"
+        f"  routes:\n    - {{path: {PATH}, methods: [GET], function: hello, state: legacy}}\n"
+    )
+    gateway = start_gateway(
+        procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
+    )
+    return gateway, Target(gateway.url(PATH), (gateway.proc.pid,))
+
+
+def evidence(gateway: Gateway) -> dict[str, object]:
+    status = gateway.admin_json("GET", "/v1/migrate")
+    route = next(r for r in status["routes"] if r["path"] == PATH)
+    found: dict[str, object] = route["evidence"]
+    return found
+
+
+def set_state(gateway: Gateway, state: str) -> None:
+    gateway.admin_json("POST", "/v1/migrate/routes/state", {"path": PATH, "state": state})
+
+
+def settled_copies(gateway: Gateway) -> tuple[int, int]:
+    """Copies compared and dropped, once the shadow queue is done (the counts hold still)."""
+    last: list[tuple[int, int]] = []
+
+    def still() -> tuple[int, int] | None:
+        seen = evidence(gateway)
+        now = (int(str(seen["samples"])), int(str(seen["shadow_dropped"])))
+        held = bool(last) and last[-1] == now
+        last.append(now)
+        time.sleep(0.5)
+        return now if held else None
+
+    return wait_until(still, timeout_s=120, what="the shadow copies to be done")
+
+
+def run_states(
+    gateway: Gateway, target: Target, *, connections: int, duration_s: int, repeat: int
+) -> tuple[dict[str, WrkResult], dict[str, float], list[tuple[int, int]]]:
+    runs: dict[str, list[WrkResult]] = {state: [] for state in STATES}
+    cpu: dict[str, list[float]] = {state: [] for state in STATES}
+    copies: list[tuple[int, int]] = []
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    for round_no in range(1, repeat + 1):
+        for state in STATES:
+            set_state(gateway, state)
+            before = target.cpu_ticks()
+            result = run_wrk(target.url, connections=connections, duration_s=duration_s)
+            if state == "shadow":
+                # Their copies are the shadow state's cost too: counted before the next run.
+                copies.append(settled_copies(gateway))
+            used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
+            extra = ""
+            if state == "shadow":
+                extra = f"  copies {copies[-1][0]} compared, {copies[-1][1]} dropped"
+            progress(f"  c{connections} run {round_no}/{repeat} {state:<7} {result.describe()}"
+                     f"  {used:.0f} CPU µs/request{extra}")  # fmt: skip
+            runs[state].append(result)
+            cpu[state].append(used)
+    medians = {state: median_result(results) for state, results in runs.items()}
+    return medians, {state: statistics.median(v) for state, v in cpu.items()}, copies
+
+
+def run_shadow(args: argparse.Namespace, procs: Processes, workdir: Path) -> ShadowResults:
+    load_before = os.getloadavg()[0]
+    progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
+    gateway, target = start_shadowed(procs, workdir)
+    for state in STATES:  # the function's pool warms in the shadow run
+        set_state(gateway, state)
+        warm_up({state: target.url}, WARMUP_S)
+    settled_copies(gateway)
+    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
+    c32, cpu_us, copies = run_states(
+        gateway, target, connections=32, duration_s=args.duration, repeat=args.repeat
+    )
+    progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
+    c1, _, _ = run_states(
+        gateway, target, connections=1, duration_s=args.duration, repeat=args.repeat
+    )
+    return ShadowResults(
+        c32=c32,
+        c1=c1,
+        cpu_us=cpu_us,
+        copies=copies,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+    )
+
+
+def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
+    legacy32, shadow32 = results.c32["legacy"], results.c32["shadow"]
+    legacy1, shadow1 = results.c1["legacy"], results.c1["shadow"]
+    rps_ratio = shadow32.rps / legacy32.rps
+    p50_ratio = shadow1.p50_ms / legacy1.p50_ms
+    compared = statistics.median(c for c, _ in results.copies)
+    dropped = statistics.median(d for _, d in results.copies)
+    rows = [
+        (
+            "requests/s, 32 connections",
+            f"{legacy32.rps:,.0f}",
+            f"{shadow32.rps:,.0f}",
+            f"{rps_ratio:.3f}",
+            f"≥ {1 - SHADOW_OVERHEAD_TARGET:.2f}",
+            verdict(rps_ratio >= 1 - SHADOW_OVERHEAD_TARGET),
+        ),
+        (
+            "p50, 1 connection (ms)",
+            f"{legacy1.p50_ms:.3f}",
+            f"{shadow1.p50_ms:.3f}",
+            f"{p50_ratio:.3f}",
+            f"≤ {1 + SHADOW_OVERHEAD_TARGET:.2f}",
+            verdict(p50_ratio <= 1 + SHADOW_OVERHEAD_TARGET),
+        ),
+        (
+            "CPU µs/request, 32 connections (gateway and its workers)",
+            f"{results.cpu_us['legacy']:.0f}",
+            f"{results.cpu_us['shadow']:.0f}",
+            f"{results.cpu_us['shadow'] / results.cpu_us['legacy']:.2f}",
+            "-",
+            "-",
+        ),
+        (
+            "p99, 32 connections (ms)",
+            f"{legacy32.p99_ms:.3f}",
+            f"{shadow32.p99_ms:.3f}",
+            "-",
+            "-",
+            "-",
+        ),
+        (
+            "copies compared / dropped per shadow run, 32 connections",
+            "-",
+            f"{compared:,.0f} / {dropped:,.0f}",
+            "-",
+            "-",
+            "-",
+        ),
+    ]
+    table = markdown_table(
+        ("metric", "legacy", "shadow", "shadow / legacy", "target", "met?"),
+        ("---", "---:", "---:", "---:", "---", "---"),
+        rows,
+    )
+    errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
+    notes = [
+        *where(results.load_before, results.load_after),
+        f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`) on gaia's"
+        f" `{PATH}`, alternating its ledger route's state legacy / shadow, {args.repeat}"
+        f" run(s) each after a {WARMUP_S}s warm-up in each state; medians; {errors} errors.",
+        "Shadow settings are the defaults (queue 1000, concurrency 8, noise_sample 0.1);"
+        " each shadow run's copies are done before the next run starts, and their CPU"
+        " time is in that run's CPU µs/request.",
+    ]
+    return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def where(load_before: float, load_after: float) -> list[str]:
+    """The report's first notes: the command and the machine, with its load."""
+    return [
+        f"Command: `{command_line()}`",
+        f"Machine: {machine()}; load average (1 min) {load_before:.2f} before,"
+        f" {load_after:.2f} after.",
+    ]
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.legacy_proxy",
@@ -206,6 +411,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="the route in state shadow beside state legacy, instead of gaia beside nginx",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.repeat < 1:
         parser.error("--duration and --repeat must be at least 1")
@@ -214,6 +424,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.shadow:
+        return run_script(
+            "bench.legacy_proxy",
+            lambda procs, workdir: report_shadow(run_shadow(args, procs, workdir), args),
+        )
     return run_script(
         "bench.legacy_proxy", lambda procs, workdir: report(run(args, procs, workdir), args)
     )

@@ -3,6 +3,10 @@
 This is the per-request hot path, so it talks ASGI directly (typed with Starlette's own
 Scope/Receive/Send) instead of building Starlette Request and Response objects: the
 measured cost of those was a large share of the gateway's own overhead.
+
+It is also the protocol's `Splicer` (gateway/http/splice.py): a request no HTTP trigger
+takes, that the fallback can pass on as it is, skips the ASGI cycle altogether; the
+access log has its line all the same.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.guard import Ticket
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
@@ -41,6 +46,11 @@ class Fallback(Protocol):
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, request_id: str
     ) -> int: ...
+
+    def splice(self, head: RequestHead) -> Splice | None:
+        """How to pass the request on without an ASGI cycle (`head.request_id` is set);
+        None when it needs one."""
+        ...
 
 
 class DataPlane:
@@ -104,6 +114,39 @@ class DataPlane:
         entry["status"] = status
         entry["duration_ms"] = (time.perf_counter() - started) * 1000
         self._access_log.write(entry)
+
+    # --- gateway.http.splice.Splicer ------------------------------------------------
+
+    def splice(self, head: RequestHead) -> Splice | None:
+        fallback = self._fallback
+        if fallback is None:
+            return None
+        routes = self._control.snapshot.routes
+        host = None
+        if routes.by_host:
+            for name, value in head.headers:
+                if name == b"host":
+                    host = value.decode("latin-1")
+        if routes.route_for(head.method, head.path, host) is not None:
+            return None
+        self._counter += 1
+        head.request_id = f"{self._id_prefix}{self._counter:08x}"
+        head.at = time.time()
+        return fallback.splice(head)
+
+    def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        # The same line as a fallback request's through __call__.
+        self._access_log.write(
+            {
+                "ts": head.at,
+                "request_id": head.request_id,
+                "method": head.method,
+                "path": head.path,
+                "fallback": True,
+                "status": outcome.status,
+                "duration_ms": outcome.duration_s * 1000,
+            }
+        )
 
     async def _routed(
         self,

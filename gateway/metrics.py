@@ -121,12 +121,19 @@ class Metrics(Collector):
         connections = GaugeMetricFamily(
             "gateway_http_connections", "Open connections to the data plane"
         )
+        spliced = CounterMetricFamily(
+            "gateway_http_spliced",
+            "Requests the data plane passed straight to an upstream connection, without"
+            " an ASGI cycle (the legacy proxy's plain requests)",
+        )
         for counters in self._http:
             for reason, count in counters.refused.items():
                 refused.add_metric([reason], count)
             connections.add_metric([], len(counters.connections))
+            spliced.add_metric([], counters.spliced)
         yield refused
         yield connections
+        yield spliced
 
     def _collect_triggers(self) -> Iterator[Metric]:
         labels = ["trigger", "kind", "function_name"]

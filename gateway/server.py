@@ -305,7 +305,7 @@ async def _serve_data_plane(
     )
     http_counters = HttpCounters()
     services.metrics.add_http_counters(http_counters)
-    guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
+    guarded = GuardedHttpTools.configured(settings.http_limits, http_counters, data_app)
     drain_s = settings.drain_s
     data_server = _server(data_app, drain_s=drain_s, proxy_headers=False, http=guarded)
     http_counters.connections = data_server.server_state.connections

@@ -15,6 +15,11 @@ pauses once `_HIGH_WATER` bytes wait), chunked or by length or to the close; 1xx
 skipped; HEAD answered without a body. A request that fails on a reused connection
 before any answer byte is retried once on a new one when its body can be sent again:
 the peer may have closed the idle connection just as it was taken.
+
+A connection can also be driven by callbacks instead of awaits (`Connection.attach`, an
+`AnswerSink`): the answer's head, body pieces and end are handed to the sink as httptools
+parses them, with no future or timer per request. The data plane splices requests this
+way (gateway/http/exchange.py); the pool (`idle`, `connect`, `keep`) is the same.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import functools
 import ssl
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -70,9 +75,46 @@ class Origin:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}".encode("idna")
 
+    def __hash__(self) -> int:
+        # The pool looks an origin up twice per request; the generated hash builds a tuple.
+        return self._hash
 
-class _Connection(asyncio.Protocol):
-    """One TCP connection: writes a request, parses its answer into a chunk queue."""
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.host, self.port, self.tls))
+
+
+class AnswerSink(Protocol):
+    """Takes an answer as it is parsed, for a connection driven by callbacks."""
+
+    def answer_head(self, status: int, headers: Headers) -> None:
+        """The head (1xx answers skipped); names lower-case, trailers never included."""
+        ...
+
+    def answer_body(self, data: bytes) -> None: ...
+
+    def answer_end(self) -> None:
+        """The answer is whole; `keep_alive` on the connection says whether it may be kept."""
+        ...
+
+    def answer_failed(self, error: ClientError) -> None:
+        """No whole answer will come (the connection closed or sent garbage); called once."""
+        ...
+
+    def answer_fed(self) -> None:
+        """The end of one read's callbacks: a moment to pass on what they gave."""
+        ...
+
+    def upstream_paused(self) -> None:
+        """The connection's write buffer is full: stop feeding it the request body."""
+        ...
+
+    def upstream_resumed(self) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    """One TCP connection: writes a request, parses its answer into a chunk queue, or hands
+    it to an attached `AnswerSink`."""
 
     def __init__(self, client: HttpClient, origin: Origin) -> None:
         self._client = client
@@ -99,6 +141,10 @@ class _Connection(asyncio.Protocol):
         self.error: ClientError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
+        self._sink: AnswerSink | None = None
+        # A timer the sink's driver keeps on the connection across requests, so a request
+        # need not make one; cancelled when the connection goes.
+        self.timer: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ----------------------------------------------------------
 
@@ -118,16 +164,19 @@ class _Connection(asyncio.Protocol):
             # A HEAD answer's Content-Length announces a body that never comes.
             self._reset_parser = False
             self._parser = httptools.HttpResponseParser(self)
+        if self._sink is not None:
+            self._sink.answer_fed()
 
     def eof_received(self) -> bool | None:
         if self.head_done and not self.complete and self._reads_to_close():
             self.complete = True
             self.keep_alive = False
-            self._wake()
+            self._ended()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_timer()
         self._client._forget(self)
         if not self.complete:
             self._fail(ClientError("the upstream closed the connection", reason="closed"))
@@ -135,11 +184,15 @@ class _Connection(asyncio.Protocol):
             self._drain.set_result(None)
 
     def pause_writing(self) -> None:
-        if self._drain is None or self._drain.done():
+        if self._sink is not None:
+            self._sink.upstream_paused()
+        elif self._drain is None or self._drain.done():
             self._drain = self._loop.create_future()
 
     def resume_writing(self) -> None:
-        if self._drain is not None and not self._drain.done():
+        if self._sink is not None:
+            self._sink.upstream_resumed()
+        elif self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
 
     # --- httptools callbacks --------------------------------------------------------
@@ -162,12 +215,21 @@ class _Connection(asyncio.Protocol):
         self.status = status
         self.keep_alive = self._parser.should_keep_alive()
         self.head_done = True
+        sink = self._sink
+        if sink is not None:
+            sink.answer_head(status, self.headers)
         if self._head_only:
             self.complete = True
             self._reset_parser = True
-        self._wake()
+            if sink is not None:
+                self._ended()
+        if sink is None:
+            self._wake()
 
     def on_body(self, body: bytes) -> None:
+        if self._sink is not None:
+            self._sink.answer_body(body)
+            return
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > _HIGH_WATER and not self._reading_paused and self.transport:
@@ -182,7 +244,45 @@ class _Connection(asyncio.Protocol):
         if not self._head_only:
             self.complete = True
             self.keep_alive = self.keep_alive and self._parser.should_keep_alive()
-        self._wake()
+            self._ended()
+        else:
+            self._wake()
+
+    # --- callbacks instead of awaits ------------------------------------------------
+
+    def attach(self, sink: AnswerSink, *, head_only: bool) -> None:
+        """Hand the next answer to `sink` (`head_only` for a HEAD request's answer)."""
+        self.start(head_only)
+        self._sink = sink
+
+    def detach(self) -> None:
+        self._sink = None
+
+    @property
+    def sink(self) -> AnswerSink | None:
+        """The sink the answer being read goes to, if any."""
+        return self._sink
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def _ended(self) -> None:
+        sink = self._sink
+        if sink is None:
+            self._wake()
+        else:
+            self._sink = None
+            sink.answer_end()
 
     # --- the request cycle -----------------------------------------------------------
 
@@ -209,7 +309,12 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         if self.transport is not None:
             self.transport.close()
-        self._wake()
+        sink = self._sink
+        if sink is None:
+            self._wake()
+        else:
+            self._sink = None
+            sink.answer_failed(self.error)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -271,6 +376,8 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._sink = None
+        self._stop_timer()
         if self.transport is not None:
             self.transport.close()
 
@@ -290,7 +397,7 @@ class Response:
     """
 
     def __init__(
-        self, client: HttpClient, connection: _Connection, upload: asyncio.Task[None] | None
+        self, client: HttpClient, connection: Connection, upload: asyncio.Task[None] | None
     ) -> None:
         self._client = client
         self._connection = connection
@@ -345,7 +452,7 @@ class Response:
         if upload is not None:
             upload.cancel()
         if reuse and self._ended and connection.keep_alive and not uploading:
-            self._client._keep(connection)
+            self._client.keep(connection)
         else:
             connection.close()
 
@@ -368,7 +475,7 @@ class HttpClient:
         # Below uvicorn's default 5 s keep-alive, so the peer rarely closes first.
         self.idle_timeout_s = idle_timeout_s
         self.max_idle_per_origin = max_idle_per_origin
-        self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle: dict[Origin, list[Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._tls: ssl.SSLContext | None = None
         self.connections_opened = 0
@@ -389,21 +496,21 @@ class HttpClient:
         A streamed body goes out with `content_length` when given, else chunked.
         """
         replayable = isinstance(body, bytes)
-        connection, reused = self._take(origin), True
+        connection, reused = self.idle(origin), True
         if connection is None:
-            connection, reused = await self._connect(origin), False
+            connection, reused = await self.connect(origin), False
         try:
             return await self._exchange(connection, method, target, headers, body, content_length)
         except ClientError:
             if not (reused and replayable and not connection.received_any):
                 raise
         # The pooled connection was dead on arrival: once more on a new one.
-        connection = await self._connect(origin)
+        connection = await self.connect(origin)
         return await self._exchange(connection, method, target, headers, body, content_length)
 
     async def _exchange(
         self,
-        connection: _Connection,
+        connection: Connection,
         method: str,
         target: bytes,
         headers: Headers,
@@ -440,11 +547,12 @@ class HttpClient:
             raise
         return Response(self, connection, upload)
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def connect(self, origin: Origin) -> Connection:
+        """A new connection to `origin`, within the connect timeout."""
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 _, connection = await self._loop.create_connection(
-                    lambda: _Connection(self, origin),
+                    lambda: Connection(self, origin),
                     origin.host,
                     origin.port,
                     ssl=self._tls_context() if origin.tls else None,
@@ -469,7 +577,8 @@ class HttpClient:
 
     # --- the pool --------------------------------------------------------------------
 
-    def _take(self, origin: Origin) -> _Connection | None:
+    def idle(self, origin: Origin) -> Connection | None:
+        """A kept connection to `origin`, the most recently used; None when there is none."""
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
@@ -477,7 +586,8 @@ class HttpClient:
                 return connection
         return None
 
-    def _keep(self, connection: _Connection) -> None:
+    def keep(self, connection: Connection) -> None:
+        """Back to the pool: `connection`'s answer was read whole and it may be kept alive."""
         idle = self._idle.setdefault(connection.origin, [])
         if len(idle) >= self.max_idle_per_origin:
             connection.close()
@@ -487,7 +597,7 @@ class HttpClient:
         if self._sweeper is None:
             self._sweeper = self._loop.call_later(self.idle_timeout_s, self._sweep)
 
-    def _forget(self, connection: _Connection) -> None:
+    def _forget(self, connection: Connection) -> None:
         idle = self._idle.get(connection.origin)
         if idle and connection in idle:
             idle.remove(connection)
@@ -517,7 +627,7 @@ class HttpClient:
         self._idle.clear()
 
 
-async def _upload(connection: _Connection, body: AsyncIterable[bytes], *, chunked: bool) -> None:
+async def _upload(connection: Connection, body: AsyncIterable[bytes], *, chunked: bool) -> None:
     try:
         async for chunk in body:
             if not chunk:

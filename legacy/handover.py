@@ -9,7 +9,8 @@ import logging
 
 from starlette.types import Receive, Send
 
-from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy, SpliceDone
 
 log = logging.getLogger("gaia.legacy.handover")
 
@@ -47,6 +48,18 @@ class TrackedProxy:
         finally:
             self._leave()
 
+    def splice(
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
+    ) -> Splice | None:
+        def left(head: RequestHead, outcome: SpliceOutcome) -> None:
+            self._leave()
+            done(head, outcome)
+
+        splice = self._inner.splice(head, left, capture_limit=capture_limit)
+        if splice is not None:
+            self._enter()
+        return splice
+
     async def retire(self, *, timeout_s: float) -> None:
         """Close once no request is in flight, or after `timeout_s` whatever is left (the
         connections still answering finish on their own; only the pool goes)."""
@@ -65,7 +78,8 @@ class TrackedProxy:
 
     def _enter(self) -> None:
         self.in_flight += 1
-        self._idle.clear()
+        if self.in_flight == 1:
+            self._idle.clear()
 
     def _leave(self) -> None:
         self.in_flight -= 1

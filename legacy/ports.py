@@ -6,14 +6,18 @@ the gateway supplies both. Requests and answers cross the seams as plain frozen 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from starlette.types import Receive, Send
 
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+
 Headers = list[tuple[bytes, bytes]]
 Side = Literal["legacy", "function"]
+# Told how a spliced request ended, once.
+SpliceDone = Callable[[RequestHead, SpliceOutcome], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +99,14 @@ class Proxy(Protocol):
 
         Raises UpstreamError when the old API fails.
         """
+        ...
+
+    def splice(
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
+    ) -> Splice | None:
+        """The request as the data plane's protocol splices it (`forward` without an ASGI
+        cycle), `done` called once when it ends; None when this request cannot be
+        spliced, and `forward` serves it."""
         ...
 
     async def aclose(self) -> None: ...

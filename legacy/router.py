@@ -13,10 +13,16 @@ triggers are, by `routing.routes`) is served by the route's state:
 In canary and function, a function failure (no answer, or a 5xx) on a safe method falls
 back to the old API while the route's retry budget allows. Any other request goes to
 the old API and feeds route discovery.
+
+A request the old API answers with nothing else to do (no ledger route, or one in
+legacy or shadow) is spliced by the data plane's protocol (`splice`): no ASGI cycle, and
+the same records when it ends, the shadow copy offered then. The ASGI path (`__call__`)
+serves the rest, and any request the protocol does not splice (a pipelined one).
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
+from gateway.http.splice import Captured, RequestHead, Splice, SpliceOutcome
 from legacy.bodies import read_bounded
 from legacy.budget import RetryBudget
 from legacy.canary import CanarySplit
@@ -31,13 +38,14 @@ from legacy.config import SAFE_METHODS, LegacyConfig, LegacyRouteConfig
 from legacy.evidence import EvidenceBook, RouteEvidence, is_error
 from legacy.matching import ledger_table
 from legacy.ports import (
+    CapturedResponse,
     ForwardOutcome,
     FunctionCaller,
     FunctionUnavailable,
     ProxiedRequest,
     Proxy,
 )
-from legacy.proxy.request import proxied_request
+from legacy.proxy.request import from_head, proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
 from routing.routes import RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
@@ -130,6 +138,50 @@ class LegacyRouter:
     async def aclose(self) -> None:
         await self._shadow.aclose()
 
+    # --- spliced requests (gateway.dataplane.Fallback.splice) -------------------------
+
+    def splice(self, head: RequestHead) -> Splice | None:
+        match = self._table.route_for(head.method, head.path, None)
+        if match is None:
+            return self._proxy.splice(head, self._discovered)
+        route = self._routes[match.route.trigger_id]
+        state = route.config.state
+        if state == "legacy":
+            return self._proxy.splice(head, functools.partial(self._spliced, route))
+        if state != "shadow":
+            return None
+        target = route.config.function
+        if target is None or (head.method not in SAFE_METHODS and not route.config.shadow_unsafe):
+            splice = self._proxy.splice(head, functools.partial(self._spliced, route))
+            if splice is not None:
+                route.window.shadow_skipped += 1
+            return splice
+        done = functools.partial(self._spliced_shadow, route, target, match.params)
+        return self._proxy.splice(head, done, capture_limit=self._config.shadow.capture_limit)
+
+    def _discovered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._book.unmatched(
+            head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
+        )
+
+    def _spliced(self, route: _Route, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._answered_by_legacy(route, outcome.status, outcome.duration_s)
+
+    def _spliced_shadow(
+        self,
+        route: _Route,
+        target: str,
+        params: Mapping[str, str],
+        head: RequestHead,
+        outcome: SpliceOutcome,
+    ) -> None:
+        self._answered_by_legacy(route, outcome.status, outcome.duration_s)
+        self._copy(
+            route, target, head, outcome.request_body, params, outcome.answer, outcome.duration_s
+        )
+
+    # --- the ASGI path --------------------------------------------------------------
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> int:
         request = proxied_request(scope, request_id)
         match = self._table.match(request.method, request.path, None)
@@ -164,9 +216,12 @@ class LegacyRouter:
         outcome = await self._proxy.forward(
             request, receive, send, body=body, capture_limit=capture_limit
         )
-        route.window.legacy.record(outcome.status, outcome.duration_s)
-        self._book.matched(route.window, by_function=False)
+        self._answered_by_legacy(route, outcome.status, outcome.duration_s)
         return outcome
+
+    def _answered_by_legacy(self, route: _Route, status: int, duration_s: float) -> None:
+        route.window.legacy.record(status, duration_s)
+        self._book.matched(route.window, by_function=False)
 
     async def _shadowed(
         self,
@@ -188,23 +243,45 @@ class LegacyRouter:
         outcome = await self._legacy(
             route, request, bounded.receive, send, body=bounded.body, capture_limit=limit
         )
-        old = outcome.captured
-        if bounded.body is None or (old is not None and old.body is None):
-            window.shadow_skipped += 1
+        captured = outcome.captured
+        self._copy(route, target, request, bounded.body, params, captured, outcome.duration_s)
+        return outcome.status
+
+    def _copy(
+        self,
+        route: _Route,
+        target: str,
+        request: ProxiedRequest | RequestHead,
+        body: bytes | None,
+        params: Mapping[str, str],
+        old: CapturedResponse | Captured | None,
+        duration_s: float,
+    ) -> None:
+        """Offer the shadow copy of a request the old API answered: `body` is the request's
+        (None: over the capture limit), `old` the answer (None: the old API failed)."""
+        if body is None or (old is not None and old.body is None):
+            route.window.shadow_skipped += 1
+        elif old is not None and not self._shadow.room():
+            # Counted as offer() counts a drop, without making the copy: a full queue
+            # means a busy gateway, where the client's path should cost the least.
+            route.window.shadow_dropped += 1
         elif old is not None:
+            if isinstance(old, Captured):
+                old = CapturedResponse(
+                    status=old.status, headers=old.headers, body=old.body, duration_s=duration_s
+                )
             # After the client has its answer: the copy costs the client nothing.
             self._shadow.offer(
                 ShadowCopy(
-                    window=window,
+                    window=route.window,
                     target=target,
-                    request=request,
-                    body=bounded.body,
+                    request=request if isinstance(request, ProxiedRequest) else from_head(request),
+                    body=body,
                     params=params,
                     old=old,
                     compare=route.config.compare,
                 )
             )
-        return outcome.status
 
     async def _function(
         self,

@@ -81,6 +81,10 @@ class ShadowPool:
         """The old API's proxy for the noise samples from now on."""
         self._proxy = proxy
 
+    def room(self) -> bool:
+        """Whether a copy offered now would be queued (else it is dropped)."""
+        return len(self._waiting) < self._settings.queue
+
     def offer(self, copy: ShadowCopy) -> bool:
         """Queue a copy; False (and counted on its route) when the queue is full."""
         if len(self._waiting) >= self._settings.queue:

@@ -219,11 +219,7 @@ class RouteTable:
         `method` is uppercase as ASGI gives it; `host` is the Host header, if any.
         """
         table = self._hosts.get(host_key(host)) if self._hosts and host else None
-        if table is not None:
-            found = table.match(method, path)
-            if found is not None:
-                return found
-        found = self._any_host.match(method, path)
+        found = self._route(table, method, path)
         if found is not None:
             return found
         allowed = self._any_host.allowed(path)
@@ -232,6 +228,24 @@ class RouteTable:
         if not allowed:
             return None
         return MethodNotAllowed(allowed=(allowed | {"HEAD"}) if "GET" in allowed else allowed)
+
+    @property
+    def by_host(self) -> bool:
+        """Whether any route is for one host only: else a request's host changes nothing."""
+        return bool(self._hosts)
+
+    def route_for(self, method: str, path: str, host: str | None) -> RouteMatch | None:
+        """The route for a request, or None: `match` without working out a 405's methods,
+        for a caller that only wants to know whether a route takes it."""
+        table = self._hosts.get(host_key(host)) if self._hosts and host else None
+        return self._route(table, method, path)
+
+    def _route(self, table: _HostTable | None, method: str, path: str) -> RouteMatch | None:
+        if table is not None:
+            found = table.match(method, path)
+            if found is not None:
+                return found
+        return self._any_host.match(method, path)
 
 
 class _Slot:

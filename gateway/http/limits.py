@@ -57,13 +57,15 @@ class HttpLimits:
 
 
 class HttpCounters:
-    """Refusals by reason, and the open connections, read when /metrics is scraped."""
+    """Refusals by reason, the open connections and the requests spliced (passed straight
+    to an upstream connection, gateway/http/splice.py), read when /metrics is scraped."""
 
-    __slots__ = ("connections", "refused")
+    __slots__ = ("connections", "refused", "spliced")
 
     def __init__(self) -> None:
         self.refused: dict[RefusalReason, int] = dict.fromkeys(REASONS, 0)
         self.connections: Sized = ()  # the server's set of open connections, once serving
+        self.spliced = 0
 
 
 @dataclass(frozen=True, kw_only=True)

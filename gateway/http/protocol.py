@@ -20,13 +20,20 @@ twice. Each request's cycle here holds the head back until the body's first chun
 writes both at once; a head whose body does not follow within the same turn of the
 event loop (a stream that waits for its first chunk) goes out on its own at the end of
 that turn, so no client waits longer for a head than before.
+
+A request the `splicer` (the data plane) takes is spliced instead (gateway/http/splice.py):
+no ASGI cycle, its body handed to the `Exchange` as it is parsed. One arriving while an
+earlier request on the connection is still being answered (pipelined) takes the ASGI
+cycle, which queues it behind the earlier one.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import ClassVar
+from urllib.parse import unquote
 
+import httptools
 from uvicorn._types import (
     ASGI3Application,
     ASGIReceiveCallable,
@@ -36,7 +43,9 @@ from uvicorn._types import (
 )
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from gateway.http.exchange import Exchange
 from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason, refusals
+from gateway.http.splice import RequestHead, Splicer
 
 # A timer may fire a little before its time (the loop rounds to its clock resolution).
 _EARLY_S = 0.001
@@ -126,12 +135,13 @@ class _OneWriteCycle(RequestResponseCycle):
 
 
 class GuardedHttpTools(HttpToolsProtocol):
-    """`GuardedHttpTools.configured(limits, counters)` is the class to give uvicorn as
-    `http`: the limits and counters are class attributes, since uvicorn makes each
-    connection's protocol itself."""
+    """`GuardedHttpTools.configured(limits, counters, splicer)` is the class to give
+    uvicorn as `http`: the limits, counters and splicer are class attributes, since
+    uvicorn makes each connection's protocol itself."""
 
     limits: ClassVar[HttpLimits]
     counters: ClassVar[HttpCounters]
+    splicer: ClassVar[Splicer | None] = None
     _refusals: ClassVar[dict[RefusalReason, Refusal]]
     _apps: ClassVar[dict[RefusalReason, ASGI3Application]]
 
@@ -142,13 +152,23 @@ class GuardedHttpTools(HttpToolsProtocol):
     _chunk_bytes = 0  # the chunk being parsed
     _over_cap = False
     _head_timer: asyncio.TimerHandle | None = None
+    # A spliced request whose answer is not complete yet, and one whose body is being read.
+    _exchange: Exchange | None = None
+    _body_to: Exchange | None = None
+    # When the connection's last answer ended, while no next request has begun: the
+    # keep-alive timeout counts from it.
+    _idle_since: float | None = None
+    _connection_header = False
 
     @classmethod
-    def configured(cls, limits: HttpLimits, counters: HttpCounters) -> type[GuardedHttpTools]:
+    def configured(
+        cls, limits: HttpLimits, counters: HttpCounters, splicer: Splicer | None = None
+    ) -> type[GuardedHttpTools]:
         made = refusals(limits)
         namespace = {
             "limits": limits,
             "counters": counters,
+            "splicer": splicer,
             "_refusals": made,
             "_apps": {reason: _answer(refused) for reason, refused in made.items()},
         }
@@ -167,7 +187,22 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        if self._exchange is not None:
+            self._exchange.client_lost()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._exchange is not None:
+            self._exchange.client_paused()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._exchange is not None:
+            self._exchange.client_resumed()
 
     def _check_head(self) -> None:
         self._head_timer = None
@@ -190,6 +225,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._chunk_bytes = len(data)
         super().data_received(data)
+        if self._exchange is not None:
+            self._exchange.client_fed()
         if self._head_started is not None and not self.transport.is_closing():
             # The chunk ended inside a head: count it (with any earlier request it held).
             self._head_bytes += len(data)
@@ -197,10 +234,23 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._refuse_head("header_too_large", answer=True)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's, but the scope is made in _start_cycle: a spliced request needs none.
+        self.url = b""
+        self.expect_100_continue = False
+        self._connection_header = False
+        self.headers = []
         if self._head_started is None:
             self._head_started = self.loop.time()
         self._head_bytes = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's, noting a Connection header too (see _request_head).
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        elif name == b"connection":
+            self._connection_header = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._head_started = None
@@ -211,9 +261,132 @@ class GuardedHttpTools(HttpToolsProtocol):
         elif self._over_cap:
             self._refuse_request("too_many_connections")
         else:
-            self._start_cycle()
+            self._dispatch()
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self._body_to
+        if exchange is None:
+            super().on_body(body)
+        else:
+            exchange.request_body(body)
+
+    def on_message_complete(self) -> None:
+        exchange = self._body_to
+        if exchange is None:
+            super().on_message_complete()
+        else:
+            self._body_to = None
+            exchange.request_end()
+
+    # --- where a request goes ----------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        splicer = self.splicer
+        cycle = self.cycle
+        if (
+            splicer is not None
+            and (cycle is None or cycle.response_complete)
+            and not self.parser.should_upgrade()
+        ):
+            head = self._request_head()
+            splice = splicer.splice(head)
+            if splice is not None:
+                self.counters.spliced += 1
+                exchange = Exchange(
+                    self, head, splice, splicer, expect_continue=self.expect_100_continue
+                )
+                # As uvicorn's cycle: later requests queue behind it, a shutdown waits for it.
+                self.cycle = exchange  # type: ignore[assignment]
+                self._exchange = self._body_to = exchange
+                exchange.start()
+                return
+        self._start_cycle()
+
+    def _request_head(self) -> RequestHead:
+        """The head as uvicorn's scope would give it."""
+        parser = self.parser
+        keep_alive = parser.should_keep_alive()
+        if keep_alive and not self._connection_header:
+            # HTTP/1.0 keeps a connection only when Connection asks it to: this is 1.1.
+            # (Asking the parser for its version costs a microsecond, the most of any
+            # step here.)
+            http_version = "1.1"
+        else:
+            http_version = parser.get_http_version()
+            keep_alive = keep_alive and http_version != "1.0"
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = unquote(path)
+        root = self.root_path
+        if root:
+            path, raw_path = root + path, root.encode("ascii") + raw_path
+        return RequestHead(
+            method=parser.get_method().decode("ascii"),
+            path=path,
+            raw_path=raw_path,
+            query_string=url.query or b"",
+            headers=self.headers,
+            client=self.client,
+            scheme=self.scheme or "http",
+            http_version=http_version,
+            keep_alive=keep_alive,
+        )
+
+    # --- keep-alive: uvicorn makes and cancels a timer per request; here one is re-armed ---
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls it on every read: the connection is busy, its timer may stay.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, but for its keep-alive timer.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = now = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(
+                now + self.timeout_keep_alive, self._check_keep_alive
+            )
+
+    def _check_keep_alive(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle = self._idle_since
+        if idle is None or self.transport.is_closing():
+            return  # busy: the next answer's end arms it again
+        deadline = idle + self.timeout_keep_alive
+        if self.loop.time() + _EARLY_S >= deadline:
+            self.timeout_keep_alive_handler()
+        else:
+            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._check_keep_alive)
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """The spliced request's answer is complete (`Exchange` calls it)."""
+        if self._exchange is exchange:
+            self._exchange = None
+        self.on_response_complete()
 
     def _start_cycle(self) -> None:
+        # uvicorn's on_message_begin makes this scope; its on_headers_complete fills it in.
+        self.scope = {  # type: ignore[typeddict-item]
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
+            "root_path": self.root_path,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
         cycle = self.cycle
         super().on_headers_complete()
         if self.cycle is not cycle and type(self.cycle) is RequestResponseCycle:

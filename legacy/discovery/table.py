@@ -18,6 +18,9 @@ from legacy.quantiles import LatencyHistogram
 
 OTHER = "{other}"
 DEFAULT_LIMIT = 1000
+# Paths whose pattern is remembered: the same paths come again and again, and finding a
+# pattern takes a few regexes per segment. Forgotten all at once when full.
+PATHS_REMEMBERED = 4096
 # Methods counted per pattern; a client may send any token as a method, so the rest are
 # counted together under `{other}` as well.
 METHODS_LIMIT = 16
@@ -38,6 +41,7 @@ class DiscoveryTable:
         self.limit = limit
         self.total = 0
         self._rows: dict[str, _Row] = {}
+        self._patterns: dict[str, str] = {}
 
     def observe(self, method: str, path: str, status: int, duration_s: float, failed: bool) -> str:
         """Count one proxied request; the pattern (or `{other}`) it was counted under."""
@@ -45,10 +49,9 @@ class DiscoveryTable:
             raise ValueError(f"expected an HTTP status from 100 to 599, got {status!r}")
         if not (math.isfinite(duration_s) and duration_s >= 0):
             raise ValueError(f"expected a duration of 0 seconds or more, got {duration_s!r}")
-        try:
-            pattern = pattern_of(path)
-        except NoPattern:
-            pattern = OTHER
+        pattern = self._patterns.get(path)
+        if pattern is None:
+            pattern = self._pattern(path)
         row = self._rows.get(pattern)
         if row is None:
             # `{other}` is not one of the `limit` patterns: it takes what they cannot.
@@ -62,6 +65,16 @@ class DiscoveryTable:
         row.errors += failed or status >= 500
         row.latency.add(duration_s)
         self.total += 1
+        return pattern
+
+    def _pattern(self, path: str) -> str:
+        try:
+            pattern = pattern_of(path)
+        except NoPattern:
+            pattern = OTHER
+        if len(self._patterns) >= PATHS_REMEMBERED:
+            self._patterns.clear()
+        self._patterns[path] = pattern
         return pattern
 
     def routes(self) -> list[DiscoveredRoute]:

@@ -9,8 +9,10 @@ an incoming `Forwarded` header passes unchanged.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from httpkit.headers import end_to_end
-from legacy.ports import Headers, ProxiedRequest
+from legacy.ports import Headers
 
 # Set again by the proxy; the body's framing (Content-Length) is the client's to write,
 # and Expect was answered to the client already by the gateway's own server, as nginx does.
@@ -22,7 +24,21 @@ _REPLACED = frozenset(
 _OWN = frozenset({b"date"})
 
 
-def upstream_request_headers(request: ProxiedRequest, default_host: bytes) -> Headers:
+class Forwarded(Protocol):
+    """What the forwarding headers are made from: a `ProxiedRequest`, or the head of a
+    request the data plane splices (`gateway.http.splice.RequestHead`)."""
+
+    @property
+    def headers(self) -> Headers: ...
+
+    @property
+    def client(self) -> tuple[str, int] | None: ...
+
+    @property
+    def scheme(self) -> str: ...
+
+
+def upstream_request_headers(request: Forwarded, default_host: bytes) -> Headers:
     """The headers the old API gets: the client's end-to-end ones, Host kept (or
     `default_host` for a client that sent none, as HTTP/1.0 allows), plus the
     X-Forwarded-* trio."""
@@ -55,17 +71,3 @@ def client_response_headers(headers: Headers, request_id: str) -> Headers:
             return kept
     kept.append((b"x-request-id", request_id.encode("latin-1")))
     return kept
-
-
-def request_body_length(headers: Headers) -> tuple[bool, int | None]:
-    """Whether the client's request has a body, and its length when it was given.
-
-    A chunked body has no length; a request with neither header has no body (RFC 9112 6.3).
-    """
-    chunked = False
-    for name, value in headers:
-        if name == b"content-length" and value.isdigit():
-            return True, int(value)
-        if name == b"transfer-encoding":
-            chunked = True
-    return chunked, None

@@ -16,22 +16,24 @@ from collections.abc import AsyncIterator
 
 from starlette.types import Receive, Send
 
+from gateway.http.splice import Capture, RequestHead
 from httpkit.client import Body, ClientError, HttpClient, Response
+from httpkit.headers import request_body_length
 from legacy.config import LegacyConfig
-from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, UpstreamError
-from legacy.proxy.headers import (
-    client_response_headers,
-    request_body_length,
-    upstream_request_headers,
+from legacy.ports import (
+    CapturedResponse,
+    ForwardOutcome,
+    ProxiedRequest,
+    SpliceDone,
+    UpstreamError,
 )
+from legacy.proxy.failures import CLIENT_GONE, NO_UPSTREAM, reason_of, upstream_error
+from legacy.proxy.headers import client_response_headers, upstream_request_headers
+from legacy.proxy.request import request_target
+from legacy.proxy.splice import LegacySplice
 from legacy.proxy.upstreams import NoUpstream, Upstream, Upstreams
 from triggers.http.responses import json_error
 
-UNREACHABLE = "upstream_unreachable"
-TIMEOUT = "upstream_timeout"
-NO_UPSTREAM = "no_upstream"
-# The client left while its answer streamed: the old API's answer is dropped unread.
-CLIENT_GONE = "client_gone"
 # Answers up to this long (by Content-Length) are read whole before they are passed on.
 _GATHERED = 64 * 1024
 
@@ -73,7 +75,7 @@ class LegacyProxy:
             )
         headers = client_response_headers(response.headers, request.request_id)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        capture = _Capture(capture_limit)
+        capture = Capture(capture_limit)
         failure: str | None = None
         ended = False
         watcher: asyncio.Task[None] | None = None
@@ -95,7 +97,7 @@ class LegacyProxy:
         except ClientError as exc:
             # The answer began: returning without its end makes the server cut the
             # client's connection, so a partial body is never taken for a whole one.
-            failure = CLIENT_GONE if response.aborted else _failure(exc)
+            failure = CLIENT_GONE if response.aborted else reason_of(exc)
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -127,7 +129,7 @@ class LegacyProxy:
             data = await response.read(limit)
         except ClientError as exc:
             response.release(reuse=False)
-            raise _upstream_error(upstream, exc) from None
+            raise upstream_error(upstream, exc) from None
         response.release()
         return CapturedResponse(
             status=response.status,
@@ -139,49 +141,37 @@ class LegacyProxy:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def _choose(self, request: ProxiedRequest) -> Upstream | NoUpstream:
-        host = next((value for name, value in request.headers if name == b"host"), None)
-        return self._upstreams.choose(host.decode("latin-1") if host else None, request.path)
+    def splice(
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
+    ) -> LegacySplice | None:
+        upstream = self._choose(head)
+        if isinstance(upstream, NoUpstream):
+            return None  # the ASGI path answers the 502, with the reason
+        return LegacySplice(
+            client=self.client, upstream=upstream, head=head, done=done, capture_limit=capture_limit
+        )
+
+    def _choose(self, request: ProxiedRequest | RequestHead) -> Upstream | NoUpstream:
+        for name, value in request.headers:
+            if name == b"host":
+                return self._upstreams.choose(value.decode("latin-1"), request.path)
+        return self._upstreams.choose(None, request.path)
 
     async def _send(
         self, upstream: Upstream, request: ProxiedRequest, body: tuple[Body, int | None]
     ) -> Response:
-        target = request.raw_path
-        if request.query_string:
-            target += b"?" + request.query_string
         content, length = body
         try:
             return await self.client.request(
                 upstream.origin,
                 request.method,
-                target,
+                request_target(request.raw_path, request.query_string),
                 upstream_request_headers(request, upstream.origin.authority),
                 content,
                 content_length=length,
             )
         except ClientError as exc:
-            raise _upstream_error(upstream, exc) from None
-
-
-class _Capture:
-    """Up to `limit` bytes of an answer streamed on, for the caller to compare."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._kept: list[bytes] | None = [] if limit > 0 else None
-        self._size = 0
-
-    def add(self, data: bytes) -> None:
-        if self._kept is not None:
-            self._size += len(data)
-            if self._size > self._limit:
-                self._kept = None
-            else:
-                self._kept.append(data)
-
-    def body(self) -> bytes | None:
-        """The whole body, None when it passed the limit."""
-        return None if self._kept is None else b"".join(self._kept)
+            raise upstream_error(upstream, exc) from None
 
 
 async def _small_body(upstream: Upstream, response: Response) -> bytes | None:
@@ -194,7 +184,7 @@ async def _small_body(upstream: Upstream, response: Response) -> bytes | None:
         return await response.read(_GATHERED)
     except ClientError as exc:
         response.release(reuse=False)
-        raise _upstream_error(upstream, exc) from None
+        raise upstream_error(upstream, exc) from None
 
 
 async def _abort_when_gone(receive: Receive, response: Response) -> None:
@@ -202,19 +192,6 @@ async def _abort_when_gone(receive: Receive, response: Response) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
     response.abort("the client went away")
-
-
-def _failure(exc: ClientError) -> str:
-    return TIMEOUT if exc.timed_out else UNREACHABLE
-
-
-def _upstream_error(upstream: Upstream, exc: ClientError) -> UpstreamError:
-    where = f"the old API {upstream.name!r} ({upstream.origin.host}:{upstream.origin.port})"
-    if exc.timed_out:
-        return UpstreamError(f"{where} did not answer: {exc.message}", status=504, reason=TIMEOUT)
-    return UpstreamError(
-        f"{where} could not be asked: {exc.message}", status=502, reason=UNREACHABLE
-    )
 
 
 def _request_body(

@@ -12,12 +12,14 @@ from typing import Any
 
 from starlette.types import Message, Receive, Send
 
+from gateway.http.splice import RequestHead, Splice
 from legacy.ports import (
     CapturedResponse,
     ForwardOutcome,
     FunctionAnswer,
     FunctionUnavailable,
     ProxiedRequest,
+    SpliceDone,
     UpstreamError,
 )
 
@@ -106,6 +108,12 @@ class FakeProxy:
             body=answer.body if len(answer.body) <= limit else None,
             duration_s=0.002,
         )
+
+    def splice(
+        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
+    ) -> Splice | None:
+        # No protocol to splice in: the router's ASGI path serves every request.
+        return None
 
     async def aclose(self) -> None:
         return None

@@ -56,17 +56,25 @@ async def json_error(
     *,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> int:
+    headers, body = error_answer(error, message, request_id)
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+def error_answer(
+    error: str, message: str, request_id: str
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The data plane's JSON error: its headers and body (whatever writes them)."""
     body = _encode({"error": error, "message": message, "request_id": request_id})
     headers = [
         _JSON,
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", request_id.encode()),
     ]
-    if extra_headers:
-        headers.extend(extra_headers)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-    return status
+    return headers, body
 
 
 async def send_result(

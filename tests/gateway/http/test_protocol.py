@@ -220,3 +220,49 @@ def test_a_head_whose_body_is_slow_goes_out_at_once() -> None:
             return event.status_code, body
 
     assert run(go()) == (200, b"later")
+
+
+def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_stays() -> None:
+    """The keep-alive timer is re-armed lazily rather than made per request: an idle
+    connection still closes on time, and one in use is never closed under its client."""
+
+    async def go() -> tuple[float, int]:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        # uvicorn types the timeout as whole seconds; a fraction works and keeps this short.
+        config = uvicorn.Config(
+            app,
+            http=guarded(),
+            lifespan="off",
+            log_level="error",
+            timeout_keep_alive=0.3,  # type: ignore[arg-type]
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        port = sock.getsockname()[1]
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            # Busy for three keep-alive timeouts: a request every 0.1 s.
+            answered = 0
+            idle_from = 0.0
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 0.9
+            while loop.time() < until:
+                writer.write(b"GET /short HTTP/1.1\r\nHost: t\r\n\r\n")
+                async with asyncio.timeout(5):
+                    await reader.readuntil(b"hello")
+                idle_from = loop.time()
+                answered += 1
+                await asyncio.sleep(0.1)
+            async with asyncio.timeout(5):
+                assert await reader.read(1) == b""  # closed by the server
+            writer.close()
+            return loop.time() - idle_from, answered
+        finally:
+            server.should_exit = True
+            await task
+
+    idle_for, answered = run(go())
+    assert answered >= 5
+    assert 0.25 <= idle_for <= 1.0

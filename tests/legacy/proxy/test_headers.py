@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from legacy.ports import ProxiedRequest
-from legacy.proxy.headers import (
-    client_response_headers,
-    request_body_length,
-    upstream_request_headers,
-)
+from legacy.proxy.headers import client_response_headers, upstream_request_headers
 
 
 def _request(headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None) -> ProxiedRequest:
@@ -76,9 +72,3 @@ def test_response_hop_by_hop_and_date_go_and_the_request_id_is_added_once() -> N
     ]
     own = [(b"x-request-id", b"theirs")]
     assert client_response_headers(own, "r9") == own
-
-
-def test_request_body_framing() -> None:
-    assert request_body_length([(b"content-length", b"12")]) == (True, 12)
-    assert request_body_length([(b"transfer-encoding", b"chunked")]) == (True, None)
-    assert request_body_length([(b"accept", b"*/*")]) == (False, None)

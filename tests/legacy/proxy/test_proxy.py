@@ -19,7 +19,8 @@ from tests.legacy.oldapi import OldApi, pattern
 MiB = 1024 * 1024
 
 
-def _config(tmp_path: Path, legacy: str) -> Path:
+def config_with(tmp_path: Path, legacy: str) -> Path:
+    """gaia.yaml with the function `hello` (GET /greet/{name}) and `legacy` as written."""
     write_function(tmp_path / "fn" / "hello", HELLO)
     path = tmp_path / "gaia.yaml"
     path.write_text(
@@ -37,7 +38,7 @@ legacy:
 
 
 def _start(gaia_factory: GaiaFactory, tmp_path: Path, legacy: str) -> Gaia:
-    return gaia_factory().start("-f", str(_config(tmp_path, legacy)))
+    return gaia_factory().start("-f", str(config_with(tmp_path, legacy)))
 
 
 def _rss_kb(pid: int) -> int:

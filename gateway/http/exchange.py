@@ -1,0 +1,486 @@
+"""One spliced request (gateway/http/splice.py): the client's request written to an upstream
+connection and the upstream's answer relayed to the client, all in the two connections'
+callbacks, with no task, future or ASGI message per request.
+
+It keeps what the ASGI path through httpkit's client does:
+- the head goes out with whatever of the body came with it, in one write; the body
+  follows as it arrives, by its Content-Length or chunked, never held whole;
+- `Expect: 100-continue` is answered here (100 Continue once the upstream has the head,
+  as uvicorn answers it when the body is first read) and not passed on;
+- an answer of up to 64 KiB by its Content-Length is gathered and written with its head
+  at once: one write, and an upstream that fails before its end still gets a clean error
+  answer. Any other answer is passed on as each read of it is parsed, chunked to the
+  client when it has no length;
+- back-pressure both ways: a full upstream write buffer pauses reading the client, a
+  full client write buffer pauses reading the upstream;
+- the read timeout runs from the head's sending, for the answer's head and then between
+  reads, but not while the client is the one not reading; the connect timeout is the pool's;
+- a pooled connection that proves dead before any answer byte is replaced once by a new
+  one when the request has no body (nothing that cannot be sent again);
+- an upstream that fails before the answer began gets the splice's failure answer, the
+  data plane's JSON error with the request id; after, the client's connection is cut, so
+  a partial body is never taken for a whole one;
+- a client that leaves: a request body cut short fails the upstream exchange; an answer
+  being passed on stops (the upstream connection closes), recorded as CLIENT_GONE.
+
+The exchange stands in uvicorn's protocol as the connection's `cycle`, so pipelined
+requests queue behind it and a shutdown closes the connection after its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+import time
+from typing import ClassVar, Protocol
+
+from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+from uvicorn.server import ServerState
+
+from gateway.http.splice import (
+    CLIENT_GONE,
+    Capture,
+    Captured,
+    Headers,
+    RequestHead,
+    Splice,
+    SpliceOutcome,
+    Splicer,
+)
+from httpkit.client import ClientError, Connection
+from httpkit.headers import request_body_length
+from triggers.http.responses import error_answer
+
+log = logging.getLogger("gaia.http.splice")
+
+# Answers up to this long (by Content-Length) are gathered and written whole.
+_GATHERED = 64 * 1024
+# Request body kept while the upstream connection opens; beyond it the client waits.
+_PENDING_HIGH = 64 * 1024
+# Parts up to this size in all are joined into one buffer for a write; larger go as they are.
+_JOINED_MAX = 64 * 1024
+# A timer may fire a little before its time (the loop rounds to its clock resolution).
+_EARLY_S = 0.001
+# Methods that carry no body, so a request without one needs no Content-Length: 0.
+_BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class ClientSide(Protocol):
+    """What the exchange needs of the data plane's protocol (the client's connection)."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    flow: FlowControl
+    server_state: ServerState
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """The answer is complete: the connection may take its next request."""
+        ...
+
+
+class _NoEvent:
+    """uvicorn's protocol sets its cycle's `message_event` when the client leaves; nothing
+    waits on one here."""
+
+    def set(self) -> None:
+        return None
+
+
+class Exchange:
+    __slots__ = (
+        "_answer_headers",
+        "_answer_kept",
+        "_began",
+        "_chunked",
+        "_client",
+        "_client_chunked",
+        "_client_slow",
+        "_conn",
+        "_done",
+        "_expect_continue",
+        "_gathering",
+        "_has_body",
+        "_head",
+        "_last_read",
+        "_loop",
+        "_out",
+        "_pending",
+        "_reading_held",
+        "_request_done",
+        "_request_kept",
+        "_retried",
+        "_reused",
+        "_side",
+        "_splice",
+        "_splicer",
+        "_started",
+        "_status",
+        "_up",
+        "_upstream_head",
+        "disconnected",
+        "keep_alive",
+        "response_complete",
+    )
+
+    message_event: ClassVar[_NoEvent] = _NoEvent()
+
+    def __init__(
+        self,
+        side: ClientSide,
+        head: RequestHead,
+        splice: Splice,
+        splicer: Splicer,
+        *,
+        expect_continue: bool,
+    ) -> None:
+        self._side = side
+        self._head = head
+        self._splice = splice
+        self._splicer = splicer
+        self._client = splice.client
+        self._loop = side.loop
+        self._started = time.perf_counter()
+        # uvicorn's protocol reads these of its `cycle`.
+        self.response_complete = False
+        self.disconnected = False
+        self.keep_alive = head.keep_alive
+        # The request.
+        has_body, length = request_body_length(head.headers)
+        self._has_body = has_body and length != 0
+        self._chunked = self._has_body and length is None
+        self._request_done = False
+        self._expect_continue = expect_continue and self._has_body
+        self._upstream_head = self._request_head(length)
+        self._up: list[bytes] = []  # for the upstream, written at the end of the client's read
+        self._pending = 0  # bytes of `_up` held while the connection opens
+        self._reading_held = False
+        # The upstream connection.
+        self._conn: Connection | None = None
+        self._reused = False
+        self._retried = False
+        self._last_read = 0.0
+        self._client_slow = False
+        # The answer.
+        self._status = 0
+        self._answer_headers: Headers = []
+        self._client_chunked = False
+        self._gathering = False
+        self._out: list[bytes] = []  # for the client, written at the end of the upstream's read
+        self._began = False  # some of the answer has been written to the client
+        self._done = False
+        # What is kept for the completion callback.
+        limit = splice.capture_limit
+        self._request_kept = Capture(limit) if limit else None
+        self._answer_kept = Capture(limit) if limit else None
+
+    # --- the client's side (called by the protocol) ------------------------------------
+
+    def start(self) -> None:
+        connection = self._client.idle(self._splice.origin)
+        if connection is None:
+            self._connect()
+        else:
+            self._use(connection, reused=True)
+
+    def request_body(self, data: bytes) -> None:
+        if self._request_kept is not None:
+            self._request_kept.add(data)
+        if self._done or self.response_complete:
+            return  # answered already: the rest of the body is read and dropped
+        if self._chunked:
+            self._up += (b"%x\r\n" % len(data), data, b"\r\n")
+        else:
+            self._up.append(data)
+        if self._conn is None:
+            self._pending += len(data)
+            if self._pending > _PENDING_HIGH and not self._reading_held:
+                self._reading_held = True
+                self._side.flow.pause_reading()
+
+    def request_end(self) -> None:
+        self._request_done = True
+        if self._chunked and not self._done:
+            self._up.append(b"0\r\n\r\n")
+
+    def client_fed(self) -> None:
+        """The end of one read of the client's bytes: what it gave goes out in one write."""
+        if self._up and self._conn is not None:
+            self._flush_up()
+
+    def client_paused(self) -> None:
+        self._client_slow = True
+        if self._conn is not None:
+            self._conn.pause_reading()
+
+    def client_resumed(self) -> None:
+        self._client_slow = False
+        self._last_read = self._loop.time()
+        if self._conn is not None:
+            self._conn.resume_reading()
+
+    def client_lost(self) -> None:
+        self.disconnected = True
+        if self._done:
+            return
+        if not self._request_done:
+            # The upstream must not wait for the rest of a body that will never come.
+            self._drop_connection()
+            self._failed(ClientError("the request body was cut short", reason="closed"))
+        elif self._status and not self._gathering:
+            self._drop_connection()
+            self._finish(self._status, CLIENT_GONE)
+        # Else the answer's head is awaited or a short answer gathered: it ends soon and
+        # is dropped, as the ASGI path does.
+
+    # --- the upstream's side (httpkit.client.AnswerSink) --------------------------------
+
+    def answer_head(self, status: int, headers: Headers) -> None:
+        self._status = status
+        self._answer_headers = headers
+        rewritten = self._splice.response_headers(status, headers)
+        head, length = self._response_head(status, rewritten, self._head.method == "HEAD")
+        self._gathering = length is not None and length.isdigit() and int(length) <= _GATHERED
+        self._out.append(head)
+        if self.disconnected and not self._gathering:
+            self._drop_connection()
+            self._finish(status, CLIENT_GONE)
+
+    def answer_body(self, data: bytes) -> None:
+        if self._answer_kept is not None:
+            self._answer_kept.add(data)
+        if self._client_chunked:
+            self._out += (b"%x\r\n" % len(data), data, b"\r\n")
+        else:
+            self._out.append(data)
+
+    def answer_fed(self) -> None:
+        self._last_read = self._loop.time()
+        if self._out and not self._gathering:
+            self._flush_out()
+
+    def answer_end(self) -> None:
+        connection, self._conn = self._conn, None
+        if self._client_chunked:
+            self._out.append(b"0\r\n\r\n")
+        self._flush_out()
+        if connection is not None:
+            # Kept only when the upstream read the whole request as well.
+            if connection.keep_alive and self._request_done and not connection.closed:
+                self._client.keep(connection)
+            else:
+                connection.close()
+        self._finish(self._status, None)
+        self._respond_complete()
+
+    def answer_failed(self, error: ClientError) -> None:
+        connection, self._conn = self._conn, None
+        if (
+            connection is not None
+            and self._reused
+            and not self._retried
+            and not connection.received_any
+            and not self._has_body
+        ):
+            # The pooled connection was dead on arrival: once more on a new one.
+            self._retried = True
+            self._up.clear()
+            self._connect()
+            return
+        self._failed(error)
+
+    def upstream_paused(self) -> None:
+        self._side.flow.pause_reading()
+
+    def upstream_resumed(self) -> None:
+        self._side.flow.resume_reading()
+
+    # --- the upstream connection ----------------------------------------------------
+
+    def _connect(self) -> None:
+        task = self._loop.create_task(self._client.connect(self._splice.origin))
+        task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[Connection]) -> None:
+        if task.cancelled():
+            self._failed(ClientError("the connection was not made", reason="connect_failed"))
+            return
+        error = task.exception()
+        if error is not None:
+            if not isinstance(error, ClientError):
+                error = ClientError(f"cannot connect: {error}", reason="connect_failed")
+            self._failed(error)
+            return
+        connection = task.result()
+        if self._done:
+            connection.close()
+            return
+        self._use(connection, reused=False)
+        self._flush_up()
+        if self._reading_held:
+            self._reading_held = False
+            self._side.flow.resume_reading()
+
+    def _use(self, connection: Connection, *, reused: bool) -> None:
+        self._conn = connection
+        self._reused = reused
+        connection.attach(self, head_only=self._head.method == "HEAD")
+        self._up.insert(0, self._upstream_head)
+        if self._expect_continue:
+            self._expect_continue = False
+            if not self.disconnected:
+                self._side.transport.write(_CONTINUE)
+        self._last_read = now = self._loop.time()
+        if connection.timer is None:
+            # Kept on the connection: it goes on checking whichever request uses it next.
+            connection.timer = self._loop.call_at(
+                now + self._client.read_timeout_s, _check_read, connection
+            )
+
+    def _flush_up(self) -> None:
+        connection = self._conn
+        if connection is None or connection.closed:
+            return
+        up = self._up
+        data = up[0] if len(up) == 1 else b"".join(up)
+        up.clear()
+        self._pending = 0
+        connection.send(data)
+
+    def _drop_connection(self) -> None:
+        connection, self._conn = self._conn, None
+        if connection is not None:
+            connection.close()
+
+    def _check_read(self, connection: Connection) -> None:
+        if self._done or self._conn is not connection:
+            return
+        timeout = self._client.read_timeout_s
+        now = self._loop.time()
+        if self._client_slow:
+            # The client is the one not reading: the upstream is not late.
+            connection.timer = self._loop.call_at(now + timeout, _check_read, connection)
+            return
+        deadline = self._last_read + timeout
+        if now + _EARLY_S < deadline:
+            connection.timer = self._loop.call_at(deadline, _check_read, connection)
+            return
+        what = "the answer's body" if self._status else "the answer's head"
+        self._drop_connection()
+        self._failed(ClientError(f"{what} did not come within {timeout:g}s", reason="read_timeout"))
+
+    # --- the client's answer ----------------------------------------------------------
+
+    def _request_head(self, length: int | None) -> bytes:
+        head = self._head
+        parts = [head.method.encode("latin-1"), b" ", self._splice.target, b" HTTP/1.1\r\n"]
+        for name, value in self._splice.headers:
+            parts += (name, b": ", value, b"\r\n")
+        if self._chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        elif self._has_body or head.method not in _BODYLESS:
+            parts += (b"content-length: ", b"%d" % (length or 0), b"\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+    def _response_head(
+        self, status: int, headers: Headers, head_only: bool
+    ) -> tuple[bytes, bytes | None]:
+        """The client's answer head, as uvicorn writes one (chunked when the answer has a
+        body and no length), and the length the answer gives (None: none, or HEAD's)."""
+        line = STATUS_LINE.get(status)
+        if line is None:
+            line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
+        parts = [line]
+        for name, value in self._side.server_state.default_headers:
+            parts += (name, b": ", value, b"\r\n")
+        length: bytes | None = None
+        for name, value in headers:
+            if name == b"content-length" and length is None:
+                length = value
+            parts += (name, b": ", value, b"\r\n")
+        if not self.keep_alive:
+            parts.append(b"connection: close\r\n")
+        self._client_chunked = length is None and not head_only and status not in (204, 304)
+        if self._client_chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts), None if head_only else length
+
+    def _flush_out(self) -> None:
+        out = self._out
+        if not out:
+            return
+        self._began = True
+        if not self.disconnected:
+            transport = self._side.transport
+            if len(out) == 1:
+                transport.write(out[0])
+            elif sum(map(len, out)) <= _JOINED_MAX:
+                transport.write(b"".join(out))
+            else:
+                transport.writelines(out)
+        out.clear()
+
+    def _failed(self, error: ClientError) -> None:
+        if self._done:
+            return
+        self._drop_connection()
+        failure = self._splice.failure(error)
+        if self._began:
+            # The answer began: cut the connection, so no client takes part of it for all.
+            self._finish(self._status, failure.error)
+            self._side.transport.close()
+            return
+        self._out.clear()
+        headers, body = error_answer(failure.error, failure.message, self._head.request_id)
+        head, _ = self._response_head(failure.status, headers, self._head.method == "HEAD")
+        self._out += (head, body)
+        self._flush_out()
+        self._finish(failure.status, failure.error)
+        self._respond_complete()
+
+    def _respond_complete(self) -> None:
+        self.response_complete = True
+        if not self.keep_alive and not self.disconnected:
+            self._side.transport.close()
+        self._side.exchange_done(self)
+
+    def _finish(self, status: int, failure: str | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        answer = None
+        if self._answer_kept is not None and failure is None:
+            answer = Captured(self._status, self._answer_headers, self._answer_kept.body())
+        request_kept = self._request_kept
+        outcome = SpliceOutcome(
+            status=status,
+            failure=failure,
+            duration_s=time.perf_counter() - self._started,
+            request_body=None if request_kept is None else request_kept.body(),
+            answer=answer,
+        )
+        try:
+            self._splice.finished(outcome)
+            self._splicer.spliced(self._head, outcome)
+        except Exception:
+            # A bug there must not leave the client's connection hanging.
+            log.exception("recording the spliced request %s failed", self._head.request_id)
+
+
+def _check_read(connection: Connection) -> None:
+    """The read timeout of whichever exchange uses `connection` now (none: it is idle)."""
+    connection.timer = None
+    sink = connection.sink
+    if isinstance(sink, Exchange):
+        sink._check_read(connection)
+
+
+def _phrase(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""

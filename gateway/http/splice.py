@@ -1,0 +1,207 @@
+"""Splicing: requests the data plane's protocol passes straight to an upstream connection.
+
+A request normally goes through uvicorn's ASGI cycle: a scope, an Event and a Task per
+request, and a `send` per message. A request that only has to be passed on to another
+HTTP server and its answer passed back needs none of that, and in Python that cycle is
+most of what such a request costs. So the protocol (gateway/http/protocol.py) asks, for
+each request head, whether it can be spliced; when it can, gateway/http/exchange.py
+writes the head to a pooled upstream connection, streams the body, and relays the answer
+as httptools parses it, all in the connection's callbacks.
+
+The seam, with nothing in gateway naming who uses it:
+- the protocol asks its `Splicer` (the data plane) with the `RequestHead`; the answer is
+  a `Splice`, or None for the ASGI cycle as before;
+- a `Splice` is the connection source (an httpkit pool and the `Origin` to take from),
+  the head rewrite (the upstream's request target and headers, and the headers the
+  client gets back; the exchange adds the body's framing and the response's), the
+  answer for an upstream that fails before its answer began (`failure`), how much of
+  the exchange to keep (`capture_limit`) and the completion callback (`finished`);
+- when the exchange is over the splice's `finished` and then the splicer's `spliced`
+  are called with the `SpliceOutcome`, exactly once.
+The legacy proxy provides splices (legacy/proxy/splice.py); a runtime that reaches its
+instances over HTTP could provide them the same way.
+
+The per-request records here are plain classes with slots, not frozen dataclasses:
+they are made for every spliced request, and a frozen dataclass costs several times as
+much to build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from httpkit.client import ClientError, HttpClient, Origin
+
+Headers = list[tuple[bytes, bytes]]
+
+# The failure recorded for a client that left before its answer was whole.
+CLIENT_GONE = "client_gone"
+
+
+class RequestHead:
+    """A request's head as the protocol parsed it: what decides where it goes."""
+
+    __slots__ = (
+        "at",
+        "client",
+        "headers",
+        "http_version",
+        "keep_alive",
+        "method",
+        "path",
+        "query_string",
+        "raw_path",
+        "request_id",
+        "scheme",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Headers,
+        client: tuple[str, int] | None,
+        scheme: str,
+        http_version: str,
+        keep_alive: bool,
+    ) -> None:
+        self.method = method
+        # Percent-decoded, as an ASGI scope's `path`; `raw_path` as the client sent it.
+        self.path = path
+        self.raw_path = raw_path
+        self.query_string = query_string
+        # Lower-case names, in order, repeated ones kept.
+        self.headers = headers
+        self.client = client
+        self.scheme = scheme
+        self.http_version = http_version
+        # Whether the client's connection stays open after the answer.
+        self.keep_alive = keep_alive
+        # Set by the splicer that takes the request: its id (for the answer's
+        # x-request-id and the access log) and when it arrived (time.time()).
+        self.request_id = ""
+        self.at = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Failure:
+    """The answer to a request whose upstream failed before its answer began."""
+
+    status: int
+    error: str
+    message: str
+
+
+class Capture:
+    """Up to `limit` bytes of a body passed on, kept for the caller to compare."""
+
+    __slots__ = ("_kept", "_limit", "_size")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept: list[bytes] | None = [] if limit > 0 else None
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if self._kept is not None:
+            self._size += len(data)
+            if self._size > self._limit:
+                self._kept = None
+            else:
+                self._kept.append(data)
+
+    def body(self) -> bytes | None:
+        """The whole body, None when it passed the limit."""
+        return None if self._kept is None else b"".join(self._kept)
+
+
+class Captured:
+    """The upstream's answer as the completion callback gets it (`capture_limit` > 0)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: Headers, body: bytes | None) -> None:
+        self.status = status
+        # As the upstream sent them (lower-case names), before the client's rewrite.
+        self.headers = headers
+        # None when the body passed the capture limit: it was passed on, not kept.
+        self.body = body
+
+
+class SpliceOutcome:
+    """How a spliced request ended."""
+
+    __slots__ = ("answer", "duration_s", "failure", "request_body", "status")
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        failure: str | None,
+        duration_s: float,
+        request_body: bytes | None,
+        answer: Captured | None,
+    ) -> None:
+        # What the client got: the upstream's status, or the failure answer's.
+        self.status = status
+        # None when the upstream answered whole; else the `Failure.error` of what went
+        # wrong, or CLIENT_GONE.
+        self.failure = failure
+        self.duration_s = duration_s
+        # With a capture limit: the request body (None when it passed the limit), and
+        # the upstream's answer when it came whole.
+        self.request_body = request_body
+        self.answer = answer
+
+
+class Splice(Protocol):
+    """Where a spliced request goes and what happens around it."""
+
+    @property
+    def client(self) -> HttpClient:
+        """The pool the upstream connection is taken from (or opened through)."""
+        ...
+
+    @property
+    def origin(self) -> Origin: ...
+
+    @property
+    def target(self) -> bytes:
+        """The request target the upstream gets (path and query)."""
+        ...
+
+    @property
+    def headers(self) -> Headers:
+        """The request headers the upstream gets, without the body's framing."""
+        ...
+
+    @property
+    def capture_limit(self) -> int:
+        """Keep the request body and the answer up to this many bytes each (0: nothing)."""
+        ...
+
+    def response_headers(self, status: int, headers: Headers) -> Headers:
+        """The headers the client gets for the upstream's; the framing is the exchange's."""
+        ...
+
+    def failure(self, error: ClientError) -> Failure:
+        """The answer for an upstream that failed before its answer began."""
+        ...
+
+    def finished(self, outcome: SpliceOutcome) -> None: ...
+
+
+class Splicer(Protocol):
+    """Decides, per request head, whether the protocol splices it (the data plane)."""
+
+    def splice(self, head: RequestHead) -> Splice | None:
+        """The splice for this request, or None for the ASGI cycle."""
+        ...
+
+    def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        """A spliced request ended (after its splice's `finished`)."""
+        ...

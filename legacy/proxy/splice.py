@@ -1,0 +1,58 @@
+"""The old API as a splice target (gateway/http/splice.py): a request the router passes on
+with nothing else to do is spliced by the data plane's protocol, with no ASGI cycle.
+
+It is the proxy's own rules in the splice's terms: the upstream chosen as for `forward`,
+the same X-Forwarded-* and hop-by-hop rewrite both ways, the same JSON 502/504 failures.
+`done` is the router's record of the request (discovery, or the ledger route's evidence).
+"""
+
+from __future__ import annotations
+
+from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from httpkit.client import ClientError, HttpClient
+from legacy.ports import SpliceDone
+from legacy.proxy.failures import upstream_error
+from legacy.proxy.headers import client_response_headers, upstream_request_headers
+from legacy.proxy.request import request_target
+from legacy.proxy.upstreams import Upstream
+
+
+class LegacySplice:
+    __slots__ = (
+        "_done",
+        "_head",
+        "_upstream",
+        "capture_limit",
+        "client",
+        "headers",
+        "origin",
+        "target",
+    )
+
+    def __init__(
+        self,
+        *,
+        client: HttpClient,
+        upstream: Upstream,
+        head: RequestHead,
+        done: SpliceDone,
+        capture_limit: int,
+    ) -> None:
+        self.client = client
+        self.origin = upstream.origin
+        self.target = request_target(head.raw_path, head.query_string)
+        self.headers = upstream_request_headers(head, upstream.origin.authority)
+        self.capture_limit = capture_limit
+        self._upstream = upstream
+        self._head = head
+        self._done = done
+
+    def response_headers(self, status: int, headers: Headers) -> Headers:
+        return client_response_headers(headers, self._head.request_id)
+
+    def failure(self, error: ClientError) -> Failure:
+        failed = upstream_error(self._upstream, error)
+        return Failure(status=failed.status, error=failed.reason, message=failed.message)
+
+    def finished(self, outcome: SpliceOutcome) -> None:
+        self._done(self._head, outcome)
