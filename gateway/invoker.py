@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
-from gateway.metrics import Metrics
+from gateway.metrics import Metrics, RevisionMetrics
 from gateway.snapshot import Snapshot
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import Sticky
@@ -37,6 +37,8 @@ class Resolved:
     alias: str
     # `hello@3` as response headers carry it, built once per revision, not per request.
     label: bytes
+    # The counters this (function, revision, alias) adds to, bound once.
+    metrics: RevisionMetrics
 
 
 class Invoker:
@@ -59,6 +61,7 @@ class Invoker:
                 key=RevisionKey(function=function, revision=revision),
                 alias=alias,
                 label=f"{function}@{revision}".encode(),
+                metrics=self._metrics.child(function, revision, alias),
             )
             self._resolved[(function, alias, revision)] = resolved
         return resolved
@@ -122,11 +125,9 @@ class Invoker:
             if isinstance(result, FunctionFailed):
                 self._log_failure(key, invocation.request_id, result)
             elif isinstance(result, PoolSaturated):
-                self._metrics.shed(key.function, key.revision, resolved.alias, result.reason)
+                resolved.metrics.refused(result.reason)
         for code, count in codes.items():
-            self._metrics.observe(
-                key.function, key.revision, resolved.alias, code, each, count=count
-            )
+            resolved.metrics.observe(code, each, count)
         return results
 
     async def invoke(
@@ -156,15 +157,13 @@ class Invoker:
             raise
         except PoolSaturated as exc:
             code = exc.status
-            self._metrics.shed(key.function, key.revision, resolved.alias, exc.reason)
+            resolved.metrics.refused(exc.reason)
             raise
         except RuntimeAdapterError as exc:
             code = exc.status
             raise
         finally:
-            self._metrics.observe(
-                key.function, key.revision, resolved.alias, code, time.perf_counter() - started
-            )
+            resolved.metrics.observe(code, time.perf_counter() - started)
 
     @staticmethod
     def _log_failure(key: RevisionKey, request_id: str, exc: FunctionFailed) -> None:

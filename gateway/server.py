@@ -92,6 +92,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
+    metrics.add_pool_source(lambda: [pool for r in started.values() for pool in r.status()])
     invoker = Invoker(control=control, metrics=metrics)
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name

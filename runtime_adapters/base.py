@@ -25,6 +25,8 @@ from typing import Literal
 
 import msgspec
 
+from runtime_adapters.histogram import Histogram
+
 
 @dataclass(frozen=True, kw_only=True)
 class PoolSpec:
@@ -180,10 +182,18 @@ def runtime_error_code(exc: RuntimeAdapterError) -> str:
 @dataclass(frozen=True, kw_only=True)
 class PoolStatus:
     key: RevisionKey
-    instances: int
-    ready: int
+    instances: int  # every instance: starting, ready and draining
+    ready: int  # taking work: warm (idle) or busy
     in_flight: int
     queued: int
+    busy: int = 0  # ready instances running at least one invocation
+    starting: int = 0
+    draining: int = 0  # no new work: stopping once their invocations are done
+    cold_starts: int = 0  # instances started since the pool was made
+    # How long instances took to start, and how long invocations that found every slot
+    # busy waited for one; live objects the pool keeps filling (None: not measured).
+    start_seconds: Histogram | None = None
+    queue_wait: Histogram | None = None
 
 
 class Runtime(abc.ABC):

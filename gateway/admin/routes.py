@@ -101,6 +101,9 @@ class AdminRoutes:
                         "ready": pool.ready,
                         "in_flight": pool.in_flight,
                         "queued": pool.queued,
+                        "busy": pool.busy,
+                        "starting": pool.starting,
+                        "cold_starts": pool.cold_starts,
                     }
                 )
         return self._ok(

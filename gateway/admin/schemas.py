@@ -206,6 +206,9 @@ class PoolView(_View):
     ready: int
     in_flight: int
     queued: int
+    busy: int
+    starting: int
+    cold_starts: int
 
 
 class StatusView(_View):
