@@ -17,6 +17,7 @@ from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.invoker import Invoker
+from gateway.logs import log_time
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.routes import MethodNotAllowed, RouteMatch
@@ -83,7 +84,8 @@ class DataPlane:
             elif name == b"x-gaia-tag":
                 tag = value.decode("latin-1")
         entry: dict[str, object] = {
-            "ts": time.time(),
+            "time": log_time(time.time()),
+            "level": "info",
             "request_id": request_id,
             "method": method,
             "path": path,
@@ -93,6 +95,7 @@ class DataPlane:
             route = match.route
             entry["route"] = route.path
             entry["function"] = route.target.function
+            entry["trigger"] = "http"
             status = await self._routed(scope, receive, send, match, headers, tag, entry)
         elif self._fallback is not None:
             entry["fallback"] = True
@@ -101,6 +104,8 @@ class DataPlane:
             status = await _unrouted(send, match, method, path, request_id)
         entry["status"] = status
         entry["duration_ms"] = (time.perf_counter() - started) * 1000
+        if status >= 500:
+            entry["level"] = "error"
         self._access_log.write(entry)
 
     async def _routed(

@@ -123,7 +123,7 @@ class Invoker:
             code = result.status
             codes[code] = codes.get(code, 0) + 1
             if isinstance(result, FunctionFailed):
-                self._log_failure(key, invocation.request_id, result)
+                self._log_failure(resolved, invocation.request_id, trigger, result)
             elif isinstance(result, PoolSaturated):
                 resolved.metrics.refused(result.reason)
         for code, count in codes.items():
@@ -153,7 +153,7 @@ class Invoker:
             return result
         except FunctionFailed as exc:
             code = exc.status
-            self._log_failure(key, request_id, exc)
+            self._log_failure(resolved, request_id, trigger, exc)
             raise
         except PoolSaturated as exc:
             code = exc.status
@@ -166,12 +166,21 @@ class Invoker:
             resolved.metrics.observe(code, time.perf_counter() - started)
 
     @staticmethod
-    def _log_failure(key: RevisionKey, request_id: str, exc: FunctionFailed) -> None:
+    def _log_failure(
+        resolved: Resolved, request_id: str, trigger: str, exc: FunctionFailed
+    ) -> None:
+        key = resolved.key
         log.error(
-            "function %s raised (request %s): %s\n%s",
+            "function %s raised (request %s): %s",
             key,
             request_id,
             exc.message,
-            exc.traceback,
-            extra={"request_id": request_id},
+            extra={
+                "traceback": exc.traceback,
+                "request_id": request_id,
+                "function": key.function,
+                "revision": key.revision,
+                "alias": resolved.alias,
+                "trigger": trigger,
+            },
         )

@@ -14,7 +14,7 @@ revisions, aliases, answer codes and trigger partitions, never with traffic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -89,6 +89,7 @@ class Metrics(Collector):
         self._trigger_sources: list[TriggerStates] = []
         self._pool_sources: list[PoolStates] = []
         self._http: list[HttpCounters] = []
+        self._followers: list[Callable[[], Mapping[str, int]]] = []
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
@@ -112,6 +113,10 @@ class Metrics(Collector):
     def add_pool_source(self, source: PoolStates) -> None:
         """Pools count their own instances and waits; read at scrape time."""
         self._pool_sources.append(source)
+
+    def add_log_followers(self, source: Callable[[], Mapping[str, int]]) -> None:
+        """Who follows which function's logs now (`gaia logs -f`); read at scrape time."""
+        self._followers.append(source)
 
     def add_http_counters(self, counters: HttpCounters) -> None:
         """The data plane's HTTP server counts its own refusals; read at scrape time."""
@@ -228,6 +233,15 @@ class Metrics(Collector):
             connections.add_metric([], len(counters.connections))
         yield refused
         yield connections
+        followers = GaugeMetricFamily(
+            "gateway_log_followers",
+            "Clients following a function's logs now (gaia logs --follow)",
+            labels=["function_name"],
+        )
+        for source in self._followers:
+            for function, count in sorted(source().items()):
+                followers.add_metric([function], count)
+        yield followers
 
     def _collect_triggers(self) -> Iterator[Metric]:
         events = CounterMetricFamily(

@@ -23,7 +23,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway.accesslog import JsonLines, configure_logging
+from gateway.accesslog import FunctionLogTap, JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
@@ -35,12 +35,14 @@ from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.listener_logs import as_listener
+from gateway.logs import FunctionLogs, stamped
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
+from runtime_adapters.base import LogSink
 from runtime_adapters.kind import RuntimeContext
 
 log = logging.getLogger("gaia.server")
@@ -73,7 +75,10 @@ def find_examples() -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
+async def gateway_services(
+    settings: Settings, *, log_sink: LogSink | None = None
+) -> AsyncIterator[Services]:
+    """`log_sink` takes every line instances write (default: JSON lines on stderr)."""
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_token(home)
@@ -82,7 +87,9 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     started = {
-        kind.name: kind.start(RuntimeContext(state_dir=home / "run", spares=settings.spares))
+        kind.name: kind.start(
+            RuntimeContext(state_dir=home / "run", spares=settings.spares, log_sink=log_sink)
+        )
         for kind in runtime_kinds.kinds()
     }
     control = ControlPlane(
@@ -196,8 +203,12 @@ async def serve(settings: Settings) -> None:
     ensure_fd_limit(settings.max_connections)
     data_sock = _listen(settings.host, settings.port, "data plane")
     admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
-    access_log = JsonLines()
-    async with gateway_services(settings) as services:
+    function_logs = FunctionLogs()
+    function_logs.bind(loop)
+    access_log = JsonLines(tap=function_logs.publish)
+    log_tap = FunctionLogTap(function_logs)
+    logging.getLogger().addHandler(log_tap)
+    async with gateway_services(settings, log_sink=stamped(access_log.write)) as services:
         data_app = DataPlane(
             control=services.control,
             invoker=services.invoker,
@@ -211,11 +222,13 @@ async def serve(settings: Settings) -> None:
                 invoker=services.invoker,
                 metrics=services.metrics,
                 subscriptions=services.subscriptions,
+                logs=function_logs,
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
             ),
             token=services.token,
         )
+        services.metrics.add_log_followers(function_logs.followers)
         http_counters = HttpCounters()
         services.metrics.add_http_counters(http_counters)
         guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
@@ -263,7 +276,9 @@ async def serve(settings: Settings) -> None:
         for _, server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
-        access_log.flush()
+    # After the workers stopped: their last lines too.
+    access_log.flush()
+    logging.getLogger().removeHandler(log_tap)
 
 
 def _echo(line: str) -> None:

@@ -18,7 +18,7 @@ and `retriable` for queue triggers that decide between retry and dead letter):
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +26,10 @@ from typing import Literal
 import msgspec
 
 from runtime_adapters.histogram import Histogram
+
+# One line an instance wrote (JSON-ready), and where runtimes hand such lines.
+LogRecord = dict[str, object]
+LogSink = Callable[[LogRecord], None]
 
 
 @dataclass(frozen=True, kw_only=True)

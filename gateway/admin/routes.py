@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from configkit.words import listing
 from gateway import bundles
 from gateway.admin.bodies import parse_json, validated
+from gateway.admin.logs import LogRoutes
 from gateway.admin.migrate import UNSTATED_ACTOR, MigrateRoutes
 from gateway.admin.request_ids import request_id_of
 from gateway.admin.schemas import ApplyBody, PublishBody
@@ -38,6 +39,7 @@ from gateway.config import (
 from gateway.control import ControlPlane, FunctionPlan, StageDone
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
+from gateway.logs import FunctionLogs
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
@@ -67,6 +69,7 @@ class AdminRoutes:
         subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
+        logs: FunctionLogs | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -75,6 +78,7 @@ class AdminRoutes:
         self._data_plane_url = data_plane_url
         self._started_at = started_at
         self.migrate = MigrateRoutes(control=control)
+        self.logs = LogRoutes(control=control, logs=logs if logs is not None else FunctionLogs())
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -1,0 +1,179 @@
+"""Each function's recent log lines, kept for `gaia logs` and handed to whoever follows.
+
+Every JSON line the gateway writes about a function (its requests' access lines, what
+it printed or logged, its failures) is also published here: a bounded ring per function
+keeps the newest `capacity` of them, and followers of that function get each new one.
+Publishing is an append to a deque and one dict lookup that finds no follower, so
+nobody following costs nothing more than the ring; a follower costs its filter and a
+queue put per line of its function only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterable
+from dataclasses import dataclass
+
+LogRecord = dict[str, object]
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+DEFAULT_CAPACITY = 1000
+# A follower this far behind loses lines rather than the gateway's memory.
+FOLLOWER_BACKLOG = 1000
+
+
+class LogTime:
+    """RFC 3339 UTC times to the microsecond (`2026-11-29T10:00:00.123456Z`); the text
+    of the current second is made once, since log lines come many to a second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, epoch: float) -> str:
+        # Rounded to the microsecond as datetime.fromtimestamp rounds.
+        fraction, whole = math.modf(epoch)
+        micro = round(fraction * 1_000_000)
+        second = int(whole)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{micro:06d}Z"
+
+
+log_time = LogTime()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogFilter:
+    """Which of a function's lines a reader wants."""
+
+    revision: int | None = None
+    level: str = "debug"  # at least this level
+    since: float | None = None  # epoch seconds
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"expected one of {', '.join(LEVELS)}, got {self.level!r}")
+
+    def admits(self, at: float, record: LogRecord) -> bool:
+        if self.since is not None and at < self.since:
+            return False
+        if self.revision is not None and record.get("revision") != self.revision:
+            return False
+        level = record.get("level")
+        return LEVELS.get(level if isinstance(level, str) else "info", 20) >= LEVELS[self.level]
+
+
+class _Follower:
+    __slots__ = ("dropped", "filter", "queue")
+
+    def __init__(self, log_filter: LogFilter) -> None:
+        self.filter = log_filter
+        self.queue: asyncio.Queue[LogRecord] = asyncio.Queue(FOLLOWER_BACKLOG)
+        self.dropped = 0
+
+    def offer(self, at: float, record: LogRecord) -> None:
+        if not self.filter.admits(at, record):
+            return
+        try:
+            self.queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+
+class FunctionLogs:
+    """The rings and followers, one of each per function. Publish on the event loop's
+    thread; a line published from another thread is handed over to it."""
+
+    def __init__(self, *, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"expected a capacity of at least 1 line, got {capacity}")
+        self._capacity = capacity
+        self._rings: dict[str, deque[tuple[float, LogRecord]]] = {}
+        self._followers: dict[str, set[_Follower]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.get_ident()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop followers wait on; lines from other threads go through it."""
+        self._loop = loop
+        self._thread = threading.get_ident()
+
+    def publish(self, record: LogRecord) -> None:
+        """Keep a line about `record["function"]` and hand it to that function's followers;
+        a line about no function is ignored."""
+        function = record.get("function")
+        if not isinstance(function, str):
+            return
+        if threading.get_ident() != self._thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.publish, record)
+            return
+        at = time.time()
+        ring = self._rings.get(function)
+        if ring is None:
+            ring = self._rings[function] = deque(maxlen=self._capacity)
+        ring.append((at, record))
+        followers = self._followers.get(function)
+        if followers:
+            for follower in followers:
+                follower.offer(at, record)
+
+    def recent(self, function: str, log_filter: LogFilter) -> list[LogRecord]:
+        """The kept lines of `function` that `log_filter` admits, oldest first."""
+        ring = self._rings.get(function, ())
+        return [record for at, record in ring if log_filter.admits(at, record)]
+
+    def followers(self) -> dict[str, int]:
+        """Functions someone follows now, with how many follow each."""
+        return {function: len(followers) for function, followers in self._followers.items()}
+
+    def forget(self, functions: Iterable[str]) -> None:
+        """Drop the rings of functions that no longer exist."""
+        for function in functions:
+            self._rings.pop(function, None)
+
+    async def follow(self, function: str, log_filter: LogFilter) -> AsyncGenerator[LogRecord, None]:
+        """The kept lines, then each new one as it comes, until the caller stops
+        iterating (a client that leaves); then the follower is gone."""
+        follower = _Follower(log_filter)
+        # Registered before the backlog is read: nothing published in between is lost.
+        self._followers.setdefault(function, set()).add(follower)
+        try:
+            for record in self.recent(function, log_filter):
+                yield record
+            while True:
+                yield await follower.queue.get()
+                if follower.dropped and follower.queue.empty():
+                    # Where the gap is: after the lines that were kept.
+                    dropped, follower.dropped = follower.dropped, 0
+                    yield {
+                        "time": log_time(time.time()),
+                        "level": "warning",
+                        "function": function,
+                        "message": f"{dropped} lines were dropped: this follower read too slowly",
+                    }
+        finally:
+            followers = self._followers.get(function)
+            if followers is not None:
+                followers.discard(follower)
+                if not followers:
+                    del self._followers[function]
+
+
+def stamped(write: Callable[[LogRecord], None]) -> Callable[[LogRecord], None]:
+    """A runtime's log sink: each line an instance wrote gets its time as it reaches the
+    gateway, first in its JSON line."""
+
+    def sink(record: LogRecord) -> None:
+        write({"time": log_time(time.time()), **record})
+
+    return sink
