@@ -77,12 +77,14 @@ class DataPlane:
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        host = tag = None
+        host = tag = traceparent = None
         for name, value in headers:
             if name == b"host":
                 host = value.decode("latin-1")
             elif name == b"x-gaia-tag":
                 tag = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparent = value
         entry: dict[str, object] = {
             "time": log_time(time.time()),
             "level": "info",
@@ -96,7 +98,9 @@ class DataPlane:
             entry["route"] = route.path
             entry["function"] = route.target.function
             entry["trigger"] = "http"
-            status = await self._routed(scope, receive, send, match, headers, tag, entry)
+            status = await self._routed(
+                scope, receive, send, match, headers, tag, traceparent, entry
+            )
         elif self._fallback is not None:
             entry["fallback"] = True
             status = await self._fallback(scope, receive, send, request_id)
@@ -116,6 +120,7 @@ class DataPlane:
         match: RouteMatch,
         headers: list[tuple[bytes, bytes]],
         tag: str | None,
+        traceparent: bytes | None,
         entry: dict[str, object],
     ) -> int:
         request_id = str(entry["request_id"])
@@ -146,12 +151,15 @@ class DataPlane:
             raw_path=scope.get("raw_path") or b"",
         )
         revision_header = (b"x-gaia-revision", resolved.label)
+        trace = self._invoker.begin_trace(traceparent)
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger="http", event=event
+                resolved, request_id=request_id, trigger="http", event=event, trace=trace
             )
         except RuntimeAdapterError as exc:
             failure = failure_answer(exc, request_id, revision_header)
+            if trace is not None:  # a failure's trace is the one worth finding
+                failure.headers.append((b"traceparent", trace.run.encode()))
             return await json_error(
                 send,
                 failure.status,

@@ -15,9 +15,11 @@ from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.metrics import Metrics, RevisionMetrics
 from gateway.snapshot import Snapshot
+from gateway.tracing import Trace, Tracer, event_traceparent
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import Sticky
 from runtime_adapters.base import (
+    QUEUE_TIMING,
     Event,
     FunctionFailed,
     Invocation,
@@ -29,6 +31,20 @@ from runtime_adapters.base import (
 )
 
 log = logging.getLogger("gaia.invoke")
+# Triggers whose caller waits for the answer: their dispatch span is a server's.
+_SERVER_TRIGGERS = frozenset({"http", "admin"})
+_TRACEPARENT = b"traceparent"
+
+
+def carrying(result: InvocationResult, trace: Trace) -> InvocationResult:
+    """The answer with the trace on, unless the function put a traceparent there itself."""
+    if any(name.lower() == _TRACEPARENT for name, _ in result.headers):
+        return result
+    return InvocationResult(
+        status=result.status,
+        headers=[*result.headers, (_TRACEPARENT, trace.run.encode())],
+        body=result.body,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,9 +58,12 @@ class Resolved:
 
 
 class Invoker:
-    def __init__(self, *, control: ControlPlane, metrics: Metrics) -> None:
+    def __init__(
+        self, *, control: ControlPlane, metrics: Metrics, tracer: Tracer | None = None
+    ) -> None:
         self._control = control
         self._metrics = metrics
+        self.tracer = tracer if tracer is not None else Tracer()
         # Resolved objects per (function, alias, revision) for the current snapshot: the
         # hot path then allocates nothing to name the revision it picked.
         self._resolved: dict[tuple[str, str, int], Resolved] = {}
@@ -92,6 +111,10 @@ class Invoker:
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
         return self._resolved_of(target.function, alias_name, revision)
 
+    def begin_trace(self, incoming: str | bytes | None) -> Trace | None:
+        """The trace an invocation joins, from its event's `traceparent` (None: untraced)."""
+        return self.tracer.begin(incoming)
+
     async def invoke_many(
         self,
         resolved: Resolved,
@@ -101,11 +124,19 @@ class Invoker:
         events: Sequence[Event],
     ) -> list[InvocationResult | RuntimeAdapterError]:
         """Run events in order on one instance, stopping after the first failure; an
-        entry per event that ran. An error that ends the whole run is that of its first."""
+        entry per event that ran. An error that ends the whole run is that of its first.
+        Each event keeps its own trace."""
         key = resolved.key
+        traces = [self.tracer.begin(event_traceparent(event)) for event in events]
         invocations = [
-            Invocation(request_id=rid, trigger=trigger, alias=resolved.alias, event=event)
-            for rid, event in zip(request_ids, events, strict=True)
+            Invocation(
+                request_id=rid,
+                trigger=trigger,
+                alias=resolved.alias,
+                event=event,
+                traceparent=trace.run if trace is not None else "",
+            )
+            for rid, event, trace in zip(request_ids, events, traces, strict=True)
         ]
         started = time.perf_counter()
         runtime = self._control.runtime_for(self._control.snapshot.revisions[key])
@@ -119,29 +150,53 @@ class Invoker:
             results = [exc]
         each = (time.perf_counter() - started) / max(1, len(results))
         codes: dict[int, int] = {}
-        for result, invocation in zip(results, invocations, strict=False):
+        for n, (result, invocation) in enumerate(zip(results, invocations, strict=False)):
             code = result.status
             codes[code] = codes.get(code, 0) + 1
             if isinstance(result, FunctionFailed):
                 self._log_failure(resolved, invocation.request_id, trigger, result)
             elif isinstance(result, PoolSaturated):
                 resolved.metrics.refused(result.reason)
+            trace = traces[n]
+            if trace is not None:
+                if isinstance(result, InvocationResult):
+                    results[n] = carrying(result, trace)
+                # The run's events ran one after another: each its share of the time.
+                run_start = trace.started_ns + int(n * each * 1e9)
+                self._end_trace(
+                    trace, resolved, invocation.request_id, trigger, result,
+                    run=(run_start, run_start + int(each * 1e9)),
+                )  # fmt: skip
         for code, count in codes.items():
             resolved.metrics.observe(code, each, count)
         return results
 
     async def invoke(
-        self, resolved: Resolved, *, request_id: str, trigger: str, event: Event
+        self,
+        resolved: Resolved,
+        *,
+        request_id: str,
+        trigger: str,
+        event: Event,
+        trace: Trace | None = None,
     ) -> InvocationResult:
-        """Run the invocation; RuntimeAdapterError subclasses carry the status to answer."""
+        """Run the invocation; RuntimeAdapterError subclasses carry the status to answer.
+        A traced invocation's answer carries its trace on (a `traceparent` header)."""
         key = resolved.key
         invocation = Invocation(
-            request_id=request_id, trigger=trigger, alias=resolved.alias, event=event
+            request_id=request_id,
+            trigger=trigger,
+            alias=resolved.alias,
+            event=event,
+            traceparent=trace.run if trace is not None else "",
         )
         started = time.perf_counter()
         spec = self._control.snapshot.revisions[key]
         runtime = self._control.runtime_for(spec)
         code = 500
+        outcome: InvocationResult | RuntimeAdapterError | None = None
+        # The pool tells a traced invocation's wait for a slot through this.
+        timing = QUEUE_TIMING.set(trace.queue) if trace is not None else None
         try:
             try:
                 result = await runtime.invoke(key, invocation)
@@ -150,20 +205,63 @@ class Invoker:
                 await self._control.ensure_warm(key)
                 result = await runtime.invoke(key, invocation)
             code = result.status
+            if trace is not None:
+                result = carrying(result, trace)
+            outcome = result
             return result
         except FunctionFailed as exc:
-            code = exc.status
+            code, outcome = exc.status, exc
             self._log_failure(resolved, request_id, trigger, exc)
             raise
         except PoolSaturated as exc:
-            code = exc.status
+            code, outcome = exc.status, exc
             resolved.metrics.refused(exc.reason)
             raise
         except RuntimeAdapterError as exc:
-            code = exc.status
+            code, outcome = exc.status, exc
             raise
         finally:
             resolved.metrics.observe(code, time.perf_counter() - started)
+            if trace is not None:
+                assert timing is not None
+                QUEUE_TIMING.reset(timing)
+                self._end_trace(trace, resolved, request_id, trigger, outcome)
+
+    def _end_trace(
+        self,
+        trace: Trace,
+        resolved: Resolved,
+        request_id: str,
+        trigger: str,
+        outcome: InvocationResult | RuntimeAdapterError | None,
+        *,
+        run: tuple[int, int] | None = None,
+    ) -> None:
+        if not self.tracer.exporting:
+            return
+        if isinstance(outcome, InvocationResult):
+            status, error = outcome.status, None
+            if status >= 500:
+                error = f"the function answered status {status}"
+        elif outcome is not None:
+            status, error = outcome.status, outcome.message
+        else:
+            status, error = 500, "cancelled"
+        self.tracer.end(
+            trace,
+            kind="server" if trigger in _SERVER_TRIGGERS else "consumer",
+            attributes={
+                "gaia.function": resolved.key.function,
+                "gaia.revision": resolved.key.revision,
+                "gaia.alias": resolved.alias,
+                "gaia.trigger": trigger,
+                "gaia.request_id": request_id,
+                "gaia.status": status,
+            },
+            error=error,
+            run_start_ns=run[0] if run else None,
+            run_end_ns=run[1] if run else None,
+        )
 
     @staticmethod
     def _log_failure(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -37,9 +38,11 @@ from gateway.invoker import Invoker
 from gateway.listener_logs import as_listener
 from gateway.logs import FunctionLogs, stamped
 from gateway.metrics import Metrics
+from gateway.otel import TracingUnavailable, exporter_from_env
 from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
+from gateway.tracing import Tracer
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.base import LogSink
@@ -83,6 +86,10 @@ async def gateway_services(
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_token(home)
     try:
+        tracer = Tracer(exporter_from_env(os.environ))
+    except TracingUnavailable as exc:
+        raise StartupError(str(exc)) from exc
+    try:
         store = open_store(settings.store_url, home=home)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
@@ -100,7 +107,7 @@ async def gateway_services(
     )
     metrics = Metrics()
     metrics.add_pool_source(lambda: [pool for r in started.values() for pool in r.status()])
-    invoker = Invoker(control=control, metrics=metrics)
+    invoker = Invoker(control=control, metrics=metrics, tracer=tracer)
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
     )
@@ -137,6 +144,7 @@ async def gateway_services(
         for runtime in started.values():
             await runtime.aclose()
         store.close()
+        tracer.shutdown()  # sends the spans still batched
 
 
 async def _apply_initial(settings: Settings, control: ControlPlane) -> None:

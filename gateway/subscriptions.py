@@ -17,6 +17,7 @@ from gateway.errors import GaiaError
 from gateway.invoker import Invoker, Resolved
 from gateway.snapshot import trigger_target
 from gateway.store import StoredState, TriggerRecord
+from gateway.tracing import event_traceparent
 from routing.errors import RoutingError
 from routing.names import Target
 from routing.traffic import Sticky
@@ -60,7 +61,11 @@ class TargetDispatch:
         label = resolved.label.decode()
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger=self._trigger_id, event=event
+                resolved,
+                request_id=request_id,
+                trigger=self._trigger_id,
+                event=event,
+                trace=self._invoker.begin_trace(event_traceparent(event)),
             )
         except RuntimeAdapterError as exc:
             return Dispatched(revision=label, outcome=exc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -106,6 +107,22 @@ class Invocation(msgspec.Struct, frozen=True, kw_only=True):
     trigger: str
     alias: str
     event: Event
+    # W3C traceparent of the span the function runs under ("" when untraced): a Python
+    # handler's `context.traceparent`, a container's `traceparent` request header.
+    traceparent: str = ""
+
+
+class QueueTiming:
+    """How long a traced invocation waited for a free slot, told by its pool through
+    QUEUE_TIMING (set by whoever traces it, in the task that awaits the invocation)."""
+
+    __slots__ = ("waited_s",)
+
+    def __init__(self) -> None:
+        self.waited_s = 0.0
+
+
+QUEUE_TIMING: ContextVar[QueueTiming | None] = ContextVar("gaia_queue_timing", default=None)
 
 
 class InvocationResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,6 +22,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from runtime_adapters.admission import WaitEstimate, retry_after
 from runtime_adapters.base import (
+    QUEUE_TIMING,
     Invocation,
     InvocationResult,
     PoolSaturated,
@@ -156,6 +157,9 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         instance = await self._wait_for_slot()
         waited = self._loop.time() - queued_at
         self._queue_wait.observe(waited)
+        timing = QUEUE_TIMING.get()
+        if timing is not None:
+            timing.waited_s = waited
         return instance, timeout_s - waited
 
     async def _wait_for_slot(self) -> InstanceT:

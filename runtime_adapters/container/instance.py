@@ -237,11 +237,19 @@ _CLOUDEVENT = [(b"content-type", b"application/cloudevents+json")]
 
 def _request(invocation: Invocation) -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
     """An HTTP event as the request it was; any other event as a CloudEvents 1.0
-    structured-mode POST to /."""
+    structured-mode POST to /. A traced invocation's `traceparent` header is the span
+    the instance runs under, as a tracing proxy passes it on."""
     event = invocation.event
     if isinstance(event, HttpRequest):
         target = event.path
         if event.query_string:
             target += "?" + event.query_string.decode("latin-1")
-        return event.method, target, event.headers, event.body
-    return "POST", "/", _CLOUDEVENT, msgspec.json.encode(event)
+        headers = event.headers
+        if invocation.traceparent:
+            headers = [(n, v) for n, v in headers if n.lower() != b"traceparent"]
+            headers.append((b"traceparent", invocation.traceparent.encode()))
+        return event.method, target, headers, event.body
+    headers = _CLOUDEVENT
+    if invocation.traceparent:
+        headers = [*headers, (b"traceparent", invocation.traceparent.encode())]
+    return "POST", "/", headers, msgspec.json.encode(event)
