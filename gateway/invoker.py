@@ -15,7 +15,7 @@ from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.metrics import Metrics, RevisionMetrics
 from gateway.snapshot import Snapshot
-from gateway.tracing import Trace, Tracer, event_traceparent
+from gateway.tracing import SpanKind, Trace, Tracer, event_traceparent
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import Sticky
 from runtime_adapters.base import (
@@ -31,8 +31,6 @@ from runtime_adapters.base import (
 )
 
 log = logging.getLogger("gaia.invoke")
-# Triggers whose caller waits for the answer: their dispatch span is a server's.
-_SERVER_TRIGGERS = frozenset({"http", "admin"})
 _TRACEPARENT = b"traceparent"
 
 
@@ -111,9 +109,11 @@ class Invoker:
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
         return self._resolved_of(target.function, alias_name, revision)
 
-    def begin_trace(self, incoming: str | bytes | None) -> Trace | None:
+    def begin_trace(
+        self, incoming: str | bytes | None, *, kind: SpanKind = "server"
+    ) -> Trace | None:
         """The trace an invocation joins, from its event's `traceparent` (None: untraced)."""
-        return self.tracer.begin(incoming)
+        return self.tracer.begin(incoming, kind=kind)
 
     async def invoke_many(
         self,
@@ -127,7 +127,7 @@ class Invoker:
         entry per event that ran. An error that ends the whole run is that of its first.
         Each event keeps its own trace."""
         key = resolved.key
-        traces = [self.tracer.begin(event_traceparent(event)) for event in events]
+        traces = [self.tracer.begin(event_traceparent(event), kind="consumer") for event in events]
         invocations = [
             Invocation(
                 request_id=rid,
@@ -249,7 +249,6 @@ class Invoker:
             status, error = 500, "cancelled"
         self.tracer.end(
             trace,
-            kind="server" if trigger in _SERVER_TRIGGERS else "consumer",
             attributes={
                 "gaia.function": resolved.key.function,
                 "gaia.revision": resolved.key.revision,

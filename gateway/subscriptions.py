@@ -65,7 +65,7 @@ class TargetDispatch:
                 request_id=request_id,
                 trigger=self._trigger_id,
                 event=event,
-                trace=self._invoker.begin_trace(event_traceparent(event)),
+                trace=self._invoker.begin_trace(event_traceparent(event), kind="consumer"),
             )
         except RuntimeAdapterError as exc:
             return Dispatched(revision=label, outcome=exc)

@@ -88,10 +88,15 @@ class Trace:
     """One invocation's place in a trace: its parent (None: the gateway started the
     trace), the span the function runs under, and what the pool says of its wait."""
 
-    __slots__ = ("flags", "parent_id", "queue", "run", "run_id", "started_ns", "trace_id")
+    __slots__ = ("flags", "kind", "parent_id", "queue", "run", "run_id", "started_ns", "trace_id")
 
-    def __init__(self, trace_id: str, parent_id: str | None, flags: int) -> None:
+    def __init__(
+        self, trace_id: str, parent_id: str | None, flags: int, kind: SpanKind = "server"
+    ) -> None:
         self.trace_id = trace_id
+        # The dispatch span's kind: a server's when a caller waits for the answer (HTTP),
+        # a consumer's for a queue's message.
+        self.kind = kind
         self.parent_id = parent_id
         self.flags = flags
         self.run_id = new_span_id()
@@ -142,22 +147,21 @@ class Tracer:
     def exporting(self) -> bool:
         return self._exporter is not None
 
-    def begin(self, incoming: str | bytes | None) -> Trace | None:
+    def begin(self, incoming: str | bytes | None, *, kind: SpanKind = "server") -> Trace | None:
         """The trace an invocation joins (`incoming` is its traceparent, if any), a new one
         when exporting, else None: untraced work costs nothing more."""
         parent = parse_traceparent(incoming) if incoming is not None else None
         if parent is not None:
-            return Trace(parent.trace_id, parent.span_id, parent.flags)
+            return Trace(parent.trace_id, parent.span_id, parent.flags, kind)
         if self._exporter is None:
             return None
         trace_id = new_trace_id()
-        return Trace(trace_id, None, SAMPLED if self._exporter.sample(trace_id) else 0)
+        return Trace(trace_id, None, SAMPLED if self._exporter.sample(trace_id) else 0, kind)
 
     def end(
         self,
         trace: Trace,
         *,
-        kind: SpanKind,
         attributes: Mapping[str, str | int],
         error: str | None,
         run_start_ns: int | None = None,
@@ -181,7 +185,7 @@ class Tracer:
                 span_id=span_id,
                 parent_id=parent_id,
                 remote_parent=dispatch and parent_id is not None,
-                kind=kind if dispatch else "internal",
+                kind=trace.kind if dispatch else "internal",
                 start_ns=start,
                 end_ns=end,
                 attributes=attributes,

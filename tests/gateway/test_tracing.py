@@ -107,7 +107,7 @@ def test_spans_for_dispatch_queue_wait_and_run_reach_the_sdk() -> None:
     trace = tracer.begin("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     assert trace is not None
     trace.queue.waited_s = 0.002
-    tracer.end(trace, kind="server", attributes={"gaia.function": "hello"}, error="boom")
+    tracer.end(trace, attributes={"gaia.function": "hello"}, error="boom")
     spans = {span.name: span for span in memory.get_finished_spans()}
     assert set(spans) == {"gaia.dispatch", "gaia.queue_wait", "gaia.function"}
     dispatch, wait, run = spans["gaia.dispatch"], spans["gaia.queue_wait"], spans["gaia.function"]
@@ -140,8 +140,8 @@ def test_a_trace_the_gateway_starts_is_sampled_by_the_sdks_sampler(
 def test_unsampled_traces_export_nothing() -> None:
     exporter, memory = _exported()
     tracer = Tracer(exporter)
-    trace = Trace("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", 0)
-    tracer.end(trace, kind="consumer", attributes={}, error=None)
+    trace = Trace("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", 0, "consumer")
+    tracer.end(trace, attributes={}, error=None)
     assert memory.get_finished_spans() == ()
 
 
@@ -153,3 +153,15 @@ def test_the_exporter_is_switched_on_by_the_sdks_own_variables() -> None:
     assert isinstance(exporter_from_env(endpoint), OtlpExporter)
     with pytest.raises(TracingUnavailable, match="expected http/protobuf"):
         exporter_from_env({**endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+
+
+def test_a_queue_messages_dispatch_is_a_consumer_span() -> None:
+    exporter, memory = _exported()
+    tracer = Tracer(exporter)
+    trace = tracer.begin(None, kind="consumer")
+    assert trace is not None
+    tracer.end(trace, attributes={}, error=None)
+    spans = {span.name: span for span in memory.get_finished_spans()}
+    assert spans["gaia.dispatch"].kind == SpanKind.CONSUMER
+    assert spans["gaia.dispatch"].parent is None, "a trace the gateway started"
+    assert "gaia.queue_wait" not in spans, "it did not wait"
