@@ -27,6 +27,10 @@ def test_a_ring_keeps_the_newest_lines_of_each_function_only() -> None:
     assert logs.recent("ghost", LogFilter()) == []
     with pytest.raises(ValueError, match="at least 1"):
         FunctionLogs(capacity=0)
+    default = FunctionLogs()
+    for n in range(1005):
+        default.publish(_line(n))
+    assert [r["n"] for r in default.recent("hello", LogFilter())] == list(range(5, 1005))
 
 
 def test_filters_by_revision_level_and_age() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import string
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -153,6 +154,16 @@ def test_the_exporter_is_switched_on_by_the_sdks_own_variables() -> None:
     assert isinstance(exporter_from_env(endpoint), OtlpExporter)
     with pytest.raises(TracingUnavailable, match="expected http/protobuf"):
         exporter_from_env({**endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+
+
+def test_an_endpoint_without_the_sdk_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What an install without gaia[otel] finds: no OTLP exporter module.
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.trace_exporter", None)
+    endpoint = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    with pytest.raises(TracingUnavailable, match=r"pip install 'gaia\[otel\]'"):
+        exporter_from_env(endpoint)
 
 
 def test_a_queue_messages_dispatch_is_a_consumer_span() -> None:

@@ -47,6 +47,7 @@ def spans_of(body: bytes) -> list[dict[str, Any]]:
                         "end": span.end_time_unix_nano,
                         "attributes": {a.key: _value(a.value) for a in span.attributes},
                         "service": resource.get("service.name"),
+                        "resource": resource,
                         "scope": scope_spans.scope.name,
                     }
                 )

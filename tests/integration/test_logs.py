@@ -135,6 +135,14 @@ def test_function_output_is_attributed_and_gaia_logs_filters_and_follows(
     human = gaia.cli("logs", "chatty")
     assert f"stdout: out {ok_id}" in human.stdout
     assert f"chatty@1  {ok_id}  GET /chatty 200" in human.stdout
+    with gaia.admin() as admin:
+        invoked = admin.post("/v1/functions/chatty/invoke")
+    admin_id = invoked.headers["x-request-id"]
+    admin_lines = wait_for(
+        lambda: [line for line in api_lines() if line.get("request_id") == admin_id],
+        what="the lines of an invocation through the admin API",
+    )
+    assert {line["trigger"] for line in admin_lines} == {"admin"}
     bad = gaia.cli("logs", "chatty", "--since", "soon")
     assert bad.returncode == 2 and "expected a duration" in bad.stderr
     missing = gaia.cli("logs", "ghost")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from tests.triggers.kafka.kit import new_topic, produce, read, topic_name
 from tests.triggers.kit import eventually
 from tests.triggers.nats.kit import connected, listen, unique
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 OBSERVED = """
 def handler(event, context):
     data = getattr(event, "data", None)
@@ -119,6 +122,7 @@ functions:
                  reply_stream: "{replies}"}}
       - cron: {{schedule: "@every 1s"}}
       - http: {{path: "/items/{{id}}"}}
+      - nats: {{servers: {nats_server.url}, subject: {unique("obs.core.")}}}
 """
     )
     gaia = Gaia(root / "home").start("-f", str(root / "gaia.yaml"))
@@ -127,7 +131,7 @@ functions:
         def running(trigger: str) -> bool:
             return bool(trigger_state(gaia, trigger)["status"] == "running")
 
-        for trigger in ("obs/kafka/0", "obs/nats/1", "obs/redis/2"):
+        for trigger in ("obs/kafka/0", "obs/nats/1", "obs/redis/2", "obs/nats/5"):
             wait_for(partial(running, trigger), what=f"{trigger} running")
         traced = [("traceparent", KAFKA_TRACE.encode())]
         asyncio.run(produce(tansu.bootstrap, topic, [(b"a", b'"ok"')], headers=traced, partition=0))
@@ -281,3 +285,13 @@ def test_the_grafana_dashboard_asks_only_for_metrics_this_gateway_exports(
     }
     missing = dashboard_metric_names() - series
     assert not missing, f"the dashboard asks for metrics gaia does not export: {missing}"
+
+
+def test_every_metric_the_readme_documents_is_exported(observed: Observed) -> None:
+    section = README.read_text().split("### Metrics", 1)[1].split("\n### ", 1)[0]
+    documented = set(re.findall(r"`(gateway_[a-z_]+)", section))
+    assert len(documented) >= 25, documented
+    exported = {family.name for family in text_string_to_metric_families(_metrics(observed.gaia))}
+    # The parser names a counter without its _total.
+    missing = {name for name in documented if name.removesuffix("_total") not in exported}
+    assert not missing, f"documented, not exported: {missing}"

@@ -75,7 +75,11 @@ def test_a_traceparent_is_carried_on_and_spans_reach_an_otlp_receiver(
 ) -> None:
     write_function(tmp_path / "traced", TRACED)
     (tmp_path / "gaia.yaml").write_text(CONFIG)
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
+    }
     gaia = gaia_factory(extra_env=env).start("-f", str(tmp_path / "gaia.yaml"))
     with gaia.data() as http:
         joined = http.get("/traced", headers={"traceparent": INCOMING})
@@ -98,6 +102,7 @@ def test_a_traceparent_is_carried_on_and_spans_reach_an_otlp_receiver(
     assert run["kind"] == INTERNAL
     assert dispatch["start"] <= run["start"] <= run["end"] <= dispatch["end"]
     assert dispatch["service"] == "gaia" and dispatch["scope"] == "gaia"
+    assert dispatch["resource"]["deployment.environment"] == "test"
     assert dispatch["attributes"] == {
         "gaia.function": "traced",
         "gaia.revision": 1,
