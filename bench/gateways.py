@@ -28,12 +28,11 @@ from bench.common import (
     Processes,
     WrkResult,
     command_line,
-    descendants,
+    family_cpu_ticks,
     free_port,
     machine,
     markdown_table,
     progress,
-    read_stat,
     run_script,
     run_wrk,
     wait_serving,
@@ -50,8 +49,7 @@ class Target:
     companion: Callable[[], Proc] | None = None
 
     def cpu_ticks(self) -> int:
-        family = [self.proc.pid, *(stat.pid for stat in descendants(self.proc.pid))]
-        return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
+        return family_cpu_ticks(self.proc.pid)
 
 
 def start(procs: Processes, workdir: Path, name: str, code: Path) -> tuple[Proc, int, int]:
