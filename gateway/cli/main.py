@@ -460,12 +460,14 @@ def status(output: str) -> None:
             )
     table(["alias", "traffic", "ready", "age"], rows)
     pools = [
-        [p["revision"], p["instances"], p["ready"], p["in_flight"], p["queued"]]
+        [p["revision"], p["instances"], p["ready"], p["busy"], p["starting"], p["in_flight"],
+         p["queued"], p["cold_starts"]]
         for p in result["pools"]
-    ]
+    ]  # fmt: skip
     if pools:
         click.echo()
-        table(["revision", "instances", "ready", "in flight", "queued"], pools)
+        headers = ["revision", "instances", "ready", "busy", "starting", "in flight", "queued"]
+        table([*headers, "cold starts"], pools)
 
 
 cli.add_command(triggers)

@@ -271,6 +271,15 @@ def test_the_admin_status_shows_pools_by_state(observed: Observed) -> None:
     [pool] = [p for p in pools if p["revision"] == "obs@1"]
     assert pool["cold_starts"] >= 1 and pool["starting"] == 0
     assert 0 <= pool["busy"] <= pool["ready"] <= pool["instances"]
+    shown = observed.gaia.cli("status")
+    assert shown.returncode == 0, shown.stderr
+    header = next(line for line in shown.stdout.splitlines() if "COLD STARTS" in line)
+    assert header.split() == [
+        "REVISION", "INSTANCES", "READY", "BUSY", "STARTING", "IN", "FLIGHT", "QUEUED", "COLD",
+        "STARTS",
+    ]  # fmt: skip
+    row = next(line for line in shown.stdout.splitlines() if line.lstrip().startswith("obs@1"))
+    assert int(row.split()[-1]) == pool["cold_starts"]
 
 
 def test_the_grafana_dashboard_asks_only_for_metrics_this_gateway_exports(
