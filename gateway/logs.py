@@ -11,12 +11,12 @@ queue put per line of its function only.
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 LogRecord = dict[str, object]
 
@@ -37,16 +37,14 @@ class LogTime:
         self._prefix = ""
 
     def __call__(self, epoch: float) -> str:
-        # Rounded to the microsecond as datetime.fromtimestamp rounds.
-        fraction, whole = math.modf(epoch)
-        micro = round(fraction * 1_000_000)
-        second = int(whole)
-        if micro >= 1_000_000:
-            second, micro = second + 1, micro - 1_000_000
+        # Every request's access line calls this, so no format specs (`:06d` alone
+        # measured several times the rest): the microseconds padded by adding 10**6.
+        micros = round(epoch * 1_000_000)
+        second = micros // 1_000_000
         if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{micro:06d}Z"
+        return self._prefix + str(micros - second * 1_000_000 + 1_000_000)[1:] + "Z"
 
 
 log_time = LogTime()
@@ -64,13 +62,22 @@ class LogFilter:
         if self.level not in LEVELS:
             raise ValueError(f"expected one of {', '.join(LEVELS)}, got {self.level!r}")
 
-    def admits(self, at: float, record: LogRecord) -> bool:
-        if self.since is not None and at < self.since:
+    def admits(self, record: LogRecord) -> bool:
+        if self.since is not None and _epoch(record.get("time")) < self.since:
             return False
         if self.revision is not None and record.get("revision") != self.revision:
             return False
         level = record.get("level")
         return LEVELS.get(level if isinstance(level, str) else "info", 20) >= LEVELS[self.level]
+
+
+def _epoch(text: object) -> float:
+    """A line's `time` as epoch seconds, read only when a reader asks for `since`: the
+    lines keep no number of their own, so publishing one computes nothing."""
+    try:
+        return datetime.fromisoformat(str(text)).timestamp()
+    except ValueError:
+        return 0.0
 
 
 class _Follower:
@@ -81,8 +88,8 @@ class _Follower:
         self.queue: asyncio.Queue[LogRecord] = asyncio.Queue(FOLLOWER_BACKLOG)
         self.dropped = 0
 
-    def offer(self, at: float, record: LogRecord) -> None:
-        if not self.filter.admits(at, record):
+    def offer(self, record: LogRecord) -> None:
+        if not self.filter.admits(record):
             return
         try:
             self.queue.put_nowait(record)
@@ -98,7 +105,7 @@ class FunctionLogs:
         if capacity < 1:
             raise ValueError(f"expected a capacity of at least 1 line, got {capacity}")
         self._capacity = capacity
-        self._rings: dict[str, deque[tuple[float, LogRecord]]] = {}
+        self._rings: dict[str, deque[LogRecord]] = {}
         self._followers: dict[str, set[_Follower]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.get_ident()
@@ -117,20 +124,18 @@ class FunctionLogs:
         if threading.get_ident() != self._thread and self._loop is not None:
             self._loop.call_soon_threadsafe(self.publish, record)
             return
-        at = time.time()
         ring = self._rings.get(function)
         if ring is None:
             ring = self._rings[function] = deque(maxlen=self._capacity)
-        ring.append((at, record))
+        ring.append(record)
         followers = self._followers.get(function)
         if followers:
             for follower in followers:
-                follower.offer(at, record)
+                follower.offer(record)
 
     def recent(self, function: str, log_filter: LogFilter) -> list[LogRecord]:
         """The kept lines of `function` that `log_filter` admits, oldest first."""
-        ring = self._rings.get(function, ())
-        return [record for at, record in ring if log_filter.admits(at, record)]
+        return [record for record in self._rings.get(function, ()) if log_filter.admits(record)]
 
     def followers(self) -> dict[str, int]:
         """Functions someone follows now, with how many follow each."""

@@ -13,7 +13,8 @@ from gateway.logs import FunctionLogs, LogFilter, LogRecord, log_time, stamped
 
 
 def _line(n: int, **more: object) -> LogRecord:
-    return {"function": "hello", "revision": 1, "level": "info", "n": n, **more}
+    at = log_time(time.time())
+    return {"time": at, "function": "hello", "revision": 1, "level": "info", "n": n, **more}
 
 
 def test_a_ring_keeps_the_newest_lines_of_each_function_only() -> None:
@@ -44,6 +45,10 @@ def test_filters_by_revision_level_and_age() -> None:
     assert [r["n"] for r in logs.recent("hello", LogFilter(revision=2))] == [2]
     assert logs.recent("hello", LogFilter(since=time.time() + 60)) == []
     assert len(logs.recent("hello", LogFilter(since=time.time() - 60))) == 4
+    old = _line(5, time=log_time(time.time() - 600))
+    logs.publish(old)
+    assert old not in logs.recent("hello", LogFilter(since=time.time() - 60))
+    assert old in logs.recent("hello", LogFilter(since=time.time() - 601))
     with pytest.raises(ValueError, match="expected one of debug, info, warning"):
         LogFilter(level="loud")
 
