@@ -146,26 +146,38 @@ class FunctionLogs:
         for function in functions:
             self._rings.pop(function, None)
 
-    async def follow(self, function: str, log_filter: LogFilter) -> AsyncGenerator[LogRecord, None]:
-        """The kept lines, then each new one as it comes, until the caller stops
-        iterating (a client that leaves); then the follower is gone."""
+    async def follow(
+        self, function: str, log_filter: LogFilter
+    ) -> AsyncGenerator[list[LogRecord], None]:
+        """The kept lines, then the new ones in batches as they come, until the caller
+        stops iterating (a client that leaves); then the follower is gone. A batch holds
+        every line published since the follower last ran, so a busy function's lines
+        leave in one write per event loop pass rather than one each."""
         follower = _Follower(log_filter)
         # Registered before the backlog is read: nothing published in between is lost.
         self._followers.setdefault(function, set()).add(follower)
+        queue = follower.queue
         try:
-            for record in self.recent(function, log_filter):
-                yield record
+            backlog = self.recent(function, log_filter)
+            if backlog:
+                yield backlog
             while True:
-                yield await follower.queue.get()
-                if follower.dropped and follower.queue.empty():
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                if follower.dropped:
                     # Where the gap is: after the lines that were kept.
-                    dropped, follower.dropped = follower.dropped, 0
-                    yield {
-                        "time": log_time(time.time()),
-                        "level": "warning",
-                        "function": function,
-                        "message": f"{dropped} lines were dropped: this follower read too slowly",
-                    }
+                    batch.append(
+                        {
+                            "time": log_time(time.time()),
+                            "level": "warning",
+                            "function": function,
+                            "message": f"{follower.dropped} lines were dropped: this follower"
+                            " read too slowly",
+                        }
+                    )
+                    follower.dropped = 0
+                yield batch
         finally:
             followers = self._followers.get(function)
             if followers is not None:

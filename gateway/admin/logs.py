@@ -70,7 +70,7 @@ class LogRoutes:
 
         async def lines() -> AsyncIterator[bytes]:
             # Ends when the client leaves: Starlette cancels the stream on its disconnect.
-            async for record in self._logs.follow(name, log_filter):
-                yield _encode(record) + b"\n"
+            async for batch in self._logs.follow(name, log_filter):
+                yield _lines(batch)
 
         return StreamingResponse(lines(), media_type=NDJSON)
