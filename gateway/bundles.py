@@ -7,6 +7,7 @@ bundle, once written, is never modified (files are made read-only).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -15,7 +16,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from gateway.errors import InvalidInput
@@ -59,18 +60,29 @@ def digest(code_dir: Path, revision_config: Mapping[str, object]) -> str:
     return hasher.hexdigest()
 
 
-def pack(code_dir: Path) -> bytes:
-    """A gzip tarball of the code directory, as the CLI uploads it."""
+def pack(code_dir: Path, *, without: Collection[str] = ()) -> bytes:
+    """A gzip tarball of the code directory, as the CLI uploads it; `without` names
+    top-level entries left out (a stored bundle's installed requirements). The same
+    files give the same bytes: no times or owners are recorded, so a manifest that
+    carries a bundle (gaia k8s render) changes only when the code does."""
     buffer = io.BytesIO()
     total = 0
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for rel, path in iter_files(code_dir):
+            if rel.split("/", 1)[0] in without:
+                continue
             total += path.stat().st_size
             if total > MAX_BUNDLE_BYTES:
                 raise InvalidInput(
                     f"code directory is larger than {MAX_BUNDLE_BYTES // 2**20} MiB", field="code"
                 )
-            tar.add(path, arcname=rel, recursive=False)
+            info = tar.gettarinfo(path, arcname=rel)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with path.open("rb") as data:
+                tar.addfile(info, data)
     return buffer.getvalue()
 
 
@@ -92,6 +104,11 @@ class BundleStore:
 
     def path(self, bundle_digest: str) -> Path:
         return self.root / bundle_digest
+
+    def code(self, bundle_digest: str) -> bytes:
+        """A stored bundle's code as it was published: without its installed requirements,
+        which a gateway installs again from requirements.txt."""
+        return pack(self.path(bundle_digest), without=(DEPS_DIR,))
 
     def remove(self, bundle_digest: str) -> None:
         shutil.rmtree(self.path(bundle_digest), ignore_errors=True)

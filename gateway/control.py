@@ -178,6 +178,13 @@ class ControlPlane:
         self.function(function)
         return [r for r in self._state.revisions if r.function == function]
 
+    def revision_code(self, function: str, number: int) -> bytes:
+        """A revision's code as a gzip tarball, as it was published (see BundleStore.code)."""
+        for record in self.revisions(function):
+            if record.number == number:
+                return self._bundles.code(record.digest)
+        raise NotFound(f"revision {function}@{number} does not exist", field="revision")
+
     def alias(self, function: str, name: str) -> AliasRecord:
         self.function(function)
         for record in self._state.aliases:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 HOME_DIR = ".gaia"
+# The admin bearer token, in the home; the gateway writes it and the CLI reads it.
+TOKEN_FILE = "admin-token"
 
 
 def discover_home(start: Path) -> Path | None:

@@ -42,8 +42,8 @@ _TRIGGER_LABELS = ["trigger", "kind", "function_name"]
 
 
 class RevisionMetrics:
-    """The counters of one (function, revision, alias): what the invoker adds to per
-    invocation, and what a dashboard reads per revision (rate, errors, quantiles)."""
+    """The counters of one (function, revision, alias), which the invoker adds to per
+    invocation (the dashboard reads them through `collect()`, gateway/ui/counters.py)."""
 
     __slots__ = ("alias", "codes", "function", "latency", "revision", "shed")
 
@@ -65,15 +65,6 @@ class RevisionMetrics:
     def refused(self, reason: str) -> None:
         """An invocation shed without running (PoolSaturated), by `reason`."""
         self.shed[reason] = self.shed.get(reason, 0) + 1
-
-    @property
-    def invocations(self) -> int:
-        return sum(self.codes.values())
-
-    @property
-    def errors(self) -> int:
-        """Invocations answered with a 5xx: the function failed, timed out, was lost or shed."""
-        return sum(count for code, count in self.codes.items() if code >= 500)
 
 
 def _histogram_buckets(histogram: Histogram) -> list[tuple[str, float]]:

@@ -43,6 +43,8 @@ from gateway.settings import Settings
 from gateway.store import open_store
 from gateway.subscriptions import Subscriptions
 from gateway.tracing import Tracer
+from gateway.ui.counters import CollectorCounters
+from gateway.ui.dashboard import Dashboard
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
 from runtime_adapters.base import LogSink
@@ -66,6 +68,7 @@ class Services:
     started_at: float
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
+    dashboard: Dashboard
 
 
 def find_examples() -> Path | None:
@@ -119,6 +122,10 @@ async def gateway_services(
         body_limit=settings.body_limit,
         drain_timeout_s=settings.drain_timeout_s,
     )
+    # Reads the counters the data plane keeps anyway, on its own clock.
+    dashboard = Dashboard(
+        control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
+    )
     try:
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
@@ -127,6 +134,7 @@ async def gateway_services(
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
+        dashboard.start()
         yield Services(
             settings=settings,
             control=control,
@@ -136,8 +144,10 @@ async def gateway_services(
             token=token,
             started_at=time.time(),
             legacy=legacy,
+            dashboard=dashboard,
         )
     finally:
+        await dashboard.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
@@ -233,6 +243,7 @@ async def serve(settings: Settings) -> None:
                 logs=function_logs,
                 data_plane_url=settings.data_plane_url,
                 started_at=services.started_at,
+                dashboard=services.dashboard,
             ),
             token=services.token,
         )
@@ -281,6 +292,7 @@ async def serve(settings: Settings) -> None:
             stopped.cancel()
             stop.set()
         log.info("shutting down: draining in-flight requests")
+        services.dashboard.feed.close()  # its open streams would hold the admin listener
         for _, server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)

@@ -4,7 +4,7 @@ prometheus_client's own Histogram takes a lock and walks its label tuple on ever
 observation; the gateway's hot path holds one of these per revision and alias instead
 (pre-bound, so an observation is a bisect and two additions). It lives beside the pools
 because they fill some too (queue wait, instance start); /metrics turns them into
-metric families and a dashboard can read quantiles off them directly.
+metric families.
 """
 
 from __future__ import annotations
@@ -48,21 +48,3 @@ class Histogram:
             running += count
             rows.append((bound, running))
         return rows
-
-    def quantile(self, q: float) -> float | None:
-        """The q-quantile as PromQL's histogram_quantile estimates it (linear inside a
-        bucket, the highest finite bound for the +Inf bucket); None without data."""
-        if not 0 <= q <= 1:
-            raise ValueError(f"expected a quantile between 0 and 1, got {q}")
-        total = self.count
-        if total == 0:
-            return None
-        rank = q * total
-        lower, below = 0.0, 0
-        for bound, running in self.cumulative():
-            if running >= rank and running > below:
-                if bound == float("inf"):
-                    return self.bounds[-1]
-                return lower + (bound - lower) * (rank - below) / (running - below)
-            lower, below = bound, running
-        return self.bounds[-1]

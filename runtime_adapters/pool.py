@@ -32,6 +32,7 @@ from runtime_adapters.base import (
     RuntimeAdapterError,
     WarmupError,
 )
+from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.histogram import Histogram
 
 log = logging.getLogger("gaia.runtime")
@@ -62,6 +63,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._ready: list[InstanceT] = []
         self._draining: list[InstanceT] = []
         self._starting = 0
+        self._cold_starts = 0
         self._waiters: deque[asyncio.Future[InstanceT]] = deque()
         self._queue_limit = spec.pool.queue if queue_limit is None else queue_limit
         self._timeout_s = spec.timeout_s
@@ -69,13 +71,13 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         queue_timeout_s = spec.pool.queue_timeout_s
         self._deadline_s = min(queue_timeout_s or spec.timeout_s, spec.timeout_s)
         self._estimate = WaitEstimate(self._loop.time)
+        self.deadlines = Deadlines(self._loop)  # the invocations' timeouts, on one timer
         self._concurrency = spec.concurrency
         self._closed = False
         self._drained = asyncio.Event()
         self._growing: set[asyncio.Task[None]] = set()  # cancelled by close()
         self._stopping: set[asyncio.Task[None]] = set()  # awaited by close()
-        # /metrics: instance starts (cold starts) and waits for a slot, read at scrape.
-        self._cold_starts = 0
+        # /metrics: how long instances took to start and waits for a slot, read at scrape.
         self._start_seconds = Histogram()
         self._queue_wait = Histogram()
 

@@ -24,6 +24,7 @@ from gateway.admin.openapi import openapi_document
 from gateway.admin.request_ids import RequestIds, request_id_of
 from gateway.admin.routes import AdminRoutes
 from gateway.errors import GaiaError
+from gateway.ui import assets
 from routing.routes import HTTP_METHODS
 
 __all__ = ["AdminRoutes", "build_admin_app", "ensure_token"]
@@ -93,6 +94,7 @@ def build_admin_app(routes: AdminRoutes, *, token: str) -> ASGIApp:
         return JSONResponse(internal_error_body(exc, request_id_of(request.scope)), status_code=500)
 
     by_path: dict[str, dict[str, Handler]] = {"/openapi.json": {"GET": openapi}}
+    by_path |= {path: {"GET": handler} for path, handler in assets.routes().items()}
     for e in ENDPOINTS:
         by_path.setdefault(e.path, {})[e.method] = _handler(routes, e.handler)
     app = Starlette(

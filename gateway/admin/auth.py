@@ -11,9 +11,11 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.admin.request_ids import request_id_of
+from gateway.home import TOKEN_FILE
+from gateway.ui import assets
 
-TOKEN_FILE = "admin-token"
-# Probes and the API description are readable without a token; everything else is not.
+# Probes, the API description and the dashboard's files (which ask for the token) are
+# readable without a token; everything else is not.
 _OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})
 
 
@@ -39,7 +41,8 @@ class BearerAuth:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        path = scope["path"]
+        if scope["type"] != "http" or path in _OPEN_PATHS or assets.is_open(path):
             await self._app(scope, receive, send)
             return
         supplied = b""

@@ -30,8 +30,10 @@ from gateway.admin.schemas import (
     StatusView,
     TriggerView,
 )
-from gateway.admin.stages import NDJSON
 from gateway.logs import LEVELS
+from gateway.ui.endpoint import EVENT_STREAM
+from gateway.ui.schemas import DashboardView
+from gateway.wire import NDJSON
 from routing.names import MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 
 NAME_SCHEMA: dict[str, object] = {
@@ -116,6 +118,26 @@ ENDPOINTS = (
         errors=(),
     ),
     Endpoint(
+        path="/v1/dashboard",
+        method="GET",
+        handler="dashboard.feed",
+        summary="What the dashboard at /ui shows: functions, aliases with their history,"
+        " pools, triggers, migration, and per-revision samples over the last 15 minutes",
+        answers=(
+            Answer(status="200", description="everything at once", model=DashboardView),
+            Answer(
+                status="200",
+                description="asked for with Accept: text/event-stream, Server-Sent Events:"
+                " `overview` (DashboardView without the samples) at once, on every change"
+                " and with every sample; `series` (the samples) at once; `sample` (the"
+                " newest sample of each revision) every sample_interval_s",
+                media_type=EVENT_STREAM,
+                schema={"type": "string"},
+            ),
+        ),
+        errors=(),
+    ),
+    Endpoint(
         path="/v1/functions",
         method="GET",
         handler="list_functions",
@@ -144,6 +166,22 @@ ENDPOINTS = (
         handler="list_revisions",
         summary="A function's revisions",
         answers=(Answer(status="200", description="oldest first", model=RevisionView, many=True),),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/revisions/{revision}/code",
+        method="GET",
+        handler="revision_code",
+        summary="A revision's code as published, a gzip tarball (installed requirements left"
+        " out: requirements.txt is in it)",
+        answers=(
+            Answer(
+                status="200",
+                description="the tarball",
+                media_type="application/gzip",
+                schema={"type": "string", "format": "binary"},
+            ),
+        ),
+        errors=("404", "422"),
     ),
     Endpoint(
         path="/v1/functions/{fn}/revisions",
@@ -385,12 +423,15 @@ class PathParameter:
     schema: dict[str, object]
     # What `gaia up` serves on an empty GAIA_HOME (examples/), so that generated requests
     # reach a real function, alias and trigger as well as missing ones.
-    example: str
+    example: str | int
 
 
 # By name: `{trigger:path}` is Starlette's converter for ids with slashes.
 PATH_PARAMETERS = {
     "fn": PathParameter(schema=NAME_SCHEMA, example="hello"),
     "alias": PathParameter(schema=NAME_SCHEMA, example="default"),
+    "revision": PathParameter(
+        schema={"type": "integer", "minimum": 1, "maximum": MAX_REVISION}, example=1
+    ),
     "trigger": PathParameter(schema=_TRIGGER_PARAMETER, example="hello/http/0"),
 }

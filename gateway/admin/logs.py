@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from configkit.units import parse_duration
-from gateway.admin.stages import NDJSON
 from gateway.control import ControlPlane
 from gateway.errors import InvalidInput
 from gateway.logs import LEVELS, FunctionLogs, LogFilter, LogRecord
+from gateway.wire import NDJSON
 from routing.names import MAX_REVISION
 
 _encode = msgspec.json.Encoder().encode

@@ -31,16 +31,18 @@ class MigrateRoutes:
         evidence = self._control.observations.evidence(entry.path)
         return ledger_route_view(entry, evidence, gates)
 
-    async def status(self, request: Request) -> Response:
+    def status_view(self) -> dict[str, object]:
+        """The ledger's routes and the share of the old API's traffic functions answer."""
         requests, by_functions = self._control.observations.totals()
-        return JSONResponse(
-            {
-                "requests": requests,
-                "served_by_functions": by_functions,
-                "taken_over": by_functions / requests if requests else None,
-                "routes": [self._route(e) for e in self._control.state.ledger],
-            }
-        )
+        return {
+            "requests": requests,
+            "served_by_functions": by_functions,
+            "taken_over": by_functions / requests if requests else None,
+            "routes": [self._route(e) for e in self._control.state.ledger],
+        }
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(self.status_view())
 
     async def discovered(self, request: Request) -> Response:
         ledger = {e.path for e in self._control.state.ledger}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import tempfile
@@ -26,8 +27,8 @@ from gateway.admin.views import (
     function_view,
     history_view,
     http_url,
+    live_trigger_view,
     revision_view,
-    trigger_view,
 )
 from gateway.config import (
     ConfigError,
@@ -43,8 +44,11 @@ from gateway.logs import FunctionLogs
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
+from gateway.ui.counters import CollectorCounters
+from gateway.ui.dashboard import Dashboard
+from gateway.ui.endpoint import DashboardRoutes
 from routing.errors import InvalidSpec, UnknownTag
-from routing.names import check_alias_name, invoke_target
+from routing.names import check_alias_name, invoke_target, parse_revision_text
 from routing.traffic import parse_alias_spec
 from runtime_adapters import registry as runtimes
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
@@ -70,6 +74,7 @@ class AdminRoutes:
         data_plane_url: str,
         started_at: float,
         logs: FunctionLogs | None = None,
+        dashboard: Dashboard | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -79,6 +84,13 @@ class AdminRoutes:
         self._started_at = started_at
         self.migrate = MigrateRoutes(control=control)
         self.logs = LogRoutes(control=control, logs=logs if logs is not None else FunctionLogs())
+        # The gateway passes the one it started; without, the page has no samples yet.
+        self.dashboard = DashboardRoutes(
+            dashboard
+            or Dashboard(
+                control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
+            )
+        )
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -139,6 +151,15 @@ class AdminRoutes:
         name = request.path_params["fn"]
         snapshot = self._control.snapshot
         return self._ok([revision_view(r, snapshot) for r in self._control.revisions(name)])
+
+    async def revision_code(self, request: Request) -> Response:
+        name = request.path_params["fn"]
+        try:
+            number = parse_revision_text(request.path_params["revision"], path="revision")
+        except InvalidSpec as exc:
+            raise InvalidInput(exc.message, field="revision") from exc
+        code = await asyncio.to_thread(self._control.revision_code, name, number)
+        return Response(code, media_type="application/gzip")
 
     async def publish(self, request: Request) -> Response:
         """Publish; with `Accept: application/x-ndjson`, each stage as it ends first."""
@@ -325,11 +346,7 @@ class AdminRoutes:
         )
 
     def _trigger(self, record: TriggerRecord) -> dict[str, object]:
-        view = trigger_view(record)
-        if trigger_kinds.kind(record.kind).subscriber is not None:
-            state = self._subscriptions.state_of(record.id)
-            view["state"] = state.to_dict() if state is not None else None
-        return view
+        return live_trigger_view(record, self._subscriptions)
 
     async def apply(self, request: Request) -> Response:
         body = validated(ApplyBody, parse_json(await request.body()))

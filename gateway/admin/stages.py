@@ -20,15 +20,19 @@ from starlette.responses import StreamingResponse
 from gateway.admin.failures import error_body, internal_error_body
 from gateway.control import StageDone
 from gateway.errors import GaiaError
-
-NDJSON = "application/x-ndjson"
+from gateway.wire import NDJSON
 
 Run = Callable[[StageDone], Awaitable[dict[str, object]]]
 
 
-def wants_stages(request: Request) -> bool:
+def accepts(request: Request, media_type: str) -> bool:
+    """Whether the request's Accept names `media_type` itself (not through */*)."""
     accepted = request.headers.get("accept", "")
-    return any(part.split(";")[0].strip() == NDJSON for part in accepted.split(","))
+    return any(part.split(";")[0].strip() == media_type for part in accepted.split(","))
+
+
+def wants_stages(request: Request) -> bool:
+    return accepts(request, NDJSON)
 
 
 def stage_stream(run: Run, *, request_id: str) -> StreamingResponse:

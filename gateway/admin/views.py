@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from gateway.snapshot import Snapshot
 from gateway.store import AliasChange, AliasRecord, RevisionRecord, StoredState, TriggerRecord
+from gateway.subscriptions import Subscriptions
+from triggers import registry as trigger_kinds
 
 
 def revision_view(record: RevisionRecord, snapshot: Snapshot) -> dict[str, object]:
@@ -54,6 +56,15 @@ def http_url(data_plane_url: str, *, path: str, host: str | None = None) -> str:
 
 def trigger_view(record: TriggerRecord) -> dict[str, object]:
     return {"id": record.id, "function": record.function, "kind": record.kind, **record.spec}
+
+
+def live_trigger_view(record: TriggerRecord, subscriptions: Subscriptions) -> dict[str, object]:
+    """The trigger, with its live `state` when it is an event source (None: not running)."""
+    view = trigger_view(record)
+    if trigger_kinds.kind(record.kind).subscriber is not None:
+        state = subscriptions.state_of(record.id)
+        view["state"] = state.to_dict() if state is not None else None
+    return view
 
 
 def function_view(name: str, state: StoredState, snapshot: Snapshot) -> dict[str, object]:

@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 
-from gateway.admin.auth import TOKEN_FILE
-from gateway.admin.stages import NDJSON
-from gateway.home import home_from_env, how_found
+from gateway.home import TOKEN_FILE, home_from_env, how_found
 from gateway.settings import DEFAULT_ADMIN_URL
+from gateway.wire import NDJSON
 
 
 class CliError(Exception):

@@ -21,6 +21,7 @@ from gateway.cli.deploying import default_alias_note, print_deploy_hints, route_
 from gateway.cli.functions import alias_delete_command, delete, describe, list_functions
 from gateway.cli.init import init
 from gateway.cli.invoke import invoke
+from gateway.cli.k8s import k8s
 from gateway.cli.logs import logs
 from gateway.cli.migrate import BY, default_actor, migrate
 from gateway.cli.progress import DeployProgress
@@ -480,6 +481,7 @@ cli.add_command(delete)
 alias.add_command(alias_delete_command(_split_alias))
 cli.add_command(migrate)
 cli.add_command(logs)
+cli.add_command(k8s)
 for group in KIND_GROUPS:
     cli.add_command(group)
 

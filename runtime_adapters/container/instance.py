@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 from typing import Protocol
+from urllib.parse import quote
 
 import msgspec
 
@@ -30,10 +31,14 @@ from runtime_adapters.base import (
 from runtime_adapters.container.http import ConnectionFailed, InstanceClient, TimedOut
 from runtime_adapters.container.sandbox import Launch, command
 from runtime_adapters.container.settings import Readiness
+from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.pool import State
 from runtime_adapters.process import ProcessRecord, ProcessWatch
 from runtime_adapters.python.logs import LogSink, emit_output
 
+# What a readiness path may hold as it is (RFC 3986's path and query characters, and
+# escapes already made); anything else (non-ASCII) is escaped.
+_URL_CHARS = "/?:@!$&'()*+,;=%~"
 # How long a failed request waits for the process's exit, to say why it failed.
 EXIT_WAIT_S = 1.0
 # Readiness polls start quick (most servers are up in milliseconds) and back off.
@@ -55,7 +60,14 @@ def free_port() -> int:
 
 class ContainerInstance:
     def __init__(
-        self, *, ident: str, spec: RevisionSpec, launch: Launch, sink: LogSink, stop_grace_s: float
+        self,
+        *,
+        ident: str,
+        spec: RevisionSpec,
+        launch: Launch,
+        sink: LogSink,
+        stop_grace_s: float,
+        deadlines: Deadlines,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self.ident = ident
@@ -70,7 +82,9 @@ class ContainerInstance:
         self._launch = launch
         self._sink = sink
         self._stop_grace_s = stop_grace_s
-        self._client = InstanceClient(port=launch.port, timeout_s=spec.timeout_s)
+        self._client = InstanceClient(
+            port=launch.port, timeout_s=spec.timeout_s, deadlines=deadlines
+        )
         self._process: asyncio.SubprocessTransport | None = None
         self._record = ProcessRecord(self._loop)
         self._stop_reason: str | None = None
@@ -138,7 +152,9 @@ class ContainerInstance:
             writer.close()
             return None
         try:
-            response = await self._client.request("GET", path, [], b"", timeout_s=timeout_s)
+            response = await self._client.request(
+                "GET", quote(path, safe=_URL_CHARS).encode("ascii"), [], b"", timeout_s=timeout_s
+            )
         except (ConnectionFailed, TimedOut) as exc:
             return f"no answer ({exc})"
         if 200 <= response.status < 400:
@@ -150,18 +166,13 @@ class ContainerInstance:
     async def invoke(self, invocation: Invocation, *, timeout_s: float) -> InvocationResult:
         method, target, headers, body = _request(invocation)
         try:
-            response = await self._client.request(
-                method, target, headers, body, timeout_s=timeout_s
-            )
+            return await self._client.request(method, target, headers, body, timeout_s=timeout_s)
         except TimedOut:
             raise InvocationTimeout(
                 f"{self.spec.key} did not answer within {self.spec.timeout_s:g}s"
             ) from None
         except ConnectionFailed as exc:
             raise InstanceLost(await self._lost_reason(str(exc))) from None
-        return InvocationResult(
-            status=response.status, headers=response.headers, body=response.body
-        )
 
     async def _lost_reason(self, detail: str) -> str:
         """Why a request got no answer: the process's exit if it is exiting."""
@@ -235,15 +246,17 @@ class ContainerInstance:
 _CLOUDEVENT = [(b"content-type", b"application/cloudevents+json")]
 
 
-def _request(invocation: Invocation) -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
-    """An HTTP event as the request it was; any other event as a CloudEvents 1.0
-    structured-mode POST to /. A traced invocation's `traceparent` header is the span
-    the instance runs under, as a tracing proxy passes it on."""
+def _request(invocation: Invocation) -> tuple[str, bytes, list[tuple[bytes, bytes]], bytes]:
+    """An HTTP event as the request it was, its path as the client sent it (escapes
+    kept: `%2F` is not `/`); any other event as a CloudEvents 1.0 structured-mode POST
+    to /. A traced invocation's `traceparent` header is the span the instance runs
+    under, as a tracing proxy passes it on."""
     event = invocation.event
     if isinstance(event, HttpRequest):
-        target = event.path
+        # No raw path when no client sent one (the admin API's invoke): escape the path.
+        target = event.raw_path or quote(event.path).encode("ascii")
         if event.query_string:
-            target += "?" + event.query_string.decode("latin-1")
+            target += b"?" + event.query_string
         headers = event.headers
         if invocation.traceparent:
             headers = [(n, v) for n, v in headers if n.lower() != b"traceparent"]
@@ -252,4 +265,4 @@ def _request(invocation: Invocation) -> tuple[str, str, list[tuple[bytes, bytes]
     headers = _CLOUDEVENT
     if invocation.traceparent:
         headers = [*headers, (b"traceparent", invocation.traceparent.encode())]
-    return "POST", "/", headers, msgspec.json.encode(event)
+    return "POST", b"/", headers, msgspec.json.encode(event)

@@ -55,6 +55,7 @@ class ContainerPool(SlotPool[ContainerInstance]):
             launch=launch,
             sink=self._sink,
             stop_grace_s=self._stop_grace_s,
+            deadlines=self.deadlines,
         )
         await instance.start(self._settings.readiness)
         instance.owner = self

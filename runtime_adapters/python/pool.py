@@ -102,7 +102,7 @@ class RevisionPool(SlotPool[Instance]):
         # On cancellation the timer stays armed: the slot comes back with the late
         # reply, or the timeout drains the instance. A timeout's accounting is done by
         # instance_expired; a lost instance takes its slots with it.
-        timer = self._loop.call_later(timeout_s, conn.expire, request_id)
+        timer = self.deadlines.call_later(timeout_s, conn.expire, request_id)
         try:
             outcome = await future
         except InstanceLost:

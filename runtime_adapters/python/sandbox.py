@@ -1,8 +1,8 @@
 """How a worker process is started: inside bubblewrap where it exists, else plainly.
 
 The sandbox is a fresh root made only of read-only binds of what Python needs: /usr,
-/etc, the interpreter's prefix and a tiny library dir holding just `runtime_adapters`
-and `msgspec`. The function's code is its instance's slot dir, bound read-only at
+/etc, the interpreter's prefix and a tiny library dir holding just `runtime_adapters`,
+`msgspec` and `uvloop`. The function's code is its instance's slot dir, bound read-only at
 /code; /tmp is a private tmpfs; pid namespace of its own; no environment but ours.
 Nothing else of the host (GAIA_HOME, /root, /work, other functions' code) exists in it.
 """
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import uvloop
 
 import runtime_adapters
 from runtime_adapters import bwrap
@@ -54,6 +55,9 @@ def libraries() -> dict[str, Path]:
     return {
         "runtime_adapters": Path(runtime_adapters.__file__).resolve().parent,
         "msgspec": Path(msgspec.__file__).resolve().parent,
+        # The event loop of async handlers and ASGI apps (loop_io.py); a stem cell
+        # never imports it.
+        "uvloop": Path(uvloop.__file__).resolve().parent,
     }
 
 

@@ -7,7 +7,8 @@ then serves Invoke frames until the gateway closes the socket.
 Execution model: `concurrency` threads for a sync handler. The thread that reads a frame
 runs the handler itself and writes the reply under the write lock: no work is handed
 between threads on the hot path. Which thread reads next is baton.py's business. An
-`async def` handler gets one event loop thread instead; the reading thread submits to it.
+`async def` handler (and an ASGI app) gets one event loop thread instead, which reads
+the socket itself once the worker is Ready (loop_io.py).
 
 This module is the stem cell's whole import footprint, which is what a warm pool costs
 in memory per instance: no asyncio, logging, traceback or socket.py unless needed.
@@ -20,7 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
@@ -84,8 +85,12 @@ class FrameReader:
     def __init__(self, sock: _socket.socket) -> None:
         self._sock = sock
         self._buffer = bytearray()
-        # Run before the worker exits because the gateway closed the socket.
-        self.on_close: Callable[[], None] | None = None
+
+    def rest(self) -> bytes:
+        """What was read past the last frame returned (the loop takes over from here)."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
 
     def read(self) -> bytes:
         buffer = self._buffer
@@ -106,8 +111,6 @@ class FrameReader:
             data = b""
         if not data:
             # The gateway closed the connection: it wants this worker gone.
-            if self.on_close is not None:
-                self.on_close()
             os._exit(0)
         self._buffer += data
 
@@ -129,6 +132,10 @@ class Worker:
         self._meta = Load("", 0, "", {}, 0, 0.0, 1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # How a frame leaves: sendall under the write lock, or the event loop's
+        # connection once it reads the socket (async handlers).
+        self._write: Callable[[bytearray], None] = self._sendall
+        self._shutdown: Callable[[], Awaitable[None]] | None = None  # the ASGI lifespan's
 
     def run(self) -> NoReturn:
         sys.stdout = CapturedStream(STDOUT, sys.__stdout__)  # type: ignore[arg-type]
@@ -160,8 +167,7 @@ class Worker:
         gate.set()
         if self._loop is None:
             self._serve_sync()
-        while True:  # async handlers: this thread reads, the event loop thread runs them
-            self._submit(self._next_invoke())
+        self._serve_async()
 
     def _prepare(self, load: Load) -> None:
         os.environ.update(load.env)
@@ -188,20 +194,19 @@ class Worker:
         assert self._loop is not None
         app: Any = self._handler
         asyncio.run_coroutine_threadsafe(app.startup(), self._loop).result()
-        loop = self._loop
 
-        def shut_down() -> None:
+        async def shut_down() -> None:
             try:
-                asyncio.run_coroutine_threadsafe(app.shutdown(), loop).result()
+                await app.shutdown()
             except BaseException as exc:  # the worker exits anyway; say why it was unclean
                 print(f"ASGI lifespan shutdown failed: {describe_exception(exc)}", file=sys.stderr)
 
-        self._reader.on_close = shut_down
+        self._shutdown = shut_down
 
     def _start_loop(self) -> None:
-        import asyncio
+        from runtime_adapters.python.loop_io import new_event_loop
 
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         threading.Thread(target=loop.run_forever, name="gaia-async", daemon=True).start()
         self._loop = loop
 
@@ -230,7 +235,9 @@ class Worker:
         return self._reader.read()
 
     def _send(self, message: FromWorker) -> None:
-        data = frame(self._encoder, message)
+        self._write(frame(self._encoder, message))
+
+    def _sendall(self, data: bytearray) -> None:
         with self._write_lock:
             try:
                 self._sock.sendall(data)
@@ -277,9 +284,27 @@ class Worker:
 
     # --- async handlers: one event loop thread -------------------------------------
 
-    def _submit(self, message: Invoke | InvokeMany) -> None:
+    def _serve_async(self) -> NoReturn:
+        """Hand the socket to the event loop, which reads, runs and replies from now on;
+        this thread only waits (the loop ends the process when the gateway closes)."""
+        import asyncio
+
+        from runtime_adapters.python.loop_io import LoopConnection, attach
+
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._spawn, message)
+        connection = LoopConnection(
+            self._loop,
+            dispatch=self._spawn,
+            fatal=_fatal,
+            on_close=self._shutdown,
+            buffered=self._reader.rest(),
+        )
+        # Replies go through the loop from the first invocation it reads on.
+        self._write = connection.write
+        handed = attach(self._sock.detach(), connection)
+        asyncio.run_coroutine_threadsafe(handed, self._loop).result()
+        while True:
+            threading.Event().wait()
 
     def _spawn(self, message: Invoke | InvokeMany) -> None:
         assert self._loop is not None

@@ -54,7 +54,6 @@ def test_counts_and_latency_buckets_per_function_revision_alias_and_code() -> No
     assert bucket("0.005") == 4
     assert bucket("0.25") == 5
     assert bucket("+Inf") == 5
-    assert (child.invocations, child.errors) == (5, 1)
     assert [c.revision for c in metrics.revisions()] == [2]
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -173,6 +173,14 @@ def write_function(directory: Path, source: str, *, files: Sequence[tuple[str, s
     for name, text in files:
         (directory / name).write_text(text)
     return directory
+
+
+def admin_json(gaia: Gaia, path: str) -> Any:
+    """What `GET path` on the admin API answers, failing on an error status."""
+    with gaia.admin() as admin:
+        response = admin.get(path)
+        response.raise_for_status()
+        return response.json()
 
 
 def trigger_state(gaia: Gaia, trigger_id: str) -> dict[str, object]:

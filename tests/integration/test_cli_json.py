@@ -135,6 +135,15 @@ def _next_times(data: Any) -> None:
     assert all(t.tzinfo is not None and t.minute % 5 == 0 for t in times), data
 
 
+def _k8s_rendered(data: Any) -> None:
+    fields("output_dir", "namespace", "revisions", "gateway")(data)
+    fields("function", "revision", "name", "digest", "image", "url", "file", "left_out", many=True)(
+        data["revisions"]
+    )
+    assert data["revisions"][0]["name"] == "doomed@1"
+    fields("file", "image")(data["gateway"])
+
+
 def _initialised(data: Any) -> None:
     assert data.keys() == {"function", "template", "files", "next"}
     assert (data["function"], data["template"]) == ("starter", "http")
@@ -209,6 +218,10 @@ def cases(project: Path, data_plane_url: str) -> dict[CommandPath, Case]:
             args=("migrate", "history", NEW_ROUTE), check=model(LedgerChangeView, many=True)
         ),
         ("migrate", "status"): Case(args=("migrate", "status"), check=model(MigrateStatusView)),
+        ("k8s", "render"): Case(
+            args=("k8s", "render", "doomed", "--output-dir", str(project / "k8s")),
+            check=_k8s_rendered,
+        ),
         ("alias", "delete"): Case(args=("alias", "delete", "hello:prod"), check=model(AliasView)),
         ("delete",): Case(args=("delete", "doomed"), check=model(FunctionView)),
     }

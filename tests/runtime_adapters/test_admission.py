@@ -10,14 +10,7 @@ from collections import deque
 import pytest
 
 from runtime_adapters.admission import WaitEstimate, retry_after
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from gateway import bundles
-from gateway.admin import AdminRoutes, build_admin_app
 from gateway.admin.migrate_schemas import (
     DiscoveredView,
     LedgerChangeView,
@@ -20,12 +19,10 @@ from gateway.admin.migrate_schemas import (
 )
 from gateway.admin.schemas import ApplyView
 from gateway.control import ControlPlane
-from gateway.invoker import Invoker
-from gateway.metrics import Metrics
 from gateway.store import MemoryStore
-from gateway.subscriptions import Subscriptions
 from legacy.ports import DiscoveredRoute
 from runtime_adapters.memory import MemoryRuntime
+from tests.gateway.admin.kit import admin_app
 from tests.legacy.evidence import StaticObservations, evidence
 
 DOCUMENT = {
@@ -54,18 +51,7 @@ async def admin(
     )
     control.use_observations(observed)
     await control.start()
-    metrics = Metrics()
-    invoker = Invoker(control=control, metrics=metrics)
-    routes = AdminRoutes(
-        control=control,
-        invoker=invoker,
-        metrics=metrics,
-        subscriptions=Subscriptions(invoker=invoker, drain_timeout_s=1, replica="r"),
-        data_plane_url="http://127.0.0.1:8080",
-        started_at=0.0,
-    )
-    app = build_admin_app(routes, token="t0k")
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=admin_app(control, token="t0k"))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://admin", headers={"authorization": "Bearer t0k"}
     ) as client:

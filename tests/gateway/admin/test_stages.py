@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.admin.stages import NDJSON, Run, stage_stream, wants_stages
+from gateway.admin.stages import Run, stage_stream, wants_stages
 from gateway.control import StageDone
 from gateway.errors import Conflict
+from gateway.wire import NDJSON
 
 
 def _app(run: Run) -> Starlette:

@@ -44,6 +44,20 @@ async def test_a_node_server_answers_http_through_the_runtime(runtime: Container
     assert seen["pid"] < 10
 
 
+async def test_the_path_reaches_the_instance_as_the_client_sent_it(
+    runtime: ContainerRuntime,
+) -> None:
+    spec = container_spec(NODE, command=["node", "server.js"])
+    await runtime.warm(spec)
+    sent = http("/files/a b/c/é", raw_path=b"/files/a%20b%2Fc/%C3%A9", query=b"q=%2F")
+    seen = json.loads((await runtime.invoke(spec.key, sent)).body)
+    # Escapes kept: `%2F` is not a path separator to the instance either.
+    assert (seen["path"], seen["query"]) == ("/files/a%20b%2Fc/%C3%A9", "?q=%2F")
+    # An invocation no client sent (the admin API's) has no raw path: it is escaped.
+    seen = json.loads((await runtime.invoke(spec.key, http("/files/a b/é"))).body)
+    assert seen["path"] == "/files/a%20b/%C3%A9"
+
+
 async def test_a_queue_event_arrives_as_a_structured_cloudevent(
     runtime: ContainerRuntime,
 ) -> None:

@@ -157,6 +157,8 @@ async def test_async_handler_runs_concurrently_on_one_instance(runtime: PythonRu
     assert elapsed < 0.8, f"8 async sleeps of 0.2s took {elapsed:.2f}s"
     assert {json_body(r)["worker"] for r in results} == {json_body(results[0])["worker"]}
     assert all(json_body(r)["async"] for r in results)
+    # As on uvicorn where uvloop is installed (it is a dependency of gaia's).
+    assert {json_body(r)["loop"] for r in results} == {"uvloop"}
 
 
 async def test_sync_handlers_run_concurrently_on_one_instance(runtime: PythonRuntime) -> None:

@@ -19,14 +19,15 @@ async def test_busy_instances_make_the_pool_grow_to_max(runtime: PythonRuntime) 
     described = spec("main.sleep", concurrency=1, pool=PoolSpec(min=1, max=3))
     await runtime.warm(described)
     started = time.monotonic()
-    results = await asyncio.gather(
-        *(runtime.invoke(described.key, http(query=b"s=0.5")) for _ in range(3))
-    )
+    calls = asyncio.gather(*(runtime.invoke(described.key, http(query=b"s=0.5")) for _ in range(3)))
+    await eventually(lambda: runtime.status()[0].busy == 3, what="three busy instances")
+    results = await calls
     elapsed = time.monotonic() - started
     assert len({json_body(r)["worker"] for r in results}) == 3
     assert elapsed < 1.0, f"three 0.5s calls on three instances took {elapsed:.2f}s"
     (status,) = runtime.status()
-    assert status.instances == 3
+    assert (status.instances, status.busy, status.starting) == (3, 0, 0)
+    assert status.cold_starts == 3  # the warm-up's one, then two for the queue
 
 
 @pytest.mark.parametrize("bound_by", ["pool.queue", "runtime queue_limit"])
@@ -129,7 +130,11 @@ async def test_retire_lets_in_flight_work_finish_then_forgets_the_revision(
 async def test_min_instances_are_started(runtime: PythonRuntime) -> None:
     described = spec("main.hello", pool=PoolSpec(min=3, max=4))
     await runtime.warm(described)
+    (warming,) = runtime.status()
+    assert (warming.instances, warming.ready, warming.starting) == (3, 1, 2)
     await eventually(lambda: runtime.status()[0].ready == 3, what="three ready instances")
+    (status,) = runtime.status()
+    assert (status.starting, status.cold_starts) == (0, 3)
 
 
 async def test_first_invocation_uses_a_stem_cell(runtime: PythonRuntime) -> None:

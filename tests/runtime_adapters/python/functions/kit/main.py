@@ -84,7 +84,7 @@ async def async_sleep(event, context):
 
     await asyncio.sleep(float(event.query.get("s", "0.2")))
     print("async says hi")
-    return {"worker": WORKER, "async": True}
+    return {"worker": WORKER, "async": True, "loop": type(asyncio.get_running_loop()).__module__}
 
 
 def hog(event, context):
