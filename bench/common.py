@@ -417,18 +417,20 @@ def start_gateway(
     ready_path: str | None,
     command: str = "up",
     config: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Gateway:
     """`python -m gateway COMMAND [-f CONFIG]` on two free ports, with GAIA_HOME=home;
     returns once the data plane answers `ready_path` with 200 (when there is one: a
-    gateway without HTTP triggers has none) and the admin API is up."""
+    gateway without HTTP triggers has none) and the admin API is up. `env` adds to the
+    gateway's environment (GAIA_STORE, say)."""
     port, admin_port = free_port(), free_port()
     argv = [sys.executable, "-m", "gateway", command, "--port", str(port)]
     argv += ["--admin-port", str(admin_port)]
     if config is not None:
         argv += ["-f", str(config)]
     # Benchmarks publish many revisions and invoke old ones: retention must not delete them.
-    env = {**os.environ, "GAIA_HOME": str(home), "GAIA_KEEP_REVISIONS": "1000"}
-    proc = procs.spawn(f"gateway ({command})", argv, log=log, env=env)
+    environ = {**os.environ, "GAIA_HOME": str(home), "GAIA_KEEP_REVISIONS": "1000", **(env or {})}
+    proc = procs.spawn(f"gateway ({command})", argv, log=log, env=environ)
     gateway = Gateway(proc, port, admin_port, home)
     if ready_path is not None:
         wait_serving(proc, gateway.url(ready_path))

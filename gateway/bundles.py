@@ -16,7 +16,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from gateway.errors import InvalidInput
@@ -28,8 +28,11 @@ _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 
-def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Yield (posix relative path, absolute path) of every file, sorted, skipping caches."""
+def iter_files(root: Path | None) -> Iterator[tuple[str, Path]]:
+    """Yield (posix relative path, absolute path) of every file, sorted, skipping caches;
+    none for a function without code (its runtime runs none here)."""
+    if root is None:
+        return
     if not root.is_dir():
         raise InvalidInput(f"code directory {str(root)!r} does not exist", field="code")
     for dirpath, dirnames, filenames in os.walk(root):
@@ -49,7 +52,7 @@ def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(root).as_posix(), path
 
 
-def digest(code_dir: Path, revision_config: Mapping[str, object]) -> str:
+def digest(code_dir: Path | None, revision_config: Mapping[str, object]) -> str:
     """sha256 of every file's path and bytes, then the canonical revision config."""
     hasher = hashlib.sha256()
     for rel, path in iter_files(code_dir):
@@ -95,6 +98,18 @@ def unpack(data: bytes, into: Path) -> None:
         raise InvalidInput(f"code bundle is not a valid tar archive: {exc}", field="code") from exc
 
 
+def archive(bundle_dir: Path) -> bytes:
+    """A stored bundle, its installed requirements (`.deps/`) included, as a gzip
+    tarball: how a shared store carries it to gateways that did not publish it."""
+    buffer = io.BytesIO()
+    # Level 1: bundles are mostly already-compressed wheels' contents and small sources;
+    # the time saved matters more than the bytes.
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for entry in sorted(bundle_dir.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    return buffer.getvalue()
+
+
 class BundleStore:
     """Immutable bundles under `<root>/<digest>/`."""
 
@@ -113,16 +128,26 @@ class BundleStore:
     def remove(self, bundle_digest: str) -> None:
         shutil.rmtree(self.path(bundle_digest), ignore_errors=True)
 
-    def put(self, code_dir: Path, bundle_digest: str, *, deps: Path | None = None) -> Path:
+    def put_archive(self, bundle_digest: str, data: bytes) -> Path:
+        """Store a bundle `archive` made, unless that digest is already here."""
+
+        def fill(staging: Path) -> None:
+            unpack(data, staging)
+            for directory, _, names in os.walk(staging):
+                if Path(directory).relative_to(staging).parts[:1] == (DEPS_DIR,):
+                    continue
+                for name in names:
+                    Path(directory, name).chmod(0o444)
+
+        return self._staged(self.path(bundle_digest), fill)
+
+    def put(self, code_dir: Path | None, bundle_digest: str, *, deps: Path | None = None) -> Path:
         """Copy the code in unless that digest is already stored; return its path.
 
         `deps`, an installed requirements directory, is linked in as `.deps/`.
         """
-        final = self.path(bundle_digest)
-        if final.is_dir():
-            return final
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
-        try:
+
+        def fill(staging: Path) -> None:
             for rel, source in iter_files(code_dir):
                 target = staging / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,11 +155,24 @@ class BundleStore:
                 target.chmod(0o444)
             if deps is not None:
                 shutil.copytree(deps, staging / DEPS_DIR, symlinks=True, copy_function=link_or_copy)
-            # rename is atomic: a crash leaves a staging dir, never a half bundle.
+
+        return self._staged(self.path(bundle_digest), fill)
+
+    def _staged(self, final: Path, fill: Callable[[Path], None]) -> Path:
+        """Fill a staging directory, then rename it to `final`: rename is atomic, so a
+        crash leaves a staging dir, never a half bundle."""
+        if final.is_dir():
+            return final
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            fill(staging)
             staging.rename(final)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
             if final.is_dir():  # a concurrent publish of the same digest won the race
                 return final
+            raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
             raise
         return final

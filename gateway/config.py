@@ -29,6 +29,7 @@ from configkit.model import ConfigModel, known_keys, not_a_mapping
 from configkit.source import Source, load_yaml
 from configkit.words import describe, join, listing, unknown_key
 from legacy.config import LegacyConfig
+from limits.spec import RateLimit, RevisionLimits
 from routing.errors import InvalidSpec
 from routing.names import (
     DEFAULT_ALIAS,
@@ -59,14 +60,22 @@ __all__ = [
 ]
 
 _TOP_LEVEL_KEYS = ("functions", "legacy")
-# The keys a published revision takes (the admin API's `config`): `runtime` and the
-# settings of every runtime.
+# The gateway's own revision settings beside the runtime's: `circuit`, `concurrency_limit`.
+_LIMIT_KEYS = RevisionLimits.yaml_keys()
+# The keys a published revision takes (the admin API's `config`): `runtime`, the
+# settings of every runtime, and the limits.
 REVISION_KEYS = tuple(
     dict.fromkeys(
-        ["runtime", *(key for kind in runtimes.kinds() for key in kind.settings.yaml_keys())]
+        [
+            "runtime",
+            *(key for kind in runtimes.kinds() for key in kind.settings.yaml_keys()),
+            *_LIMIT_KEYS,
+        ]
     )
 )
 _PIN_KEYS = ("alias", "revision", "tag")
+# Keys every trigger takes beside its kind's and the pins.
+_TRIGGER_KEYS = ("rate_limit",)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -85,12 +94,15 @@ class RevisionConfig:
 
     runtime: str
     settings: RuntimeSettings
+    limits: RevisionLimits = field(default_factory=RevisionLimits)
 
     def to_dict(self) -> dict[str, object]:
         """Canonical JSON data (sorted keys, numbers in seconds and bytes) for hashing
         and storing. It is valid gaia.yaml, so `from_dict` reads it back with the same
-        validation as a file."""
-        return dict(sorted({**self.settings.to_dict(), "runtime": self.runtime}.items()))
+        validation as a file. Limits only where set, so that revisions from before them
+        keep their digests."""
+        merged = {**self.settings.to_dict(), **self.limits.to_dict(), "runtime": self.runtime}
+        return dict(sorted(merged.items()))
 
     @classmethod
     def from_dict(
@@ -117,14 +129,16 @@ class Trigger:
     kind: str
     target: Target
     config: ConfigModel
+    rate_limit: RateLimit | None = None
 
     @property
     def tag(self) -> str | None:
         return self.target.tag
 
     def to_dict(self) -> dict[str, object]:
-        """The stored spec: the kind's keys, then the target's."""
-        return {**self.config.to_dict(), **target_keys(self.target)}
+        """The stored spec: the kind's keys, then the target's, then the rate limit."""
+        limit = {"rate_limit": self.rate_limit.to_dict()} if self.rate_limit else {}
+        return {**self.config.to_dict(), **target_keys(self.target), **limit}
 
 
 def target_keys(target: Target) -> dict[str, object]:
@@ -142,7 +156,7 @@ def target_keys(target: Target) -> dict[str, object]:
 @dataclass(frozen=True, kw_only=True)
 class FunctionConfig:
     name: str
-    code: Path  # absolute
+    code: Path | None  # absolute; None for a runtime that runs no code here
     settings: RevisionConfig
     aliases: Mapping[str, AliasSpec]  # always holds `default`
     triggers: tuple[Trigger, ...] = ()
@@ -356,18 +370,25 @@ class _Document:
         start = len(self.issues)
         self.check(path, check_function_name, name)
         runtime = _runtime_of(raw)
-        keys = ("code", "runtime", *runtime.settings.yaml_keys(), "aliases", "triggers")
+        keys = (
+            "code",
+            "runtime",
+            *runtime.settings.yaml_keys(),
+            *_LIMIT_KEYS,
+            "aliases",
+            "triggers",
+        )
         body = self.mapping(raw, path, keys=keys, unavailable=_unavailable_keys(runtime))
         if body is None:
             return None
         settings = self.revision_config(body, path, extra_keys=("code", "aliases", "triggers"))
-        code = self.code(body, path, runtime) if runtime.needs_code else None
+        code = self.code(body, path, runtime)
         aliases = self.aliases(body.get("aliases"), join(path, "aliases"))
         triggers = self.triggers(name, body.get("triggers"), join(path, "triggers"), aliases)
         if self.check_code and code is not None and settings is not None:
             for key, message in settings.settings.code_issues(code):
                 self.add(join(path, key), message)
-        if len(self.issues) > start or code is None or settings is None:
+        if len(self.issues) > start or settings is None or (code is None and runtime.needs_code):
             return None
         valid = {alias: spec for alias, spec in aliases.items() if spec is not None}
         return FunctionConfig(
@@ -386,7 +407,7 @@ class _Document:
         start = len(self.issues)
         runtime = _runtime_of(raw)
         self.check(join(path, "runtime"), _runtime_name, raw.get("runtime", runtime.name))
-        keys = ("runtime", *runtime.settings.yaml_keys())
+        keys = ("runtime", *runtime.settings.yaml_keys(), *_LIMIT_KEYS)
         body = self.mapping(
             {key: value for key, value in raw.items() if key not in extra_keys},
             path,
@@ -396,10 +417,13 @@ class _Document:
         if body is None:
             return None
         body.pop("runtime", None)
+        limits = self.model(
+            RevisionLimits, {key: body.pop(key) for key in _LIMIT_KEYS if key in body}, path
+        )
         settings = self.model(runtime.settings, self.as_written(body, path), path)
-        if settings is None or len(self.issues) > start:
+        if settings is None or limits is None or len(self.issues) > start:
             return None
-        return RevisionConfig(runtime=runtime.name, settings=settings)
+        return RevisionConfig(runtime=runtime.name, settings=settings, limits=limits)
 
     def as_written(self, body: Mapping[str, object], path: str) -> dict[str, object]:
         """`body` with the values of `env` that YAML read as numbers or booleans as they
@@ -418,6 +442,10 @@ class _Document:
 
     def code(self, body: Mapping[str, object], path: str, runtime: RuntimeKind) -> Path | None:
         where = join(path, "code")
+        if not runtime.needs_code:
+            if "code" in body:
+                self.add(where, f"expected no code: runtime {runtime.name} runs none here")
+            return None
         if body.get("code") is None:
             self.add(
                 where, f"required for runtime {runtime.name}: expected the directory of the code"
@@ -494,16 +522,21 @@ class _Document:
         self, function: str, kind: TriggerKind, raw: object, path: str, aliases: _Aliases
     ) -> Trigger | None:
         start = len(self.issues)
-        body = self.mapping(raw, path, keys=(*kind.config.yaml_keys(), *_PIN_KEYS))
+        body = self.mapping(raw, path, keys=(*kind.config.yaml_keys(), *_PIN_KEYS, *_TRIGGER_KEYS))
         if body is None:
             return None
         config = self.model(
-            kind.config, {k: v for k, v in body.items() if k not in _PIN_KEYS}, path
+            kind.config,
+            {k: v for k, v in body.items() if k not in _PIN_KEYS and k not in _TRIGGER_KEYS},
+            path,
         )
         target = self.trigger_target(function, body, path, aliases)
+        rate_limit = None
+        if body.get("rate_limit") is not None:
+            rate_limit = self.model(RateLimit, body["rate_limit"], join(path, "rate_limit"))
         if len(self.issues) > start or config is None:
             return None
-        return Trigger(kind=kind.name, target=target, config=config)
+        return Trigger(kind=kind.name, target=target, config=config, rate_limit=rate_limit)
 
     def trigger_target(
         self, function: str, body: Mapping[str, object], path: str, aliases: _Aliases

@@ -4,21 +4,35 @@ Every mutation follows one path (`_commit`): merge the changes into a candidate 
 derive its snapshot (which validates routes and aliases), warm every revision the
 candidate can send traffic to, write the changes in one store transaction, then swap
 the snapshot. A failure at any step leaves the stored state and the traffic untouched.
+
+On a shared store other gateways write too. A mutation first takes any newer version
+(`_catch_up`), and its write names the version it was planned on, so a change stored
+elsewhere meanwhile refuses it (ConcurrentChange) instead of being overwritten. Changes
+made elsewhere arrive through `resync`, which warms what they route to before swapping
+(`_adopt`, the same path a start takes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gateway import bundles, dependencies, migration, retention
 from gateway.config import FunctionConfig, GaiaFile, Trigger
-from gateway.errors import Conflict, InvalidInput, NotFound, PublishFailed
-from gateway.snapshot import Snapshot, build_snapshot
+from gateway.errors import (
+    ConcurrentChange,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PublishFailed,
+    StoreDown,
+)
+from gateway.snapshot import Snapshot, SpecCache, build_snapshot
 from gateway.store import (
     AliasChange,
     AliasRecord,
@@ -26,8 +40,10 @@ from gateway.store import (
     FunctionRecord,
     RevisionRecord,
     Store,
+    StoreChanged,
     StoreConflict,
     StoredState,
+    StoreUnavailable,
     TriggerRecord,
 )
 from legacy.config import LegacyConfig
@@ -82,7 +98,7 @@ class FunctionPlan:
 class _Plan:
     changes: Changes
     functions: tuple[FunctionPlan, ...]
-    code_dirs: Mapping[str, Path]
+    code_dirs: Mapping[str, Path | None]  # None: a runtime that runs no code here
     # The command that asked for the change, as alias history records it.
     by: str
     # Where a ledger route no request could reach is reported: the applied file's route,
@@ -123,6 +139,11 @@ class ApplyResult:
     ledger: LedgerPlanView | None
 
 
+class NotAdopted(Exception):
+    """A version from the shared store routes to a revision that would not warm here;
+    this gateway keeps serving the one before and tries again at the next check."""
+
+
 class ControlPlane:
     def __init__(
         self,
@@ -140,6 +161,7 @@ class ControlPlane:
         self._runtimes = runtimes
         self._state = StoredState()
         self._unusable: frozenset[RevisionKey] = frozenset()
+        self._specs: SpecCache = {}
         self._lock = asyncio.Lock()
         self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[StoredState], Awaitable[None]]] = []
@@ -227,18 +249,145 @@ class ControlPlane:
         unusable so that `latest` falls back to the newest one that does.
         """
         async with self._lock:
-            self._state = self._store.load()
-            while True:
-                snapshot = build_snapshot(
-                    self._state, bundles_root=self._bundles.root, unusable=self._unusable
+            await self._adopt(await self._store.load(), at_start=True)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    async def resync(self, noticed: int | None = None) -> bool:
+        """Take the store's newest version if this gateway lacks it; True if it did.
+        `noticed`: the version a notice announced (then the store is not asked first).
+        Raises StoreUnavailable, and NotAdopted when a revision it routes to fails to
+        warm here."""
+        if noticed is None:
+            if await self._store.version() == self._state.version:
+                return False
+        elif noticed <= self._state.version:
+            return False  # taken already, by this gateway's own write or a later notice
+        async with self._lock:
+            return await self._catch_up(check=noticed is None)
+
+    async def _catch_up(self, *, check: bool = True) -> bool:
+        """Take the store's newest version, or give it back this gateway's if the store
+        lost versions; `check=False` when the store is known to be ahead."""
+        if check and await self._store.version() == self._state.version:
+            return False
+        for _ in range(3):
+            state = await self._store.load()
+            if state.version == self._state.version:
+                return False
+            if state.version > self._state.version:
+                await self._adopt(state)
+                return True
+            # The store holds less than this gateway serves: Redis came back without its
+            # data. Put back what this gateway has rather than forget it everywhere; a
+            # gateway that has more does the same after, and everyone follows the newest.
+            digests = {r.digest for r in self._state.revisions}
+            packed = {
+                digest: await self._packed(digest)
+                for digest in sorted(digests)
+                if self._bundles.path(digest).is_dir()
+            }
+            if await self._store.restore(self._state, bundles=packed):
+                log.warning(
+                    "the shared store was at version %d, behind this gateway's %d: "
+                    "restored this gateway's config into it",
+                    state.version,
+                    self._state.version,
                 )
-                failures = await self._warm_all(snapshot, snapshot.referenced())
-                for key, error in failures.items():
-                    log.error("revision %s failed to warm at start: %s", key, error.message)
-                if not failures:
-                    break
-                self._unusable = self._unusable | failures.keys()
-            self.snapshot = snapshot
+                return False
+        return False
+
+    async def _adopt(self, state: StoredState, *, at_start: bool = False) -> None:
+        """Serve `state`: fetch its bundles, warm what it routes to, then swap.
+
+        A revision `latest` resolves to that fails to warm is marked unusable, so that
+        `latest` means the newest one that warmed. One the traffic names by number keeps
+        the old version serving (NotAdopted), except at start, where there is none.
+        """
+        before, before_state = self.snapshot, self._state
+        legacy_before = self.legacy
+        await self._fetch_bundles(state)
+        while True:
+            snapshot = build_snapshot(
+                state,
+                bundles_root=self._bundles.root,
+                unusable=self._unusable,
+                specs=self._specs,
+            )
+            failures = await self._warm_all(snapshot, snapshot.referenced())
+            if not failures.keys() - self._unusable:
+                break
+            for key, error in failures.items():
+                log.error("revision %s failed to warm: %s", key, error.message)
+            self._unusable = self._unusable | failures.keys()
+        if failures and not at_start:
+            failed = ", ".join(sorted(str(key) for key in failures))
+            raise NotAdopted(
+                f"version {state.version} routes to {failed}, which would not warm here"
+            )
+        self._state, self.snapshot = state, snapshot
+        gone = set(before.revisions) - set(snapshot.revisions)
+        await self._retire((before.referenced() | gone) - snapshot.referenced(), before)
+        for digest in {r.digest for r in before_state.revisions} - {
+            r.digest for r in state.revisions
+        }:
+            self._bundles.remove(digest)
+        if at_start:
+            return
+        log.info("took version %d of the shared store", state.version)
+        await self._notify()
+        if self.legacy != legacy_before:
+            await self._notify_legacy()
+
+    async def _fetch_bundles(self, state: StoredState) -> None:
+        """Bring every revision's bundle here, so that any of them can warm."""
+        if not self._store.shared:
+            return
+        for digest in sorted({r.digest for r in state.revisions}):
+            if self._bundles.path(digest).is_dir():
+                continue
+            data = await self._store.bundle(digest)
+            if data is None:
+                log.error("the shared store has no bundle %s: its revisions cannot warm", digest)
+                continue
+            try:
+                await asyncio.to_thread(self._bundles.put_archive, digest, data)
+            except InvalidInput as exc:
+                log.error("bundle %s from the shared store is unusable: %s", digest, exc)
+
+    async def _packed(self, digest: str) -> bytes:
+        return await asyncio.to_thread(bundles.archive, self._bundles.path(digest))
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold the lock for a mutation, planned on the store's newest version."""
+        async with self._lock:
+            if self._store.shared:
+                try:
+                    await self._catch_up()
+                except StoreUnavailable as exc:
+                    raise self._down(exc) from exc
+                except NotAdopted as exc:
+                    raise StoreDown(
+                        f"nothing changed: this gateway cannot take the shared store's "
+                        f"newest version ({exc}); change it from a gateway that has"
+                    ) from exc
+            yield
+
+    def _down(self, exc: StoreUnavailable) -> StoreDown:
+        if exc.outcome_unknown:
+            outcome = (
+                "the connection broke while the change was being committed, so it may "
+                "have been stored: GET /v1/status shows the version once the store is back"
+            )
+        else:
+            outcome = "nothing changed"
+        return StoreDown(
+            f"{outcome}: {exc}; every gateway keeps serving the config it has "
+            f"(this one version {self._state.version})"
+        )
 
     async def ensure_warm(self, key: RevisionKey) -> RevisionSpec:
         """Warm a revision invoked directly (`fn@N`) that no alias keeps warm."""
@@ -259,7 +408,7 @@ class ControlPlane:
         self,
         function: str,
         *,
-        code_dir: Path,
+        code_dir: Path | None,
         config: FunctionConfig,
         add_triggers: tuple[Trigger, ...] = (),
         dry_run: bool = False,
@@ -267,7 +416,7 @@ class ControlPlane:
     ) -> FunctionPlan:
         """Create revision N+1 from a directory, or find the one with the same digest;
         `add_triggers` join the function's triggers unless it has them already."""
-        async with self._lock:
+        async with self._writing():
             plan = self._plan_function(
                 function,
                 config,
@@ -293,7 +442,7 @@ class ControlPlane:
     async def set_alias(
         self, function: str, name: str, spec: AliasSpec, *, by: str = "alias set"
     ) -> AliasRecord:
-        async with self._lock:
+        async with self._writing():
             return await self._set_alias(function, name, spec, by=by)
 
     async def rollback(self, function: str, name: str) -> AliasRecord:
@@ -301,7 +450,7 @@ class ControlPlane:
 
         Like `kubectl rollout undo`, a second rollback undoes the first.
         """
-        async with self._lock:
+        async with self._writing():
             self.alias(function, name)
             last = next(
                 (
@@ -320,7 +469,7 @@ class ControlPlane:
     async def delete_function(self, function: str) -> None:
         """Forget a function with its revisions, aliases, history and triggers; its pools
         drain and stop, and bundles no other revision shares are removed."""
-        async with self._lock:
+        async with self._writing():
             revisions = self.revisions(function)
             migration.check_unused(self._state, function)
             gone = {r.digest for r in revisions}
@@ -343,7 +492,7 @@ class ControlPlane:
     async def delete_alias(self, function: str, name: str) -> None:
         """Forget an alias and its history. `default` stays (every function has it), and an
         alias a trigger sends to stays until that trigger goes."""
-        async with self._lock:
+        async with self._writing():
             self.alias(function, name)
             if name == DEFAULT_ALIAS:
                 raise InvalidInput(
@@ -406,7 +555,7 @@ class ControlPlane:
         its gates (no force: see README, "The migration ledger"); `by` is who history
         records. A file without one leaves the ledger as it is.
         """
-        async with self._lock:
+        async with self._writing():
             plans: list[FunctionPlan] = []
             changes: list[Changes] = []
             for name, config in file.functions.items():
@@ -440,7 +589,7 @@ class ControlPlane:
         self, path: str, *, function: str, methods: tuple[str, ...] | None, by: str
     ) -> LedgerEntry:
         """Put an old route in the ledger, in state `legacy`."""
-        async with self._lock:
+        async with self._writing():
             changes = migration.add_changes(
                 self._state,
                 path,
@@ -465,7 +614,7 @@ class ControlPlane:
         self, path: str, *, state: str, percent: float | None, force: bool, by: str
     ) -> LedgerEntry:
         """Move a ledger route to a state; a promotion passes its gates, or `force`."""
-        async with self._lock:
+        async with self._writing():
             changes = migration.set_changes(
                 self._state,
                 path,
@@ -489,7 +638,7 @@ class ControlPlane:
         name: str,
         config: FunctionConfig,
         *,
-        code_dir: Path,
+        code_dir: Path | None,
         replace_aliases: bool,
         replace_triggers: bool,
         add_triggers: tuple[Trigger, ...] = (),
@@ -540,7 +689,10 @@ class ControlPlane:
                         f"trigger targets alias {name}:{target}, which is not defined",
                         field=f"{prefix}.triggers",
                     )
-            triggers[name] = records
+            # Unchanged triggers are no change: a replica started with the file others
+            # already applied writes nothing.
+            if records != tuple(t for t in self._state.triggers if t.function == name):
+                triggers[name] = records
         elif add_triggers:
             kept = tuple(t for t in self._state.triggers if t.function == name)
             have = {_trigger_identity(t) for t in kept}
@@ -577,6 +729,7 @@ class ControlPlane:
 
     @staticmethod
     def _check_revisions(spec: AliasSpec, known: set[int], *, path: str) -> None:
+        """`path`: the alias's traffic list; its `fallback` is beside it."""
         for index, target in enumerate(spec.traffic):
             if target.revision != LATEST and target.revision not in known:
                 raise InvalidInput(
@@ -584,6 +737,12 @@ class ControlPlane:
                     f"{sorted(known) or 'none yet'} or 'latest'",
                     field=f"{path}[{index}].revision",
                 )
+        if spec.fallback is not None and spec.fallback not in known:
+            raise InvalidInput(
+                f"fallback revision {spec.fallback} does not exist: expected a revision of "
+                f"this function, one of {sorted(known) or 'none yet'}",
+                field=path.removesuffix("traffic") + "fallback",
+            )
 
     def _candidate(
         self, changes: Changes, *, file: GaiaFile | None = None, ledger_field: str = "triggers"
@@ -591,7 +750,10 @@ class ControlPlane:
         candidate = self._state.merged(changes)
         try:
             snapshot = build_snapshot(
-                candidate, bundles_root=self._bundles.root, unusable=self._unusable
+                candidate,
+                bundles_root=self._bundles.root,
+                unusable=self._unusable,
+                specs=self._specs,
             )
         except RoutingError as exc:
             raise InvalidInput(str(exc), field=getattr(exc, "path", None) or "triggers") from exc
@@ -647,11 +809,26 @@ class ControlPlane:
                 field = f"config.{error.key}" if error.key else "code"
             raise PublishFailed(f"nothing published: {detail}", field=field)
         if plan.changes:
+            changes = plan.changes
+            if self._store.shared:
+                packed = {r.digest: await self._packed(r.digest) for r in changes.revisions}
+                changes = replace(changes, bundles=packed)
             try:
-                self._store.write(plan.changes)
+                await self._store.write(changes, base=self._state, by=plan.by)
             except StoreConflict as exc:
                 await self._retire(new_keys - referenced - previously, snapshot)
                 raise Conflict(str(exc)) from exc
+            except StoreChanged as exc:
+                await self._retire((referenced | new_keys) - previously, snapshot)
+                with contextlib.suppress(StoreUnavailable, NotAdopted):
+                    await self._catch_up()
+                raise ConcurrentChange(
+                    f"nothing changed: {exc} while this change was being prepared; this "
+                    "gateway has that version now: check it and try again"
+                ) from exc
+            except StoreUnavailable as exc:
+                await self._retire((referenced | new_keys) - previously, snapshot)
+                raise self._down(exc) from exc
         self._state = candidate
         self._unusable = self._unusable - new_keys
         self.snapshot = snapshot
@@ -669,10 +846,17 @@ class ControlPlane:
         if not doomed:
             return
         changes = Changes(deleted_revisions=tuple((r.function, r.number) for r in doomed))
-        self._store.write(changes)
+        try:
+            await self._store.write(changes, base=self._state, by="retention")
+        except (StoreChanged, StoreUnavailable) as exc:
+            log.warning("retention: left for the next change (%s)", exc)
+            return
         self._state = self._state.merged(changes)
         snapshot = build_snapshot(
-            self._state, bundles_root=self._bundles.root, unusable=self._unusable
+            self._state,
+            bundles_root=self._bundles.root,
+            unusable=self._unusable,
+            specs=self._specs,
         )
         old = self.snapshot
         self.snapshot = snapshot

@@ -16,8 +16,10 @@ from starlette.types import Receive, Scope, Send
 from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
+from gateway.guard import Ticket
 from gateway.invoker import Invoker
 from gateway.logs import log_time
+from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.routes import MethodNotAllowed, RouteMatch
@@ -141,6 +143,15 @@ class DataPlane:
             body = await read_body(receive, headers, limit=self._body_limit)
         except BodyTooLarge as exc:
             return await json_error(send, 413, "body_too_large", str(exc), request_id)
+        ticket: Ticket | None = None
+        if self._invoker.guarded():
+            try:
+                resolved, ticket = await self._invoker.admit(
+                    resolved, trigger_id=match.route.trigger_id, wait=False
+                )
+            except Refused as exc:
+                return await _refused(send, exc, request_id, resolved.label)
+            entry["revision"] = resolved.key.revision
         event = HttpRequest(
             method=scope["method"],
             path=scope["path"],
@@ -154,7 +165,12 @@ class DataPlane:
         trace = self._invoker.begin_trace(traceparent)
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger="http", event=event, trace=trace
+                resolved,
+                request_id=request_id,
+                trigger="http",
+                event=event,
+                ticket=ticket,
+                trace=trace,
             )
         except RuntimeAdapterError as exc:
             failure = failure_answer(exc, request_id, revision_header)
@@ -169,6 +185,15 @@ class DataPlane:
                 extra_headers=failure.headers,
             )
         return await send_result(send, result, request_id, revision_header)
+
+
+async def _refused(send: Send, exc: Refused, request_id: str, label: bytes) -> int:
+    headers = [(b"retry-after", exc.retry_after_header)]
+    if isinstance(exc, CircuitOpen):
+        headers.append((b"x-gaia-revision", label))
+    return await json_error(
+        send, exc.status, exc.error, exc.message, request_id, extra_headers=headers
+    )
 
 
 async def _unrouted(

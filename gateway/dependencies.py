@@ -21,7 +21,9 @@ REQUIREMENTS = "requirements.txt"
 INSTALL_TIMEOUT_S = 600.0
 
 
-def requirements_of(code_dir: Path) -> bytes | None:
+def requirements_of(code_dir: Path | None) -> bytes | None:
+    if code_dir is None:
+        return None
     path = code_dir / REQUIREMENTS
     return path.read_bytes() if path.is_file() else None
 

@@ -48,7 +48,7 @@ class DevLoop:
     def _owner(self, path: str) -> str | None:
         resolved = Path(path).resolve()
         for name, function in self._file.functions.items():
-            if resolved.is_relative_to(function.code):
+            if function.code is not None and resolved.is_relative_to(function.code):
                 return name
         return None
 
@@ -66,7 +66,8 @@ class DevLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            watched = {self._config_file.parent, *(f.code for f in self._file.functions.values())}
+            codes = {f.code for f in self._file.functions.values() if f.code is not None}
+            watched = {self._config_file.parent, *codes}
             self._echo(f"watching {len(self._file.functions)} function(s) for changes")
             async for changes in awatch(
                 *watched, stop_event=stop, debounce=50, step=10, watch_filter=self._relevant

@@ -5,7 +5,9 @@ GaiaError
 │   └── PromotionRefused  a ledger promotion the evidence does not support     (409)
 ├── NotFound       no such function, revision, alias or trigger                  (404)
 ├── Conflict       valid on its own, but clashes with what is stored              (409)
-└── PublishFailed  the revision would not start (import error...)                 (422)
+│   └── ConcurrentChange  another replica changed the shared store first          (409)
+├── PublishFailed  the revision would not start (import error...)                 (422)
+└── StoreDown      the shared store cannot be reached, so nothing can change      (503)
 
 Each answers with its `code` in the body's `error`, snake_case as the data plane's are, so a
 client matches one spelling whichever listener answered.
@@ -23,6 +25,8 @@ ADMIN_ERROR_CODES = (
     "invalid_input",
     "not_found",
     "conflict",
+    "concurrent_change",
+    "store_unavailable",
     "publish_failed",
     "promotion_refused",
     "method_not_allowed",
@@ -34,6 +38,7 @@ ADMIN_ERROR_CODES = (
     "instance_lost",
     "timeout",
     "runtime_error",
+    "unavailable",
 )
 
 
@@ -82,6 +87,21 @@ class NotFound(GaiaError):
 class Conflict(GaiaError):
     status = 409
     code = "conflict"
+
+
+class ConcurrentChange(Conflict):
+    """The change was planned on a version of the shared store that another replica has
+    since moved on; nothing was written, and this gateway now has the newer version."""
+
+    code = "concurrent_change"
+
+
+class StoreDown(GaiaError):
+    """The shared store cannot be reached: the data plane serves the last config it
+    took, but no change can be made until the store is back."""
+
+    status = 503
+    code = "store_unavailable"
 
 
 class PublishFailed(GaiaError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
+from gateway.guard import Guard, Ticket
 from gateway.metrics import Metrics, RevisionMetrics
 from gateway.snapshot import Snapshot
 from gateway.tracing import SpanKind, Trace, Tracer, event_traceparent
@@ -57,10 +58,17 @@ class Resolved:
 
 class Invoker:
     def __init__(
-        self, *, control: ControlPlane, metrics: Metrics, tracer: Tracer | None = None
+        self,
+        *,
+        control: ControlPlane,
+        metrics: Metrics,
+        replica: str = "gaia",
+        tracer: Tracer | None = None,
     ) -> None:
         self._control = control
         self._metrics = metrics
+        # Rate limits, concurrency caps and circuits: see `admit`.
+        self.guard = Guard(replica=replica)
         self.tracer = tracer if tracer is not None else Tracer()
         # Resolved objects per (function, alias, revision) for the current snapshot: the
         # hot path then allocates nothing to name the revision it picked.
@@ -109,6 +117,25 @@ class Invoker:
         revision = alias.choose(sticky_key=key_text, tag=tag or target.tag)
         return self._resolved_of(target.function, alias_name, revision)
 
+    def guarded(self) -> bool:
+        """Whether the current snapshot has any limit; without one, `admit` is skipped."""
+        return self.guard.plan(self._control.snapshot).active
+
+    async def admit(
+        self, resolved: Resolved, *, trigger_id: str | None, wait: bool, events: int = 1
+    ) -> tuple[Resolved, Ticket]:
+        """Pass `events` events to `resolved` through the limits (see gateway.guard): the
+        revision to invoke (the alias's fallback while the picked one's circuit is
+        open) and the ticket to hand to `invoke`. Raises limits.errors.Refused unless
+        `wait`."""
+        plan = self.guard.plan(self._control.snapshot)
+        key, ticket = await self.guard.admit(
+            plan, resolved.key, resolved.alias, trigger_id=trigger_id, wait=wait, tokens=events
+        )
+        if key != resolved.key:
+            resolved = self._resolved_of(key.function, resolved.alias, key.revision)
+        return resolved, ticket
+
     def begin_trace(
         self, incoming: str | bytes | None, *, kind: SpanKind = "server"
     ) -> Trace | None:
@@ -122,6 +149,7 @@ class Invoker:
         request_ids: Sequence[str],
         trigger: str,
         events: Sequence[Event],
+        ticket: Ticket | None = None,
     ) -> list[InvocationResult | RuntimeAdapterError]:
         """Run events in order on one instance, stopping after the first failure; an
         entry per event that ran. An error that ends the whole run is that of its first.
@@ -148,6 +176,9 @@ class Invoker:
                 results = await runtime.invoke_many(key, invocations)
         except RuntimeAdapterError as exc:
             results = [exc]
+        finally:
+            if ticket is not None:
+                ticket.close()
         each = (time.perf_counter() - started) / max(1, len(results))
         codes: dict[int, int] = {}
         for n, (result, invocation) in enumerate(zip(results, invocations, strict=False)):
@@ -157,6 +188,8 @@ class Invoker:
                 self._log_failure(resolved, invocation.request_id, trigger, result)
             elif isinstance(result, PoolSaturated):
                 resolved.metrics.refused(result.reason)
+            if ticket is not None:
+                ticket.record(code, counted=not isinstance(result, PoolSaturated))
             trace = traces[n]
             if trace is not None:
                 if isinstance(result, InvocationResult):
@@ -178,10 +211,12 @@ class Invoker:
         request_id: str,
         trigger: str,
         event: Event,
+        ticket: Ticket | None = None,
         trace: Trace | None = None,
     ) -> InvocationResult:
         """Run the invocation; RuntimeAdapterError subclasses carry the status to answer.
-        A traced invocation's answer carries its trace on (a `traceparent` header)."""
+        `ticket` (from `admit`) is told the outcome and closed. A traced invocation's
+        answer carries its trace on (a `traceparent` header)."""
         key = resolved.key
         invocation = Invocation(
             request_id=request_id,
@@ -195,6 +230,7 @@ class Invoker:
         runtime = self._control.runtime_for(spec)
         code = 500
         outcome: InvocationResult | RuntimeAdapterError | None = None
+        shed = False
         # The pool tells a traced invocation's wait for a slot through this.
         timing = QUEUE_TIMING.set(trace.queue) if trace is not None else None
         try:
@@ -214,7 +250,7 @@ class Invoker:
             self._log_failure(resolved, request_id, trigger, exc)
             raise
         except PoolSaturated as exc:
-            code, outcome = exc.status, exc
+            code, outcome, shed = exc.status, exc, True
             resolved.metrics.refused(exc.reason)
             raise
         except RuntimeAdapterError as exc:
@@ -222,6 +258,9 @@ class Invoker:
             raise
         finally:
             resolved.metrics.observe(code, time.perf_counter() - started)
+            if ticket is not None:
+                ticket.record(code, counted=not shed)
+                ticket.close()
             if trace is not None:
                 assert timing is not None
                 QUEUE_TIMING.reset(timing)

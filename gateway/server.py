@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -26,21 +27,23 @@ from starlette.types import ASGIApp
 
 from gateway.accesslog import FunctionLogTap, JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
-from gateway.errors import GaiaError
+from gateway.errors import ConcurrentChange, GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
+from gateway.lifecycle import Lifecycle, StartingAdmin
 from gateway.listener_logs import as_listener
 from gateway.logs import FunctionLogs, stamped
 from gateway.metrics import Metrics
 from gateway.otel import TracingUnavailable, exporter_from_env
 from gateway.settings import Settings
-from gateway.store import open_store
+from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
 from gateway.tracing import Tracer
 from gateway.ui.counters import CollectorCounters
@@ -69,6 +72,8 @@ class Services:
     # Where requests no HTTP trigger takes go once a `legacy:` section is applied.
     legacy: LegacyLayer
     dashboard: Dashboard
+    # Keeps this gateway on a shared store's newest version.
+    follower: Follower
 
 
 def find_examples() -> Path | None:
@@ -93,7 +98,7 @@ async def gateway_services(
     except TracingUnavailable as exc:
         raise StartupError(str(exc)) from exc
     try:
-        store = open_store(settings.store_url, home=home)
+        store = open_store(settings.store_url, home=home, replica=settings.replica_name)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     started = {
@@ -110,7 +115,9 @@ async def gateway_services(
     )
     metrics = Metrics()
     metrics.add_pool_source(lambda: [pool for r in started.values() for pool in r.status()])
-    invoker = Invoker(control=control, metrics=metrics, tracer=tracer)
+    invoker = Invoker(
+        control=control, metrics=metrics, replica=settings.replica_name, tracer=tracer
+    )
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
     )
@@ -122,6 +129,7 @@ async def gateway_services(
         body_limit=settings.body_limit,
         drain_timeout_s=settings.drain_timeout_s,
     )
+    follower = Follower(control)
     # Reads the counters the data plane keeps anyway, on its own clock.
     dashboard = Dashboard(
         control=control, subscriptions=subscriptions, counters=CollectorCounters(metrics)
@@ -130,11 +138,17 @@ async def gateway_services(
         # Stem cells boot now, so even the first revision to warm starts in milliseconds.
         for runtime in started.values():
             await runtime.start()
-        await control.start()
+        try:
+            await control.start()
+        except StoreUnavailable as exc:
+            raise StartupError(f"{exc}: start it, or check GAIA_STORE") from exc
         await _apply_initial(settings, control)
         await subscriptions.sync(control.state)
         await legacy.start()
         dashboard.start()
+        # From here on, changes other replicas make reach triggers and the legacy layer
+        # through the control plane's listeners, as local ones do.
+        follower.start()
         yield Services(
             settings=settings,
             control=control,
@@ -145,16 +159,22 @@ async def gateway_services(
             started_at=time.time(),
             legacy=legacy,
             dashboard=dashboard,
+            follower=follower,
         )
     finally:
+        await follower.aclose()
         await dashboard.aclose()
         await legacy.aclose()
         # Triggers drain first: their in-flight events still need the workers.
         await subscriptions.aclose()
         for runtime in started.values():
             await runtime.aclose()
-        store.close()
+        await invoker.guard.aclose()
+        await store.close()
         tracer.shutdown()  # sends the spans still batched
+
+
+_APPLY_ATTEMPTS = 5
 
 
 async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
@@ -166,7 +186,16 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        plans = await control.apply(load_file(path, check_code=True))
+        file = load_file(path, check_code=True)
+        for attempt in range(_APPLY_ATTEMPTS):
+            try:
+                plans = await control.apply(file)
+                break
+            except ConcurrentChange:
+                # Replicas started with one file race to store it; the loser plans again
+                # on the winner's version, where the same file changes nothing.
+                if attempt == _APPLY_ATTEMPTS - 1:
+                    raise
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
     except GaiaError as exc:
@@ -194,8 +223,8 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
 
 def _server(
     app: ASGIApp,
-    settings: Settings,
     *,
+    drain_s: float,
     proxy_headers: bool,
     http: type[asyncio.Protocol] | Literal["httptools"] = "httptools",
 ) -> uvicorn.Server:
@@ -208,12 +237,37 @@ def _server(
         http=http,
         loop="none",
         server_header=False,
-        timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),
+        timeout_graceful_shutdown=max(1, math.ceil(drain_s)),
     )
     return uvicorn.Server(config)
 
 
+def _listener(name: str, server: uvicorn.Server, sock: socket.socket) -> asyncio.Task[None]:
+    # Server.serve() would install uvicorn's own signal handlers for each listener;
+    # _serve() is the same startup, main loop and shutdown without them, so this one
+    # lifespan decides when each stops.
+    return asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
+    while not server.started:
+        if task.done():
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def _stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await task
+
+
 async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down within `settings.shutdown_timeout_s`:
+    readiness fails at once; the data plane stops accepting and finishes its in-flight
+    requests while the triggers stop taking events, finish theirs, commit their offsets
+    and release their leases, both within the drain time; then the admin listener and
+    the workers stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -226,79 +280,97 @@ async def serve(settings: Settings) -> None:
     access_log = JsonLines(tap=function_logs.publish)
     log_tap = FunctionLogTap(function_logs)
     logging.getLogger().addHandler(log_tap)
-    async with gateway_services(settings, log_sink=stamped(access_log.write)) as services:
-        data_app = DataPlane(
+    lifecycle = Lifecycle()
+    # The admin listener answers the probes while the state loads and pools warm.
+    admin_app = StartingAdmin(lifecycle)
+    admin_server = _server(admin_app, drain_s=1.0, proxy_headers=False)
+    admin_task = _listener("admin", admin_server, admin_sock)
+    try:
+        async with gateway_services(settings, log_sink=stamped(access_log.write)) as services:
+            await _serve_data_plane(
+                settings, services, lifecycle, admin_app, access_log, function_logs, stop,
+                data_sock,
+            )  # fmt: skip
+    finally:
+        await _stopped(admin_server, admin_task)
+        # After the workers stopped: their last lines too.
+        access_log.flush()
+        logging.getLogger().removeHandler(log_tap)
+
+
+async def _serve_data_plane(
+    settings: Settings,
+    services: Services,
+    lifecycle: Lifecycle,
+    admin_app: StartingAdmin,
+    access_log: JsonLines,
+    function_logs: FunctionLogs,
+    stop: asyncio.Event,
+    data_sock: socket.socket,
+) -> None:
+    data_app = DataPlane(
+        control=services.control,
+        invoker=services.invoker,
+        access_log=access_log,
+        body_limit=settings.body_limit,
+    )
+    services.legacy.serve_through(data_app.use_fallback)
+    admin_app.app = build_admin_app(
+        AdminRoutes(
             control=services.control,
             invoker=services.invoker,
-            access_log=access_log,
-            body_limit=settings.body_limit,
+            metrics=services.metrics,
+            subscriptions=services.subscriptions,
+            logs=function_logs,
+            data_plane_url=settings.data_plane_url,
+            started_at=services.started_at,
+            dashboard=services.dashboard,
+            store_status=services.follower.status,
+            lifecycle=lifecycle,
+        ),
+        token=services.token,
+    )
+    services.metrics.add_log_followers(function_logs.followers)
+    http_counters = HttpCounters()
+    services.metrics.add_http_counters(http_counters)
+    guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
+    drain_s = settings.drain_s
+    data_server = _server(data_app, drain_s=drain_s, proxy_headers=False, http=guarded)
+    http_counters.connections = data_server.server_state.connections
+    data_task = _listener("data_plane", data_server, data_sock)
+    tasks = [data_task]
+    if await _started(data_server, data_task):
+        freeze_startup_objects()
+        lifecycle.serving(services.control)
+        log.info(
+            "gaia is serving: data plane %s, admin API http://%s:%d",
+            settings.data_plane_url,
+            settings.admin_host,
+            settings.admin_port,
         )
-        services.legacy.serve_through(data_app.use_fallback)
-        admin_app = build_admin_app(
-            AdminRoutes(
-                control=services.control,
-                invoker=services.invoker,
-                metrics=services.metrics,
-                subscriptions=services.subscriptions,
-                logs=function_logs,
-                data_plane_url=settings.data_plane_url,
-                started_at=services.started_at,
-                dashboard=services.dashboard,
-            ),
-            token=services.token,
+        print(
+            f"gaia ready: data plane {settings.data_plane_url}, "
+            f"admin API http://{settings.admin_host}:{settings.admin_port}",
+            file=sys.stderr,
+            flush=True,
         )
-        services.metrics.add_log_followers(function_logs.followers)
-        http_counters = HttpCounters()
-        services.metrics.add_http_counters(http_counters)
-        guarded = GuardedHttpTools.configured(settings.http_limits, http_counters)
-        data_server = _server(data_app, settings, proxy_headers=False, http=guarded)
-        http_counters.connections = data_server.server_state.connections
-        servers = [
-            ("data_plane", data_server, data_sock),
-            ("admin", _server(admin_app, settings, proxy_headers=False), admin_sock),
-        ]
-        # Server.serve() would install uvicorn's own signal handlers for each listener;
-        # _serve() is the same startup, main loop and shutdown without them, so this one
-        # lifespan decides when both stop.
-        tasks = [
-            asyncio.create_task(as_listener(name, server._serve(sockets=[sock])))
-            for name, server, sock in servers
-        ]
-        while not all(server.started for _, server, _ in servers):
-            if any(task.done() for task in tasks):
-                break
-            await asyncio.sleep(0.01)
-        if all(server.started for _, server, _ in servers):
-            freeze_startup_objects()
-            log.info(
-                "gaia is serving: data plane %s, admin API http://%s:%d",
-                settings.data_plane_url,
-                settings.admin_host,
-                settings.admin_port,
+        if settings.watch and settings.config_file is not None:
+            dev_loop = DevLoop(
+                control=services.control, config_file=settings.config_file, echo=_echo
             )
-            print(
-                f"gaia ready: data plane {settings.data_plane_url}, "
-                f"admin API http://{settings.admin_host}:{settings.admin_port}",
-                file=sys.stderr,
-                flush=True,
-            )
-            if settings.watch and settings.config_file is not None:
-                dev_loop = DevLoop(
-                    control=services.control, config_file=settings.config_file, echo=_echo
-                )
-                tasks.append(asyncio.create_task(dev_loop.run(stop)))
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            stop.set()
-        log.info("shutting down: draining in-flight requests")
-        services.dashboard.feed.close()  # its open streams would hold the admin listener
-        for _, server, _ in servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks)
-    # After the workers stopped: their last lines too.
-    access_log.flush()
-    logging.getLogger().removeHandler(log_tap)
+            tasks.append(asyncio.create_task(dev_loop.run(stop)))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        stop.set()
+    lifecycle.draining()
+    log.info("shutting down: draining in-flight requests and events for up to %gs", drain_s)
+    await asyncio.gather(
+        _stopped(data_server, data_task),
+        services.subscriptions.aclose(timeout_s=drain_s),
+        *tasks[1:],
+    )
+    services.dashboard.feed.close()  # its open streams would hold the admin listener
 
 
 def _echo(line: str) -> None:

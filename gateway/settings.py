@@ -13,6 +13,9 @@ from gateway.home import home_from_env
 from gateway.http.limits import HttpLimits
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
+# Kept at the end of a shutdown for stopping the workers (each gets 2s after SIGTERM).
+WORKER_STOP_S = 3.0
+MIN_SHUTDOWN_S = WORKER_STOP_S + 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,8 +34,10 @@ class Settings:
     watch: bool = False
     # Unreferenced revisions kept per function; older ones are deleted with their bundles.
     keep_revisions: int = 10
-    # Bounded graceful shutdown: in-flight requests get this long before being cut.
+    # A trigger stopped by a config change gets this long to finish its in-flight events.
     drain_timeout_s: float = 10.0
+    # SIGTERM to exit, at most: Kubernetes' default terminationGracePeriodSeconds.
+    shutdown_timeout_s: float = 30.0
     # This gateway's name where replicas share records (cron run history): GAIA_REPLICA,
     # else host:admin port, which tells apart replicas on one machine too.
     replica: str | None = None
@@ -43,6 +48,17 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.http_limits  # noqa: B018 -- HttpLimits checks the values: a bad one stops `up` here
+        if self.shutdown_timeout_s < MIN_SHUTDOWN_S:
+            raise ValueError(
+                f"shutdown timeout: expected at least {MIN_SHUTDOWN_S:g}s (the last"
+                f" {WORKER_STOP_S:g}s stop the workers), got {self.shutdown_timeout_s:g}s"
+            )
+
+    @property
+    def drain_s(self) -> float:
+        """What in-flight requests and events get at shutdown: all of the shutdown
+        timeout but the time kept for stopping the workers."""
+        return self.shutdown_timeout_s - WORKER_STOP_S
 
     @property
     def http_limits(self) -> HttpLimits:
@@ -92,4 +108,5 @@ _PARSED_ENV: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("GAIA_HEADER_TIMEOUT", "header_timeout_s", parse_duration),
     ("GAIA_MAX_HEADER_SIZE", "max_header_bytes", parse_size),
     ("GAIA_MAX_CONNECTIONS", "max_connections", _whole_number),
+    ("GAIA_SHUTDOWN_TIMEOUT", "shutdown_timeout_s", parse_duration),
 )

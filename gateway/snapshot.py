@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gateway.config import RevisionConfig
 from gateway.store import StoredState
+from limits.spec import RateLimit, RevisionLimits
 from routing.aliases import ResolvedAlias
 from routing.names import DEFAULT_ALIAS, Target
 from routing.routes import HttpRoute, RouteTable
@@ -25,34 +26,63 @@ class Snapshot:
     aliases: Mapping[tuple[str, str], ResolvedAlias] = field(default_factory=dict)
     revisions: Mapping[RevisionKey, RevisionSpec] = field(default_factory=dict)
     latest: Mapping[str, int] = field(default_factory=dict)
+    # The limits: per revision (its function's `circuit` and `concurrency_limit` when
+    # it was published) and per trigger (`rate_limit`); only those that have some.
+    revision_limits: Mapping[RevisionKey, RevisionLimits] = field(default_factory=dict)
+    trigger_limits: Mapping[str, RateLimit] = field(default_factory=dict)
 
     def referenced(self) -> set[RevisionKey]:
-        """Revisions some alias can send traffic to (by weight or by tag)."""
+        """Revisions some alias can send traffic to (by weight, by tag, or as the
+        fallback of an open circuit)."""
         keys: set[RevisionKey] = set()
         for (function, _), alias in self.aliases.items():
             numbers = {number for number, _ in alias.revisions} | set(alias.tags.values())
+            if alias.fallback is not None:
+                numbers.add(alias.fallback)
             keys.update(RevisionKey(function=function, revision=n) for n in numbers)
         return keys
 
 
+# A revision's spec and limits by key and digest: a revision never changes.
+SpecCache = dict[tuple[RevisionKey, str], tuple[RevisionSpec, RevisionLimits]]
+
+
 def build_snapshot(
-    state: StoredState, *, bundles_root: Path, unusable: frozenset[RevisionKey] = frozenset()
+    state: StoredState,
+    *,
+    bundles_root: Path,
+    unusable: frozenset[RevisionKey] = frozenset(),
+    specs: SpecCache | None = None,
 ) -> Snapshot:
     """Derive the routing view from stored records.
 
     `unusable` holds revisions that failed to warm since start: `latest` skips them.
+    `specs` keeps each revision's spec between builds (by key and digest: a revision
+    never changes), since validating every revision's config again on every change is
+    most of a build's cost.
     """
-    revisions = {
-        RevisionKey(function=r.function, revision=r.number): RevisionConfig.from_dict(
-            r.config
-        ).spec(
-            function=r.function,
-            revision=r.number,
-            digest=r.digest,
-            bundle_dir=bundles_root / r.digest,
-        )
-        for r in state.revisions
-    }
+    known: SpecCache = {} if specs is None else specs
+    revisions: dict[RevisionKey, RevisionSpec] = {}
+    revision_limits: dict[RevisionKey, RevisionLimits] = {}
+    for r in state.revisions:
+        key = RevisionKey(function=r.function, revision=r.number)
+        cached = known.get((key, r.digest))
+        if cached is None:
+            config = RevisionConfig.from_dict(r.config)
+            spec = config.spec(
+                function=r.function,
+                revision=r.number,
+                digest=r.digest,
+                bundle_dir=bundles_root / r.digest,
+            )
+            cached = known[(key, r.digest)] = (spec, config.limits)
+        revisions[key], limits = cached
+        if not limits.empty:
+            revision_limits[key] = limits
+    if specs is not None and len(specs) > len(revisions):
+        # Forget revisions that are gone, so the cache stays the size of the state.
+        for gone in [k for k in specs if revisions.get(k[0]) is not specs[k][0]]:
+            del specs[gone]
     latest: dict[str, int] = {}
     for key in revisions:
         if key not in unusable and key.revision > latest.get(key.function, 0):
@@ -65,7 +95,11 @@ def build_snapshot(
         if a.function in latest
     }
     routes = []
+    trigger_limits: dict[str, RateLimit] = {}
     for trigger in state.triggers:
+        rate_limit = trigger.spec.get("rate_limit")
+        if isinstance(rate_limit, Mapping):
+            trigger_limits[trigger.id] = RateLimit.from_dict(rate_limit)
         kind = trigger_kinds.kind(trigger.kind)
         if kind.route is None:
             continue
@@ -79,7 +113,14 @@ def build_snapshot(
                 trigger_id=trigger.id,
             )
         )
-    return Snapshot(routes=RouteTable(routes), aliases=aliases, revisions=revisions, latest=latest)
+    return Snapshot(
+        routes=RouteTable(routes),
+        aliases=aliases,
+        revisions=revisions,
+        latest=latest,
+        revision_limits=revision_limits,
+        trigger_limits=trigger_limits,
+    )
 
 
 def _optional_str(value: object) -> str | None:

@@ -8,6 +8,7 @@ trigger registry by name, as uvicorn picks its protocol classes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ class TargetDispatch:
             resolved = self._resolve_key(sticky_key)
         except (GaiaError, RoutingError) as exc:
             return Dispatched(revision="", outcome=TargetUnresolved(str(exc)))
+        ticket = None
+        if self._invoker.guarded():
+            # Limits pace a queue: wait for them rather than fail the event.
+            resolved, ticket = await self._invoker.admit(
+                resolved, trigger_id=self._trigger_id, wait=True
+            )
         label = resolved.label.decode()
         try:
             result = await self._invoker.invoke(
@@ -66,6 +73,7 @@ class TargetDispatch:
                 trigger=self._trigger_id,
                 event=event,
                 trace=self._invoker.begin_trace(event_traceparent(event), kind="consumer"),
+                ticket=ticket,
             )
         except RuntimeAdapterError as exc:
             return Dispatched(revision=label, outcome=exc)
@@ -94,11 +102,17 @@ class TargetDispatch:
                     count += 1
         except (GaiaError, RoutingError) as exc:
             return DispatchedMany(revision="", outcomes=[TargetUnresolved(str(exc))])
+        ticket = None
+        if self._invoker.guarded():
+            resolved, ticket = await self._invoker.admit(
+                resolved, trigger_id=self._trigger_id, wait=True, events=count
+            )
         outcomes = await self._invoker.invoke_many(
             resolved,
             request_ids=request_ids[:count],
             trigger=self._trigger_id,
             events=events[:count],
+            ticket=ticket,
         )
         return DispatchedMany(revision=resolved.label.decode(), outcomes=outcomes)
 
@@ -180,7 +194,9 @@ class Subscriptions:
     def states(self) -> list[tuple[TriggerRecord, TriggerState]]:
         return [(r.record, r.subscriber.state()) for r in self._running.values()]
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, timeout_s: float | None = None) -> None:
+        """Stop every trigger at once, each within `timeout_s` (default: the drain
+        timeout): they stop taking events, finish, commit and release in parallel."""
         running, self._running = list(self._running.values()), {}
-        for item in running:
-            await item.subscriber.stop(timeout_s=self._drain_timeout_s)
+        timeout = self._drain_timeout_s if timeout_s is None else timeout_s
+        await asyncio.gather(*(item.subscriber.stop(timeout_s=timeout) for item in running))

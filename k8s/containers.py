@@ -38,12 +38,17 @@ def tcp_probe(port: int | str, *, period_s: int, failures: int) -> dict[str, obj
     }
 
 
-def health_probes(path: str, port: int, *, start_s: int) -> dict[str, object]:
+def health_probes(
+    path: str, port: int, *, start_s: int, ready: str | None = None
+) -> dict[str, object]:
     """Startup (up to `start_s`, checked each second), readiness and liveness probes of
-    one health path: not ready after two failed checks, restarted after three."""
+    one health path, or of `ready` for the first two where readiness has its own path
+    (gaia's /readyz beside its liveness /healthz): not ready after two failed checks,
+    restarted after three."""
+    ready_path = ready or path
     return {
-        "startupProbe": http_probe(path, port, period_s=1, failures=start_s),
-        "readinessProbe": http_probe(path, port, period_s=5, failures=2),
+        "startupProbe": http_probe(ready_path, port, period_s=1, failures=start_s),
+        "readinessProbe": http_probe(ready_path, port, period_s=5, failures=2),
         "livenessProbe": http_probe(path, port, period_s=10, failures=3),
     }
 

@@ -76,7 +76,7 @@ def gateway_objects(
     meta = names.metadata(names.GATEWAY, namespace, labels)
     digest = "sha256:" + hashlib.sha256(document.encode()).hexdigest()
     # The admin API listens on the pod's address for the probes: it wants its token
-    # (GAIA_HOME/admin-token) on everything but /healthz, and the Service does not expose it.
+    # (GAIA_HOME/admin-token) on everything but the probes, and the Service does not expose it.
     command = [
         "gaia", "up", "-f", f"{CONFIG_DIR}/{CONFIG_KEY}",
         "--host", "0.0.0.0", "--port", str(PORT),
@@ -89,7 +89,7 @@ def gateway_objects(
         "command": command,
         "env": env_list({"GAIA_HOME": HOME_DIR, **(env or {})}),
         "ports": [container_port("http", PORT), container_port("admin", ADMIN_PORT)],
-        **health_probes("/healthz", ADMIN_PORT, start_s=120),
+        **health_probes("/healthz", ADMIN_PORT, start_s=120, ready="/readyz"),
         "resources": resources(cpu=cpu, memory_request=memory),
         "volumeMounts": [config_mount(), {"name": "home", "mountPath": HOME_DIR}],
         "securityContext": locked_down(read_only_root=False),

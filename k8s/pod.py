@@ -142,8 +142,8 @@ def python_container(revision: Revision, options: Options) -> dict[str, object]:
             container_port("function", FUNCTION_PORT),
             container_port("admin", FUNCTION_ADMIN_PORT),
         ],
-        # gaia answers /healthz once the function is published and warm.
-        **health_probes("/healthz", FUNCTION_ADMIN_PORT, start_s=PYTHON_START_S),
+        # gaia answers /readyz once the function is published and warm.
+        **health_probes("/healthz", FUNCTION_ADMIN_PORT, start_s=PYTHON_START_S, ready="/readyz"),
         # `pool.min` warm workers of `memory` each are the request, `pool.max` the limit.
         "resources": resources(
             cpu=options.cpu,

@@ -16,6 +16,7 @@ from hashlib import blake2b
 from types import MappingProxyType
 from urllib.parse import unquote_plus
 
+from limits.spec import RateLimit
 from routing.errors import InvalidSpec, UnknownTag
 from routing.traffic import AliasSpec, Sticky
 
@@ -41,6 +42,8 @@ class ResolvedAlias:
     revisions: tuple[tuple[int, float], ...]
     tags: Mapping[str, int] = field(default_factory=dict)
     sticky: Sticky | None = None
+    fallback: int | None = None
+    rate_limit: RateLimit | None = None
 
     # Derived from `revisions` in __post_init__; only revisions with traffic take part.
     _only: int | None = field(init=False, repr=False, compare=False)
@@ -103,6 +106,8 @@ class ResolvedAlias:
             revisions=tuple(merged.items()),
             tags=tags,
             sticky=spec.sticky,
+            fallback=spec.fallback,
+            rate_limit=spec.rate_limit,
         )
 
     def choose(

@@ -13,11 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
+from configkit.issues import issues_of
+from limits.spec import RateLimit
 from routing.errors import InvalidSpec
 from routing.names import (
     LATEST,
     TOKEN_PATTERN,
     check_revision,
+    check_revision_number,
     check_tag_name,
     check_token,
     shown,
@@ -35,6 +40,7 @@ __all__ = [
 
 StickySource = Literal["header", "cookie", "query"]
 _STICKY_SOURCES: tuple[StickySource, ...] = ("header", "cookie", "query")
+ALIAS_KEYS = ("traffic", "sticky", "fallback", "rate_limit", "rollout")
 # What parse_sticky accepts, as an anchored JSON Schema pattern for /openapi.json.
 STICKY_SCHEMA_PATTERN = f"^({'|'.join(_STICKY_SOURCES)}):{TOKEN_PATTERN}$"
 
@@ -64,16 +70,25 @@ class AliasSpec:
         default_factory=lambda: (TrafficTarget(revision=LATEST, percent=100.0),)
     )
     sticky: Sticky | None = None
+    # The revision that answers while the one picked has its circuit open.
+    fallback: int | None = None
+    rate_limit: RateLimit | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """The stored form, which `from_dict` reads back."""
-        return {
+        """The stored form, which `from_dict` reads back. `fallback` and `rate_limit`
+        only when set, so that aliases from before them keep their stored form."""
+        data: dict[str, object] = {
             "traffic": [
                 {"revision": t.revision, "percent": t.percent} | ({"tag": t.tag} if t.tag else {})
                 for t in self.traffic
             ],
             "sticky": str(self.sticky) if self.sticky else None,
         }
+        if self.fallback is not None:
+            data["fallback"] = self.fallback
+        if self.rate_limit is not None:
+            data["rate_limit"] = self.rate_limit.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AliasSpec:
@@ -91,6 +106,8 @@ class AliasSpec:
                 for entry in data["traffic"]
             ),
             sticky=_stored_sticky(sticky) if sticky else None,
+            fallback=data.get("fallback"),
+            rate_limit=RateLimit.from_dict(data["rate_limit"]) if data.get("rate_limit") else None,
         )
 
 
@@ -153,11 +170,11 @@ def parse_alias_spec(raw: object, *, path: str = "") -> AliasSpec:
     """Build an AliasSpec from plain data (YAML, JSON); errors name the key."""
     prefix = f"{path}." if path else ""
     if not isinstance(raw, Mapping):
-        raise InvalidSpec("expected a mapping {traffic, sticky, rollout}", path=path)
-    unknown = set(raw) - {"traffic", "sticky", "rollout"}
+        raise InvalidSpec(f"expected a mapping {{{', '.join(ALIAS_KEYS)}}}", path=path)
+    unknown = set(raw) - set(ALIAS_KEYS)
     if unknown:
         raise InvalidSpec(
-            f"unknown key {shown(sorted(unknown, key=str)[0])}: expected traffic, sticky, rollout",
+            f"unknown key {shown(sorted(unknown, key=str)[0])}: expected {', '.join(ALIAS_KEYS)}",
             path=path,
         )
     raw_traffic = raw.get("traffic", [{"revision": LATEST, "percent": 100}])
@@ -171,7 +188,23 @@ def parse_alias_spec(raw: object, *, path: str = "") -> AliasSpec:
     if sticky_raw is not None and not isinstance(sticky_raw, str):
         raise InvalidSpec("expected header:NAME, cookie:NAME or query:NAME", path=f"{prefix}sticky")
     sticky = parse_sticky(sticky_raw, path=f"{prefix}sticky") if sticky_raw is not None else None
-    return AliasSpec(traffic=traffic, sticky=sticky)
+    fallback_raw = raw.get("fallback")
+    fallback = (
+        check_revision_number(fallback_raw, path=f"{prefix}fallback")
+        if fallback_raw is not None
+        else None
+    )
+    rate_raw = raw.get("rate_limit")
+    rate_limit = _rate_limit(rate_raw, path=f"{prefix}rate_limit") if rate_raw is not None else None
+    return AliasSpec(traffic=traffic, sticky=sticky, fallback=fallback, rate_limit=rate_limit)
+
+
+def _rate_limit(raw: object, *, path: str) -> RateLimit:
+    try:
+        return RateLimit.model_validate(raw)
+    except ValidationError as exc:
+        where, message = issues_of(exc, path)[0]
+        raise InvalidSpec(message, path=where) from None
 
 
 def _parse_target(item: object, *, path: str) -> TrafficTarget:

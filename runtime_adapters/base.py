@@ -12,6 +12,7 @@ and `retriable` for queue triggers that decide between retry and dead letter):
     ├── InvocationTimeout    no answer before the function's timeout: 504
     ├── InstanceLost         the instance died mid-invocation (exit, signal, memory): 502
     ├── FunctionFailed       the handler raised: 500, traceback for the logs only
+    ├── Unavailable          nothing can take it now (every endpoint down): 503
     └── RevisionUnknown      the gateway asked for a revision it never warmed
 """
 
@@ -184,6 +185,14 @@ class FunctionFailed(RuntimeAdapterError):
         self.traceback = traceback
 
 
+class Unavailable(RuntimeAdapterError):
+    """Nothing that runs the revision can take an invocation now (every endpoint is
+    down or ejected); the message says the state of each."""
+
+    status = 503
+    retriable = True
+
+
 class RevisionUnknown(RuntimeAdapterError):
     status = 503
 
@@ -197,7 +206,19 @@ def runtime_error_code(exc: RuntimeAdapterError) -> str:
         return "saturated"
     if isinstance(exc, FunctionFailed):
         return "function_error"
+    if isinstance(exc, Unavailable):
+        return "unavailable"
     return {502: "instance_lost", 504: "timeout"}.get(exc.status, "runtime_error")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointStatus:
+    """One server a pool reaches over HTTP, as `gaia describe` shows it."""
+
+    url: str
+    state: str  # the runtime's word: `healthy`, `ejected` ...
+    in_flight: int
+    detail: str  # why it is in that state, or ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +236,8 @@ class PoolStatus:
     # busy waited for one; live objects the pool keeps filling (None: not measured).
     start_seconds: Histogram | None = None
     queue_wait: Histogram | None = None
+    # Filled by runtimes whose pool is a set of endpoints to show one by one.
+    endpoints: tuple[EndpointStatus, ...] = ()
 
 
 class Runtime(abc.ABC):

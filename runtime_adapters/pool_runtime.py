@@ -1,12 +1,13 @@
-"""A runtime made of one SlotPool per revision: shared warm-up, invocation,
-retirement and reaping. A runtime subclasses `PoolRuntime` with how to make a pool."""
+"""A runtime made of one pool per revision (a SlotPool of instances, or anything
+else that is a `Pool`): shared warm-up, invocation, retirement and reaping. A runtime
+subclasses `PoolRuntime` with how to make a pool."""
 
 from __future__ import annotations
 
 import abc
 import asyncio
 import contextlib
-from typing import Any
+from typing import Protocol
 
 from runtime_adapters.base import (
     Invocation,
@@ -18,23 +19,39 @@ from runtime_adapters.base import (
     Runtime,
     RuntimeAdapterError,
 )
-from runtime_adapters.pool import SlotPool
 
 # How often idle instances are looked for, at most; pools with a shorter idle_s are
 # looked at four times per idle_s.
 REAP_INTERVAL_S = 1.0
 
 
+class Pool(Protocol):
+    """What PoolRuntime needs of a revision's pool; SlotPool is one."""
+
+    @property
+    def spec(self) -> RevisionSpec: ...
+
+    async def warm(self) -> None: ...
+
+    async def invoke(self, invocation: Invocation) -> InvocationResult: ...
+
+    def reap(self, now: float) -> None: ...
+
+    async def close(self, grace_s: float) -> None: ...
+
+    def status(self) -> PoolStatus: ...
+
+
 class PoolRuntime(Runtime):
     def __init__(self, *, stop_grace_s: float) -> None:
         self._stop_grace_s = stop_grace_s
-        self._pools: dict[RevisionKey, SlotPool[Any]] = {}
+        self._pools: dict[RevisionKey, Pool] = {}
         self._warming: dict[RevisionKey, asyncio.Task[None]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
     @abc.abstractmethod
-    async def _new_pool(self, spec: RevisionSpec) -> SlotPool[Any]:
+    async def _new_pool(self, spec: RevisionSpec) -> Pool:
         """An empty pool for the revision (its `warm` starts the instances); raise
         WarmupError when the revision cannot have one."""
 
@@ -76,7 +93,7 @@ class PoolRuntime(Runtime):
         if not task.cancelled():
             task.exception()  # retrieved: every caller may have gone
 
-    def _pool(self, key: RevisionKey) -> SlotPool[Any]:
+    def _pool(self, key: RevisionKey) -> Pool:
         pool = self._pools.get(key)
         if pool is None:
             raise RevisionUnknown(f"{key} is not warm on the {self.name} runtime")

@@ -11,13 +11,14 @@ from runtime_adapters.kind import RuntimeKind
 PACKAGES: dict[str, str] = {
     "container": "runtime_adapters.container.kind",
     "python": "runtime_adapters.python.kind",
+    "url": "runtime_adapters.url.kind",
 }
 # A function without `runtime:` runs on this one.
 DEFAULT = "python"
 
 # Runtimes DESIGN.md describes that are not built yet, with the function keys that
 # belong to them: both are answered "not available yet" rather than as typos.
-PLANNED: dict[str, tuple[str, ...]] = {"url": ("urls",)}
+PLANNED: dict[str, tuple[str, ...]] = {}
 
 
 _KINDS = Registry(RuntimeKind, PACKAGES)

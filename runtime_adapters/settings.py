@@ -71,6 +71,13 @@ def _env(raw: object) -> Mapping[str, str]:
     return MappingProxyType(env)
 
 
+def url_path(raw: object) -> str:
+    """A path a check GETs (`/healthz`)."""
+    if isinstance(raw, str) and raw.startswith("/") and not any(c.isspace() for c in raw):
+        return raw
+    raise ValueError(f"expected a URL path like /healthz, got {describe(raw)}")
+
+
 class PoolConfig(ConfigModel):
     """`pool: {min, max, idle, queue}`; see PoolSpec."""
 

@@ -16,7 +16,7 @@ from gateway.ui import assets
 
 # Probes, the API description and the dashboard's files (which ask for the token) are
 # readable without a token; everything else is not.
-_OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 
 
 def ensure_token(home: Path) -> str:

@@ -26,6 +26,7 @@ from gateway.admin.schemas import (
     HealthView,
     PublishBody,
     PublishedView,
+    ReadyView,
     RevisionView,
     StatusView,
     TriggerView,
@@ -81,7 +82,8 @@ class Endpoint:
     open: bool = False
 
 
-_CHANGE = ("404", "409", "422")
+# 503: the shared store cannot be reached, so nothing can change.
+_CHANGE = ("404", "409", "422", "503")
 _TRIGGER_PARAMETER = {"type": "string", "minLength": 1}
 
 ENDPOINTS = (
@@ -91,6 +93,26 @@ ENDPOINTS = (
         handler="health",
         summary="Liveness probe",
         answers=(Answer(status="200", description="the gateway is up", model=HealthView),),
+        errors=(),
+        open=True,
+    ),
+    Endpoint(
+        path="/readyz",
+        method="GET",
+        handler="ready",
+        summary="Readiness probe",
+        answers=(
+            Answer(
+                status="200",
+                description="serving, the pools behind every routed alias warm",
+                model=ReadyView,
+            ),
+            Answer(
+                status="503",
+                description="starting, warming a routed revision, or draining after SIGTERM",
+                model=ReadyView,
+            ),
+        ),
         errors=(),
         open=True,
     ),
@@ -158,7 +180,7 @@ ENDPOINTS = (
         handler="delete_function",
         summary="Delete a function with its revisions, aliases, history and triggers",
         answers=(Answer(status="200", description="the function as it was", model=FunctionView),),
-        errors=("404", "409"),
+        errors=("404", "409", "503"),
     ),
     Endpoint(
         path="/v1/functions/{fn}/revisions",

@@ -16,10 +16,16 @@ _ERRORS = {
     "401": "missing or wrong bearer token",
     "404": "no such function, alias, revision, trigger, ledger route or path",
     "405": "the path does not take this method (Allow lists those it takes)",
-    "409": "valid, but clashes with what is stored, or a promotion its gate refuses",
+    "409": (
+        "valid, but clashes with what is stored, a promotion its gate refuses, or a change "
+        "another replica stored first (concurrent_change)"
+    ),
     "422": "invalid input; `field` names the offending key",
     "502": "the worker died during the invocation",
-    "503": "the revision's queue is full, or it is not ready",
+    "503": (
+        "the revision's queue is full, or it is not ready; for a change, the shared store "
+        "cannot be reached (store_unavailable)"
+    ),
     "504": "the function ran past its timeout",
 }
 

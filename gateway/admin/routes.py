@@ -8,6 +8,7 @@ import binascii
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from gateway.admin.views import (
     live_trigger_view,
     revision_view,
 )
+from gateway.cluster import StoreStatus
 from gateway.config import (
     ConfigError,
     FunctionConfig,
@@ -40,6 +42,7 @@ from gateway.config import (
 from gateway.control import ControlPlane, FunctionPlan, StageDone
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
+from gateway.lifecycle import Lifecycle
 from gateway.logs import FunctionLogs
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
@@ -74,7 +77,9 @@ class AdminRoutes:
         data_plane_url: str,
         started_at: float,
         logs: FunctionLogs | None = None,
+        store_status: Callable[[], StoreStatus],
         dashboard: Dashboard | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self._control = control
         self._invoker = invoker
@@ -82,6 +87,8 @@ class AdminRoutes:
         self._subscriptions = subscriptions
         self._data_plane_url = data_plane_url
         self._started_at = started_at
+        self._store_status = store_status
+        self._lifecycle = lifecycle or Lifecycle()
         self.migrate = MigrateRoutes(control=control)
         self.logs = LogRoutes(control=control, logs=logs if logs is not None else FunctionLogs())
         # The gateway passes the one it started; without, the page has no samples yet.
@@ -102,6 +109,10 @@ class AdminRoutes:
     async def health(self, request: Request) -> Response:
         return self._ok({"status": "ok"})
 
+    async def ready(self, request: Request) -> Response:
+        status, body = self._lifecycle.readiness()
+        return self._ok(body, status)
+
     async def metrics(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type="text/plain; version=0.0.4")
 
@@ -120,12 +131,14 @@ class AdminRoutes:
                         "busy": pool.busy,
                         "starting": pool.starting,
                         "cold_starts": pool.cold_starts,
+                        "endpoints": [asdict(endpoint) for endpoint in pool.endpoints],
                     }
                 )
         return self._ok(
             {
                 "uptime_s": round(time.time() - self._started_at, 3),
                 "data_plane_url": self._data_plane_url,
+                "store": self._store_status().to_dict(),
                 "functions": [function_view(f.name, state, snapshot) for f in state.functions],
                 "pools": pools,
             }
@@ -178,7 +191,7 @@ class AdminRoutes:
             try:
                 plan = await self._control.publish(
                     name,
-                    code_dir=code_dir,
+                    code_dir=config.code,  # None where the runtime runs no code
                     config=config,
                     dry_run=body.dry_run,
                     add_triggers=added,
@@ -199,7 +212,9 @@ class AdminRoutes:
         """The revision's settings (the latest one's, overridden by the request's) and the
         triggers to add, checked as gaia.yaml's are."""
         raw = dict(self._inherited_config(name)) | body.config
-        raw["code"] = str(code_dir)
+        runtime = runtimes.chosen(raw.get("runtime"))
+        if runtime is None or runtime.needs_code:
+            raw["code"] = str(code_dir)
         try:
             config = parse_function(
                 name,

@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.config import REVISION_KEYS
 from gateway.errors import ADMIN_ERROR_CODES
+from limits.spec import MAX_BURST, MAX_RPS
 from routing.names import LATEST, MAX_NAME_LENGTH, MAX_REVISION, NAME_SCHEMA_PATTERN
 from routing.traffic import STICKY_SCHEMA_PATTERN
 
+# What configkit.leaves.redis_url takes, anchored for JSON Schema.
+REDIS_URL_PATTERN = r"^rediss?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}(/\d+)?$"
 # Standard base64 as `base64.b64decode(validate=True)` takes it.
 BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
 
@@ -37,6 +40,16 @@ class TrafficEntryBody(_Body):
     tag: Name | None = Field(default=None, description="reachable with X-Gaia-Tag even at 0%")
 
 
+class RateLimitBody(_Body):
+    rps: float = Field(gt=0, le=MAX_RPS, description="tokens a second")
+    burst: int | None = Field(
+        default=None, ge=1, le=MAX_BURST, description="the bucket's size; default: rps rounded up"
+    )
+    redis: Annotated[str, Field(pattern=REDIS_URL_PATTERN)] | None = Field(
+        default=None, description="redis://host:port[/db] the replicas share the bucket through"
+    )
+
+
 class AliasBody(_Body):
     traffic: list[TrafficEntryBody] = Field(
         default_factory=lambda: [TrafficEntryBody(revision=LATEST, percent=100)],
@@ -45,6 +58,14 @@ class AliasBody(_Body):
     )
     sticky: Annotated[str, Field(pattern=STICKY_SCHEMA_PATTERN)] | None = Field(
         default=None, description="header:NAME, cookie:NAME or query:NAME, NAME an HTTP token"
+    )
+    fallback: RevisionNumber | None = Field(
+        default=None,
+        description="the revision of this function that answers while the picked one's"
+        " circuit is open",
+    )
+    rate_limit: RateLimitBody | None = Field(
+        default=None, description="a token bucket for the alias's requests (429 beyond it)"
     )
 
 
@@ -116,11 +137,22 @@ class HealthView(_View):
     status: Literal["ok"]
 
 
+class ReadyView(_View):
+    status: Literal["ready", "starting", "warming", "draining"]
+    message: str
+
+
 class TrafficView(_View):
     revision: Revision
     resolved_revision: RevisionNumber | None
     percent: float
     tag: str | None
+
+
+class RateLimitView(_View):
+    rps: float
+    burst: int | None = None
+    redis: str | None = None
 
 
 class AliasView(_View):
@@ -129,6 +161,8 @@ class AliasView(_View):
     name: str
     traffic: list[TrafficView]
     sticky: str | None
+    fallback: RevisionNumber | None = None
+    rate_limit: RateLimitView | None = None
     ready: bool
     updated_at: float
 
@@ -146,6 +180,8 @@ class SpecView(_View):
 
     traffic: list[TrafficEntryView]
     sticky: str | None
+    fallback: RevisionNumber | None = None
+    rate_limit: RateLimitView | None = None
 
 
 class AliasChangeView(_View):
@@ -200,6 +236,13 @@ class PublishedView(RevisionView):
     urls: list[str]
 
 
+class EndpointView(_View):
+    url: str
+    state: str = Field(description="the runtime's word for it: healthy, ejected, down ...")
+    in_flight: int = Field(description="requests sent to it and not answered yet")
+    detail: str = Field(description="why it is in that state; empty when there is nothing to say")
+
+
 class PoolView(_View):
     revision: str
     instances: int
@@ -209,11 +252,25 @@ class PoolView(_View):
     busy: int
     starting: int
     cold_starts: int
+    endpoints: list[EndpointView] = Field(
+        description="each endpoint, for runtimes that reach their revision at several"
+    )
+
+
+class StoreView(_View):
+    kind: Literal["sqlite", "redis", "memory"]
+    version: int = Field(ge=0, description="the stored config version this gateway serves")
+    connected: bool = Field(description="false while the shared store cannot be reached")
+    error: str | None = Field(description="why this gateway may not have the newest version")
+    checked_at: float | None = Field(
+        description="when this gateway last confirmed the newest version (shared store)"
+    )
 
 
 class StatusView(_View):
     uptime_s: float
     data_plane_url: str
+    store: StoreView
     functions: list[FunctionView]
     pools: list[PoolView]
 

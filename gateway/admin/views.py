@@ -44,6 +44,8 @@ def alias_view(record: AliasRecord, snapshot: Snapshot) -> dict[str, object]:
             for entry in record.spec.traffic
         ],
         "sticky": str(record.spec.sticky) if record.spec.sticky else None,
+        "fallback": record.spec.fallback,
+        "rate_limit": record.spec.rate_limit.to_dict() if record.spec.rate_limit else None,
         "ready": resolved is not None,
         "updated_at": record.updated_at,
     }

@@ -63,14 +63,17 @@ def trigger_urls(function: dict[str, Any], data_plane_url: str) -> dict[str, str
 @click.argument("function")
 @OUTPUT
 def describe(function: str, output: str) -> None:
-    """One function in one view: revisions, aliases with their traffic, triggers, URLs."""
+    """One function in one view: revisions, aliases with their traffic, triggers, URLs,
+    and the endpoints of its warm revisions where its runtime has them."""
     name = _function_name(function)
     client = AdminClient()
     view: dict[str, Any] = client.call("GET", f"/v1/functions/{name}")
     revisions: list[dict[str, Any]] = client.call("GET", f"/v1/functions/{name}/revisions")
-    urls = trigger_urls(view, client.call("GET", "/v1/status")["data_plane_url"])
+    status = client.call("GET", "/v1/status")
+    urls = trigger_urls(view, status["data_plane_url"])
+    pools = [p for p in status["pools"] if p["revision"].startswith(f"{name}@")]
     if output == "json":
-        emit_json({"function": view, "revisions": revisions, "urls": urls})
+        emit_json({"function": view, "revisions": revisions, "urls": urls, "pools": pools})
         return
     latest = f"{name}@{view['latest']}" if view["latest"] else "none ready"
     click.echo(f"{name}  latest: {latest}  created: {age(view['created_at'])} ago")
@@ -101,6 +104,7 @@ def describe(function: str, output: str) -> None:
             for a in view["aliases"]
         ],
     )
+    _endpoints(pools)
     click.echo("\nTriggers")
     if not view["triggers"]:
         click.echo(f"none: `gaia deploy {name} --route /PATH` adds an HTTP route")
@@ -112,6 +116,17 @@ def describe(function: str, output: str) -> None:
             for t in view["triggers"]
         ],
     )
+
+
+def _endpoints(pools: list[dict[str, Any]]) -> None:
+    rows = [
+        [pool["revision"], e["url"], e["state"], e["in_flight"], e["detail"] or "-"]
+        for pool in pools
+        for e in pool["endpoints"]
+    ]
+    if rows:
+        click.echo("\nEndpoints")
+        table(["revision", "endpoint", "state", "in flight", "detail"], rows)
 
 
 @click.command()

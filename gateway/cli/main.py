@@ -79,6 +79,13 @@ def _server_options(command: F) -> F:
                 help="open data-plane connections; more get 503"
                 " [default: 4096, or GAIA_MAX_CONNECTIONS]",
             ),
+            _parsed_option(
+                "--shutdown-timeout",
+                "shutdown_timeout_s",
+                parse_duration,
+                "after SIGTERM, exit within this: in-flight requests and events get all"
+                " but its last 3s [default: 30s, or GAIA_SHUTDOWN_TIMEOUT]",
+            ),
             click.option(
                 "--keep-revisions",
                 type=click.IntRange(min=0),
@@ -166,7 +173,7 @@ def apply(config_file: Path, dry_run: bool, by: str | None, output: str) -> None
         raise CliError(str(exc)) from None
     text = config_file.read_text()
     document = yaml.safe_load(text) or {}
-    packed = {name: _pack(fn.code) for name, fn in parsed.functions.items()}
+    packed = {name: _pack(fn.code) for name, fn in parsed.functions.items() if fn.code}
     response = _client().request(
         "POST",
         "/v1/apply",
@@ -350,7 +357,15 @@ def alias_set(
     body: dict[str, Any] = {"traffic": entries}
     if sticky:
         body["sticky"] = sticky
-    result = _client().call("PUT", f"/v1/functions/{function}/aliases/{alias_name}", json=body)
+    client = _client()
+    path = f"/v1/functions/{function}/aliases/{alias_name}"
+    # A traffic change keeps the alias's limit and fallback, which are not traffic.
+    existing = client.request("GET", path)
+    current = existing.json() if existing.status_code == 200 else {}
+    for key in ("fallback", "rate_limit"):
+        if current.get(key) is not None:
+            body[key] = current[key]
+    result = client.call("PUT", path, json=body)
     _show_alias(result, output)
     note = default_alias_note(result)
     if note and output != "json":

@@ -1,13 +1,16 @@
-"""The embedded store: one SQLite file in GAIA_HOME, no server needed."""
+"""The embedded store: one SQLite file in GAIA_HOME, no server needed.
+
+Its version is SQLite's own `user_version` header field, written in each write's
+transaction, so it moves with the data or not at all.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from pathlib import Path
 
-from configkit.model import ConfigModel
+from gateway.store import codec
 from gateway.store.base import (
     AliasChange,
     AliasRecord,
@@ -18,13 +21,11 @@ from gateway.store.base import (
     StoreConflict,
     StoredState,
     TriggerRecord,
+    check_base,
 )
 from legacy.config import LegacyConfig, LegacyRouteConfig
 from legacy.ledger import EvidenceAt, LedgerChange, LedgerEntry
-from routing.errors import InvalidSpec
-from routing.traffic import AliasSpec, parse_alias_spec
-
-log = logging.getLogger("gaia.store")
+from routing.traffic import AliasSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -87,40 +88,16 @@ CREATE TABLE IF NOT EXISTS triggers (
 
 
 def _json(data: object) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def _model_json(model: ConfigModel | None) -> str | None:
-    """A config model as gaia.yaml keys, as given (to_dict's canonical order would make a
-    route's methods load back in another order than they were written)."""
-    if model is None:
-        return None
-    return _json(model.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return codec.dumps(data)
 
 
 def _route(stored: str | None) -> LegacyRouteConfig | None:
-    return LegacyRouteConfig.from_dict(json.loads(stored)) if stored else None
-
-
-def _served_spec(function: str, alias: str, stored: str) -> AliasSpec:
-    """An alias's stored spec, served as it was written even where today's input rules
-    are stricter than the release that wrote it; such an alias is logged, once per start,
-    since its next change must follow them."""
-    data = json.loads(stored)
-    try:
-        parse_alias_spec(data)
-    except InvalidSpec as exc:
-        log.warning(
-            "alias %s:%s is served as stored, but today's rules refuse it (%s); "
-            "the next alias set or apply of it must follow them",
-            function,
-            alias,
-            exc,
-        )
-    return AliasSpec.from_dict(data)
+    return codec.route_of(json.loads(stored)) if stored else None
 
 
 class SQLiteStore(Store):
+    kind = "sqlite"
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
@@ -129,9 +106,10 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
 
-    def load(self) -> StoredState:
+    async def load(self) -> StoredState:
         db = self._db
         return StoredState(
+            version=self._version(),
             functions=tuple(
                 FunctionRecord(name=name, created_at=created)
                 for name, created in db.execute("SELECT name, created_at FROM functions")
@@ -144,7 +122,12 @@ class SQLiteStore(Store):
                 )
             ),
             aliases=tuple(
-                AliasRecord(function=fn, name=name, spec=_served_spec(fn, name, spec), updated_at=t)
+                AliasRecord(
+                    function=fn,
+                    name=name,
+                    spec=codec.served_spec(fn, name, json.loads(spec)),
+                    updated_at=t,
+                )
                 for fn, name, spec, t in db.execute(
                     "SELECT function, name, spec, updated_at FROM aliases"
                 )
@@ -204,10 +187,20 @@ class SQLiteStore(Store):
             ),
         )
 
-    def write(self, changes: Changes) -> None:
+    def _version(self) -> int:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        return int(version)
+
+    async def version(self) -> int:
+        return self._version()
+
+    async def write(self, changes: Changes, *, base: StoredState, by: str = "") -> None:
+        if not changes:
+            return
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            check_base(self._version(), base)
             for function, alias in changes.deleted_aliases:
                 db.execute(
                     "DELETE FROM alias_history WHERE function = ? AND alias = ?", (function, alias)
@@ -263,7 +256,7 @@ class SQLiteStore(Store):
                 db.execute(
                     "INSERT INTO legacy_settings (id, config) VALUES (1, ?) "
                     "ON CONFLICT(id) DO UPDATE SET config=excluded.config",
-                    (_model_json(changes.legacy),),
+                    (codec.model_json(changes.legacy),),
                 )
             db.executemany(
                 "DELETE FROM ledger_routes WHERE path = ?",
@@ -273,7 +266,10 @@ class SQLiteStore(Store):
                 "INSERT INTO ledger_routes (path, route, since, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET route=excluded.route, since=excluded.since, "
                 "updated_at=excluded.updated_at",
-                [(e.path, _model_json(e.route), e.since, e.updated_at) for e in changes.ledger],
+                [
+                    (e.path, codec.model_json(e.route), e.since, e.updated_at)
+                    for e in changes.ledger
+                ],
             )
             db.executemany(
                 "INSERT INTO ledger_history (path, at, action, before, after, evidence, actor,"
@@ -283,8 +279,8 @@ class SQLiteStore(Store):
                         h.path,
                         h.at,
                         h.action,
-                        _model_json(h.before),
-                        _model_json(h.after),
+                        codec.model_json(h.before),
+                        codec.model_json(h.after),
                         _json(h.evidence.to_dict()) if h.evidence else None,
                         h.actor,
                         h.channel,
@@ -300,6 +296,8 @@ class SQLiteStore(Store):
                     "INSERT INTO triggers (id, function, kind, spec) VALUES (?, ?, ?, ?)",
                     [(t.id, t.function, t.kind, _json(t.spec)) for t in replacement],
                 )
+            # PRAGMA takes no parameters; the value is an int this code computed.
+            db.execute(f"PRAGMA user_version = {base.version + 1:d}")
         except sqlite3.IntegrityError as exc:
             db.execute("ROLLBACK")
             raise StoreConflict(f"write refused, nothing changed: {exc}") from exc
@@ -308,5 +306,5 @@ class SQLiteStore(Store):
             raise
         db.execute("COMMIT")
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._db.close()

@@ -14,13 +14,9 @@ import signal
 import socket
 import subprocess
 from typing import Protocol
-from urllib.parse import quote
-
-import msgspec
 
 from runtime_adapters import bwrap
 from runtime_adapters.base import (
-    HttpRequest,
     InstanceLost,
     Invocation,
     InvocationResult,
@@ -28,17 +24,14 @@ from runtime_adapters.base import (
     RevisionSpec,
     WarmupError,
 )
-from runtime_adapters.container.http import ConnectionFailed, InstanceClient, TimedOut
 from runtime_adapters.container.sandbox import Launch, command
 from runtime_adapters.container.settings import Readiness
 from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.pool import State
 from runtime_adapters.process import ProcessRecord, ProcessWatch
 from runtime_adapters.python.logs import LogSink, emit_output
+from runtime_adapters.upstream import ConnectionFailed, TimedOut, UpstreamClient, path_target
 
-# What a readiness path may hold as it is (RFC 3986's path and query characters, and
-# escapes already made); anything else (non-ASCII) is escaped.
-_URL_CHARS = "/?:@!$&'()*+,;=%~"
 # How long a failed request waits for the process's exit, to say why it failed.
 EXIT_WAIT_S = 1.0
 # Readiness polls start quick (most servers are up in milliseconds) and back off.
@@ -82,8 +75,8 @@ class ContainerInstance:
         self._launch = launch
         self._sink = sink
         self._stop_grace_s = stop_grace_s
-        self._client = InstanceClient(
-            port=launch.port, timeout_s=spec.timeout_s, deadlines=deadlines
+        self._client = UpstreamClient(
+            host="127.0.0.1", port=launch.port, timeout_s=spec.timeout_s, deadlines=deadlines
         )
         self._process: asyncio.SubprocessTransport | None = None
         self._record = ProcessRecord(self._loop)
@@ -153,7 +146,7 @@ class ContainerInstance:
             return None
         try:
             response = await self._client.request(
-                "GET", quote(path, safe=_URL_CHARS).encode("ascii"), [], b"", timeout_s=timeout_s
+                "GET", path_target(path), [], b"", timeout_s=timeout_s
             )
         except (ConnectionFailed, TimedOut) as exc:
             return f"no answer ({exc})"
@@ -164,9 +157,8 @@ class ContainerInstance:
     # --- invocation --------------------------------------------------------------------
 
     async def invoke(self, invocation: Invocation, *, timeout_s: float) -> InvocationResult:
-        method, target, headers, body = _request(invocation)
         try:
-            return await self._client.request(method, target, headers, body, timeout_s=timeout_s)
+            return await self._client.invoke(invocation, timeout_s=timeout_s)
         except TimedOut:
             raise InvocationTimeout(
                 f"{self.spec.key} did not answer within {self.spec.timeout_s:g}s"
@@ -241,28 +233,3 @@ class ContainerInstance:
         self._record.heard(stream, line)
         spec = self.spec
         emit_output(self._sink, self.ident, spec.function, spec.revision, stream, line)
-
-
-_CLOUDEVENT = [(b"content-type", b"application/cloudevents+json")]
-
-
-def _request(invocation: Invocation) -> tuple[str, bytes, list[tuple[bytes, bytes]], bytes]:
-    """An HTTP event as the request it was, its path as the client sent it (escapes
-    kept: `%2F` is not `/`); any other event as a CloudEvents 1.0 structured-mode POST
-    to /. A traced invocation's `traceparent` header is the span the instance runs
-    under, as a tracing proxy passes it on."""
-    event = invocation.event
-    if isinstance(event, HttpRequest):
-        # No raw path when no client sent one (the admin API's invoke): escape the path.
-        target = event.raw_path or quote(event.path).encode("ascii")
-        if event.query_string:
-            target += b"?" + event.query_string
-        headers = event.headers
-        if invocation.traceparent:
-            headers = [(n, v) for n, v in headers if n.lower() != b"traceparent"]
-            headers.append((b"traceparent", invocation.traceparent.encode()))
-        return event.method, target, headers, event.body
-    headers = _CLOUDEVENT
-    if invocation.traceparent:
-        headers = [*headers, (b"traceparent", invocation.traceparent.encode())]
-    return "POST", b"/", headers, msgspec.json.encode(event)

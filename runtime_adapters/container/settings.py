@@ -14,7 +14,7 @@ from configkit.leaves import durations, optional, parsed
 from configkit.model import ConfigModel, key
 from configkit.words import describe
 from runtime_adapters.base import RevisionSpec
-from runtime_adapters.settings import MAX_TIMEOUT_S, InstanceSettings
+from runtime_adapters.settings import MAX_TIMEOUT_S, InstanceSettings, url_path
 
 Transport = Literal["oci-archive", "docker-archive", "oci"]
 TRANSPORTS: tuple[Transport, ...] = ("oci-archive", "docker-archive", "oci")
@@ -61,17 +61,11 @@ def _command(raw: object) -> tuple[str, ...]:
     )
 
 
-def _path(raw: object) -> str:
-    if isinstance(raw, str) and raw.startswith("/") and not any(c.isspace() for c in raw):
-        return raw
-    raise ValueError(f"expected a URL path like /healthz, got {describe(raw)}")
-
-
 class Readiness(ConfigModel):
     """`readiness: /healthz` or `{path, timeout}`: ready once GET path answers 2xx or
     3xx (no path: once the port accepts connections), within `timeout`."""
 
-    path: Annotated[str | None, parsed(optional(_path))] = None
+    path: Annotated[str | None, parsed(optional(url_path))] = None
     timeout_s: Annotated[float, parsed(durations(MAX_TIMEOUT_S))] = key(
         "timeout", default=READY_TIMEOUT_S
     )

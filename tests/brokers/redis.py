@@ -10,11 +10,15 @@ from tests.integration.harness import free_port
 
 
 class RedisServer(ServerProcess):
+    """`persistent`: an append-only file in `workdir`, so that a restart (stop, then
+    start again on the same port) keeps the data, as a production Redis would."""
+
     name = "redis-server"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = False) -> None:
         super().__init__(workdir / "redis.log")
         self.workdir = workdir
+        self.persistent = persistent
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
@@ -23,9 +27,13 @@ class RedisServer(ServerProcess):
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
         listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
-        memory_only = ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        appendonly = ["--appendonly", "yes", "--appendfsync", "always"]
+        storage = appendonly if self.persistent else ["--appendonly", "no"]
+        # A restart must wait for its own ready line, not the last run's.
+        self.log_path.unlink(missing_ok=True)
+        files = ["--dir", str(self.workdir), "--logfile", str(self.log_path)]
         self.launch(
-            [binary, *listen, *memory_only, "--logfile", str(self.log_path)],
+            [binary, *listen, "--save", "", *storage, *files],
             ready="Ready to accept connections",
         )
         return self

@@ -356,7 +356,7 @@ def test_from_revision_config_validates() -> None:
         RevisionConfig.from_dict({"timeout": -1, "code": "."})
     assert [str(issue) for issue in info.value.errors] == [
         "code: unknown key 'code': expected runtime, env, timeout, memory, concurrency, "
-        "pool, handler, interface or network",
+        "pool, handler, interface, network, circuit or concurrency_limit",
         "timeout: expected a non-negative duration like 500ms, 10s, 5m or 1h, got -1",
     ]
     assert str(info.value).startswith("revision config: code: ")
@@ -467,11 +467,13 @@ DURATION = "expected a duration like 500ms, 10s, 5m or 1h"
             " image to run",
         ),
         (
-            {"runtime": "url"},
-            "functions.hello.runtime: runtime 'url' is not available yet: expected container or"
-            " python",
+            {"runtime": "url", "urls": ["http://10.0.0.7:8080"]},
+            "functions.hello.code: expected no code: runtime url runs none here",
         ),
-        ({"runtime": "java"}, "functions.hello.runtime: expected container or python, got 'java'"),
+        (
+            {"runtime": "java"},
+            "functions.hello.runtime: expected container, python or url, got 'java'",
+        ),
         (
             {"command": ["x"]},
             "functions.hello.command: command is for runtime container, but this function runs"
@@ -659,7 +661,7 @@ TAGGED = {
         (
             {"http": {"path": "/", "route": "/"}},
             "triggers[0].http.route: unknown key 'route':"
-            " expected path, methods, host, alias, revision or tag",
+            " expected path, methods, host, alias, revision, tag or rate_limit",
         ),
     ],
 )

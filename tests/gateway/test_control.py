@@ -53,7 +53,7 @@ async def test_a_revision_that_fails_to_warm_changes_nothing(
     config = _function(gaia_file, handler="missing.handler")
     with pytest.raises(PublishFailed, match=r"missing\.handler"):
         await control.publish("hello", code_dir=config.code, config=config)
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
     assert control.snapshot.aliases == {}
 
 
@@ -101,7 +101,7 @@ functions:
 """
     with pytest.raises(PublishFailed, match="bad's new code did not start"):
         await control.apply(gaia_file(two, code={"good": "g", "bad": "b"}))
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
     assert control.snapshot.routes.routes == ()
 
     clash = """
@@ -112,7 +112,7 @@ functions:
 """
     with pytest.raises(InvalidInput, match="/same"):
         await control.apply(gaia_file(clash, code={"good": "g"}))
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
 
 
 async def test_dry_run_plans_without_changing_anything(
@@ -121,7 +121,7 @@ async def test_dry_run_plans_without_changing_anything(
     plans = await control.apply(gaia_file(ONE, code={"hello": "v1"}), dry_run=True)
     assert [(p.function, p.revision, p.created_revision) for p in plans] == [("hello", 1, True)]
     assert plans[0].triggers_added == ("http * /hello",)
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
     assert runtime.pools == {}
 
 
@@ -190,7 +190,7 @@ async def test_alias_history_records_every_change_and_rollback_restores_the_prev
     assert restored.spec == pinned
     assert control.snapshot.aliases[("hello", "prod")].choose(rand=0.99) == 1
     assert control.history("hello", "prod")[-1].by == "rollback"
-    assert store.load().history == control.state.history
+    assert (await store.load()).history == control.state.history
 
     again = await control.rollback("hello", "prod")  # undoes the rollback
     assert again.spec == split
@@ -233,7 +233,7 @@ async def test_retention_keeps_referenced_revisions_and_the_newest_unreferenced(
     # Referenced: 1 (prod), 2 (prod's rollback), 8 (latest, newest). Unreferenced:
     # 3..7, of which the newest two (6, 7) are kept.
     assert [r.number for r in control.revisions("hello")] == [1, 2, 6, 7, 8]
-    assert [r.number for r in store.load().revisions] == [1, 2, 6, 7, 8]
+    assert [r.number for r in (await store.load()).revisions] == [1, 2, 6, 7, 8]
     assert not (tmp_path / "bundles" / digests[3]).exists()
     assert (tmp_path / "bundles" / digests[6]).is_dir()
     # Numbers are never reused after deletions.
@@ -270,7 +270,7 @@ async def test_deleting_a_function_retires_its_pools_and_forgets_all_it_owns(
     )
     await control.delete_function("hello")
     assert RevisionKey(function="hello", revision=1) in runtime.retired
-    assert store.load() == control.state
+    assert (await store.load()) == control.state
     state = control.state
     assert (state.functions, state.revisions, state.triggers, state.history) == ((), (), (), ())
     assert control.snapshot.aliases == {} and not control.snapshot.routes.routes

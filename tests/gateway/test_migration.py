@@ -98,7 +98,7 @@ async def test_a_refused_promotion_in_a_file_changes_nothing_at_all(
     plane: ControlPlane, store: MemoryStore, gaia_file: Parse, observed: StaticObservations
 ) -> None:
     await plane.apply(gaia_file(FUNCTIONS + legacy(SHADOW), code={"items": "v1"}))
-    before = store.load()
+    before = await store.load()
     observed.by_path["/items/{id}"] = evidence(samples=140, mismatches=5)
     with pytest.raises(PromotionRefused) as refused:
         # The new code would be revision 2: it must not be published either.
@@ -111,7 +111,7 @@ async def test_a_refused_promotion_in_a_file_changes_nothing_at_all(
             " over 140 samples is not under 1.0% (--force overrides)",
         }
     ]
-    assert store.load() == before
+    assert (await store.load()) == before
     assert plane.ledger_entry("/items/{id}").route.state == "shadow"
 
 
@@ -155,7 +155,7 @@ async def test_a_route_to_a_missing_function_or_alias_is_refused(
         await plane.apply(gaia_file(FUNCTIONS + legacy(route), code={"items": "v1"}))
     assert refused.value.field == field
     assert refused.value.message.startswith(message)
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
 
 
 async def test_migrate_set_gates_forces_demotes_and_records_who(

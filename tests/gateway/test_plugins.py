@@ -19,6 +19,20 @@ SERVES_HTTP = GATEWAY / "dataplane.py"
 
 # The HTTP protocol itself, not the kind: ASGI scopes and OpenAPI security schemes.
 PROTOCOL = ('scope["type"] != "http"', '"type": "http"')
+# Names that are also ordinary words: as a mapping's key, a subscript or a list's item (a
+# JSON field, a table's column) they are the word, not the runtime; compared against, or
+# passed as an argument, still the runtime.
+WORDS = frozenset({"url"})
+
+
+def _as_word(child: ast.Constant, parent: ast.AST | None) -> bool:
+    if child.value not in WORDS:
+        return False
+    if isinstance(parent, ast.Dict):
+        return child in parent.keys
+    if isinstance(parent, ast.Subscript):
+        return child is parent.slice
+    return isinstance(parent, ast.List)
 
 
 def _sources() -> list[Path]:
@@ -37,6 +51,7 @@ def test_no_gateway_module_imports_or_compares_against_a_kind_or_runtime(path: P
     packages = {trigger_kinds.PACKAGES[name] for name in trigger_kinds.names()} | {
         module.rsplit(".", 1)[0] for module in runtimes.PACKAGES.values()
     }
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -45,6 +60,8 @@ def test_no_gateway_module_imports_or_compares_against_a_kind_or_runtime(path: P
         elif isinstance(node, ast.Compare | ast.Dict | ast.Call | ast.keyword):
             for child in ast.walk(node):
                 if isinstance(child, ast.Constant) and child.value in _names():
+                    if _as_word(child, parents.get(child)):
+                        continue
                     line = lines[child.lineno - 1]
                     if not any(snippet in line for snippet in PROTOCOL):
                         found.append(f"line {child.lineno}: names {child.value!r}")

@@ -44,7 +44,7 @@ async def test_apply_stores_kafka_trigger_records(
         "kafka audit group auditors",
         "kafka orders,refunds group gaia-hello-orders+refunds",
     )
-    records = store.load().triggers
+    records = (await store.load()).triggers
     assert records == control.state.triggers
     http, orders, audit = records
     assert http.kind == "http"
@@ -96,7 +96,7 @@ async def test_a_kafka_trigger_on_an_undefined_alias_is_refused(
     with pytest.raises(InvalidInput, match="hello:ghost") as refused:
         await control.apply(broken)
     assert refused.value.field == "functions.hello.triggers"
-    assert store.load().functions == ()
+    assert (await store.load()).functions == ()
 
 
 # --- nats -------------------------------------------------------------------------
@@ -128,7 +128,7 @@ async def test_apply_stores_nats_trigger_records(
         "nats audit.created stream AUDIT durable auditors",
         "nats orders.> queue gaia-hello",
     )
-    records = store.load().triggers
+    records = (await store.load()).triggers
     assert records == control.state.triggers
     http, orders, audit = records
     assert http.kind == "http"
@@ -197,7 +197,7 @@ async def test_apply_stores_cron_trigger_records(
         "cron 0 9 * * mon-fri Europe/Berlin",
         "http * /hello",
     )
-    records = store.load().triggers
+    records = (await store.load()).triggers
     assert records == control.state.triggers
     http, report, morning = records
     assert http.kind == "http"

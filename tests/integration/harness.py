@@ -103,7 +103,8 @@ class Gaia:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"gaia exited with {self.process.returncode}:\n{self.logs()}")
-            return httpx.get(f"{self.admin_url}/healthz", timeout=1).status_code == 200
+            # Ready, not merely alive: the admin listener answers /healthz while starting.
+            return httpx.get(f"{self.admin_url}/readyz", timeout=1).status_code == 200
 
         wait_for(ready, timeout=timeout, what=f"gaia on {self.admin_url}")
 

@@ -147,6 +147,15 @@ def test_cli_tables_and_json_agree(tmp_path: Path, gaia_factory: GaiaFactory) ->
     with gaia.admin() as admin:
         api = admin.get("/v1/status").json()
     assert data["functions"] == api["functions"]
+    # The embedded store: always there, nothing to check against.
+    version = api["store"].pop("version")
+    assert version >= 1
+    assert api["store"] == {
+        "kind": "sqlite",
+        "connected": True,
+        "error": None,
+        "checked_at": None,
+    }
     invoked = gaia.cli("invoke", "hello", "-o", "json")
     assert json.loads(invoked.stdout)["status"] == 200
     unreachable = Gaia(tmp_path / "elsewhere")

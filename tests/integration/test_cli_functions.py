@@ -229,6 +229,7 @@ def test_list_describe_and_delete_show_and_remove_whole_functions(
         "function": api(gaia, "/v1/functions/v"),
         "revisions": api(gaia, "/v1/functions/v/revisions"),
         "urls": {"v/http/0": f"{gaia.url}/v/{{rest:path}}"},
+        "pools": [p for p in api(gaia, "/v1/status")["pools"] if p["revision"].startswith("v@")],
     }
     missing = run(gaia, "describe", "nope", cwd=top)
     assert missing.returncode == 1 and "function 'nope' does not exist" in missing.stderr

@@ -32,6 +32,7 @@ from gateway.admin.schemas import (
     AliasView,
     ApplyView,
     FunctionView,
+    PoolView,
     PublishedView,
     RevisionView,
     StatusView,
@@ -121,9 +122,11 @@ def _deployed(data: Any) -> None:
 
 def described(data_plane_url: str) -> Callable[[Any], None]:
     def check(data: Any) -> None:
-        assert data.keys() == {"function", "revisions", "urls"}
+        assert data.keys() == {"function", "revisions", "urls", "pools"}
         FunctionView.model_validate(data["function"])
         model(RevisionView, many=True)(data["revisions"])
+        model(PoolView, many=True)(data["pools"])
+        assert {pool["revision"].split("@")[0] for pool in data["pools"]} <= {"hello"}
         assert data["urls"] == {"hello/http/0": f"{data_plane_url}/hello"}
 
     return check

@@ -37,7 +37,6 @@ from k8s.containers import (
     METRICS_PORT,
 )
 from k8s.pod import HOME_DIR, PYTHON_DIR
-from runtime_adapters import registry as runtimes
 from tests.integration.harness import Gaia, free_port, wait_for, write_function
 from tests.k8s.schemas import validate
 from tests.k8s.test_metrics import haproxy
@@ -260,12 +259,6 @@ def _cron(source: Source) -> dict[str, Any]:
     return {k: v for k, v in view.items() if k not in ("id", "function", "kind", "state", "alias")}
 
 
-@pytest.mark.xfail(
-    "url" not in runtimes.names(),
-    reason="runtime: url is built in parallel (issue 14 item 2); gaia's loader answers it"
-    " 'not available yet' until that lands",
-    strict=True,
-)
 def test_the_gateways_file_parses_with_gaias_own_loader(rendered: Rendered, tmp_path: Path) -> None:
     config_map = _kind(_documents(rendered.out)["gateway.yaml"], "ConfigMap")
     parsed = parse_config(config_map["data"]["gaia.yaml"], file="gaia.yaml", base_dir=tmp_path)
@@ -325,11 +318,11 @@ def test_the_python_functions_pod_serves_the_revision(
         front = f"http://127.0.0.1:{ports[HTTP_PORT]}"
         wait_for(
             lambda: (
-                httpx.get(f"http://127.0.0.1:{ports[FUNCTION_ADMIN_PORT]}/healthz").status_code
+                httpx.get(f"http://127.0.0.1:{ports[FUNCTION_ADMIN_PORT]}/readyz").status_code
                 == 200
             ),
             timeout=60,
-            what="the function container's gaia (its probes' /healthz)",
+            what="the function container's gaia (its readiness probe's /readyz)",
         )
         answer = httpx.get(f"{front}/hello/ada")
         with source.gaia.data() as http:

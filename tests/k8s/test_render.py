@@ -335,11 +335,13 @@ def test_the_figures_the_readme_gives() -> None:
     assert "Format  json_lines" in fluent_bit
     python = _pod(hello_deployment)["containers"][0]
     startup = python["startupProbe"]
-    assert startup["httpGet"] == {"path": "/healthz", "port": 8082}
+    assert startup["httpGet"] == {"path": "/readyz", "port": 8082}
+    assert python["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8082}
     assert startup["periodSeconds"] * startup["failureThreshold"] == 300
     assert python["resources"]["requests"]["memory"] == "512Mi"  # 256Mi + 1 x 256Mi
     assert python["resources"]["limits"]["memory"] == f"{256 + 8 * 256}Mi"  # pool.max 8
     gateway = _pod(gateway_deployment)["containers"][0]
-    assert gateway["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8081}
+    assert gateway["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
     assert gateway_service["metadata"]["name"] == "gaia"
     assert gateway_service["spec"]["ports"][0]["port"] == 8080

@@ -24,7 +24,8 @@ from routing.names import Target
 from tests.configkit.section_contract import SectionContract
 from triggers import registry
 
-_PINS = ("alias", "revision", "tag")
+# The keys every trigger takes beside its kind's: the target pins and its rate limit.
+_PINS = ("alias", "revision", "tag", "rate_limit")
 
 
 def gaia_yaml(kind: str, body: object) -> str:

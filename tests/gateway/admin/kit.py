@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from gateway.admin import AdminRoutes, build_admin_app
+from gateway.cluster import Follower
 from gateway.control import ControlPlane
 from gateway.invoker import Invoker
 from gateway.metrics import Metrics
@@ -22,6 +23,7 @@ def admin_app(control: ControlPlane, *, token: str, dashboard: Dashboard | None 
         subscriptions=Subscriptions(invoker=invoker, drain_timeout_s=1, replica="r"),
         data_plane_url="http://127.0.0.1:8080",
         started_at=0.0,
+        store_status=Follower(control).status,
         dashboard=dashboard,
     )
     return build_admin_app(routes, token=token)

@@ -1,11 +1,15 @@
-"""One contract, run against every Store backend."""
+"""One contract, run against every Store backend: the embedded SQLite store, the
+in-memory one, and the shared Redis store (on a real redis-server)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,13 +23,17 @@ from gateway.store import (
     RevisionRecord,
     SQLiteStore,
     Store,
+    StoreChanged,
     StoreConflict,
+    StoredState,
     TriggerRecord,
     open_store,
 )
+from gateway.store.redis import RedisStore
 from legacy.config import LegacyConfig, LegacyRouteConfig
 from legacy.ledger import EvidenceAt, LedgerChange, LedgerEntry
 from routing.traffic import AliasSpec, TrafficTarget, parse_sticky
+from tests.brokers.redis import RedisServer
 
 
 def _revision(number: int, digest: str = "") -> RevisionRecord:
@@ -50,24 +58,92 @@ FIRST = Changes(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    yield backend
-    backend.close()
+class Backends:
+    """Stores of one backend for one test: `open` gives another handle on the same store
+    (another connection, as another gateway would have), `fresh` a new empty store."""
+
+    def __init__(self, kind: str, tmp_path: Path, redis_url: str) -> None:
+        self.kind = kind
+        self._tmp_path = tmp_path
+        self._redis_url = redis_url
+        self._handles: list[Store] = []
+        self._stores = 0
+        self._memory = self._new_memory()
+        self._name = self._new_name()
+
+    def _new_memory(self) -> MemoryStore:
+        return MemoryStore(shared=self.kind == "shared-memory")
+
+    def _new_name(self) -> str:
+        self._stores += 1
+        # Keys of each test apart in the session's redis-server.
+        return f"test-{uuid.uuid4().hex[:12]}-{self._stores}"
+
+    def open(self) -> Store:
+        handle: Store
+        if self.kind.endswith("memory"):
+            handle = self._memory
+        elif self.kind == "sqlite":
+            handle = SQLiteStore(self._tmp_path / f"{self._name}.db")
+        else:
+            handle = RedisStore(
+                f"{self._redis_url}?prefix={self._name}", replica=f"replica-{len(self._handles)}"
+            )
+        self._handles.append(handle)
+        return handle
+
+    def fresh(self) -> Store:
+        self._memory, self._name = self._new_memory(), self._new_name()
+        return self.open()
+
+    async def __aenter__(self) -> Backends:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            await handle.close()
 
 
-def test_written_records_load_back_equal(store: Store) -> None:
-    store.write(FIRST)
-    state = store.load()
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def backends(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
+) -> AsyncIterator[Backends]:
+    async with Backends(request.param, tmp_path, redis_server.url) as found:
+        yield found
+
+
+@pytest.fixture(params=["shared-memory", "redis"])
+async def shared(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
+) -> AsyncIterator[Backends]:
+    """The stores several gateways share: they keep bundles and tell of changes."""
+    async with Backends(request.param, tmp_path, redis_server.url) as found:
+        yield found
+
+
+@pytest.fixture
+def store(backends: Backends) -> Store:
+    return backends.open()
+
+
+async def put(store: Store, changes: Changes, *, by: str = "test") -> StoredState:
+    """Write onto whatever the store holds now; the state it leaves."""
+    base = await store.load()
+    await store.write(changes, base=base, by=by)
+    return base.merged(changes)
+
+
+async def test_written_records_load_back_equal(store: Store) -> None:
+    await put(store, FIRST)
+    state = await store.load()
     assert state.functions == FIRST.functions
     assert state.revisions == FIRST.revisions
     assert state.aliases == FIRST.aliases
     assert state.triggers == FIRST.triggers["hello"]
 
 
-def test_alias_updates_replace_and_triggers_are_replaced_per_function(store: Store) -> None:
-    store.write(FIRST)
+async def test_alias_updates_replace_and_triggers_are_replaced_per_function(store: Store) -> None:
+    await put(store, FIRST)
     split = AliasSpec(
         traffic=(
             TrafficTarget(revision=1, percent=90.0),
@@ -75,14 +151,15 @@ def test_alias_updates_replace_and_triggers_are_replaced_per_function(store: Sto
         ),
         sticky=parse_sticky("header:x-user"),
     )
-    store.write(
+    await put(
+        store,
         Changes(
             revisions=(_revision(2),),
             aliases=(AliasRecord(function="hello", name="default", spec=split, updated_at=2.0),),
             triggers={"hello": ()},
-        )
+        ),
     )
-    state = store.load()
+    state = await store.load()
     assert [a.spec for a in state.aliases] == [split]
     assert [r.number for r in state.revisions] == [1, 2]
     assert state.triggers == ()
@@ -98,18 +175,18 @@ def _prod(function: str) -> Changes:
     )
 
 
-def test_a_deleted_alias_goes_with_its_history_and_nothing_else(store: Store) -> None:
-    store.write(FIRST)
-    store.write(_prod("hello"))
-    store.write(Changes(deleted_aliases=(("hello", "prod"),)))
-    state = store.load()
+async def test_a_deleted_alias_goes_with_its_history_and_nothing_else(store: Store) -> None:
+    await put(store, FIRST)
+    await put(store, _prod("hello"))
+    await put(store, Changes(deleted_aliases=(("hello", "prod"),)))
+    state = await store.load()
     assert [(a.function, a.name) for a in state.aliases] == [("hello", "default")]
     assert state.history == ()
     assert state.revisions == FIRST.revisions
     assert state.triggers == FIRST.triggers["hello"]
 
 
-def test_a_deleted_function_goes_with_everything_it_owns_and_only_that(store: Store) -> None:
+async def test_a_deleted_function_goes_with_everything_it_owns_and_only_that(store: Store) -> None:
     other = Changes(
         functions=(FunctionRecord(name="other", created_at=1.0),),
         revisions=(
@@ -123,48 +200,50 @@ def test_a_deleted_function_goes_with_everything_it_owns_and_only_that(store: St
             )
         },
     )
-    store.write(FIRST)
-    store.write(other)
-    store.write(_prod("hello"))
-    store.write(_prod("other"))
-    store.write(Changes(deleted_functions=("hello",)))
-    state = store.load()
+    await put(store, FIRST)
+    await put(store, other)
+    await put(store, _prod("hello"))
+    await put(store, _prod("other"))
+    await put(store, Changes(deleted_functions=("hello",)))
+    state = await store.load()
     assert [f.name for f in state.functions] == ["other"]
     assert {r.function for r in state.revisions} == {"other"}
     assert {a.function for a in state.aliases} == {"other"}
     assert {t.function for t in state.triggers} == {"other"}
     assert {h.function for h in state.history} == {"other"}
     # The name is free again: a new function of that name starts from revision 1.
-    store.write(FIRST)
-    assert [r.label for r in store.load().revisions if r.function == "hello"] == ["hello@1"]
+    await put(store, FIRST)
+    assert [r.label for r in (await store.load()).revisions if r.function == "hello"] == ["hello@1"]
 
 
-def test_a_failing_write_changes_nothing(store: Store) -> None:
-    store.write(FIRST)
-    before = store.load()
+async def test_a_failing_write_changes_nothing(store: Store) -> None:
+    await put(store, FIRST)
+    before = await store.load()
     # The new function is written first; the taken revision number then fails the write.
     duplicate = Changes(
         functions=(FunctionRecord(name="other", created_at=3.0),),
         revisions=(_revision(1, digest="other"),),
     )
     with pytest.raises(StoreConflict):
-        store.write(duplicate)
-    assert store.load() == before
+        await put(store, duplicate)
+    assert (await store.load()) == before
 
 
-def test_sqlite_survives_reopening(tmp_path: Path) -> None:
+async def test_sqlite_survives_reopening(tmp_path: Path) -> None:
     first = SQLiteStore(tmp_path / "gaia.db")
-    first.write(FIRST)
-    first.close()
+    await put(first, FIRST)
+    await first.close()
     reopened = open_store(None, home=tmp_path)
     try:
-        assert reopened.load().revisions == FIRST.revisions
+        assert (await reopened.load()).revisions == FIRST.revisions
     finally:
-        reopened.close()
+        await reopened.close()
 
 
-def test_unknown_store_url_is_refused_with_the_choices() -> None:
-    with pytest.raises(ValueError, match="expected sqlite:///PATH or memory://"):
+async def test_unknown_store_url_is_refused_with_the_choices() -> None:
+    with pytest.raises(
+        ValueError, match="expected sqlite:///PATH, redis://HOST:PORT/DB or memory://"
+    ):
         open_store("postgres://x", home=Path("."))
 
 
@@ -179,13 +258,13 @@ OLD_STYLE_SPEC = {
 }
 
 
-def test_sqlite_loads_aliases_stored_under_older_rules(
+async def test_sqlite_loads_aliases_stored_under_older_rules(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "gaia.db"
     first = SQLiteStore(path)
-    first.write(FIRST)
-    first.close()
+    await put(first, FIRST)
+    await first.close()
     # Written by hand the way the previous release's write() did: sorted, compact JSON.
     stored = json.dumps(OLD_STYLE_SPEC, sort_keys=True, separators=(",", ":"))
     with sqlite3.connect(path) as db:
@@ -200,9 +279,9 @@ def test_sqlite_loads_aliases_stored_under_older_rules(
     reopened = SQLiteStore(path)
     try:
         with caplog.at_level(logging.WARNING, logger="gaia.store"):
-            state = reopened.load()
+            state = await reopened.load()
     finally:
-        reopened.close()
+        await reopened.close()
     expected = AliasSpec.from_dict(OLD_STYLE_SPEC)
     assert [a.spec for a in state.aliases] == [expected]
     assert [(h.before, h.after) for h in state.history] == [(expected, expected)]
@@ -277,15 +356,16 @@ def _change(before: LegacyRouteConfig | None, after: LegacyRouteConfig | None) -
     )
 
 
-def test_the_ledger_its_history_and_the_legacy_settings_load_back_equal(store: Store) -> None:
-    store.write(
+async def test_the_ledger_its_history_and_the_legacy_settings_load_back_equal(store: Store) -> None:
+    await put(
+        store,
         Changes(
             legacy=SETTINGS,
             ledger=(_entry(ORDERS, 1.0), _entry(ITEMS, 1.0)),
             ledger_history=(_change(None, ORDERS), _change(None, ITEMS)),
-        )
+        ),
     )
-    state = store.load()
+    state = await store.load()
     assert state.legacy == SETTINGS
     # Ordered by path; methods as written, not sorted.
     assert state.ledger == (_entry(ITEMS, 1.0), _entry(ORDERS, 1.0))
@@ -293,55 +373,247 @@ def test_the_ledger_its_history_and_the_legacy_settings_load_back_equal(store: S
     assert state.ledger_history == (_change(None, ORDERS), _change(None, ITEMS))
 
 
-def test_ledger_writes_replace_remove_and_append_history_and_leave_the_rest(store: Store) -> None:
-    store.write(Changes(legacy=SETTINGS, ledger=(_entry(ORDERS, 1.0), _entry(ITEMS, 1.0))))
-    store.write(
+async def test_ledger_writes_replace_remove_and_append_history_and_leave_the_rest(
+    store: Store,
+) -> None:
+    await put(store, Changes(legacy=SETTINGS, ledger=(_entry(ORDERS, 1.0), _entry(ITEMS, 1.0))))
+    await put(
+        store,
         Changes(
             ledger=(_entry(CANARY, 2.0),),
             ledger_removed=("/orders",),
             ledger_history=(_change(ITEMS, CANARY), _change(ORDERS, None)),
-        )
+        ),
     )
-    state = store.load()
+    state = await store.load()
     assert state.legacy == SETTINGS  # a write without settings leaves them
     assert state.ledger == (_entry(CANARY, 2.0),)
     assert state.ledger_history == (_change(ITEMS, CANARY), _change(ORDERS, None))
     other = SETTINGS.model_copy(update={"upstream": "http://127.0.0.1:9100"})
-    store.write(Changes(legacy=other))
-    assert store.load().legacy == other
-    assert store.load().ledger == (_entry(CANARY, 2.0),)
+    await put(store, Changes(legacy=other))
+    assert (await store.load()).legacy == other
+    assert (await store.load()).ledger == (_entry(CANARY, 2.0),)
 
 
-def test_a_failing_write_changes_no_ledger_either(store: Store) -> None:
-    store.write(FIRST)
-    before = store.load()
+async def test_a_failing_write_changes_no_ledger_either(store: Store) -> None:
+    await put(store, FIRST)
+    before = await store.load()
     with pytest.raises(StoreConflict):
-        store.write(
+        await put(
+            store,
             Changes(
                 revisions=(_revision(1, digest="again"),),
                 legacy=SETTINGS,
                 ledger=(_entry(ITEMS, 1.0),),
                 ledger_history=(_change(None, ITEMS),),
-            )
+            ),
         )
-    assert store.load() == before
+    assert (await store.load()) == before
 
 
-def test_sqlite_keeps_the_ledger_across_reopening(tmp_path: Path) -> None:
+async def test_sqlite_keeps_the_ledger_across_reopening(tmp_path: Path) -> None:
     first = SQLiteStore(tmp_path / "gaia.db")
-    first.write(
+    await put(
+        first,
         Changes(
             legacy=SETTINGS, ledger=(_entry(ITEMS, 1.0),), ledger_history=(_change(None, ITEMS),)
-        )
+        ),
     )
-    first.close()
+    await first.close()
     reopened = SQLiteStore(tmp_path / "gaia.db")
     try:
-        state = reopened.load()
+        state = await reopened.load()
         assert (state.legacy, state.ledger, state.ledger_history) == (
             SETTINGS,
             (_entry(ITEMS, 1.0),),
             (_change(None, ITEMS),),
         )
     finally:
-        reopened.close()
+        await reopened.close()
+
+
+# -- versions, and gateways writing at once ---------------------------------------------
+
+
+async def test_each_write_moves_the_version_by_one(store: Store) -> None:
+    assert (await store.load()).version == 0 == await store.version()
+    await put(store, FIRST)
+    await put(store, _prod("hello"))
+    assert (await store.load()).version == 2 == await store.version()
+
+
+async def test_a_write_planned_on_an_older_version_is_refused_and_changes_nothing(
+    backends: Backends,
+) -> None:
+    first, second = backends.open(), backends.open()
+    await put(first, FIRST)
+    stale = await second.load()
+    await put(first, _prod("hello"), by="alias set")
+    before = await first.load()
+    other = Changes(functions=(FunctionRecord(name="other", created_at=3.0),))
+    with pytest.raises(StoreChanged) as refused:
+        await second.write(other, base=stale, by="deploy")
+    assert (refused.value.base, refused.value.found) == (1, 2)
+    assert await second.load() == before
+
+
+async def test_two_writers_racing_on_one_version_one_lands_whole(backends: Backends) -> None:
+    first, second = backends.open(), backends.open()
+    await put(first, FIRST)
+    base = await first.load()
+    staging = AliasRecord(function="hello", name="staging", spec=AliasSpec(), updated_at=3.0)
+    outcomes = await asyncio.gather(
+        first.write(_prod("hello"), base=base, by="one"),
+        second.write(Changes(aliases=(staging,), revisions=(_revision(2),)), base=base),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "StoreChanged"]
+    state = await second.load()
+    assert state.version == 2
+    won = outcomes.index(None)
+    names = sorted(a.name for a in state.aliases)
+    # The loser's alias and revision are both absent: nothing of it landed.
+    assert names == (["default", "prod"] if won == 0 else ["default", "staging"])
+    assert [r.number for r in state.revisions] == ([1] if won == 0 else [1, 2])
+
+
+async def test_functions_and_aliases_load_in_creation_order_and_keep_their_place(
+    store: Store,
+) -> None:
+    def alias(function: str, name: str, at: float) -> AliasRecord:
+        return AliasRecord(function=function, name=name, spec=AliasSpec(), updated_at=at)
+
+    split = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    await put(
+        store,
+        Changes(
+            functions=(
+                FunctionRecord(name="zeta", created_at=1.0),
+                FunctionRecord(name="alpha", created_at=1.0),
+            ),
+            aliases=(alias("zeta", "default", 1), alias("alpha", "default", 1)),
+        ),
+    )
+    await put(store, Changes(aliases=(alias("zeta", "prod", 2), alias("alpha", "canary", 2))))
+    updated = AliasRecord(function="zeta", name="default", spec=split, updated_at=3.0)
+    await put(store, Changes(aliases=(updated,)))
+    state = await store.load()
+    assert [f.name for f in state.functions] == ["zeta", "alpha"]
+    assert [(a.function, a.name) for a in state.aliases] == [
+        ("zeta", "default"),
+        ("alpha", "default"),
+        ("zeta", "prod"),
+        ("alpha", "canary"),
+    ]
+    assert state.aliases[0] == updated
+
+
+# -- what only shared stores do ---------------------------------------------------------
+
+
+async def test_a_refused_write_names_the_versions_that_came_first(shared: Backends) -> None:
+    first, second = shared.open(), shared.open()
+    stale = await put(first, FIRST, by="deploy")
+    await put(first, _prod("hello"), by="alias set")
+    with pytest.raises(StoreChanged) as refused:
+        await second.write(_prod("hello"), base=stale, by="alias set")
+    [note] = refused.value.notes
+    assert (note.version, note.by, note.summary) == (2, "alias set", "alias hello:prod")
+    assert "version 2, alias set on " in str(refused.value)
+    assert str(refused.value).startswith("the stored config moved from version 1 to 2")
+
+
+async def test_bundles_travel_with_their_revisions_and_leave_with_them(shared: Backends) -> None:
+    first, second = shared.open(), shared.open()
+    await put(first, replace(FIRST, bundles={"d1": b"code of one"}))
+    assert await second.bundle("d1") == b"code of one"
+    assert await second.bundle("d9") is None
+    await put(first, Changes(revisions=(_revision(2),), bundles={"d2": b"code of two"}))
+    await put(first, Changes(deleted_revisions=(("hello", 1),)))
+    assert await second.bundle("d1") is None
+    assert await second.bundle("d2") == b"code of two"
+
+
+async def test_a_store_that_lost_its_data_takes_a_gateways_state_back(shared: Backends) -> None:
+    source = shared.open()
+    await put(source, replace(FIRST, bundles={"d1": b"code of one"}))
+    state = await put(source, _prod("hello"))
+    empty = shared.fresh()
+    assert await empty.restore(state, bundles={"d1": b"code of one"})
+    assert await empty.load() == state
+    assert await empty.bundle("d1") == b"code of one"
+    # Only ever forwards: a store at that version or past it keeps what it has.
+    older = replace(await source.load(), version=1)
+    assert not await empty.restore(older, bundles={})
+    assert not await empty.restore(state, bundles={})
+    assert await empty.load() == state
+    # And it goes on from there.
+    await empty.write(_prod("again"), base=state)
+    assert await empty.version() == 3
+
+
+async def test_a_follower_hears_of_a_write_through_another_handle_at_once(
+    shared: Backends,
+) -> None:
+    writer, reader = shared.open(), shared.open()
+    seen: list[tuple[int | None, int]] = []
+    heard = asyncio.Event()
+
+    async def on_change(noticed: int | None) -> bool:
+        seen.append((noticed, await reader.version()))
+        heard.set()
+        return False
+
+    following = asyncio.create_task(reader.follow(on_change, lambda reason: None))
+    try:
+        await asyncio.wait_for(heard.wait(), 5)  # once on subscribing
+        heard.clear()
+        await put(writer, FIRST)
+        # Well within the periodic check (1 s): the notice brought it, and named it.
+        await asyncio.wait_for(heard.wait(), 0.5)
+        assert seen[-1] == (1, 1)
+    finally:
+        following.cancel()
+
+
+async def test_a_write_of_nothing_changes_nothing_not_even_the_version(store: Store) -> None:
+    state = await put(store, FIRST)
+    await store.write(Changes(), base=state)
+    assert await store.load() == state
+    assert await store.version() == 1
+
+
+async def test_a_reader_sees_histories_grow_and_shrink_through_another_handle(
+    backends: Backends,
+) -> None:
+    writer, reader = backends.open(), backends.open()
+    await put(writer, FIRST)
+    others = tuple(FunctionRecord(name=n, created_at=2.0) for n in ("other", "third"))
+    await put(writer, Changes(functions=others))
+    await put(writer, _prod("hello"))
+    assert len((await reader.load()).history) == 1
+    await put(writer, _prod("other"))
+    assert [h.function for h in (await reader.load()).history] == ["hello", "other"]
+    await put(writer, Changes(deleted_aliases=(("hello", "prod"),)))
+    await put(writer, _prod("third"))
+    assert [h.function for h in (await reader.load()).history] == ["other", "third"]
+    assert await reader.load() == await writer.load()
+
+
+async def test_a_write_of_thousands_of_records_lands_whole(store: Store) -> None:
+    state = await put(store, FIRST)
+    spec = AliasSpec(traffic=(TrafficTarget(revision=1, percent=100.0),))
+    many = Changes(
+        aliases=tuple(
+            AliasRecord(function="hello", name=f"a{n}", spec=spec, updated_at=2.0)
+            for n in range(1500)
+        ),
+        history=tuple(
+            AliasChange(function="hello", alias=f"a{n}", at=2.0, before=None, after=spec, by="t")
+            for n in range(2500)
+        ),
+    )
+    await store.write(many, base=state)
+    loaded = await store.load()
+    assert loaded == state.merged(many)
+    assert [a.name for a in loaded.aliases[1:4]] == ["a0", "a1", "a2"]

@@ -59,7 +59,7 @@ def test_the_registry_names_the_runtime_and_its_settings() -> None:
     kind = registry.kind("python")
     assert (kind.name, kind.settings, kind.needs_code) == ("python", PythonSettings, True)
     assert registry.chosen(None) is kind and registry.chosen("python") is kind
-    assert registry.chosen("url") is None and registry.chosen(3) is None
+    assert registry.chosen("cobol") is None and registry.chosen(3) is None
 
 
 def test_the_stored_revision_config_keeps_its_keys_sorted_for_the_digest(base: Path) -> None:
