@@ -172,6 +172,13 @@ def descendants(root: int) -> list[ProcStat]:
     return found
 
 
+def family_cpu_ticks(root: int) -> int:
+    """CPU ticks used so far by `root` and every process below it (a gateway and its
+    sandboxed workers)."""
+    family = [root, *(stat.pid for stat in descendants(root))]
+    return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
+
+
 # --- processes ------------------------------------------------------------------------
 
 

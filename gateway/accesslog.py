@@ -1,4 +1,9 @@
-"""One JSON line per request on stderr, and the JSON formatter for the gateway's own logs."""
+"""One JSON line per request on stderr, and the JSON formatter for the gateway's own logs.
+
+Every line has `time` (RFC 3339 UTC) and `level`; lines about an invocation also have
+its `request_id`, `function`, `revision` and `trigger`. Lines about a function are
+tapped into its ring for `gaia logs` (gateway/logs.py).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,17 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import IO
 
 import msgspec
 
 from gateway.listener_logs import ListenerTag
+from gateway.logs import FunctionLogs, LogRecord, log_time
 
 _encode = msgspec.json.Encoder().encode
+# What the gateway's own log calls may pass in `extra=`, copied into their JSON line.
+_EXTRA = ("request_id", "function", "revision", "alias", "trigger", "listener", "traceback")
 
 
 class JsonLines:
@@ -23,14 +32,20 @@ class JsonLines:
     still reaches the stream within the same iteration as its response.
     """
 
-    def __init__(self, stream: IO[bytes] | None = None) -> None:
+    def __init__(
+        self, stream: IO[bytes] | None = None, *, tap: Callable[[LogRecord], None] | None = None
+    ) -> None:
         self._stream = stream if stream is not None else sys.stderr.buffer
         self._pending = bytearray()
         self._scheduled = False
+        # Also handed every record written (the function log rings).
+        self._tap = tap
 
-    def write(self, record: dict[str, object]) -> None:
+    def write(self, record: LogRecord) -> None:
         self._pending += _encode(record)
         self._pending += b"\n"
+        if self._tap is not None:
+            self._tap(record)
         if self._scheduled:
             return
         try:
@@ -50,27 +65,45 @@ class JsonLines:
 
 
 class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": round(record.created, 6),
+    def fields(self, record: logging.LogRecord) -> LogRecord:
+        entry: LogRecord = {
+            "time": log_time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        listener = getattr(record, "listener", None)
-        if listener is not None:
-            entry["listener"] = listener
-        if record.exc_info:
+        for name in _EXTRA:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:  # the gateway's own: a function's comes in `extra`
             entry["traceback"] = self.formatException(record.exc_info)
-        return _encode(entry).decode()
+        return entry
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _encode(self.fields(record)).decode()
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class FunctionLogTap(logging.Handler):
+    """Hands the gateway's own lines about a function (those logged with `function` in
+    `extra`: failures with their traceback) to that function's ring."""
+
+    def __init__(self, logs: FunctionLogs) -> None:
+        super().__init__()
+        self._logs = logs
+        self._formatter = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "function", None) is not None:
+            self._logs.publish(self._formatter.fields(record))
+
+
+def configure_logging(level: int = logging.INFO, *, logs: FunctionLogs | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ListenerTag())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler] if logs is None else [handler, FunctionLogTap(logs)]
     root.setLevel(level)
 
 

@@ -23,6 +23,7 @@ from gateway.errors import NotFound
 from gateway.guard import Ticket
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker
+from gateway.logs import log_time
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
@@ -88,14 +89,17 @@ class DataPlane:
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        host = tag = None
+        host = tag = traceparent = None
         for name, value in headers:
             if name == b"host":
                 host = value.decode("latin-1")
             elif name == b"x-gaia-tag":
                 tag = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparent = value
         entry: dict[str, object] = {
-            "ts": time.time(),
+            "time": log_time(time.time()),
+            "level": "info",
             "request_id": request_id,
             "method": method,
             "path": path,
@@ -105,7 +109,10 @@ class DataPlane:
             route = match.route
             entry["route"] = route.path
             entry["function"] = route.target.function
-            status = await self._routed(scope, receive, send, match, headers, tag, entry)
+            entry["trigger"] = "http"
+            status = await self._routed(
+                scope, receive, send, match, headers, tag, traceparent, entry
+            )
         elif self._fallback is not None:
             entry["fallback"] = True
             status = await self._fallback(scope, receive, send, request_id)
@@ -113,6 +120,8 @@ class DataPlane:
             status = await _unrouted(send, match, method, path, request_id)
         entry["status"] = status
         entry["duration_ms"] = (time.perf_counter() - started) * 1000
+        if status >= 500:
+            entry["level"] = "error"
         self._access_log.write(entry)
 
     # --- gateway.http.splice.Splicer ------------------------------------------------
@@ -156,6 +165,7 @@ class DataPlane:
         match: RouteMatch,
         headers: list[tuple[bytes, bytes]],
         tag: str | None,
+        traceparent: bytes | None,
         entry: dict[str, object],
     ) -> int:
         request_id = str(entry["request_id"])
@@ -195,12 +205,20 @@ class DataPlane:
             raw_path=scope.get("raw_path") or b"",
         )
         revision_header = (b"x-gaia-revision", resolved.label)
+        trace = self._invoker.begin_trace(traceparent)
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger="http", event=event, ticket=ticket
+                resolved,
+                request_id=request_id,
+                trigger="http",
+                event=event,
+                ticket=ticket,
+                trace=trace,
             )
         except RuntimeAdapterError as exc:
             failure = failure_answer(exc, request_id, revision_header)
+            if trace is not None:  # a failure's trace is the one worth finding
+                failure.headers.append((b"traceparent", trace.run.encode()))
             return await json_error(
                 send,
                 failure.status,

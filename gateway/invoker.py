@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.guard import Guard, Ticket
-from gateway.metrics import Metrics
+from gateway.metrics import Metrics, RevisionMetrics
 from gateway.snapshot import Snapshot
+from gateway.tracing import SpanKind, Trace, Tracer, event_traceparent
 from routing.names import DEFAULT_ALIAS, Target
 from routing.traffic import Sticky
 from runtime_adapters.base import (
+    QUEUE_TIMING,
     Event,
     FunctionFailed,
     Invocation,
@@ -30,6 +32,18 @@ from runtime_adapters.base import (
 )
 
 log = logging.getLogger("gaia.invoke")
+_TRACEPARENT = b"traceparent"
+
+
+def carrying(result: InvocationResult, trace: Trace) -> InvocationResult:
+    """The answer with the trace on, unless the function put a traceparent there itself."""
+    if any(name.lower() == _TRACEPARENT for name, _ in result.headers):
+        return result
+    return InvocationResult(
+        status=result.status,
+        headers=[*result.headers, (_TRACEPARENT, trace.run.encode())],
+        body=result.body,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,14 +52,24 @@ class Resolved:
     alias: str
     # `hello@3` as response headers carry it, built once per revision, not per request.
     label: bytes
+    # The counters this (function, revision, alias) adds to, bound once.
+    metrics: RevisionMetrics
 
 
 class Invoker:
-    def __init__(self, *, control: ControlPlane, metrics: Metrics, replica: str = "gaia") -> None:
+    def __init__(
+        self,
+        *,
+        control: ControlPlane,
+        metrics: Metrics,
+        replica: str = "gaia",
+        tracer: Tracer | None = None,
+    ) -> None:
         self._control = control
         self._metrics = metrics
         # Rate limits, concurrency caps and circuits: see `admit`.
         self.guard = Guard(replica=replica)
+        self.tracer = tracer if tracer is not None else Tracer()
         # Resolved objects per (function, alias, revision) for the current snapshot: the
         # hot path then allocates nothing to name the revision it picked.
         self._resolved: dict[tuple[str, str, int], Resolved] = {}
@@ -62,6 +86,7 @@ class Invoker:
                 key=RevisionKey(function=function, revision=revision),
                 alias=alias,
                 label=f"{function}@{revision}".encode(),
+                metrics=self._metrics.child(function, revision, alias),
             )
             self._resolved[(function, alias, revision)] = resolved
         return resolved
@@ -111,6 +136,12 @@ class Invoker:
             resolved = self._resolved_of(key.function, resolved.alias, key.revision)
         return resolved, ticket
 
+    def begin_trace(
+        self, incoming: str | bytes | None, *, kind: SpanKind = "server"
+    ) -> Trace | None:
+        """The trace an invocation joins, from its event's `traceparent` (None: untraced)."""
+        return self.tracer.begin(incoming, kind=kind)
+
     async def invoke_many(
         self,
         resolved: Resolved,
@@ -121,11 +152,19 @@ class Invoker:
         ticket: Ticket | None = None,
     ) -> list[InvocationResult | RuntimeAdapterError]:
         """Run events in order on one instance, stopping after the first failure; an
-        entry per event that ran. An error that ends the whole run is that of its first."""
+        entry per event that ran. An error that ends the whole run is that of its first.
+        Each event keeps its own trace."""
         key = resolved.key
+        traces = [self.tracer.begin(event_traceparent(event), kind="consumer") for event in events]
         invocations = [
-            Invocation(request_id=rid, trigger=trigger, alias=resolved.alias, event=event)
-            for rid, event in zip(request_ids, events, strict=True)
+            Invocation(
+                request_id=rid,
+                trigger=trigger,
+                alias=resolved.alias,
+                event=event,
+                traceparent=trace.run if trace is not None else "",
+            )
+            for rid, event, trace in zip(request_ids, events, traces, strict=True)
         ]
         started = time.perf_counter()
         runtime = self._control.runtime_for(self._control.snapshot.revisions[key])
@@ -142,19 +181,27 @@ class Invoker:
                 ticket.close()
         each = (time.perf_counter() - started) / max(1, len(results))
         codes: dict[int, int] = {}
-        for result, invocation in zip(results, invocations, strict=False):
+        for n, (result, invocation) in enumerate(zip(results, invocations, strict=False)):
             code = result.status
             codes[code] = codes.get(code, 0) + 1
             if isinstance(result, FunctionFailed):
-                self._log_failure(key, invocation.request_id, result)
+                self._log_failure(resolved, invocation.request_id, trigger, result)
             elif isinstance(result, PoolSaturated):
-                self._metrics.shed(key.function, key.revision, resolved.alias, result.reason)
+                resolved.metrics.refused(result.reason)
             if ticket is not None:
                 ticket.record(code, counted=not isinstance(result, PoolSaturated))
+            trace = traces[n]
+            if trace is not None:
+                if isinstance(result, InvocationResult):
+                    results[n] = carrying(result, trace)
+                # The run's events ran one after another: each its share of the time.
+                run_start = trace.started_ns + int(n * each * 1e9)
+                self._end_trace(
+                    trace, resolved, invocation.request_id, trigger, result,
+                    run=(run_start, run_start + int(each * 1e9)),
+                )  # fmt: skip
         for code, count in codes.items():
-            self._metrics.observe(
-                key.function, key.revision, resolved.alias, code, each, count=count
-            )
+            resolved.metrics.observe(code, each, count)
         return results
 
     async def invoke(
@@ -165,18 +212,27 @@ class Invoker:
         trigger: str,
         event: Event,
         ticket: Ticket | None = None,
+        trace: Trace | None = None,
     ) -> InvocationResult:
         """Run the invocation; RuntimeAdapterError subclasses carry the status to answer.
-        `ticket` (from `admit`) is told the outcome and closed."""
+        `ticket` (from `admit`) is told the outcome and closed. A traced invocation's
+        answer carries its trace on (a `traceparent` header)."""
         key = resolved.key
         invocation = Invocation(
-            request_id=request_id, trigger=trigger, alias=resolved.alias, event=event
+            request_id=request_id,
+            trigger=trigger,
+            alias=resolved.alias,
+            event=event,
+            traceparent=trace.run if trace is not None else "",
         )
         started = time.perf_counter()
         spec = self._control.snapshot.revisions[key]
         runtime = self._control.runtime_for(spec)
         code = 500
+        outcome: InvocationResult | RuntimeAdapterError | None = None
         shed = False
+        # The pool tells a traced invocation's wait for a slot through this.
+        timing = QUEUE_TIMING.set(trace.queue) if trace is not None else None
         try:
             try:
                 result = await runtime.invoke(key, invocation)
@@ -185,33 +241,82 @@ class Invoker:
                 await self._control.ensure_warm(key)
                 result = await runtime.invoke(key, invocation)
             code = result.status
+            if trace is not None:
+                result = carrying(result, trace)
+            outcome = result
             return result
         except FunctionFailed as exc:
-            code = exc.status
-            self._log_failure(key, request_id, exc)
+            code, outcome = exc.status, exc
+            self._log_failure(resolved, request_id, trigger, exc)
             raise
         except PoolSaturated as exc:
-            code, shed = exc.status, True
-            self._metrics.shed(key.function, key.revision, resolved.alias, exc.reason)
+            code, outcome, shed = exc.status, exc, True
+            resolved.metrics.refused(exc.reason)
             raise
         except RuntimeAdapterError as exc:
-            code = exc.status
+            code, outcome = exc.status, exc
             raise
         finally:
-            self._metrics.observe(
-                key.function, key.revision, resolved.alias, code, time.perf_counter() - started
-            )
+            resolved.metrics.observe(code, time.perf_counter() - started)
             if ticket is not None:
                 ticket.record(code, counted=not shed)
                 ticket.close()
+            if trace is not None:
+                assert timing is not None
+                QUEUE_TIMING.reset(timing)
+                self._end_trace(trace, resolved, request_id, trigger, outcome)
+
+    def _end_trace(
+        self,
+        trace: Trace,
+        resolved: Resolved,
+        request_id: str,
+        trigger: str,
+        outcome: InvocationResult | RuntimeAdapterError | None,
+        *,
+        run: tuple[int, int] | None = None,
+    ) -> None:
+        if not self.tracer.exporting:
+            return
+        if isinstance(outcome, InvocationResult):
+            status, error = outcome.status, None
+            if status >= 500:
+                error = f"the function answered status {status}"
+        elif outcome is not None:
+            status, error = outcome.status, outcome.message
+        else:
+            status, error = 500, "cancelled"
+        self.tracer.end(
+            trace,
+            attributes={
+                "gaia.function": resolved.key.function,
+                "gaia.revision": resolved.key.revision,
+                "gaia.alias": resolved.alias,
+                "gaia.trigger": trigger,
+                "gaia.request_id": request_id,
+                "gaia.status": status,
+            },
+            error=error,
+            run_start_ns=run[0] if run else None,
+            run_end_ns=run[1] if run else None,
+        )
 
     @staticmethod
-    def _log_failure(key: RevisionKey, request_id: str, exc: FunctionFailed) -> None:
+    def _log_failure(
+        resolved: Resolved, request_id: str, trigger: str, exc: FunctionFailed
+    ) -> None:
+        key = resolved.key
         log.error(
-            "function %s raised (request %s): %s\n%s",
+            "function %s raised (request %s): %s",
             key,
             request_id,
             exc.message,
-            exc.traceback,
-            extra={"request_id": request_id},
+            extra={
+                "traceback": exc.traceback,
+                "request_id": request_id,
+                "function": key.function,
+                "revision": key.revision,
+                "alias": resolved.alias,
+                "trigger": trigger,
+            },
         )

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import socket
 import sys
@@ -24,7 +25,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway.accesslog import JsonLines, configure_logging
+from gateway.accesslog import FunctionLogTap, JsonLines, configure_logging
 from gateway.admin import AdminRoutes, build_admin_app, ensure_token
 from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
@@ -38,14 +39,18 @@ from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.lifecycle import Lifecycle, StartingAdmin
 from gateway.listener_logs import as_listener
+from gateway.logs import FunctionLogs, stamped
 from gateway.metrics import Metrics
+from gateway.otel import TracingUnavailable, exporter_from_env
 from gateway.settings import Settings
 from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
+from gateway.tracing import Tracer
 from gateway.ui.counters import CollectorCounters
 from gateway.ui.dashboard import Dashboard
 from legacy.layer import LegacyLayer
 from runtime_adapters import registry as runtime_kinds
+from runtime_adapters.base import LogSink
 from runtime_adapters.kind import RuntimeContext
 
 log = logging.getLogger("gaia.server")
@@ -81,16 +86,25 @@ def find_examples() -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
+async def gateway_services(
+    settings: Settings, *, log_sink: LogSink | None = None
+) -> AsyncIterator[Services]:
+    """`log_sink` takes every line instances write (default: JSON lines on stderr)."""
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_token(home)
+    try:
+        tracer = Tracer(exporter_from_env(os.environ))
+    except TracingUnavailable as exc:
+        raise StartupError(str(exc)) from exc
     try:
         store = open_store(settings.store_url, home=home, replica=settings.replica_name)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     started = {
-        kind.name: kind.start(RuntimeContext(state_dir=home / "run", spares=settings.spares))
+        kind.name: kind.start(
+            RuntimeContext(state_dir=home / "run", spares=settings.spares, log_sink=log_sink)
+        )
         for kind in runtime_kinds.kinds()
     }
     control = ControlPlane(
@@ -100,7 +114,10 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
         keep_revisions=settings.keep_revisions,
     )
     metrics = Metrics()
-    invoker = Invoker(control=control, metrics=metrics, replica=settings.replica_name)
+    metrics.add_pool_source(lambda: [pool for r in started.values() for pool in r.status()])
+    invoker = Invoker(
+        control=control, metrics=metrics, replica=settings.replica_name, tracer=tracer
+    )
     subscriptions = Subscriptions(
         invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
     )
@@ -154,6 +171,7 @@ async def gateway_services(settings: Settings) -> AsyncIterator[Services]:
             await runtime.aclose()
         await invoker.guard.aclose()
         await store.close()
+        tracer.shutdown()  # sends the spans still batched
 
 
 _APPLY_ATTEMPTS = 5
@@ -257,20 +275,27 @@ async def serve(settings: Settings) -> None:
     ensure_fd_limit(settings.max_connections)
     data_sock = _listen(settings.host, settings.port, "data plane")
     admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
-    access_log = JsonLines()
+    function_logs = FunctionLogs()
+    function_logs.bind(loop)
+    access_log = JsonLines(tap=function_logs.publish)
+    log_tap = FunctionLogTap(function_logs)
+    logging.getLogger().addHandler(log_tap)
     lifecycle = Lifecycle()
     # The admin listener answers the probes while the state loads and pools warm.
     admin_app = StartingAdmin(lifecycle)
     admin_server = _server(admin_app, drain_s=1.0, proxy_headers=False)
     admin_task = _listener("admin", admin_server, admin_sock)
     try:
-        async with gateway_services(settings) as services:
+        async with gateway_services(settings, log_sink=stamped(access_log.write)) as services:
             await _serve_data_plane(
-                settings, services, lifecycle, admin_app, access_log, stop, data_sock
-            )
+                settings, services, lifecycle, admin_app, access_log, function_logs, stop,
+                data_sock,
+            )  # fmt: skip
     finally:
         await _stopped(admin_server, admin_task)
+        # After the workers stopped: their last lines too.
         access_log.flush()
+        logging.getLogger().removeHandler(log_tap)
 
 
 async def _serve_data_plane(
@@ -279,6 +304,7 @@ async def _serve_data_plane(
     lifecycle: Lifecycle,
     admin_app: StartingAdmin,
     access_log: JsonLines,
+    function_logs: FunctionLogs,
     stop: asyncio.Event,
     data_sock: socket.socket,
 ) -> None:
@@ -295,6 +321,7 @@ async def _serve_data_plane(
             invoker=services.invoker,
             metrics=services.metrics,
             subscriptions=services.subscriptions,
+            logs=function_logs,
             data_plane_url=settings.data_plane_url,
             started_at=services.started_at,
             dashboard=services.dashboard,
@@ -303,6 +330,7 @@ async def _serve_data_plane(
         ),
         token=services.token,
     )
+    services.metrics.add_log_followers(function_logs.followers)
     http_counters = HttpCounters()
     services.metrics.add_http_counters(http_counters)
     guarded = GuardedHttpTools.configured(settings.http_limits, http_counters, data_app)

@@ -18,6 +18,7 @@ from gateway.errors import GaiaError
 from gateway.invoker import Invoker, Resolved
 from gateway.snapshot import trigger_target
 from gateway.store import StoredState, TriggerRecord
+from gateway.tracing import event_traceparent
 from routing.errors import RoutingError
 from routing.names import Target
 from routing.traffic import Sticky
@@ -71,6 +72,7 @@ class TargetDispatch:
                 request_id=request_id,
                 trigger=self._trigger_id,
                 event=event,
+                trace=self._invoker.begin_trace(event_traceparent(event), kind="consumer"),
                 ticket=ticket,
             )
         except RuntimeAdapterError as exc:

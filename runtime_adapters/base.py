@@ -19,12 +19,19 @@ and `retriable` for queue triggers that decide between retry and dead letter):
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+
+from runtime_adapters.histogram import Histogram
+
+# One line an instance wrote (JSON-ready), and where runtimes hand such lines.
+LogRecord = dict[str, object]
+LogSink = Callable[[LogRecord], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +108,22 @@ class Invocation(msgspec.Struct, frozen=True, kw_only=True):
     trigger: str
     alias: str
     event: Event
+    # W3C traceparent of the span the function runs under ("" when untraced): a Python
+    # handler's `context.traceparent`, a container's `traceparent` request header.
+    traceparent: str = ""
+
+
+class QueueTiming:
+    """How long a traced invocation waited for a free slot, told by its pool through
+    QUEUE_TIMING (set by whoever traces it, in the task that awaits the invocation)."""
+
+    __slots__ = ("waited_s",)
+
+    def __init__(self) -> None:
+        self.waited_s = 0.0
+
+
+QUEUE_TIMING: ContextVar[QueueTiming | None] = ContextVar("gaia_queue_timing", default=None)
 
 
 class InvocationResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -201,13 +224,18 @@ class EndpointStatus:
 @dataclass(frozen=True, kw_only=True)
 class PoolStatus:
     key: RevisionKey
-    instances: int
-    ready: int
+    instances: int  # every instance: starting, ready and draining
+    ready: int  # taking work: warm (idle) or busy
     in_flight: int
     queued: int
     busy: int = 0  # ready instances running at least one invocation
     starting: int = 0
+    draining: int = 0  # no new work: stopping once their invocations are done
     cold_starts: int = 0  # instances started since the pool was made
+    # How long instances took to start, and how long invocations that found every slot
+    # busy waited for one; live objects the pool keeps filling (None: not measured).
+    start_seconds: Histogram | None = None
+    queue_wait: Histogram | None = None
     # Filled by runtimes whose pool is a set of endpoints to show one by one.
     endpoints: tuple[EndpointStatus, ...] = ()
 

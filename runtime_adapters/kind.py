@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from configkit.model import ConfigModel
-from runtime_adapters.base import RevisionSpec, Runtime
+from runtime_adapters.base import LogSink, RevisionSpec, Runtime
 
 
 class RuntimeSettings(ConfigModel, abc.ABC):
@@ -33,6 +33,8 @@ class RuntimeContext:
 
     state_dir: Path  # the runtime's own directory under GAIA_HOME
     spares: int  # pre-started workers waiting for a revision, where the runtime has them
+    # Where every line instances write goes (default: JSON lines on stderr).
+    log_sink: LogSink | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from runtime_adapters.admission import WaitEstimate, retry_after
 from runtime_adapters.base import (
+    QUEUE_TIMING,
     Invocation,
     InvocationResult,
     PoolSaturated,
@@ -32,6 +33,7 @@ from runtime_adapters.base import (
     WarmupError,
 )
 from runtime_adapters.deadlines import Deadlines
+from runtime_adapters.histogram import Histogram
 
 log = logging.getLogger("gaia.runtime")
 
@@ -75,6 +77,9 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._drained = asyncio.Event()
         self._growing: set[asyncio.Task[None]] = set()  # cancelled by close()
         self._stopping: set[asyncio.Task[None]] = set()  # awaited by close()
+        # /metrics: how long instances took to start and waits for a slot, read at scrape.
+        self._start_seconds = Histogram()
+        self._queue_wait = Histogram()
 
     @abc.abstractmethod
     async def _start_instance(self) -> InstanceT:
@@ -96,11 +101,13 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
 
     async def _add_instance(self) -> None:
         """Start one instance; the caller has already counted it in `_starting`."""
+        began = self._loop.time()
         try:
             instance = await self._start_instance()
         finally:
             self._starting -= 1
         self._cold_starts += 1
+        self._start_seconds.observe(self._loop.time() - began)
         if self._closed:
             await instance.stop("revision retired")
             return
@@ -150,7 +157,12 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         `timeout_s`, which the wait counts against."""
         queued_at = self._loop.time()
         instance = await self._wait_for_slot()
-        return instance, timeout_s - (self._loop.time() - queued_at)
+        waited = self._loop.time() - queued_at
+        self._queue_wait.observe(waited)
+        timing = QUEUE_TIMING.get()
+        if timing is not None:
+            timing.waited_s = waited
+        return instance, timeout_s - waited
 
     async def _wait_for_slot(self) -> InstanceT:
         if self._closed:
@@ -321,5 +333,8 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             queued=len(self._waiters),
             busy=sum(1 for i in self._ready if i.in_flight),
             starting=self._starting,
+            draining=len(self._draining),
             cold_starts=self._cold_starts,
+            start_seconds=self._start_seconds,
+            queue_wait=self._queue_wait,
         )

@@ -46,15 +46,23 @@ def path_target(path: str) -> bytes:
 def request_of(invocation: Invocation) -> tuple[str, bytes, list[tuple[bytes, bytes]], bytes]:
     """An HTTP event as the request it was, its path as the client sent it (escapes
     kept: `%2F` is not `/`); any other event as a CloudEvents 1.0 structured-mode POST
-    to /."""
+    to /. A traced invocation's `traceparent` header is the span the server runs
+    under, as a tracing proxy passes it on."""
     event = invocation.event
     if isinstance(event, HttpRequest):
         # No raw path when no client sent one (the admin API's invoke): escape the path.
         target = event.raw_path or quote(event.path).encode("ascii")
         if event.query_string:
             target += b"?" + event.query_string
-        return event.method, target, event.headers, event.body
-    return "POST", b"/", _CLOUDEVENT, msgspec.json.encode(event)
+        headers = event.headers
+        if invocation.traceparent:
+            headers = [(n, v) for n, v in headers if n.lower() != b"traceparent"]
+            headers.append((b"traceparent", invocation.traceparent.encode()))
+        return event.method, target, headers, event.body
+    headers = _CLOUDEVENT
+    if invocation.traceparent:
+        headers = [*headers, (b"traceparent", invocation.traceparent.encode())]
+    return "POST", b"/", headers, msgspec.json.encode(event)
 
 
 class UpstreamClient:

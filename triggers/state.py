@@ -1,15 +1,32 @@
 """What a running trigger reports: its status and counters, typed.
 
 The admin API returns `to_dict()` under a trigger's `state`; /metrics reads the
-counters every kind shares; `gaia triggers` shows them. A kind's subclass adds its own
-fields; `hidden()` names the fields it does not report (cron has no dead letters).
+counters every kind shares, and the series a kind adds through `samples()` (Kafka's
+lag per partition, JetStream's pending); `gaia triggers` shows them. A kind's subclass
+adds its own fields; `hidden()` names the fields it does not report (cron has no dead
+letters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Series:
+    """A metric a kind reports beyond the shared ones. /metrics names it `gateway_NAME`
+    and puts `trigger`, `kind` and `function_name` before the kind's own `labels`."""
+
+    name: str
+    help: str
+    type: Literal["gauge", "counter"]
+    labels: tuple[str, ...] = ()
+
+
+# One value of a Series: its label values, in the Series' order.
+Sample = tuple[Series, tuple[str, ...], float]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +51,10 @@ class TriggerState:
         keys it does not know, from a newer gateway, are left out."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in names})
+
+    def samples(self) -> list[Sample]:
+        """The kind's own series (none by default)."""
+        return []
 
     def partition_count(self) -> int | None:
         """How many partitions the trigger holds, for kinds that have them."""

@@ -31,6 +31,7 @@ from gateway.admin.schemas import (
     StatusView,
     TriggerView,
 )
+from gateway.logs import LEVELS
 from gateway.ui.endpoint import EVENT_STREAM
 from gateway.ui.schemas import DashboardView
 from gateway.wire import NDJSON
@@ -298,6 +299,44 @@ ENDPOINTS = (
             ),
         ),
         errors=("404", "422", "502", "503", "504"),
+    ),
+    Endpoint(
+        path="/v1/functions/{fn}/logs",
+        method="GET",
+        handler="logs.read",
+        summary="A function's recent log lines, oldest first; with follow, then each new one",
+        query=(
+            Query(
+                name="revision",
+                schema={"type": "integer", "minimum": 1, "maximum": MAX_REVISION},
+                description="only this revision's lines",
+            ),
+            Query(
+                name="since",
+                schema={"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)?$"},
+                description="only lines of this last while, a duration like 10m",
+            ),
+            Query(
+                name="level",
+                schema={"type": "string", "enum": list(LEVELS), "default": "debug"},
+                description="only lines of this level or above",
+            ),
+            Query(
+                name="follow",
+                schema={"type": "boolean", "default": False},
+                description="keep the answer open and send each new line as it comes",
+            ),
+        ),
+        answers=(
+            Answer(
+                status="200",
+                description="one JSON object per line: time, level, request_id, function,"
+                " revision, trigger and what the line says",
+                media_type=NDJSON,
+                schema={"type": "string"},
+            ),
+        ),
+        errors=("404", "422"),
     ),
     Endpoint(
         path="/v1/triggers",

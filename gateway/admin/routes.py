@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from configkit.words import listing
 from gateway import bundles
 from gateway.admin.bodies import parse_json, validated
+from gateway.admin.logs import LogRoutes
 from gateway.admin.migrate import UNSTATED_ACTOR, MigrateRoutes
 from gateway.admin.request_ids import request_id_of
 from gateway.admin.schemas import ApplyBody, PublishBody
@@ -42,6 +43,7 @@ from gateway.control import ControlPlane, FunctionPlan, StageDone
 from gateway.errors import InvalidInput, NotFound, runtime_error_code
 from gateway.invoker import Invoker
 from gateway.lifecycle import Lifecycle
+from gateway.logs import FunctionLogs
 from gateway.metrics import Metrics
 from gateway.store import RevisionRecord, TriggerRecord
 from gateway.subscriptions import Subscriptions
@@ -74,6 +76,7 @@ class AdminRoutes:
         subscriptions: Subscriptions,
         data_plane_url: str,
         started_at: float,
+        logs: FunctionLogs | None = None,
         store_status: Callable[[], StoreStatus],
         dashboard: Dashboard | None = None,
         lifecycle: Lifecycle | None = None,
@@ -87,6 +90,7 @@ class AdminRoutes:
         self._store_status = store_status
         self._lifecycle = lifecycle or Lifecycle()
         self.migrate = MigrateRoutes(control=control)
+        self.logs = LogRoutes(control=control, logs=logs if logs is not None else FunctionLogs())
         # The gateway passes the one it started; without, the page has no samples yet.
         self.dashboard = DashboardRoutes(
             dashboard
@@ -124,6 +128,9 @@ class AdminRoutes:
                         "ready": pool.ready,
                         "in_flight": pool.in_flight,
                         "queued": pool.queued,
+                        "busy": pool.busy,
+                        "starting": pool.starting,
+                        "cold_starts": pool.cold_starts,
                         "endpoints": [asdict(endpoint) for endpoint in pool.endpoints],
                     }
                 )

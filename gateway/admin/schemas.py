@@ -249,6 +249,9 @@ class PoolView(_View):
     ready: int
     in_flight: int
     queued: int
+    busy: int
+    starting: int
+    cold_starts: int
     endpoints: list[EndpointView] = Field(
         description="each endpoint, for runtimes that reach their revision at several"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as json_module
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -103,6 +103,28 @@ class AdminClient:
         if isinstance(last, dict) and "error" in last and "message" in last:
             raise CliError(_error_body_text(last))
         return last
+
+    def lines(self, path: str, *, params: Mapping[str, str], timeout: bool = True) -> Iterator[str]:
+        """The non-empty lines of a GET answered as NDJSON, as they arrive; `timeout`
+        False waits for each as long as it takes (a followed stream)."""
+        try:
+            with self._client().stream(
+                "GET",
+                path,
+                params=params,
+                headers={"accept": NDJSON},
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout else httpx.Timeout(None, connect=5.0),
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise CliError(_error_text(response))
+                for text in response.iter_lines():
+                    if text.strip():
+                        yield text
+        except httpx.ConnectError:
+            raise CliError(self._unreachable()) from None
+        except httpx.TimeoutException:
+            raise CliError(self._late()) from None
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)

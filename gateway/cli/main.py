@@ -22,6 +22,7 @@ from gateway.cli.functions import alias_delete_command, delete, describe, list_f
 from gateway.cli.init import init
 from gateway.cli.invoke import invoke
 from gateway.cli.k8s import k8s
+from gateway.cli.logs import logs
 from gateway.cli.migrate import BY, default_actor, migrate
 from gateway.cli.progress import DeployProgress
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
@@ -475,12 +476,14 @@ def status(output: str) -> None:
             )
     table(["alias", "traffic", "ready", "age"], rows)
     pools = [
-        [p["revision"], p["instances"], p["ready"], p["in_flight"], p["queued"]]
+        [p["revision"], p["instances"], p["ready"], p["busy"], p["starting"], p["in_flight"],
+         p["queued"], p["cold_starts"]]
         for p in result["pools"]
-    ]
+    ]  # fmt: skip
     if pools:
         click.echo()
-        table(["revision", "instances", "ready", "in flight", "queued"], pools)
+        headers = ["revision", "instances", "ready", "busy", "starting", "in flight", "queued"]
+        table([*headers, "cold starts"], pools)
 
 
 cli.add_command(triggers)
@@ -492,6 +495,7 @@ cli.add_command(describe)
 cli.add_command(delete)
 alias.add_command(alias_delete_command(_split_alias))
 cli.add_command(migrate)
+cli.add_command(logs)
 cli.add_command(k8s)
 for group in KIND_GROUPS:
     cli.add_command(group)

@@ -39,6 +39,7 @@ class DashboardPoolView(PoolView):
     starting: int
     busy: int = Field(description="ready instances running at least one invocation")
     cold_starts: int = Field(description="instances started since the pool was made")
+    draining: int = Field(description="instances finishing their invocations before they stop")
 
 
 class DashboardTriggerView(TriggerView):

@@ -21,6 +21,11 @@ HISTORY = 10
 RUNS = 5
 
 
+# PoolStatus fields the page does not show: the key it names otherwise, and the live
+# histograms /metrics exposes (gateway_pool_cold_start_seconds, ..._queue_wait_seconds).
+_NOT_SHOWN = frozenset({"key", "start_seconds", "queue_wait"})
+
+
 class Views:
     def __init__(self, *, control: ControlPlane, subscriptions: Subscriptions) -> None:
         self._control = control
@@ -67,7 +72,7 @@ class Views:
                 **{
                     f.name: getattr(pool, f.name)
                     for f in dataclasses.fields(pool)
-                    if f.name != "key"
+                    if f.name not in _NOT_SHOWN
                 },
                 "revision": str(pool.key),
                 "function": pool.key.function,

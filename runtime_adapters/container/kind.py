@@ -10,7 +10,7 @@ from runtime_adapters.kind import RuntimeContext, RuntimeKind
 def start(context: RuntimeContext) -> Runtime:
     from runtime_adapters.container.runtime import ContainerRuntime
 
-    return ContainerRuntime(state_dir=context.state_dir)
+    return ContainerRuntime(state_dir=context.state_dir, log_sink=context.log_sink)
 
 
 KIND = RuntimeKind(

@@ -232,5 +232,11 @@ def _invoke(request_id: int, invocation: Invocation, timeout_ms: int) -> Invoke:
     else:
         wire = event  # type: ignore[assignment]
     return Invoke(
-        request_id, invocation.request_id, invocation.trigger, invocation.alias, timeout_ms, wire
+        request_id,
+        invocation.request_id,
+        invocation.trigger,
+        invocation.alias,
+        timeout_ms,
+        wire,
+        invocation.traceparent,
     )

@@ -171,7 +171,7 @@ class Context:
     """`context`: who is being invoked, why, and how long is left."""
 
     __slots__ = ("_deadline", "_logger", "alias", "function", "request_id", "revision",
-                 "trigger")  # fmt: skip
+                 "traceparent", "trigger")  # fmt: skip
 
     def __init__(
         self,
@@ -181,6 +181,7 @@ class Context:
         request_id: str,
         trigger: str,
         deadline: float,
+        traceparent: str | None = None,
     ) -> None:
         self.function = function
         self.revision = revision
@@ -188,6 +189,9 @@ class Context:
         self.request_id = request_id
         self.trigger = trigger
         self._deadline = deadline  # time.monotonic() seconds
+        # W3C traceparent of the span this invocation runs under (the caller's trace,
+        # a span of the gateway's own), for the handler's outgoing calls; None untraced.
+        self.traceparent = traceparent
         self._logger: logging.Logger | None = None
 
     def remaining_ms(self) -> int:

@@ -11,7 +11,9 @@ from runtime_adapters.python.settings import PythonSettings
 def start(context: RuntimeContext) -> Runtime:
     from runtime_adapters.python.runtime import PythonRuntime
 
-    return PythonRuntime(state_dir=context.state_dir, spares=context.spares)
+    return PythonRuntime(
+        state_dir=context.state_dir, spares=context.spares, log_sink=context.log_sink
+    )
 
 
 KIND = RuntimeKind(

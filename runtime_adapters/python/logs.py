@@ -8,14 +8,13 @@ outside any invocation (read from pipes, tagged with the instance).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import msgspec
 
+from runtime_adapters.base import Invocation, LogRecord, LogSink
 from runtime_adapters.python.protocol import Failed, Reply
 
-LogRecord = dict[str, object]
-LogSink = Callable[[LogRecord], None]
+__all__ = ["LogRecord", "LogSink", "emit_captured", "emit_output", "stderr_sink"]
 
 _json_encode = msgspec.json.encode
 
@@ -25,32 +24,30 @@ def stderr_sink(record: LogRecord) -> None:
     sys.stderr.write(_json_encode(record).decode() + "\n")
 
 
+def stream_level(stream: str) -> str:
+    """The level of a line a function wrote: stderr is where problems go (as Cloud Run
+    and Knative's logging read it), stdout is information."""
+    return "error" if stream == "stderr" else "info"
+
+
 def emit_captured(
-    sink: LogSink, request_id: str, function: str, revision: int, outcome: Reply | Failed
+    sink: LogSink, invocation: Invocation, function: str, revision: int, outcome: Reply | Failed
 ) -> None:
-    """Hand an invocation's captured stdout, stderr and log records to the sink."""
+    """Hand an invocation's captured stdout, stderr and log records to the sink, each
+    with the invocation's request id, alias and trigger."""
+    about = {
+        "request_id": invocation.request_id,
+        "function": function,
+        "revision": revision,
+        "alias": invocation.alias,
+        "trigger": invocation.trigger,
+    }
     for stream, text in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        level = stream_level(stream)
         for line in text.splitlines():
-            sink(
-                {
-                    "request_id": request_id,
-                    "function": function,
-                    "revision": revision,
-                    "stream": stream,
-                    "line": line,
-                }
-            )
+            sink({"level": level, **about, "stream": stream, "line": line})
     for level, message in outcome.logs:
-        sink(
-            {
-                "request_id": request_id,
-                "function": function,
-                "revision": revision,
-                "stream": "log",
-                "level": level,
-                "line": message,
-            }
-        )
+        sink({"level": level.lower(), **about, "stream": "log", "line": message})
 
 
 def emit_output(
@@ -59,6 +56,7 @@ def emit_output(
     """Hand the sink a line an instance's process wrote outside any invocation."""
     sink(
         {
+            "level": stream_level(stream),
             "instance": instance,
             "function": function,
             "revision": revision,

@@ -116,7 +116,7 @@ class RevisionPool(SlotPool[Instance]):
     def _result(self, invocation: Invocation, outcome: Reply | Failed) -> InvocationResult:
         if outcome.stdout or outcome.stderr or outcome.logs:
             spec = self.spec
-            emit_captured(self._sink, invocation.request_id, spec.function, spec.revision, outcome)
+            emit_captured(self._sink, invocation, spec.function, spec.revision, outcome)
         if isinstance(outcome, Reply):
             return InvocationResult(
                 status=outcome.status, headers=outcome.headers, body=outcome.body

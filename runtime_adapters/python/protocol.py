@@ -63,6 +63,7 @@ class Invoke(msgspec.Struct, tag=2, array_like=True):
     timeout_ms: int
     # CloudEvents travel as a plain map; msgspec tells the two apart by msgpack type.
     event: HttpEvent | dict[str, Any]
+    traceparent: str = ""  # the span the handler runs under; "" when untraced
 
 
 class InvokeMany(msgspec.Struct, tag=3, array_like=True):

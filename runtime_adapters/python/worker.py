@@ -351,6 +351,7 @@ class Worker:
             message.request_id,
             message.trigger,
             time.monotonic() + message.timeout_ms / 1000,
+            message.traceparent or None,
         )
 
 

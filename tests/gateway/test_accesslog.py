@@ -3,8 +3,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
+from datetime import datetime, timedelta
 
-from gateway.accesslog import JsonLines
+from gateway.accesslog import FunctionLogTap, JsonFormatter, JsonLines
+from gateway.logs import FunctionLogs, LogFilter, LogRecord
 
 
 def test_lines_written_outside_a_loop_reach_the_stream_at_once() -> None:
@@ -21,3 +24,37 @@ async def test_lines_of_one_loop_iteration_go_out_together_before_the_next() -> 
     assert stream.getvalue() == b""  # batched until the iteration ends
     await asyncio.sleep(0)
     assert [json.loads(line) for line in stream.getvalue().splitlines()] == [{"n": 1}, {"n": 2}]
+
+
+def test_the_gateways_own_lines_carry_time_level_and_the_invocation_they_are_about() -> None:
+    logs = FunctionLogs()
+    stream = io.StringIO()
+    logger = logging.getLogger("gaia.test.accesslog")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.addHandler(FunctionLogTap(logs))
+    try:
+        about = {"request_id": "r1", "function": "hello", "revision": 3, "trigger": "http"}
+        logger.error("it broke", extra=about)
+        logger.warning("about the gateway")
+    finally:
+        logger.handlers.clear()
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first == {
+        "time": first["time"],
+        "level": "error",
+        "logger": "gaia.test.accesslog",
+        "message": "it broke",
+        **about,
+    }
+    assert datetime.fromisoformat(first["time"]).utcoffset() == timedelta(0)
+    assert "function" not in second and second["level"] == "warning"
+    # Only the line about a function reaches its ring.
+    assert [line["message"] for line in logs.recent("hello", LogFilter())] == ["it broke"]
+
+
+def test_every_line_written_is_also_tapped() -> None:
+    tapped: list[LogRecord] = []
+    JsonLines(io.BytesIO(), tap=tapped.append).write({"function": "f"})
+    assert tapped == [{"function": "f"}]

@@ -66,6 +66,8 @@ legacy:
     - {path: /orders, methods: [GET, POST]}
 """
 NEW_ROUTE = "/users/{id}"
+# Every line `gaia logs` prints about an invocation has these (README, Observability).
+LOG_FIELDS = ("time", "level", "request_id", "function", "revision", "trigger")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +76,8 @@ class Case:
     check: Callable[[Any], None]
     # Run in this directory rather than the gateway's project (init writes files there).
     cwd: Path | None = None
+    # JSON lines, as the admin API streams them (`logs`): checked as a list.
+    ndjson: bool = False
 
 
 def model(view: type[BaseModel], *, many: bool = False) -> Callable[[Any], None]:
@@ -179,6 +183,11 @@ def cases(project: Path, data_plane_url: str) -> dict[CommandPath, Case]:
                 "status", "revision", "request_id", "duration_ms", "headers", "body", "error"
             ),
         ),
+        ("logs",): Case(
+            args=("logs", "hello", "--level", "info"),
+            check=fields(*LOG_FIELDS, many=True),
+            ndjson=True,
+        ),
         ("triggers",): Case(args=("triggers",), check=model(TriggerView, many=True)),
         ("triggers", "show"): Case(
             args=("triggers", "show", "hello/http/0"), check=model(TriggerView)
@@ -268,6 +277,7 @@ def _started(gaia_factory: GaiaFactory, project: Path, old_api: OldApi) -> Gaia:
     assert gaia.cli("alias", "set", "hello:prod", "1=100").returncode == 0
     with gaia.data() as http:
         assert http.get("/users/7").status_code == 404  # the old API's answer
+        assert http.get("/hello").status_code == 200  # a line for `gaia logs hello`
     with gaia.admin() as admin:
         wait_for(
             lambda: admin.get("/v1/triggers/hello/cron/1/history").json(),
@@ -305,7 +315,10 @@ def test_every_command_prints_json_as_the_readme_says(
         result = gaia.cli(*case.args, "-o", "json", cwd=case.cwd)
         assert result.returncode == 0, f"{name}: exit {result.returncode}: {result.stderr}"
         try:
-            data = json.loads(result.stdout)
+            lines = result.stdout.splitlines()
+            data = (
+                [json.loads(line) for line in lines] if case.ndjson else json.loads(result.stdout)
+            )
         except json.JSONDecodeError as exc:
             raise AssertionError(
                 f"{name} -o json printed no JSON ({exc}):\n{result.stdout}"

@@ -4,6 +4,7 @@ Node.js server and of busybox httpd from an image built in the test."""
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tests.integration.harness import GaiaFactory
@@ -82,12 +83,15 @@ def test_container_functions_serve_fail_by_name_and_recover(
         assert http.get("/cgi-bin/env").text.strip() == "greeting=from-image code=image.tar"
     [said] = [record for record in gaia.json_logs() if record.get("line") == "crashing on purpose"]
     assert said == {
+        "time": said["time"],
+        "level": "error",
         "instance": "1",
         "function": "node",
         "revision": 1,
         "stream": "stderr",
         "line": "crashing on purpose",
     }
+    assert datetime.fromisoformat(str(said["time"])).utcoffset() == timedelta(0)
     # the image is unpacked under GAIA_HOME, named by its manifest digest
     [cached] = (gaia.home / "run" / "images").iterdir()
     assert len(cached.name) == 64 and (cached / "rootfs" / "www" / "index.html").is_file()

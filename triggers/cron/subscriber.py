@@ -69,6 +69,7 @@ class CronSubscriber(Subscriber):
         self._status = "starting"
         self._error: str | None = None
         self._next: float | None = None
+        self._last_delay_s: float | None = None
         self._counts = {"succeeded": 0, "failed": 0, "skipped": 0, "missed": 0, "lost_race": 0}
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -177,6 +178,8 @@ class CronSubscriber(Subscriber):
             await self._execute(run)
 
     async def _execute(self, run: Run) -> None:
+        if run.started is not None:
+            self._last_delay_s = run.started - run.scheduled
         with contextlib.suppress(Exception):  # without the mark, `skip` may run twice
             await self._ledger.mark_running(self.trigger_id, run.run_id, running=True)
         marker = asyncio.create_task(self._keep_marked(run.run_id))
@@ -246,6 +249,7 @@ class CronSubscriber(Subscriber):
             skipped=self._counts["skipped"],
             missed=self._counts["missed"],
             run_elsewhere=self._counts["lost_race"],
+            last_delay_s=self._last_delay_s,
         )
 
     async def history(self, *, limit: int) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from runtime_adapters.base import InvocationResult
+from triggers.answers import answer_headers
 from triggers.kafka.events import Record
 from triggers.pipeline import Failure, OutputFailed
 
@@ -30,12 +31,7 @@ class Outputs:
     ) -> None:
         """Produce an answer, and wait for the broker to have it: the record's offset is
         committed only after. Raises OutputFailed, which the pipeline retries."""
-        headers = [("gaia-source-id", source_id.encode())]
-        headers.extend(
-            (name.decode("latin-1"), value)
-            for name, value in result.headers
-            if name.lower() == b"content-type"
-        )
+        headers = [("gaia-source-id", source_id.encode()), *answer_headers(result)]
         try:
             await asyncio.wait_for(
                 self._producer.send_and_wait(topic, result.body, key=key, headers=headers),

@@ -28,6 +28,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
+from triggers.answers import answer_headers
 from triggers.base import Dispatch, TriggerContext
 from triggers.connected import ConnectedSubscriber
 from triggers.nats.config import NatsTriggerConfig
@@ -230,7 +231,7 @@ class NatsSubscriber(ConnectedSubscriber):
             await self._publish_core(msg.reply, exc.message.encode(), headers)
             return
         headers = {"gaia-revision": unit.revision, "gaia-status": str(result.status)}
-        headers.update(_content_type(result))
+        headers.update(_forwarded(result))
         if result.status >= 500:
             headers["Nats-Service-Error-Code"] = str(result.status)
             headers["Nats-Service-Error"] = f"the function answered status {result.status}"
@@ -358,7 +359,7 @@ class NatsSubscriber(ConnectedSubscriber):
         result = await invoke_attempt(self._dispatch, event, attempt=attempt, unit=unit)
         reply_subject = self.config.reply_subject
         if reply_subject and result.status < 500 and result.body:
-            headers = {"gaia-source-id": str(event["id"]), **_content_type(result)}
+            headers = {"gaia-source-id": str(event["id"]), **_forwarded(result)}
             try:
                 await self._publish(reply_subject, result.body, headers)
             except (NatsError, OSError, TimeoutError) as exc:
@@ -452,11 +453,8 @@ class NatsSubscriber(ConnectedSubscriber):
         )
 
 
-def _content_type(result: InvocationResult) -> dict[str, str]:
-    for name, value in result.headers:
-        if name.lower() == b"content-type":
-            return {"content-type": value.decode("latin-1")}
-    return {}
+def _forwarded(result: InvocationResult) -> dict[str, str]:
+    return {name: value.decode("latin-1") for name, value in answer_headers(result)}
 
 
 def build(config: NatsTriggerConfig, context: TriggerContext) -> NatsSubscriber:

@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from runtime_adapters.base import InvocationResult
+from triggers.answers import answer_headers
 from triggers.pipeline import Failure, OutputFailed
 from triggers.redis.events import Fields
 
@@ -29,9 +30,8 @@ class Outputs:
         """XADD the answer; the entry is acknowledged only after. Raises OutputFailed,
         which the pipeline retries."""
         fields: dict[bytes, bytes] = {b"data": result.body, b"ce_source_id": source_id.encode()}
-        for name, value in result.headers:
-            if name.lower() == b"content-type":
-                fields[b"content-type"] = value
+        for name, value in answer_headers(result):
+            fields[name.encode()] = value
         try:
             await self._client.xadd(reply_stream, fields)  # type: ignore[arg-type]
         except RedisError as exc:

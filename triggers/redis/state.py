@@ -7,7 +7,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Self
 
-from triggers.state import TriggerState
+from triggers.state import Sample, Series, TriggerState
+
+PENDING = Series(
+    name="redis_pending",
+    help="Entries of the stream delivered to the group and not acknowledged (XPENDING)",
+    type="gauge",
+    labels=("stream", "group"),
+)
+CLAIMED = Series(
+    name="redis_claimed",
+    help="Entries this consumer took over from consumers that stopped (XAUTOCLAIM)",
+    type="counter",
+    labels=("stream", "group"),
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,6 +45,13 @@ class RedisState(TriggerState):
     claimed: int = 0  # taken over from other consumers with XAUTOCLAIM
     # `stuck` is their number, as every kind's state gives it (metrics read it).
     stuck_entries: tuple[StuckEntry, ...] = ()
+
+    def samples(self) -> list[Sample]:
+        labels = (self.stream, self.group)
+        samples: list[Sample] = [(CLAIMED, labels, self.claimed)]
+        if self.pending is not None:
+            samples.append((PENDING, labels, self.pending))
+        return samples
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

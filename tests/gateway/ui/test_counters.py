@@ -1,5 +1,5 @@
 """The sampler's counters read from the gateway's own Prometheus collector: what
-Metrics.observe recorded comes back per revision, over aliases and codes, and the
+Metrics recorded comes back per revision, over aliases and codes, and the
 buckets are those /metrics exposes."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from gateway.ui.counters import CollectorCounters
 
 def test_totals_add_up_every_alias_and_code_of_a_revision() -> None:
     metrics = Metrics()
-    metrics.observe("shop", 1, "prod", 200, 0.002, count=7)
-    metrics.observe("shop", 1, "default", 200, 0.02)
-    metrics.observe("shop", 1, "prod", 503, 0.0001, count=2)
-    metrics.observe("shop", 1, "prod", 500, 3.0)
-    metrics.observe("shop", 2, "prod", 404, 0.002)
+    metrics.child("shop", 1, "prod").observe(200, 0.002, 7)
+    metrics.child("shop", 1, "default").observe(200, 0.02)
+    metrics.child("shop", 1, "prod").observe(503, 0.0001, 2)
+    metrics.child("shop", 1, "prod").observe(500, 3.0)
+    metrics.child("shop", 2, "prod").observe(404, 0.002)
     totals = CollectorCounters(metrics).totals()
 
     assert set(totals) == {("shop", 1), ("shop", 2)}

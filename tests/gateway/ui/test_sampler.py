@@ -32,11 +32,11 @@ def sampler(metrics: Metrics, clock: Clock, *, window_s: float = 900.0) -> Sampl
 def test_a_sample_is_the_rate_error_ratio_and_latency_of_its_interval(
     metrics: Metrics, clock: Clock
 ) -> None:
-    metrics.observe("shop", 1, "prod", 200, 0.002, count=100)  # before: not in any sample
+    metrics.child("shop", 1, "prod").observe(200, 0.002, 100)  # before: not in any sample
     s = sampler(metrics, clock)
     assert s.sample() == {}  # the first reading only sets the start
-    metrics.observe("shop", 1, "prod", 200, 0.002, count=36)
-    metrics.observe("shop", 1, "canary", 500, 0.2, count=4)
+    metrics.child("shop", 1, "prod").observe(200, 0.002, 36)
+    metrics.child("shop", 1, "canary").observe(500, 0.2, 4)
     clock.now += 4.0
     [(key, point)] = s.sample().items()
     assert key == ("shop", 1)
@@ -53,8 +53,8 @@ def test_an_idle_interval_is_a_zero_once_a_revision_has_a_series(
 ) -> None:
     s = sampler(metrics, clock)
     s.sample()
-    metrics.observe("shop", 1, "prod", 200, 0.002)
-    metrics.observe("cold", 1, "prod", 200, 0.002)
+    metrics.child("shop", 1, "prod").observe(200, 0.002)
+    metrics.child("cold", 1, "prod").observe(200, 0.002)
     s.sample()
     clock.now += 5.0
     s.sample()  # neither served anything
@@ -70,7 +70,7 @@ def test_the_ring_keeps_the_window_and_drops_a_revision_idle_for_all_of_it(
     s = sampler(metrics, clock, window_s=30.0)  # 6 samples
     s.sample()
     for _ in range(10):
-        metrics.observe("shop", 1, "prod", 200, 0.002)
+        metrics.child("shop", 1, "prod").observe(200, 0.002)
         clock.now += 5.0
         s.sample()
     points = s.series()[("shop", 1)]
@@ -111,7 +111,7 @@ async def test_run_hands_each_round_to_its_callback(metrics: Metrics) -> None:
     task = asyncio.create_task(s.run(rounds.put_nowait))
     try:
         assert await asyncio.wait_for(rounds.get(), 5) == {}  # nothing served yet
-        metrics.observe("shop", 1, "prod", 200, 0.002)
+        metrics.child("shop", 1, "prod").observe(200, 0.002)
         async with asyncio.timeout(5):
             while ("shop", 1) not in await rounds.get():
                 pass

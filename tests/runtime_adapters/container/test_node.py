@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from runtime_adapters.base import InstanceLost, Invocation, InvocationTimeout, WarmupError
@@ -74,6 +75,29 @@ async def test_a_queue_event_arrives_as_a_structured_cloudevent(
     assert (seen["method"], seen["path"]) == ("POST", "/")
     assert seen["content_type"] == "application/cloudevents+json"
     assert json.loads(seen["body"]) == event
+
+
+async def test_a_traced_invocation_reaches_the_instance_as_its_traceparent_header(
+    runtime: ContainerRuntime,
+) -> None:
+    spec = container_spec(NODE, command=["node", "server.js"])
+    await runtime.warm(spec)
+    caller = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    ours = "00-0af7651916cd43dd8448eb211c80319c-1111111111111111-01"
+    traced = msgspec.structs.replace(
+        http("/echo", headers=[(b"traceparent", caller)]), traceparent=ours
+    )
+    seen = json.loads((await runtime.invoke(spec.key, traced)).body)
+    assert seen["traceparent"] == ours, "the span it runs under replaces the caller's"
+    untraced = json.loads(
+        (await runtime.invoke(spec.key, http("/echo", headers=[(b"traceparent", caller)]))).body
+    )
+    assert untraced["traceparent"] == caller.decode(), "untraced: headers pass unchanged"
+    event: dict[str, object] = {"specversion": "1.0", "id": "e1", "source": "/q", "type": "t"}
+    queued = Invocation(
+        request_id="r1", trigger="nats", alias="default", event=event, traceparent=ours
+    )
+    assert json.loads((await runtime.invoke(spec.key, queued)).body)["traceparent"] == ours
 
 
 async def test_memory_limits_what_an_instance_may_allocate(runtime: ContainerRuntime) -> None:

@@ -188,7 +188,8 @@ async def test_output_is_captured_per_invocation_with_its_request_id(
             ("log", "a log line"),
         ]
         assert all(r["function"] == "kit" and r["revision"] == 1 for r in records)
-        assert records[2]["level"] == "INFO"
+        assert all((r["trigger"], r["alias"]) == ("http", "prod") for r in records), records
+        assert [r["level"] for r in records] == ["info", "error", "info"]
 
 
 async def test_output_outside_invocations_is_tagged_with_the_instance(

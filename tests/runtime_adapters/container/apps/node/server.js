@@ -46,6 +46,7 @@ const server = http.createServer((req, res) => {
           path: url.pathname,
           query: url.search,
           header: req.headers["x-test"] || null,
+          traceparent: req.headers["traceparent"] || null,
           host: req.headers.host,
           content_type: req.headers["content-type"] || null,
           body: Buffer.concat(chunks).toString(),
