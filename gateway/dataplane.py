@@ -32,6 +32,7 @@ from routing.traffic import Sticky
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
 from triggers.http.responses import (
     BodyTooLarge,
+    error_answer,
     failure_answer,
     json_error,
     read_body,
@@ -147,7 +148,8 @@ class DataPlane:
         # The same line as a fallback request's through __call__.
         self._access_log.write(
             {
-                "ts": head.at,
+                "time": log_time(head.at),
+                "level": "error" if outcome.status >= 500 else "info",
                 "request_id": head.request_id,
                 "method": head.method,
                 "path": head.path,
@@ -156,6 +158,11 @@ class DataPlane:
                 "duration_ms": outcome.duration_s * 1000,
             }
         )
+
+    def error_answer(
+        self, error: str, message: str, request_id: str
+    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        return error_answer(error, message, request_id)
 
     async def _routed(
         self,

@@ -51,7 +51,6 @@ from gateway.http.splice import (
 )
 from httpkit.client import ClientError, Connection
 from httpkit.headers import request_body_length
-from triggers.http.responses import error_answer
 
 log = logging.getLogger("gaia.http.splice")
 
@@ -435,7 +434,9 @@ class Exchange:
             self._side.transport.close()
             return
         self._out.clear()
-        headers, body = error_answer(failure.error, failure.message, self._head.request_id)
+        headers, body = self._splicer.error_answer(
+            failure.error, failure.message, self._head.request_id
+        )
         head, _ = self._response_head(failure.status, headers, self._head.method == "HEAD")
         self._out += (head, body)
         self._flush_out()

@@ -205,3 +205,10 @@ class Splicer(Protocol):
     def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         """A spliced request ended (after its splice's `finished`)."""
         ...
+
+    def error_answer(
+        self, error: str, message: str, request_id: str
+    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The headers and body of the data plane's JSON error, for a splice that failed
+        before its answer began (the same shape as every other error it answers)."""
+        ...

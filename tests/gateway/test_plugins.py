@@ -17,8 +17,9 @@ GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 SERVES_HTTP = GATEWAY / "dataplane.py"
 
 
-# The HTTP protocol itself, not the kind: ASGI scopes and OpenAPI security schemes.
-PROTOCOL = ('scope["type"] != "http"', '"type": "http"')
+# The HTTP protocol itself, not the kind: ASGI scopes, URL schemes and OpenAPI security
+# schemes.
+PROTOCOL = ('scope["type"] != "http"', '"type": "http"', 'self.scheme or "http"')
 # Names that are also ordinary words: as a mapping's key, a subscript or a list's item (a
 # JSON field, a table's column) they are the word, not the runtime; compared against, or
 # passed as an argument, still the runtime.

@@ -24,6 +24,7 @@ from gateway.http.protocol import GuardedHttpTools
 from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
 from httpkit.client import ClientError, HttpClient, Origin
 from tests.httpkit.test_client import RawServer, _generated_answer, _h11_reading, _split
+from triggers.http.responses import error_answer
 
 # What the test's splice drops of the upstream's answer: the framing is the exchange's.
 _ANSWER_DROPS = {b"content-length", b"transfer-encoding", b"connection", b"date"}
@@ -75,6 +76,11 @@ class Splicer:
 
     def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         assert outcome is self.finished[-1], "the splice's callback comes first"
+
+    def error_answer(
+        self, error: str, message: str, request_id: str
+    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        return error_answer(error, message, request_id)
 
 
 async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:

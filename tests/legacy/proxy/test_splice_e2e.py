@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,9 @@ def test_plain_requests_are_spliced_and_recorded_and_the_others_are_not(
             answer.status_code,
         )
         assert float(str(line["duration_ms"])) > 0
+        # Every line's time (RFC 3339) and level, as the README's Logs section says.
+        assert line["level"] == "info"
+        assert datetime.fromisoformat(str(line["time"]).replace("Z", "+00:00")).tzinfo
 
 
 def test_pipelined_requests_are_answered_in_order(
