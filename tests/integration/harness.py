@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,10 +20,43 @@ T = TypeVar("T")
 GAIA = [sys.executable, "-m", "gateway"]
 
 
+def _port_slice() -> range:
+    """Where this process picks ports for the servers tests start.
+
+    Below the kernel's ephemeral range: outgoing connections take their local ports from
+    it, so a port it handed out as free could be some client's by the time the server
+    binds it (seen in CI as "Address already in use"). And a slice of that per xdist
+    worker, so parallel workers never pick the same one.
+    """
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low, high = 20000, min(ephemeral_low, 65536)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    size = (high - low) // 16
+    start = low + (index % 16) * size
+    return range(start, start + size)
+
+
+_PORTS = _port_slice()
+_next_port = random.randrange(len(_PORTS))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, taken in turn from this process's slice."""
+    global _next_port
+    for _ in range(len(_PORTS)):
+        port = _PORTS[_next_port % len(_PORTS)]
+        _next_port += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def wait_for(
