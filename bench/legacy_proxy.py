@@ -40,12 +40,11 @@ from bench.common import (
     Processes,
     WrkResult,
     command_line,
-    descendants,
+    family_cpu_ticks,
     free_port,
     machine,
     markdown_table,
     progress,
-    read_stat,
     run_script,
     run_wrk,
     start_gateway,
@@ -86,8 +85,7 @@ class Target:
     pids: tuple[int, ...]
 
     def cpu_ticks(self) -> int:
-        family = [pid for root in self.pids for pid in (root, *(s.pid for s in descendants(root)))]
-        return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
+        return sum(map(family_cpu_ticks, self.pids))
 
 
 def start_old_api(procs: Processes, workdir: Path) -> tuple[int, Target]:
