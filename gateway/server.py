@@ -26,7 +26,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from gateway.accesslog import FunctionLogTap, JsonLines, configure_logging
-from gateway.admin import AdminRoutes, build_admin_app, ensure_token
+from gateway.admin.app import build_admin_app
+from gateway.admin.auth import ensure_token
+from gateway.admin.routes import AdminRoutes
 from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
 from gateway.config import ConfigError, error_in_file, load_file

@@ -361,3 +361,8 @@ class _HostTable:
         if self._any_path is not None and self._any_path.fullmatch(path):
             slots += [s for s in self._dynamic if s.pattern.regex.fullmatch(path)]
         return frozenset(m for s in slots for r in s.routes if r.methods for m in r.methods)
+
+
+def http_url(data_plane_url: str, *, path: str, host: str | None = None) -> str:
+    """Where an HTTP route is reached: its own host, else this gateway's data plane."""
+    return (f"http://{host}" if host else data_plane_url) + path

@@ -27,7 +27,6 @@ from gateway.admin.views import (
     alias_view,
     function_view,
     history_view,
-    http_url,
     live_trigger_view,
     revision_view,
 )
@@ -52,6 +51,7 @@ from gateway.ui.dashboard import Dashboard
 from gateway.ui.endpoint import DashboardRoutes
 from routing.errors import InvalidSpec, UnknownTag
 from routing.names import check_alias_name, invoke_target, parse_revision_text
+from routing.routes import http_url
 from routing.traffic import parse_alias_spec
 from runtime_adapters import registry as runtimes
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError

@@ -51,11 +51,6 @@ def alias_view(record: AliasRecord, snapshot: Snapshot) -> dict[str, object]:
     }
 
 
-def http_url(data_plane_url: str, *, path: str, host: str | None = None) -> str:
-    """Where an HTTP route is reached: its own host, else this gateway's data plane."""
-    return (f"http://{host}" if host else data_plane_url) + path
-
-
 def trigger_view(record: TriggerRecord) -> dict[str, object]:
     return {"id": record.id, "function": record.function, "kind": record.kind, **record.spec}
 

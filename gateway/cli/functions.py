@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from gateway.admin.views import http_url
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import source_text, target_text
 from routing.errors import InvalidSpec
 from routing.names import check_function_name
+from routing.routes import http_url
 from triggers import registry as trigger_kinds
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from gateway.admin import AdminRoutes, build_admin_app
+from gateway.admin.app import build_admin_app
+from gateway.admin.routes import AdminRoutes
 from gateway.cluster import Follower
 from gateway.control import ControlPlane
 from gateway.invoker import Invoker

@@ -8,7 +8,8 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.admin import AdminRoutes, allow_header, build_admin_app
+from gateway.admin.app import allow_header, build_admin_app
+from gateway.admin.routes import AdminRoutes
 
 
 class _Broken:
