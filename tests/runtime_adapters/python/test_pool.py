@@ -18,13 +18,12 @@ from .conftest import MakeRuntime, eventually, http, json_body, spec
 async def test_busy_instances_make_the_pool_grow_to_max(runtime: PythonRuntime) -> None:
     described = spec("main.sleep", concurrency=1, pool=PoolSpec(min=1, max=3))
     await runtime.warm(described)
-    started = time.monotonic()
     calls = asyncio.gather(*(runtime.invoke(described.key, http(query=b"s=0.5")) for _ in range(3)))
+    # Three busy at once is the proof they ran side by side; a wall-clock bound would also
+    # count two cold starts, which a loaded machine stretches past the calls themselves.
     await eventually(lambda: runtime.status()[0].busy == 3, what="three busy instances")
     results = await calls
-    elapsed = time.monotonic() - started
     assert len({json_body(r)["worker"] for r in results}) == 3
-    assert elapsed < 1.0, f"three 0.5s calls on three instances took {elapsed:.2f}s"
     (status,) = runtime.status()
     assert (status.instances, status.busy, status.starting) == (3, 0, 0)
     assert status.cold_starts == 3  # the warm-up's one, then two for the queue
