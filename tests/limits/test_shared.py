@@ -177,3 +177,30 @@ async def test_the_cap_holds_across_replicas_and_a_dead_replicas_leases_expire(
         await asyncio.sleep(0.05)
     assert freed is not None
     assert time.monotonic() - started >= 0.4  # not before its lease ran out
+
+
+async def test_while_redis_is_down_each_replica_admits_its_share_of_the_cap(
+    own_redis: RedisServer,
+) -> None:
+    spec = ConcurrencyLimit(max=4, redis=own_redis.url)
+    shared = key()
+    links = [RedisLink(own_redis.url, replica=f"r{n}") for n in range(2)]
+    try:
+        caps = [SharedCap(spec, key=shared, link=link) for link in links]
+        for _ in range(2):  # each replica shows itself to Redis, then sees the other
+            for cap in caps:
+                lease = await cap.acquire()
+                assert lease
+                cap.release(lease)
+        assert [link.replicas for link in links] == [2, 2]
+        own_redis.stop()
+        # Each replica alone: half of the cap (2) in flight, as no request waits on Redis.
+        held = [[await cap.acquire() for _ in range(3)] for cap in caps]
+        assert all(link.down for link in links)
+        assert held == [["", "", None], ["", "", None]]
+        caps[0].release("")  # one finished: its slot is this replica's to give again
+        assert await caps[0].acquire() == ""
+        assert await caps[0].acquire() is None
+    finally:
+        for link in links:
+            await link.aclose()

@@ -25,6 +25,7 @@ from runtime_adapters.base import (
 from runtime_adapters.upstream import UpstreamClient
 from runtime_adapters.url import health
 from runtime_adapters.url.endpoint import Endpoint
+from runtime_adapters.url.pool import log as pool_log
 from runtime_adapters.url.runtime import UrlRuntime
 from runtime_adapters.url.settings import Health
 from tests.integration.harness import free_port
@@ -397,3 +398,24 @@ async def test_a_check_that_raises_counts_as_failed_and_the_checks_go_on(
         "health check failed: the check failed: RuntimeError('boom')"
     )
     await eventually(lambda: endpoint(runtime, a).state == "healthy", what="a checked again")
+
+
+async def test_an_endpoint_state_is_logged_when_it_changes_not_at_every_check(
+    runtime: UrlRuntime, endpoints: Endpoints, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger=pool_log.name)
+    (a,) = await warm(runtime, endpoints, "a", health={"path": "/healthz", "interval": "300ms"})
+
+    def lines(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records if r.name == pool_log.name)
+
+    await eventually(lambda: endpoints.served("a", "/healthz") >= 4, what="four checks passed")
+    assert lines(f"{a} takes requests") == 1
+    await control(endpoints, "a", health=503)
+    await eventually(lambda: endpoint(runtime, a).state == "down", what="a down")
+    failed_at = await served(endpoints, "a", "/healthz")
+    await eventually(
+        lambda: endpoints.served("a", "/healthz") >= failed_at + 3, what="three more checks"
+    )
+    assert lines(f"{a} is down") == 1
+    assert lines(f"{a} takes requests") == 1
