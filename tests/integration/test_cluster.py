@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -389,3 +390,58 @@ def test_a_replica_started_while_redis_is_down_says_so_and_exits(
     assert gaia.process.wait(60) == 1
     assert f"gaia: the shared store {nowhere} cannot be reached (" in gaia.logs()
     assert "): start it, or check GAIA_STORE" in gaia.logs()
+
+
+PRINT_TICK = """
+def handler(event, context):
+    print("tick run", event.id, "on", event.replica, flush=True)
+    return event.id
+"""
+_TICK_LINE = re.compile(r"tick run (\S+) on (\S+)")
+
+
+def _ticks_run(gaia: Gaia) -> list[tuple[str, str]]:
+    """(run id, replica) of each run the function printed in this gateway's log."""
+    lines = (str(entry.get("line", "")) for entry in gaia.json_logs())
+    return [(m[1], m[2]) for m in map(_TICK_LINE.search, lines) if m]
+
+
+def test_a_cron_trigger_runs_each_tick_once_across_the_replicas_without_a_lease(
+    tmp_path: Path, gaia_factory: GaiaFactory, redis_server: RedisServer
+) -> None:
+    """In cluster mode the replicas claim each tick in the shared store's Redis: a
+    trigger needs no `lease` of its own to run once per tick, not once per replica."""
+    prefix = f"cron-{uuid.uuid4().hex[:8]}"
+    write_function(tmp_path / "fn" / "greet", PRINT_TICK)
+    config = _file(
+        tmp_path,
+        """
+functions:
+  greet:
+    code: ./fn/greet
+    triggers:
+      - cron: {schedule: "* * * * * *", misfire_grace: 2s}
+""",
+    )
+    replicas = _cluster(
+        gaia_factory, f"{redis_server.url}?prefix={prefix}", ["a", "b", "c"], config
+    )
+    trigger = "greet/cron/0"
+
+    def runs() -> list[tuple[str, str]]:
+        return [run for gaia in replicas for run in _ticks_run(gaia)]
+
+    wait_for(lambda: len({r for r, _ in runs()}) >= 6, timeout=40, what="six ticks run")
+    seen = runs()
+    per_tick = Counter(run_id for run_id, _ in seen)
+    assert [t for t, n in per_tick.items() if n > 1] == [], f"ticks run twice: {seen}"
+    # Each replica ran its runs: the log it printed in is the replica the event names.
+    for gaia, name in zip(replicas, ["a", "b", "c"], strict=True):
+        assert {replica for _, replica in _ticks_run(gaia)} <= {name}
+        state = trigger_state(gaia, trigger)
+        assert state["lease"] == "redis", state
+    # The history is the shared one: any replica shows the runs of all.
+    with replicas[0].admin() as admin:
+        history = admin.get(f"/v1/triggers/{trigger}/history", params={"limit": 1000}).json()
+    assert {run["run_id"] for run in history} >= set(per_tick)
+    assert len({run["run_id"] for run in history}) == len(history)
