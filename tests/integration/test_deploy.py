@@ -5,8 +5,12 @@ move: ports to free ones, /etc/gaia and /data to temporary directories."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,33 @@ from tests.brokers.process import ServerProcess
 from tests.integration.harness import GAIA, Gaia, free_port, wait_for
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+NOTES = DEPLOY.parent / "README.md"
 TOKEN = "a-token-from-the-secret"
+HAPROXY = """
+global
+    log stderr format raw local0 warning
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+frontend front
+    bind 127.0.0.1:{port}
+    default_backend gaia
+"""
+
+
+def _haproxy_backend(replicas: list[Gaia]) -> str:
+    """deploy/README.md's HAProxy backend, its servers these replicas (each with its own
+    admin port here, where the pods share 8081)."""
+    [block] = re.findall(r"```haproxy\n(.*?)```", NOTES.read_text(), flags=re.DOTALL)
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    kept = [line for line in lines if not line.startswith("server ")]
+    assert "default-server check port 8081 inter 1s fall 1 rise 2" in kept
+    kept = [line.replace(" port 8081", "") for line in kept]
+    servers = [
+        f"server gw{n} 127.0.0.1:{g.port} port {g.admin_port}" for n, g in enumerate(replicas)
+    ]
+    return "\n".join("    " + line for line in [*kept, *servers])
 
 
 def _manifest(file: str, kind: str) -> dict[str, Any]:
@@ -95,6 +125,47 @@ def _gateway(tmp_path: Path, name: str, store: str) -> tuple[Gaia, float]:
     return gaia, parse_duration(args[args.index("--shutdown-timeout") + 1])
 
 
+class _Traffic:
+    """HAProxy before the replicas, and one client sending requests through it until
+    the block ends; counts the answers by status (0: the request failed)."""
+
+    def __init__(self, tmp_path: Path, replicas: list[Gaia]) -> None:
+        port = free_port()
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(HAPROXY.format(port=port) + _haproxy_backend(replicas) + "\n")
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        checked = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        self._process = subprocess.Popen(
+            [binary, "-db", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / "haproxy.log").open("wb"),
+        )
+        self.url = f"http://127.0.0.1:{port}/hello/ada"
+        self.answers: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send)
+
+    def _send(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                try:
+                    self.answers[client.get(self.url).status_code] += 1
+                except httpx.HTTPError:
+                    self.answers[0] += 1
+
+    def __enter__(self) -> _Traffic:
+        wait_for(lambda: httpx.get(self.url, timeout=2).status_code == 200, what="haproxy")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
 def test_the_deployment_serves_from_its_redis_with_the_secrets_token(tmp_path: Path) -> None:
     server, store = _start_redis(tmp_path)
     replicas: list[Gaia] = []
@@ -126,19 +197,21 @@ def test_the_deployment_serves_from_its_redis_with_the_secrets_token(tmp_path: P
             for g in replicas
         }
         assert len(versions) == 1, versions
-        # SIGTERM: the replica drains and exits well within the pod's grace period.
+        # Behind HAProxy as deploy/README.md configures it, under traffic: SIGTERM drains
+        # one replica within the pod's grace period, and not one request fails.
         grace = _manifest("gateway.yaml", "Deployment")["spec"]["template"]["spec"][
             "terminationGracePeriodSeconds"
         ]
         gaia, shutdown_s = started[0]
         assert shutdown_s < grace
-        began = time.monotonic()
-        assert gaia.stop(timeout=grace) == 0
-        assert time.monotonic() - began < shutdown_s
-        wait_for(
-            lambda: httpx.get(f"{replicas[1].url}/hello/bo", timeout=5).status_code == 200,
-            what="the other replica serving on",
-        )
+        with _Traffic(tmp_path, replicas) as traffic:
+            wait_for(lambda: traffic.answers[200] > 50, what="traffic through haproxy")
+            began = time.monotonic()
+            assert gaia.stop(timeout=grace) == 0
+            assert time.monotonic() - began < shutdown_s
+            after = traffic.answers[200]
+            wait_for(lambda: traffic.answers[200] > after + 50, what="traffic on the other replica")
+        assert set(traffic.answers) == {200}, traffic.answers
     finally:
         for gaia in replicas:
             gaia.kill()
