@@ -104,6 +104,11 @@ def _cluster(gaia_factory: GaiaFactory, url: str, names: list[str], config: Path
     return [first, *rest]
 
 
+def _readiness(gaia: Gaia) -> tuple[int, str]:
+    response = httpx.get(f"{gaia.admin_url}/readyz", timeout=5)
+    return response.status_code, str(response.json()["status"])
+
+
 def _publish(gaia: Gaia, function: str, code: Path) -> httpx.Response:
     body = {"code": base64.b64encode(bundles.pack(code)).decode(), "config": {}}
     with gaia.admin() as admin:
@@ -321,6 +326,9 @@ functions:
             # Reads answer from the config it has.
             with gaia.admin() as admin:
                 assert admin.get("/v1/functions/greet").json()["latest"] == 1
+            # Still ready: it serves the config it has, so a load balancer keeps it (not
+            # ready everywhere at once would take the whole cluster out).
+            assert _readiness(gaia) == (200, "ready")
         # Cron: no replica can claim a tick, so none runs one; each says why.
         for gaia in (a, b):
             wait_for(partial(_cron_refused, gaia), what="cron reporting the lease store down")
@@ -445,3 +453,40 @@ functions:
         history = admin.get(f"/v1/triggers/{trigger}/history", params={"limit": 1000}).json()
     assert {run["run_id"] for run in history} >= set(per_tick)
     assert len({run["run_id"] for run in history}) == len(history)
+
+
+def test_a_follower_is_ready_only_once_it_has_the_stores_config_warm(
+    tmp_path: Path, gaia_factory: GaiaFactory, redis_server: RedisServer
+) -> None:
+    """A replica started from the store alone answers /readyz 503 while it loads the
+    config from Redis and warms what it routes to, and 200 only once it serves it."""
+    url = f"{redis_server.url}?prefix=ready-{uuid.uuid4().hex[:8]}"
+    write_function(tmp_path / "fn" / "race", SLOW.format(who="slow"))
+    config = _file(
+        tmp_path,
+        """
+functions:
+  race:
+    code: ./fn/race
+    triggers:
+      - http: {path: /race}
+""",
+    )
+    first = gaia_factory("a", extra_env={"GAIA_STORE": url, "GAIA_REPLICA": "a"})
+    first.start("-f", str(config), wait=True)
+    follower = gaia_factory("b", extra_env={"GAIA_STORE": url, "GAIA_REPLICA": "b"})
+    follower.start(wait=False)
+    wait_for(
+        lambda: httpx.get(f"{follower.admin_url}/healthz", timeout=2).status_code == 200,
+        timeout=60,
+        what="the follower alive",
+    )
+    # Its revision takes 2 s to import: not ready before that, whatever the phase.
+    status, phase = _readiness(follower)
+    assert (status, phase) in {(503, "starting"), (503, "warming")}
+    wait_for(lambda: _readiness(follower) == (200, "ready"), timeout=60, what="ready")
+    # Ready means serving the store's config at once, warm.
+    # (a cold instance would take the 2 s import first)
+    answered = httpx.get(f"{follower.url}/race", timeout=1.9)
+    assert (answered.status_code, answered.text) == (200, "slow")
+    assert _store(follower)["version"] == _store(first)["version"]
