@@ -28,13 +28,11 @@ from bench.common import (
     BenchError,
     Gateway,
     Processes,
-    command_line,
+    footer,
     free_port,
-    machine,
     markdown_table,
     progress,
     run_script,
-    sandbox,
     start_gateway,
     wait_serving,
 )
@@ -145,9 +143,7 @@ def body(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
             f"two replicas / one, both behind nginx: {results[NGINX_TWO].rps / base:.2f}x"
             f" requests/s; the second replica served {share:.0%} of the two-replica requests"
             f" ({on_first + on_second:,.0f} answered 200 in all)",
-            f"command: {command_line()}",
-            f"machine: {machine()}, sandbox {sandbox()}",
-            f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
+            *footer(load_before),
         ]
     )
 

@@ -26,6 +26,22 @@ _CPU = re.compile(r"[0-9]+(\.[0-9]+)?|[0-9]+m")
 _STORAGE = re.compile(r"[1-9][0-9]*(Mi|Gi|Ti)")
 
 
+_OUTPUT_DIR = click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="written as a whole: new, empty, or written by an earlier render",
+)
+_NAMESPACE_OPTION = click.option("--namespace", default="default", show_default=True)
+
+
+def _check_placement(namespace: str, cpu: str) -> None:
+    if not _NAMESPACE.fullmatch(namespace):
+        raise CliError(f"--namespace {namespace!r}: expected a DNS label like default or shop")
+    if not _CPU.fullmatch(cpu):
+        raise CliError(f"--cpu {cpu!r}: expected cores like 0.5 or 2, or millicores like 250m")
+
+
 @click.group()
 def k8s() -> None:
     """Kubernetes manifests for revisions and for the gateway in front of them."""
@@ -34,13 +50,8 @@ def k8s() -> None:
 @k8s.command("render")
 @click.argument("targets", nargs=-1, metavar="FUNCTION[@REVISION]...")
 @click.option("--all", "everything", is_flag=True, help="every function")
-@click.option(
-    "--output-dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="written as a whole: new, empty, or written by an earlier render",
-)
-@click.option("--namespace", default="default", show_default=True)
+@_OUTPUT_DIR
+@_NAMESPACE_OPTION
 @click.option(
     "--replicas", type=click.IntRange(min=1), default=1, show_default=True, help="pods per revision"
 )
@@ -89,10 +100,7 @@ def render_command(
     and the gateway's ConfigMap, Deployment and Service, its functions as runtime: url."""
     if everything == bool(targets):
         raise CliError("name functions (FUNCTION or FUNCTION@REVISION) or give --all")
-    if not _NAMESPACE.fullmatch(namespace):
-        raise CliError(f"--namespace {namespace!r}: expected a DNS label like default or shop")
-    if not _CPU.fullmatch(cpu):
-        raise CliError(f"--cpu {cpu!r}: expected cores like 0.5 or 2, or millicores like 250m")
+    _check_placement(namespace, cpu)
     explicit = _image_pairs(image_pairs)
     options = Options(
         namespace=namespace,
@@ -217,13 +225,8 @@ def _report(
     type=click.Path(path_type=Path, dir_okay=False),
     help="the gaia.yaml every replica applies; its functions' code goes with it",
 )
-@click.option(
-    "--output-dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="written as a whole: new, empty, or written by an earlier render",
-)
-@click.option("--namespace", default="default", show_default=True)
+@_OUTPUT_DIR
+@_NAMESPACE_OPTION
 @click.option(
     "--replicas", type=click.IntRange(min=1), default=3, show_default=True, help="gateways"
 )
@@ -244,10 +247,7 @@ def cluster_command(
     """Write manifests for REPLICAS gateways serving one config from a shared Redis:
     gateway.yaml (ConfigMap, Deployment, Service, PodDisruptionBudget) and redis.yaml
     (Service, StatefulSet). The admin token is the Secret gaia-admin-token, yours to create."""
-    if not _NAMESPACE.fullmatch(namespace):
-        raise CliError(f"--namespace {namespace!r}: expected a DNS label like default or shop")
-    if not _CPU.fullmatch(cpu):
-        raise CliError(f"--cpu {cpu!r}: expected cores like 0.5 or 2, or millicores like 250m")
+    _check_placement(namespace, cpu)
     if not _STORAGE.fullmatch(storage):
         raise CliError(f"--storage {storage!r}: expected a size like 512Mi or 2Gi")
     options = cluster.ClusterOptions(
