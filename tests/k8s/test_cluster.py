@@ -204,3 +204,51 @@ def test_bad_options_are_refused_and_write_nothing(tmp_path: Path) -> None:
         assert done.returncode == 1
         assert message in done.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_the_figures_deploy_readme_gives() -> None:
+    """deploy/README.md: the committed files' names, ports, sizes and times."""
+    gateway_file = list(yaml.safe_load_all((DEPLOY / "gateway.yaml").read_text()))
+    redis_file = list(yaml.safe_load_all((DEPLOY / "redis.yaml").read_text()))
+    assert [(m["kind"], m["metadata"]["name"]) for m in gateway_file] == [
+        ("ConfigMap", "gaia"),
+        ("Deployment", "gaia"),
+        ("Service", "gaia"),
+        ("PodDisruptionBudget", "gaia"),
+    ]
+    assert [(m["kind"], m["metadata"]["name"]) for m in redis_file] == [
+        ("Service", "gaia-redis"),
+        ("StatefulSet", "gaia-redis"),
+    ]
+    deployment, service = gateway_file[1], gateway_file[2]
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    pod = deployment["spec"]["template"]["spec"]
+    [gateway] = pod["containers"]
+    command = gateway["command"]
+    assert command[:4] == ["gaia", "up", "-f", "/etc/gaia/gaia.yaml"]
+    assert _option(command, "--admin-port") == "8081"
+    assert _option(command, "--shutdown-timeout") == "30s"
+    assert service["spec"]["ports"][0]["port"] == 8080
+    startup = gateway["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 120
+    assert gateway["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
+    assert pod["terminationGracePeriodSeconds"] == 40
+    assert gateway["image"] == "gaia:0.1.0"
+    assert {"name": "GAIA_HOME", "value": "/var/lib/gaia"} in gateway["env"]
+    assert {"name": "GAIA_STORE", "value": "redis://gaia-redis.default.svc:6379/0"} in gateway[
+        "env"
+    ]
+    assert gateway["resources"] == {
+        "requests": {"cpu": "500m", "memory": "512Mi"},
+        "limits": {"memory": "512Mi"},
+    }
+    stateful_set = redis_file[1]
+    [redis_container] = stateful_set["spec"]["template"]["spec"]["containers"]
+    assert redis_container["image"] == "redis:7.2-alpine"
+    assert redis_container["command"][:5] == [
+        "redis-server", "--appendonly", "yes", "--appendfsync", "everysec"
+    ]  # fmt: skip
+    assert redis_file[0]["spec"]["ports"][0]["port"] == 6379
+    [claim] = stateful_set["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
