@@ -516,6 +516,15 @@ def sandbox() -> str:
     return "bubblewrap" if shutil.which("bwrap") else "none (bwrap not on PATH)"
 
 
+def footer(load_before: float) -> list[str]:
+    """The report's last lines: how it ran, where, and how busy the machine was."""
+    return [
+        f"command: {command_line()}",
+        f"machine: {machine()}, sandbox {sandbox()}",
+        f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
+    ]
+
+
 # --- main -----------------------------------------------------------------------------
 
 

@@ -27,12 +27,10 @@ from bench.common import (
     REPO,
     BenchError,
     Processes,
-    command_line,
-    machine,
+    footer,
     markdown_table,
     progress,
     run_script,
-    sandbox,
     start_gateway,
     verdict,
 )
@@ -158,9 +156,7 @@ def body(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
             "",
             f"limits on: the alias's and the trigger's rate_limit, each"
             f" {{rps: {args.limit_rps:g}}} in one redis-server (two tokens per request)",
-            f"command: {command_line()}",
-            f"machine: {machine()}, sandbox {sandbox()}",
-            f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
+            *footer(load_before),
         ]
     )
 

@@ -121,7 +121,10 @@ async def gateway_services(
         control=control, metrics=metrics, replica=settings.replica_name, tracer=tracer
     )
     subscriptions = Subscriptions(
-        invoker=invoker, drain_timeout_s=settings.drain_timeout_s, replica=settings.replica_name
+        invoker=invoker,
+        drain_timeout_s=settings.drain_timeout_s,
+        replica=settings.replica_name,
+        shared_redis=store.shared_redis,
     )
     control.add_listener(subscriptions.sync)
     metrics.add_trigger_source(subscriptions.states)

@@ -28,6 +28,7 @@ from triggers.base import (
     CloudEvent,
     Dispatched,
     DispatchedMany,
+    SharedRedis,
     Subscriber,
     TriggerContext,
 )
@@ -149,10 +150,12 @@ class Subscriptions:
         drain_timeout_s: float,
         replica: str,
         build: Build = build_from_registry,
+        shared_redis: SharedRedis | None = None,
     ) -> None:
         self._invoker = invoker
         self._drain_timeout_s = drain_timeout_s
         self._replica = replica
+        self._shared_redis = shared_redis
         self._build = build
         self._running: dict[str, _Running] = {}
 
@@ -177,6 +180,7 @@ class Subscriptions:
                 dispatch=dispatch,
                 drain_timeout_s=self._drain_timeout_s,
                 replica=self._replica,
+                shared_redis=self._shared_redis,
             )
             subscriber = self._build(record, context)
             self._running[trigger_id] = _Running(record=record, subscriber=subscriber)

@@ -54,6 +54,16 @@ class Dispatch(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SharedRedis:
+    """The Redis that a cluster's replicas share as their store (GAIA_STORE): where a
+    trigger whose replicas must agree (cron, on who runs a tick) keeps its keys, under
+    `prefix`, unless its own config names another."""
+
+    url: str  # a connection URL, without gaia's `prefix` parameter
+    prefix: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TriggerContext:
     """What the gateway gives every trigger it starts."""
 
@@ -62,6 +72,7 @@ class TriggerContext:
     dispatch: Dispatch
     drain_timeout_s: float
     replica: str  # this gateway's name in shared records (cron history)
+    shared_redis: SharedRedis | None = None  # in cluster mode
 
 
 class Subscriber(abc.ABC):

@@ -11,7 +11,7 @@ import click
 
 from gateway.cli.client import AdminClient, CliError
 from gateway.cli.render import OUTPUT, emit_json, table
-from k8s import images, names, selection, source
+from k8s import cluster, images, names, selection, source
 from k8s.errors import RenderError
 from k8s.model import Images, Options, Revision
 from k8s.output import check_target, write_directory
@@ -22,6 +22,24 @@ from k8s.revision import service_url
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # A CPU quantity: whole or fractional cores, or millicores.
 _CPU = re.compile(r"[0-9]+(\.[0-9]+)?|[0-9]+m")
+# A volume's size: a whole number of binary units.
+_STORAGE = re.compile(r"[1-9][0-9]*(Mi|Gi|Ti)")
+
+
+_OUTPUT_DIR = click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="written as a whole: new, empty, or written by an earlier render",
+)
+_NAMESPACE_OPTION = click.option("--namespace", default="default", show_default=True)
+
+
+def _check_placement(namespace: str, cpu: str) -> None:
+    if not _NAMESPACE.fullmatch(namespace):
+        raise CliError(f"--namespace {namespace!r}: expected a DNS label like default or shop")
+    if not _CPU.fullmatch(cpu):
+        raise CliError(f"--cpu {cpu!r}: expected cores like 0.5 or 2, or millicores like 250m")
 
 
 @click.group()
@@ -32,13 +50,8 @@ def k8s() -> None:
 @k8s.command("render")
 @click.argument("targets", nargs=-1, metavar="FUNCTION[@REVISION]...")
 @click.option("--all", "everything", is_flag=True, help="every function")
-@click.option(
-    "--output-dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="written as a whole: new, empty, or written by an earlier render",
-)
-@click.option("--namespace", default="default", show_default=True)
+@_OUTPUT_DIR
+@_NAMESPACE_OPTION
 @click.option(
     "--replicas", type=click.IntRange(min=1), default=1, show_default=True, help="pods per revision"
 )
@@ -87,10 +100,7 @@ def render_command(
     and the gateway's ConfigMap, Deployment and Service, its functions as runtime: url."""
     if everything == bool(targets):
         raise CliError("name functions (FUNCTION or FUNCTION@REVISION) or give --all")
-    if not _NAMESPACE.fullmatch(namespace):
-        raise CliError(f"--namespace {namespace!r}: expected a DNS label like default or shop")
-    if not _CPU.fullmatch(cpu):
-        raise CliError(f"--cpu {cpu!r}: expected cores like 0.5 or 2, or millicores like 250m")
+    _check_placement(namespace, cpu)
     explicit = _image_pairs(image_pairs)
     options = Options(
         namespace=namespace,
@@ -204,3 +214,59 @@ def _report(
         for why in item["left_out"]:
             click.echo(f"left out of the gateway: trigger {why}, not {item['name']}")
     click.echo(f"\nwritten to {directory}: kubectl apply -f {directory}")
+
+
+@k8s.command("cluster")
+@click.option(
+    "-f",
+    "--file",
+    "config_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="the gaia.yaml every replica applies; its functions' code goes with it",
+)
+@_OUTPUT_DIR
+@_NAMESPACE_OPTION
+@click.option(
+    "--replicas", type=click.IntRange(min=1), default=3, show_default=True, help="gateways"
+)
+@click.option("--gaia-image", default=images.DEFAULT_GAIA, show_default=True)
+@click.option("--redis-image", default=cluster.DEFAULT_REDIS, show_default=True)
+@click.option("--storage", default="1Gi", show_default=True, help="Redis's volume")
+@click.option("--cpu", default="500m", show_default=True, help="each gateway's CPU request")
+def cluster_command(
+    config_file: Path,
+    output_dir: Path,
+    namespace: str,
+    replicas: int,
+    gaia_image: str,
+    redis_image: str,
+    storage: str,
+    cpu: str,
+) -> None:
+    """Write manifests for REPLICAS gateways serving one config from a shared Redis:
+    gateway.yaml (ConfigMap, Deployment, Service, PodDisruptionBudget) and redis.yaml
+    (Service, StatefulSet). The admin token is the Secret gaia-admin-token, yours to create."""
+    _check_placement(namespace, cpu)
+    if not _STORAGE.fullmatch(storage):
+        raise CliError(f"--storage {storage!r}: expected a size like 512Mi or 2Gi")
+    options = cluster.ClusterOptions(
+        namespace=namespace,
+        replicas=replicas,
+        gaia_image=gaia_image,
+        redis_image=redis_image,
+        storage=storage,
+        cpu=cpu,
+    )
+    try:
+        check_target(output_dir)
+        files = cluster.render_cluster(config_file, options)
+        write_directory(output_dir, {file.name: file.text for file in files})
+    except RenderError as exc:
+        raise CliError(exc.message) from None
+    click.echo(
+        f"written to {output_dir}: {', '.join(f.name for f in files)}\n"
+        f"kubectl -n {namespace} create secret generic {cluster.TOKEN_SECRET}"
+        " --from-literal=admin-token=$(openssl rand -hex 32)\n"
+        f"kubectl apply -f {output_dir}"
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from legacy.config import LegacyConfig
 from legacy.ledger import LedgerChange, LedgerEntry
 from routing.traffic import AliasSpec
+from triggers.base import SharedRedis
 
 
 class StoreConflict(Exception):
@@ -246,6 +247,8 @@ class Store(abc.ABC):
     kind: str = "store"
     # Several gateways write it: each follows the others' changes, and bundles travel in it.
     shared: bool = False
+    # The Redis a shared store keeps its keys in, for triggers that share it (cron).
+    shared_redis: SharedRedis | None = None
 
     @abc.abstractmethod
     async def load(self) -> StoredState:

@@ -60,6 +60,7 @@ from gateway.store.base import (
     StoreUnavailable,
 )
 from legacy.ledger import LedgerChange
+from triggers.base import SharedRedis
 
 R = TypeVar("R")
 
@@ -198,6 +199,7 @@ class RedisStore(Store):
         self.url = shown_url(url)
         self._replica = replica
         self._keys = _Keys(prefix)
+        self.shared_redis = SharedRedis(url=connection_url, prefix=prefix)
         self._redis = _client(connection_url, retries=1)
         self._history: _Loaded[AliasChange] = _Loaded()
         self._ledger_history: _Loaded[LedgerChange] = _Loaded()

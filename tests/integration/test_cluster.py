@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -101,6 +102,11 @@ def _cluster(gaia_factory: GaiaFactory, url: str, names: list[str], config: Path
     for gaia in rest:
         gaia.wait_ready(timeout=60)
     return [first, *rest]
+
+
+def _readiness(gaia: Gaia) -> tuple[int, str]:
+    response = httpx.get(f"{gaia.admin_url}/readyz", timeout=5)
+    return response.status_code, str(response.json()["status"])
 
 
 def _publish(gaia: Gaia, function: str, code: Path) -> httpx.Response:
@@ -320,6 +326,9 @@ functions:
             # Reads answer from the config it has.
             with gaia.admin() as admin:
                 assert admin.get("/v1/functions/greet").json()["latest"] == 1
+            # Still ready: it serves the config it has, so a load balancer keeps it (not
+            # ready everywhere at once would take the whole cluster out).
+            assert _readiness(gaia) == (200, "ready")
         # Cron: no replica can claim a tick, so none runs one; each says why.
         for gaia in (a, b):
             wait_for(partial(_cron_refused, gaia), what="cron reporting the lease store down")
@@ -389,3 +398,95 @@ def test_a_replica_started_while_redis_is_down_says_so_and_exits(
     assert gaia.process.wait(60) == 1
     assert f"gaia: the shared store {nowhere} cannot be reached (" in gaia.logs()
     assert "): start it, or check GAIA_STORE" in gaia.logs()
+
+
+PRINT_TICK = """
+def handler(event, context):
+    print("tick run", event.id, "on", event.replica, flush=True)
+    return event.id
+"""
+_TICK_LINE = re.compile(r"tick run (\S+) on (\S+)")
+
+
+def _ticks_run(gaia: Gaia) -> list[tuple[str, str]]:
+    """(run id, replica) of each run the function printed in this gateway's log."""
+    lines = (str(entry.get("line", "")) for entry in gaia.json_logs())
+    return [(m[1], m[2]) for m in map(_TICK_LINE.search, lines) if m]
+
+
+def test_a_cron_trigger_runs_each_tick_once_across_the_replicas_without_a_lease(
+    tmp_path: Path, gaia_factory: GaiaFactory, redis_server: RedisServer
+) -> None:
+    """In cluster mode the replicas claim each tick in the shared store's Redis: a
+    trigger needs no `lease` of its own to run once per tick, not once per replica."""
+    prefix = f"cron-{uuid.uuid4().hex[:8]}"
+    write_function(tmp_path / "fn" / "greet", PRINT_TICK)
+    config = _file(
+        tmp_path,
+        """
+functions:
+  greet:
+    code: ./fn/greet
+    triggers:
+      - cron: {schedule: "* * * * * *", misfire_grace: 2s}
+""",
+    )
+    replicas = _cluster(
+        gaia_factory, f"{redis_server.url}?prefix={prefix}", ["a", "b", "c"], config
+    )
+    trigger = "greet/cron/0"
+
+    def runs() -> list[tuple[str, str]]:
+        return [run for gaia in replicas for run in _ticks_run(gaia)]
+
+    wait_for(lambda: len({r for r, _ in runs()}) >= 6, timeout=40, what="six ticks run")
+    seen = runs()
+    per_tick = Counter(run_id for run_id, _ in seen)
+    assert [t for t, n in per_tick.items() if n > 1] == [], f"ticks run twice: {seen}"
+    # Each replica ran its runs: the log it printed in is the replica the event names.
+    for gaia, name in zip(replicas, ["a", "b", "c"], strict=True):
+        assert {replica for _, replica in _ticks_run(gaia)} <= {name}
+        state = trigger_state(gaia, trigger)
+        assert state["lease"] == "redis", state
+    # The history is the shared one: any replica shows the runs of all.
+    with replicas[0].admin() as admin:
+        history = admin.get(f"/v1/triggers/{trigger}/history", params={"limit": 1000}).json()
+    assert {run["run_id"] for run in history} >= set(per_tick)
+    assert len({run["run_id"] for run in history}) == len(history)
+
+
+def test_a_follower_is_ready_only_once_it_has_the_stores_config_warm(
+    tmp_path: Path, gaia_factory: GaiaFactory, redis_server: RedisServer
+) -> None:
+    """A replica started from the store alone answers /readyz 503 while it loads the
+    config from Redis and warms what it routes to, and 200 only once it serves it."""
+    url = f"{redis_server.url}?prefix=ready-{uuid.uuid4().hex[:8]}"
+    write_function(tmp_path / "fn" / "race", SLOW.format(who="slow"))
+    config = _file(
+        tmp_path,
+        """
+functions:
+  race:
+    code: ./fn/race
+    triggers:
+      - http: {path: /race}
+""",
+    )
+    first = gaia_factory("a", extra_env={"GAIA_STORE": url, "GAIA_REPLICA": "a"})
+    first.start("-f", str(config), wait=True)
+    follower = gaia_factory("b", extra_env={"GAIA_STORE": url, "GAIA_REPLICA": "b"})
+    follower.start(wait=False)
+    wait_for(
+        lambda: httpx.get(f"{follower.admin_url}/healthz", timeout=2).status_code == 200,
+        timeout=60,
+        what="the follower alive",
+    )
+    # Its revision takes 2 s to import: not ready before that, whatever the phase.
+    status, phase = _readiness(follower)
+    assert (status, phase) in {(503, "starting"), (503, "warming")}
+    wait_for(lambda: _readiness(follower) == (200, "ready"), timeout=60, what="ready")
+    # Ready means serving the store's config at once, warm.
+    # (a cold instance would take the 2 s import first)
+    answered = httpx.get(f"{follower.url}/race", timeout=1.9)
+    assert (answered.status_code, answered.text) == (200, "slow")
+    assert _store(follower)["version"] == _store(first)["version"]

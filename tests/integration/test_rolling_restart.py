@@ -10,7 +10,6 @@ connection a stopping replica refused or closed on another replica, and a short
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.balancer import write_balancer
 from bench.common import parse_wrk, wrk_command
 from tests.integration.harness import Gaia, GaiaFactory, free_port, wait_for, write_function
 from tests.legacy.proxy.nginx import nginx_argv
@@ -27,53 +27,11 @@ from tests.legacy.proxy.nginx import nginx_argv
 # summary then); this is only the upper bound.
 LOAD_S = 600
 PACE_MS = 4
-NGINX = """
-worker_processes 1;
-daemon off;
-{user}
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    upstream gaia {{
-{servers}
-        keepalive 32;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://gaia;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_next_upstream error timeout;
-            proxy_connect_timeout 1s;
-        }}
-    }}
-}}
-"""
 
 
 def start_nginx(prefix: Path, replicas: list[Gaia]) -> tuple[subprocess.Popen[bytes], str]:
-    prefix.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    servers = "\n".join(
-        f"        server 127.0.0.1:{g.port} max_fails=1 fail_timeout=1s;" for g in replicas
-    )
-    config = prefix / "nginx.conf"
-    config.write_text(
-        NGINX.format(
-            prefix=prefix,
-            port=port,
-            servers=servers,
-            user="user root;" if os.geteuid() == 0 else "",
-        )
-    )
+    config = write_balancer(prefix, port=port, upstreams=[g.port for g in replicas])
     process = subprocess.Popen(
         nginx_argv(prefix, config),
         stdout=subprocess.DEVNULL,

@@ -19,6 +19,9 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+# k8s.io/apimachinery IsConfigMapKey.
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_WORKLOADS = ("Deployment", "StatefulSet")
 
 
 def validate(manifest: Mapping[str, Any]) -> None:
@@ -36,6 +39,9 @@ def validate(manifest: Mapping[str, Any]) -> None:
             assert len(value) <= 63 and _LABEL_VALUE.fullmatch(value), f"label {key}={value!r}"
     for key in meta.get("annotations", {}):
         check_key(key)
+    if manifest["kind"] == "ConfigMap":
+        for key in [*manifest.get("data", {}), *manifest.get("binaryData", {})]:
+            assert len(key) <= 253 and _CONFIG_KEY.fullmatch(key), f"ConfigMap key {key!r}"
     for port in _container_ports(manifest):
         name = port.get("name")
         assert name is None or (len(name) <= 15 and _DNS1123_LABEL.fullmatch(name)), name
@@ -50,15 +56,18 @@ def check_key(key: str) -> None:
 def _label_sets(manifest: Mapping[str, Any]) -> Iterable[Mapping[str, str]]:
     yield manifest["metadata"].get("labels", {})
     spec = manifest.get("spec", {})
-    if manifest["kind"] == "Deployment":
+    if manifest["kind"] in _WORKLOADS:
         yield spec["template"]["metadata"]["labels"]
+    if manifest["kind"] in (*_WORKLOADS, "PodDisruptionBudget"):
         yield spec["selector"]["matchLabels"]
     if manifest["kind"] == "Service":
         yield spec["selector"]
+    for claim in spec.get("volumeClaimTemplates", []):
+        yield claim["metadata"].get("labels", {})
 
 
 def _container_ports(manifest: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    if manifest["kind"] != "Deployment":
+    if manifest["kind"] not in _WORKLOADS:
         return
     pod = manifest["spec"]["template"]["spec"]
     for container in [*pod.get("initContainers", []), *pod["containers"]]:

@@ -345,3 +345,6 @@ def test_the_figures_the_readme_gives() -> None:
     assert gateway["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
     assert gateway_service["metadata"]["name"] == "gaia"
     assert gateway_service["spec"]["ports"][0]["port"] == 8080
+    command = gateway["command"]
+    assert command[command.index("--shutdown-timeout") + 1] == "30s"
+    assert _pod(gateway_deployment)["terminationGracePeriodSeconds"] == 35

@@ -46,6 +46,9 @@ class Run:
 
 
 class Ledger(abc.ABC):
+    # What the trigger's state calls it: `local` (one gateway) or `redis` (shared).
+    kind: str
+
     @abc.abstractmethod
     async def claim(self, trigger: str, run: Run) -> bool:
         """Record `run` if nobody has claimed its scheduled time; True if this did."""
@@ -74,6 +77,8 @@ class Ledger(abc.ABC):
 
 
 class LocalLedger(Ledger):
+    kind = "local"
+
     def __init__(self) -> None:
         self._runs: dict[str, OrderedDict[str, Run]] = {}
         self._running: dict[str, set[str]] = {}
@@ -129,6 +134,8 @@ _TICK_TTL_MS = 7 * 24 * 3600 * 1000
 
 
 class RedisLedger(Ledger):
+    kind = "redis"
+
     def __init__(self, url: str, *, prefix: str = "gaia:cron") -> None:
         self._redis: redis.Redis = redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._prefix = prefix

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime_adapters.base import InvocationResult, RuntimeAdapterError
-from triggers.base import CloudEvent, Dispatch, Subscriber, TriggerContext
+from triggers.base import CloudEvent, Dispatch, SharedRedis, Subscriber, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger, Run
 from triggers.cron.schedule import Schedule, parse_schedule, ticks_between
@@ -46,6 +46,7 @@ class CronSubscriber(Subscriber):
         dispatch: Dispatch,
         replica: str,
         ledger: Ledger | None = None,
+        shared_redis: SharedRedis | None = None,
         clock: Any = time.time,
     ) -> None:
         self.trigger_id = trigger_id
@@ -53,7 +54,7 @@ class CronSubscriber(Subscriber):
         self._schedule: Schedule = parse_schedule(config.schedule, timezone=config.timezone)
         self._dispatch = dispatch
         self._replica = replica
-        self._ledger = ledger or (RedisLedger(config.lease) if config.lease else LocalLedger())
+        self._ledger = ledger or _ledger(config, shared_redis)
         self._clock = clock
         self._pipeline: Pipeline[Run] = Pipeline(
             invoke=self._invoke,
@@ -240,7 +241,7 @@ class CronSubscriber(Subscriber):
             error=self._error,
             schedule=self.config.schedule,
             timezone=self.config.timezone,
-            lease="redis" if self.config.lease else "local",
+            lease=self._ledger.kind,
             replica=self._replica,
             next=iso_time(self._next) if self._next else None,
             in_flight=len(self._runs),
@@ -256,6 +257,17 @@ class CronSubscriber(Subscriber):
         return [run.to_dict() for run in await self._ledger.history(self.trigger_id, limit=limit)]
 
 
+def _ledger(config: CronTriggerConfig, shared: SharedRedis | None) -> Ledger:
+    """The trigger's own `lease`; else, in cluster mode, the store's Redis, so that the
+    replicas run each tick once without being told where to agree; else this gateway's
+    memory."""
+    if config.lease:
+        return RedisLedger(config.lease)
+    if shared is not None:
+        return RedisLedger(shared.url, prefix=f"{shared.prefix}:cron")
+    return LocalLedger()
+
+
 def build(config: CronTriggerConfig, context: TriggerContext) -> CronSubscriber:
     return CronSubscriber(
         trigger_id=context.trigger_id,
@@ -263,4 +275,5 @@ def build(config: CronTriggerConfig, context: TriggerContext) -> CronSubscriber:
         config=config,
         dispatch=context.dispatch,
         replica=context.replica,
+        shared_redis=context.shared_redis,
     )

@@ -10,15 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 
 from runtime_adapters.base import InvocationResult
 from tests.brokers.redis import RedisServer
 from tests.triggers.kit import FakeDispatch, eventually, ok
 from tests.triggers.nats.kit import unique
-from triggers.base import CloudEvent
+from triggers.base import CloudEvent, SharedRedis, TriggerContext
 from triggers.cron.config import CronTriggerConfig
 from triggers.cron.ledger import Ledger, LocalLedger, RedisLedger
-from triggers.cron.subscriber import CronSubscriber
+from triggers.cron.subscriber import CronSubscriber, build
 
 
 def subscriber(
@@ -188,3 +189,47 @@ async def test_replicas_sharing_redis_run_each_tick_exactly_once(
     recorded = [run["scheduled"] for run in history]
     assert len(recorded) == len(set(recorded))
     assert {run["replica"] for run in history} <= {"r0", "r1", "r2"}
+
+
+async def test_in_cluster_mode_the_stores_redis_is_the_lease_unless_the_trigger_names_one(
+    redis_server: RedisServer,
+) -> None:
+    """`build` as the gateway calls it: a trigger without `lease` claims its ticks in the
+    store's Redis under the store's prefix; one with `lease` in its own; a gateway on the
+    embedded store (no shared Redis) keeps them in memory."""
+    prefix = unique("store")
+    shared = SharedRedis(url=redis_server.url, prefix=prefix)
+
+    def built(shared_redis: SharedRedis | None, **keys: Any) -> CronSubscriber:
+        config = CronTriggerConfig(**{"schedule": "* * * * * *", **keys})
+        context = TriggerContext(
+            trigger_id=unique("fn/cron/"),
+            function="fn",
+            dispatch=FakeDispatch(),
+            drain_timeout_s=1,
+            replica="r1",
+            shared_redis=shared_redis,
+        )
+        return build(config, context)
+
+    alone = built(None)
+    assert alone.state().lease == "local"
+    clustered = built(shared)
+    assert clustered.state().lease == "redis"
+    own = built(shared, lease=redis_server.url)
+    assert own.state().lease == "redis"
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        async with running(clustered, own):
+            await eventually(
+                lambda: clustered._counts["succeeded"] and own._counts["succeeded"],
+                within=8,
+                what="a run of each",
+            )
+        keys = {str(key) for key in await client.keys("*")}
+    finally:
+        await client.aclose()
+    assert any(key.startswith(f"{prefix}:cron:{clustered.trigger_id}:") for key in keys)
+    assert any(key.startswith(f"gaia:cron:{own.trigger_id}:") for key in keys)
+    assert not any(own.trigger_id in key for key in keys if key.startswith(prefix))
+    await alone._ledger.aclose()
