@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bench import pyspy
 from bench.common import (
     BenchError,
     Gateway,
@@ -68,6 +69,11 @@ WARMUP_S = 2
 LIVE_TIMEOUT_S = 90.0
 NOBODY, STREAM, BROWSER, OFF = "nobody", "stream", "browser", "metrics off"
 REPORT_S = 1.0
+# Source paths whose share of the gateway's CPU --profile reports, and their columns.
+PROFILED = {
+    "gateway/ui/": "in the dashboard (gateway/ui/)",
+    "gateway/metrics.py": "in the metrics (gateway/metrics.py)",
+}
 CLOCK_TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 TICK_VIEWS = 300
 
@@ -100,6 +106,7 @@ class Run:
     cpu_us: float  # the gateway's and its workers' CPU per request
     seen: int = 0  # the follower's page redraws or stream events during the run
     follower_cpu_pct: float = 0.0  # of one core, during the run
+    stacks: str = ""  # py-spy's samples of the gateway during the run (--profile)
 
 
 # --- the followers --------------------------------------------------------------------
@@ -206,8 +213,10 @@ def tick_cost_us(gateway: Gateway, views: int) -> float:
     return (family_cpu_ticks(gateway.proc.pid) - ticks) * CLOCK_TICK_US / views
 
 
-def measure(case: Case, duration_s: int) -> Run:
+def measure(case: Case, duration_s: int, profile: Path | None) -> Run:
+    """One wrk run of `case`; with `profile`, py-spy samples the gateway meanwhile."""
     follower = case.follow() if case.follow else None
+    recorder = pyspy.record(case.gateway.proc.pid, duration_s, profile) if profile else None
     try:
         seen = follower.seen() if follower else 0
         follower_ticks = follower.cpu_ticks() if follower else 0
@@ -217,8 +226,13 @@ def measure(case: Case, duration_s: int) -> Run:
         elapsed = time.monotonic() - started
         cpu_us = (family_cpu_ticks(case.gateway.proc.pid) - ticks) * CLOCK_TICK_US
         cpu_us /= max(result.requests, 1)
+        stacks = ""
+        if recorder is not None and profile is not None:
+            pyspy.finish(recorder)
+            recorder = None
+            stacks = profile.read_text()
         if follower is None:
-            return Run(wrk=result, cpu_us=cpu_us)
+            return Run(wrk=result, cpu_us=cpu_us, stacks=stacks)
         follower_us = (follower.cpu_ticks() - follower_ticks) * CLOCK_TICK_US
         time.sleep(REPORT_S)  # the browser reports its count every 0.5 s
         return Run(
@@ -226,8 +240,12 @@ def measure(case: Case, duration_s: int) -> Run:
             cpu_us=cpu_us,
             seen=follower.seen() - seen,
             follower_cpu_pct=follower_us / (elapsed * 1e6) * 100,
+            stacks=stacks,
         )
     finally:
+        if recorder is not None:
+            recorder.kill()
+            recorder.wait()
         if follower is not None:
             follower.stop()
 
@@ -268,7 +286,7 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
     runs: dict[str, list[Run]] = {case.name: [] for case in cases}
     for round_no in range(1, args.repeat + 1):
         for case in cases:
-            result = measure(case, args.duration)
+            result = measure(case, args.duration, workdir / "stacks" if args.profile else None)
             progress(f"  run {round_no}/{args.repeat} {describe(case, result)}")
             runs[case.name].append(result)
     if args.duration >= INTERVAL_S and not all(r.seen for r in (*runs[STREAM], *runs[BROWSER])):
@@ -308,6 +326,28 @@ def ratio_rows(what: str, runs: Sequence[Run], bases: Sequence[Run]) -> list[lis
         [f"{what}: requests/s", f"{rps:.3f}x", f">= {1 - TARGET:.2f}x",
          verdict(rps >= 1 - TARGET)],
     ]  # fmt: skip
+
+
+def profile_report(cases: Sequence[Case], runs: dict[str, list[Run]]) -> str:
+    """With --profile: the share of the gateway process's samples in each of PROFILED."""
+    if not any(r.stacks for each in runs.values() for r in each):
+        return ""
+    rows = []
+    for case in cases:
+        samples = pyspy.Samples()
+        for r in runs[case.name]:
+            samples.add(r.stacks, list(PROFILED))
+        shares = [f"{samples.share(path):.2%}" for path in PROFILED]
+        rows.append([case.name, f"{samples.total:,}", *shares])
+    table = markdown_table(
+        ["case", "py-spy samples of the gateway process", *PROFILED.values()],
+        ["---", "---:", *("---:" for _ in PROFILED)],
+        rows,
+    )
+    return (
+        f"\n\n{table}\n\nthe share of the samples with that code on the stack"
+        f" ({pyspy.RATE_HZ} Hz, threads that were running, every run together)"
+    )
 
 
 def report(
@@ -362,17 +402,26 @@ def report(
         f"{share:.4%} of the {busy_us_per_s / 1e6:.2f} CPU s/s it spends on `nobody`'s load."
     )
     repeat = len(runs[NOBODY])
+    profiled = profile_report(cases, runs)
     return (
-        f"{table}\n\n{targets}\n\n{bound}\n\nmedians of {repeat} alternating runs "
+        f"{table}\n\n{targets}\n\n{bound}{profiled}\n\nmedians of {repeat} alternating runs "
         "(ratios: the median of each round's); "
         f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after\n"
         f"`{command_line()}`; {machine()}\n"
     )
 
 
+def profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the gateways with py-spy during every run: where their CPU goes",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     prog = "python -m bench.dashboard_cost"
-    args = parse_args(prog, __doc__, argv)
+    args = parse_args(prog, __doc__, argv, more=profile_option)
     return run_script(prog, lambda procs, workdir: run(args, procs, workdir))
 
 
