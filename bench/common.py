@@ -418,13 +418,14 @@ def start_gateway(
     command: str = "up",
     config: Path | None = None,
     env: Mapping[str, str] | None = None,
+    module: str = "gateway",
 ) -> Gateway:
-    """`python -m gateway COMMAND [-f CONFIG]` on two free ports, with GAIA_HOME=home;
-    returns once the data plane answers `ready_path` with 200 (when there is one: a
-    gateway without HTTP triggers has none) and the admin API is up. `env` adds to the
-    gateway's environment (GAIA_STORE, say)."""
+    """`python -m MODULE COMMAND [-f CONFIG]` (`gateway`, or a wrapper of it) on two free
+    ports, with GAIA_HOME=home; returns once the data plane answers `ready_path` with 200
+    (when there is one: a gateway without HTTP triggers has none) and the admin API is
+    up. `env` adds to the gateway's environment (GAIA_STORE, say)."""
     port, admin_port = free_port(), free_port()
-    argv = [sys.executable, "-m", "gateway", command, "--port", str(port)]
+    argv = [sys.executable, "-m", module, command, "--port", str(port)]
     argv += ["--admin-port", str(admin_port)]
     if config is not None:
         argv += ["-f", str(config)]

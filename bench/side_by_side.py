@@ -52,12 +52,21 @@ def measure(
     )
 
 
-def parse_args(prog: str, doc: str | None, argv: Sequence[str] | None) -> argparse.Namespace:
-    """The arguments of a script whose docstring's first line describes it."""
+def parse_args(
+    prog: str,
+    doc: str | None,
+    argv: Sequence[str] | None,
+    *,
+    more: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The arguments of a script whose docstring's first line describes it; `more` adds
+    the script's own."""
     description = (doc or "").split("\n", 1)[0]
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
+    if more is not None:
+        more(parser)
     args = parser.parse_args(argv)
     if args.duration < 1 or args.repeat < 1:
         parser.error("--duration and --repeat must be at least 1")

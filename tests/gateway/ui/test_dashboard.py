@@ -26,10 +26,9 @@ from tests.gateway.admin.kit import admin_app
 TOKEN = "t0k"
 
 
-@pytest.fixture
-async def dashboard(control: ControlPlane) -> AsyncIterator[Dashboard]:
-    metrics = Metrics()
-    board = Dashboard(
+def new_dashboard(control: ControlPlane, metrics: Metrics) -> Dashboard:
+    """A dashboard reading `metrics`, sampling every 60 s (no round during a test)."""
+    return Dashboard(
         control=control,
         subscriptions=Subscriptions(
             invoker=Invoker(control=control, metrics=metrics), drain_timeout_s=1, replica="r"
@@ -37,6 +36,11 @@ async def dashboard(control: ControlPlane) -> AsyncIterator[Dashboard]:
         counters=CollectorCounters(metrics),
         interval_s=60,
     )
+
+
+@pytest.fixture
+async def dashboard(control: ControlPlane) -> AsyncIterator[Dashboard]:
+    board = new_dashboard(control, Metrics())
     board.start()
     yield board
     await board.aclose()
@@ -148,3 +152,24 @@ async def test_the_stream_sends_a_change_as_it_is_committed_and_ends_on_close(
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(anext(stream), 5)
     assert dashboard.feed.followers == 0
+
+
+async def test_requests_reach_a_follower_only_with_the_samplers_round(
+    control: ControlPlane,
+) -> None:
+    """What the README's dashboard cost rests on: a request adds to the counters the
+    data plane keeps anyway and wakes no follower; the sampler reads them on its clock."""
+    metrics = Metrics()
+    board = new_dashboard(control, metrics)
+    board.start()
+    try:
+        await asyncio.sleep(0)  # the sampler's first reading: where counting starts from
+        follower = board.feed.follow()
+        counters = metrics.child("shop", 1, "prod")  # what the invoker adds to per request
+        for _ in range(1000):
+            counters.observe(200, 0.001)
+        assert await follower.next(0.05) == set()  # a mark would have woken it at once
+        [(revision, sample)] = board.sampler.sample().items()
+        assert revision == ("shop", 1) and sample.requests_per_s > 0
+    finally:
+        await board.aclose()
