@@ -318,7 +318,9 @@ class Exchange:
             if not isinstance(error, ClientError):
                 error = ClientError(f"cannot connect: {error}", reason="connect_failed")
             if not self._done and self._splice.reroute(error):
-                self._connect()  # nothing was sent: what the client gave is still in `_up`
+                # Nothing was sent: what the client gave is still in `_up`.
+                self._client = self._splice.client
+                self._connect()
                 return
             self._failed(error)
             return
