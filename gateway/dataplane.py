@@ -4,9 +4,14 @@ This is the per-request hot path, so it talks ASGI directly (typed with Starlett
 Scope/Receive/Send) instead of building Starlette Request and Response objects: the
 measured cost of those was a large share of the gateway's own overhead.
 
-It is also the protocol's `Splicer` (gateway/http/splice.py): a request no HTTP trigger
-takes, that the fallback can pass on as it is, skips the ASGI cycle altogether; the
-access log has its line all the same.
+It is also the protocol's `Splicer` (gateway/http/splice.py): a request the data plane
+only passes on skips the ASGI cycle altogether, with the same access line, metrics and
+limits. That is a request no HTTP trigger takes that the fallback passes on as it is,
+and an HTTP trigger's request to a revision whose instances serve HTTP themselves when
+one has a slot free at once (its runtime lends it: runtime_adapters/lease.py). Whatever
+needs more goes the ASGI way: a traced request (its spans), a body without a length or
+over the limit (read whole, to refuse it), a limit that must wait or refuse, an open
+circuit, an instance to queue for, an unknown alias or tag (answered there).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from gateway.guard import Ticket
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker
 from gateway.logs import log_time
+from httpkit.headers import request_body_length
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
@@ -38,8 +44,10 @@ from triggers.http.responses import (
     read_body,
     send_result,
 )
+from triggers.http.splice import TriggerSplice
 
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+_FALLBACK: dict[str, object] = {"fallback": True}
 
 
 class Fallback(Protocol):
@@ -128,36 +136,82 @@ class DataPlane:
     # --- gateway.http.splice.Splicer ------------------------------------------------
 
     def splice(self, head: RequestHead) -> Splice | None:
-        fallback = self._fallback
-        if fallback is None:
-            return None
         routes = self._control.snapshot.routes
         host = None
         if routes.by_host:
             for name, value in head.headers:
                 if name == b"host":
                     host = value.decode("latin-1")
-        if routes.route_for(head.method, head.path, host) is not None:
+        match = routes.route_for(head.method, head.path, host)
+        if match is not None:
+            return self._splice_routed(head, match)
+        fallback = self._fallback
+        if fallback is None:
             return None
+        self._identify(head)
+        head.log_fields = _FALLBACK
+        return fallback.splice(head)
+
+    def _splice_routed(self, head: RequestHead, match: RouteMatch) -> Splice | None:
+        invoker = self._invoker
+        if invoker.tracer.exporting:
+            return None
+        tag = None
+        for name, value in head.headers:
+            if name == b"x-gaia-tag":
+                tag = value.decode("latin-1")
+            elif name == b"traceparent":
+                return None
+        has_body, length = request_body_length(head.headers)
+        if has_body and (length is None or length > self._body_limit):
+            return None
+        route = match.route
+
+        def key_for(sticky: Sticky) -> str | None:
+            return sticky_key_from(sticky, head.headers, head.query_string)
+
+        try:
+            resolved = invoker.resolve(route.target, tag=tag, sticky_key=key_for)
+        except (UnknownTag, NotFound):
+            return None
+        lease = invoker.lease(resolved)
+        if lease is None:
+            return None
+        ticket = None
+        if invoker.guarded():
+            ticket = invoker.admit_now(resolved, trigger_id=route.trigger_id)
+            if ticket is None:
+                lease.release(None)
+                return None
+        self._identify(head)
+        head.log_fields = {
+            "route": route.path,
+            "function": route.target.function,
+            "trigger": "http",
+            "revision": resolved.key.revision,
+            "alias": resolved.alias,
+        }
+        return TriggerSplice(head=head, lease=lease, resolved=resolved, ticket=ticket)
+
+    def _identify(self, head: RequestHead) -> None:
         self._counter += 1
         head.request_id = f"{self._id_prefix}{self._counter:08x}"
         head.at = time.time()
-        return fallback.splice(head)
 
     def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
-        # The same line as a fallback request's through __call__.
-        self._access_log.write(
-            {
-                "time": log_time(head.at),
-                "level": "error" if outcome.status >= 500 else "info",
-                "request_id": head.request_id,
-                "method": head.method,
-                "path": head.path,
-                "fallback": True,
-                "status": outcome.status,
-                "duration_ms": outcome.duration_s * 1000,
-            }
-        )
+        # The same line as the request's through __call__.
+        entry: dict[str, object] = {
+            "time": log_time(head.at),
+            "level": "error" if outcome.status >= 500 else "info",
+            "request_id": head.request_id,
+            "method": head.method,
+            "path": head.path,
+        }
+        if head.log_fields:
+            entry.update(head.log_fields)
+        entry["status"] = outcome.status
+        entry["duration_ms"] = outcome.duration_s * 1000
+        self._access_log.write(entry)
 
     def error_answer(
         self, error: str, message: str, request_id: str

@@ -137,6 +137,34 @@ class Guard:
                 continue
             return chosen, Ticket(breaker=breaker, probe=probe, cap=cap, lease=lease)
 
+    def admit_now(
+        self, plan: Plan, key: RevisionKey, alias: str, *, trigger_id: str | None
+    ) -> Ticket | None:
+        """`admit` for one event of `key`, when it is decided at once and lets the event
+        through to `key` itself: the limits are this replica's own, each has room and
+        the circuit is closed. None otherwise, having taken nothing, so that `admit`
+        decides the event as usual (and answers its refusal)."""
+        limiters: list[LocalRateLimiter] = []
+        for limited in (
+            plan.triggers.get(trigger_id) if trigger_id else None,
+            plan.aliases.get((key.function, alias)),
+        ):
+            if limited is not None:
+                limiter = limited.limiter
+                if not isinstance(limiter, LocalRateLimiter) or not limiter.ready():
+                    return None
+                limiters.append(limiter)
+        cap = plan.caps.get(key)
+        if cap is not None and (not isinstance(cap, LocalCap) or cap.in_flight >= cap.spec.max):
+            return None
+        breaker = plan.breakers.get(key)
+        if breaker is not None and breaker.state != "closed":
+            return None
+        for limiter in limiters:
+            limiter.take_now()
+        lease = cap.acquire_now() if cap is not None else None
+        return Ticket(breaker=breaker, probe=False, cap=cap, lease=lease)
+
     @staticmethod
     async def _take(limited: _Limited, tokens: int, wait: bool) -> None:
         for _ in range(tokens):

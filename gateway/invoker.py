@@ -30,6 +30,7 @@ from runtime_adapters.base import (
     RevisionUnknown,
     RuntimeAdapterError,
 )
+from runtime_adapters.lease import HttpLease
 
 log = logging.getLogger("gaia.invoke")
 _TRACEPARENT = b"traceparent"
@@ -135,6 +136,18 @@ class Invoker:
         if key != resolved.key:
             resolved = self._resolved_of(key.function, resolved.alias, key.revision)
         return resolved, ticket
+
+    def lease(self, resolved: Resolved) -> HttpLease | None:
+        """A free slot on one of the revision's instances when they serve HTTP themselves
+        (runtime_adapters/lease.py), for the data plane to pass a request to directly."""
+        spec = self._control.snapshot.revisions.get(resolved.key)
+        return None if spec is None else self._control.runtime_for(spec).lease(resolved.key)
+
+    def admit_now(self, resolved: Resolved, *, trigger_id: str | None) -> Ticket | None:
+        """`admit` for one HTTP event decided at once (see Guard.admit_now): its ticket
+        for `resolved` itself, or None, having taken nothing, when `admit` must decide."""
+        plan = self.guard.plan(self._control.snapshot)
+        return self.guard.admit_now(plan, resolved.key, resolved.alias, trigger_id=trigger_id)
 
     def begin_trace(
         self, incoming: str | bytes | None, *, kind: SpanKind = "server"

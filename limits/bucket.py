@@ -17,6 +17,12 @@ class TokenBucket:
         self._tokens = capacity  # a new bucket starts full, as Redis's does
         self._at = now
 
+    def holds_one(self, now: float) -> bool:
+        """Whether `take` would give a token now (nothing is taken)."""
+        if now > self._at:
+            return min(self.capacity, self._tokens + (now - self._at) * self.rate) >= 1.0
+        return self._tokens >= 1.0
+
     def take(self, now: float) -> float:
         """Take one token: 0.0 when there was one, else the seconds until there is."""
         tokens = self._tokens

@@ -41,7 +41,15 @@ class LocalRateLimiter:
         self._bucket = TokenBucket(rate=spec.rps, capacity=spec.capacity, now=clock())
 
     async def take(self) -> float:
+        return self.take_now()
+
+    def take_now(self) -> float:
+        """`take`, which here never waits for anything."""
         return self._bucket.take(self._clock())
+
+    def ready(self) -> bool:
+        """Whether a request may go now (nothing is taken)."""
+        return self._bucket.holds_one(self._clock())
 
 
 def share(bucket_size: float, replicas: int) -> float:
@@ -57,6 +65,10 @@ class LocalCap:
         self.in_flight = 0
 
     async def acquire(self) -> str | None:
+        return self.acquire_now()
+
+    def acquire_now(self) -> str | None:
+        """`acquire`, which here never waits for anything."""
         if self.in_flight >= self.spec.max:
             return None
         self.in_flight += 1

@@ -23,11 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
 from runtime_adapters.histogram import Histogram
+
+if TYPE_CHECKING:
+    from runtime_adapters.lease import HttpLease
 
 # One line an instance wrote (JSON-ready), and where runtimes hand such lines.
 LogRecord = dict[str, object]
@@ -278,6 +281,12 @@ class Runtime(abc.ABC):
             if result.status >= 500:
                 break
         return results
+
+    def lease(self, key: RevisionKey) -> HttpLease | None:
+        """A free slot on one of the revision's instances, for the data plane to pass an
+        HTTP request to directly (runtime_adapters/lease.py); None when none is free at
+        once, or the runtime's instances do not serve HTTP themselves."""
+        return None
 
     @abc.abstractmethod
     async def retire(self, key: RevisionKey) -> None:

@@ -34,6 +34,7 @@ from runtime_adapters.base import (
 )
 from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.histogram import Histogram
+from runtime_adapters.lease import HttpLease
 
 log = logging.getLogger("gaia.runtime")
 
@@ -89,6 +90,11 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
     @abc.abstractmethod
     async def invoke(self, invocation: Invocation) -> InvocationResult:
         """Run one invocation on an instance's slot, waiting in the queue for one."""
+
+    def lease(self) -> HttpLease | None:
+        """A free slot lent for an HTTP request passed straight to its instance
+        (runtime_adapters/lease.py); a pool whose instances do not serve HTTP lends none."""
+        return None
 
     # --- warm-up and growth --------------------------------------------------------
 

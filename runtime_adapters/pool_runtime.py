@@ -19,6 +19,7 @@ from runtime_adapters.base import (
     Runtime,
     RuntimeAdapterError,
 )
+from runtime_adapters.lease import HttpLease
 
 # How often idle instances are looked for, at most; pools with a shorter idle_s are
 # looked at four times per idle_s.
@@ -36,6 +37,8 @@ class Pool(Protocol):
     async def invoke(self, invocation: Invocation) -> InvocationResult: ...
 
     def reap(self, now: float) -> None: ...
+
+    def lease(self) -> HttpLease | None: ...
 
     async def close(self, grace_s: float) -> None: ...
 
@@ -101,6 +104,10 @@ class PoolRuntime(Runtime):
 
     async def invoke(self, key: RevisionKey, invocation: Invocation) -> InvocationResult:
         return await self._pool(key).invoke(invocation)
+
+    def lease(self, key: RevisionKey) -> HttpLease | None:
+        pool = self._pools.get(key)
+        return None if pool is None else pool.lease()
 
     async def retire(self, key: RevisionKey) -> None:
         warming = self._warming.get(key)

@@ -17,6 +17,11 @@ from runtime_adapters.deadlines import Deadlines
 # The server's framing and date are for its hop; the gateway's server writes its own.
 _RESPONSE_DROP = frozenset({b"content-length", b"date"})
 _REQUEST_DROP = frozenset({b"content-length"})
+# A request passed on as it comes (`passed_headers`): its framing is the relay's, and
+# Expect is answered by the gateway's own server. Its answer keeps its length (the relay
+# frames the client's answer by it).
+_PASSED_DROP = frozenset({b"content-length", b"expect"})
+_DATE = frozenset({b"date"})
 # An answer larger than this is refused rather than held in memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # What a configured path (a health check's) may hold as it is (RFC 3986's path and query
@@ -65,16 +70,41 @@ def request_of(invocation: Invocation) -> tuple[str, bytes, list[tuple[bytes, by
     return "POST", b"/", headers, msgspec.json.encode(event)
 
 
+def sent_headers(
+    headers: list[tuple[bytes, bytes]], host: bytes, *, drop: frozenset[bytes] = _REQUEST_DROP
+) -> list[tuple[bytes, bytes]]:
+    """The headers a server gets: the client's end-to-end ones but `drop`, the client's
+    Host kept (a server may serve several), else `host`."""
+    sent = end_to_end(headers, also_drop=drop)
+    for name, _ in sent:
+        if name == b"host":
+            return sent
+    sent.append((b"host", host))
+    return sent
+
+
+def passed_headers(headers: list[tuple[bytes, bytes]], host: bytes) -> list[tuple[bytes, bytes]]:
+    """`sent_headers` for a request whose body is relayed as it comes, not sent whole."""
+    return sent_headers(headers, host, drop=_PASSED_DROP)
+
+
+def passed_answer_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of a server's answer as the client gets them when it is relayed:
+    the end-to-end ones, Content-Length kept for the relay's framing, Date the gateway's."""
+    return end_to_end(headers, also_drop=_DATE)
+
+
 class UpstreamClient:
     """Requests to one server, `http://host:port`, over pooled keep-alive connections;
     their timeouts on the pool's shared timer (deadlines.py)."""
 
     def __init__(self, *, host: str, port: int, timeout_s: float, deadlines: Deadlines) -> None:
-        self._origin = Origin(host=host, port=port, tls=False)
-        self._host = self._origin.authority
+        self.origin = Origin(host=host, port=port, tls=False)
+        self._host = self.origin.authority
         # The whole exchange is bounded by each request's own timeout; these only keep
-        # the client's own timers from firing first.
-        self._client = HttpClient(connect_timeout_s=timeout_s, read_timeout_s=timeout_s)
+        # the client's own timers from firing first. A request the data plane passes on
+        # itself (runtime_adapters/lease.py) has the read timeout only.
+        self.http = HttpClient(connect_timeout_s=timeout_s, read_timeout_s=timeout_s)
         self._deadlines = deadlines
 
     async def invoke(self, invocation: Invocation, *, timeout_s: float) -> InvocationResult:
@@ -94,19 +124,14 @@ class UpstreamClient:
         """Send one request; `target` is the path and query as they go on the request
         line. The body comes back as sent; the client's Host is kept (a server may
         serve several)."""
-        sent = end_to_end(headers, also_drop=_REQUEST_DROP)
-        for name, _ in sent:
-            if name == b"host":
-                break
-        else:
-            sent.append((b"host", self._host))
+        sent = sent_headers(headers, self._host)
         # What asyncio.timeout does, on the pool's shared timer (deadlines.py).
         task = asyncio.current_task()
         assert task is not None
         cancelling = task.cancelling()
         deadline = self._deadlines.call_later(timeout_s, task.cancel)
         try:
-            response = await self._client.request(self._origin, method, target, sent, body)
+            response = await self.http.request(self.origin, method, target, sent, body)
             try:
                 data = await response.read(MAX_BODY_BYTES)
             finally:
@@ -130,4 +155,4 @@ class UpstreamClient:
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.http.aclose()

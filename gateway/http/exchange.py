@@ -17,8 +17,11 @@ It keeps what the ASGI path through httpkit's client does:
   reads, but not while the client is the one not reading; the connect timeout is the pool's;
 - a pooled connection that proves dead before any answer byte is replaced once by a new
   one when the request has no body (nothing that cannot be sent again);
+- a connection that could not be made is tried on the origin the splice names instead,
+  when it names one (`reroute`);
 - an upstream that fails before the answer began gets the splice's failure answer, the
-  data plane's JSON error with the request id; after, the client's connection is cut, so
+  data plane's JSON error with the request id (decided at once, or once an awaitable
+  the splice gives resolves); after, the client's connection is cut, so
   a partial body is never taken for a whole one;
 - a client that leaves: a request body cut short fails the upstream exchange; an answer
   being passed on stops (the upstream connection closes), recorded as CLIENT_GONE.
@@ -30,6 +33,7 @@ requests queue behind it and a shutdown closes the connection after its answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import http
 import logging
 import time
@@ -43,6 +47,7 @@ from gateway.http.splice import (
     CLIENT_GONE,
     Capture,
     Captured,
+    Failure,
     Headers,
     RequestHead,
     Splice,
@@ -100,6 +105,7 @@ class Exchange:
         "_conn",
         "_done",
         "_expect_continue",
+        "_failing",
         "_gathering",
         "_has_body",
         "_head",
@@ -170,6 +176,7 @@ class Exchange:
         self._out: list[bytes] = []  # for the client, written at the end of the upstream's read
         self._began = False  # some of the answer has been written to the client
         self._done = False
+        self._failing = False  # the failure answer is being decided
         # What is kept for the completion callback.
         limit = splice.capture_limit
         self._request_kept = Capture(limit) if limit else None
@@ -310,6 +317,11 @@ class Exchange:
         if error is not None:
             if not isinstance(error, ClientError):
                 error = ClientError(f"cannot connect: {error}", reason="connect_failed")
+            if not self._done and self._splice.reroute(error):
+                # Nothing was sent: what the client gave is still in `_up`.
+                self._client = self._splice.client
+                self._connect()
+                return
             self._failed(error)
             return
         connection = task.result()
@@ -424,10 +436,32 @@ class Exchange:
         out.clear()
 
     def _failed(self, error: ClientError) -> None:
-        if self._done:
+        if self._done or self._failing:
             return
+        self._failing = True
         self._drop_connection()
         failure = self._splice.failure(error)
+        if isinstance(failure, Failure):
+            self._answer_failure(failure)
+        else:
+            task = asyncio.ensure_future(failure, loop=self._loop)
+            task.add_done_callback(functools.partial(self._failure_known, error))
+
+    def _failure_known(self, error: ClientError, task: asyncio.Future[Failure]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error(
+                    "deciding the failure of %s failed",
+                    self._head.request_id,
+                    exc_info=task.exception(),
+                )
+            failure = Failure(status=502, error=error.reason, message=error.message)
+        else:
+            failure = task.result()
+        if not self._done:
+            self._answer_failure(failure)
+
+    def _answer_failure(self, failure: Failure) -> None:
         if self._began:
             # The answer began: cut the connection, so no client takes part of it for all.
             self._finish(self._status, failure.error)
@@ -437,6 +471,8 @@ class Exchange:
         headers, body = self._splicer.error_answer(
             failure.error, failure.message, self._head.request_id
         )
+        if failure.headers:
+            headers = [*headers, *failure.headers]
         head, _ = self._response_head(failure.status, headers, self._head.method == "HEAD")
         self._out += (head, body)
         self._flush_out()

@@ -15,11 +15,12 @@ The seam, with nothing in gateway naming who uses it:
   the head rewrite (the upstream's request target and headers, and the headers the
   client gets back; the exchange adds the body's framing and the response's), the
   answer for an upstream that fails before its answer began (`failure`), how much of
-  the exchange to keep (`capture_limit`) and the completion callback (`finished`);
+  the exchange to keep (`capture_limit`), the completion callback (`finished`), and
+  whether a connection that could not be made is tried on another origin (`reroute`);
 - when the exchange is over the splice's `finished` and then the splicer's `spliced`
   are called with the `SpliceOutcome`, exactly once.
-The legacy proxy provides splices (legacy/proxy/splice.py); a runtime that reaches its
-instances over HTTP could provide them the same way.
+The legacy proxy provides splices (legacy/proxy/splice.py), and so does the HTTP trigger
+for functions whose instances serve HTTP themselves (triggers/http/splice.py).
 
 The per-request records here are plain classes with slots, not frozen dataclasses:
 they are made for every spliced request, and a frozen dataclass costs several times as
@@ -28,6 +29,7 @@ much to build.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +50,7 @@ class RequestHead:
         "headers",
         "http_version",
         "keep_alive",
+        "log_fields",
         "method",
         "path",
         "query_string",
@@ -85,6 +88,8 @@ class RequestHead:
         # x-request-id and the access log) and when it arrived (time.time()).
         self.request_id = ""
         self.at = 0.0
+        # The splicer's own: what its record of the request says of where it went.
+        self.log_fields: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,6 +99,8 @@ class Failure:
     status: int
     error: str
     message: str
+    # Headers the answer carries besides the data plane's error headers.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class Capture:
@@ -188,8 +195,14 @@ class Splice(Protocol):
         """The headers the client gets for the upstream's; the framing is the exchange's."""
         ...
 
-    def failure(self, error: ClientError) -> Failure:
-        """The answer for an upstream that failed before its answer began."""
+    def failure(self, error: ClientError) -> Failure | Awaitable[Failure]:
+        """The answer for an upstream that failed before its answer began; an awaitable
+        when saying why takes a moment (a process's exit, say). It must not raise."""
+        ...
+
+    def reroute(self, error: ClientError) -> bool:
+        """No connection to `origin` was made, so the upstream saw nothing: True when the
+        splice now names another origin to try instead (False: `failure` answers)."""
         ...
 
     def finished(self, outcome: SpliceOutcome) -> None: ...

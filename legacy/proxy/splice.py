@@ -54,5 +54,8 @@ class LegacySplice:
         failed = upstream_error(self._upstream, error)
         return Failure(status=failed.status, error=failed.reason, message=failed.message)
 
+    def reroute(self, error: ClientError) -> bool:
+        return False  # the upstream was chosen by the request: its failure is answered
+
     def finished(self, outcome: SpliceOutcome) -> None:
         self._done(self._head, outcome)

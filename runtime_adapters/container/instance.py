@@ -160,11 +160,22 @@ class ContainerInstance:
         try:
             return await self._client.invoke(invocation, timeout_s=timeout_s)
         except TimedOut:
-            raise InvocationTimeout(
-                f"{self.spec.key} did not answer within {self.spec.timeout_s:g}s"
-            ) from None
+            raise self.timed_out() from None
         except ConnectionFailed as exc:
-            raise InstanceLost(await self._lost_reason(str(exc))) from None
+            raise await self.lost(str(exc)) from None
+
+    @property
+    def upstream(self) -> UpstreamClient:
+        """The pooled connections to the instance."""
+        return self._client
+
+    def timed_out(self) -> InvocationTimeout:
+        return InvocationTimeout(f"{self.spec.key} did not answer within {self.spec.timeout_s:g}s")
+
+    async def lost(self, detail: str) -> InstanceLost:
+        """A request that got no usable answer (`detail`), as the instance's exit if it is
+        exiting."""
+        return InstanceLost(await self._lost_reason(detail))
 
     async def _lost_reason(self, detail: str) -> str:
         """Why a request got no answer: the process's exit if it is exiting."""

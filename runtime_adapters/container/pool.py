@@ -9,6 +9,7 @@ from pathlib import Path
 from runtime_adapters.base import Invocation, InvocationResult, RevisionSpec, WarmupError
 from runtime_adapters.container.image import Image
 from runtime_adapters.container.instance import ContainerInstance, free_port
+from runtime_adapters.container.lease import ContainerLease
 from runtime_adapters.container.sandbox import Launch
 from runtime_adapters.container.settings import ContainerSettings
 from runtime_adapters.pool import SlotPool
@@ -60,6 +61,18 @@ class ContainerPool(SlotPool[ContainerInstance]):
         await instance.start(self._settings.readiness)
         instance.owner = self
         return instance
+
+    def lease(self) -> ContainerLease | None:
+        instance = None if self._waiters else self._pick()
+        if instance is None:
+            return None  # queued the usual way
+        return ContainerLease(self, instance, self._estimate.now())
+
+    def lent_back(self, instance: ContainerInstance, sent_at: float, *, answered: bool) -> None:
+        """A lease's request ended (`answered`: with the instance's whole answer)."""
+        self._release(instance)
+        if answered:
+            self._estimate.completed(sent_at, queued=bool(self._waiters))
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:
         timeout_s = self._timeout_s

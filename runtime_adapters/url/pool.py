@@ -34,6 +34,7 @@ from runtime_adapters.upstream import ConnectionFailed, TimedOut, UpstreamClient
 from runtime_adapters.url.balancer import Balancer
 from runtime_adapters.url.endpoint import Endpoint
 from runtime_adapters.url.health import HealthChecks
+from runtime_adapters.url.lease import UrlLease
 from runtime_adapters.url.settings import UrlSettings
 
 log = logging.getLogger("gaia.runtime")
@@ -90,12 +91,12 @@ class UrlPool:
             try:
                 result = await client.invoke(invocation, timeout_s=deadline - self._loop.time())
             except TimedOut:
-                self._answered(endpoint, f"no answer within {timeout_s:g}s")
+                self.answered(endpoint, f"no answer within {timeout_s:g}s")
                 raise InvocationTimeout(
                     f"{self.key}: {endpoint.name} did not answer within {timeout_s:g}s"
                 ) from None
             except ConnectionFailed as exc:
-                self._answered(endpoint, str(exc))
+                self.answered(endpoint, str(exc))
                 if exc.unsent:
                     tried.append(endpoint)
                     continue
@@ -103,10 +104,35 @@ class UrlPool:
                     f"{self.key}: {endpoint.name}: no usable answer: {exc}"
                 ) from None
             except BaseException:
-                self._release(endpoint)  # the caller went away: no verdict on the endpoint
+                self.release(endpoint)  # the caller went away: no verdict on the endpoint
                 raise
-            self._answered(endpoint, f"answered {result.status}" if result.status >= 500 else None)
+            self.answered(endpoint, f"answered {result.status}" if result.status >= 500 else None)
             return result
+
+    def lease(self) -> UrlLease | None:
+        if self._closed or self._waiters:
+            return None  # waiting in line the usual way
+        endpoint = self._balancer.pick()
+        return None if endpoint is None else UrlLease(self, endpoint)
+
+    def pick(self, *, exclude: list[Endpoint]) -> Endpoint | None:
+        """A free slot outside `exclude`, taken, without waiting."""
+        return None if self._waiters else self._balancer.pick(exclude=exclude)
+
+    def client_of(self, endpoint: Endpoint) -> UpstreamClient:
+        return self._clients[endpoint]
+
+    def untaken(self, tried: list[Endpoint]) -> RuntimeAdapterError:
+        """The error of an invocation whose connection every endpoint in `tried` refused."""
+        try:
+            self._check_routable(tried)
+        except RuntimeAdapterError as exc:
+            return exc
+        return self._untaken_error(tried)
+
+    def _untaken_error(self, tried: list[Endpoint]) -> InstanceLost:
+        refused = "; ".join(f"{e.name}: {e.last_failure}" for e in tried)
+        return InstanceLost(f"{self.key}: no endpoint took the connection: {refused}")
 
     async def _slot(self, tried: list[Endpoint]) -> Endpoint:
         """An endpoint with a free slot, waiting in line for one if need be. The wait
@@ -125,7 +151,7 @@ class UrlPool:
         except BaseException:
             future = waiter.future
             if future.done() and not future.cancelled() and future.exception() is None:
-                self._release(future.result())  # a slot came just as the caller gave up
+                self.release(future.result())  # a slot came just as the caller gave up
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
             raise
@@ -135,20 +161,19 @@ class UrlPool:
         if not self._balancer.routable():
             raise Unavailable(f"{self.key}: no endpoint can take requests: {self._states()}")
         if not self._balancer.routable(exclude=tried):
-            refused = "; ".join(f"{e.name}: {e.last_failure}" for e in tried)
-            raise InstanceLost(f"{self.key}: no endpoint took the connection: {refused}")
+            raise self._untaken_error(tried)
 
     def _states(self) -> str:
         now = self._loop.time()
         return "; ".join(f"{e.name} {e.state()} ({e.detail(now)})" for e in self._endpoints)
 
-    def _answered(self, endpoint: Endpoint, failure: str | None) -> None:
+    def answered(self, endpoint: Endpoint, failure: str | None) -> None:
         if endpoint.answered(failure, self._loop.time()):
             self._log_state(endpoint)
             self._checks.reschedule(endpoint)
-        self._release(endpoint)
+        self.release(endpoint)
 
-    def _release(self, endpoint: Endpoint) -> None:
+    def release(self, endpoint: Endpoint) -> None:
         endpoint.outstanding -= 1
         self._dispatch()
         if self._closed and not any(e.outstanding for e in self._endpoints):

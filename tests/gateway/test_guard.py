@@ -120,3 +120,43 @@ async def test_an_open_circuit_holds_a_queue_triggers_events_until_a_probe_passe
     started = time.monotonic()
     await dispatch({"id": "ok2"}, request_id="ok2", sticky_key=None)
     assert time.monotonic() - started < 0.3
+
+
+async def test_admit_now_takes_nothing_unless_it_admits_so_admit_decides_the_rest(
+    control: ControlPlane, gaia_file: Parse
+) -> None:
+    # A trigger's limit with room and an alias's without: deciding at once must not
+    # spend the trigger's token, or `admit`, which then decides, would refuse for it.
+    await dispatch_of(
+        control,
+        gaia_file,
+        config(
+            alias="        rate_limit: {rps: 0.1, burst: 1}",
+            trigger=", rate_limit: {rps: 0.1, burst: 1}",
+        ),
+    )
+    invoker = Invoker(control=control, metrics=Metrics())
+    resolved = invoker.resolve(Target(function="fn", alias="prod"))
+    await invoker.admit(resolved, trigger_id="fn/http/9", wait=False)  # the alias's token
+    assert invoker.admit_now(resolved, trigger_id="fn/kafka/0") is None
+    with pytest.raises(RateLimited, match=r"^fn:prod allows"):  # not the trigger's limit
+        await invoker.admit(resolved, trigger_id="fn/kafka/0", wait=False)
+
+    # With room everywhere it admits, taking a token and the cap's lease.
+    await dispatch_of(
+        control,
+        gaia_file,
+        config(
+            function="    concurrency_limit: {max: 1}", trigger=", rate_limit: {rps: 0.1, burst: 2}"
+        ),
+    )
+    resolved = invoker.resolve(Target(function="fn", alias="prod"))
+    admitted = invoker.admit_now(resolved, trigger_id="fn/kafka/0")
+    assert admitted is not None
+    assert invoker.admit_now(resolved, trigger_id="fn/http/9") is None  # the cap is full
+    with pytest.raises(ConcurrencyLimited):
+        await invoker.admit(resolved, trigger_id="fn/http/9", wait=False)
+    admitted.close()
+    await invoker.admit(resolved, trigger_id="fn/kafka/0", wait=False)  # the second token
+    with pytest.raises(RateLimited, match=r"^trigger fn/kafka/0 allows 0\.1 requests/s"):
+        await invoker.admit(resolved, trigger_id="fn/kafka/0", wait=False)

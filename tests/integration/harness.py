@@ -218,6 +218,14 @@ def admin_json(gaia: Gaia, path: str) -> Any:
         return response.json()
 
 
+def spliced(gaia: Gaia) -> int:
+    """How many requests the data plane spliced so far (`gateway_http_spliced_total`)."""
+    with gaia.admin() as admin:
+        text = admin.get("/metrics").text
+    (line,) = [line for line in text.splitlines() if line.startswith("gateway_http_spliced_total ")]
+    return int(float(line.split()[1]))
+
+
 def trigger_state(gaia: Gaia, trigger_id: str) -> dict[str, object]:
     """The live state `GET /v1/triggers/{id}` reports for one trigger."""
     with gaia.admin() as admin:

@@ -7,7 +7,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.integration.harness import GaiaFactory
+from tests.integration.harness import GaiaFactory, spliced
 from tests.runtime_adapters.container.conftest import APPS, require
 from tests.runtime_adapters.container.images import INDEX, Podman
 
@@ -63,7 +63,9 @@ def test_container_functions_serve_fail_by_name_and_recover(
         assert echo.headers.get_list("date") != ["Thu, 01 Jan 1970 00:00:00 GMT"]
         assert len(echo.headers.get_list("date")) == 1
 
+        before = spliced(gaia)
         crash = http.get("/node/crash")
+        assert spliced(gaia) - before == 1  # passed straight to the instance (no ASGI cycle)
         assert crash.status_code == 502
         assert crash.json()["error"] == "instance_lost"
         assert crash.json()["message"] == (
@@ -73,7 +75,9 @@ def test_container_functions_serve_fail_by_name_and_recover(
         assert again.status_code == 201
         assert again.json()["instance"] != seen["instance"]  # a new instance took its place
 
+        before = spliced(gaia)
         slow = http.get("/node/echo?sleep_ms=5000")
+        assert spliced(gaia) - before == 1
         assert slow.status_code == 504
         assert slow.json() == {**slow.json(), "error": "timeout"}
         assert slow.json()["message"] == "node@1 did not answer within 2s"

@@ -53,6 +53,9 @@ class Target:
             status=504 if error.timed_out else 502, error=error.reason, message=error.message
         )
 
+    def reroute(self, error: ClientError) -> bool:
+        return False
+
     def finished(self, outcome: SpliceOutcome) -> None:
         self._splicer.finished.append(outcome)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import h11
 
-from tests.integration.harness import Gaia, GaiaFactory, wait_for
+from tests.integration.harness import Gaia, GaiaFactory, spliced, wait_for
 from tests.legacy.oldapi import OldApi
 from tests.legacy.proxy.test_proxy import config_with
 
@@ -22,13 +22,6 @@ from tests.legacy.proxy.test_proxy import config_with
 def _start(gaia_factory: GaiaFactory, tmp_path: Path, old_api: OldApi, routes: str) -> Gaia:
     legacy = f"  upstream: {old_api.url}\n  routes:\n{routes}"
     return gaia_factory().start("-f", str(config_with(tmp_path, legacy)))
-
-
-def spliced(gaia: Gaia) -> float:
-    with gaia.admin() as admin:
-        text = admin.get("/metrics").text
-    (line,) = [line for line in text.splitlines() if line.startswith("gateway_http_spliced_total ")]
-    return float(line.split()[1])
 
 
 def _status(gaia: Gaia) -> dict[str, Any]:

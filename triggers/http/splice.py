@@ -1,0 +1,92 @@
+"""An HTTP trigger's request passed straight to an instance that serves HTTP itself (a
+container instance, a url endpoint): a `gateway.http.splice.Splice` over the slot the
+runtime lends (runtime_adapters/lease.py), so that no ASGI cycle, no invocation and no
+whole body stand between the client and the instance.
+
+What the client gets is what the invocation path gives: the request as the client sent
+it (path and query as sent, the end-to-end headers, the client's Host), the instance's
+answer with its end-to-end headers, the gateway's Date, X-Request-Id and
+X-Gaia-Revision; a failure is the same JSON 502/503/504 with the same message. The
+answer is relayed as it comes rather than read whole first: its framing may differ
+(chunked for an answer without a length), never its status, headers or body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from gateway.guard import Ticket
+from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.invoker import Resolved
+from httpkit.client import ClientError, HttpClient, Origin
+from runtime_adapters.base import RuntimeAdapterError
+from runtime_adapters.lease import HttpLease
+from runtime_adapters.upstream import passed_answer_headers, passed_headers
+from triggers.http.responses import failure_answer
+
+
+class TriggerSplice:
+    __slots__ = ("_head", "_lease", "_resolved", "_ticket", "capture_limit", "headers", "target")
+
+    def __init__(
+        self, *, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
+    ) -> None:
+        self._head = head
+        self._lease = lease
+        self._resolved = resolved
+        self._ticket = ticket
+        # No raw path when no client sent one: escape the path, as an invocation does.
+        target = head.raw_path or quote(head.path).encode("ascii")
+        self.target = target + b"?" + head.query_string if head.query_string else target
+        self.headers = passed_headers(head.headers, lease.origin.authority)
+        self.capture_limit = 0
+
+    @property
+    def client(self) -> HttpClient:
+        return self._lease.client
+
+    @property
+    def origin(self) -> Origin:
+        return self._lease.origin
+
+    def response_headers(self, status: int, headers: Headers) -> Headers:
+        kept = passed_answer_headers(headers)
+        kept.append((b"x-request-id", self._head.request_id.encode()))
+        kept.append((b"x-gaia-revision", self._resolved.label))
+        return kept
+
+    def reroute(self, error: ClientError) -> bool:
+        return self._lease.reroute(error)
+
+    def failure(self, error: ClientError) -> Failure | Coroutine[Any, Any, Failure]:
+        failed = self._lease.failure(error)
+        if isinstance(failed, RuntimeAdapterError):
+            return self._answer(failed)
+        return self._later(failed)
+
+    async def _later(self, failed: Awaitable[RuntimeAdapterError]) -> Failure:
+        return self._answer(await failed)
+
+    def _answer(self, exc: RuntimeAdapterError) -> Failure:
+        answer = failure_answer(
+            exc, self._head.request_id, (b"x-gaia-revision", self._resolved.label)
+        )
+        return Failure(
+            status=answer.status,
+            error=answer.error,
+            message=answer.message,
+            headers=tuple(answer.headers),
+        )
+
+    def finished(self, outcome: SpliceOutcome) -> None:
+        status = outcome.status
+        self._lease.release(status if outcome.failure is None else None)
+        if status:
+            self._resolved.metrics.observe(status, outcome.duration_s)
+            ticket = self._ticket
+            if ticket is not None:
+                ticket.record(status)
+        if self._ticket is not None:
+            self._ticket.close()
