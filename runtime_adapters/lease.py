@@ -28,6 +28,11 @@ class HttpLease(Protocol):
         """Where the instance listens."""
         ...
 
+    @property
+    def timeout_s(self) -> float:
+        """The revision's timeout: the most the whole answer may take."""
+        ...
+
     def reroute(self, error: ClientError) -> bool:
         """No connection to `origin` was made: True when the lease now holds a slot on
         another instance instead (as an invocation would have been tried there)."""

@@ -14,7 +14,8 @@ It keeps what the ASGI path through httpkit's client does:
 - back-pressure both ways: a full upstream write buffer pauses reading the client, a
   full client write buffer pauses reading the upstream;
 - the read timeout runs from the head's sending, for the answer's head and then between
-  reads, but not while the client is the one not reading; the connect timeout is the pool's;
+  reads, but not while the client is the one not reading; a splice's `deadline_s` bounds
+  the whole answer besides (a function's timeout); the connect timeout is the pool's;
 - a pooled connection that proves dead before any answer byte is replaced once by a new
   one when the request has no body (nothing that cannot be sent again);
 - a connection that could not be made is tried on the origin the splice names instead,
@@ -103,6 +104,7 @@ class Exchange:
         "_client_chunked",
         "_client_slow",
         "_conn",
+        "_deadline",
         "_done",
         "_expect_continue",
         "_failing",
@@ -168,6 +170,8 @@ class Exchange:
         self._retried = False
         self._last_read = 0.0
         self._client_slow = False
+        deadline_s = splice.deadline_s
+        self._deadline = None if deadline_s is None else self._loop.time() + deadline_s
         # The answer.
         self._status = 0
         self._answer_headers: Headers = []
@@ -344,11 +348,20 @@ class Exchange:
             if not self.disconnected:
                 self._side.transport.write(_CONTINUE)
         self._last_read = now = self._loop.time()
-        if connection.timer is None:
+        due = self._due(now)
+        timer = connection.timer
+        if timer is not None and timer.when() > due:
+            timer.cancel()  # set for a request with more time than this one has
+            timer = None
+        if timer is None:
             # Kept on the connection: it goes on checking whichever request uses it next.
-            connection.timer = self._loop.call_at(
-                now + self._client.read_timeout_s, _check_read, connection
-            )
+            connection.timer = self._loop.call_at(due, _check_read, connection)
+
+    def _due(self, last_read: float) -> float:
+        """When the upstream is late: a read timeout after its last read, or the deadline."""
+        due = last_read + self._client.read_timeout_s
+        deadline = self._deadline
+        return due if deadline is None or due < deadline else deadline
 
     def _flush_up(self) -> None:
         connection = self._conn
@@ -374,13 +387,17 @@ class Exchange:
             # The client is the one not reading: the upstream is not late.
             connection.timer = self._loop.call_at(now + timeout, _check_read, connection)
             return
-        deadline = self._last_read + timeout
-        if now + _EARLY_S < deadline:
-            connection.timer = self._loop.call_at(deadline, _check_read, connection)
+        due = self._due(self._last_read)
+        if now + _EARLY_S < due:
+            connection.timer = self._loop.call_at(due, _check_read, connection)
             return
-        what = "the answer's body" if self._status else "the answer's head"
+        if due == self._deadline:
+            message = f"the answer did not end within {self._splice.deadline_s:g}s"
+        else:
+            what = "the answer's body" if self._status else "the answer's head"
+            message = f"{what} did not come within {timeout:g}s"
         self._drop_connection()
-        self._failed(ClientError(f"{what} did not come within {timeout:g}s", reason="read_timeout"))
+        self._failed(ClientError(message, reason="read_timeout"))
 
     # --- the client's answer ----------------------------------------------------------
 
@@ -473,8 +490,10 @@ class Exchange:
         )
         if failure.headers:
             headers = [*headers, *failure.headers]
-        head, _ = self._response_head(failure.status, headers, self._head.method == "HEAD")
-        self._out += (head, body)
+        head_only = self._head.method == "HEAD"
+        head, _ = self._response_head(failure.status, headers, head_only)
+        # HEAD's answer says the length its body would have, and has none.
+        self._out += (head,) if head_only else (head, body)
         self._flush_out()
         self._finish(failure.status, failure.error)
         self._respond_complete()

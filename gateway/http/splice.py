@@ -191,6 +191,13 @@ class Splice(Protocol):
         """Keep the request body and the answer up to this many bytes each (0: nothing)."""
         ...
 
+    @property
+    def deadline_s(self) -> float | None:
+        """How long the whole answer may take from the head's arrival, as a function's
+        timeout bounds its invocation (None: only the client's read timeout, which runs
+        between reads, as a proxy's does)."""
+        ...
+
     def response_headers(self, status: int, headers: Headers) -> Headers:
         """The headers the client gets for the upstream's; the framing is the exchange's."""
         ...

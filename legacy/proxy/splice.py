@@ -24,6 +24,7 @@ class LegacySplice:
         "_upstream",
         "capture_limit",
         "client",
+        "deadline_s",
         "headers",
         "origin",
         "target",
@@ -43,6 +44,7 @@ class LegacySplice:
         self.target = request_target(head.raw_path, head.query_string)
         self.headers = upstream_request_headers(head, upstream.origin.authority)
         self.capture_limit = capture_limit
+        self.deadline_s = None  # a proxy: the read timeout alone, between reads
         self._upstream = upstream
         self._head = head
         self._done = done

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class ContainerLease:
-    __slots__ = ("_instance", "_pool", "_sent_at", "client", "origin")
+    __slots__ = ("_instance", "_pool", "_sent_at", "client", "origin", "timeout_s")
 
     def __init__(self, pool: ContainerPool, instance: ContainerInstance, sent_at: float) -> None:
         self._pool = pool
@@ -24,6 +24,7 @@ class ContainerLease:
         upstream = instance.upstream
         self.client: HttpClient = upstream.http
         self.origin: Origin = upstream.origin
+        self.timeout_s = pool.spec.timeout_s
 
     def reroute(self, error: ClientError) -> bool:
         return False  # the slot was this instance's: as an invocation, it fails

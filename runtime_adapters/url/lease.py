@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class UrlLease:
-    __slots__ = ("_endpoint", "_pool", "_tried", "_verdict", "client", "origin")
+    __slots__ = ("_endpoint", "_pool", "_tried", "_verdict", "client", "origin", "timeout_s")
 
     def __init__(self, pool: UrlPool, endpoint: Endpoint) -> None:
         self._pool = pool
@@ -25,6 +25,7 @@ class UrlLease:
         self._tried: list[Endpoint] = []
         # How the exchange failed, for the endpoint's record once the slot is given back.
         self._verdict: str | None = None
+        self.timeout_s = pool.spec.timeout_s
         self._use(endpoint)
 
     def _use(self, endpoint: Endpoint) -> None:

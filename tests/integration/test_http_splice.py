@@ -12,6 +12,7 @@ import json
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,16 @@ def test_generated_requests_are_spliced_and_answered_as_the_asgi_path_answers_th
         assert slow.json()["message"] == slow_asgi.json()["message"]
         assert slow.json()["message"] == f"inst@1: {url} did not answer within 1s"
         assert slow.headers["x-gaia-revision"] == "inst@1"
+
+        # an answer that keeps coming, each piece within the timeout, the whole past it:
+        # the timeout bounds the whole answer on both paths (spliced, its head was sent)
+        started = time.monotonic()
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.get("/t/drip?drip_ms=300")
+        assert time.monotonic() - started < 2.5  # ten pieces would take 3 s
+        dripped = http.get("/t/drip?drip_ms=300", headers=TRACED)
+        assert dripped.status_code == 504
+        assert dripped.json()["message"] == f"inst@1: {url} did not answer within 1s"
 
         # an instance gone: the same 502, naming why, either way
         process.kill()

@@ -28,7 +28,16 @@ from triggers.http.responses import failure_answer
 
 
 class TriggerSplice:
-    __slots__ = ("_head", "_lease", "_resolved", "_ticket", "capture_limit", "headers", "target")
+    __slots__ = (
+        "_head",
+        "_lease",
+        "_resolved",
+        "_ticket",
+        "capture_limit",
+        "deadline_s",
+        "headers",
+        "target",
+    )
 
     def __init__(
         self, *, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
@@ -42,6 +51,8 @@ class TriggerSplice:
         self.target = target + b"?" + head.query_string if head.query_string else target
         self.headers = passed_headers(head.headers, lease.origin.authority)
         self.capture_limit = 0
+        # The function's timeout bounds the whole answer, as it bounds an invocation.
+        self.deadline_s: float | None = lease.timeout_s
 
     @property
     def client(self) -> HttpClient:

@@ -42,6 +42,7 @@ class Target:
         framing = {b"host", b"content-length", b"transfer-encoding", b"expect"}
         self.headers = [(b"host", b"upstream")] + [h for h in head.headers if h[0] not in framing]
         self.capture_limit = capture_limit
+        self.deadline_s: float | None = None
         self._splicer = splicer
 
     def response_headers(self, status: int, headers: Headers) -> Headers:
@@ -320,3 +321,28 @@ async def test_an_http_1_0_client_gets_its_answer_and_the_connection_closed(
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"\r\nconnection: close" in head
     assert body == b"old"
+
+
+async def test_a_failure_answer_to_head_has_no_body_and_the_connection_goes_on() -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        nowhere = Origin(host="127.0.0.1", port=closed.getsockname()[1], tls=False)
+    async with gateway(nowhere) as (port, _, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = h11.Connection(h11.CLIENT)
+        answers = []
+        try:
+            for method in ("HEAD", "GET"):
+                request = h11.Request(method=method, target="/x", headers=[("Host", "t")])
+                writer.write(client.send(request))
+                writer.write(client.send(h11.EndOfMessage()))
+                # A body sent after HEAD's answer is read as the next answer's start.
+                answers += await read_answers(reader, client)
+                client.start_next_cycle()
+        finally:
+            writer.close()
+        head, get = answers
+    assert (head.status, head.body) == (502, b"")
+    assert (get.status, json.loads(get.body)["error"]) == (502, "connect_failed")
+    length = dict(head.headers)[b"content-length"]
+    assert int(length) == len(get.body)  # request ids rid-1 and rid-2: the same length

@@ -3,7 +3,8 @@
 `GET /healthz` answers 200. Any other request answers what it saw as JSON (method, path
 as sent, headers, body), shaped by its query: `status=N`, `header=NAME:VALUE` (repeated),
 `pad=N` (N more bytes of body), `chunked=1` (no Content-Length: chunked framing),
-`sleep_ms=N` (answer that much later).
+`sleep_ms=N` (answer that much later), `drip_ms=N` (the body chunked in ten pieces, N ms
+apart).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class Handler(BaseHTTPRequestHandler):
         for header in query.get("header", []):
             name, _, value = header.partition(":")
             self.send_header(name, value)
-        chunked = query.get("chunked") == ["1"]
+        drip_s = int(query.get("drip_ms", ["0"])[0]) / 1000
+        chunked = query.get("chunked") == ["1"] or drip_s > 0
         if chunked:
             self.send_header("transfer-encoding", "chunked")
         else:
@@ -54,9 +56,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         if chunked:
-            for at in range(0, len(data), 1000):
-                piece = data[at : at + 1000]
+            size = -(-len(data) // 10) if drip_s else 1000
+            for at in range(0, len(data), size):
+                piece = data[at : at + size]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if drip_s:
+                    self.wfile.flush()
+                    time.sleep(drip_s)
             self.wfile.write(b"0\r\n\r\n")
         else:
             self.wfile.write(data)
