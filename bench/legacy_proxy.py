@@ -20,7 +20,7 @@ legacy and in state shadow (moved through the admin API before each run, waiting
 the copies of the last shadow run to be done), at 32 connections and at 1. It prints
 requests/s and p50 in each state and their ratio (target: the client path at most 5%
 slower), the gateway's and its workers' CPU time per request, and how many copies the
-shadow runs compared and dropped.
+shadow runs made (compared), skipped (over `shadow.rate`) and dropped (queue full).
 """
 
 from __future__ import annotations
@@ -225,8 +225,10 @@ class ShadowResults:
     c32: dict[str, WrkResult]
     c1: dict[str, WrkResult]
     cpu_us: dict[str, float]
-    # Per shadow run at 32 connections: copies compared, and dropped (the queue was full).
-    copies: list[tuple[int, int]]
+    # Per shadow run at 32 connections and at 1: copies compared, dropped (the queue was
+    # full) and skipped (over shadow.rate).
+    copies: list[Copies]
+    copies_c1: list[Copies]
     load_before: float
     load_after: float
 
@@ -258,13 +260,27 @@ def set_state(gateway: Gateway, state: str) -> None:
     gateway.admin_json("POST", "/v1/migrate/routes/state", {"path": PATH, "state": state})
 
 
-def settled_copies(gateway: Gateway) -> tuple[int, int]:
-    """Copies compared and dropped, once the shadow queue is done (the counts hold still)."""
-    last: list[tuple[int, int]] = []
+@dataclass(frozen=True)
+class Copies:
+    compared: int
+    dropped: int
+    skipped: int
 
-    def still() -> tuple[int, int] | None:
+    def describe(self) -> str:
+        return f"copies {self.compared} compared, {self.skipped} skipped, {self.dropped} dropped"
+
+
+def settled_copies(gateway: Gateway) -> Copies:
+    """The shadow window's copies once the queue is done (the counts hold still)."""
+    last: list[Copies] = []
+
+    def still() -> Copies | None:
         seen = evidence(gateway)
-        now = (int(str(seen["samples"])), int(str(seen["shadow_dropped"])))
+        now = Copies(
+            compared=int(str(seen["samples"])),
+            dropped=int(str(seen["shadow_dropped"])),
+            skipped=int(str(seen["shadow_skipped"])),
+        )
         held = bool(last) and last[-1] == now
         last.append(now)
         time.sleep(0.5)
@@ -275,10 +291,10 @@ def settled_copies(gateway: Gateway) -> tuple[int, int]:
 
 def run_states(
     gateway: Gateway, target: Target, *, connections: int, duration_s: int, repeat: int
-) -> tuple[dict[str, WrkResult], dict[str, float], list[tuple[int, int]]]:
+) -> tuple[dict[str, WrkResult], dict[str, float], list[Copies]]:
     runs: dict[str, list[WrkResult]] = {state: [] for state in STATES}
     cpu: dict[str, list[float]] = {state: [] for state in STATES}
-    copies: list[tuple[int, int]] = []
+    copies: list[Copies] = []
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     for round_no in range(1, repeat + 1):
         for state in STATES:
@@ -291,7 +307,7 @@ def run_states(
             used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
             extra = ""
             if state == "shadow":
-                extra = f"  copies {copies[-1][0]} compared, {copies[-1][1]} dropped"
+                extra = f"  {copies[-1].describe()}"
             progress(f"  c{connections} run {round_no}/{repeat} {state:<7} {result.describe()}"
                      f"  {used:.0f} CPU µs/request{extra}")  # fmt: skip
             runs[state].append(result)
@@ -313,7 +329,7 @@ def run_shadow(args: argparse.Namespace, procs: Processes, workdir: Path) -> Sha
         gateway, target, connections=32, duration_s=args.duration, repeat=args.repeat
     )
     progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1, _, _ = run_states(
+    c1, _, copies_c1 = run_states(
         gateway, target, connections=1, duration_s=args.duration, repeat=args.repeat
     )
     return ShadowResults(
@@ -321,6 +337,7 @@ def run_shadow(args: argparse.Namespace, procs: Processes, workdir: Path) -> Sha
         c1=c1,
         cpu_us=cpu_us,
         copies=copies,
+        copies_c1=copies_c1,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -331,8 +348,14 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
     legacy1, shadow1 = results.c1["legacy"], results.c1["shadow"]
     rps_ratio = shadow32.rps / legacy32.rps
     p50_ratio = shadow1.p50_ms / legacy1.p50_ms
-    compared = statistics.median(c for c, _ in results.copies)
-    dropped = statistics.median(d for _, d in results.copies)
+
+    def copies(runs: list[Copies]) -> str:
+        compared, skipped, dropped = (
+            statistics.median(getattr(c, name) for c in runs)
+            for name in ("compared", "skipped", "dropped")
+        )
+        return f"{compared:,.0f} / {skipped:,.0f} / {dropped:,.0f}"
+
     rows = [
         (
             "requests/s, 32 connections",
@@ -367,9 +390,17 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
             "-",
         ),
         (
-            "copies compared / dropped per shadow run, 32 connections",
+            "copies compared / skipped / dropped per shadow run, 32 connections",
             "-",
-            f"{compared:,.0f} / {dropped:,.0f}",
+            copies(results.copies),
+            "-",
+            "-",
+            "-",
+        ),
+        (
+            "copies compared / skipped / dropped per shadow run, 1 connection",
+            "-",
+            copies(results.copies_c1),
             "-",
             "-",
             "-",
@@ -386,7 +417,8 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`) on gaia's"
         f" `{PATH}`, alternating its ledger route's state legacy / shadow, {args.repeat}"
         f" run(s) each after a {WARMUP_S}s warm-up in each state; medians; {errors} errors.",
-        "Shadow settings are the defaults (queue 1000, concurrency 8, noise_sample 0.1);"
+        "Shadow settings are the defaults (rate 20 copies/s per route, queue 1000,"
+        " concurrency 8, noise_sample 0.1);"
         " each shadow run's copies are done before the next run starts, and their CPU"
         " time is in that run's CPU µs/request.",
     ]
@@ -402,22 +434,33 @@ def where(load_before: float, load_after: float) -> list[str]:
     ]
 
 
+def runs_parser(prog: str, description: str, *, duration_s: int) -> argparse.ArgumentParser:
+    """A parser with `--duration` and `--repeat`, which `checked_runs` checks."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("--duration", type=int, default=duration_s, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
+    return parser
+
+
+def checked_runs(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.repeat < 1:
+        parser.error("--duration and --repeat must be at least 1")
+    return args
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.legacy_proxy",
-        description="gaia's legacy proxy beside nginx before the same old API.",
+    parser = runs_parser(
+        "bench.legacy_proxy",
+        "gaia's legacy proxy beside nginx before the same old API.",
+        duration_s=10,
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
     parser.add_argument(
         "--shadow",
         action="store_true",
         help="the route in state shadow beside state legacy, instead of gaia beside nginx",
     )
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.repeat < 1:
-        parser.error("--duration and --repeat must be at least 1")
-    return args
+    return checked_runs(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
