@@ -14,13 +14,14 @@ time per request, and p50 at 1 connection with the latency each proxy adds over 
 API directly (target for gaia ≤ 0.3 ms),
 plus the machine's load average before and after, since the machine may be shared.
 
-`--shadow`: one old API and one `gaia up` whose ledger has `GET /hello` with a function
+`--shadow [--rate R]`: one old API and one `gaia up` (`shadow.rate` R, default 20 as
+gaia's) whose ledger has `GET /hello` with a function
 (`hello`, answering the same text); wrk runs alternate between the route in state
 legacy and in state shadow (moved through the admin API before each run, waiting for
 the copies of the last shadow run to be done), at 32 connections and at 1. It prints
 requests/s and p50 in each state and their ratio (target: the client path at most 5%
 slower), the gateway's and its workers' CPU time per request, and how many copies the
-shadow runs compared and dropped.
+shadow runs made (compared), skipped (over `shadow.rate`) and dropped (queue full).
 """
 
 from __future__ import annotations
@@ -221,24 +222,36 @@ def report(results: Results, args: argparse.Namespace) -> str:
 
 
 @dataclass(frozen=True)
-class ShadowResults:
-    c32: dict[str, WrkResult]
-    c1: dict[str, WrkResult]
+class Phase:
+    """The legacy and shadow runs at one number of connections."""
+
+    results: dict[str, WrkResult]
     cpu_us: dict[str, float]
-    # Per shadow run at 32 connections: copies compared, and dropped (the queue was full).
-    copies: list[tuple[int, int]]
+    # Per shadow run: copies compared, dropped (the queue was full) and skipped (over
+    # shadow.rate).
+    copies: list[Copies]
+    # Each round's (legacy, shadow): a busy machine makes rounds uneven, and a round's
+    # two runs are minutes closer than the medians' runs may be.
+    rounds: list[tuple[WrkResult, WrkResult]]
+    cpu_rounds: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class ShadowResults:
+    c32: Phase
+    c1: Phase
     load_before: float
     load_after: float
 
 
-def start_shadowed(procs: Processes, workdir: Path) -> tuple[Gateway, Target]:
+def start_shadowed(procs: Processes, workdir: Path, rate: float) -> tuple[Gateway, Target]:
     port, _ = start_old_api(procs, workdir)
     (workdir / "fn").mkdir()
     (workdir / "fn" / "main.py").write_text(FUNCTION)
     gaia_yaml = workdir / "gaia.yaml"
     gaia_yaml.write_text(
         "functions:\n  hello: {code: ./fn, handler: main.handler}\n"
-        f"legacy:\n  upstream: http://127.0.0.1:{port}\n"
+        f"legacy:\n  upstream: http://127.0.0.1:{port}\n  shadow: {{rate: {rate}}}\n"
         f"  routes:\n    - {{path: {PATH}, methods: [GET], function: hello, state: legacy}}\n"
     )
     gateway = start_gateway(
@@ -258,13 +271,27 @@ def set_state(gateway: Gateway, state: str) -> None:
     gateway.admin_json("POST", "/v1/migrate/routes/state", {"path": PATH, "state": state})
 
 
-def settled_copies(gateway: Gateway) -> tuple[int, int]:
-    """Copies compared and dropped, once the shadow queue is done (the counts hold still)."""
-    last: list[tuple[int, int]] = []
+@dataclass(frozen=True)
+class Copies:
+    compared: int
+    dropped: int
+    skipped: int
 
-    def still() -> tuple[int, int] | None:
+    def describe(self) -> str:
+        return f"copies {self.compared} compared, {self.skipped} skipped, {self.dropped} dropped"
+
+
+def settled_copies(gateway: Gateway) -> Copies:
+    """The shadow window's copies once the queue is done (the counts hold still)."""
+    last: list[Copies] = []
+
+    def still() -> Copies | None:
         seen = evidence(gateway)
-        now = (int(str(seen["samples"])), int(str(seen["shadow_dropped"])))
+        now = Copies(
+            compared=int(str(seen["samples"])),
+            dropped=int(str(seen["shadow_dropped"])),
+            skipped=int(str(seen["shadow_skipped"])),
+        )
         held = bool(last) and last[-1] == now
         last.append(now)
         time.sleep(0.5)
@@ -275,64 +302,72 @@ def settled_copies(gateway: Gateway) -> tuple[int, int]:
 
 def run_states(
     gateway: Gateway, target: Target, *, connections: int, duration_s: int, repeat: int
-) -> tuple[dict[str, WrkResult], dict[str, float], list[tuple[int, int]]]:
+) -> Phase:
     runs: dict[str, list[WrkResult]] = {state: [] for state in STATES}
     cpu: dict[str, list[float]] = {state: [] for state in STATES}
-    copies: list[tuple[int, int]] = []
+    copies: list[Copies] = []
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     for round_no in range(1, repeat + 1):
         for state in STATES:
             set_state(gateway, state)
             before = target.cpu_ticks()
             result = run_wrk(target.url, connections=connections, duration_s=duration_s)
-            if state == "shadow":
-                # Their copies are the shadow state's cost too: counted before the next run.
-                copies.append(settled_copies(gateway))
+            # The copies are the shadow state's cost too: counted before the next run. The
+            # legacy state waits the same way, so that both are charged the same polling.
+            settled = settled_copies(gateway)
             used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
             extra = ""
             if state == "shadow":
-                extra = f"  copies {copies[-1][0]} compared, {copies[-1][1]} dropped"
+                copies.append(settled)
+                extra = f"  {settled.describe()}"
             progress(f"  c{connections} run {round_no}/{repeat} {state:<7} {result.describe()}"
                      f"  {used:.0f} CPU µs/request{extra}")  # fmt: skip
             runs[state].append(result)
             cpu[state].append(used)
     medians = {state: median_result(results) for state, results in runs.items()}
-    return medians, {state: statistics.median(v) for state, v in cpu.items()}, copies
+    return Phase(
+        results=medians,
+        cpu_us={state: statistics.median(v) for state, v in cpu.items()},
+        copies=copies,
+        rounds=list(zip(runs["legacy"], runs["shadow"], strict=True)),
+        cpu_rounds=list(zip(cpu["legacy"], cpu["shadow"], strict=True)),
+    )
 
 
 def run_shadow(args: argparse.Namespace, procs: Processes, workdir: Path) -> ShadowResults:
     load_before = os.getloadavg()[0]
     progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    gateway, target = start_shadowed(procs, workdir)
+    gateway, target = start_shadowed(procs, workdir, args.rate)
     for state in STATES:  # the function's pool warms in the shadow run
         set_state(gateway, state)
         warm_up({state: target.url}, WARMUP_S)
     settled_copies(gateway)
     progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32, cpu_us, copies = run_states(
-        gateway, target, connections=32, duration_s=args.duration, repeat=args.repeat
-    )
+    c32 = run_states(gateway, target, connections=32, duration_s=args.duration, repeat=args.repeat)
     progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1, _, _ = run_states(
-        gateway, target, connections=1, duration_s=args.duration, repeat=args.repeat
-    )
+    c1 = run_states(gateway, target, connections=1, duration_s=args.duration, repeat=args.repeat)
     return ShadowResults(
         c32=c32,
         c1=c1,
-        cpu_us=cpu_us,
-        copies=copies,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
 
 
 def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
-    legacy32, shadow32 = results.c32["legacy"], results.c32["shadow"]
-    legacy1, shadow1 = results.c1["legacy"], results.c1["shadow"]
+    legacy32, shadow32 = results.c32.results["legacy"], results.c32.results["shadow"]
+    legacy1, shadow1 = results.c1.results["legacy"], results.c1.results["shadow"]
+    cpu_us = results.c32.cpu_us
     rps_ratio = shadow32.rps / legacy32.rps
     p50_ratio = shadow1.p50_ms / legacy1.p50_ms
-    compared = statistics.median(c for c, _ in results.copies)
-    dropped = statistics.median(d for _, d in results.copies)
+
+    def copies(runs: list[Copies]) -> str:
+        compared, skipped, dropped = (
+            statistics.median(getattr(c, name) for c in runs)
+            for name in ("compared", "skipped", "dropped")
+        )
+        return f"{compared:,.0f} / {skipped:,.0f} / {dropped:,.0f}"
+
     rows = [
         (
             "requests/s, 32 connections",
@@ -352,9 +387,9 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
         ),
         (
             "CPU µs/request, 32 connections (gateway and its workers)",
-            f"{results.cpu_us['legacy']:.0f}",
-            f"{results.cpu_us['shadow']:.0f}",
-            f"{results.cpu_us['shadow'] / results.cpu_us['legacy']:.2f}",
+            f"{cpu_us['legacy']:.0f}",
+            f"{cpu_us['shadow']:.0f}",
+            f"{cpu_us['shadow'] / cpu_us['legacy']:.2f}",
             "-",
             "-",
         ),
@@ -367,9 +402,17 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
             "-",
         ),
         (
-            "copies compared / dropped per shadow run, 32 connections",
+            "copies compared / skipped / dropped per shadow run, 32 connections",
             "-",
-            f"{compared:,.0f} / {dropped:,.0f}",
+            copies(results.c32.copies),
+            "-",
+            "-",
+            "-",
+        ),
+        (
+            "copies compared / skipped / dropped per shadow run, 1 connection",
+            "-",
+            copies(results.c1.copies),
             "-",
             "-",
             "-",
@@ -380,13 +423,27 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
         ("---", "---:", "---:", "---:", "---", "---"),
         rows,
     )
-    errors = sum(r.errors for r in (*results.c32.values(), *results.c1.values()))
+    phases = (results.c32, results.c1)
+    errors = sum(r.errors for phase in phases for r in phase.results.values())
+
+    def paired(ratios: list[float]) -> str:
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        return f"{listed} (median {statistics.median(ratios):.3f})"
+
     notes = [
         *where(results.load_before, results.load_after),
+        "Round by round, shadow / legacy of the same round: requests/s at 32 connections "
+        + paired([shadow.rps / legacy.rps for legacy, shadow in results.c32.rounds])
+        + "; p50 at 1 connection "
+        + paired([shadow.p50_ms / legacy.p50_ms for legacy, shadow in results.c1.rounds])
+        + "; CPU µs/request at 32 connections "
+        + paired([shadow / legacy for legacy, shadow in results.c32.cpu_rounds])
+        + ".",
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`) on gaia's"
         f" `{PATH}`, alternating its ledger route's state legacy / shadow, {args.repeat}"
         f" run(s) each after a {WARMUP_S}s warm-up in each state; medians; {errors} errors.",
-        "Shadow settings are the defaults (queue 1000, concurrency 8, noise_sample 0.1);"
+        f"Shadow settings: rate {args.rate:g} copies/s per route (default 20), the"
+        " defaults for the rest (queue 1000, concurrency 8, noise_sample 0.1);"
         " each shadow run's copies are done before the next run starts, and their CPU"
         " time is in that run's CPU µs/request.",
     ]
@@ -402,22 +459,39 @@ def where(load_before: float, load_after: float) -> list[str]:
     ]
 
 
+def runs_parser(prog: str, description: str, *, duration_s: int) -> argparse.ArgumentParser:
+    """A parser with `--duration` and `--repeat`, which `checked_runs` checks."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("--duration", type=int, default=duration_s, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
+    return parser
+
+
+def checked_runs(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.repeat < 1:
+        parser.error("--duration and --repeat must be at least 1")
+    return args
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.legacy_proxy",
-        description="gaia's legacy proxy beside nginx before the same old API.",
+    parser = runs_parser(
+        "bench.legacy_proxy",
+        "gaia's legacy proxy beside nginx before the same old API.",
+        duration_s=10,
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per phase")
     parser.add_argument(
         "--shadow",
         action="store_true",
         help="the route in state shadow beside state legacy, instead of gaia beside nginx",
     )
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.repeat < 1:
-        parser.error("--duration and --repeat must be at least 1")
-    return args
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="with --shadow: shadow.rate, the copies a second (default 20, gaia's default)",
+    )
+    return checked_runs(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

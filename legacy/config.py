@@ -14,6 +14,7 @@ match any one segment); two entries may not share a path. Its `function` is a ta
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Literal, Self, TypeVar
@@ -119,6 +120,17 @@ def fraction(raw: object) -> float:
     return float(raw)
 
 
+def copies_per_second(raw: object) -> float:
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | float)
+        or not math.isfinite(raw)
+        or raw <= 0
+    ):
+        raise ValueError(f"expected copies per second, a number above 0, got {describe(raw)}")
+    return float(raw)
+
+
 def percent_value(raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 100:
         raise ValueError(f"expected a percent from 0 to 100, got {describe(raw)}")
@@ -209,6 +221,9 @@ class LegacyRouteConfig(ConfigModel):
 
 
 class ShadowConfig(ConfigModel):
+    # Copies a second per route (a token bucket holding one second's worth): a busy
+    # route's copies would otherwise cost the client as much CPU as its own requests.
+    rate: Annotated[float, parsed(copies_per_second)] = 20.0
     # Copies waiting for a function; beyond this they are dropped and counted.
     queue: Annotated[int, parsed(whole_numbers(1, 1_000_000))] = 1000
     # Copies compared at the same time.

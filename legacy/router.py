@@ -5,7 +5,8 @@ triggers are, by `routing.routes`) is served by the route's state:
 
     legacy    the old API answers
     shadow    the old API answers; a copy goes to the function in the background
-              (safe methods only, unless shadow_unsafe) and the answers are compared
+              (safe methods only, unless shadow_unsafe; at most shadow.rate a second
+              per route) and the answers are compared
     canary    `percent` of the requests go to the function (sticky by the alias's key)
     function  the function answers
     retired   the function answers and the old API is never asked, not even on failure
@@ -47,6 +48,7 @@ from legacy.ports import (
 )
 from legacy.proxy.request import from_head, proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
+from limits.bucket import TokenBucket
 from routing.routes import RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
 
@@ -57,6 +59,8 @@ class _Route:
     window: RouteEvidence
     budget: RetryBudget
     split: CanarySplit | None
+    # Shadow copies' tokens: `shadow.rate` a second, one second's worth held.
+    copies: TokenBucket
 
     @property
     def regime(self) -> tuple[str, float | None, str | None]:
@@ -80,6 +84,7 @@ class LegacyRouter:
         body_limit: int,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        ticks: Callable[[], float] = time.monotonic,
     ) -> None:
         self._proxy = proxy
         self._functions = functions
@@ -88,6 +93,7 @@ class LegacyRouter:
         self._body_limit = body_limit
         self._clock = clock
         self._rand = rand
+        self._ticks = ticks
         self._routes: Mapping[str, _Route] = {}
         self._config = config
         self._table = RouteTable(())
@@ -100,6 +106,7 @@ class LegacyRouter:
         same requests."""
         table = ledger_table(config.routes)
         now = self._clock()
+        rate = config.shadow.rate
         routes: dict[str, _Route] = {}
         for route in config.routes:
             old = self._routes.get(route.path)
@@ -114,7 +121,16 @@ class LegacyRouter:
                 if route.state == "canary" and route.percent is not None
                 else None
             )
-            routes[route.path] = _Route(config=route, window=window, budget=budget, split=split)
+            # Kept across a change of state, so that moving a route back and forth cannot
+            # refill its bucket; a new rate starts a full one.
+            copies = (
+                old.copies
+                if old is not None and old.copies.rate == rate
+                else TokenBucket(rate=rate, capacity=max(1.0, rate), now=self._ticks())
+            )
+            routes[route.path] = _Route(
+                config=route, window=window, budget=budget, split=split, copies=copies
+            )
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)
         self._config, self._table, self._routes = config, table, routes
@@ -151,13 +167,22 @@ class LegacyRouter:
         if state != "shadow":
             return None
         target = route.config.function
-        if target is None or (head.method not in SAFE_METHODS and not route.config.shadow_unsafe):
+        if not self._copied(route, target, head.method):
             splice = self._proxy.splice(head, functools.partial(self._spliced, route))
             if splice is not None:
                 route.window.shadow_skipped += 1
             return splice
+        assert target is not None, "_copied refuses a route without a function"
         done = functools.partial(self._spliced_shadow, route, target, match.params)
         return self._proxy.splice(head, done, capture_limit=self._config.shadow.capture_limit)
+
+    def _copied(self, route: _Route, target: str | None, method: str) -> bool:
+        """Whether this request of a shadow route is to be copied, decided before its
+        bodies are captured: a request that is not costs the client's path nothing more
+        than the legacy state's. A rate-limited one takes the route's token here."""
+        if target is None or (method not in SAFE_METHODS and not route.config.shadow_unsafe):
+            return False
+        return route.copies.take(self._ticks()) == 0.0
 
     def _discovered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         self._book.unmatched(
@@ -231,13 +256,11 @@ class LegacyRouter:
         receive: Receive,
         send: Send,
     ) -> int:
-        window = route.window
         target = route.config.function
-        if target is None or (
-            request.method not in SAFE_METHODS and not route.config.shadow_unsafe
-        ):
-            window.shadow_skipped += 1
+        if not self._copied(route, target, request.method):
+            route.window.shadow_skipped += 1
             return (await self._legacy(route, request, receive, send)).status
+        assert target is not None, "_copied refuses a route without a function"
         limit = self._config.shadow.capture_limit
         bounded = await read_bounded(receive, request.headers, limit=limit)
         outcome = await self._legacy(

@@ -4,7 +4,9 @@ background and the two answers are compared.
 The client is never kept waiting for this: a copy is offered after the old API's answer
 was streamed to the client, and offering is a bounded append that never blocks. At most
 `shadow.queue` copies wait and `shadow.concurrency` run; a copy beyond the queue is
-dropped and counted on its route (`shadow_dropped`), never silently lost.
+dropped and counted on its route (`shadow_dropped`), never silently lost. Which
+requests are copied at all (`shadow.rate` a second per route) the router decides when a
+request arrives, before capturing anything (legacy.router).
 
 Noise is learned as Diffy does: for a `noise_sample` share of the copies the old API is
 asked the same request a second time, and the JSON paths where its two answers differ

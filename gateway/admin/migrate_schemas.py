@@ -81,8 +81,8 @@ class EvidenceView(_View):
     mismatch_rate: float | None
     shadow_dropped: int = Field(description="copies dropped: the shadow queue was full")
     shadow_skipped: int = Field(
-        description="requests not copied: a body over shadow.capture, or an unsafe method"
-        " on a route without shadow_unsafe"
+        description="requests not copied: over shadow.rate, a body over shadow.capture,"
+        " or an unsafe method on a route without shadow_unsafe"
     )
     noise_paths: list[str]
     example: MismatchView | None

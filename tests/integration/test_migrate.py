@@ -44,7 +44,7 @@ LIVE = (
     + """\
 legacy:
   upstream: {upstream}
-  shadow: {{noise_sample: 1, capture: 1Ki}}
+  shadow: {{noise_sample: 1, capture: 1Ki, rate: 1000}}
   gates: {{min_samples: 10}}
   routes:
     - {{path: "/items/{{id}}", methods: [GET, POST], function: items:prod, state: shadow}}

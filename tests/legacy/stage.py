@@ -41,6 +41,7 @@ def stage(
     rand: Callable[[], float] | None = None,
     body_limit: int = 1024 * 1024,
     clock: Callable[[], float] | None = None,
+    ticks: Callable[[], float] | None = None,
 ) -> Stage:
     rand = rand or random.Random(7).random
     proxy = FakeProxy(old)
@@ -62,6 +63,7 @@ def stage(
         body_limit=body_limit,
         rand=rand,
         clock=clock or time.time,
+        ticks=ticks or time.monotonic,
     )
     return Stage(
         router=router,

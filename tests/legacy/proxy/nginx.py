@@ -15,7 +15,7 @@ from tests.integration.harness import free_port, wait_for
 # The usual reverse-proxy block: HTTP/1.1 with keep-alive to the upstream, the client's
 # Host, the X-Forwarded-* trio, and nothing buffered, as gaia does.
 CONFIG = """
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 {user}
 pid {prefix}/nginx.pid;
@@ -53,15 +53,18 @@ http {{
 """
 
 
-def write_config(prefix: Path, *, port: int, upstream_port: int) -> Path:
-    """nginx.conf under `prefix`, listening on `port` before 127.0.0.1:`upstream_port`."""
+def write_config(prefix: Path, *, port: int, upstream_port: int, workers: int = 1) -> Path:
+    """nginx.conf under `prefix`, listening on `port` before 127.0.0.1:`upstream_port`,
+    with `workers` worker processes."""
     prefix.mkdir(parents=True, exist_ok=True)
     config = prefix / "nginx.conf"
     # As root, nginx's workers would drop to `nobody`, which cannot reach a private
     # temporary directory.
     user = "user root;" if os.geteuid() == 0 else ""
     config.write_text(
-        CONFIG.format(prefix=prefix, port=port, upstream_port=upstream_port, user=user)
+        CONFIG.format(
+            prefix=prefix, port=port, upstream_port=upstream_port, user=user, workers=workers
+        )
     )
     return config
 
