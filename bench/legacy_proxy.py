@@ -14,7 +14,7 @@ time per request, and p50 at 1 connection with the latency each proxy adds over 
 API directly (target for gaia ≤ 0.3 ms),
 plus the machine's load average before and after, since the machine may be shared.
 
-`--shadow [--rate R]`: one old API and one `gaia up` (`shadow.rate` R, default 20 as
+`--shadow [--rate R]`: one old API and one `gaia up` (`shadow.rate` R, default 10 as
 gaia's) whose ledger has `GET /hello` with a function
 (`hello`, answering the same text); wrk runs alternate between the route in state
 legacy and in state shadow (moved through the admin API before each run, waiting for
@@ -442,7 +442,7 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
         f"Load: `{shlex.join(wrk_command('URL', 32, args.duration))}` (and `-c1`) on gaia's"
         f" `{PATH}`, alternating its ledger route's state legacy / shadow, {args.repeat}"
         f" run(s) each after a {WARMUP_S}s warm-up in each state; medians; {errors} errors.",
-        f"Shadow settings: rate {args.rate:g} copies/s per route (default 20), the"
+        f"Shadow settings: rate {args.rate:g} copies/s per route (default 10), the"
         " defaults for the rest (queue 1000, concurrency 8, noise_sample 0.1);"
         " each shadow run's copies are done before the next run starts, and their CPU"
         " time is in that run's CPU µs/request.",
@@ -488,8 +488,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rate",
         type=float,
-        default=20.0,
-        help="with --shadow: shadow.rate, the copies a second (default 20, gaia's default)",
+        default=10.0,
+        help="with --shadow: shadow.rate, the copies a second (default 10, gaia's default)",
     )
     return checked_runs(parser, argv)
 

@@ -223,7 +223,7 @@ class LegacyRouteConfig(ConfigModel):
 class ShadowConfig(ConfigModel):
     # Copies a second per route (a token bucket holding one second's worth): a busy
     # route's copies would otherwise cost the client as much CPU as its own requests.
-    rate: Annotated[float, parsed(copies_per_second)] = 20.0
+    rate: Annotated[float, parsed(copies_per_second)] = 10.0
     # Copies waiting for a function; beyond this they are dropped and counted.
     queue: Annotated[int, parsed(whole_numbers(1, 1_000_000))] = 1000
     # Copies compared at the same time.

@@ -140,5 +140,5 @@ def test_a_rate_must_be_above_zero(rate: object, shown: str) -> None:
     assert f"expected copies per second, a number above 0, got {shown}" in str(info.value)
 
 
-def test_the_default_rate_is_20_a_second() -> None:
-    assert legacy_config([]).shadow.rate == 20.0
+def test_the_default_rate_is_10_a_second() -> None:
+    assert legacy_config([]).shadow.rate == 10.0
