@@ -234,6 +234,7 @@ def _report(
 @click.option("--redis-image", default=cluster.DEFAULT_REDIS, show_default=True)
 @click.option("--storage", default="1Gi", show_default=True, help="Redis's volume")
 @click.option("--cpu", default="500m", show_default=True, help="each gateway's CPU request")
+@OUTPUT
 def cluster_command(
     config_file: Path,
     output_dir: Path,
@@ -243,6 +244,7 @@ def cluster_command(
     redis_image: str,
     storage: str,
     cpu: str,
+    output: str,
 ) -> None:
     """Write manifests for REPLICAS gateways serving one config from a shared Redis:
     gateway.yaml (ConfigMap, Deployment, Service, PodDisruptionBudget) and redis.yaml
@@ -264,9 +266,22 @@ def cluster_command(
         write_directory(output_dir, {file.name: file.text for file in files})
     except RenderError as exc:
         raise CliError(exc.message) from None
-    click.echo(
-        f"written to {output_dir}: {', '.join(f.name for f in files)}\n"
+    next_steps = [
         f"kubectl -n {namespace} create secret generic {cluster.TOKEN_SECRET}"
-        " --from-literal=admin-token=$(openssl rand -hex 32)\n"
-        f"kubectl apply -f {output_dir}"
-    )
+        " --from-literal=admin-token=$(openssl rand -hex 32)",
+        f"kubectl apply -f {output_dir}",
+    ]
+    if output == "json":
+        emit_json(
+            {
+                "output_dir": str(output_dir),
+                "namespace": namespace,
+                "replicas": replicas,
+                "files": [file.name for file in files],
+                "token_secret": cluster.TOKEN_SECRET,
+                "next": next_steps,
+            }
+        )
+        return
+    click.echo(f"written to {output_dir}: {', '.join(f.name for f in files)}")
+    click.echo("\n".join(next_steps))

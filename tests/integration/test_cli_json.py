@@ -147,6 +147,13 @@ def _k8s_rendered(data: Any) -> None:
     fields("file", "image")(data["gateway"])
 
 
+def _k8s_cluster(data: Any) -> None:
+    fields("output_dir", "namespace", "replicas", "files", "token_secret", "next")(data)
+    assert (data["replicas"], data["files"]) == (3, ["gateway.yaml", "redis.yaml"])
+    assert all(Path(data["output_dir"], file).is_file() for file in data["files"])
+    assert data["token_secret"] in data["next"][0]
+
+
 def _initialised(data: Any) -> None:
     assert data.keys() == {"function", "template", "files", "next"}
     assert (data["function"], data["template"]) == ("starter", "http")
@@ -224,6 +231,17 @@ def cases(project: Path, data_plane_url: str) -> dict[CommandPath, Case]:
         ("k8s", "render"): Case(
             args=("k8s", "render", "doomed", "--output-dir", str(project / "k8s")),
             check=_k8s_rendered,
+        ),
+        ("k8s", "cluster"): Case(
+            args=(
+                "k8s",
+                "cluster",
+                "-f",
+                str(project / "gaia.yaml"),
+                "--output-dir",
+                str(project / "cluster"),
+            ),
+            check=_k8s_cluster,
         ),
         ("alias", "delete"): Case(args=("alias", "delete", "hello:prod"), check=model(AliasView)),
         ("delete",): Case(args=("delete", "doomed"), check=model(FunctionView)),
