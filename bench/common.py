@@ -503,7 +503,7 @@ def cpu_model() -> str:
 
 def machine() -> str:
     return (
-        f"nproc {len(os.sched_getaffinity(0))}, CPU {cpu_model()}, "
+        f"nproc {os.cpu_count()}, CPU {cpu_model()}, "
         f"Linux {platform.release()}, Python {platform.python_version()}"
     )
 

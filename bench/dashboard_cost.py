@@ -26,6 +26,10 @@ second, against the CPU per second the gateway spends under the load; and with
 `--profile` (`pip install py-spy`), py-spy samples the gateways during every run, and
 the share of the gateway process's samples in the dashboard's code and in the metrics'.
 Every process it starts is stopped on exit.
+
+`--pin` gives the gateways (and the workers they start) CPU 0 and everything else (wrk,
+the browser, this script) CPU 1, as if the browser were on another machine: the
+gateway's requests/s then measures the gateway, not its share of two cores.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from bench.common import (
     Processes,
     WrkResult,
     command_line,
+    descendants,
     family_cpu_ticks,
     machine,
     markdown_table,
@@ -265,6 +270,8 @@ def describe(case: Case, run: Run) -> str:
 
 def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
     load_before = os.getloadavg()[0]
+    if args.pin:  # what this script starts inherits it: wrk, the browser
+        os.sched_setaffinity(0, OTHER_CPUS)
     progress(f"load average (1 min) before: {load_before:.2f}; starting both gateways")
     on = start_gateway(procs, workdir / "on", log=workdir / "on.log", ready_path=HELLO_PATH)
     off = start_gateway(
@@ -274,6 +281,9 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
         ready_path=HELLO_PATH,
         module="bench.no_metrics",
     )
+    if args.pin:
+        for gateway in (on, off):
+            pin_family(gateway.proc.pid, GATEWAY_CPUS)
     progress("  starting the browser")
     browser = Browser.open(procs, workdir, on)
     cases = [
@@ -448,17 +458,36 @@ def report(
     )
 
 
-def profile_option(parser: argparse.ArgumentParser) -> None:
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the gateways with py-spy during every run: where their CPU goes",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the gateways on CPU 0, wrk and the browser on CPU 1",
+    )
+
+
+GATEWAY_CPUS = {0}
+OTHER_CPUS = {1}
+
+
+def pin_family(root: int, cpus: set[int]) -> None:
+    """Every thread of `root` and its descendants on `cpus`; processes and threads they
+    start later inherit it."""
+    for pid in (root, *(stat.pid for stat in descendants(root))):
+        with contextlib.suppress(FileNotFoundError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.sched_setaffinity(int(task), cpus)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     prog = "python -m bench.dashboard_cost"
-    args = parse_args(prog, __doc__, argv, more=profile_option)
+    args = parse_args(prog, __doc__, argv, more=options)
     return run_script(prog, lambda procs, workdir: run(args, procs, workdir))
 
 
