@@ -1,5 +1,8 @@
 """A rolling restart of three gateways behind nginx under wrk load: 0 failed requests.
 
+The three run in cluster mode, on one redis-server as their store, as deploy/k8s runs
+them: each starts with the same gaia.yaml.
+
 Each replica in turn gets SIGTERM, exits, and starts again on the same ports; the next
 one is restarted only once nginx sends the restarted one traffic again. nginx (Debian's
 nginx-light, which has no active health checks) needs only what the README's
@@ -13,6 +16,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+import uuid
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import httpx
 
 from bench.balancer import write_balancer
 from bench.common import parse_wrk, wrk_command
+from tests.brokers.redis import RedisServer
 from tests.integration.harness import Gaia, GaiaFactory, free_port, wait_for, write_function
 from tests.legacy.proxy.nginx import nginx_argv
 
@@ -51,14 +56,20 @@ def more_than(gaia: Gaia, count: int) -> bool:
 
 
 def test_a_rolling_restart_behind_nginx_under_wrk_fails_no_request(
-    tmp_path: Path, gaia_factory: GaiaFactory
+    tmp_path: Path, gaia_factory: GaiaFactory, redis_server: RedisServer
 ) -> None:
     write_function(tmp_path / "fn", "def handler(event, context):\n    return 'hi'\n")
     config = tmp_path / "gaia.yaml"
     config.write_text(
         "functions:\n  hello:\n    code: ./fn\n    triggers:\n      - http: {path: /hello}\n"
     )
-    replicas = [gaia_factory(f"r{n}").start("-f", str(config), wait=False) for n in range(3)]
+    store = f"{redis_server.url}?prefix=rolling-{uuid.uuid4().hex[:8]}"
+    replicas = [
+        gaia_factory(f"r{n}", extra_env={"GAIA_STORE": store, "GAIA_REPLICA": f"r{n}"}).start(
+            "-f", str(config), wait=False
+        )
+        for n in range(3)
+    ]
     for gaia in replicas:
         gaia.wait_ready()
     nginx, url = start_nginx(tmp_path / "nginx", replicas)
@@ -95,3 +106,6 @@ def test_a_rolling_restart_behind_nginx_under_wrk_fails_no_request(
     )
     assert result.requests > 1000
     assert (result.non_2xx, result.socket_errors) == (0, 0)
+    for gaia in replicas:
+        with gaia.admin() as admin:
+            assert admin.get("/v1/status").json()["store"]["kind"] == "redis"
