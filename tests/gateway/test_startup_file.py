@@ -52,6 +52,14 @@ async def _with_revision_2_pinned(control: ControlPlane, path: Path) -> None:
     await control.set_alias("hello", "prod", PINNED)
 
 
+async def _started_then_pinned(control: ControlPlane, tmp_path: Path) -> Path:
+    """A first start with the file, then an admin's pin of revision 2; the file's path."""
+    path = _write(tmp_path)
+    assert await apply_at_start(control, path) is not None
+    await _with_revision_2_pinned(control, path)
+    return path
+
+
 async def test_the_digest_covers_the_files_bytes_and_its_functions_code(tmp_path: Path) -> None:
     path = _write(tmp_path)
     first = file_digest(path, load_file(path))
@@ -85,9 +93,7 @@ async def test_a_start_with_the_file_applied_before_keeps_the_changes_made_since
 async def test_a_changed_file_or_changed_code_applies_and_is_remembered(
     control: ControlPlane, store: MemoryStore, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path)
-    await apply_at_start(control, path)
-    await _with_revision_2_pinned(control, path)
+    path = await _started_then_pinned(control, tmp_path)
 
     # The same file, new code beside it: a new release, applied, and the file's traffic
     # replaces the pin.
@@ -109,9 +115,7 @@ async def test_a_changed_file_or_changed_code_applies_and_is_remembered(
 async def test_reapply_applies_the_same_file_again(
     control: ControlPlane, store: MemoryStore, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path)
-    await apply_at_start(control, path)
-    await _with_revision_2_pinned(control, path)
+    path = await _started_then_pinned(control, tmp_path)
     applied = await apply_at_start(control, path, reapply=True)
     assert applied is not None
     assert _prod(control).traffic[0].revision == 1
