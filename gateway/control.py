@@ -556,34 +556,61 @@ class ControlPlane:
         records. A file without one leaves the ledger as it is.
         """
         async with self._writing():
-            plans: list[FunctionPlan] = []
-            changes: list[Changes] = []
-            for name, config in file.functions.items():
-                plan, change = self._plan_function(
-                    name, config, code_dir=config.code, replace_aliases=True, replace_triggers=True
-                )
-                plans.append(plan)
-                changes.append(change)
-            ledger = migration.apply_changes(
-                self._state, file, observations=self._observations, by=by, at=time.time()
+            return await self._apply_file(file, dry_run=dry_run, by=by)
+
+    async def apply_at_start(
+        self, file: GaiaFile, *, digest: str, reapply: bool = False
+    ) -> list[FunctionPlan] | None:
+        """Apply the file a gateway starts with (`gaia up -f`), whose sha256 with its code
+        is `digest`, and remember that digest in the store; unless `reapply`, do nothing
+        and answer None when the store's last start-up file had the same digest, so that
+        a restart keeps what was changed since through the API. Decided on the store's
+        newest version: a replica that lost the race to apply the same file sees it
+        applied when it plans again."""
+        async with self._writing():
+            if self._state.startup_file == digest and not reapply:
+                return None
+            return (await self._apply_file(file, startup_file=digest)).functions
+
+    async def _apply_file(
+        self,
+        file: GaiaFile,
+        *,
+        dry_run: bool = False,
+        by: str = "gaia apply",
+        startup_file: str | None = None,
+    ) -> ApplyResult:
+        """`apply_file` under the writing lock; `startup_file`: the digest to remember."""
+        plans: list[FunctionPlan] = []
+        changes: list[Changes] = []
+        for name, config in file.functions.items():
+            plan, change = self._plan_function(
+                name, config, code_dir=config.code, replace_aliases=True, replace_triggers=True
             )
-            changes.append(ledger)
-            merged = _merge_changes(changes)
-            view = LedgerPlanView.of(ledger) if file.legacy is not None else None
-            if not dry_run:
-                await self._commit(
-                    _Plan(
-                        changes=merged,
-                        functions=tuple(plans),
-                        code_dirs={name: c.code for name, c in file.functions.items()},
-                        by="apply",
-                        file=file,
-                    )
+            plans.append(plan)
+            changes.append(change)
+        ledger = migration.apply_changes(
+            self._state, file, observations=self._observations, by=by, at=time.time()
+        )
+        changes.append(ledger)
+        merged = _merge_changes(changes)
+        if startup_file is not None and startup_file != self._state.startup_file:
+            merged = replace(merged, startup_file=startup_file)
+        view = LedgerPlanView.of(ledger) if file.legacy is not None else None
+        if not dry_run:
+            await self._commit(
+                _Plan(
+                    changes=merged,
+                    functions=tuple(plans),
+                    code_dirs={name: c.code for name, c in file.functions.items()},
+                    by="apply",
+                    file=file,
                 )
-            else:
-                # Validates routes and aliases without committing.
-                self._candidate(merged, file=file)
-            return ApplyResult(functions=plans, ledger=view)
+            )
+        else:
+            # Validates routes and aliases without committing.
+            self._candidate(merged, file=file)
+        return ApplyResult(functions=plans, ledger=view)
 
     async def add_route(
         self, path: str, *, function: str, methods: tuple[str, ...] | None, by: str

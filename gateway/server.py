@@ -31,11 +31,10 @@ from gateway.admin.auth import ensure_token
 from gateway.admin.routes import AdminRoutes
 from gateway.cluster import Follower
 from gateway.collector import freeze_startup_objects, tune_for_serving
-from gateway.config import ConfigError, error_in_file, load_file
+from gateway.config import ConfigError
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
-from gateway.errors import ConcurrentChange, GaiaError
 from gateway.http.limits import HttpCounters, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
@@ -45,6 +44,7 @@ from gateway.logs import FunctionLogs, stamped
 from gateway.metrics import Metrics
 from gateway.otel import TracingUnavailable, exporter_from_env
 from gateway.settings import Settings
+from gateway.startup_file import apply_at_start
 from gateway.store import StoreUnavailable, open_store
 from gateway.subscriptions import Subscriptions
 from gateway.tracing import Tracer
@@ -179,9 +179,6 @@ async def gateway_services(
         tracer.shutdown()  # sends the spans still batched
 
 
-_APPLY_ATTEMPTS = 5
-
-
 async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     path = settings.config_file
     if path is None and not control.state.functions:
@@ -191,22 +188,9 @@ async def _apply_initial(settings: Settings, control: ControlPlane) -> None:
     if path is None:
         return
     try:
-        file = load_file(path, check_code=True)
-        for attempt in range(_APPLY_ATTEMPTS):
-            try:
-                plans = await control.apply(file)
-                break
-            except ConcurrentChange:
-                # Replicas started with one file race to store it; the loser plans again
-                # on the winner's version, where the same file changes nothing.
-                if attempt == _APPLY_ATTEMPTS - 1:
-                    raise
+        await apply_at_start(control, path, reapply=settings.reapply)
     except ConfigError as exc:
         raise StartupError(str(exc)) from exc
-    except GaiaError as exc:
-        raise StartupError(str(error_in_file(path, exc.field, exc.message))) from exc
-    for plan in plans:
-        log.info("applied %s@%d (%s)", plan.function, plan.revision, plan.digest[:12])
 
 
 def _listen(host: str, port: int, what: str) -> socket.socket:

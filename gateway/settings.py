@@ -32,6 +32,8 @@ class Settings:
     config_file: Path | None = None
     # `gaia dev`: publish a revision on every save of a function's code.
     watch: bool = False
+    # Apply `config_file` even when the store last applied it at start-up.
+    reapply: bool = False
     # Unreferenced revisions kept per function; older ones are deleted with their bundles.
     keep_revisions: int = 10
     # A trigger stopped by a config change gets this long to finish its in-flight events.

@@ -93,6 +93,13 @@ def _server_options(command: F) -> F:
                 help="unreferenced revisions kept per function "
                 "[default: 10, or GAIA_KEEP_REVISIONS]",
             ),
+            click.option(
+                "--reapply",
+                is_flag=True,
+                default=False,
+                help="apply the -f file even if the store applied it at a start before"
+                " (which keeps changes made through the API since)",
+            ),
         ]
     ):
         command = option(command)
@@ -121,6 +128,8 @@ def _run_gateway(config_file: Path | None, *, watch: bool, **flags: Any) -> None
 
     if config_file is not None and not config_file.is_file():
         raise CliError(f"{config_file}: no such file")
+    if flags.get("reapply") and config_file is None:
+        raise CliError("--reapply applies the file given with -f: pass -f FILE")
     try:
         settings = settings_from_env(
             config_file=config_file.absolute() if config_file else None, watch=watch, **flags

@@ -117,6 +117,9 @@ class StoredState:
     # Ordered by path.
     ledger: tuple[LedgerEntry, ...] = ()
     ledger_history: tuple[LedgerChange, ...] = ()
+    # The sha256 of the file last applied at start-up (`gaia up -f`), with its code;
+    # None: none ever was. A gateway starting with that file again leaves the state be.
+    startup_file: str | None = None
     # One more per write; 0 for a store never written.
     version: int = 0
 
@@ -158,6 +161,7 @@ class StoredState:
             legacy=changes.legacy or self.legacy,
             ledger=tuple(ledger[path] for path in sorted(ledger)),
             ledger_history=self.ledger_history + changes.ledger_history,
+            startup_file=changes.startup_file or self.startup_file,
             version=self.version + 1 if changes else self.version,
         )
 
@@ -175,6 +179,7 @@ class StoredState:
             legacy=self.legacy,
             ledger=self.ledger,
             ledger_history=self.ledger_history,
+            startup_file=self.startup_file,
         )
 
 
@@ -199,6 +204,9 @@ class Changes:
     ledger: tuple[LedgerEntry, ...] = ()
     ledger_removed: tuple[str, ...] = ()
     ledger_history: tuple[LedgerChange, ...] = ()
+    # The digest of the file a gateway applies at start-up, replacing the stored one;
+    # None: unchanged.
+    startup_file: str | None = None
     # Stores that hold bundles (shared ones, so any gateway can warm any revision): the
     # packed bundle of each new revision's digest. Not a change by itself.
     bundles: Mapping[str, bytes] = field(default_factory=dict)
@@ -217,6 +225,7 @@ class Changes:
             or self.ledger
             or self.ledger_removed
             or self.ledger_history
+            or self.startup_file
         )
 
     def summary(self) -> str:
@@ -233,6 +242,8 @@ class Changes:
             parts.append("legacy settings")
         paths = sorted({e.path for e in self.ledger} | set(self.ledger_removed))
         parts += [f"ledger route {path}" for path in paths]
+        if self.startup_file is not None:
+            parts.append(f"start-up file sha256 {self.startup_file[:12]}")
         return ", ".join(parts) or "nothing"
 
 

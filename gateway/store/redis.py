@@ -11,6 +11,7 @@ database; default `gaia`). Keys, under the prefix P:
     P:history            list of alias changes (JSON)
     P:legacy             JSON of the `legacy:` settings
     P:ledger             hash path -> JSON      P:ledger:history   list (JSON)
+    P:startup-file       the sha256 of the file last applied at start-up (`gaia up -f`)
     P:bundle:DIGEST      a revision's packed bundle, so any gateway can warm it
     P:notes              who made the newest versions (JSON), newest first
     P:lists              a token that changes whenever a history list is rewritten
@@ -116,6 +117,7 @@ class _Keys:
         self.legacy = f"{prefix}:legacy"
         self.ledger = f"{prefix}:ledger"
         self.ledger_history = f"{prefix}:ledger:history"
+        self.startup_file = f"{prefix}:startup-file"
         self.notes = f"{prefix}:notes"
         self.lists = f"{prefix}:lists"
         self.channel = f"{prefix}:changes"
@@ -260,6 +262,7 @@ class RedisStore(Store):
                 pipe.get(k.triggers)
                 pipe.get(k.legacy)
                 pipe.hgetall(k.ledger)
+                pipe.get(k.startup_file)
                 pipe.get(k.lists)
                 pipe.llen(k.history)
                 pipe.lrange(k.history, len(history.items), -1)
@@ -275,6 +278,7 @@ class RedisStore(Store):
                     triggers,
                     legacy,
                     ledger,
+                    startup_file,
                     token,
                     history_length,
                     history_tail,
@@ -315,6 +319,7 @@ class RedisStore(Store):
                 codec.ledger_entry_of(json.loads(ledger[path])) for path in sorted(ledger)
             ),
             ledger_history=self._ledger_history.items,
+            startup_file=startup_file.decode() if startup_file else None,
         )
 
     # -- writing -----------------------------------------------------------------------
@@ -457,6 +462,11 @@ class RedisStore(Store):
                 commands.add("DEL", k.legacy)
             else:
                 commands.add("SET", k.legacy, codec.dumps(codec.model_data(after.legacy)))
+        if after.startup_file != base.startup_file:
+            if after.startup_file is None:
+                commands.add("DEL", k.startup_file)
+            else:
+                commands.add("SET", k.startup_file, after.startup_file)
         had = {r.digest for r in base.revisions}
         has = {r.digest for r in after.revisions}
         for digest in sorted(has - had):

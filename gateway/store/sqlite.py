@@ -78,6 +78,10 @@ CREATE TABLE IF NOT EXISTS ledger_history (
     gate TEXT,
     forced INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS startup_file (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    digest TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS triggers (
     id TEXT PRIMARY KEY,
     function TEXT NOT NULL REFERENCES functions(name),
@@ -185,6 +189,9 @@ class SQLiteStore(Store):
                     )
                 )
             ),
+            startup_file=next(
+                (digest for (digest,) in db.execute("SELECT digest FROM startup_file")), None
+            ),
         )
 
     def _version(self) -> int:
@@ -290,6 +297,12 @@ class SQLiteStore(Store):
                     for h in changes.ledger_history
                 ],
             )
+            if changes.startup_file is not None:
+                db.execute(
+                    "INSERT INTO startup_file (id, digest) VALUES (1, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET digest=excluded.digest",
+                    (changes.startup_file,),
+                )
             for function, replacement in changes.triggers.items():
                 db.execute("DELETE FROM triggers WHERE function = ?", (function,))
                 db.executemany(

@@ -16,8 +16,7 @@ from gateway.cluster import Follower
 from gateway.config import GaiaFile
 from gateway.control import ControlPlane
 from gateway.errors import ConcurrentChange, StoreDown
-from gateway.server import _apply_initial
-from gateway.settings import Settings
+from gateway.startup_file import apply_at_start
 from gateway.store import Changes, MemoryStore, StoredState, StoreUnavailable
 from routing.traffic import AliasSpec, TrafficTarget
 from runtime_adapters.base import Invocation, RevisionKey, RevisionSpec
@@ -274,17 +273,17 @@ async def test_replicas_started_with_one_file_store_it_once(
     pair: Pair, tmp_path: Path, gaia_file: Parse
 ) -> None:
     gaia_file(FILE, code={"hello": "def handler(event, context):\n    return 1\n"})
-    (tmp_path / "gaia.yaml").write_text(FILE)
-
-    def settings(name: str) -> Settings:
-        return Settings(home=tmp_path / name, config_file=tmp_path / "gaia.yaml")
+    path = tmp_path / "gaia.yaml"
+    path.write_text(FILE)
 
     # B plans first but warms slowly; A stores the file meanwhile.
     pair.b_runtime.gate = asyncio.Event()
-    b_start = asyncio.create_task(_apply_initial(settings("b"), pair.b))
+    b_start = asyncio.create_task(apply_at_start(pair.b, path))
     await pair.b_runtime.at_gate.wait()
-    await _apply_initial(settings("a"), pair.a)
+    assert await apply_at_start(pair.a, path) is not None
     pair.b_runtime.gate.set()
-    await b_start  # refused once, then planned again on A's version: nothing to change
+    # Refused once, then planned again on A's version, where the file is the one applied.
+    assert await b_start is None
     assert pair.b.state == pair.a.state
     assert pair.a.state.version == 1
+    assert pair.a.state.startup_file is not None

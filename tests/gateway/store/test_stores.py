@@ -435,6 +435,18 @@ async def test_sqlite_keeps_the_ledger_across_reopening(tmp_path: Path) -> None:
 # -- versions, and gateways writing at once ---------------------------------------------
 
 
+async def test_the_start_up_files_digest_loads_back_and_is_replaced(backends: Backends) -> None:
+    store = backends.open()
+    assert (await store.load()).startup_file is None
+    await put(store, replace(FIRST, startup_file="a" * 64))
+    await put(store, _prod("hello"))  # other changes leave it as it is
+    assert (await backends.open().load()).startup_file == "a" * 64
+    # Alone it is a change too, of one version.
+    state = await put(store, Changes(startup_file="b" * 64))
+    assert (state.startup_file, state.version) == ("b" * 64, 3)
+    assert await backends.open().load() == state
+
+
 async def test_each_write_moves_the_version_by_one(store: Store) -> None:
     assert (await store.load()).version == 0 == await store.version()
     await put(store, FIRST)
@@ -536,7 +548,7 @@ async def test_bundles_travel_with_their_revisions_and_leave_with_them(shared: B
 
 async def test_a_store_that_lost_its_data_takes_a_gateways_state_back(shared: Backends) -> None:
     source = shared.open()
-    await put(source, replace(FIRST, bundles={"d1": b"code of one"}))
+    await put(source, replace(FIRST, bundles={"d1": b"code of one"}, startup_file="c" * 64))
     state = await put(source, _prod("hello"))
     empty = shared.fresh()
     assert await empty.restore(state, bundles={"d1": b"code of one"})
