@@ -11,7 +11,8 @@ Each round has two runs per target: one counts the proxy's system calls by name 
 `perf stat -e 'syscalls:sys_enter_*'` (kernel tracepoints: every call of every thread,
 with a cost of its own, so that run's CPU time is not used), one measures the proxy's
 CPU time per request (its threads' scheduler run time, /proc/PID/task/*/schedstat, in
-ns; the perf-free run). Medians over the rounds; the load average before and after.
+ns; the perf-free run), and of it the user and kernel shares (/proc/PID/stat ticks).
+Medians over the rounds; the load average before and after.
 
 Needs `perf` with the syscalls tracepoints (Debian: linux-perf; run as root or with
 kernel.perf_event_paranoid <= -1) and wrk.
@@ -46,6 +47,7 @@ from bench.hot_path import warm_up
 from bench.legacy_proxy import PATH, checked_runs, runs_parser, start_old_api, where
 
 WARMUP_S = 2
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 # Let perf attach to every thread before the load starts.
 PERF_ATTACH_S = 0.5
 # Syscalls shown on their own row; the rest are summed as "other".
@@ -118,11 +120,24 @@ def count_syscalls(pid: int, url: str, duration_s: int) -> tuple[Counter[str], i
     return counts, result.requests
 
 
-def cpu_per_request(pid: int, url: str, duration_s: int) -> tuple[float, float]:
-    """The proxy's CPU µs per request during one wrk run, and the requests/s."""
-    before = run_ns(pid)
+def user_system_ticks(pid: int) -> tuple[int, int]:
+    """`pid`'s user and system CPU ticks so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]), int(fields[12])
+
+
+def cpu_per_request(pid: int, url: str, duration_s: int) -> tuple[float, float, float, float]:
+    """The proxy's CPU µs per request during one wrk run, of them in user space and in the
+    kernel (from ticks: coarser), and the requests/s."""
+    before, ticks_before = run_ns(pid), user_system_ticks(pid)
     result = run_wrk(url, connections=32, duration_s=duration_s)
-    return (run_ns(pid) - before) / 1e3 / max(result.requests, 1), result.rps
+    requests = max(result.requests, 1)
+    used = (run_ns(pid) - before) / 1e3 / requests
+    user, system = (
+        (after - earlier) * TICK_US / requests
+        for after, earlier in zip(user_system_ticks(pid), ticks_before, strict=True)
+    )
+    return used, user, system, result.rps
 
 
 def start_targets(
@@ -155,24 +170,28 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
     warm_up({name: url for name, (url, _) in targets.items()}, WARMUP_S)
     calls: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     cpu: dict[str, list[float]] = {name: [] for name in targets}
+    user: dict[str, list[float]] = {name: [] for name in targets}
+    system: dict[str, list[float]] = {name: [] for name in targets}
     rps: dict[str, list[float]] = {name: [] for name in targets}
     for round_no in range(1, args.repeat + 1):
         for name, (url, pid) in targets.items():
             counts, requests = count_syscalls(pid, url, args.duration)
             per = {call: n / max(requests, 1) for call, n in counts.items()}
             calls[name].append(per)
-            used, rate = cpu_per_request(pid, url, args.duration)
+            used, in_user, in_kernel, rate = cpu_per_request(pid, url, args.duration)
             cpu[name].append(used)
+            user[name].append(in_user)
+            system[name].append(in_kernel)
             rps[name].append(rate)
             progress(f"  run {round_no}/{args.repeat} {name:<8} {rate:,.0f} req/s, {used:.1f} CPU"
                      f" µs/request; {sum(per.values()):.2f} syscalls/request")  # fmt: skip
-    return report(args, calls, cpu, rps, load_before)
+    return report(args, calls, {"": cpu, "user": user, "kernel": system}, rps, load_before)
 
 
 def report(
     args: argparse.Namespace,
     calls: dict[str, list[dict[str, float]]],
-    cpu: dict[str, list[float]],
+    cpu: dict[str, dict[str, list[float]]],
     rps: dict[str, list[float]],
     load_before: float,
 ) -> str:
@@ -199,7 +218,9 @@ def report(
             *(f"{statistics.median(sum(r.values()) for r in calls[n]):.2f}" for n in names),
         )
     )
-    rows.append(("CPU µs/request", *(f"{statistics.median(cpu[n]):.1f}" for n in names)))
+    for part, figures in cpu.items():
+        label = f"CPU µs/request{', ' + part if part else ''}"
+        rows.append((label, *(f"{statistics.median(figures[n]):.1f}" for n in names)))
     rows.append(("requests/s", *(f"{statistics.median(rps[n]):,.0f}" for n in names)))
     table = markdown_table(
         ("per request, 32 connections", *names), ("---", *("---:" for _ in names)), rows
