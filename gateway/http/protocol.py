@@ -223,8 +223,21 @@ class GuardedHttpTools(HttpToolsProtocol):
     # --- bytes and parser callbacks --------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        # uvicorn's, inlined: two Python calls fewer on every read. Its keep-alive reset is
+        # `_idle_since = None` here (see `_unset_keepalive_if_required`).
         self._chunk_bytes = len(data)
-        super().data_received(data)
+        self._idle_since = None
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
         if self._exchange is not None:
             self._exchange.client_fed()
         if self._head_started is not None and not self.transport.is_closing():
@@ -346,7 +359,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._idle_since = None
-        self.flow.resume_reading()
+        if self.flow.read_paused:  # a call fewer per answer when not (nearly always)
+            self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
