@@ -223,21 +223,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     # --- bytes and parser callbacks --------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        # uvicorn's, inlined: two Python calls fewer on every read. Its keep-alive reset is
-        # `_idle_since = None` here (see `_unset_keepalive_if_required`).
         self._chunk_bytes = len(data)
-        self._idle_since = None
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
-            self.send_400_response(msg)
-        except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+        super().data_received(data)
         if self._exchange is not None:
             self._exchange.client_fed()
         if self._head_started is not None and not self.transport.is_closing():
