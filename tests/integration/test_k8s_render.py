@@ -10,11 +10,13 @@ busybox, its own gaia, the rendered HAProxy configuration): only the ports and p
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -311,7 +313,9 @@ def test_the_python_functions_pod_serves_the_revision(
     gaia_bin = Path(sys.executable).parent / "gaia"
     argv[argv.index("gaia")] = str(gaia_bin)
     processes = [
-        subprocess.Popen(argv, env={**os.environ, **env}, cwd=pod),
+        # A session of its own: the capture's size check outlives the function here, where
+        # no container's end takes it along; the group is killed with it.
+        subprocess.Popen(argv, env={**os.environ, **env}, cwd=pod, start_new_session=True),
         subprocess.Popen([haproxy(), "-db", "-f", str(pod / "haproxy.cfg")], cwd=pod),
     ]
     try:
@@ -355,6 +359,8 @@ def test_the_python_functions_pod_serves_the_revision(
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(processes[0].pid, signal.SIGKILL)
 
 
 BAD = [

@@ -5,7 +5,9 @@ PID (so it gets the pod's SIGTERM itself)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import shutil
 import signal
 import subprocess
@@ -38,8 +40,17 @@ def _start(
         [busybox, "sh", "-c", text, sys.executable, "-c", PROGRAM, str(lines), str(pause_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Its own group: the size check outlives the function here, where no container's
+        # end takes it along (see _stop).
+        start_new_session=True,
     )
     return process, log
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
 
 
 def test_output_goes_to_the_file_and_the_function_keeps_the_pid(tmp_path: Path) -> None:
@@ -53,7 +64,7 @@ def test_output_goes_to_the_file_and_the_function_keeps_the_pid(tmp_path: Path) 
         assert process.wait(10) == -signal.SIGTERM  # the function itself got it
         assert process.stdout is not None and process.stdout.read() == b""
     finally:
-        process.kill()
+        _stop(process)
 
 
 def test_the_file_is_emptied_past_its_size_and_writing_goes_on(tmp_path: Path) -> None:
@@ -72,4 +83,4 @@ def test_the_file_is_emptied_past_its_size_and_writing_goes_on(tmp_path: Path) -
         assert max(sizes) < 1000 + 2 * 20 * 100, sizes
         assert log.read_text().endswith("x" * 99 + "\n")
     finally:
-        process.kill()
+        _stop(process)
