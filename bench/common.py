@@ -179,6 +179,9 @@ def family_cpu_ticks(root: int) -> int:
     return sum(stat.cpu_ticks for stat in map(read_stat, family) if stat is not None)
 
 
+# With --pin: the servers measured on one CPU, what loads them (wrk, clients) on the other.
+SERVER_CPU, LOAD_CPU = 0, 1
+
 # --- processes ------------------------------------------------------------------------
 
 

@@ -51,13 +51,14 @@ from typing import Protocol
 
 from bench import pyspy
 from bench.common import (
+    LOAD_CPU,
+    SERVER_CPU,
     BenchError,
     Gateway,
     Proc,
     Processes,
     WrkResult,
     command_line,
-    descendants,
     family_cpu_ticks,
     machine,
     markdown_table,
@@ -270,8 +271,8 @@ def describe(case: Case, run: Run) -> str:
 
 def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
     load_before = os.getloadavg()[0]
-    if args.pin:  # what this script starts inherits it: wrk, the browser
-        os.sched_setaffinity(0, OTHER_CPUS)
+    if args.pin:
+        os.sched_setaffinity(0, {SERVER_CPU})  # inherited by the gateways and their workers
     progress(f"load average (1 min) before: {load_before:.2f}; starting both gateways")
     on = start_gateway(procs, workdir / "on", log=workdir / "on.log", ready_path=HELLO_PATH)
     off = start_gateway(
@@ -282,8 +283,7 @@ def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
         module="bench.no_metrics",
     )
     if args.pin:
-        for gateway in (on, off):
-            pin_family(gateway.proc.pid, GATEWAY_CPUS)
+        os.sched_setaffinity(0, {LOAD_CPU})  # inherited by the browser, py-spy and wrk
     progress("  starting the browser")
     browser = Browser.open(procs, workdir, on)
     cases = [
@@ -469,20 +469,6 @@ def options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the gateways on CPU 0, wrk and the browser on CPU 1",
     )
-
-
-GATEWAY_CPUS = {0}
-OTHER_CPUS = {1}
-
-
-def pin_family(root: int, cpus: set[int]) -> None:
-    """Every thread of `root` and its descendants on `cpus`; processes and threads they
-    start later inherit it."""
-    for pid in (root, *(stat.pid for stat in descendants(root))):
-        with contextlib.suppress(FileNotFoundError):
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with contextlib.suppress(ProcessLookupError):
-                    os.sched_setaffinity(int(task), cpus)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

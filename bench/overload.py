@@ -36,7 +36,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.common import (
+    LOAD_CPU,
     POLL_S,
+    SERVER_CPU,
     Processes,
     WrkResult,
     command_line,
@@ -63,7 +65,6 @@ from gateway.http.limits import HttpLimits
 
 LOW, HIGH = 32, 500
 # --pin: the servers on one CPU, the load generator on the other.
-SERVER_CPU, LOAD_CPU = 0, 1
 GOODPUT_RATIO_TARGET = 0.9
 HEADER_TIMEOUT_S = HttpLimits.header_timeout_s
 CLOSE_GRACE_S = 1.0
