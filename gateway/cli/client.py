@@ -9,13 +9,10 @@ from typing import Any
 
 import httpx
 
+from gateway.cli.errors import CliError
 from gateway.home import TOKEN_FILE, home_from_env, how_found
 from gateway.settings import DEFAULT_ADMIN_URL
 from gateway.wire import NDJSON
-
-
-class CliError(Exception):
-    """Printed as `gaia: <message>` with exit code 1."""
 
 
 def admin_token(environ: Mapping[str, str] | None = None) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient
+from gateway.cli.errors import CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table, traffic_text
 from gateway.cli.triggers import source_text, target_text
 from routing.errors import InvalidSpec

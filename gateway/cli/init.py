@@ -12,7 +12,7 @@ from string import Template
 
 import click
 
-from gateway.cli.client import CliError
+from gateway.cli.errors import CliError
 from gateway.cli.render import OUTPUT, emit_json
 from routing.errors import InvalidSpec
 from routing.names import check_function_name

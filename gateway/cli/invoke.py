@@ -16,7 +16,8 @@ from typing import IO, Any
 import click
 import httpx
 
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient
+from gateway.cli.errors import CliError
 from gateway.cli.render import OUTPUT, emit_json
 from gateway.errors import ADMIN_ERROR_CODES
 from routing.errors import InvalidSpec

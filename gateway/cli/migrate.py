@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from gateway.cli.client import AdminClient, CliError
+from gateway.cli.client import AdminClient
+from gateway.cli.errors import CliError
 from gateway.cli.render import OUTPUT, age, emit_json, table
 from legacy.config import STATES
 

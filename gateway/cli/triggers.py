@@ -1,9 +1,8 @@
-"""`gaia triggers`: every trigger and the live state of event sources; `gaia KIND
-history` for kinds that keep runs. What each kind shows comes from the registry."""
+"""`gaia triggers`: every trigger and the live state of event sources. What each kind
+shows comes from the registry."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -145,63 +144,3 @@ def _dash(value: object) -> object:
 
 def _blank(value: object) -> object:
     return "" if value is None else value
-
-
-def kind_group(kind: TriggerKind) -> click.Group:
-    """`gaia KIND ...`: `history` for a kind whose triggers keep their runs, and the
-    commands the kind brings itself."""
-
-    @click.group(name=kind.name, help=f"{kind.name.capitalize()} triggers.")
-    def group() -> None:
-        pass
-
-    for command in kind.cli_commands():
-        group.add_command(command)
-    if not kind.history:
-        return group
-
-    @group.command()
-    @click.argument("trigger_id", metavar="TRIGGER")
-    @click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True)
-    @OUTPUT
-    def history(trigger_id: str, limit: int, output: str) -> None:
-        """A trigger's runs, newest first: scheduled time, start delay, duration,
-        replica, revision, outcome."""
-        runs: list[dict[str, Any]] = AdminClient().call(
-            "GET", f"/v1/triggers/{trigger_id}/history", params={"limit": str(limit)}
-        )
-        if output == "json":
-            emit_json(runs)
-            return
-        rows = [
-            [
-                _clock(run["scheduled"]),
-                _ms(run["started"], run["scheduled"]),
-                _ms(run["ended"], run["started"]),
-                run["replica"],
-                run["revision"] or "-",
-                run["outcome"],
-                run["attempts"] or "-",
-                (run["error"] or "")[:80],
-            ]
-            for run in runs
-        ]
-        table(
-            ["scheduled", "delay", "took", "replica", "revision", "outcome", "attempts", "error"],
-            rows,
-        )
-
-    return group
-
-
-KIND_GROUPS = [kind_group(kind) for kind in trigger_kinds.kinds() if kind.history or kind.commands]
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
-
-
-def _ms(later: float | None, earlier: float | None) -> str:
-    if later is None or earlier is None:
-        return "-"
-    return f"{(later - earlier) * 1000:.1f} ms"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway.cli.client import CliError
+from gateway.cli.errors import CliError
 from gateway.cli.init import template_names, write_project
 from gateway.config import load_file
 
