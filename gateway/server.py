@@ -35,7 +35,7 @@ from gateway.config import ConfigError
 from gateway.control import ControlPlane
 from gateway.dataplane import DataPlane
 from gateway.dev import DevLoop
-from gateway.http.limits import HttpCounters, ensure_fd_limit
+from gateway.http.limits import HttpCounters, HttpLimits, ensure_fd_limit
 from gateway.http.protocol import GuardedHttpTools
 from gateway.invoker import Invoker
 from gateway.lifecycle import Lifecycle, StartingAdmin
@@ -216,6 +216,7 @@ def _server(
     drain_s: float,
     proxy_headers: bool,
     http: type[asyncio.Protocol] | Literal["httptools"] = "httptools",
+    keep_alive_s: float = HttpLimits.keep_alive_s,
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -227,6 +228,8 @@ def _server(
         loop="none",
         server_header=False,
         timeout_graceful_shutdown=max(1, math.ceil(drain_s)),
+        # Typed int, but uvicorn only schedules a timer with it: a fraction works.
+        timeout_keep_alive=keep_alive_s,  # type: ignore[arg-type]
     )
     return uvicorn.Server(config)
 
@@ -324,7 +327,13 @@ async def _serve_data_plane(
     services.metrics.add_http_counters(http_counters)
     guarded = GuardedHttpTools.configured(settings.http_limits, http_counters, data_app)
     drain_s = settings.drain_s
-    data_server = _server(data_app, drain_s=drain_s, proxy_headers=False, http=guarded)
+    data_server = _server(
+        data_app,
+        drain_s=drain_s,
+        proxy_headers=False,
+        http=guarded,
+        keep_alive_s=settings.http_limits.keep_alive_s,
+    )
     http_counters.connections = data_server.server_state.connections
     data_task = _listener("data_plane", data_server, data_sock)
     tasks = [data_task]

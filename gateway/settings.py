@@ -47,6 +47,7 @@ class Settings:
     header_timeout_s: float = HttpLimits.header_timeout_s
     max_header_bytes: int = HttpLimits.max_header_bytes
     max_connections: int = HttpLimits.max_connections
+    keep_alive_s: float = HttpLimits.keep_alive_s
 
     def __post_init__(self) -> None:
         self.http_limits  # noqa: B018 -- HttpLimits checks the values: a bad one stops `up` here
@@ -68,6 +69,7 @@ class Settings:
             header_timeout_s=self.header_timeout_s,
             max_header_bytes=self.max_header_bytes,
             max_connections=self.max_connections,
+            keep_alive_s=self.keep_alive_s,
         )
 
     @property
@@ -110,5 +112,6 @@ _PARSED_ENV: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("GAIA_HEADER_TIMEOUT", "header_timeout_s", parse_duration),
     ("GAIA_MAX_HEADER_SIZE", "max_header_bytes", parse_size),
     ("GAIA_MAX_CONNECTIONS", "max_connections", _whole_number),
+    ("GAIA_KEEP_ALIVE_TIMEOUT", "keep_alive_s", parse_duration),
     ("GAIA_SHUTDOWN_TIMEOUT", "shutdown_timeout_s", parse_duration),
 )

@@ -41,6 +41,13 @@ def _server_options(command: F) -> F:
                 "request line and headers at most this big (431 over it)"
                 " [default: 32Ki, or GAIA_MAX_HEADER_SIZE]",
             ),
+            _parsed_option(
+                "--keep-alive-timeout",
+                "keep_alive_s",
+                parse_duration,
+                "an idle kept-alive connection is closed after this; keep a proxy's idle"
+                " upstream timeout below it [default: 5s, or GAIA_KEEP_ALIVE_TIMEOUT]",
+            ),
             click.option(
                 "--max-connections",
                 type=click.IntRange(min=1),

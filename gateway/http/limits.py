@@ -44,6 +44,9 @@ class HttpLimits:
     header_timeout_s: float = 10.0
     max_header_bytes: int = 32 * 1024
     max_connections: int = 4096
+    # An idle kept-alive connection is closed after this; a proxy in front must close
+    # its idle upstream connections sooner (deploy/README.md).
+    keep_alive_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.header_timeout_s > 0:
@@ -54,6 +57,8 @@ class HttpLimits:
             )
         if self.max_connections < 1:
             raise ValueError(f"max connections: expected at least 1, got {self.max_connections}")
+        if not self.keep_alive_s > 0:
+            raise ValueError(f"keep-alive timeout: expected more than 0s, got {self.keep_alive_s}")
 
 
 class HttpCounters:

@@ -64,6 +64,7 @@ def test_refusals_are_well_formed_json_responses_that_close(
         ({"header_timeout_s": 0}, "header timeout: expected more than 0s, got 0"),
         ({"max_header_bytes": 1023}, "max header size: expected at least 1Ki (1024), got 1023"),
         ({"max_connections": 0}, "max connections: expected at least 1, got 0"),
+        ({"keep_alive_s": 0}, "keep-alive timeout: expected more than 0s, got 0"),
     ],
 )
 def test_limits_out_of_range_are_refused(fields: dict[str, float], message: str) -> None:
@@ -74,16 +75,17 @@ def test_limits_out_of_range_are_refused(fields: dict[str, float], message: str)
 def test_settings_take_flags_over_environment_over_defaults(tmp_path: Path) -> None:
     default = settings_from_env({"GAIA_HOME": str(tmp_path)})
     assert default.http_limits == HttpLimits(
-        header_timeout_s=10.0, max_header_bytes=32 * 1024, max_connections=4096
+        header_timeout_s=10.0, max_header_bytes=32 * 1024, max_connections=4096, keep_alive_s=5.0
     )
     env = {
         "GAIA_HOME": str(tmp_path),
         "GAIA_HEADER_TIMEOUT": "1500ms",
         "GAIA_MAX_HEADER_SIZE": "16Ki",
         "GAIA_MAX_CONNECTIONS": "100",
+        "GAIA_KEEP_ALIVE_TIMEOUT": "75s",
     }
     assert settings_from_env(env).http_limits == HttpLimits(
-        header_timeout_s=1.5, max_header_bytes=16384, max_connections=100
+        header_timeout_s=1.5, max_header_bytes=16384, max_connections=100, keep_alive_s=75.0
     )
     assert settings_from_env(env, max_connections=5).max_connections == 5
 
@@ -95,6 +97,7 @@ def test_settings_take_flags_over_environment_over_defaults(tmp_path: Path) -> N
         ("GAIA_MAX_HEADER_SIZE", "big", "GAIA_MAX_HEADER_SIZE='big': expected a size like"),
         ("GAIA_MAX_CONNECTIONS", "many", "GAIA_MAX_CONNECTIONS='many': expected a whole number"),
         ("GAIA_MAX_CONNECTIONS", "0", "max connections: expected at least 1, got 0"),
+        ("GAIA_KEEP_ALIVE_TIMEOUT", "long", "GAIA_KEEP_ALIVE_TIMEOUT='long': expected a duration"),
     ],
 )
 def test_bad_environment_values_are_named(
