@@ -139,6 +139,7 @@ class AdminRoutes:
                 "uptime_s": round(time.time() - self._started_at, 3),
                 "data_plane_url": self._data_plane_url,
                 "store": self._store_status().to_dict(),
+                "startup_file_sha256": state.startup_file,
                 "functions": [function_view(f.name, state, snapshot) for f in state.functions],
                 "pools": pools,
             }

@@ -271,6 +271,11 @@ class StatusView(_View):
     uptime_s: float
     data_plane_url: str
     store: StoreView
+    startup_file_sha256: str | None = Field(
+        description="the digest of the file last applied at start-up (`gaia up -f`, with"
+        " its functions' code): a replica starting with a file of this digest keeps the"
+        " stored state; null when none was"
+    )
     functions: list[FunctionView]
     pools: list[PoolView]
 

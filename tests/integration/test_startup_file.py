@@ -94,6 +94,13 @@ legacy:
 """
 
 
+def _startup_digests(*replicas: Gaia) -> set[str]:
+    """The start-up file digest each replica's /v1/status shows, as the log's 12 digits."""
+    shown = {admin_json(gaia, "/v1/status")["startup_file_sha256"] for gaia in replicas}
+    assert all(len(digest) == 64 for digest in shown), shown
+    return {digest[:12] for digest in shown}
+
+
 def _route_state(gaia: Gaia) -> str:
     (route,) = admin_json(gaia, "/v1/migrate")["routes"]
     return str(route["state"])
@@ -128,6 +135,7 @@ def test_an_api_change_survives_a_replica_restart_with_the_same_file(
         assert [m.removeprefix(UNCHANGED)[:12] for m in _messages(gaia, UNCHANGED)] == [digest]
     assert _revision(a) == _revision(b) == 2
     assert _version(a) == _version(b) == version
+    assert _startup_digests(a, b) == {digest}
     assert _prod_history(a) == ["apply", "alias set"]
 
 
@@ -143,10 +151,12 @@ def test_a_changed_file_or_changed_code_applies_at_restart(
     # A new release of the file: it says prod is revision 1, tagged; the pin goes, on
     # every replica.
     config.write_text(FILE.replace("percent: 100}", "percent: 100, tag: stable}"))
+    (first,) = _startup_digests(a, b)
     _restart(a, "-f", str(config))
-    assert len(_messages(a, APPLIED)) == 1
+    (applied,) = _messages(a, APPLIED)
     assert _revision(a) == 1
     wait_for(lambda: _revision(b) == 1, timeout=PROPAGATION_S, what="the new file on b")
+    assert _startup_digests(a, b) == {applied.removeprefix(APPLIED)[:12]} != {first}
     with b.data() as http:
         assert http.get("/greet", headers={"x-gaia-tag": "stable"}).json() == {"revision": 1}
 
@@ -278,7 +288,10 @@ def test_on_sqlite_an_api_change_survives_a_restart_with_the_same_file(
 ) -> None:
     config = _project(tmp_path)
     gaia = gaia_factory()
-    gaia.start("-f", str(config))
+    gaia.start()  # an empty GAIA_HOME: the examples are its start-up file
+    (examples,) = _startup_digests(gaia)
+    _restart(gaia, "-f", str(config))
+    assert _startup_digests(gaia) != {examples}
     assert admin_json(gaia, "/v1/status")["store"]["kind"] == "sqlite"
     _pin_revision_2(gaia, tmp_path)
     _restart(gaia, "-f", str(config))
