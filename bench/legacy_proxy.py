@@ -18,7 +18,8 @@ plus the machine's load average before and after, since the machine may be share
 gaia's) whose ledger has `GET /hello` with a function
 (`hello`, answering the same text); wrk runs alternate between the route in state
 legacy and in state shadow (moved through the admin API before each run, waiting for
-the copies of the last shadow run to be done), at 32 connections and at 1. It prints
+the copies of the last shadow run to be done; each state first in every other round),
+at 32 connections and at 1. It prints
 requests/s and p50 in each state and their ratio (target: the client path at most 5%
 slower), the CPU time per request of the gateway's process, of its workers (the
 function's) and of the old API, which share the cores, the workers' thread switches a
@@ -328,18 +329,30 @@ class Copies:
     def describe(self) -> str:
         return f"copies {self.compared} compared, {self.skipped} skipped, {self.dropped} dropped"
 
+    def since(self, earlier: Copies) -> Copies:
+        return Copies(
+            compared=self.compared - earlier.compared,
+            dropped=self.dropped - earlier.dropped,
+            skipped=self.skipped - earlier.skipped,
+        )
+
+
+def copies_now(gateway: Gateway) -> Copies:
+    """The shadow window's copies so far (a route kept in state shadow keeps its window)."""
+    seen = evidence(gateway)
+    return Copies(
+        compared=int(str(seen["samples"])),
+        dropped=int(str(seen["shadow_dropped"])),
+        skipped=int(str(seen["shadow_skipped"])),
+    )
+
 
 def settled_copies(gateway: Gateway) -> Copies:
     """The shadow window's copies once the queue is done (the counts hold still)."""
     last: list[Copies] = []
 
     def still() -> Copies | None:
-        seen = evidence(gateway)
-        now = Copies(
-            compared=int(str(seen["samples"])),
-            dropped=int(str(seen["shadow_dropped"])),
-            skipped=int(str(seen["shadow_skipped"])),
-        )
+        now = copies_now(gateway)
         held = bool(last) and last[-1] == now
         last.append(now)
         time.sleep(0.5)
@@ -365,8 +378,11 @@ def run_states(
     copies: list[Copies] = []
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     for round_no in range(1, repeat + 1):
-        for state in STATES:
+        # Each state goes first in every other round: a run right after a state change
+        # and the other's run must not always fall to the same state.
+        for state in STATES if round_no % 2 else STATES[::-1]:
             set_state(gateway, state)
+            counted = copies_now(gateway)
             before = target.cpu_ticks()
             usage = Usage.now(gateway, old_api)
             started = time.monotonic()
@@ -375,7 +391,7 @@ def run_states(
             parts[state][SWITCHES].append(switches / (time.monotonic() - started))
             # The copies are the shadow state's cost too: counted before the next run. The
             # legacy state waits the same way, so that both are charged the same polling.
-            settled = settled_copies(gateway)
+            settled = settled_copies(gateway).since(counted)
             used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
             after = Usage.now(gateway, old_api)
             for part in PARTS:
