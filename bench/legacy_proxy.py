@@ -18,10 +18,13 @@ plus the machine's load average before and after, since the machine may be share
 gaia's) whose ledger has `GET /hello` with a function
 (`hello`, answering the same text); wrk runs alternate between the route in state
 legacy and in state shadow (moved through the admin API before each run, waiting for
-the copies of the last shadow run to be done), at 32 connections and at 1. It prints
+the copies of the last shadow run to be done; each state first in every other round),
+at 32 connections and at 1. It prints
 requests/s and p50 in each state and their ratio (target: the client path at most 5%
-slower), the gateway's and its workers' CPU time per request, and how many copies the
-shadow runs made (compared), skipped (over `shadow.rate`) and dropped (queue full).
+slower), the CPU time per request of the gateway's process, of its workers (the
+function's) and of the old API, which share the cores, the workers' thread switches a
+second (each one a wake-up that takes a core), and how many copies the shadow runs made
+(compared), skipped (over `shadow.rate`) and dropped (queue full).
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ from bench.common import (
     Processes,
     WrkResult,
     command_line,
+    descendants,
     family_cpu_ticks,
     free_port,
     machine,
     markdown_table,
     progress,
+    read_stat,
     run_script,
     run_wrk,
     start_gateway,
@@ -234,6 +239,9 @@ class Phase:
     # two runs are minutes closer than the medians' runs may be.
     rounds: list[tuple[WrkResult, WrkResult]]
     cpu_rounds: list[tuple[float, float]]
+    # Per state, the medians of each process's CPU µs/request (PARTS) and of the workers'
+    # thread switches a second.
+    parts: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -244,8 +252,49 @@ class ShadowResults:
     load_after: float
 
 
-def start_shadowed(procs: Processes, workdir: Path, rate: float) -> tuple[Gateway, Target]:
-    port, _ = start_old_api(procs, workdir)
+# What the shadow runs' CPU time is split into: the processes that share the cores.
+PARTS = ("gateway process", "its workers", "old API")
+SWITCHES = "worker thread switches/s"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU ticks of the gateway's process, of its workers and of the old API, and the
+    workers' thread switches (voluntary and not), at one moment."""
+
+    ticks: dict[str, int]
+    switches: int
+
+    @staticmethod
+    def now(gateway: Gateway, old_api: Target) -> Usage:
+        own = read_stat(gateway.proc.pid)
+        gateway_ticks = own.cpu_ticks if own is not None else 0
+        workers = [stat.pid for stat in descendants(gateway.proc.pid)]
+        return Usage(
+            ticks={
+                "gateway process": gateway_ticks,
+                "its workers": family_cpu_ticks(gateway.proc.pid) - gateway_ticks,
+                "old API": old_api.cpu_ticks(),
+            },
+            switches=sum(map(thread_switches, workers)),
+        )
+
+
+def thread_switches(pid: int) -> int:
+    """Context switches of every thread of `pid` so far (0 once it is gone)."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split(":")[1])
+    except (OSError, ValueError):
+        return total
+    return total
+
+
+def start_shadowed(procs: Processes, workdir: Path, rate: float) -> tuple[Gateway, Target, Target]:
+    port, old_api = start_old_api(procs, workdir)
     (workdir / "fn").mkdir()
     (workdir / "fn" / "main.py").write_text(FUNCTION)
     gaia_yaml = workdir / "gaia.yaml"
@@ -257,7 +306,7 @@ def start_shadowed(procs: Processes, workdir: Path, rate: float) -> tuple[Gatewa
     gateway = start_gateway(
         procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
     )
-    return gateway, Target(gateway.url(PATH), (gateway.proc.pid,))
+    return gateway, Target(gateway.url(PATH), (gateway.proc.pid,)), old_api
 
 
 def evidence(gateway: Gateway) -> dict[str, object]:
@@ -280,18 +329,30 @@ class Copies:
     def describe(self) -> str:
         return f"copies {self.compared} compared, {self.skipped} skipped, {self.dropped} dropped"
 
+    def since(self, earlier: Copies) -> Copies:
+        return Copies(
+            compared=self.compared - earlier.compared,
+            dropped=self.dropped - earlier.dropped,
+            skipped=self.skipped - earlier.skipped,
+        )
+
+
+def copies_now(gateway: Gateway) -> Copies:
+    """The shadow window's copies so far (a route kept in state shadow keeps its window)."""
+    seen = evidence(gateway)
+    return Copies(
+        compared=int(str(seen["samples"])),
+        dropped=int(str(seen["shadow_dropped"])),
+        skipped=int(str(seen["shadow_skipped"])),
+    )
+
 
 def settled_copies(gateway: Gateway) -> Copies:
     """The shadow window's copies once the queue is done (the counts hold still)."""
     last: list[Copies] = []
 
     def still() -> Copies | None:
-        seen = evidence(gateway)
-        now = Copies(
-            compared=int(str(seen["samples"])),
-            dropped=int(str(seen["shadow_dropped"])),
-            skipped=int(str(seen["shadow_skipped"])),
-        )
+        now = copies_now(gateway)
         held = bool(last) and last[-1] == now
         last.append(now)
         time.sleep(0.5)
@@ -301,21 +362,41 @@ def settled_copies(gateway: Gateway) -> Copies:
 
 
 def run_states(
-    gateway: Gateway, target: Target, *, connections: int, duration_s: int, repeat: int
+    gateway: Gateway,
+    target: Target,
+    old_api: Target,
+    *,
+    connections: int,
+    duration_s: int,
+    repeat: int,
 ) -> Phase:
     runs: dict[str, list[WrkResult]] = {state: [] for state in STATES}
     cpu: dict[str, list[float]] = {state: [] for state in STATES}
+    parts: dict[str, dict[str, list[float]]] = {
+        state: {part: [] for part in (*PARTS, SWITCHES)} for state in STATES
+    }
     copies: list[Copies] = []
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     for round_no in range(1, repeat + 1):
-        for state in STATES:
+        # Each state goes first in every other round: a run right after a state change
+        # and the other's run must not always fall to the same state.
+        for state in STATES if round_no % 2 else STATES[::-1]:
             set_state(gateway, state)
+            counted = copies_now(gateway)
             before = target.cpu_ticks()
+            usage = Usage.now(gateway, old_api)
+            started = time.monotonic()
             result = run_wrk(target.url, connections=connections, duration_s=duration_s)
+            switches = Usage.now(gateway, old_api).switches - usage.switches
+            parts[state][SWITCHES].append(switches / (time.monotonic() - started))
             # The copies are the shadow state's cost too: counted before the next run. The
             # legacy state waits the same way, so that both are charged the same polling.
-            settled = settled_copies(gateway)
+            settled = settled_copies(gateway).since(counted)
             used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
+            after = Usage.now(gateway, old_api)
+            for part in PARTS:
+                spent = after.ticks[part] - usage.ticks[part]
+                parts[state][part].append(spent * tick_us / max(result.requests, 1))
             extra = ""
             if state == "shadow":
                 copies.append(settled)
@@ -331,21 +412,26 @@ def run_states(
         copies=copies,
         rounds=list(zip(runs["legacy"], runs["shadow"], strict=True)),
         cpu_rounds=list(zip(cpu["legacy"], cpu["shadow"], strict=True)),
+        parts={
+            state: {part: statistics.median(v) for part, v in measured.items()}
+            for state, measured in parts.items()
+        },
     )
 
 
 def run_shadow(args: argparse.Namespace, procs: Processes, workdir: Path) -> ShadowResults:
     load_before = os.getloadavg()[0]
     progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    gateway, target = start_shadowed(procs, workdir, args.rate)
+    gateway, target, old_api = start_shadowed(procs, workdir, args.rate)
     for state in STATES:  # the function's pool warms in the shadow run
         set_state(gateway, state)
         warm_up({state: target.url}, WARMUP_S)
     settled_copies(gateway)
     progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32 = run_states(gateway, target, connections=32, duration_s=args.duration, repeat=args.repeat)
+    runs = {"duration_s": args.duration, "repeat": args.repeat}
+    c32 = run_states(gateway, target, old_api, connections=32, **runs)
     progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1 = run_states(gateway, target, connections=1, duration_s=args.duration, repeat=args.repeat)
+    c1 = run_states(gateway, target, old_api, connections=1, **runs)
     return ShadowResults(
         c32=c32,
         c1=c1,
@@ -390,6 +476,25 @@ def report_shadow(results: ShadowResults, args: argparse.Namespace) -> str:
             f"{cpu_us['legacy']:.0f}",
             f"{cpu_us['shadow']:.0f}",
             f"{cpu_us['shadow'] / cpu_us['legacy']:.2f}",
+            "-",
+            "-",
+        ),
+        *(
+            (
+                f"CPU µs/request, 32 connections: {part}",
+                f"{results.c32.parts['legacy'][part]:.1f}",
+                f"{results.c32.parts['shadow'][part]:.1f}",
+                "-",
+                "-",
+                "-",
+            )
+            for part in PARTS
+        ),
+        (
+            f"{SWITCHES}, 32 connections",
+            f"{results.c32.parts['legacy'][SWITCHES]:,.0f}",
+            f"{results.c32.parts['shadow'][SWITCHES]:,.0f}",
+            "-",
             "-",
             "-",
         ),

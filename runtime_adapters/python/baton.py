@@ -21,9 +21,13 @@ from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 SPILL_AFTER_S = 0.001
-# After this many watcher ticks without a running handler (~0.1 s) the watcher sleeps
-# until a handler starts, so an idle worker makes no wake-ups at all.
-PARK_AFTER_TICKS = 100
+# Once no handler has started for this long the watcher sleeps until one does, so an idle
+# worker makes no wake-ups at all, and one invoked a few times a second (shadow copies, a
+# trickle of requests) about 6 per invocation, not one a millisecond: each tick wakes a
+# thread that takes a core from the gateway on a small machine. (Parking after 100 idle
+# ticks instead kept a worker fed the legacy `shadow` state's 10 copies a second awake
+# for good: ~550 wake-ups a second under load.) A steady stream keeps it awake.
+PARK_AFTER_S = 0.005
 
 M = TypeVar("M")
 
@@ -34,6 +38,7 @@ class Baton:
         self._handoff = threading.Lock()  # makes "spill" and "still the reader?" atomic
         self._generation = 0  # bumped by every spill
         self._busy_since = 0.0  # when the reader's running handler started; 0: none
+        self._last_start = 0.0  # when the latest handler started (the watcher parks on it)
         self._reader: int | None = None  # the reading thread's ident
         self._watcher_parked = False
         self._unpark = threading.Event()
@@ -47,7 +52,7 @@ class Baton:
             generation = self._generation
             while True:
                 message = read()
-                self._busy_since = monotonic()
+                self._busy_since = self._last_start = monotonic()
                 if self._watcher_parked:
                     self._unpark.set()
                 run(message)
@@ -66,22 +71,18 @@ class Baton:
 
     def watch(self) -> NoReturn:
         """The watcher thread: spill reading away from a handler that takes long."""
-        idle_ticks = 0
         while True:
-            if idle_ticks >= PARK_AFTER_TICKS:
+            if not self._busy_since and time.monotonic() - self._last_start >= PARK_AFTER_S:
                 self._watcher_parked = True
                 if not self._busy_since:  # re-checked after parking: no lost wake-up
                     self._unpark.wait()
                 self._unpark.clear()
                 self._watcher_parked = False
-                idle_ticks = 0
             time.sleep(SPILL_AFTER_S)
             with self._handoff:
                 started = self._busy_since
                 if not started:
-                    idle_ticks += 1
                     continue
-                idle_ticks = 0
                 if time.monotonic() - started >= SPILL_AFTER_S:
                     self._generation += 1
                     self._busy_since = 0.0  # spill once per handler
