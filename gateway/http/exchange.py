@@ -56,7 +56,6 @@ from gateway.http.splice import (
     Splicer,
 )
 from httpkit.client import ClientError, Connection
-from httpkit.headers import request_body_length
 
 log = logging.getLogger("gaia.http.splice")
 
@@ -140,7 +139,6 @@ class Exchange:
         head: RequestHead,
         splice: Splice,
         splicer: Splicer,
-        *,
         expect_continue: bool,
     ) -> None:
         self._side = side
@@ -154,12 +152,12 @@ class Exchange:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = head.keep_alive
-        # The request.
-        has_body, length = request_body_length(head.headers)
-        self._has_body = has_body and length != 0
-        self._chunked = self._has_body and length is None
+        # The request (its framing as the protocol parsed it).
+        length = head.content_length
+        self._chunked = chunked = head.chunked
+        self._has_body = has_body = chunked or bool(length)
         self._request_done = False
-        self._expect_continue = expect_continue and self._has_body
+        self._expect_continue = expect_continue and has_body
         self._upstream_head = self._request_head(length)
         self._up: list[bytes] = []  # for the upstream, written at the end of the client's read
         self._pending = 0  # bytes of `_up` held while the connection opens
@@ -183,8 +181,11 @@ class Exchange:
         self._failing = False  # the failure answer is being decided
         # What is kept for the completion callback.
         limit = splice.capture_limit
-        self._request_kept = Capture(limit) if limit else None
-        self._answer_kept = Capture(limit) if limit else None
+        if limit:
+            self._request_kept: Capture | None = Capture(limit)
+            self._answer_kept: Capture | None = Capture(limit)
+        else:
+            self._request_kept = self._answer_kept = None
 
     # --- the client's side (called by the protocol) ------------------------------------
 
@@ -342,19 +343,31 @@ class Exchange:
         self._conn = connection
         self._reused = reused
         connection.attach(self, head_only=self._head.method == "HEAD")
-        self._up.insert(0, self._upstream_head)
-        if self._expect_continue:
-            self._expect_continue = False
-            if not self.disconnected:
-                self._side.transport.write(_CONTINUE)
+        if self._has_body:
+            # Written at the end of the client's read, with whatever of the body came in it.
+            self._up.insert(0, self._upstream_head)
+            if self._expect_continue:
+                self._expect_continue = False
+                if not self.disconnected:
+                    self._side.transport.write(_CONTINUE)
+        elif not connection.closed:
+            connection.send(self._upstream_head)  # nothing follows it: out at once
         self._last_read = now = self._loop.time()
-        due = self._due(now)
         timer = connection.timer
+        if self._deadline is None:
+            # A timer kept on the connection is due no later than this request's read
+            # timeout: it was set a read timeout or less after an earlier time.
+            if timer is None:
+                # Kept on the connection: it goes on checking whichever request uses it next.
+                connection.timer = self._loop.call_at(
+                    now + self._client.read_timeout_s, _check_read, connection
+                )
+            return
+        due = self._due(now)
         if timer is not None and timer.when() > due:
             timer.cancel()  # set for a request with more time than this one has
             timer = None
         if timer is None:
-            # Kept on the connection: it goes on checking whichever request uses it next.
             connection.timer = self._loop.call_at(due, _check_read, connection)
 
     def _due(self, last_read: float) -> float:
@@ -368,6 +381,8 @@ class Exchange:
         if connection is None or connection.closed:
             return
         up = self._up
+        if not up:
+            return
         data = up[0] if len(up) == 1 else b"".join(up)
         up.clear()
         self._pending = 0
@@ -512,12 +527,13 @@ class Exchange:
         if self._answer_kept is not None and failure is None:
             answer = Captured(self._status, self._answer_headers, self._answer_kept.body())
         request_kept = self._request_kept
+        # Positional: see gateway/http/splice.py.
         outcome = SpliceOutcome(
-            status=status,
-            failure=failure,
-            duration_s=time.perf_counter() - self._started,
-            request_body=None if request_kept is None else request_kept.body(),
-            answer=answer,
+            status,
+            failure,
+            time.perf_counter() - self._started,
+            None if request_kept is None else request_kept.body(),
+            answer,
         )
         try:
             self._splice.finished(outcome)
