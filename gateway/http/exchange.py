@@ -342,7 +342,7 @@ class Exchange:
     def _use(self, connection: Connection, *, reused: bool) -> None:
         self._conn = connection
         self._reused = reused
-        connection.attach(self, head_only=self._head.method == "HEAD")
+        connection.attach(self, self._head.method == "HEAD")
         if self._has_body:
             # Written at the end of the client's read, with whatever of the body came in it.
             self._up.insert(0, self._upstream_head)
