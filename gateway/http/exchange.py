@@ -72,6 +72,20 @@ _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+class _Defaults:
+    """The server's default fields (date, server) as lines, for the list uvicorn last made:
+    it makes a new one each second, for the date, so that list itself is the key."""
+
+    __slots__ = ("fields", "lines")
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bytes, bytes]] | None = None
+        self.lines = b""
+
+
+_DEFAULTS = _Defaults()
+
+
 class ClientSide(Protocol):
     """What the exchange needs of the data plane's protocol (the client's connection)."""
 
@@ -436,9 +450,12 @@ class Exchange:
         line = STATUS_LINE.get(status)
         if line is None:
             line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
-        parts = [line]
-        for name, value in self._side.server_state.default_headers:
-            parts += (name, b": ", value, b"\r\n")
+        defaults = self._side.server_state.default_headers
+        kept = _DEFAULTS
+        if defaults is not kept.fields:
+            kept.fields = defaults
+            kept.lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+        parts = [line, kept.lines]
         length: bytes | None = None
         for name, value in headers:
             if name == b"content-length" and length is None:

@@ -373,10 +373,10 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self._idle_since = None
         if self.flow.read_paused:  # a call fewer per answer when not (nearly always)
             self.flow.resume_reading()
         if self.pipeline:
+            self._idle_since = None
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
             return

@@ -8,6 +8,7 @@ requests, and what the completion callback is told."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import random
 import socket
@@ -402,3 +403,26 @@ async def test_the_splicer_gets_each_heads_target_and_framing_as_httptools_parse
         assert head.path == unquote(url.path.decode())
         assert (head.content_length, head.chunked) == (length, chunked)
     assert server.bodies == [body for _, _, body, _, _ in requests]
+
+
+async def test_spliced_answers_carry_the_servers_date_as_it_changes() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    def date(got: Answered) -> bytes:
+        return dict(got.headers)[b"date"]
+
+    async with RawServer(lambda n: [answer]) as origin, gateway(origin) as (port, _, _):
+        first = date(await ask(port))
+        # uvicorn's own answers (the ASGI path) show when its Date has moved on.
+        async with asyncio.timeout(5):
+            while True:
+                later = date(await ask(port, target="/asgi"))
+                if later != first:
+                    break
+                await asyncio.sleep(0.05)
+        spliced = date(await ask(port))
+    # The same as uvicorn's then, or a second on when the clock ticked between the two.
+    assert spliced != first
+    assert email.utils.parsedate_to_datetime(spliced.decode()) >= (
+        email.utils.parsedate_to_datetime(later.decode())
+    )
