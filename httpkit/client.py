@@ -76,12 +76,18 @@ class Origin:
         return f"{host}:{self.port}".encode("idna")
 
     def __hash__(self) -> int:
-        # The pool looks an origin up twice per request; the generated hash builds a tuple.
+        # The generated hash builds a tuple each time.
         return self._hash
 
     @functools.cached_property
     def _hash(self) -> int:
         return hash((self.host, self.port, self.tls))
+
+    @functools.cached_property
+    def key(self) -> str:
+        """Equal for equal origins: what the pool looks an origin up by twice a request (a
+        string keeps its hash, where `__hash__` is a Python call each time)."""
+        return repr((self.host, self.port, self.tls))
 
 
 class AnswerSink(Protocol):
@@ -197,38 +203,40 @@ class Connection(asyncio.Protocol):
 
     # --- httptools callbacks --------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self.headers = []
-
     def on_header(self, name: bytes, value: bytes) -> None:
         # After the head only trailer fields come; like nginx, the proxy drops them.
         if not self.head_done:
             self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
+        parser = self._parser
+        status = parser.get_status_code()
+        if status < 200 and status != 101 and status >= 100:
             # 100 Continue, 103 Early Hints: the real answer follows on the same message
             # stream; llhttp ends this one without a body.
             self._informational = True
+            self.headers = []
             return
         self.status = status
-        self.keep_alive = self._parser.should_keep_alive()
+        self.keep_alive = parser.should_keep_alive()
         self.head_done = True
         sink = self._sink
-        if sink is not None:
-            sink.answer_head(status, self.headers)
+        if sink is None:
+            if self._head_only:
+                self.complete = True
+                self._reset_parser = True
+            self._wake()
+            return
+        sink.answer_head(status, self.headers)
         if self._head_only:
             self.complete = True
             self._reset_parser = True
-            if sink is not None:
-                self._ended()
-        if sink is None:
-            self._wake()
+            self._ended()
 
     def on_body(self, body: bytes) -> None:
-        if self._sink is not None:
-            self._sink.answer_body(body)
+        sink = self._sink
+        if sink is not None:
+            sink.answer_body(body)
             return
         self._chunks.append(body)
         self._buffered += len(body)
@@ -240,8 +248,7 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._informational:
             self._informational = False
-            return
-        if not self._head_only:
+        elif not self._head_only:
             self.complete = True
             self.keep_alive = self.keep_alive and self._parser.should_keep_alive()
             self._ended()
@@ -250,7 +257,7 @@ class Connection(asyncio.Protocol):
 
     # --- callbacks instead of awaits ------------------------------------------------
 
-    def attach(self, sink: AnswerSink, *, head_only: bool) -> None:
+    def attach(self, sink: AnswerSink, head_only: bool) -> None:
         """Hand the next answer to `sink` (`head_only` for a HEAD request's answer)."""
         self.start(head_only)
         self._sink = sink
@@ -475,7 +482,7 @@ class HttpClient:
         # Below uvicorn's default 5 s keep-alive, so the peer rarely closes first.
         self.idle_timeout_s = idle_timeout_s
         self.max_idle_per_origin = max_idle_per_origin
-        self._idle: dict[Origin, list[Connection]] = {}
+        self._idle: dict[str, list[Connection]] = {}  # by Origin.key
         self._sweeper: asyncio.TimerHandle | None = None
         self._tls: ssl.SSLContext | None = None
         self.connections_opened = 0
@@ -579,7 +586,7 @@ class HttpClient:
 
     def idle(self, origin: Origin) -> Connection | None:
         """A kept connection to `origin`, the most recently used; None when there is none."""
-        idle = self._idle.get(origin)
+        idle = self._idle.get(origin.key)
         while idle:
             connection = idle.pop()
             if not connection.closed:
@@ -588,7 +595,7 @@ class HttpClient:
 
     def keep(self, connection: Connection) -> None:
         """Back to the pool: `connection`'s answer was read whole and it may be kept alive."""
-        idle = self._idle.setdefault(connection.origin, [])
+        idle = self._idle.setdefault(connection.origin.key, [])
         if len(idle) >= self.max_idle_per_origin:
             connection.close()
             return
@@ -598,7 +605,7 @@ class HttpClient:
             self._sweeper = self._loop.call_later(self.idle_timeout_s, self._sweep)
 
     def _forget(self, connection: Connection) -> None:
-        idle = self._idle.get(connection.origin)
+        idle = self._idle.get(connection.origin.key)
         if idle and connection in idle:
             idle.remove(connection)
 

@@ -14,31 +14,38 @@ _HOP_BY_HOP = frozenset(
 )
 
 
-# The union with each `also_drop` a caller passes (module constants, so a few): made once
-# each, not per request, and a dict lookup is cheaper than an lru_cache call.
-_DROPPED: dict[frozenset[bytes], frozenset[bytes]] = {}
-_DROPPED_KEPT = 32
+# Per `also_drop` a caller passes (module constants, so a few): whether each name seen is
+# dropped. Looking a name up costs a third of deciding it (a `startswith` call each time);
+# the names a gateway sees are few, but a client may send any, so at most _NAMES_KEPT are
+# kept per set and the rest decided each time.
+_VERDICTS: dict[frozenset[bytes], dict[bytes, bool]] = {}
+_SETS_KEPT = 32
+_NAMES_KEPT = 1024
 
 
 def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
     """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
-    drop = _DROPPED.get(also_drop)
-    if drop is None:
-        if len(_DROPPED) >= _DROPPED_KEPT:
-            _DROPPED.clear()
-        drop = _DROPPED[also_drop] = _HOP_BY_HOP | also_drop
+    verdicts = _VERDICTS.get(also_drop)
+    if verdicts is None:
+        if len(_VERDICTS) >= _SETS_KEPT:
+            _VERDICTS.clear()
+        verdicts = _VERDICTS[also_drop] = {}
     kept: Headers = []
     named: set[bytes] | None = None
     # One pass for the common case; the headers Connection names need a second.
     for field in headers:
         name = field[0]
-        if name in drop or name.startswith(b"proxy-"):
-            if name == b"connection":
-                if named is None:
-                    named = set()
-                named.update(token.strip().lower() for token in field[1].split(b","))
-        else:
+        dropped = verdicts.get(name)
+        if dropped is None:
+            dropped = name in _HOP_BY_HOP or name in also_drop or name.startswith(b"proxy-")
+            if len(verdicts) < _NAMES_KEPT:
+                verdicts[name] = dropped
+        if not dropped:
             kept.append(field)
+        elif name == b"connection":
+            if named is None:
+                named = set()
+            named.update(token.strip().lower() for token in field[1].split(b","))
     if named:
         return [field for field in kept if field[0] not in named]
     return kept

@@ -56,7 +56,6 @@ from gateway.http.splice import (
     Splicer,
 )
 from httpkit.client import ClientError, Connection
-from httpkit.headers import request_body_length
 
 log = logging.getLogger("gaia.http.splice")
 
@@ -71,6 +70,20 @@ _EARLY_S = 0.001
 # Methods that carry no body, so a request without one needs no Content-Length: 0.
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Defaults:
+    """The server's default fields (date, server) as lines, for the list uvicorn last made:
+    it makes a new one each second, for the date, so that list itself is the key."""
+
+    __slots__ = ("fields", "lines")
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bytes, bytes]] | None = None
+        self.lines = b""
+
+
+_DEFAULTS = _Defaults()
 
 
 class ClientSide(Protocol):
@@ -140,7 +153,6 @@ class Exchange:
         head: RequestHead,
         splice: Splice,
         splicer: Splicer,
-        *,
         expect_continue: bool,
     ) -> None:
         self._side = side
@@ -154,12 +166,12 @@ class Exchange:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = head.keep_alive
-        # The request.
-        has_body, length = request_body_length(head.headers)
-        self._has_body = has_body and length != 0
-        self._chunked = self._has_body and length is None
+        # The request (its framing as the protocol parsed it).
+        length = head.content_length
+        self._chunked = chunked = head.chunked
+        self._has_body = has_body = chunked or bool(length)
         self._request_done = False
-        self._expect_continue = expect_continue and self._has_body
+        self._expect_continue = expect_continue and has_body
         self._upstream_head = self._request_head(length)
         self._up: list[bytes] = []  # for the upstream, written at the end of the client's read
         self._pending = 0  # bytes of `_up` held while the connection opens
@@ -183,8 +195,11 @@ class Exchange:
         self._failing = False  # the failure answer is being decided
         # What is kept for the completion callback.
         limit = splice.capture_limit
-        self._request_kept = Capture(limit) if limit else None
-        self._answer_kept = Capture(limit) if limit else None
+        if limit:
+            self._request_kept: Capture | None = Capture(limit)
+            self._answer_kept: Capture | None = Capture(limit)
+        else:
+            self._request_kept = self._answer_kept = None
 
     # --- the client's side (called by the protocol) ------------------------------------
 
@@ -341,20 +356,32 @@ class Exchange:
     def _use(self, connection: Connection, *, reused: bool) -> None:
         self._conn = connection
         self._reused = reused
-        connection.attach(self, head_only=self._head.method == "HEAD")
-        self._up.insert(0, self._upstream_head)
-        if self._expect_continue:
-            self._expect_continue = False
-            if not self.disconnected:
-                self._side.transport.write(_CONTINUE)
+        connection.attach(self, self._head.method == "HEAD")
+        if self._has_body:
+            # Written at the end of the client's read, with whatever of the body came in it.
+            self._up.insert(0, self._upstream_head)
+            if self._expect_continue:
+                self._expect_continue = False
+                if not self.disconnected:
+                    self._side.transport.write(_CONTINUE)
+        elif not connection.closed:
+            connection.send(self._upstream_head)  # nothing follows it: out at once
         self._last_read = now = self._loop.time()
-        due = self._due(now)
         timer = connection.timer
+        if self._deadline is None:
+            # A timer kept on the connection is due no later than this request's read
+            # timeout: it was set a read timeout or less after an earlier time.
+            if timer is None:
+                # Kept on the connection: it goes on checking whichever request uses it next.
+                connection.timer = self._loop.call_at(
+                    now + self._client.read_timeout_s, _check_read, connection
+                )
+            return
+        due = self._due(now)
         if timer is not None and timer.when() > due:
             timer.cancel()  # set for a request with more time than this one has
             timer = None
         if timer is None:
-            # Kept on the connection: it goes on checking whichever request uses it next.
             connection.timer = self._loop.call_at(due, _check_read, connection)
 
     def _due(self, last_read: float) -> float:
@@ -368,6 +395,8 @@ class Exchange:
         if connection is None or connection.closed:
             return
         up = self._up
+        if not up:
+            return
         data = up[0] if len(up) == 1 else b"".join(up)
         up.clear()
         self._pending = 0
@@ -421,9 +450,12 @@ class Exchange:
         line = STATUS_LINE.get(status)
         if line is None:
             line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
-        parts = [line]
-        for name, value in self._side.server_state.default_headers:
-            parts += (name, b": ", value, b"\r\n")
+        defaults = self._side.server_state.default_headers
+        kept = _DEFAULTS
+        if defaults is not kept.fields:
+            kept.fields = defaults
+            kept.lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+        parts = [line, kept.lines]
         length: bytes | None = None
         for name, value in headers:
             if name == b"content-length" and length is None:
@@ -512,12 +544,13 @@ class Exchange:
         if self._answer_kept is not None and failure is None:
             answer = Captured(self._status, self._answer_headers, self._answer_kept.body())
         request_kept = self._request_kept
+        # Positional: see gateway/http/splice.py.
         outcome = SpliceOutcome(
-            status=status,
-            failure=failure,
-            duration_s=time.perf_counter() - self._started,
-            request_body=None if request_kept is None else request_kept.body(),
-            answer=answer,
+            status,
+            failure,
+            time.perf_counter() - self._started,
+            None if request_kept is None else request_kept.body(),
+            answer,
         )
         try:
             self._splice.finished(outcome)

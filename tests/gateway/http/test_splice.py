@@ -8,14 +8,17 @@ requests, and what the completion callback is told."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import h11
+import httptools
 import pytest
 import uvicorn
 
@@ -346,3 +349,80 @@ async def test_a_failure_answer_to_head_has_no_body_and_the_connection_goes_on()
     assert (get.status, json.loads(get.body)["error"]) == (502, "connect_failed")
     length = dict(head.headers)[b"content-length"]
     assert int(length) == len(get.body)  # request ids rid-1 and rid-2: the same length
+
+
+def _generated_request(rng: random.Random) -> tuple[bytes, str, bytes, int | None, bool]:
+    """A request with a generated target and body framing: its bytes, the target, the
+    body, and the Content-Length and chunked the head says."""
+    chars = "abcXYZ019-._~!$&'()*+,;=:@%2F%41%7e/"
+    path = "/" + "".join(rng.choice(chars) for _ in range(rng.randrange(12)))
+    if rng.random() < 0.5:
+        path += "?" + "".join(rng.choice(chars + "?/") for _ in range(rng.randrange(10)))
+    if rng.random() < 0.15:
+        path = "http://example.test:81" + path
+    body = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+    framing = rng.choice(["none", "length", "chunked"])
+    fields = [b"Host: t", b"X-Seen: " + str(rng.random()).encode()]
+    if framing == "length":
+        fields.append(b"Content-Length: %d" % len(body))
+        encoded = body
+    elif framing == "chunked":
+        fields.append(b"Transfer-Encoding: chunked")
+        encoded = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+    else:
+        body = encoded = b""
+    rng.shuffle(fields)
+    method = b"GET" if framing == "none" else rng.choice([b"POST", b"PUT"])
+    raw = b"%b %b HTTP/1.1\r\n%b\r\n\r\n%b" % (method, path.encode(), b"\r\n".join(fields), encoded)
+    length = len(body) if framing == "length" else None
+    return raw, path, body, length, framing == "chunked"
+
+
+async def test_the_splicer_gets_each_heads_target_and_framing_as_httptools_parses_them() -> None:
+    rng = random.Random(13)
+    requests = [_generated_request(rng) for _ in range(40)]
+    answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    server = RawServer(lambda n: [answer])
+    async with server as origin, gateway(origin) as (port, splicer, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for raw, *_ in requests:
+            writer.write(raw)
+            async with asyncio.timeout(10):
+                assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 204 ")
+        writer.close()
+    assert len(splicer.spliced_heads) == len(requests)
+    for head, (raw, target, _, length, chunked) in zip(
+        splicer.spliced_heads, requests, strict=True
+    ):
+        url = httptools.parse_url(target.encode())
+        assert (head.method, head.raw_path, head.query_string) == (
+            raw.split(b" ")[0].decode(),
+            url.path,
+            url.query or b"",
+        ), target
+        assert head.path == unquote(url.path.decode())
+        assert (head.content_length, head.chunked) == (length, chunked)
+    assert server.bodies == [body for _, _, body, _, _ in requests]
+
+
+async def test_spliced_answers_carry_the_servers_date_as_it_changes() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    def date(got: Answered) -> bytes:
+        return dict(got.headers)[b"date"]
+
+    async with RawServer(lambda n: [answer]) as origin, gateway(origin) as (port, _, _):
+        first = date(await ask(port))
+        # uvicorn's own answers (the ASGI path) show when its Date has moved on.
+        async with asyncio.timeout(5):
+            while True:
+                later = date(await ask(port, target="/asgi"))
+                if later != first:
+                    break
+                await asyncio.sleep(0.05)
+        spliced = date(await ask(port))
+    # The same as uvicorn's then, or a second on when the clock ticked between the two.
+    assert spliced != first
+    assert email.utils.parsedate_to_datetime(spliced.decode()) >= (
+        email.utils.parsedate_to_datetime(later.decode())
+    )
