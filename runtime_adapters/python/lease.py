@@ -44,17 +44,12 @@ class WorkerHttp(HttpClient):
         path = self._paths.get(origin)
         if path is None:
             raise ClientError(f"worker {origin.port} is gone", reason="connect_failed")
-        loop = asyncio.get_running_loop()
+        # A unix socket's connect succeeds or fails at once (a full backlog is EAGAIN):
+        # no timeout to keep, unlike a TCP connect's.
         try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                _, connection = await loop.create_unix_connection(
-                    lambda: Connection(self, origin), path
-                )
-        except TimeoutError:
-            raise ClientError(
-                f"no connection to worker {origin.port} within {self.connect_timeout_s:g}s",
-                reason="connect_timeout",
-            ) from None
+            _, connection = await asyncio.get_running_loop().create_unix_connection(
+                lambda: Connection(self, origin), path
+            )
         except OSError as exc:
             raise ClientError(
                 f"cannot connect to worker {origin.port}: {exc.strerror or exc}",
