@@ -10,7 +10,9 @@ requests at a time, more than the benchmark sends, so the pool never queues: one
 process runs the app on either side, and the gateway in front is the difference. wrk
 runs alternate over the two, `--repeat` times after a warm-up, at 32 connections and
 then at 1; medians. It prints requests/s at 32 connections with gaia's ratio (target
-≥ 0.8x), p50 at 1 connection, the CPU time per request of each side's processes, and
+≥ 0.8x), p50 at 1 connection, the CPU time per request of each side's processes (gaia's
+also split into the gateway process and its workers: the gateway relays each request
+to the app's own server in the worker, and the busier of the two bounds the rate), and
 the load average before and after, since the machine may be shared.
 """
 

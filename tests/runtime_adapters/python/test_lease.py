@@ -114,3 +114,17 @@ async def test_a_connection_to_a_gone_worker_fails_naming_it(runtime: PythonRunt
     else:
         raise AssertionError("connected to a forgotten worker")
     lease.release(None)
+
+
+async def test_a_worker_without_network_still_serves_its_lent_slots(
+    runtime: PythonRuntime,
+) -> None:
+    """Its socket is the gateway's, bound on the host and inherited: no network
+    namespace is needed to reach it."""
+    spec = replace(app_spec("apps:asgi_echo", "asgi"), network=False)
+    await runtime.warm(spec)
+    lease = runtime.lease(spec.key)
+    assert isinstance(lease, WorkerLease)
+    seen = await _ask(lease, [(b"host", b"shop.test"), (b"x-gaia-context", b"req-9 ")], b"")
+    assert isinstance(seen, dict) and seen["request_id"] == "req-9"
+    lease.release(207)
