@@ -1,8 +1,10 @@
 """The worker process: one instance of a revision, or a stem cell waiting to become one.
 
-Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir>`. It says
-Hello, waits for one Load frame, imports the handler and says Ready (or LoadFailed),
-then serves Invoke frames until the gateway closes the socket.
+Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir> <http_fd>`.
+It says Hello, waits for one Load frame, imports the handler and says Ready (or
+LoadFailed), then serves Invoke frames until the gateway closes the socket. An ASGI app
+also gets the listening socket `http_fd` for the requests the gateway passes straight
+to it (http_serve.py); any other handler closes it.
 
 Execution model: `concurrency` threads for a sync handler. The thread that reads a frame
 runs the handler itself and writes the reply under the write lock: no work is handed

@@ -199,8 +199,9 @@ def _comparable(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers in order (names lower-case) and body. A body whose length the app
     did not give is framed by the reference server itself (chunked, or the end of the
-    connection), while gaia, which has the whole body, gives its content-length: that
-    header must then be the body's length, and is left out of the comparison."""
+    connection), and by gaia so too when it relays the answer (spliced), or by its
+    content-length when it has the whole body (invoked): that header must then be the
+    body's length, and is left out of the comparison."""
     headers = [(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in response.headers.raw]
     headers = [(n, v) for n, v in headers if n not in SERVER_ADDED]
     framed = any(n == "transfer-encoding" for n, _ in headers) or not any(

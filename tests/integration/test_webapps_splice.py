@@ -116,6 +116,20 @@ def test_the_app_gets_its_context_and_never_the_gateways_header(gaia: Gaia) -> N
     assert passed.json()["headers"].count("x-gaia-context") == 1
 
 
+def test_a_spliced_answer_streams(gaia: Gaia) -> None:
+    """The app's first piece reaches the client before the app has sent the rest, which
+    it sends only once the client has asked it to (another request)."""
+    with gaia.data() as http, gaia.data() as other:
+        before = spliced(gaia)
+        with http.stream("GET", "/star/held") as held:
+            pieces = held.iter_raw()
+            assert next(pieces) == b"first\n"
+            assert other.get("/star/release").status_code == 200
+            assert b"".join(pieces) == b"second\n"
+        assert held.headers["transfer-encoding"] == "chunked"
+        assert spliced(gaia) - before == 2
+
+
 def _ident(message: str) -> str:
     return re.sub(r"#\d+", "#N", message)
 

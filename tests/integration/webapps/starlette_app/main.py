@@ -72,6 +72,26 @@ async def crash(request):
     os._exit(3)
 
 
+RELEASED = asyncio.Event()
+
+
+async def held(request):
+    """A first piece, then the rest only once another request has said so."""
+
+    async def pieces():
+        yield b"first\n"
+        await asyncio.wait_for(RELEASED.wait(), 5)
+        RELEASED.clear()
+        yield b"second\n"
+
+    return StreamingResponse(pieces(), media_type="text/plain")
+
+
+async def release(request):
+    RELEASED.set()
+    return Response("released")
+
+
 async def raising(request):
     raise RuntimeError("the app failed")
 
@@ -94,6 +114,8 @@ app = Starlette(
         Route("/star/slow", slow),
         Route("/star/crash", crash),
         Route("/star/raise", raising),
+        Route("/star/held", held),
+        Route("/star/release", release),
         Route("/star/context", context),
         Route("/star/stream", stream),
         Route("/star/upload", upload, methods=["POST"]),
