@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from httpkit.client import ClientError
 from runtime_adapters.base import InvocationTimeout, PoolSpec
 from runtime_adapters.python import PythonRuntime
 from runtime_adapters.python.lease import WorkerHttp, WorkerLease
 
-from .conftest import eventually
+from .conftest import Sink, eventually, http
 from .test_webapps import app_spec
 
 
@@ -128,3 +131,22 @@ async def test_a_worker_without_network_still_serves_its_lent_slots(
     seen = await _ask(lease, [(b"host", b"shop.test"), (b"x-gaia-context", b"req-9 ")], b"")
     assert isinstance(seen, dict) and seen["request_id"] == "req-9"
     lease.release(207)
+
+
+async def test_where_no_socket_can_be_bound_every_request_is_invoked(
+    tmp_path: Path, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state dir whose slots' paths are too long for AF_UNIX (108 bytes): the worker
+    gets no socket, lends no slot, and its app answers invocations as before."""
+    state = tmp_path / ("s" * 120)
+    runtime = PythonRuntime(state, log_sink=sink, stop_grace_s=1.0)
+    try:
+        await runtime.start()
+        spec = app_spec("apps:asgi_echo", "asgi")
+        await runtime.warm(spec)
+        assert runtime.lease(spec.key) is None
+        result = await runtime.invoke(spec.key, http("/shop/x"))
+        assert result.status == 207
+    finally:
+        await runtime.aclose()
+    assert "no HTTP socket for a Python worker" in caplog.text
