@@ -127,6 +127,7 @@ class Worker:
         # unless one is loaded.
         self._listener = listener
         self._serves_http = False
+        self._http_server: object = None
         self._code_dir = code_dir
         self._reader = FrameReader(sock)
         self._baton = Baton()  # which thread reads next (sync handlers)
@@ -218,7 +219,10 @@ class Worker:
         invocations = Invocations(load.function, load.revision, load.timeout_s)
         # Above the gateway client's 4 s idle timeout: it closes idle connections first.
         serving = serve_http(app.app, app.state, sock, invocations=invocations, keep_alive_s=5.0)
-        asyncio.run_coroutine_threadsafe(serving, self._loop).result()
+        # Held for the worker's life: a server nothing refers to may be collected, its
+        # listening socket closed with it (seen: a worker started after another crashed
+        # refused the gateway's connects until this reference was kept).
+        self._http_server = asyncio.run_coroutine_threadsafe(serving, self._loop).result()
         self._serves_http = True
 
     def _start_lifespan(self) -> None:
