@@ -29,6 +29,12 @@ class HttpLease(Protocol):
         ...
 
     @property
+    def announces_request(self) -> bool:
+        """The instance is told the request's id and alias (a Python worker, for the
+        app's `context`) in an X-Gaia-Context header appended to the request."""
+        ...
+
+    @property
     def timeout_s(self) -> float:
         """The revision's timeout: the most the whole answer may take."""
         ...

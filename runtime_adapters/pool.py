@@ -96,6 +96,12 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         (runtime_adapters/lease.py); a pool whose instances do not serve HTTP lends none."""
         return None
 
+    def lent_back(self, instance: InstanceT, sent_at: float, *, answered: bool) -> None:
+        """A lease's request ended (`answered`: with the instance's whole answer)."""
+        self._release(instance)
+        if answered:
+            self._estimate.completed(sent_at, queued=bool(self._waiters))
+
     # --- warm-up and growth --------------------------------------------------------
 
     async def warm(self) -> None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class ContainerLease:
     __slots__ = ("_instance", "_pool", "_sent_at", "client", "origin", "timeout_s")
+    announces_request = False
 
     def __init__(self, pool: ContainerPool, instance: ContainerInstance, sent_at: float) -> None:
         self._pool = pool

@@ -68,12 +68,6 @@ class ContainerPool(SlotPool[ContainerInstance]):
             return None  # queued the usual way
         return ContainerLease(self, instance, self._estimate.now())
 
-    def lent_back(self, instance: ContainerInstance, sent_at: float, *, answered: bool) -> None:
-        """A lease's request ended (`answered`: with the instance's whole answer)."""
-        self._release(instance)
-        if answered:
-            self._estimate.completed(sent_at, queued=bool(self._waiters))
-
     async def invoke(self, invocation: Invocation) -> InvocationResult:
         timeout_s = self._timeout_s
         instance = None if self._waiters else self._pick()

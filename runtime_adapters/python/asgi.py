@@ -38,10 +38,10 @@ class AsgiApp:
     """Calls the app per invocation; `startup` and `shutdown` drive its lifespan."""
 
     def __init__(self, app: Callable[..., Any]) -> None:
-        self._app = app
+        self.app = app
         # Lifespan state (ASGI's state extension): each request gets a shallow copy.
-        self._state: dict[str, Any] = {}
-        self._lifespan = _Lifespan(app, self._state)
+        self.state: dict[str, Any] = {}
+        self._lifespan = _Lifespan(app, self.state)
 
     async def startup(self) -> None:
         await self._lifespan.startup()
@@ -65,11 +65,11 @@ class AsgiApp:
             "headers": event.headers,
             "client": None,
             "server": None,
-            "state": self._state.copy(),
+            "state": self.state.copy(),
             "gaia.context": context,
         }
         exchange = _Exchange(event.body)
-        await self._app(scope, exchange.receive, exchange.send)
+        await self.app(scope, exchange.receive, exchange.send)
         return exchange.response()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import signal
 import socket
@@ -27,6 +28,8 @@ from runtime_adapters.python.logs import LogSink, emit_output
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
 from runtime_adapters.python.settings import interface_of
+
+log = logging.getLogger("gaia.runtime.python")
 
 
 class InstanceOwner(Protocol):
@@ -66,6 +69,10 @@ class Instance:
         self.in_flight = 0
         self.last_used = loop.time()
         self.conn = WorkerConnection(self, loop, poller=poller)
+        # Where the worker's own HTTP server listens once an ASGI app is loaded there
+        # (http_serve.py); None while it serves invocations only.
+        self.http_path: str | None = None
+        self._listen_path = slot.with_name(f"{slot.name}.http")
         self._loop = loop
         self._sandbox = sandbox
         self._sink = sink
@@ -75,6 +82,7 @@ class Instance:
         self._buried: asyncio.Future[None] = loop.create_future()
         self._burying: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
+        self._lost_message = ""
 
     @property
     def name(self) -> str:
@@ -83,8 +91,15 @@ class Instance:
     async def spawn(self) -> None:
         """Start the worker process; it boots (imports the runtime) in the background."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener = _listen(self._listen_path)
+        fds = (child.fileno(),) if listener is None else (child.fileno(), listener.fileno())
         try:
-            argv = self._sandbox.command(slot=self.slot, fd=child.fileno(), network=self.network)
+            argv = self._sandbox.command(
+                slot=self.slot,
+                fd=child.fileno(),
+                http_fd=-1 if listener is None else listener.fileno(),
+                network=self.network,
+            )
             self._process, _ = await self._loop.subprocess_exec(
                 lambda: ProcessWatch(self),
                 *argv,
@@ -92,7 +107,7 @@ class Instance:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=self._sandbox.env,
-                pass_fds=(child.fileno(),),
+                pass_fds=fds,
                 start_new_session=True,  # a Ctrl-C meant for the gateway is not the worker's
             )
         except BaseException:
@@ -100,6 +115,8 @@ class Instance:
             raise
         finally:
             child.close()
+            if listener is not None:
+                listener.close()  # the worker's now; the gateway connects by its path
         try:
             await self._loop.create_unix_connection(lambda: self.conn, sock=parent)
         except BaseException:  # cancelled (runtime closing): leave no orphan behind
@@ -158,6 +175,8 @@ class Instance:
                 f"{spec.key}: cannot load handler {spec.handler!r}: {result.message}{said}",
                 key=result.key or None,
             )
+        if result.serves_http:
+            self.http_path = str(self._listen_path)
         self.owner = owner
         self.state = "ready"
         self.last_used = self._loop.time()
@@ -192,6 +211,11 @@ class Instance:
         self._lost()
         await asyncio.shield(self._buried)
 
+    async def lost_reason(self) -> InstanceLost:
+        """What its in-flight invocations failed with, once it is gone (waits for that)."""
+        await asyncio.shield(self._buried)
+        return InstanceLost(self._lost_message)
+
     # --- death ---------------------------------------------------------------------
 
     def _lost(self) -> None:
@@ -209,11 +233,12 @@ class Instance:
         # Its last words may still be in the pipes; they explain a failed load.
         await self._record.drained()
         reason = self._stop_reason or self._sandbox.describe_exit(returncode, self.memory)
-        name = self.name
-        self.conn.fail_all(lambda: InstanceLost(f"{name}: {reason}"))
+        self._lost_message = message = f"{self.name}: {reason}"
+        self.conn.fail_all(lambda: InstanceLost(message))
         if self._process is not None:
             self._process.close()
         shutil.rmtree(self.slot, ignore_errors=True)
+        self._listen_path.unlink(missing_ok=True)
         self._buried.set_result(None)
 
     async def _wait_exit(self) -> int:
@@ -265,6 +290,22 @@ class Instance:
         spec = self.spec
         function, revision = (spec.function, spec.revision) if spec else (None, None)
         emit_output(self._sink, self.ident, function, revision, stream, line)
+
+
+def _listen(path: Path) -> socket.socket | None:
+    """The listening socket of a worker's own HTTP server, bound at `path` on the host
+    (the slots dir is the runtime's own, so no one else may connect); None where the
+    path cannot be bound (too long for AF_UNIX): its requests are then all invoked."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        path.unlink(missing_ok=True)
+        listener.bind(str(path))
+        listener.listen(1024)
+    except OSError as exc:
+        listener.close()
+        log.warning("no HTTP socket for a Python worker at %s: %s", path, exc)
+        return None
+    return listener
 
 
 def format_bytes(size: int) -> str:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from httpkit.client import Origin
 from runtime_adapters.base import (
     FunctionFailed,
     InstanceLost,
@@ -18,6 +19,7 @@ from runtime_adapters.base import (
 from runtime_adapters.pool import SlotPool
 from runtime_adapters.python.connection import Outcome, WorkerConnection
 from runtime_adapters.python.instance import Instance
+from runtime_adapters.python.lease import WorkerHttp, WorkerLease
 from runtime_adapters.python.logs import LogSink, emit_captured
 from runtime_adapters.python.protocol import Failed, ManyReplies, Reply
 from runtime_adapters.python.spares import SparePool
@@ -40,12 +42,17 @@ class RevisionPool(SlotPool[Instance]):
         self._options = options
         self._sink = sink
         self._timeout_ms = int(spec.timeout_s * 1000)
+        # Connections to the workers' own HTTP servers (an ASGI app's), made on first use.
+        self.http = WorkerHttp(timeout_s=spec.timeout_s)
+        self._origins: dict[Instance, Origin] = {}
 
     async def _start_instance(self) -> Instance:
         instance: Instance | None = None
         try:
             instance = await self._spares.take(network=self.spec.network)
             await instance.load(self.spec, owner=self, timeout_s=self._options.load_timeout_s)
+            if instance.http_path is not None:
+                self._origins[instance] = self.http.origin_of(instance)
         except OSError as exc:
             raise WarmupError(f"{self.key}: cannot start a worker: {exc}") from exc
         except asyncio.CancelledError:
@@ -53,6 +60,30 @@ class RevisionPool(SlotPool[Instance]):
                 self._background(self._stopping, instance.stop("start cancelled", kill=True))
             raise
         return instance
+
+    # --- HTTP passed straight to an ASGI app's worker ---------------------------------
+
+    def lease(self) -> WorkerLease | None:
+        if not self._origins or self._waiters:
+            return None  # no worker serves HTTP, or the queue goes first: invoked
+        instance = self._pick()
+        if instance is None:
+            return None
+        origin = self._origins.get(instance)
+        if origin is None:
+            self._release(instance)
+            return None
+        return WorkerLease(self, instance, origin, self._estimate.now())
+
+    def _forget(self, instance: Instance) -> None:
+        super()._forget(instance)
+        origin = self._origins.pop(instance, None)
+        if origin is not None:
+            self.http.forget(origin)
+
+    async def close(self, grace_s: float) -> None:
+        await super().close(grace_s)
+        await self.http.aclose()
 
     # --- invocation (the hot path) ---------------------------------------------------
 

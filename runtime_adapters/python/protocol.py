@@ -86,6 +86,7 @@ class Hello(msgspec.Struct, tag=10, array_like=True):
 
 class Ready(msgspec.Struct, tag=11, array_like=True):
     is_async: bool
+    serves_http: bool = False  # an ASGI app's own server listens (http_serve.py)
 
 
 class LoadFailed(msgspec.Struct, tag=12, array_like=True):

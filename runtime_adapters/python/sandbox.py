@@ -2,8 +2,9 @@
 
 The sandbox is a fresh root made only of read-only binds of what Python needs: /usr,
 /etc, the interpreter's prefix and a tiny library dir holding just `runtime_adapters`,
-`msgspec` and `uvloop`. The function's code is its instance's slot dir, bound read-only at
-/code; /tmp is a private tmpfs; pid namespace of its own; no environment but ours.
+`msgspec`, `uvloop` and the uvicorn (with httptools and click) that an ASGI app's own
+server runs on. The function's code is its instance's slot dir, bound read-only at /code;
+/tmp is a private tmpfs; pid namespace of its own; no environment but ours.
 Nothing else of the host (GAIA_HOME, /root, /work, other functions' code) exists in it.
 """
 
@@ -16,7 +17,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
+import httptools
 import msgspec
+import uvicorn
 import uvloop
 
 import runtime_adapters
@@ -44,7 +48,8 @@ BASE_ENV: dict[str, str] = {
 # so no .pth startup hooks from site-packages run; -B: /code is read-only anyway.
 _BOOT = (
     "import sys;sys.path.append(sys.argv[3]);"
-    "from runtime_adapters.python.worker import main;main(int(sys.argv[1]),sys.argv[2])"
+    "from runtime_adapters.python.worker import main;"
+    "main(int(sys.argv[1]),sys.argv[2],int(sys.argv[4]))"
 )
 
 _warned_unsandboxed = False
@@ -58,6 +63,10 @@ def libraries() -> dict[str, Path]:
         # The event loop of async handlers and ASGI apps (loop_io.py); a stem cell
         # never imports it.
         "uvloop": Path(uvloop.__file__).resolve().parent,
+        # An ASGI app's own HTTP server (http_serve.py): uvicorn's httptools protocol.
+        "uvicorn": Path(uvicorn.__file__).resolve().parent,
+        "httptools": Path(httptools.__file__).resolve().parent,
+        "click": Path(click.__file__).resolve().parent,  # uvicorn imports it
     }
 
 
@@ -82,8 +91,9 @@ class Sandbox:
             self._prefix = []
             self._lib_dir = str(_stage_libraries(lib_dir))
 
-    def command(self, *, slot: Path, fd: int, network: bool) -> list[str]:
-        """argv for one worker whose socket is inherited as `fd`."""
+    def command(self, *, slot: Path, fd: int, http_fd: int, network: bool) -> list[str]:
+        """argv for one worker whose socket is inherited as `fd`, and the listening
+        socket of its own HTTP server as `http_fd` (-1: none)."""
         code_dir = str(slot)
         argv = list(self._prefix)
         if self.enabled:
@@ -93,7 +103,7 @@ class Sandbox:
             argv.append("--")
             code_dir = CODE_DIR
         argv += [self._python, "-I", "-S", "-B", "-c", _BOOT, str(fd), code_dir, self._lib_dir]
-        return argv
+        return [*argv, str(http_fd)]
 
     def describe_exit(self, returncode: int, memory: str) -> str:
         """Say what ended a worker, from the return code of the process we started."""

@@ -1,8 +1,10 @@
 """The worker process: one instance of a revision, or a stem cell waiting to become one.
 
-Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir>`. It says
-Hello, waits for one Load frame, imports the handler and says Ready (or LoadFailed),
-then serves Invoke frames until the gateway closes the socket.
+Started by sandbox.py as `python -I -S -B -c BOOT <fd> <code_dir> <lib_dir> <http_fd>`.
+It says Hello, waits for one Load frame, imports the handler and says Ready (or
+LoadFailed), then serves Invoke frames until the gateway closes the socket. An ASGI app
+also gets the listening socket `http_fd` for the requests the gateway passes straight
+to it (http_serve.py); any other handler closes it.
 
 Execution model: `concurrency` threads for a sync handler. The thread that reads a frame
 runs the handler itself and writes the reply under the write lock: no work is handed
@@ -69,9 +71,10 @@ RECV_BYTES = 256 * 1024
 Response = tuple[int, Headers, bytes]
 
 
-def main(fd: int, code_dir: str) -> None:
+def main(fd: int, code_dir: str, http_fd: int = -1) -> None:
     limits.apply_static()
-    Worker(_socket.socket(fileno=fd), code_dir).run()
+    listener = _socket.socket(fileno=http_fd) if http_fd >= 0 else None
+    Worker(_socket.socket(fileno=fd), code_dir, listener).run()
 
 
 class FrameReader:
@@ -116,8 +119,15 @@ class FrameReader:
 
 
 class Worker:
-    def __init__(self, sock: _socket.socket, code_dir: str) -> None:
+    def __init__(
+        self, sock: _socket.socket, code_dir: str, listener: _socket.socket | None = None
+    ) -> None:
         self._sock = sock
+        # Where the gateway passes HTTP requests to an ASGI app (http_serve.py); closed
+        # unless one is loaded.
+        self._listener = listener
+        self._serves_http = False
+        self._http_server: object = None
         self._code_dir = code_dir
         self._reader = FrameReader(sock)
         self._baton = Baton()  # which thread reads next (sync handlers)
@@ -163,7 +173,7 @@ class Worker:
         except BaseException as exc:
             self._send(LoadFailed(describe_exception(exc), format_exception(exc)))
             os._exit(0)
-        self._send(Ready(self._loop is not None))
+        self._send(Ready(self._loop is not None, self._serves_http))
         gate.set()
         if self._loop is None:
             self._serve_sync()
@@ -172,6 +182,10 @@ class Worker:
     def _prepare(self, load: Load) -> None:
         os.environ.update(load.env)
         os.chdir(self._code_dir)
+        if load.interface == "asgi" and self._listener is not None:
+            # Before the code's own path is searched: the app's requirements may hold
+            # another uvicorn, which the worker's server must not become.
+            import runtime_adapters.python.http_serve  # noqa: F401
         # The code first, then its installed requirements (gateway/dependencies.py).
         sys.path[:0] = [self._code_dir, os.path.join(self._code_dir, DEPS_DIR)]
         limits.limit_memory(load.memory_bytes)
@@ -184,7 +198,32 @@ class Worker:
             self._start_loop()
         if load.interface == "asgi":
             self._start_lifespan()
+            self._start_http(load)
+        elif self._listener is not None:
+            self._listener.close()
         self._meta = load
+
+    def _start_http(self, load: Load) -> None:
+        """Serve the app's HTTP on the inherited listener, beside the invocations."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        import asyncio
+        import socket
+
+        from runtime_adapters.python.http_serve import Invocations, serve_http
+
+        assert self._loop is not None
+        app: Any = self._handler
+        sock = socket.socket(fileno=listener.detach())
+        invocations = Invocations(load.function, load.revision, load.timeout_s)
+        # Above the gateway client's 4 s idle timeout: it closes idle connections first.
+        serving = serve_http(app.app, app.state, sock, invocations=invocations, keep_alive_s=5.0)
+        # Held for the worker's life: a server nothing refers to may be collected, its
+        # listening socket closed with it (seen: a worker started after another crashed
+        # refused the gateway's connects until this reference was kept).
+        self._http_server = asyncio.run_coroutine_threadsafe(serving, self._loop).result()
+        self._serves_http = True
 
     def _start_lifespan(self) -> None:
         """The app's lifespan startup, once, before the worker says Ready; its shutdown

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 class UrlLease:
     __slots__ = ("_endpoint", "_pool", "_tried", "_verdict", "client", "origin", "timeout_s")
+    announces_request = False
 
     def __init__(self, pool: UrlPool, endpoint: Endpoint) -> None:
         self._pool = pool

@@ -50,6 +50,9 @@ class TriggerSplice:
         target = head.raw_path or quote(head.path).encode("ascii")
         self.target = target + b"?" + head.query_string if head.query_string else target
         self.headers = passed_headers(head.headers, lease.origin.authority)
+        if lease.announces_request:
+            context = f"{head.request_id} {resolved.alias}".encode("latin-1")
+            self.headers.append((b"x-gaia-context", context))
         self.capture_limit = 0
         # The function's timeout bounds the whole answer, as it bounds an invocation.
         self.deadline_s: float | None = lease.timeout_s

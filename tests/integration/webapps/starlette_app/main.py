@@ -1,7 +1,9 @@
 """A Starlette app served whole (`interface: asgi`), as it would be moved over."""
 
+import asyncio
 import base64
 import contextlib
+import os
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -61,8 +63,60 @@ async def big(request):
     return Response(bytes(range(256)) * (size // 256), media_type="application/octet-stream")
 
 
+async def slow(request):
+    await asyncio.sleep(int(request.query_params["sleep_ms"]) / 1000)
+    return Response("late")
+
+
+async def crash(request):
+    os._exit(3)
+
+
+RELEASED = asyncio.Event()
+
+
+async def held(request):
+    """A first piece, then the rest only once another request has said so."""
+
+    async def pieces():
+        yield b"first\n"
+        await asyncio.wait_for(RELEASED.wait(), 5)
+        RELEASED.clear()
+        yield b"second\n"
+
+    return StreamingResponse(pieces(), media_type="text/plain")
+
+
+async def release(request):
+    RELEASED.set()
+    return Response("released")
+
+
+async def raising(request):
+    raise RuntimeError("the app failed")
+
+
+async def context(request):
+    """What gaia says about the request it passed (scope["gaia.context"])."""
+    said = request.scope["gaia.context"]
+    fields = ("function", "revision", "alias", "request_id", "trigger")
+    return JSONResponse(
+        {
+            **{name: getattr(said, name) for name in fields},
+            "remaining_ms": said.remaining_ms(),
+            "headers": [n.decode("latin-1") for n, _ in request.headers.raw],
+        }
+    )
+
+
 app = Starlette(
     routes=[
+        Route("/star/slow", slow),
+        Route("/star/crash", crash),
+        Route("/star/raise", raising),
+        Route("/star/held", held),
+        Route("/star/release", release),
+        Route("/star/context", context),
         Route("/star/stream", stream),
         Route("/star/upload", upload, methods=["POST"]),
         Route("/star/big", big),
