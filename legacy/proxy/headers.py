@@ -56,25 +56,36 @@ def upstream_request_headers(request: Forwarded, default_host: bytes) -> Headers
     """The headers the old API gets: the client's end-to-end ones, Host kept (or
     `default_host` for a client that sent none, as HTTP/1.0 allows), plus the
     X-Forwarded-* trio."""
-    headers: Headers = []
-    forwarded_for: list[bytes] = []
-    host: bytes | None = None
-    kinds = _REQUEST_KINDS
-    for field in request.headers:
+    passed = _one_pass(request.headers, _REQUEST_KINDS)
+    if passed is None:
+        return _rewritten(request, default_host)
+    headers, forwarded_for, host = passed
+    return _forwarded(request, headers, forwarded_for, host, default_host)
+
+
+def _one_pass(
+    headers: Headers, kinds: dict[bytes, int]
+) -> tuple[Headers, list[bytes], bytes | None] | None:
+    """`headers` sorted by `kinds`: those passed on, the values gathered, and the first
+    value noted; None when a Connection header needs the general way."""
+    kept: Headers = []
+    gathered: list[bytes] = []
+    noted: bytes | None = None
+    for field in headers:
         name = field[0]
         kind = kinds.get(name, _PASS)
         if kind == _PASS:
             if not name.startswith(b"proxy-"):
-                headers.append(field)
+                kept.append(field)
         elif kind == _NOTE:
-            headers.append(field)
-            if host is None:
-                host = field[1]
+            kept.append(field)
+            if noted is None:
+                noted = field[1]
         elif kind == _GATHER:
-            forwarded_for.append(field[1])
+            gathered.append(field[1])
         elif kind == _CONNECTION:
-            return _rewritten(request, default_host)
-    return _forwarded(request, headers, forwarded_for, host, default_host)
+            return None
+    return kept, gathered, noted
 
 
 def _rewritten(request: Forwarded, default_host: bytes) -> Headers:
@@ -122,21 +133,11 @@ _ANSWER_KINDS = {
 def client_response_headers(headers: Headers, request_id: str) -> Headers:
     """The headers the client gets: the old API's end-to-end ones but Date, plus
     X-Request-Id when the old API set none."""
-    kept: Headers = []
-    has_id = False
-    kinds = _ANSWER_KINDS
-    for field in headers:
-        name = field[0]
-        kind = kinds.get(name, _PASS)
-        if kind == _PASS:
-            if not name.startswith(b"proxy-"):
-                kept.append(field)
-        elif kind == _NOTE:
-            kept.append(field)
-            has_id = True
-        elif kind == _CONNECTION:
-            return _client_rewritten(headers, request_id)
-    if not has_id:
+    passed = _one_pass(headers, _ANSWER_KINDS)
+    if passed is None:
+        return _client_rewritten(headers, request_id)
+    kept, _, own_id = passed
+    if own_id is None:
         kept.append((b"x-request-id", request_id.encode("latin-1")))
     return kept
 
