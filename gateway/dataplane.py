@@ -33,7 +33,7 @@ from httpkit.headers import request_body_length
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
-from routing.routes import MethodNotAllowed, RouteMatch
+from routing.routes import HttpRoute, MethodNotAllowed, RouteMatch
 from routing.traffic import Sticky
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
 from triggers.http.responses import (
@@ -143,9 +143,9 @@ class DataPlane:
             for name, value in head.headers:
                 if name == b"host":
                     host = value.decode("latin-1")
-        match = routes.route_for(head.method, head.path, host)
-        if match is not None:
-            return self._splice_routed(head, match)
+        found = routes.lookup(head.method, head.path, host)
+        if found is not None:
+            return self._splice_routed(head, found[0])
         fallback = self._fallback
         if fallback is None:
             return None
@@ -153,7 +153,7 @@ class DataPlane:
         head.log_fields = _FALLBACK
         return fallback.splice(head)
 
-    def _splice_routed(self, head: RequestHead, match: RouteMatch) -> Splice | None:
+    def _splice_routed(self, head: RequestHead, route: HttpRoute) -> Splice | None:
         invoker = self._invoker
         if invoker.tracer.exporting:
             return None
@@ -166,7 +166,6 @@ class DataPlane:
         has_body, length = request_body_length(head.headers)
         if has_body and (length is None or length > self._body_limit):
             return None
-        route = match.route
 
         def key_for(sticky: Sticky) -> str | None:
             return sticky_key_from(sticky, head.headers, head.query_string)

@@ -11,6 +11,7 @@ queue put per line of its function only.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections import deque
@@ -37,18 +38,25 @@ class LogTime:
     __slots__ = ("_prefix", "_second")
 
     def __init__(self) -> None:
-        self._second = -1
+        self._second = -2.0
         self._prefix = ""
 
     def __call__(self, epoch: float) -> str:
-        # Every request's access line calls this, so no format specs (`:06d` alone
-        # measured several times the rest): the microseconds padded by adding 10**6.
-        micros = round(epoch * 1_000_000)
-        second = micros // 1_000_000
-        if second != self._second:
+        # Every request's access line calls this. The microseconds are those of the time
+        # past the current second, rounded half to even, as datetime.fromtimestamp
+        # (modf, then round) makes them: small integers, which cost a third less than
+        # rounding the whole time in microseconds (an integer past 2**30).
+        micros = round((epoch - self._second) * 1e6)
+        if not 0 <= micros < 1_000_000:
+            second = math.floor(epoch)
+            micros = round((epoch - second) * 1e6)
+            if micros == 1_000_000:
+                second += 1
+                micros = 0
+            self._second = float(second)
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-            self._second = second
-        return self._prefix + str(micros - second * 1_000_000 + 1_000_000)[1:] + "Z"
+        # No format spec (`:06d` measured dearer): padded by adding 10**6.
+        return self._prefix + str(micros + 1_000_000)[1:] + "Z"
 
 
 log_time = LogTime()

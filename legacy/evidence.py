@@ -122,6 +122,13 @@ class EvidenceBook:
         self.requests += 1
         self._discovery.observe(method, path, status, duration_s, is_error(status))
 
+    def answered_by_legacy(self, window: RouteEvidence, status: int, duration_s: float) -> None:
+        """A request of a ledger route the old API answered: `matched` and the old API's
+        side of the window in one call, since every such request makes it."""
+        window.legacy.record(status, duration_s)
+        self.requests += 1
+        window.requests += 1
+
     def matched(self, window: RouteEvidence, *, by_function: bool) -> None:
         self.requests += 1
         window.requests += 1

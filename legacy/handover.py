@@ -21,8 +21,10 @@ class TrackedProxy:
     def __init__(self, inner: Proxy) -> None:
         self._inner = inner
         self.in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Made only by `retire` while requests are in flight: an Event kept set and
+        # cleared around every request cost two calls a request for a wait that almost
+        # never happens.
+        self._idle: asyncio.Event | None = None
 
     async def forward(
         self,
@@ -57,20 +59,22 @@ class TrackedProxy:
 
         splice = self._inner.splice(head, left, capture_limit=capture_limit)
         if splice is not None:
-            self._enter()
+            self.in_flight += 1
         return splice
 
     async def retire(self, *, timeout_s: float) -> None:
         """Close once no request is in flight, or after `timeout_s` whatever is left (the
         connections still answering finish on their own; only the pool goes)."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            log.warning(
-                "closing the replaced old-API proxy with %d requests still in flight after %gs",
-                self.in_flight,
-                timeout_s,
-            )
+        if self.in_flight:
+            self._idle = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout_s)
+            except TimeoutError:
+                log.warning(
+                    "closing the replaced old-API proxy with %d requests still in flight after %gs",
+                    self.in_flight,
+                    timeout_s,
+                )
         await self._inner.aclose()
 
     async def aclose(self) -> None:
@@ -78,10 +82,8 @@ class TrackedProxy:
 
     def _enter(self) -> None:
         self.in_flight += 1
-        if self.in_flight == 1:
-            self._idle.clear()
 
     def _leave(self) -> None:
         self.in_flight -= 1
-        if self.in_flight == 0:
+        if not self.in_flight and self._idle is not None:
             self._idle.set()

@@ -45,6 +45,7 @@ from legacy.ports import (
     FunctionUnavailable,
     ProxiedRequest,
     Proxy,
+    SpliceDone,
 )
 from legacy.proxy.request import from_head, proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
@@ -61,6 +62,9 @@ class _Route:
     split: CanarySplit | None
     # Shadow copies' tokens: `shadow.rate` a second, one second's worth held.
     copies: TokenBucket
+    # The record of a request the old API answered, spliced: made once per route, not a
+    # callable per request.
+    legacy_done: SpliceDone
 
     @property
     def regime(self) -> tuple[str, float | None, str | None]:
@@ -129,7 +133,12 @@ class LegacyRouter:
                 else TokenBucket(rate=rate, capacity=max(1.0, rate), now=self._ticks())
             )
             routes[route.path] = _Route(
-                config=route, window=window, budget=budget, split=split, copies=copies
+                config=route,
+                window=window,
+                budget=budget,
+                split=split,
+                copies=copies,
+                legacy_done=functools.partial(self._spliced, window),
             )
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)
@@ -157,23 +166,25 @@ class LegacyRouter:
     # --- spliced requests (gateway.dataplane.Fallback.splice) -------------------------
 
     def splice(self, head: RequestHead) -> Splice | None:
-        match = self._table.route_for(head.method, head.path, None)
-        if match is None:
+        found = self._table.lookup(head.method, head.path, None)
+        if found is None:
             return self._proxy.splice(head, self._discovered)
-        route = self._routes[match.route.trigger_id]
+        ledger_route, params = found
+        route = self._routes[ledger_route.trigger_id]
         state = route.config.state
         if state == "legacy":
-            return self._proxy.splice(head, functools.partial(self._spliced, route))
+            return self._proxy.splice(head, route.legacy_done)
         if state != "shadow":
             return None
         target = route.config.function
         if not self._copied(route, target, head.method):
-            splice = self._proxy.splice(head, functools.partial(self._spliced, route))
+            splice = self._proxy.splice(head, route.legacy_done)
             if splice is not None:
                 route.window.shadow_skipped += 1
             return splice
         assert target is not None, "_copied refuses a route without a function"
-        done = functools.partial(self._spliced_shadow, route, target, match.params)
+        # The table's parameters are shared by the requests of the path: the copy's own.
+        done = functools.partial(self._spliced_shadow, route, target, dict(params))
         return self._proxy.splice(head, done, capture_limit=self._config.shadow.capture_limit)
 
     def _copied(self, route: _Route, target: str | None, method: str) -> bool:
@@ -189,8 +200,8 @@ class LegacyRouter:
             head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
         )
 
-    def _spliced(self, route: _Route, head: RequestHead, outcome: SpliceOutcome) -> None:
-        self._answered_by_legacy(route, outcome.status, outcome.duration_s)
+    def _spliced(self, window: RouteEvidence, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._book.answered_by_legacy(window, outcome.status, outcome.duration_s)
 
     def _spliced_shadow(
         self,
@@ -245,8 +256,7 @@ class LegacyRouter:
         return outcome
 
     def _answered_by_legacy(self, route: _Route, status: int, duration_s: float) -> None:
-        route.window.legacy.record(status, duration_s)
-        self._book.matched(route.window, by_function=False)
+        self._book.answered_by_legacy(route.window, status, duration_s)
 
     async def _shadowed(
         self,

@@ -24,7 +24,7 @@ percent-decoded from ASGI and are matched as they are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from routing.errors import InvalidSpec, RouteConflict
@@ -200,10 +200,18 @@ class MethodNotAllowed:
     allowed: frozenset[str]
 
 
+# Requests' (method, path, host) whose route `RouteTable.lookup` remembers; forgotten all
+# at once when full, so paths that never repeat cost a table a bounded dict.
+LOOKUPS_REMEMBERED = 4096
+
+
 class RouteTable:
     """Routes compiled once; `match` is on the per-request hot path."""
 
     def __init__(self, routes: Iterable[HttpRoute]) -> None:
+        self._looked_up: dict[
+            tuple[str, str, str | None], tuple[HttpRoute, Mapping[str, str]] | None
+        ] = {}
         self.routes = tuple(routes)
         by_host: dict[str | None, list[HttpRoute]] = {}
         for route in self.routes:
@@ -239,6 +247,28 @@ class RouteTable:
         for a caller that only wants to know whether a route takes it."""
         table = self._hosts.get(host_key(host)) if self._hosts and host else None
         return self._route(table, method, path)
+
+    def lookup(
+        self, method: str, path: str, host: str | None
+    ) -> tuple[HttpRoute, Mapping[str, str]] | None:
+        """`route_for` remembered per request line: the route and its parameters, or None.
+
+        A table never changes (a new config makes a new one), so what it answered once it
+        answers again; the same paths come again and again, and a dict lookup costs less
+        than the match. The parameters are shared between the requests of one path: a
+        caller that hands them on to code that may change them hands on a copy.
+        """
+        key = (method, path, host if self._hosts else None)
+        try:
+            return self._looked_up[key]
+        except KeyError:
+            pass
+        match = self.route_for(method, path, host)
+        found = None if match is None else (match.route, match.params)
+        if len(self._looked_up) >= LOOKUPS_REMEMBERED:
+            self._looked_up.clear()
+        self._looked_up[key] = found
+        return found
 
     def _route(self, table: _HostTable | None, method: str, path: str) -> RouteMatch | None:
         if table is not None:

@@ -152,10 +152,18 @@ class LegacyProxy:
         )
 
     def _choose(self, request: ProxiedRequest | RequestHead) -> Upstream | NoUpstream:
+        upstreams = self._upstreams
+        if upstreams.only is not None:
+            return upstreams.only
+        if not upstreams.by_host:
+            chosen = upstreams.choose(None, request.path)
+            if isinstance(chosen, Upstream):
+                return chosen
+            # None takes it: the host is looked for only to say so in the 502.
         for name, value in request.headers:
             if name == b"host":
-                return self._upstreams.choose(value.decode("latin-1"), request.path)
-        return self._upstreams.choose(None, request.path)
+                return upstreams.choose(value.decode("latin-1"), request.path)
+        return upstreams.choose(None, request.path)
 
     async def _send(
         self, upstream: Upstream, request: ProxiedRequest, body: tuple[Body, int | None]

@@ -63,6 +63,11 @@ class Upstreams:
             if config.upstream
             else None
         )
+        # Whether a request's Host can change which upstream takes it: when none is for
+        # one host, the header is not looked for.
+        self.by_host = any(upstream.host is not None for upstream in self._chosen)
+        # `legacy.upstream` alone: every request goes there.
+        self.only = self._default if not self._chosen else None
 
     def choose(self, host: str | None, path: str) -> Upstream | NoUpstream:
         best: Upstream | None = None

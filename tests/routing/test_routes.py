@@ -367,3 +367,43 @@ def test_invalid_hosts(host: str) -> None:
     with pytest.raises(InvalidSpec) as caught:
         route("/a", host=host)
     assert caught.value.path == "host"
+
+
+# --- remembered lookups -----------------------------------------------------------------
+
+
+def test_lookup_answers_as_route_for_for_every_request_again_and_again() -> None:
+    table = RouteTable(
+        [
+            route("/users/{id}", ["GET"]),
+            route("/users/me", ["GET", "POST"]),
+            route("/files/{rest:path}"),
+            route("/users/{id}", ["GET"], host="api.example.com"),
+        ]
+    )
+    requests = [
+        ("GET", "/users/7", None),
+        ("GET", "/users/7", "api.example.com"),
+        ("GET", "/users/7", "API.example.com:80"),
+        ("POST", "/users/me", None),
+        ("DELETE", "/users/me", None),
+        ("PUT", "/files/a/b", "other"),
+        ("GET", "/nothing", None),
+    ]
+    for _ in range(3):  # the first round finds, the next ones remember
+        for method, path, host in requests:
+            expected = table.route_for(method, path, host)
+            found = table.lookup(method, path, host)
+            if expected is None:
+                assert found is None, (method, path, host)
+            else:
+                assert found == (expected.route, expected.params), (method, path, host)
+
+
+def test_lookup_remembers_a_bounded_number_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("routing.routes.LOOKUPS_REMEMBERED", 8)
+    table = RouteTable([route("/users/{id}", ["GET"])])
+    for n in range(100):
+        found = table.lookup("GET", f"/users/{n}", None)
+        assert found is not None and found[1] == {"id": str(n)}
+        assert len(table._looked_up) <= 8
