@@ -29,7 +29,6 @@ from gateway.guard import Ticket
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker
 from gateway.logs import log_time
-from httpkit.headers import request_body_length
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
@@ -163,8 +162,8 @@ class DataPlane:
                 tag = value.decode("latin-1")
             elif name == b"traceparent":
                 return None
-        has_body, length = request_body_length(head.headers)
-        if has_body and (length is None or length > self._body_limit):
+        # A chunked body or one over the limit is read whole by the invoked path (413).
+        if head.chunked or (head.content_length or 0) > self._body_limit:
             return None
 
         def key_for(sticky: Sticky) -> str | None:

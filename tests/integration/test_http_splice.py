@@ -136,6 +136,14 @@ def test_generated_requests_are_spliced_and_answered_as_the_asgi_path_answers_th
         assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
         assert spliced(gaia) - before == 2
 
+        # a chunked body and one over the body limit are the invoked path's: read whole,
+        # the one over the limit refused with 413 before the instance sees it
+        before = spliced(gaia)
+        assert http.post("/t/chunked", content=iter([b"ab", b"cd"])).status_code == 200
+        too_big = http.post("/t/big", content=b"x" * (10 * 1024 * 1024 + 1))
+        assert too_big.status_code == 413
+        assert spliced(gaia) == before
+
         # an instance too slow: the same 504, naming the timeout, either way
         slow = http.get("/t/slow?sleep_ms=3000")
         slow_asgi = http.get("/t/slow?sleep_ms=3000", headers=TRACED)
