@@ -45,8 +45,7 @@ from bench.common import (
     wait_serving,
     wrk_command,
 )
-from bench.legacy_proxy import Target
-from bench.side_by_side import WARMUP_S, Results, measure, parse_args
+from bench.side_by_side import WARMUP_S, Results, Target, measure, parse_args
 
 APP_DIR = REPO / "bench" / "apps" / "asgi_hello"
 PATH = "/hello"

@@ -21,7 +21,6 @@ the machine's load average before and after, since the machine may be shared.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import shutil
 import sys
@@ -36,7 +35,6 @@ from bench.common import (
     Processes,
     command_line,
     descendants,
-    free_port,
     http_request,
     machine,
     markdown_table,
@@ -45,12 +43,10 @@ from bench.common import (
     sandbox,
     start_gateway,
     verdict,
-    wait_serving,
     wrk_command,
 )
-from bench.legacy_proxy import Target
-from bench.side_by_side import WARMUP_S, Results, measure, parse_args
-from tests.legacy.proxy.nginx import nginx_argv, write_config
+from bench.legacy_proxy import start_nginx
+from bench.side_by_side import WARMUP_S, Results, Target, measure, parse_args
 
 APP_DIR = REPO / "bench" / "apps" / "node_hello"
 PATH = "/hello"
@@ -117,17 +113,11 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
         raise BenchError(f"GET /port through the gateway: {answer.status} {answer.body!r}")
     port = int(answer.body)
     direct = f"http://127.0.0.1:{port}{PATH}"
-    nginx_port = free_port()
-    prefix = workdir / "nginx"
-    config = write_config(prefix, port=nginx_port, upstream_port=port)
-    nginx = procs.spawn("nginx", nginx_argv(prefix, config), log=workdir / "nginx.log",
-                        env=os.environ)  # fmt: skip
-    through_nginx = f"http://127.0.0.1:{nginx_port}{PATH}"
-    wait_serving(nginx, through_nginx)
+    nginx = start_nginx(procs, workdir, upstream_port=port, path=PATH)
     instance = instance_root(gateway, port)
     return {
         "instance": Target(direct, (instance,)),
-        "nginx": Target(through_nginx, (nginx.pid,)),
+        "nginx": nginx,
         "gaia": GatewayTarget(gateway.url(PATH), (gateway.proc.pid,), instance=instance),
     }
 

@@ -59,7 +59,8 @@ from bench.common import (
     wait_until,
     wrk_command,
 )
-from bench.hot_path import compare, median_result, warm_up
+from bench.hot_path import median_result, warm_up
+from bench.side_by_side import Results, Target, measure
 from tests.legacy.proxy.nginx import nginx_argv, write_config
 
 PATH = "/hello"
@@ -73,27 +74,6 @@ STATES = ("legacy", "shadow")
 FUNCTION = 'def handler(event, context):\n    return "hello"\n'
 
 
-@dataclass(frozen=True)
-class Results:
-    c32: dict[str, WrkResult]
-    c1: dict[str, WrkResult]
-    # The proxy's own CPU time per request at 32 connections (median of the runs).
-    cpu_us: dict[str, float]
-    load_before: float
-    load_after: float
-
-
-@dataclass(frozen=True)
-class Target:
-    """A URL and the processes whose CPU time its requests cost the proxy in between."""
-
-    url: str
-    pids: tuple[int, ...]
-
-    def cpu_ticks(self) -> int:
-        return sum(map(family_cpu_ticks, self.pids))
-
-
 def start_old_api(procs: Processes, workdir: Path) -> tuple[int, Target]:
     port = free_port()
     argv = [sys.executable, "-m", "tests.legacy.oldapi", str(port), "bench"]
@@ -103,15 +83,22 @@ def start_old_api(procs: Processes, workdir: Path) -> tuple[int, Target]:
     return port, Target(direct, (old_api.pid,))
 
 
-def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
-    port, old_api = start_old_api(procs, workdir)
+def start_nginx(procs: Processes, workdir: Path, *, upstream_port: int, path: str) -> Target:
+    """nginx (one worker, tests/legacy/proxy/nginx.py's reverse-proxy block) before the
+    server on `upstream_port`, once it answers `path` through it."""
     nginx_port = free_port()
     prefix = workdir / "nginx"
-    config = write_config(prefix, port=nginx_port, upstream_port=port)
+    config = write_config(prefix, port=nginx_port, upstream_port=upstream_port)
     nginx = procs.spawn("nginx", nginx_argv(prefix, config), log=workdir / "nginx.log",
                         env=os.environ)  # fmt: skip
-    through_nginx = f"http://127.0.0.1:{nginx_port}{PATH}"
+    through_nginx = f"http://127.0.0.1:{nginx_port}{path}"
     wait_serving(nginx, through_nginx)
+    return Target(through_nginx, (nginx.pid,))
+
+
+def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
+    port, old_api = start_old_api(procs, workdir)
+    nginx = start_nginx(procs, workdir, upstream_port=port, path=PATH)
     gaia_yaml = workdir / "gaia.yaml"
     gaia_yaml.write_text(f"functions: {{}}\nlegacy:\n  upstream: http://127.0.0.1:{port}\n")
     gateway = start_gateway(
@@ -119,45 +106,9 @@ def start_all(procs: Processes, workdir: Path) -> dict[str, Target]:
     )
     return {
         "old API": old_api,
-        "nginx": Target(through_nginx, (nginx.pid,)),
+        "nginx": nginx,
         "gaia": Target(gateway.url(PATH), (gateway.proc.pid,)),
     }
-
-
-def compare_with_cpu(
-    targets: dict[str, Target], *, duration_s: int, repeat: int
-) -> tuple[dict[str, WrkResult], dict[str, float]]:
-    """wrk at 32 connections over the targets in turn, `repeat` times; medians of the
-    results and of each target's CPU µs per request."""
-    runs: dict[str, list[WrkResult]] = {name: [] for name in targets}
-    cpu: dict[str, list[float]] = {name: [] for name in targets}
-    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
-    for round_no in range(1, repeat + 1):
-        for name, target in targets.items():
-            before = target.cpu_ticks()
-            result = run_wrk(target.url, connections=32, duration_s=duration_s)
-            used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
-            progress(f"  c32 run {round_no}/{repeat} {name:<8} {result.describe()}"
-                     f"  {used:.0f} CPU µs/request")  # fmt: skip
-            runs[name].append(result)
-            cpu[name].append(used)
-    medians = {name: median_result(results) for name, results in runs.items()}
-    return medians, {name: statistics.median(values) for name, values in cpu.items()}
-
-
-def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> Results:
-    load_before = os.getloadavg()[0]
-    progress(f"load average (1 min) before: {load_before:.2f}; starting the servers")
-    targets = start_all(procs, workdir)
-    urls = {name: target.url for name, target in targets.items()}
-    warm_up(urls, WARMUP_S)
-    progress(f"phase: 32 connections, {args.duration}s x {args.repeat}")
-    c32, cpu_us = compare_with_cpu(targets, duration_s=args.duration, repeat=args.repeat)
-    progress(f"phase: 1 connection, {args.duration}s x {args.repeat}")
-    c1 = compare(urls, connections=1, duration_s=args.duration, repeat=args.repeat)
-    return Results(
-        c32=c32, c1=c1, cpu_us=cpu_us, load_before=load_before, load_after=os.getloadavg()[0]
-    )
 
 
 def report(results: Results, args: argparse.Namespace) -> str:
@@ -607,7 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda procs, workdir: report_shadow(run_shadow(args, procs, workdir), args),
         )
     return run_script(
-        "bench.legacy_proxy", lambda procs, workdir: report(run(args, procs, workdir), args)
+        "bench.legacy_proxy",
+        lambda procs, workdir: report(measure(args, procs, workdir, start_all), args),
     )
 
 

@@ -38,7 +38,7 @@ from bench.common import (
 )
 from bench.cron import start_redis
 from bench.hot_path import warm_up
-from bench.legacy_proxy import Target, compare_with_cpu
+from bench.side_by_side import Target, compare_with_cpu
 from tests.legacy.proxy.nginx import nginx_argv
 
 HELLO_DIR = REPO / "examples" / "hello"

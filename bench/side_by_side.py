@@ -1,19 +1,21 @@
-"""What the one-run comparisons (bench/container.py, bench/asgi_app.py) share: the
-`--duration`/`--repeat` arguments and the measurement itself, wrk alternating over
-servers already started: 32 connections with each server's CPU time per request, then
-1 connection, between the machine's load average before and after."""
+"""What the one-run comparisons (bench/legacy_proxy.py, bench/container.py,
+bench/asgi_app.py, and the 32-connection step of others) share: the
+`--duration`/`--repeat` arguments, the servers as `Target`s (a URL and the processes
+whose CPU time it costs), and the measurement itself, wrk alternating over servers
+already started: 32 connections with each server's CPU time per request, then 1
+connection, between the machine's load average before and after."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Processes, WrkResult, progress
-from bench.hot_path import compare, warm_up
-from bench.legacy_proxy import Target, compare_with_cpu
+from bench.common import Processes, WrkResult, family_cpu_ticks, progress, run_wrk
+from bench.hot_path import compare, median_result, warm_up
 
 WARMUP_S = 2
 
@@ -29,6 +31,38 @@ class Results:
     @property
     def errors(self) -> int:
         return sum(r.errors for r in (*self.c32.values(), *self.c1.values()))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL and the processes whose CPU time its requests cost the proxy in between."""
+
+    url: str
+    pids: tuple[int, ...]
+
+    def cpu_ticks(self) -> int:
+        return sum(map(family_cpu_ticks, self.pids))
+
+
+def compare_with_cpu(
+    targets: dict[str, Target], *, duration_s: int, repeat: int
+) -> tuple[dict[str, WrkResult], dict[str, float]]:
+    """wrk at 32 connections over the targets in turn, `repeat` times; medians of the
+    results and of each target's CPU µs per request."""
+    runs: dict[str, list[WrkResult]] = {name: [] for name in targets}
+    cpu: dict[str, list[float]] = {name: [] for name in targets}
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    for round_no in range(1, repeat + 1):
+        for name, target in targets.items():
+            before = target.cpu_ticks()
+            result = run_wrk(target.url, connections=32, duration_s=duration_s)
+            used = (target.cpu_ticks() - before) * tick_us / max(result.requests, 1)
+            progress(f"  c32 run {round_no}/{repeat} {name:<8} {result.describe()}"
+                     f"  {used:.0f} CPU µs/request")  # fmt: skip
+            runs[name].append(result)
+            cpu[name].append(used)
+    medians = {name: median_result(results) for name, results in runs.items()}
+    return medians, {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def measure(

@@ -50,12 +50,12 @@ from bench.hot_path import median_result, warm_up
 from bench.legacy_proxy import (
     PATH,
     RATIO_TARGET,
-    Target,
     checked_runs,
     runs_parser,
     start_old_api,
     where,
 )
+from bench.side_by_side import Target
 from tests.legacy.proxy.nginx import nginx_argv, write_config
 
 WARMUP_S = 2
