@@ -12,8 +12,6 @@ Headers = list[tuple[bytes, bytes]]
 _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
-# For rewrites that look each name up once (and pass Connection's to `end_to_end`).
-HOP_BY_HOP = _HOP_BY_HOP
 
 
 # Per `also_drop` a caller passes (module constants, so a few): whether each name seen is
