@@ -358,7 +358,9 @@ functions:
     # The outage's ticks ran nowhere and were not made up for after: the shared history
     # has runs before and after it, none in it, and none twice.
     with a.admin() as admin:
-        runs = admin.get("/v1/triggers/greet/cron/1/history", params={"limit": 1000}).json()
+        answer = admin.get("/v1/triggers/greet/cron/1/history", params={"limit": 1000})
+    assert answer.status_code == 200, answer.text
+    runs = answer.json()
     scheduled = [run["scheduled"] for run in runs]
     assert len(scheduled) == len(set(scheduled))
     assert [t for t in scheduled if down_wall + 1 < t < up_wall - 1] == []
