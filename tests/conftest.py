@@ -32,3 +32,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(Path(tmp_path_factory.mktemp("redis"))).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, with an append-only file, to stop and start again
+    (on the same port, its data kept)."""
+    server = RedisServer(tmp_path / "own-redis", persistent=True)
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()

@@ -14,14 +14,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from gateway import bundles
@@ -268,15 +266,6 @@ class Traffic:
     def between(self, start: float, end: float) -> Counter[int | str]:
         return Counter(o for t, _, o in self.answers if start <= t <= end)
 
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server with an append-only file, which this test stops and starts."""
-    server = RedisServer(tmp_path / "redis", persistent=True)
-    server.workdir.mkdir()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _cron(gaia: Gaia) -> dict[str, Any]:

@@ -7,8 +7,7 @@ import asyncio
 import itertools
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as redis
@@ -19,14 +18,6 @@ from limits.spec import ConcurrencyLimit, RateLimit
 from tests.brokers.redis import RedisServer
 
 _names = itertools.count()
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, to stop and start again."""
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -204,3 +195,22 @@ async def test_while_redis_is_down_each_replica_admits_its_share_of_the_cap(
     finally:
         for link in links:
             await link.aclose()
+
+
+async def test_a_redis_restarted_while_no_request_came_is_reached_by_the_next_one(
+    own_redis: RedisServer,
+) -> None:
+    link = RedisLink(own_redis.url, replica="r0")
+    limiter = SharedRateLimiter(
+        RateLimit(rps=0.5, burst=12, redis=own_redis.url), key=key(), link=link
+    )
+    try:
+        assert await limiter.take() == 0.0
+        own_redis.stop()
+        own_redis.start()
+        # Its pooled connection, closed by the restart, is replaced at once: the replica
+        # does not fall back to its share for RETRY_S.
+        assert await limiter.take() == 0.0
+        assert not link.down
+    finally:
+        await link.aclose()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis.asyncio as redis
@@ -12,14 +10,6 @@ import redis.asyncio as redis
 from gateway.store import Changes, FunctionRecord, StoreUnavailable
 from gateway.store.redis import CHECK_EVERY_S, RedisStore, shown_url, split_url
 from tests.brokers.redis import RedisServer
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server this test may stop and start again (on the same port)."""
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def test_the_url_keeps_gaias_prefix_apart_and_messages_hide_the_password() -> None:
