@@ -267,7 +267,6 @@ class Traffic:
         return Counter(o for t, _, o in self.answers if start <= t <= end)
 
 
-
 def _cron(gaia: Gaia) -> dict[str, Any]:
     return trigger_state(gaia, "greet/cron/1")
 
