@@ -12,7 +12,9 @@ from tests.integration.functions import BEHAVIOURS
 from tests.integration.harness import Gaia, GaiaFactory, wait_for, write_function
 
 
-def _start(tmp_path: Path, gaia_factory: GaiaFactory, *, queue_timeout: str) -> Gaia:
+def _start(
+    tmp_path: Path, gaia_factory: GaiaFactory, *, queue_timeout: str, timeout: str = "5s"
+) -> Gaia:
     write_function(tmp_path / "fn" / "act", BEHAVIOURS)
     config = tmp_path / "gaia.yaml"
     config.write_text(
@@ -20,12 +22,12 @@ def _start(tmp_path: Path, gaia_factory: GaiaFactory, *, queue_timeout: str) -> 
 functions:
   act:
     code: ./fn/act
-    timeout: 5s
+    timeout: TIMEOUT
     concurrency: 1
     pool: {min: 1, max: 1, queue_timeout: QUEUE_TIMEOUT}
     triggers:
       - http: {path: "/act/{action}"}
-""".replace("QUEUE_TIMEOUT", queue_timeout)
+""".replace("QUEUE_TIMEOUT", queue_timeout).replace("TIMEOUT", timeout)
     )
     return gaia_factory().start("-f", str(config))
 
@@ -50,18 +52,20 @@ def _shed(gaia: Gaia, reason: str) -> float:
 def test_a_request_that_would_wait_past_its_deadline_is_shed_at_once(
     tmp_path: Path, gaia_factory: GaiaFactory
 ) -> None:
-    gaia = _start(tmp_path, gaia_factory, queue_timeout="3500ms")
+    # The function's timeout counts the wait too: the last queued call waits 4 s, runs 2.
+    gaia = _start(tmp_path, gaia_factory, queue_timeout="5s", timeout="10s")
     with gaia.data() as http, concurrent.futures.ThreadPoolExecutor(4) as threads:
-        assert http.get("/act/sleep", params={"s": "1"}).status_code == 200  # a pace to go by
-        calls = [threads.submit(http.get, "/act/sleep", params={"s": "1"})]
+        assert http.get("/act/sleep", params={"s": "2"}).status_code == 200  # a pace to go by
+        calls = [threads.submit(http.get, "/act/sleep", params={"s": "2"})]
         wait_for(lambda: _pool(gaia)["in_flight"] == 1, what="the first call to run")
-        for queued in (1, 2, 3):
-            calls.append(threads.submit(http.get, "/act/sleep", params={"s": "1"}))
+        for queued in (1, 2):
+            calls.append(threads.submit(http.get, "/act/sleep", params={"s": "2"}))
             wait_for(lambda n=queued: _pool(gaia)["queued"] == n, what=f"{queued} queued")  # type: ignore[misc]
-        # Three queued behind one running, 1 s each: a fifth would start after about 4 s,
-        # past its 3.5 s deadline.
+        # Two queued behind one running, 2 s each: a fourth would start after about 6 s,
+        # past its 5 s deadline. (2 s calls: the queue is built and read while the first
+        # one runs, which a loaded machine's slow polls could outlast at 1 s.)
         started = time.monotonic()
-        shed = http.get("/act/sleep", params={"s": "1"})
+        shed = http.get("/act/sleep", params={"s": "2"})
         elapsed = time.monotonic() - started
         statuses = [call.result().status_code for call in calls]
     assert shed.status_code == 503
