@@ -1,0 +1,31 @@
+"""Whether the splice machinery runs compiled (setup.py's Cython build of each module with
+a .pxd beside it) or as the pure-Python modules: the same behaviour, about a third fewer
+machine instructions per spliced request compiled."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.machinery import EXTENSION_SUFFIXES
+
+# The modules setup.py compiles: those with a .pxd (tests/gateway/http/test_compiled.py
+# holds the two lists equal).
+MODULES = ("httpkit.client", "gateway.http.splice", "gateway.http.exchange", "gateway.http.wire")
+
+
+def compiled_modules() -> dict[str, bool]:
+    """Each module's name, and whether what was imported is the C extension."""
+    return {
+        name: str(importlib.import_module(name).__file__).endswith(tuple(EXTENSION_SUFFIXES))
+        for name in MODULES
+    }
+
+
+def build() -> str:
+    """ "compiled", "pure", or "partly compiled" (a build gone wrong: setup.py keeps all or
+    none)."""
+    states = set(compiled_modules().values())
+    if states == {True}:
+        return "compiled"
+    if states == {False}:
+        return "pure"
+    return "partly compiled"
