@@ -5,8 +5,9 @@ Why a subclass: uvicorn has none of the three for httptools. Its keep-alive time
 at the first byte of a request, so a client sending a byte every 100 ms holds a
 connection as long as it likes, and one that connects and sends nothing is never timed
 out; httptools (llhttp) takes heads of any size; `limit_concurrency` counts tasks too
-and answers in plain text, uncounted. The checks sit in the parser callbacks uvicorn
-already runs, so a request costs a few attribute writes and no allocation; each
+and answers in plain text, uncounted. The checks sit in the parser callbacks (the
+protocol's `RequestWire`, gateway/http/wire.py), so a request costs a few attribute writes
+and no allocation; each
 connection has one timer, re-armed once per `header_timeout_s`, not one per request.
 
 A refused head that completed is answered through uvicorn's own request cycle (the
