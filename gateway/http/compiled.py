@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 
 # The modules setup.py compiles: those with a .pxd (tests/gateway/http/test_compiled.py
 # holds the two lists equal).
@@ -29,3 +30,19 @@ def build() -> str:
     if states == {False}:
         return "pure"
     return "partly compiled"
+
+
+def stale() -> list[str]:
+    """The compiled modules older than their .py or .pxd: an edit not built yet, which the
+    extension (imported first) hides until `pip install -e .` builds it again."""
+    found = []
+    for name in MODULES:
+        built = Path(str(importlib.import_module(name).__file__))
+        if built.suffix == ".py":
+            continue
+        source = built.parent / (built.name.split(".")[0] + ".py")
+        if max(source.stat().st_mtime, source.with_suffix(".pxd").stat().st_mtime) > (
+            built.stat().st_mtime
+        ):
+            found.append(name)
+    return found

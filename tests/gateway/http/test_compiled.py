@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gateway.http.compiled import MODULES, build, compiled_modules
+from gateway.http.compiled import MODULES, build, compiled_modules, stale
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,3 +31,7 @@ def test_the_modules_are_those_setup_py_compiles() -> None:
         for pxd in (ROOT / package).rglob("*.pxd")
     }
     assert with_pxd == set(MODULES)
+
+
+def test_no_compiled_module_hides_a_later_edit_of_its_source() -> None:
+    assert stale() == [], "edited since the build: run `pip install -e .` again"
