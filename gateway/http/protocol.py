@@ -168,14 +168,13 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         # The parser calls the wire, not the protocol (gateway/http/wire.py says why).
         self._wire = RequestWire(self)
-        self.parser = httptools.HttpRequestParser(self._wire)
-        # As uvicorn sets its own parser (a pipelined request after a close is answered).
-        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.parser = self._wire.parser
 
     # --- connection --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._wire.connected(transport)
         now = self.loop.time()
         self._wire.head_started = now
         self.over_cap = len(self.connections) > self.limits.max_connections

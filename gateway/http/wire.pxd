@@ -11,6 +11,13 @@ cdef class RequestWire:
     cdef object _protocol
     cdef object _loop
     cdef Py_ssize_t _max_header_bytes
+    cdef object _splicer
+    cdef object _counters
+    cdef object _root_path
+    cdef object _client
+    cdef object _scheme
+    cdef object _transport
+    cdef public object parser
     cdef public bytes url
     cdef public list headers
     cdef public dict noted
@@ -20,6 +27,7 @@ cdef class RequestWire:
     cdef public Exchange exchange
     cdef public Exchange body_to
 
+    cpdef connected(self, transport)
     cpdef on_message_begin(self)
     cpdef on_url(self, bytes url)
     cpdef on_header(self, bytes name, bytes value)

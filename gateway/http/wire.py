@@ -11,6 +11,7 @@ does the same in Python.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -43,8 +44,19 @@ class RequestWire:
 
     def __init__(self, protocol: GuardedHttpTools) -> None:
         self._protocol = protocol
+        # What stays the same for the connection, read off the protocol once.
         self._loop = protocol.loop
         self._max_header_bytes = protocol.limits.max_header_bytes
+        self._splicer = protocol.splicer
+        self._counters = protocol.counters
+        self._root_path = protocol.root_path
+        self._client: tuple[str, int] | None = None
+        self._scheme = "http"
+        self._transport: asyncio.Transport | None = None
+        # The connection's parser, calling this wire; the protocol's `parser` too.
+        self.parser = httptools.HttpRequestParser(self)
+        # As uvicorn sets its own (a pipelined request after a close is answered).
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         # The current head: its target, its fields (names lower-case) and, of those in
         # _NOTED, the first value of each (None for none).
         self.url = b""
@@ -58,6 +70,12 @@ class RequestWire:
         # A spliced request whose answer is not complete yet, and one whose body is read.
         self.exchange: Exchange | None = None
         self.body_to: Exchange | None = None
+
+    def connected(self, transport: asyncio.Transport) -> None:
+        """The protocol's connection_made has run (its client and scheme are known)."""
+        self._transport = transport
+        self._client = self._protocol.client
+        self._scheme = self._protocol.scheme or "http"
 
     # --- httptools callbacks ----------------------------------------------------------
 
@@ -120,14 +138,15 @@ class RequestWire:
         """The end of one read of `size` bytes of the client's."""
         if self.exchange is not None:
             self.exchange.client_fed()
-        if self.head_started is not None and not self._protocol.transport.is_closing():
+        transport = self._transport
+        if self.head_started is not None and transport is not None and not transport.is_closing():
             # The chunk ended inside a head: count it (with any earlier request it held).
             self.head_bytes += size
             if self.head_bytes > self._max_header_bytes:
                 self._protocol.refuse_head("header_too_large", answer=True)
 
     def head_size(self) -> int:
-        method = self._protocol.parser.get_method()
+        method = self.parser.get_method()
         fields = 0
         for name, value in self.headers:  # a loop, not sum(...): Cython's cpdef has no closures
             fields += len(name) + len(value) + 4
@@ -143,18 +162,18 @@ class RequestWire:
 
     def _dispatch(self) -> None:
         protocol = self._protocol
-        splicer = protocol.splicer
+        splicer = self._splicer
         cycle = protocol.cycle
         noted = self.noted
         if (
             splicer is not None
             and (cycle is None or cycle.response_complete)
-            and not protocol.parser.should_upgrade()
+            and not self.parser.should_upgrade()
         ):
             head = self._request_head(noted)
             splice = splicer.splice(head)
             if splice is not None:
-                protocol.counters.spliced += 1
+                self._counters.spliced += 1
                 expect = noted is not None and expects_continue(noted)
                 exchange = Exchange(protocol, head, splice, splicer, expect)
                 # As uvicorn's cycle: later requests queue behind it, a shutdown waits for it.
@@ -167,8 +186,7 @@ class RequestWire:
 
     def _request_head(self, noted: dict[bytes, bytes] | None) -> RequestHead:
         """The head as uvicorn's scope would give it."""
-        protocol = self._protocol
-        parser = protocol.parser
+        parser = self.parser
         keep_alive = parser.should_keep_alive()
         if keep_alive and (noted is None or b"connection" not in noted):
             # HTTP/1.0 keeps a connection only when Connection asks it to: this is 1.1.
@@ -189,7 +207,7 @@ class RequestWire:
         path = raw_path.decode("ascii")
         if "%" in path:
             path = unquote(path)
-        root = protocol.root_path
+        root = self._root_path
         if root:
             path, raw_path = root + path, root.encode("ascii") + raw_path
         method = parser.get_method()
@@ -200,8 +218,8 @@ class RequestWire:
             raw_path,
             query,
             self.headers,
-            protocol.client,
-            protocol.scheme or "http",
+            self._client,
+            self._scheme,
             http_version,
             keep_alive,
         )
