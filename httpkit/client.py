@@ -30,7 +30,7 @@ import functools
 import ssl
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -90,37 +90,42 @@ class Origin:
         return repr((self.host, self.port, self.tls))
 
 
-class AnswerSink(Protocol):
-    """Takes an answer as it is parsed, for a connection driven by callbacks."""
+class AnswerSink:
+    """Takes an answer as it is parsed, for a connection driven by callbacks: a base class
+    rather than a Protocol, so that compiled (setup.py) the connection calls its sink's
+    methods at C level."""
 
     def answer_head(self, status: int, headers: Headers) -> None:
         """The head (1xx answers skipped); names lower-case, trailers never included."""
-        ...
+        raise NotImplementedError
 
-    def answer_body(self, data: bytes) -> None: ...
+    def answer_body(self, data: bytes) -> None:
+        raise NotImplementedError
 
     def answer_end(self) -> None:
         """The answer is whole; `keep_alive` on the connection says whether it may be kept."""
-        ...
+        raise NotImplementedError
 
     def answer_failed(self, error: ClientError) -> None:
         """No whole answer will come (the connection closed or sent garbage); called once."""
-        ...
+        raise NotImplementedError
 
     def answer_fed(self) -> None:
         """The end of one read's callbacks: a moment to pass on what they gave."""
-        ...
+        raise NotImplementedError
 
     def upstream_paused(self) -> None:
         """The connection's write buffer is full: stop feeding it the request body."""
-        ...
+        raise NotImplementedError
 
-    def upstream_resumed(self) -> None: ...
+    def upstream_resumed(self) -> None:
+        raise NotImplementedError
 
 
-class Connection(asyncio.Protocol):
+class _Connection:
     """One TCP connection: writes a request, parses its answer into a chunk queue, or hands
-    it to an attached `AnswerSink`."""
+    it to an attached `AnswerSink`. (Its body, compiled to an extension type when the build
+    finds Cython, which cannot derive from a Python class: `Connection` adds the base.)"""
 
     def __init__(self, client: HttpClient, origin: Origin) -> None:
         self._client = client
@@ -389,6 +394,10 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
+class Connection(_Connection, asyncio.Protocol):
+    __slots__ = ()
+
+
 def _expire(waiter: asyncio.Future[None], timeout_s: float, what: str) -> None:
     if not waiter.done():
         waiter.set_exception(
@@ -604,7 +613,7 @@ class HttpClient:
         if self._sweeper is None:
             self._sweeper = self._loop.call_later(self.idle_timeout_s, self._sweep)
 
-    def _forget(self, connection: Connection) -> None:
+    def _forget(self, connection: _Connection) -> None:
         idle = self._idle.get(connection.origin.key)
         if idle and connection in idle:
             idle.remove(connection)

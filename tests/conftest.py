@@ -5,9 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from gateway.http.compiled import build
 from tests.brokers.nats import NatsServer
 from tests.brokers.redis import RedisServer
 from tests.brokers.tansu import Tansu
+
+
+def pytest_report_header() -> str:
+    return f"splice machinery: {build()} (gateway/http/compiled.py)"
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ from gateway.http.splice import (
     SpliceOutcome,
     Splicer,
 )
-from httpkit.client import ClientError, Connection
+from httpkit.client import AnswerSink, ClientError, Connection
 
 log = logging.getLogger("gaia.http.splice")
 
@@ -107,7 +107,7 @@ class _NoEvent:
         return None
 
 
-class Exchange:
+class Exchange(AnswerSink):
     __slots__ = (
         "_answer_headers",
         "_answer_kept",
@@ -208,7 +208,7 @@ class Exchange:
         if connection is None:
             self._connect()
         else:
-            self._use(connection, reused=True)
+            self._use(connection, True)
 
     def request_body(self, data: bytes) -> None:
         if self._request_kept is not None:
@@ -347,13 +347,13 @@ class Exchange:
         if self._done:
             connection.close()
             return
-        self._use(connection, reused=False)
+        self._use(connection, False)
         self._flush_up()
         if self._reading_held:
             self._reading_held = False
             self._side.flow.resume_reading()
 
-    def _use(self, connection: Connection, *, reused: bool) -> None:
+    def _use(self, connection: Connection, reused: bool) -> None:
         self._conn = connection
         self._reused = reused
         connection.attach(self, self._head.method == "HEAD")

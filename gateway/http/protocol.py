@@ -5,8 +5,9 @@ Why a subclass: uvicorn has none of the three for httptools. Its keep-alive time
 at the first byte of a request, so a client sending a byte every 100 ms holds a
 connection as long as it likes, and one that connects and sends nothing is never timed
 out; httptools (llhttp) takes heads of any size; `limit_concurrency` counts tasks too
-and answers in plain text, uncounted. The checks sit in the parser callbacks uvicorn
-already runs, so a request costs a few attribute writes and no allocation; each
+and answers in plain text, uncounted. The checks sit in the parser callbacks (the
+protocol's `RequestWire`, gateway/http/wire.py), so a request costs a few attribute writes
+and no allocation; each
 connection has one timer, re-armed once per `header_timeout_s`, not one per request.
 
 A refused head that completed is answered through uvicorn's own request cycle (the
@@ -30,8 +31,7 @@ cycle, which queues it behind the earlier one.
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
-from urllib.parse import unquote
+from typing import Any, ClassVar
 
 import httptools
 from uvicorn._types import (
@@ -45,18 +45,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 
 from gateway.http.exchange import Exchange
 from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason, refusals
-from gateway.http.splice import RequestHead, Splicer
+from gateway.http.splice import Splicer
+from gateway.http.wire import RequestWire, expects_continue
 
-_METHODS = {
-    name.encode("ascii"): name
-    for name in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-}
 # A timer may fire a little before its time (the loop rounds to its clock resolution).
 _EARLY_S = 0.001
-# The fields the protocol and the exchange act on, noted as the head is parsed.
-_NOTED = frozenset({b"expect", b"connection", b"content-length", b"transfer-encoding"})
-# The request line's fixed parts, " HTTP/1.1\r\n", and the head's closing CRLF.
-_REQUEST_LINE_EXTRA = 13
 # A first chunk up to this size is copied behind the head into one buffer; a longer one
 # goes out beside it from its own (one writev, no copy).
 _JOINED_MAX = 64 * 1024
@@ -151,21 +144,11 @@ class GuardedHttpTools(HttpToolsProtocol):
     _refusals: ClassVar[dict[RefusalReason, Refusal]]
     _apps: ClassVar[dict[RefusalReason, ASGI3Application]]
 
-    # When the current request head began (the accept, for a connection's first
-    # request); None from its end until the next request's first byte.
-    _head_started: float | None = None
-    _head_bytes = 0  # received for the current head, in chunks that did not complete it
-    _chunk_bytes = 0  # the chunk being parsed
-    _over_cap = False
+    over_cap = False  # the connection came beyond the limit
     _head_timer: asyncio.TimerHandle | None = None
-    # A spliced request whose answer is not complete yet, and one whose body is being read.
-    _exchange: Exchange | None = None
-    _body_to: Exchange | None = None
     # When the connection's last answer ended, while no next request has begun: the
     # keep-alive timeout counts from it.
     _idle_since: float | None = None
-    # The fields of the current head in _NOTED (the first value of each), None for none.
-    _noted: dict[bytes, bytes] | None = None
 
     @classmethod
     def configured(
@@ -181,13 +164,20 @@ class GuardedHttpTools(HttpToolsProtocol):
         }
         return type(cls.__name__, (cls,), namespace)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The parser calls the wire, not the protocol (gateway/http/wire.py says why).
+        self._wire = RequestWire(self)
+        self.parser = self._wire.parser
+
     # --- connection --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._wire.connected(transport)
         now = self.loop.time()
-        self._head_started = now
-        self._over_cap = len(self.connections) > self.limits.max_connections
+        self._wire.head_started = now
+        self.over_cap = len(self.connections) > self.limits.max_connections
         self._head_timer = self.loop.call_at(now + self.limits.header_timeout_s, self._check_head)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -197,170 +187,57 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
-        if self._exchange is not None:
-            self._exchange.client_lost()
+        exchange = self._wire.exchange
+        if exchange is not None:
+            exchange.client_lost()
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        if self._exchange is not None:
-            self._exchange.client_paused()
+        exchange = self._wire.exchange
+        if exchange is not None:
+            exchange.client_paused()
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        if self._exchange is not None:
-            self._exchange.client_resumed()
+        exchange = self._wire.exchange
+        if exchange is not None:
+            exchange.client_resumed()
 
     def _check_head(self) -> None:
         self._head_timer = None
         if self.transport.is_closing():
             return
         timeout = self.limits.header_timeout_s
-        started = self._head_started
+        started = self._wire.head_started
         now = self.loop.time()
         if started is None:
             self._head_timer = self.loop.call_at(now + timeout, self._check_head)
         elif now + _EARLY_S >= started + timeout:
             # Bytes of a head: answer 408 (RFC 9110). None at all: the client never
             # started a request, so there is nothing to answer; close, as nginx does.
-            self._refuse_head("header_timeout", answer=self._head_bytes > 0)
+            self.refuse_head("header_timeout", answer=self._wire.head_bytes > 0)
         else:
             self._head_timer = self.loop.call_at(started + timeout, self._check_head)
 
-    # --- bytes and parser callbacks --------------------------------------------------
+    # --- bytes ------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        self._chunk_bytes = len(data)
-        super().data_received(data)
-        if self._exchange is not None:
-            self._exchange.client_fed()
-        if self._head_started is not None and not self.transport.is_closing():
-            # The chunk ended inside a head: count it (with any earlier request it held).
-            self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_header_bytes:
-                self._refuse_head("header_too_large", answer=True)
-
-    def on_message_begin(self) -> None:
-        # uvicorn's, but the scope is made in _start_cycle: a spliced request needs none.
-        self.url = b""
-        self.headers = []
-        self._noted = None
-        if self._head_started is None:
-            self._head_started = self.loop.time()
-        self._head_bytes = 0
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        self.headers.append((name, value))
-        if name in _NOTED:  # one set look-up for the fields most requests do not have
-            self._note(name, value)
-
-    def _note(self, name: bytes, value: bytes) -> None:
-        noted = self._noted
-        if noted is None:
-            noted = self._noted = {}
-        noted.setdefault(name, value)
-
-    def on_headers_complete(self) -> None:
-        self._head_started = None
-        limit = self.limits.max_header_bytes
-        # The exact size is summed only when this chunk could hold an oversized head.
-        if self._head_bytes + self._chunk_bytes > limit and self._head_size() > limit:
-            self._refuse_request("header_too_large")
-        elif self._over_cap:
-            self._refuse_request("too_many_connections")
-        else:
-            self._dispatch()
-
-    def on_body(self, body: bytes) -> None:
-        exchange = self._body_to
-        if exchange is None:
-            super().on_body(body)
-        else:
-            exchange.request_body(body)
-
-    def on_message_complete(self) -> None:
-        exchange = self._body_to
-        if exchange is None:
-            super().on_message_complete()
-        else:
-            self._body_to = None
-            exchange.request_end()
-
-    # --- where a request goes ----------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        splicer = self.splicer
-        cycle = self.cycle
-        noted = self._noted
-        if (
-            splicer is not None
-            and (cycle is None or cycle.response_complete)
-            and not self.parser.should_upgrade()
-        ):
-            head = self._request_head(noted)
-            splice = splicer.splice(head)
-            if splice is not None:
-                self.counters.spliced += 1
-                expect = noted is not None and self._expects_continue(noted)
-                exchange = Exchange(self, head, splice, splicer, expect)
-                # As uvicorn's cycle: later requests queue behind it, a shutdown waits for it.
-                self.cycle = exchange  # type: ignore[assignment]
-                self._exchange = self._body_to = exchange
-                exchange.start()
-                return
-        self._start_cycle()
-
-    def _request_head(self, noted: dict[bytes, bytes] | None) -> RequestHead:
-        """The head as uvicorn's scope would give it."""
-        parser = self.parser
-        keep_alive = parser.should_keep_alive()
-        if keep_alive and (noted is None or b"connection" not in noted):
-            # HTTP/1.0 keeps a connection only when Connection asks it to: this is 1.1.
-            # (Asking the parser for its version costs a microsecond, the most of any
-            # step here.)
-            http_version = "1.1"
-        else:
-            http_version = parser.get_http_version()
-            keep_alive = keep_alive and http_version != "1.0"
-        url = self.url
-        if url[:1] == b"/" and b"#" not in url:
-            # Origin form, as nearly every request's: split here rather than by
-            # httptools.parse_url (which gives the same), a microsecond less.
-            raw_path, _, query = url.partition(b"?")
-        else:
-            parsed = httptools.parse_url(url)
-            raw_path, query = parsed.path, parsed.query or b""
-        path = raw_path.decode("ascii")
-        if "%" in path:
-            path = unquote(path)
-        root = self.root_path
-        if root:
-            path, raw_path = root + path, root.encode("ascii") + raw_path
-        method = parser.get_method()
-        # Positional: see gateway/http/splice.py.
-        head = RequestHead(
-            _METHODS.get(method) or method.decode("ascii"),
-            path,
-            raw_path,
-            query,
-            self.headers,
-            self.client,
-            self.scheme or "http",
-            http_version,
-            keep_alive,
-        )
-        if noted is not None:
-            # llhttp has checked them: at most one length, and never beside chunked.
-            length = noted.get(b"content-length")
-            head.content_length = None if length is None else int(length)
-            head.chunked = b"transfer-encoding" in noted
-        return head
-
-    @staticmethod
-    def _expects_continue(noted: dict[bytes, bytes]) -> bool:
-        expect = noted.get(b"expect")
-        return expect is not None and expect.lower() == b"100-continue"
+        # uvicorn's, with its _unset_keepalive_if_required in line (a call fewer).
+        self._idle_since = None
+        self._wire.chunk_bytes = len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        self._wire.fed(len(data))
 
     # --- keep-alive: uvicorn makes and cancels a timer per request; here one is re-armed ---
 
@@ -399,13 +276,15 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def exchange_done(self, exchange: Exchange) -> None:
         """The spliced request's answer is complete (`Exchange` calls it)."""
-        if self._exchange is exchange:
-            self._exchange = None
+        wire = self._wire
+        if wire.exchange is exchange:
+            wire.exchange = None
         self.on_response_complete()
 
-    def _start_cycle(self) -> None:
-        noted = self._noted
-        self.expect_100_continue = noted is not None and self._expects_continue(noted)
+    def start_cycle(self) -> None:
+        """uvicorn's ASGI cycle for the head the wire handed over."""
+        noted = self._wire.noted
+        self.expect_100_continue = noted is not None and expects_continue(noted)
         # uvicorn's on_message_begin makes this scope; its on_headers_complete fills it in.
         self.scope = {  # type: ignore[typeddict-item]
             "type": "http",
@@ -431,24 +310,19 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     # --- refusing --------------------------------------------------------------------
 
-    def _head_size(self) -> int:
-        method = self.parser.get_method()
-        fields = sum(len(name) + len(value) + 4 for name, value in self.headers)
-        return len(method) + 1 + len(self.url) + _REQUEST_LINE_EXTRA + fields
-
-    def _refuse_request(self, reason: RefusalReason) -> None:
+    def refuse_request(self, reason: RefusalReason) -> None:
         """Answer this complete request with the refusal, then close the connection."""
         self.counters.refused[reason] += 1
         app = self.app
         self.app = self._apps[reason]
         try:
-            self._start_cycle()
+            self.start_cycle()
         finally:
             self.app = app
 
-    def _refuse_head(self, reason: RefusalReason, *, answer: bool) -> None:
+    def refuse_head(self, reason: RefusalReason, *, answer: bool) -> None:
         self.counters.refused[reason] += 1
-        self._head_started = None
+        self._wire.head_started = None
         if answer:
             self.transport.write(self._refusals[reason].raw(self.server_state.default_headers))
         self.transport.close()

@@ -1,0 +1,70 @@
+# Cython's declarations for exchange.py (compiled when the build finds Cython; see
+# setup.py): the exchange as a C struct with C-level calls between its methods and to
+# httpkit's Connection. exchange.py stays the source and runs as it is without them.
+from gateway.http.splice cimport Capture, RequestHead
+from httpkit.client cimport AnswerSink, HttpClient, _Connection
+
+
+cdef class Exchange(AnswerSink):
+    cdef list _answer_headers
+    cdef Capture _answer_kept
+    cdef bint _began
+    cdef bint _chunked
+    cdef HttpClient _client
+    cdef bint _client_chunked
+    cdef bint _client_slow
+    cdef _Connection _conn
+    cdef object _deadline
+    cdef bint _done
+    cdef bint _expect_continue
+    cdef bint _failing
+    cdef bint _gathering
+    cdef bint _has_body
+    cdef RequestHead _head
+    cdef double _last_read
+    cdef object _loop
+    cdef list _out
+    cdef Py_ssize_t _pending
+    cdef bint _reading_held
+    cdef bint _request_done
+    cdef Capture _request_kept
+    cdef bint _retried
+    cdef bint _reused
+    cdef object _side
+    cdef object _splice
+    cdef object _splicer
+    cdef double _started
+    cdef int _status
+    cdef list _up
+    cdef bytes _upstream_head
+    cdef public bint disconnected
+    cdef public bint keep_alive
+    cdef public bint response_complete
+
+    cpdef start(self)
+    cpdef request_body(self, bytes data)
+    cpdef request_end(self)
+    cpdef client_fed(self)
+    cpdef client_paused(self)
+    cpdef client_resumed(self)
+    cpdef client_lost(self)
+    cpdef answer_head(self, int status, list headers)
+    cpdef answer_body(self, bytes data)
+    cpdef answer_fed(self)
+    cpdef answer_end(self)
+    cpdef answer_failed(self, error)
+    cpdef upstream_paused(self)
+    cpdef upstream_resumed(self)
+    cdef _connect(self)
+    cdef _use(self, _Connection connection, bint reused)
+    cdef double _due(self, double last_read)
+    cdef _flush_up(self)
+    cdef _drop_connection(self)
+    cpdef _check_read(self, _Connection connection)
+    cdef bytes _request_head(self, length)
+    cdef tuple _response_head(self, int status, list headers, bint head_only)
+    cdef _flush_out(self)
+    cdef _failed(self, error)
+    cdef _answer_failure(self, failure)
+    cdef _respond_complete(self)
+    cdef _finish(self, int status, failure)

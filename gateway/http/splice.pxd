@@ -1,0 +1,41 @@
+# Cython's declarations for splice.py (compiled when the build finds Cython; see
+# setup.py): the per-request records as C structs. splice.py stays the source.
+
+cdef class RequestHead:
+    cdef public object method
+    cdef public object path
+    cdef public bytes raw_path
+    cdef public bytes query_string
+    cdef public list headers
+    cdef public object client
+    cdef public object scheme
+    cdef public object http_version
+    cdef public bint keep_alive
+    cdef public object content_length
+    cdef public bint chunked
+    cdef public object request_id
+    cdef public double at
+    cdef public object log_fields
+
+
+cdef class Capture:
+    cdef Py_ssize_t _limit
+    cdef list _kept
+    cdef Py_ssize_t _size
+
+    cpdef add(self, bytes data)
+    cpdef body(self)
+
+
+cdef class Captured:
+    cdef public int status
+    cdef public list headers
+    cdef public object body
+
+
+cdef class SpliceOutcome:
+    cdef public int status
+    cdef public object failure
+    cdef public double duration_s
+    cdef public object request_body
+    cdef public object answer

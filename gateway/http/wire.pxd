@@ -1,0 +1,42 @@
+# Cython's declarations for wire.py (compiled when the build finds Cython; see setup.py).
+# wire.py stays the source and runs as it is without them.
+from gateway.http.exchange cimport Exchange
+from gateway.http.splice cimport RequestHead
+
+
+cpdef bint expects_continue(dict noted)
+
+
+cdef class RequestWire:
+    cdef object _protocol
+    cdef object _loop
+    cdef Py_ssize_t _max_header_bytes
+    cdef object _splicer
+    cdef object _counters
+    cdef object _root_path
+    cdef object _client
+    cdef object _scheme
+    cdef object _transport
+    cdef public object parser
+    cdef public bytes url
+    cdef public list headers
+    cdef public dict noted
+    cdef public object head_started
+    cdef public Py_ssize_t head_bytes
+    cdef public Py_ssize_t chunk_bytes
+    cdef public Exchange exchange
+    cdef public Exchange body_to
+
+    cpdef connected(self, transport)
+    cpdef on_message_begin(self)
+    cpdef on_url(self, bytes url)
+    cpdef on_header(self, bytes name, bytes value)
+    cdef _note(self, bytes name, bytes value)
+    cpdef on_headers_complete(self)
+    cpdef on_body(self, bytes body)
+    cpdef on_message_complete(self)
+    cpdef fed(self, Py_ssize_t size)
+    cpdef Py_ssize_t head_size(self) except -1
+    cdef _handed(self)
+    cdef _dispatch(self)
+    cdef RequestHead _request_head(self, dict noted)

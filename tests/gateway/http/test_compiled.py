@@ -1,0 +1,37 @@
+"""Which splice machinery the tests run: scripts/test runs the suite on setup.py's
+compiled build (GAIA_SPLICE_BUILD=compiled) and the splice tests once more on the
+pure-Python modules (GAIA_SPLICE_BUILD=pure), so a build that silently did not happen
+fails here rather than passing as pure Python."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gateway.http.compiled import MODULES, build, compiled_modules, stale
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_splice_machinery_is_the_build_this_run_expects() -> None:
+    expected = os.environ.get("GAIA_SPLICE_BUILD")
+    assert expected in (None, "compiled", "pure"), (
+        f"GAIA_SPLICE_BUILD must be 'compiled' or 'pure', got {expected!r}"
+    )
+    # All or none even when nobody says which (a developer's own pytest run).
+    assert build() in ("compiled", "pure"), compiled_modules()
+    if expected is not None:
+        assert build() == expected, compiled_modules()
+
+
+def test_the_modules_are_those_setup_py_compiles() -> None:
+    with_pxd = {
+        ".".join(pxd.relative_to(ROOT).with_suffix("").parts)
+        for package in ("gateway", "httpkit")
+        for pxd in (ROOT / package).rglob("*.pxd")
+    }
+    assert with_pxd == set(MODULES)
+
+
+def test_no_compiled_module_hides_a_later_edit_of_its_source() -> None:
+    assert stale() == [], "edited since the build: run `pip install -e .` again"
