@@ -30,9 +30,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import Gateway, Processes, progress, run_script, start_gateway
-from bench.legacy_proxy import FUNCTION, PATH, STATES, set_state, settled_copies, start_old_api
+from bench.common import Gateway, Processes, progress, run_script
+from bench.legacy_proxy import PATH, STATES, set_state, settled_copies, start_shadowed
+from bench.splice_syscalls import run_ns
 
+# shadow.rate: far above what one client sends one request at a time.
+COPY_EVERY_REQUEST = 100_000
 # Innermost gaia frame -> what part of a copy it is. First match wins, checked from the
 # innermost frame outwards.
 PARTS = (
@@ -44,35 +47,9 @@ PARTS = (
 )
 
 
-def gateway_cpu_ns(pid: int) -> int:
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (OSError, ValueError):
-            continue  # a thread that ended meanwhile
-    return total
-
-
-def start(procs: Processes, workdir: Path) -> Gateway:
-    port, _ = start_old_api(procs, workdir)
-    (workdir / "fn").mkdir()
-    (workdir / "fn" / "main.py").write_text(FUNCTION)
-    gaia_yaml = workdir / "gaia.yaml"
-    gaia_yaml.write_text(
-        "functions:\n  hello: {code: ./fn, handler: main.handler}\n"
-        f"legacy:\n  upstream: http://127.0.0.1:{port}\n"
-        "  shadow: {rate: 100000, noise_sample: 0}\n"
-        f"  routes:\n    - {{path: {PATH}, methods: [GET], function: hello, state: legacy}}\n"
-    )
-    return start_gateway(
-        procs, workdir / "home", log=workdir / "gateway.log", ready_path=PATH, config=gaia_yaml
-    )
-
-
 def one_round(gateway: Gateway, requests: int) -> float:
     """Gateway CPU µs per request for `requests` sequential requests and their copies."""
-    before = gateway_cpu_ns(gateway.proc.pid)
+    before = run_ns(gateway.proc.pid)
     conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
     try:
         for _ in range(requests):
@@ -83,7 +60,7 @@ def one_round(gateway: Gateway, requests: int) -> float:
     finally:
         conn.close()
     settled_copies(gateway)
-    return (gateway_cpu_ns(gateway.proc.pid) - before) / 1000 / requests
+    return (run_ns(gateway.proc.pid) - before) / 1000 / requests
 
 
 def split(collapsed: Path) -> dict[str, int]:
@@ -103,7 +80,7 @@ def split(collapsed: Path) -> dict[str, int]:
 
 def run(args: argparse.Namespace, procs: Processes, workdir: Path) -> str:
     load_before = os.getloadavg()[0]
-    gateway = start(procs, workdir)
+    gateway, _, _ = start_shadowed(procs, workdir, COPY_EVERY_REQUEST, noise_sample=0)
     for state in STATES:
         set_state(gateway, state)
         one_round(gateway, 50)  # warm: the function's pool starts on the first copy
