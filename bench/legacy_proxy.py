@@ -244,14 +244,19 @@ def thread_switches(pid: int) -> int:
     return total
 
 
-def start_shadowed(procs: Processes, workdir: Path, rate: float) -> tuple[Gateway, Target, Target]:
+def start_shadowed(
+    procs: Processes, workdir: Path, rate: float, *, noise_sample: float | None = None
+) -> tuple[Gateway, Target, Target]:
+    """The old API and a gaia with /hello in the ledger (state legacy); `noise_sample`
+    None leaves gaia's default."""
     port, old_api = start_old_api(procs, workdir)
     (workdir / "fn").mkdir()
     (workdir / "fn" / "main.py").write_text(FUNCTION)
     gaia_yaml = workdir / "gaia.yaml"
+    noise = "" if noise_sample is None else f", noise_sample: {noise_sample}"
     gaia_yaml.write_text(
         "functions:\n  hello: {code: ./fn, handler: main.handler}\n"
-        f"legacy:\n  upstream: http://127.0.0.1:{port}\n  shadow: {{rate: {rate}}}\n"
+        f"legacy:\n  upstream: http://127.0.0.1:{port}\n  shadow: {{rate: {rate}{noise}}}\n"
         f"  routes:\n    - {{path: {PATH}, methods: [GET], function: hello, state: legacy}}\n"
     )
     gateway = start_gateway(

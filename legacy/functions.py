@@ -39,9 +39,13 @@ def _tag(request: ProxiedRequest) -> str | None:
 
 
 class InvokerFunctions:
-    def __init__(self, *, control: ControlPlane, invoker: Invoker) -> None:
+    """`urgent=False` for a caller whose answers nobody waits on (the shadow copies):
+    their invocations are not busy-polled for (Invoker.invoke)."""
+
+    def __init__(self, *, control: ControlPlane, invoker: Invoker, urgent: bool = True) -> None:
         self._control = control
         self._invoker = invoker
+        self._urgent = urgent
 
     def sticky_key(self, target: str, request: ProxiedRequest) -> str | None:
         parsed = _target(target)
@@ -83,7 +87,7 @@ class InvokerFunctions:
         started = time.perf_counter()
         try:
             result = await self._invoker.invoke(
-                resolved, request_id=request_id, trigger="http", event=event
+                resolved, request_id=request_id, trigger="http", event=event, urgent=self._urgent
             )
         except RuntimeAdapterError as exc:
             failure = failure_answer(exc, request_id, revision_header)

@@ -97,7 +97,14 @@ class LegacyLayer:
             proxy=proxy,
             functions=functions,
             book=EvidenceBook(DiscoveryTable()),
-            shadow=ShadowPool(settings=config.shadow, proxy=proxy, functions=functions),
+            # The copies' answers are only compared: nobody waits on them.
+            shadow=ShadowPool(
+                settings=config.shadow,
+                proxy=proxy,
+                functions=InvokerFunctions(
+                    control=self._control, invoker=self._invoker, urgent=False
+                ),
+            ),
             body_limit=self._body_limit,
         )
 

@@ -114,6 +114,9 @@ class Invocation(msgspec.Struct, frozen=True, kw_only=True):
     # W3C traceparent of the span the function runs under ("" when untraced): a Python
     # handler's `context.traceparent`, a container's `traceparent` request header.
     traceparent: str = ""
+    # False when no one waits on the answer (a legacy shadow copy: the client has the
+    # old API's): a runtime may then wait for it the cheap way, not its fastest.
+    urgent: bool = True
 
 
 class QueueTiming:

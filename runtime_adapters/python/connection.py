@@ -79,7 +79,8 @@ class WorkerConnection(asyncio.Protocol):
     def send(self, future: asyncio.Future[Outcome], invocation: Invocation, timeout_ms: int) -> int:
         """Write one invocation; `future` gets its Reply or Failed. Returns the wire id."""
         request_id = self._last_id = self._last_id + 1
-        self._write(_invoke(request_id, invocation, timeout_ms), future, request_id)
+        message = _invoke(request_id, invocation, timeout_ms)
+        self._write(message, future, request_id, poll=invocation.urgent)
         return request_id
 
     def send_many(
@@ -112,8 +113,11 @@ class WorkerConnection(asyncio.Protocol):
         else:
             self._outbox += data
         self._pending[request_id] = future
-        if poll and self._poller is not None:
-            self._poller.expect_reply()
+        if self._poller is not None:
+            if poll:
+                self._poller.expect_reply()
+            else:
+                self._poller.unhurried += 1
 
     def _flush(self) -> None:
         data, self._outbox = self._outbox, None

@@ -68,13 +68,14 @@ class PythonRuntime(PoolRuntime):
         self._slots_dir = slots_dir_for(state_dir)
         self._options = PoolOptions(queue_limit=queue_limit, load_timeout_s=load_timeout_s)
         self._sink = log_sink or stderr_sink
+        self.busy_poll = BusyPoll(window_s=busy_poll_s)  # its counts: how replies were awaited
         self._spares = SparePool(
             Launcher(
                 sandbox=self._sandbox,
                 slots_dir=self._slots_dir,
                 sink=self._sink,
                 stop_grace_s=stop_grace_s,
-                poller=BusyPoll(window_s=busy_poll_s),
+                poller=self.busy_poll,
             ),
             spares,
         )

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from runtime_adapters.base import (
@@ -306,3 +307,18 @@ async def test_handler_exception_is_function_failed_with_traceback(
     with pytest.raises(FunctionFailed):
         await runtime.invoke(spec().key, http(request_id="again"))
     assert runtime.instances(spec().key) == [before]
+
+
+async def test_a_reply_nobody_waits_on_is_not_polled_for(runtime: PythonRuntime) -> None:
+    # The gateway busy-polls its loop for a reply someone waits on (busypoll.py); an
+    # invocation that is not urgent (a shadow copy) gets the same answer the cheap way.
+    await runtime.warm(spec("main.hello"))
+    polled = runtime.busy_poll.polled
+    urgent = await runtime.invoke(spec().key, http())
+    unhurried = await runtime.invoke(spec().key, msgspec.structs.replace(http(), urgent=False))
+    assert (unhurried.status, unhurried.headers, unhurried.body) == (
+        urgent.status,
+        urgent.headers,
+        urgent.body,
+    )
+    assert (runtime.busy_poll.polled - polled, runtime.busy_poll.unhurried) == (1, 1)
