@@ -15,6 +15,10 @@ request does; the copies never run while timed (the event loop does not turn), s
 queue fills and later ones are counted as dropped: the timing is the client's path up
 to the offer, not the copy's own work (a function invocation), which
 `python -m bench.legacy_proxy --shadow` measures with the rest.
+
+`function` and `container` (bench/splice_functions.py): an HTTP trigger's request spliced
+to a leased instance, an `interface: asgi` worker's server or a container instance; the
+control plane, invoker, data plane, pool, lease and access log are the gateway's own.
 """
 
 from __future__ import annotations
@@ -23,15 +27,15 @@ import argparse
 import io
 import statistics
 import sys
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import uvicorn
 import uvloop
 from uvicorn.server import ServerState
 
 from bench.common import machine
+from bench.splice_functions import FUNCTION_STATES, FunctionSetup
+from bench.splice_wire import Fed, Transport
 from gateway.accesslog import JsonLines
 from gateway.dataplane import DataPlane
 from gateway.http.limits import HttpCounters, HttpLimits
@@ -47,44 +51,12 @@ from legacy.router import LegacyRouter
 from legacy.shadow import ShadowPool
 from routing.routes import RouteTable
 
-STATES = ("none", "legacy", "shadow")
+STATES = ("none", "legacy", "shadow", *FUNCTION_STATES)
 UPSTREAM = "http://127.0.0.1:9"
-REQUEST = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n"
 ANSWER = (
     b"HTTP/1.1 200 OK\r\ndate: Sun, 29 Nov 2026 12:00:00 GMT\r\nserver: uvicorn\r\n"
     b"content-type: text/plain\r\ncontent-length: 5\r\n\r\nhello"
 )
-
-
-class Transport:
-    """Counts writes; everything else a transport is asked is answered as for a socket."""
-
-    def __init__(self) -> None:
-        self.writes = 0
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.writes += 1
-
-    def writelines(self, data: Sequence[bytes]) -> None:
-        self.writes += 1
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def pause_reading(self) -> None:
-        return None
-
-    def resume_reading(self) -> None:
-        return None
 
 
 class NoFunctions:
@@ -112,8 +84,10 @@ class Control:
     snapshot = Snapshot()
 
 
-class Setup:
-    """One state's data plane, router and connections, fed requests on demand."""
+class Setup(Fed):
+    """One legacy state's data plane, router and connections, fed requests on demand."""
+
+    answer = ANSWER
 
     def __init__(self, state: str) -> None:
         routes = (
@@ -149,26 +123,20 @@ class Setup:
         self.protocol.connection_made(self.client_side)  # type: ignore[arg-type]
         self.upstream = upstream_connection(inner, UPSTREAM)
 
-    def run(self, requests: int) -> float:
-        """CPU µs per request over `requests` requests."""
-        protocol, upstream = self.protocol, self.upstream
-        written = self.client_side.writes
-        started = time.process_time()
-        for _ in range(requests):
-            protocol.data_received(REQUEST)
-            upstream.data_received(ANSWER)
-        used = time.process_time() - started
-        if self.client_side.writes - written < requests:
-            raise AssertionError(f"fewer answers than the {requests} requests")
-        self.access_log.flush()
-        self.log.seek(0)
-        self.log.truncate()
-        return used / requests * 1e6
+    async def aclose(self) -> None:
+        await self.shadow.aclose()
+
+
+async def setup_for(state: str) -> Fed:
+    """The gateway side of `state`, ready to be fed."""
+    if state in FUNCTION_STATES:
+        return await FunctionSetup.build(state)
+    return Setup(state)
 
 
 async def costs(*, requests: int, repeat: int) -> dict[str, list[float]]:
     """CPU µs per request for each state, rounds alternating over the states."""
-    setups = {state: Setup(state) for state in STATES}
+    setups = {state: await setup_for(state) for state in STATES}
     for setup in setups.values():
         setup.run(requests // 10)  # warm-up
     rounds: dict[str, list[float]] = {state: [] for state in STATES}
@@ -176,7 +144,7 @@ async def costs(*, requests: int, repeat: int) -> dict[str, list[float]]:
         for state, setup in setups.items():
             rounds[state].append(setup.run(requests))
     for setup in setups.values():
-        await setup.shadow.aclose()
+        await setup.aclose()
     return rounds
 
 

@@ -13,6 +13,11 @@ reads the same however busy the machine is (repeated runs agree within 0.5%). Py
 start-up and the warm-up run uninstrumented; a run takes under a minute. Needs valgrind (Debian's
 `valgrind`).
 
+`--state function` and `--state container` count an HTTP trigger's request spliced to a
+leased instance (an `interface: asgi` worker's server, a container instance), the
+gateway's own parts all real (bench/splice_functions.py); bench.splice_profile says
+where such a request's Python goes, by module and function.
+
 `--state machinery` counts the splice machinery alone (gateway/http/protocol.py,
 exchange.py and httpkit's client) under a splicer that decides nothing: one constant
 splice, no records.
@@ -33,7 +38,8 @@ import uvicorn
 import uvloop
 from uvicorn.server import ServerState
 
-from bench.splice_cost import ANSWER, REQUEST, STATES, Setup, Transport
+from bench.splice_cost import ANSWER, STATES, setup_for
+from bench.splice_wire import REQUEST, Transport
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
 from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
@@ -110,14 +116,7 @@ def _machinery() -> Callable[[int], None]:
 
 async def _counted(state: str, requests: int) -> None:
     """Under callgrind: the warm-up uncounted, then `requests` requests inside `map`."""
-    if state == MACHINERY:
-        one = _machinery()
-    else:
-        setup = Setup(state)
-
-        def one(_: int) -> None:
-            setup.protocol.data_received(REQUEST)
-            setup.upstream.data_received(ANSWER)
+    one = _machinery() if state == MACHINERY else (await setup_for(state)).one
 
     for number in range(_WARM_UP):
         one(number)
