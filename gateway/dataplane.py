@@ -29,10 +29,11 @@ from gateway.guard import Ticket
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker
 from gateway.logs import log_time
+from gateway.splice_plan import Leg, RoutePlan, SplicePlans
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
-from routing.routes import HttpRoute, MethodNotAllowed, RouteMatch
+from routing.routes import MethodNotAllowed, RouteMatch
 from routing.traffic import Sticky
 from runtime_adapters.base import HttpRequest, RuntimeAdapterError
 from triggers.http.responses import (
@@ -82,6 +83,8 @@ class DataPlane:
         # Request ids: a per-process random prefix and a counter are unique and cheap.
         self._id_prefix = os.urandom(4).hex()
         self._counter = 0
+        # What the splice decides once per config snapshot (gateway/splice_plan.py).
+        self._plans: SplicePlans | None = None
 
     def use_fallback(self, fallback: Fallback | None) -> None:
         """From the next request on: a `legacy:` section applied while the gateway runs."""
@@ -136,15 +139,20 @@ class DataPlane:
     # --- gateway.http.splice.Splicer ------------------------------------------------
 
     def splice(self, head: RequestHead) -> Splice | None:
-        routes = self._control.snapshot.routes
+        plans = self._plans
+        snapshot = self._control.snapshot
+        if plans is None or plans.snapshot is not snapshot:
+            plans = self._plans = SplicePlans(
+                self._control, self._invoker, snapshot, trigger="http"
+            )
         host = None
-        if routes.by_host:
+        if plans.by_host:
             for name, value in head.headers:
                 if name == b"host":
                     host = value.decode("latin-1")
-        found = routes.lookup(head.method, head.path, host)
-        if found is not None:
-            return self._splice_routed(head, found[0])
+        plan = plans.for_line(head.method, head.path, host)
+        if plan is not None:
+            return self._splice_routed(head, plans, plan)
         fallback = self._fallback
         if fallback is None:
             return None
@@ -152,9 +160,10 @@ class DataPlane:
         head.log_fields = _FALLBACK
         return fallback.splice(head)
 
-    def _splice_routed(self, head: RequestHead, route: HttpRoute) -> Splice | None:
-        invoker = self._invoker
-        if invoker.tracer.exporting:
+    def _splice_routed(
+        self, head: RequestHead, plans: SplicePlans, plan: RoutePlan
+    ) -> Splice | None:
+        if plans.traced:
             return None
         tag = None
         for name, value in head.headers:
@@ -165,32 +174,37 @@ class DataPlane:
         # A chunked body or one over the limit is read whole by the invoked path (413).
         if head.chunked or (head.content_length or 0) > self._body_limit:
             return None
+        leg = plan.fixed
+        if leg is None or tag is not None:
+            leg = self._leg(head, plan, tag)
+            if leg is None:
+                return None
+        lease = leg.runtime.lease(leg.key)
+        if lease is None:
+            return None
+        resolved = leg.resolved
+        ticket = None
+        if plans.guarded:
+            ticket = self._invoker.admit_now(resolved, trigger_id=plan.route.trigger_id)
+            if ticket is None:
+                lease.release(None)
+                return None
+        self._identify(head)
+        head.log_fields = leg.log_fields
+        return TriggerSplice(head, lease, resolved, ticket)
+
+    def _leg(self, head: RequestHead, plan: RoutePlan, tag: str | None) -> Leg | None:
+        """The leg of a request whose revision is picked per request (a weighted or
+        sticky alias, an X-Gaia-Tag); None when it takes the invoked path."""
 
         def key_for(sticky: Sticky) -> str | None:
             return sticky_key_from(sticky, head.headers, head.query_string)
 
         try:
-            resolved = invoker.resolve(route.target, tag=tag, sticky_key=key_for)
+            resolved = self._invoker.resolve(plan.route.target, tag=tag, sticky_key=key_for)
         except (UnknownTag, NotFound):
             return None
-        lease = invoker.lease(resolved)
-        if lease is None:
-            return None
-        ticket = None
-        if invoker.guarded():
-            ticket = invoker.admit_now(resolved, trigger_id=route.trigger_id)
-            if ticket is None:
-                lease.release(None)
-                return None
-        self._identify(head)
-        head.log_fields = {
-            "route": route.path,
-            "function": route.target.function,
-            "trigger": "http",
-            "revision": resolved.key.revision,
-            "alias": resolved.alias,
-        }
-        return TriggerSplice(head=head, lease=lease, resolved=resolved, ticket=ticket)
+        return plan.leg(resolved)
 
     def _identify(self, head: RequestHead) -> None:
         self._counter += 1

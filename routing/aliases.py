@@ -81,6 +81,13 @@ class ResolvedAlias:
     def __str__(self) -> str:
         return f"{self.function}:{self.alias}"
 
+    @property
+    def untagged(self) -> int | None:
+        """The revision every request without a tag gets, when that is one revision
+        whatever the request (its sticky key changes nothing); None when `choose` picks
+        per request."""
+        return self._only
+
     @classmethod
     def build(cls, function: str, alias: str, spec: AliasSpec, *, latest: int) -> ResolvedAlias:
         """Resolve `spec`, reading `latest` as revision `latest` (< 1: none is ready yet)."""

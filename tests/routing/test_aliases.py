@@ -161,6 +161,11 @@ def test_a_single_revision_is_chosen_whatever_the_input() -> None:
     alias = resolve({"revision": 5, "percent": 100}, {"revision": 6, "percent": 0})
     assert {alias.choose(rand=r) for r in (0.0, 0.5, 0.99)} == {5}
     assert {alias.choose(sticky_key=key) for key in KEYS[:100]} == {5}
+    assert alias.untagged == 5  # what the data plane's splice plans take without choosing
+
+
+def test_a_split_has_no_untagged_revision_to_take_without_choosing() -> None:
+    assert split(1, 90, 2, 10).untagged is None
 
 
 # --- stickiness ---------------------------------------------------------------------------

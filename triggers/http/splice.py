@@ -34,18 +34,23 @@ class TriggerSplice:
         "_resolved",
         "_ticket",
         "capture_limit",
+        "client",
         "deadline_s",
         "headers",
+        "origin",
         "target",
     )
 
     def __init__(
-        self, *, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
+        self, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
     ) -> None:
         self._head = head
         self._lease = lease
         self._resolved = resolved
         self._ticket = ticket
+        # Read by the exchange as attributes (no property call per read).
+        self.client: HttpClient = lease.client
+        self.origin: Origin = lease.origin
         # No raw path when no client sent one: escape the path, as an invocation does.
         target = head.raw_path or quote(head.path).encode("ascii")
         self.target = target + b"?" + head.query_string if head.query_string else target
@@ -57,14 +62,6 @@ class TriggerSplice:
         # The function's timeout bounds the whole answer, as it bounds an invocation.
         self.deadline_s: float | None = lease.timeout_s
 
-    @property
-    def client(self) -> HttpClient:
-        return self._lease.client
-
-    @property
-    def origin(self) -> Origin:
-        return self._lease.origin
-
     def response_headers(self, status: int, headers: Headers) -> Headers:
         kept = passed_answer_headers(headers)
         kept.append((b"x-request-id", self._head.request_id.encode()))
@@ -72,7 +69,12 @@ class TriggerSplice:
         return kept
 
     def reroute(self, error: ClientError) -> bool:
-        return self._lease.reroute(error)
+        lease = self._lease
+        if not lease.reroute(error):
+            return False
+        # A slot on another instance: the exchange connects where the lease now points.
+        self.client, self.origin = lease.client, lease.origin
+        return True
 
     def failure(self, error: ClientError) -> Failure | Coroutine[Any, Any, Failure]:
         failed = self._lease.failure(error)

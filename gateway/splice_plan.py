@@ -1,0 +1,147 @@
+"""What the data plane decides once per config snapshot, not per request, for the HTTP
+trigger requests it splices to a leased instance (gateway/dataplane.py).
+
+A snapshot never changes (a new config makes a new one), so whatever follows from it
+alone is worked out on a request line's first request and kept until the next
+snapshot: the route a (method, path, host) takes, the revision its target always
+resolves to when that does not depend on the request (a pinned revision or tag, an
+alias with one revision), the runtime that lends that revision's slots, the access
+line's fields, whether any limit applies. A request then costs one dict lookup where it
+cost a route lookup, an alias resolution, two revision lookups and a limits plan.
+What does depend on the request (a weighted or sticky pick, an X-Gaia-Tag, a free slot,
+a limit's tokens) is still decided per request.
+"""
+
+from __future__ import annotations
+
+from gateway.control import ControlPlane
+from gateway.errors import NotFound
+from gateway.invoker import Invoker, Resolved
+from gateway.snapshot import Snapshot
+from routing.errors import UnknownTag
+from routing.names import DEFAULT_ALIAS
+from routing.routes import LOOKUPS_REMEMBERED, HttpRoute
+from runtime_adapters.base import RevisionKey, Runtime
+
+
+class Leg:
+    """One revision a route's requests go to, with what passing one on needs."""
+
+    __slots__ = ("key", "log_fields", "resolved", "runtime")
+
+    def __init__(
+        self, resolved: Resolved, runtime: Runtime, key: RevisionKey, log_fields: dict[str, object]
+    ) -> None:
+        self.resolved = resolved
+        self.runtime = runtime
+        # The snapshot's own key object, the one the runtime's pools are keyed by: found
+        # by identity, without comparing fields.
+        self.key = key
+        # Shared by the access lines of every request of the leg: never changed.
+        self.log_fields = log_fields
+
+
+class RoutePlan:
+    """One route under one snapshot: its fixed leg, if any, and its legs by revision."""
+
+    __slots__ = ("_legs", "_plans", "fixed", "route")
+
+    def __init__(self, plans: SplicePlans, route: HttpRoute) -> None:
+        self.route = route
+        self._plans = plans
+        self._legs: dict[int, Leg | None] = {}
+        # The leg of every request without an X-Gaia-Tag, when the target alone says
+        # which revision that is; None: resolved per request.
+        self.fixed: Leg | None = None
+        target = route.target
+        if target.revision is None and target.tag is None:
+            alias = plans.snapshot.aliases.get((target.function, target.alias or DEFAULT_ALIAS))
+            if alias is None or alias.untagged is None:
+                return
+        try:
+            resolved = plans.invoker.resolve(target)
+        except (UnknownTag, NotFound):
+            return  # the invoked path answers it (404 or 503)
+        self.fixed = self.leg(resolved)
+
+    def leg(self, resolved: Resolved) -> Leg | None:
+        """The leg for `resolved` (a revision of this route's target); None when the
+        snapshot has no such revision."""
+        revision = resolved.key.revision
+        try:
+            return self._legs[revision]
+        except KeyError:
+            pass
+        plans = self._plans
+        spec = plans.snapshot.revisions.get(resolved.key)
+        leg = None
+        if spec is not None:
+            route = self.route
+            leg = Leg(
+                resolved,
+                plans.control.runtime_for(spec),
+                spec.key,
+                {
+                    "route": route.path,
+                    "function": route.target.function,
+                    "trigger": plans.trigger,
+                    "revision": revision,
+                    "alias": resolved.alias,
+                },
+            )
+        self._legs[revision] = leg
+        return leg
+
+
+class SplicePlans:
+    """The plans of one snapshot, by request line."""
+
+    __slots__ = (
+        "_lines",
+        "_routes",
+        "by_host",
+        "control",
+        "guarded",
+        "invoker",
+        "snapshot",
+        "traced",
+        "trigger",
+    )
+
+    def __init__(
+        self, control: ControlPlane, invoker: Invoker, snapshot: Snapshot, *, trigger: str
+    ) -> None:
+        self.control = control
+        # The access line's `trigger`: the data plane's kind.
+        self.trigger = trigger
+        self.invoker = invoker
+        self.snapshot = snapshot
+        # Whether a request's Host header can change its route.
+        self.by_host = snapshot.routes.by_host
+        # Whether any limit applies: then each request asks the guard for a ticket.
+        self.guarded = invoker.guard.plan(snapshot).active
+        # Whether every request is traced (an exporter): its spans need the invoked path.
+        self.traced = invoker.tracer.exporting
+        self._lines: dict[tuple[str, str, str | None], RoutePlan | None] = {}
+        self._routes: dict[int, RoutePlan] = {}
+
+    def for_line(self, method: str, path: str, host: str | None) -> RoutePlan | None:
+        """The plan of the route a request line takes (`host` only when `by_host`);
+        None when no route takes it."""
+        key = (method, path, host)
+        try:
+            return self._lines[key]
+        except KeyError:
+            pass
+        found = self.snapshot.routes.lookup(method, path, host)
+        plan = None
+        if found is not None:
+            route = found[0]
+            # By identity: the snapshot holds its routes, so an id is never reused here.
+            plan = self._routes.get(id(route))
+            if plan is None:
+                plan = self._routes[id(route)] = RoutePlan(self, route)
+        if len(self._lines) >= LOOKUPS_REMEMBERED:
+            self._lines.clear()
+        self._lines[key] = plan
+        return plan
