@@ -19,7 +19,9 @@ import msgspec
 from gateway.listener_logs import ListenerTag
 from gateway.logs import FunctionLogs, LogRecord, log_time
 
-_encode = msgspec.json.Encoder().encode
+_encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
+_encode_into = _encoder.encode_into
 # What the gateway's own log calls may pass in `extra=`, copied into their JSON line.
 _EXTRA = ("request_id", "function", "revision", "alias", "trigger", "listener", "traceback")
 
@@ -42,8 +44,9 @@ class JsonLines:
         self._tap = tap
 
     def write(self, record: LogRecord) -> None:
-        self._pending += _encode(record)
-        self._pending += b"\n"
+        pending = self._pending
+        _encode_into(record, pending, -1)  # appended in place: no bytes object between
+        pending += b"\n"
         if self._tap is not None:
             self._tap(record)
         if self._scheduled:

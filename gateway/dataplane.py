@@ -150,7 +150,11 @@ class DataPlane:
             for name, value in head.headers:
                 if name == b"host":
                     host = value.decode("latin-1")
-        plan = plans.for_line(head.method, head.path, host)
+        line = (head.method, head.path, host)
+        try:
+            plan = plans.lines[line]
+        except KeyError:  # not seen under this snapshot yet
+            plan = plans.for_line(line)
         if plan is not None:
             return self._splice_routed(head, plans, plan)
         fallback = self._fallback

@@ -97,12 +97,12 @@ class SplicePlans:
     """The plans of one snapshot, by request line."""
 
     __slots__ = (
-        "_lines",
         "_routes",
         "by_host",
         "control",
         "guarded",
         "invoker",
+        "lines",
         "snapshot",
         "traced",
         "trigger",
@@ -122,17 +122,14 @@ class SplicePlans:
         self.guarded = invoker.guard.plan(snapshot).active
         # Whether every request is traced (an exporter): its spans need the invoked path.
         self.traced = invoker.tracer.exporting
-        self._lines: dict[tuple[str, str, str | None], RoutePlan | None] = {}
+        self.lines: dict[tuple[str, str, str | None], RoutePlan | None] = {}
         self._routes: dict[int, RoutePlan] = {}
 
-    def for_line(self, method: str, path: str, host: str | None) -> RoutePlan | None:
-        """The plan of the route a request line takes (`host` only when `by_host`);
-        None when no route takes it."""
-        key = (method, path, host)
-        try:
-            return self._lines[key]
-        except KeyError:
-            pass
+    def for_line(self, line: tuple[str, str, str | None]) -> RoutePlan | None:
+        """The plan of the route a request line (method, path, and host when `by_host`)
+        takes, None when no route takes it; remembered in `lines`, which the data plane
+        reads first."""
+        method, path, host = line
         found = self.snapshot.routes.lookup(method, path, host)
         plan = None
         if found is not None:
@@ -141,7 +138,7 @@ class SplicePlans:
             plan = self._routes.get(id(route))
             if plan is None:
                 plan = self._routes[id(route)] = RoutePlan(self, route)
-        if len(self._lines) >= LOOKUPS_REMEMBERED:
-            self._lines.clear()
-        self._lines[key] = plan
+        if len(self.lines) >= LOOKUPS_REMEMBERED:
+            self.lines.clear()
+        self.lines[line] = plan
         return plan
