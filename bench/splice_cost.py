@@ -28,6 +28,7 @@ import io
 import statistics
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import uvicorn
 import uvloop
@@ -40,6 +41,9 @@ from gateway.accesslog import JsonLines
 from gateway.dataplane import DataPlane
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
+from gateway.invoker import Invoker
+from gateway.metrics import Metrics
+from gateway.snapshot import Snapshot
 from httpkit.client import Connection, Origin
 from legacy.config import LegacyConfig
 from legacy.discovery.table import DiscoveryTable
@@ -49,7 +53,6 @@ from legacy.ports import FunctionAnswer, ProxiedRequest
 from legacy.proxy import LegacyProxy, build_proxy
 from legacy.router import LegacyRouter
 from legacy.shadow import ShadowPool
-from routing.routes import RouteTable
 
 STATES = ("none", "legacy", "shadow", *FUNCTION_STATES)
 UPSTREAM = "http://127.0.0.1:9"
@@ -76,11 +79,9 @@ class NoFunctions:
         raise AssertionError("no copy runs while timed")
 
 
-class Snapshot:
-    routes = RouteTable(())
-
-
 class Control:
+    """No functions, no routes: every request is the fallback's."""
+
     snapshot = Snapshot()
 
 
@@ -108,9 +109,10 @@ class Setup(Fed):
         )
         self.log = io.BytesIO()
         self.access_log = JsonLines(self.log)
+        control: Any = Control()
         data_plane = DataPlane(
-            control=Control(),  # type: ignore[arg-type]
-            invoker=None,  # type: ignore[arg-type]
+            control=control,
+            invoker=Invoker(control=control, metrics=Metrics()),
             access_log=self.access_log,
             fallback=router,
         )

@@ -183,9 +183,11 @@ class DataPlane:
             leg = self._leg(head, plan, tag)
             if leg is None:
                 return None
-        lease = leg.runtime.lease(leg.key)
+        lease = leg.lend()
         if lease is None:
-            return None
+            lease = leg.relend()
+            if lease is None:
+                return None
         resolved = leg.resolved
         ticket = None
         if plans.guarded:

@@ -14,6 +14,8 @@ a limit's tokens) is still decided per request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.invoker import Invoker, Resolved
@@ -22,23 +24,39 @@ from routing.errors import UnknownTag
 from routing.names import DEFAULT_ALIAS
 from routing.routes import LOOKUPS_REMEMBERED, HttpRoute
 from runtime_adapters.base import RevisionKey, Runtime
+from runtime_adapters.lease import HttpLease
+from runtime_adapters.pool_runtime import PoolRuntime
 
 
 class Leg:
     """One revision a route's requests go to, with what passing one on needs."""
 
-    __slots__ = ("key", "log_fields", "resolved", "runtime")
+    __slots__ = ("key", "lend", "log_fields", "resolved", "runtime")
 
     def __init__(
         self, resolved: Resolved, runtime: Runtime, key: RevisionKey, log_fields: dict[str, object]
     ) -> None:
         self.resolved = resolved
         self.runtime = runtime
-        # The snapshot's own key object, the one the runtime's pools are keyed by: found
-        # by identity, without comparing fields.
         self.key = key
         # Shared by the access lines of every request of the leg: never changed.
         self.log_fields = log_fields
+        # A slot on the revision, or None: its pool's own `lease` once a pool runtime
+        # has one (no pool lookup per request), else `relend`. A refusal asks `relend`.
+        self.lend: Callable[[], HttpLease | None] = self.relend
+
+    def relend(self) -> HttpLease | None:
+        """A slot after `lend` refused one, the runtime asked again: its pool may have
+        been warmed, retired or replaced since (a retired pool lends nothing). `lend`
+        becomes the current pool's `lease`."""
+        runtime = self.runtime
+        if not isinstance(runtime, PoolRuntime):
+            return runtime.lease(self.key)
+        lessor = runtime.lessor(self.key)
+        if lessor is None or lessor == self.lend:
+            return None  # no pool yet, or the same pool refused: no slot free
+        self.lend = lessor
+        return lessor()
 
 
 class RoutePlan:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Protocol
 
 from runtime_adapters.base import (
@@ -108,6 +109,14 @@ class PoolRuntime(Runtime):
     def lease(self, key: RevisionKey) -> HttpLease | None:
         pool = self._pools.get(key)
         return None if pool is None else pool.lease()
+
+    def lessor(self, key: RevisionKey) -> Callable[[], HttpLease | None] | None:
+        """The `lease` of the revision's pool as it is now (None: no pool yet), for a
+        caller that lends on it again and again without looking the pool up each time.
+        A retired pool lends nothing, so such a caller asks again when it is refused:
+        the pool may have been replaced."""
+        pool = self._pools.get(key)
+        return None if pool is None else pool.lease
 
     async def retire(self, key: RevisionKey) -> None:
         warming = self._warming.get(key)

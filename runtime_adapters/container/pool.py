@@ -63,9 +63,9 @@ class ContainerPool(SlotPool[ContainerInstance]):
         return instance
 
     def lease(self) -> ContainerLease | None:
-        instance = None if self._waiters else self._pick()
+        instance = None if self._waiters or self._closed else self._pick()
         if instance is None:
-            return None  # queued the usual way
+            return None  # queued the usual way (or retired)
         return ContainerLease(self, instance, self._estimate.now())
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:

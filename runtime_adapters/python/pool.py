@@ -64,8 +64,8 @@ class RevisionPool(SlotPool[Instance]):
     # --- HTTP passed straight to an ASGI app's worker ---------------------------------
 
     def lease(self) -> WorkerLease | None:
-        if not self._origins or self._waiters:
-            return None  # no worker serves HTTP, or the queue goes first: invoked
+        if not self._origins or self._waiters or self._closed:
+            return None  # no worker serves HTTP, the queue goes first, or retired: invoked
         instance = self._pick()
         if instance is None:
             return None

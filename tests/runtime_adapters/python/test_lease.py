@@ -4,6 +4,7 @@ workers, asked over their unix sockets with the gateway's own HTTP client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -150,3 +151,21 @@ async def test_where_no_socket_can_be_bound_every_request_is_invoked(
     finally:
         await runtime.aclose()
     assert "no HTTP socket for a Python worker" in caplog.text
+
+
+async def test_a_retiring_pool_lends_no_slot(runtime: PythonRuntime) -> None:
+    """The data plane may keep a pool's `lease` (PoolRuntime.lessor): once the pool is
+    retiring (its last requests draining) it lends nothing more, and the caller looks
+    for the revision's pool again."""
+    spec = app_spec("apps:asgi_echo", "asgi", concurrency=2)
+    await runtime.warm(spec)
+    lend = runtime.lessor(spec.key)
+    assert lend is not None
+    first = lend()
+    assert isinstance(first, WorkerLease)
+    retiring = asyncio.ensure_future(runtime.retire(spec.key))
+    await eventually(lambda: runtime.lessor(spec.key) is None, what="the pool's retirement")
+    assert not retiring.done()  # draining the lent slot: a free one is left, unlent
+    assert lend() is None
+    first.release(200)
+    await retiring
