@@ -21,6 +21,7 @@ from pathlib import Path
 import uvicorn
 from uvicorn.server import ServerState
 
+from bench import asgi_app, container
 from bench.splice_wire import Fed, Transport
 from gateway.accesslog import JsonLines
 from gateway.config import parse_config
@@ -43,7 +44,6 @@ from runtime_adapters.python.pool import RevisionPool
 from runtime_adapters.python.runtime import PythonRuntime
 
 FUNCTION_STATES = ("function", "container")
-CONCURRENCY = 64  # as bench.asgi_app and bench.container: a free slot for every request
 
 # What the instance answers `GET /hello`: an ASGI worker's server (http_serve.py sends
 # no Date or Server) running bench/apps/asgi_hello; bench/apps/node_hello on Node.js.
@@ -59,30 +59,8 @@ ANSWERS = {
     ),
 }
 
-GAIA_YAML = {
-    "function": f"""\
-functions:
-  hello:
-    code: ./app
-    interface: asgi
-    handler: main:app
-    concurrency: {CONCURRENCY}
-    pool: {{min: 1, max: 1}}
-    triggers:
-      - http: {{path: /hello}}
-""",
-    "container": f"""\
-functions:
-  hello:
-    runtime: container
-    code: ./app
-    command: [node, server.js]
-    concurrency: {CONCURRENCY}
-    pool: {{min: 1, max: 1}}
-    triggers:
-      - http: {{path: /hello}}
-""",
-}
+# The gaia.yaml of bench.asgi_app and bench.container: the function they measure.
+GAIA_YAML = {"function": asgi_app.GAIA_YAML, "container": container.GAIA_YAML}
 
 
 class _WorkerPool(RevisionPool):
@@ -197,8 +175,8 @@ class FunctionSetup(Fed):
             client = pool.http
         else:
             assert isinstance(pool, _ContainerPool)
-            (container,) = pool.instances()
-            client, origin = container.upstream.http, container.upstream.origin
+            (instance,) = pool.instances()
+            client, origin = instance.upstream.http, instance.upstream.origin
         connection = Connection(client, origin)
         connection.connection_made(Transport())  # type: ignore[arg-type]
         client.keep(connection)

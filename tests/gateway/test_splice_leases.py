@@ -28,17 +28,9 @@ from runtime_adapters.base import (
 from runtime_adapters.pool_runtime import PoolRuntime
 from triggers.http.splice import TriggerSplice
 
-from .test_splice_plan import _Lease
+from .test_splice_plan import _apply, _Lease
 
 Parse = Callable[..., GaiaFile]
-
-CONFIG = """
-functions:
-  hello:
-    code: ./hello
-    triggers:
-      - http: {path: /hello}
-"""
 
 
 class _Pool:
@@ -99,7 +91,7 @@ def _spliced(plane: DataPlane) -> bool:
 async def test_a_replaced_pool_lends_and_a_retired_one_never(
     control: ControlPlane, runtime: _Pools, gaia_file: Parse
 ) -> None:
-    await control.apply(gaia_file(CONFIG, code={"hello": "v1"}))
+    await _apply(control, gaia_file, "[{revision: latest, percent: 100}]", code="v1")
     plane = DataPlane(
         control=control,
         invoker=Invoker(control=control, metrics=Metrics()),
