@@ -30,7 +30,6 @@ from runtime_adapters.base import (
     RevisionUnknown,
     RuntimeAdapterError,
 )
-from runtime_adapters.lease import HttpLease
 
 log = logging.getLogger("gaia.invoke")
 _TRACEPARENT = b"traceparent"
@@ -136,12 +135,6 @@ class Invoker:
         if key != resolved.key:
             resolved = self._resolved_of(key.function, resolved.alias, key.revision)
         return resolved, ticket
-
-    def lease(self, resolved: Resolved) -> HttpLease | None:
-        """A free slot on one of the revision's instances when they serve HTTP themselves
-        (runtime_adapters/lease.py), for the data plane to pass a request to directly."""
-        spec = self._control.snapshot.revisions.get(resolved.key)
-        return None if spec is None else self._control.runtime_for(spec).lease(resolved.key)
 
     def admit_now(self, resolved: Resolved, *, trigger_id: str | None) -> Ticket | None:
         """`admit` for one HTTP event decided at once (see Guard.admit_now): its ticket
