@@ -17,6 +17,9 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 # Only the .pxd files say how to type the code (mypy reads the .py annotations).
+# The packages whose modules may carry a .pxd (tests/gateway/http/test_compiled.py holds
+# the same tuple).
+PACKAGES = ("gateway", "httpkit", "legacy", "routing", "triggers", "runtime_adapters", "limits")
 DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}
 
 
@@ -24,7 +27,7 @@ def _sources() -> list[Path]:
     """The .py beside each .pxd of the packages."""
     return sorted(
         pxd.with_suffix(".py").relative_to(HERE)
-        for package in ("gateway", "httpkit")
+        for package in PACKAGES
         for pxd in (HERE / package).rglob("*.pxd")
     )
 

@@ -27,7 +27,15 @@ def test_the_splice_machinery_is_the_build_this_run_expects() -> None:
 def test_the_modules_are_those_setup_py_compiles() -> None:
     with_pxd = {
         ".".join(pxd.relative_to(ROOT).with_suffix("").parts)
-        for package in ("gateway", "httpkit")
+        for package in (
+            "gateway",
+            "httpkit",
+            "legacy",
+            "routing",
+            "triggers",
+            "runtime_adapters",
+            "limits",
+        )
         for pxd in (ROOT / package).rglob("*.pxd")
     }
     assert with_pxd == set(MODULES)
