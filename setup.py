@@ -41,12 +41,20 @@ def _extensions() -> list[Extension]:
         print("gaia: no Cython: the splice machinery stays pure Python", file=sys.stderr)
         return []
     return cythonize(
-        [str(source) for source in _sources()], compiler_directives=DIRECTIVES, quiet=True
+        [str(source) for source in _sources()],
+        compiler_directives=DIRECTIVES,
+        quiet=True,
+        nthreads=os.cpu_count() or 1,
     )
 
 
 class AllOrNone(build_ext):
     """build_ext, but a failure (no C compiler, say) leaves pure Python, not a half build."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if self.parallel is None:  # each module is its own C compiler run
+            self.parallel = os.cpu_count() or 1
 
     def run(self) -> None:
         try:
