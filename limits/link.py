@@ -19,10 +19,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+
+import rediskit
 
 log = logging.getLogger("gaia.limits")
 
@@ -98,15 +97,10 @@ class RedisLink:
         self.url = url
         self.replica = replica
         self._clock = clock
-        self._redis: redis.Redis = redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_S,
-            socket_connect_timeout=TIMEOUT_S,
-            # A pooled connection that Redis closed by restarting fails its next command
-            # however long ago Redis came back, which would leave each replica on its share
-            # for RETRY_S: one retry, on a new connection, at once; not on a timeout, which
-            # would double what a request waits on a Redis that does not answer.
-            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        # A Redis restart must not leave each replica on its share for RETRY_S: the client
+        # reconnects at once (rediskit.connect).
+        self._redis: redis.Redis = rediskit.connect(
+            url, timeout_s=TIMEOUT_S, connect_timeout_s=TIMEOUT_S
         )
         self._take = self._redis.register_script(_TAKE)
         self._acquire = self._redis.register_script(_ACQUIRE)

@@ -43,11 +43,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+import rediskit
 from gateway.store import codec
 from gateway.store.base import (
     AliasChange,
@@ -127,16 +125,6 @@ class _Keys:
         return self._bundle + digest
 
 
-def _client(url: str, *, retries: int) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=COMMAND_TIMEOUT_S,
-        # One retry at once: a pooled connection Redis closed (a restart) reconnects.
-        retry=Retry(NoBackoff(), retries),
-    )
-
-
 Arg = str | bytes | int | float
 
 # KEYS[1]: the version. ARGV[1]: the version the write was planned on, ARGV[2]: how many
@@ -202,12 +190,19 @@ class RedisStore(Store):
         self._replica = replica
         self._keys = _Keys(prefix)
         self.shared_redis = SharedRedis(url=connection_url, prefix=prefix)
-        self._redis = _client(connection_url, retries=1)
+        self._redis = rediskit.connect(
+            connection_url, timeout_s=COMMAND_TIMEOUT_S, connect_timeout_s=CONNECT_TIMEOUT_S
+        )
         self._history: _Loaded[AliasChange] = _Loaded()
         self._ledger_history: _Loaded[LedgerChange] = _Loaded()
         # Notices arrive on their own connection, which must not reconnect quietly: a
         # reconnect is when notices may have been missed, so `follow` must see it.
-        self._notices = _client(connection_url, retries=0)
+        self._notices = rediskit.connect(
+            connection_url,
+            timeout_s=COMMAND_TIMEOUT_S,
+            connect_timeout_s=CONNECT_TIMEOUT_S,
+            reconnect=False,
+        )
         self._apply = self._redis.register_script(_APPLY)
 
     def _unavailable(

@@ -20,9 +20,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
 
 import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
+
+import rediskit
 
 Outcome = Literal["running", "succeeded", "failed", "skipped", "missed"]
 HISTORY_LIMIT = 1000
@@ -140,15 +139,7 @@ class RedisLedger(Ledger):
     kind = "redis"
 
     def __init__(self, url: str, *, prefix: str = "gaia:cron") -> None:
-        self._redis: redis.Redis = redis.from_url(
-            url,
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            # A pooled connection that Redis closed by restarting fails its next command
-            # ("Connection closed by server") however long ago Redis came back: one retry,
-            # on a new connection, at once. Not on a timeout, which would double the wait.
-            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        )
+        self._redis: redis.Redis = rediskit.connect(url, timeout_s=5, connect_timeout_s=5)
         self._prefix = prefix
         self._claim = self._redis.register_script(_CLAIM)
 
