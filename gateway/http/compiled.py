@@ -16,6 +16,13 @@ MODULES = (
     "gateway.http.exchange",
     "gateway.http.wire",
     "httpkit.headers",
+    "gateway.logs",
+    "gateway.accesslog",
+    "gateway.metrics",
+    "runtime_adapters.histogram",
+    "runtime_adapters.admission",
+    "runtime_adapters.container.lease",
+    "runtime_adapters.python.lease",
 )
 
 
