@@ -25,6 +25,12 @@ _NAMES_KEPT = 1024
 
 def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
     """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
+    return _end_to_end(headers, also_drop)
+
+
+def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
+    # Apart from end_to_end for Cython (headers.pxd), whose typed functions take no
+    # keyword-only argument.
     verdicts = _VERDICTS.get(also_drop)
     if verdicts is None:
         if len(_VERDICTS) >= _SETS_KEPT:

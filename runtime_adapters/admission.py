@@ -31,15 +31,29 @@ WEIGHT = 0.1
 class WaitEstimate:
     """Expected queue wait from recent completions; `clock` is monotonic seconds."""
 
-    __slots__ = ("_clock", "_interval_s", "_last_queued_at", "_service_s")
+    __slots__ = (
+        "_clock",
+        "_has_interval",
+        "_has_service",
+        "_interval_s",
+        "_last_queued_at",
+        "_queued_before",
+        "_service_s",
+    )
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._service_s: float | None = None
-        self._interval_s: float | None = None
+        # Each average with a flag saying whether it has a sample yet, rather than None
+        # for none: plain floats (C doubles compiled, admission.pxd).
+        self._service_s = 0.0
+        self._has_service = False
+        self._interval_s = 0.0
+        self._has_interval = False
         # When the previous completion happened, if invocations were queued at that
-        # moment; None once the queue has emptied, so idle time is never a sample.
-        self._last_queued_at: float | None = None
+        # moment (`_queued_before`); not once the queue has emptied, so idle time is
+        # never a sample.
+        self._last_queued_at = 0.0
+        self._queued_before = False
 
     def now(self) -> float:
         """The clock's time, for `completed`'s `started_at`."""
@@ -47,27 +61,36 @@ class WaitEstimate:
 
     def completed(self, started_at: float, *, queued: bool) -> None:
         """An invocation sent at `started_at` has answered; `queued`: others were waiting."""
+        self._completed(started_at, queued)
+
+    def _completed(self, started_at: float, queued: bool) -> None:
+        # Apart from `completed` for Cython (admission.pxd), whose typed methods take no
+        # keyword-only argument.
         now = self._clock()
         service_s = now - started_at
-        service = self._service_s
-        self._service_s = service_s if service is None else service + WEIGHT * (service_s - service)
+        if self._has_service:
+            self._service_s += WEIGHT * (service_s - self._service_s)
+        else:
+            self._service_s = service_s
+            self._has_service = True
         if not queued:
-            self._last_queued_at = None
+            self._queued_before = False
             return
-        last = self._last_queued_at
-        if last is not None:
-            interval = now - last
-            previous = self._interval_s
-            self._interval_s = (
-                interval if previous is None else previous + WEIGHT * (interval - previous)
-            )
+        if self._queued_before:
+            interval = now - self._last_queued_at
+            if self._has_interval:
+                self._interval_s += WEIGHT * (interval - self._interval_s)
+            else:
+                self._interval_s = interval
+                self._has_interval = True
         self._last_queued_at = now
+        self._queued_before = True
 
     def expected_wait(self, ahead: int, slots: int) -> float:
         """Seconds until an invocation with `ahead` queued before it gets a slot."""
-        if self._interval_s is not None:
+        if self._has_interval:
             step = self._interval_s
-        elif self._service_s is not None and slots > 0:
+        elif self._has_service and slots > 0:
             step = self._service_s / slots
         else:
             return 0.0

@@ -10,7 +10,20 @@ from pathlib import Path
 
 # The modules setup.py compiles: those with a .pxd (tests/gateway/http/test_compiled.py
 # holds the two lists equal).
-MODULES = ("httpkit.client", "gateway.http.splice", "gateway.http.exchange", "gateway.http.wire")
+MODULES = (
+    "httpkit.client",
+    "gateway.http.splice",
+    "gateway.http.exchange",
+    "gateway.http.wire",
+    "httpkit.headers",
+    "gateway.logs",
+    "gateway.accesslog",
+    "gateway.metrics",
+    "runtime_adapters.histogram",
+    "runtime_adapters.admission",
+    "runtime_adapters.container.lease",
+    "runtime_adapters.python.lease",
+)
 
 
 def compiled_modules() -> dict[str, bool]:
