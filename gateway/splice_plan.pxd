@@ -2,6 +2,8 @@
 # setup.py): the plans and the data plane's splicer as C structs, calling each other and
 # the trigger's splice at C level. splice_plan.py stays the source and runs as it is
 # without them.
+cimport cython
+
 from gateway.http.splice cimport RequestHead, SpliceOutcome
 
 
@@ -55,5 +57,6 @@ cdef class PlanSplicer:
     cpdef splice(self, RequestHead head)
     cdef _splice_routed(self, RequestHead head, SplicePlans plans, RoutePlan plan)
     cdef _identify(self, RequestHead head)
+    @cython.locals(fields=dict, record=dict)
     cpdef spliced(self, RequestHead head, SpliceOutcome outcome)
     cpdef error_answer(self, error, message, request_id)
