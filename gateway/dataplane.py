@@ -8,7 +8,8 @@ It is also the protocol's `Splicer` (gateway/http/splice.py): a request the data
 only passes on skips the ASGI cycle altogether, with the same access line, metrics and
 limits. That is a request no HTTP trigger takes that the fallback passes on as it is,
 and an HTTP trigger's request to a revision whose instances serve HTTP themselves when
-one has a slot free at once (its runtime lends it: runtime_adapters/lease.py). Whatever
+one has a slot free at once (its runtime lends it: runtime_adapters/lease.py); that half
+is gateway/splice_plan.py's `PlanSplicer`, compiled with the plans. Whatever
 needs more goes the ASGI way: a traced request (its spans), a body without a length or
 over the limit (read whole, to refuse it), a limit that must wait or refuse, an open
 circuit, an instance to queue for, an unknown alias or tag (answered there).
@@ -26,10 +27,10 @@ from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.guard import Ticket
-from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import RequestHead, Splice
 from gateway.invoker import Invoker
 from gateway.logs import log_time
-from gateway.splice_plan import Leg, RoutePlan, SplicePlans
+from gateway.splice_plan import PlanSplicer
 from limits.errors import CircuitOpen, Refused
 from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
@@ -47,8 +48,6 @@ from triggers.http.responses import (
 from triggers.http.splice import TriggerSplice
 
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
-_FALLBACK: dict[str, object] = {"fallback": True}
-_NO_FIELDS: dict[str, object] = {}
 
 
 class Fallback(Protocol):
@@ -64,7 +63,9 @@ class Fallback(Protocol):
         ...
 
 
-class DataPlane:
+class DataPlane(PlanSplicer):
+    """The ASGI app; its `Splicer` half (the spliced requests) is `PlanSplicer`'s."""
+
     def __init__(
         self,
         *,
@@ -74,17 +75,17 @@ class DataPlane:
         body_limit: int = DEFAULT_BODY_LIMIT,
         fallback: Fallback | None = None,
     ) -> None:
-        self._control = control
-        self._invoker = invoker
-        self._access_log = access_log
-        self._body_limit = body_limit
-        # gaia.yaml `legacy:`: unmatched requests go to the old API instead of a 404/405.
-        self._fallback = fallback
-        # Request ids: a per-process random prefix and a counter are unique and cheap.
-        self._id_prefix = os.urandom(4).hex()
-        self._counter = 0
-        # What the splice decides once per config snapshot (gateway/splice_plan.py).
-        self._plans: SplicePlans | None = None
+        super().__init__(
+            control,
+            invoker,
+            access_log,
+            body_limit,
+            fallback,
+            trigger="http",
+            splice_to=TriggerSplice,
+            error_answer=error_answer,
+            id_prefix=os.urandom(4).hex(),
+        )
 
     def use_fallback(self, fallback: Fallback | None) -> None:
         """From the next request on: a `legacy:` section applied while the gateway runs."""
@@ -96,8 +97,7 @@ class DataPlane:
                 await _lifespan(receive, send)
             return
         started = time.perf_counter()
-        self._counter += 1
-        request_id = f"{self._id_prefix}{self._counter:08x}"
+        request_id = self._next_id()
         method: str = scope["method"]
         path: str = scope["path"]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -135,109 +135,6 @@ class DataPlane:
         if status >= 500:
             entry["level"] = "error"
         self._access_log.write(entry)
-
-    # --- gateway.http.splice.Splicer ------------------------------------------------
-
-    def splice(self, head: RequestHead) -> Splice | None:
-        plans = self._plans
-        snapshot = self._control.snapshot
-        if plans is None or plans.snapshot is not snapshot:
-            plans = self._plans = SplicePlans(
-                self._control, self._invoker, snapshot, trigger="http"
-            )
-        host = None
-        if plans.by_host:
-            for name, value in head.headers:
-                if name == b"host":
-                    host = value.decode("latin-1")
-        line = (head.method, head.path, host)
-        try:
-            plan = plans.lines[line]
-        except KeyError:  # not seen under this snapshot yet
-            plan = plans.for_line(line)
-        if plan is not None:
-            return self._splice_routed(head, plans, plan)
-        fallback = self._fallback
-        if fallback is None:
-            return None
-        self._identify(head)
-        head.log_fields = _FALLBACK
-        return fallback.splice(head)
-
-    def _splice_routed(
-        self, head: RequestHead, plans: SplicePlans, plan: RoutePlan
-    ) -> Splice | None:
-        if plans.traced:
-            return None
-        tag = None
-        for name, value in head.headers:
-            if name == b"x-gaia-tag":
-                tag = value.decode("latin-1")
-            elif name == b"traceparent":
-                return None
-        # A chunked body or one over the limit is read whole by the invoked path (413).
-        if head.chunked or (head.content_length or 0) > self._body_limit:
-            return None
-        leg = plan.fixed
-        if leg is None or tag is not None:
-            leg = self._leg(head, plan, tag)
-            if leg is None:
-                return None
-        lease = leg.lend()
-        if lease is None:
-            lease = leg.relend()
-            if lease is None:
-                return None
-        resolved = leg.resolved
-        ticket = None
-        if plans.guarded:
-            ticket = self._invoker.admit_now(resolved, trigger_id=plan.route.trigger_id)
-            if ticket is None:
-                lease.release(None)
-                return None
-        self._identify(head)
-        head.log_fields = leg.log_fields
-        return TriggerSplice(head, lease, resolved, ticket)
-
-    def _leg(self, head: RequestHead, plan: RoutePlan, tag: str | None) -> Leg | None:
-        """The leg of a request whose revision is picked per request (a weighted or
-        sticky alias, an X-Gaia-Tag); None when it takes the invoked path."""
-
-        def key_for(sticky: Sticky) -> str | None:
-            return sticky_key_from(sticky, head.headers, head.query_string)
-
-        try:
-            resolved = self._invoker.resolve(plan.route.target, tag=tag, sticky_key=key_for)
-        except (UnknownTag, NotFound):
-            return None
-        return plan.leg(resolved)
-
-    def _identify(self, head: RequestHead) -> None:
-        self._counter += 1
-        head.request_id = f"{self._id_prefix}{self._counter:08x}"
-        head.at = time.time()
-
-    def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
-        # The same line as the request's through __call__, its fields in the same order;
-        # one dict display, since every spliced request makes one.
-        status = outcome.status
-        self._access_log.write(
-            {
-                "time": log_time(head.at),
-                "level": "error" if status >= 500 else "info",
-                "request_id": head.request_id,
-                "method": head.method,
-                "path": head.path,
-                **(head.log_fields or _NO_FIELDS),
-                "status": status,
-                "duration_ms": outcome.duration_s * 1000,
-            }
-        )
-
-    def error_answer(
-        self, error: str, message: str, request_id: str
-    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
-        return error_answer(error, message, request_id)
 
     async def _routed(
         self,

@@ -9,23 +9,71 @@ alias with one revision), the runtime that lends that revision's slots, the acce
 line's fields, whether any limit applies. A request then costs one dict lookup where it
 cost a route lookup, an alias resolution, two revision lookups and a limits plan.
 What does depend on the request (a weighted or sticky pick, an X-Gaia-Tag, a free slot,
-a limit's tokens) is still decided per request.
+a limit's tokens) is still decided per request, by `PlanSplicer`, the data plane's
+`Splicer` half (the `DataPlane` is one).
+
+Compiled by setup.py with the types in splice_plan.pxd beside it (as the splice
+machinery is): the plans and the splicer are C structs calling each other, and the
+trigger's splice, at C level. The module runs as it is without them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
+from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
+from gateway.guard import Ticket
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Invoker, Resolved
+from gateway.logs import log_time
 from gateway.snapshot import Snapshot
+from routing.aliases import sticky_key_from
 from routing.errors import UnknownTag
 from routing.names import DEFAULT_ALIAS
 from routing.routes import LOOKUPS_REMEMBERED, HttpRoute
+from routing.traffic import Sticky
 from runtime_adapters.base import RevisionKey, Runtime
 from runtime_adapters.lease import HttpLease
 from runtime_adapters.pool_runtime import PoolRuntime
+
+if TYPE_CHECKING:
+    from gateway.dataplane import Fallback
+
+
+def access_record(fields: dict[str, object]) -> dict[str, object]:
+    """The access line of a spliced request with these fields of where it went, the
+    request's own fields still to fill in, in the order of every access line: a spliced
+    request copies it and sets those (cheaper than a dict display, which grows a new
+    dict field by field)."""
+    return {
+        "time": "",
+        "level": "",
+        "request_id": "",
+        "method": "",
+        "path": "",
+        **fields,
+        "status": 0,
+        "duration_ms": 0.0,
+    }
+
+
+_FALLBACK = access_record({"fallback": True})
+_NO_FIELDS = access_record({})
+# The data plane's JSON error: headers and body for an error code, message and request id.
+ErrorAnswer = Callable[[str, str, str], tuple[list[tuple[bytes, bytes]], bytes]]
+
+
+class SpliceTo(Protocol):
+    """The trigger kind's splice of a request to the slot its revision lends (the HTTP
+    trigger's, triggers/http/splice.py): the gateway names no kind."""
+
+    def __call__(
+        self, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
+    ) -> Splice: ...
 
 
 class Leg:
@@ -39,7 +87,7 @@ class Leg:
         self.resolved = resolved
         self.runtime = runtime
         self.key = key
-        # Shared by the access lines of every request of the leg: never changed.
+        # The access line of every request of the leg (`access_record`): never changed.
         self.log_fields = log_fields
         # A slot on the revision, or None: its pool's own `lease` once a pool runtime
         # has one (no pool lookup per request), else `relend`. A refusal asks `relend`.
@@ -99,13 +147,15 @@ class RoutePlan:
                 resolved,
                 plans.control.runtime_for(spec),
                 spec.key,
-                {
-                    "route": route.path,
-                    "function": route.target.function,
-                    "trigger": plans.trigger,
-                    "revision": revision,
-                    "alias": resolved.alias,
-                },
+                access_record(
+                    {
+                        "route": route.path,
+                        "function": route.target.function,
+                        "trigger": plans.trigger,
+                        "revision": revision,
+                        "alias": resolved.alias,
+                    }
+                ),
             )
         self._legs[revision] = leg
         return leg
@@ -160,3 +210,156 @@ class SplicePlans:
             self.lines.clear()
         self.lines[line] = plan
         return plan
+
+
+class PlanSplicer:
+    """The data plane's `Splicer` (gateway/http/splice.py): a request an HTTP trigger takes
+    is spliced to the slot its revision's runtime lends, by the snapshot's plans; one no
+    trigger takes, to the fallback's splice. The `DataPlane` is one; its ASGI side shares
+    the request ids (`_next_id`), the access log and the fallback."""
+
+    __slots__ = (
+        "_access_log",
+        "_body_limit",
+        "_control",
+        "_counter",
+        "_error_answer",
+        "_fallback",
+        "_id_prefix",
+        "_invoker",
+        "_plans",
+        "_splice_to",
+        "_trigger",
+    )
+
+    def __init__(
+        self,
+        control: ControlPlane,
+        invoker: Invoker,
+        access_log: JsonLines,
+        body_limit: int,
+        fallback: Fallback | None,
+        *,
+        trigger: str,
+        splice_to: SpliceTo,
+        error_answer: ErrorAnswer,
+        id_prefix: str,
+    ) -> None:
+        # The access line's `trigger`, how a routed request is spliced, and the JSON error
+        # the protocol answers a failed splice with: the kind's (the data plane's).
+        self._trigger = trigger
+        self._splice_to = splice_to
+        self._error_answer = error_answer
+        self._control = control
+        self._invoker = invoker
+        self._access_log = access_log
+        self._body_limit = body_limit
+        # gaia.yaml `legacy:`: unmatched requests go to the old API instead of a 404/405.
+        self._fallback = fallback
+        # Request ids: a per-process random prefix and a counter are unique and cheap.
+        self._id_prefix = id_prefix
+        self._counter = 0
+        # What the splice decides once per config snapshot.
+        self._plans: SplicePlans | None = None
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"{self._id_prefix}{self._counter:08x}"
+
+    def splice(self, head: RequestHead) -> Splice | None:
+        plans = self._plans
+        snapshot = self._control.snapshot
+        if plans is None or plans.snapshot is not snapshot:
+            plans = self._plans = SplicePlans(
+                self._control, self._invoker, snapshot, trigger=self._trigger
+            )
+        host = None
+        if plans.by_host:
+            for name, value in head.headers:
+                if name == b"host":
+                    host = value.decode("latin-1")
+        line = (head.method, head.path, host)
+        try:
+            plan = plans.lines[line]
+        except KeyError:  # not seen under this snapshot yet
+            plan = plans.for_line(line)
+        if plan is not None:
+            return self._splice_routed(head, plans, plan)
+        fallback = self._fallback
+        if fallback is None:
+            return None
+        self._identify(head)
+        head.log_fields = _FALLBACK
+        return fallback.splice(head)
+
+    def _splice_routed(
+        self, head: RequestHead, plans: SplicePlans, plan: RoutePlan
+    ) -> Splice | None:
+        if plans.traced:
+            return None
+        tag = None
+        for name, value in head.headers:
+            if name == b"x-gaia-tag":
+                tag = value.decode("latin-1")
+            elif name == b"traceparent":
+                return None
+        # A chunked body or one over the limit is read whole by the invoked path (413).
+        if head.chunked or (head.content_length or 0) > self._body_limit:
+            return None
+        leg = plan.fixed
+        if leg is None or tag is not None:
+            leg = self._leg(head, plan, tag)
+            if leg is None:
+                return None
+        lease = leg.lend()
+        if lease is None:
+            lease = leg.relend()
+            if lease is None:
+                return None
+        resolved = leg.resolved
+        ticket = None
+        if plans.guarded:
+            ticket = self._invoker.admit_now(resolved, trigger_id=plan.route.trigger_id)
+            if ticket is None:
+                lease.release(None)
+                return None
+        self._identify(head)
+        head.log_fields = leg.log_fields
+        return self._splice_to(head, lease, resolved, ticket)
+
+    def _leg(self, head: RequestHead, plan: RoutePlan, tag: str | None) -> Leg | None:
+        """The leg of a request whose revision is picked per request (a weighted or
+        sticky alias, an X-Gaia-Tag); None when it takes the invoked path."""
+
+        def key_for(sticky: Sticky) -> str | None:
+            return sticky_key_from(sticky, head.headers, head.query_string)
+
+        try:
+            resolved = self._invoker.resolve(plan.route.target, tag=tag, sticky_key=key_for)
+        except (UnknownTag, NotFound):
+            return None
+        return plan.leg(resolved)
+
+    def _identify(self, head: RequestHead) -> None:
+        head.request_id = self._next_id()
+        head.at = time.time()
+
+    def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        # The same line as the request's through the ASGI path, its fields in the same
+        # order: the splice's `access_record`, copied.
+        status = outcome.status
+        fields = head.log_fields
+        record = (_NO_FIELDS if fields is None else fields).copy()
+        record["time"] = log_time(head.at)
+        record["level"] = "error" if status >= 500 else "info"
+        record["request_id"] = head.request_id
+        record["method"] = head.method
+        record["path"] = head.path
+        record["status"] = status
+        record["duration_ms"] = outcome.duration_s * 1000
+        self._access_log.write(record)
+
+    def error_answer(
+        self, error: str, message: str, request_id: str
+    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        return self._error_answer(error, message, request_id)

@@ -13,15 +13,10 @@ from httpkit.client import ClientError, HttpClient, Origin
 from httpkit.headers import end_to_end
 from runtime_adapters.base import HttpRequest, Invocation, InvocationResult
 from runtime_adapters.deadlines import Deadlines
+from runtime_adapters.upstream_headers import sent_headers
 
 # The server's framing and date are for its hop; the gateway's server writes its own.
 _RESPONSE_DROP = frozenset({b"content-length", b"date"})
-_REQUEST_DROP = frozenset({b"content-length"})
-# A request passed on as it comes (`passed_headers`): its framing is the relay's, and
-# Expect is answered by the gateway's own server. Its answer keeps its length (the relay
-# frames the client's answer by it).
-_PASSED_DROP = frozenset({b"content-length", b"expect"})
-_DATE = frozenset({b"date"})
 # An answer larger than this is refused rather than held in memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # What a configured path (a health check's) may hold as it is (RFC 3986's path and query
@@ -68,30 +63,6 @@ def request_of(invocation: Invocation) -> tuple[str, bytes, list[tuple[bytes, by
     if invocation.traceparent:
         headers = [*headers, (b"traceparent", invocation.traceparent.encode())]
     return "POST", b"/", headers, msgspec.json.encode(event)
-
-
-def sent_headers(
-    headers: list[tuple[bytes, bytes]], host: bytes, *, drop: frozenset[bytes] = _REQUEST_DROP
-) -> list[tuple[bytes, bytes]]:
-    """The headers a server gets: the client's end-to-end ones but `drop`, the client's
-    Host kept (a server may serve several), else `host`."""
-    sent = end_to_end(headers, also_drop=drop)
-    for name, _ in sent:
-        if name == b"host":
-            return sent
-    sent.append((b"host", host))
-    return sent
-
-
-def passed_headers(headers: list[tuple[bytes, bytes]], host: bytes) -> list[tuple[bytes, bytes]]:
-    """`sent_headers` for a request whose body is relayed as it comes, not sent whole."""
-    return sent_headers(headers, host, drop=_PASSED_DROP)
-
-
-def passed_answer_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The headers of a server's answer as the client gets them when it is relayed:
-    the end-to-end ones, Content-Length kept for the relay's framing, Date the gateway's."""
-    return end_to_end(headers, also_drop=_DATE)
 
 
 class UpstreamClient:

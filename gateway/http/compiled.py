@@ -23,6 +23,9 @@ MODULES = (
     "runtime_adapters.admission",
     "runtime_adapters.container.lease",
     "runtime_adapters.python.lease",
+    "gateway.splice_plan",
+    "triggers.http.splice",
+    "runtime_adapters.upstream_headers",
 )
 
 

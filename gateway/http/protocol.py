@@ -245,8 +245,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         # uvicorn calls it on every read: the connection is busy, its timer may stay.
         self._idle_since = None
 
-    def on_response_complete(self) -> None:
-        # uvicorn's, but for its keep-alive timer.
+    def on_response_complete(self, exchange: Exchange | None = None) -> None:
+        # uvicorn's, but for its keep-alive timer. Also `exchange_done`, in one call.
+        if exchange is not None:
+            wire = self._wire
+            if wire.exchange is exchange:
+                wire.exchange = None
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
@@ -274,12 +278,9 @@ class GuardedHttpTools(HttpToolsProtocol):
         else:
             self.timeout_keep_alive_task = self.loop.call_at(deadline, self._check_keep_alive)
 
-    def exchange_done(self, exchange: Exchange) -> None:
-        """The spliced request's answer is complete (`Exchange` calls it)."""
-        wire = self._wire
-        if wire.exchange is exchange:
-            wire.exchange = None
-        self.on_response_complete()
+    # The spliced request's answer is complete (`Exchange` calls it): the wire's exchange
+    # ends, then what uvicorn's cycle ends with; one Python call per spliced request.
+    exchange_done = on_response_complete
 
     def start_cycle(self) -> None:
         """uvicorn's ASGI cycle for the head the wire handed over."""

@@ -9,6 +9,10 @@ answer with its end-to-end headers, the gateway's Date, X-Request-Id and
 X-Gaia-Revision; a failure is the same JSON 502/503/504 with the same message. The
 answer is relayed as it comes rather than read whole first: its framing may differ
 (chunked for an answer without a length), never its status, headers or body.
+
+Compiled by setup.py with the types in splice.pxd beside it (as the splice machinery
+is): every spliced request to an instance makes a `TriggerSplice` and calls it three
+times. The module runs as it is without them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from gateway.invoker import Resolved
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import RuntimeAdapterError
 from runtime_adapters.lease import HttpLease
-from runtime_adapters.upstream import passed_answer_headers, passed_headers
+from runtime_adapters.upstream_headers import passed_answer_headers, passed_headers
 from triggers.http.responses import failure_answer
 
 
@@ -80,10 +84,7 @@ class TriggerSplice:
         failed = self._lease.failure(error)
         if isinstance(failed, RuntimeAdapterError):
             return self._answer(failed)
-        return self._later(failed)
-
-    async def _later(self, failed: Awaitable[RuntimeAdapterError]) -> Failure:
-        return self._answer(await failed)
+        return _later(self, failed)
 
     def _answer(self, exc: RuntimeAdapterError) -> Failure:
         answer = failure_answer(
@@ -106,3 +107,8 @@ class TriggerSplice:
                 ticket.record(status)
         if self._ticket is not None:
             self._ticket.close()
+
+
+async def _later(splice: TriggerSplice, failed: Awaitable[RuntimeAdapterError]) -> Failure:
+    # Not a method: the compiled class's methods are plain functions, not coroutines.
+    return splice._answer(await failed)
