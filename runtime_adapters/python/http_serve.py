@@ -61,6 +61,8 @@ class Server:
     """What every connection shares: the app, the lifespan's state, the tasks running
     the app (the loop keeps only weak references to them)."""
 
+    __slots__ = ("app", "invocations", "keep_alive_s", "loop", "state", "tasks")
+
     def __init__(
         self,
         app: Any,
@@ -84,6 +86,10 @@ class HttpConnection:
     """One connection from the gateway: uvicorn's HttpToolsProtocol, less what only a
     client other than the gateway needs. An asyncio protocol (not derived from
     asyncio.Protocol, so that it compiles to a C class)."""
+
+    __slots__ = ("context_at", "cycle", "expect_100_continue", "flow", "headers",
+                 "keep_alive", "last_done", "loop", "parser", "pipeline", "reading",
+                 "scope", "server", "transport", "url")  # fmt: skip
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -114,11 +120,11 @@ class HttpConnection:
         self.flow = FlowControl(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        cycle = self.cycle
-        if cycle is not None:
-            if not cycle.response_complete:
-                cycle.disconnected = True
-            cycle.wake()
+        # (Attributes read through self, not a local: compiled, that is a C struct's field.)
+        if self.cycle is not None:
+            if not self.cycle.response_complete:
+                self.cycle.disconnected = True
+            self.cycle.wake()
         if self.flow is not None:
             self.flow.resume_writing()
         if exc is None:
@@ -186,9 +192,8 @@ class HttpConnection:
         if "%" in path:
             path = urllib.parse.unquote(path)
         http_version = parser.get_http_version()
-        server = self.server
         request_id, _, alias = said.decode("latin-1").partition(" ")
-        meta = server.invocations
+        meta = self.server.invocations
         scope = {
             "type": "http",
             "asgi": {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION},
@@ -198,7 +203,7 @@ class HttpConnection:
             "scheme": "http",
             "root_path": "",
             "headers": headers,
-            "state": server.state.copy(),
+            "state": self.server.state.copy(),
             "method": parser.get_method().decode("ascii"),
             "path": path,
             "raw_path": raw_path,
@@ -213,35 +218,32 @@ class HttpConnection:
             ),
         }
         self.scope = scope
-        previous = self.cycle
-        cycle = Cycle(
+        idle = self.cycle is None or self.cycle.response_complete
+        self.cycle = Cycle(
             self,
             scope,
             self.expect_100_continue,
             http_version != "1.0" and parser.should_keep_alive(),
         )
-        self.cycle = cycle
-        if previous is None or previous.response_complete:
-            self._run(cycle)
+        if idle:
+            self._run(self.cycle)
         else:  # pipelined: runs once the one before has answered
             self.flow.pause_reading()
-            self.pipeline.appendleft(cycle)
+            self.pipeline.appendleft(self.cycle)
 
     def on_body(self, body: bytes) -> None:
-        cycle = self.cycle
-        if cycle is None or cycle.response_complete:
+        if self.cycle is None or self.cycle.response_complete:
             return
-        cycle.body += body
-        if len(cycle.body) > HIGH_WATER_LIMIT:
+        self.cycle.body += body
+        if len(self.cycle.body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
-        cycle.wake()
+        self.cycle.wake()
 
     def on_message_complete(self) -> None:
-        cycle = self.cycle
-        if cycle is None or cycle.response_complete:
+        if self.cycle is None or self.cycle.response_complete:
             return
-        cycle.more_body = False
-        cycle.wake()
+        self.cycle.more_body = False
+        self.cycle.wake()
 
     # the rest -------------------------------------------------------------------------
 
@@ -270,8 +272,7 @@ class HttpConnection:
         self.keep_alive = None
         if self.transport.is_closing():
             return
-        cycle = self.cycle
-        if self.reading or (cycle is not None and not cycle.response_complete):
+        if self.reading or (self.cycle is not None and not self.cycle.response_complete):
             return  # a request in flight: its answer arms the timer again
         due = self.last_done + self.server.keep_alive_s
         if due > self.loop.time():
@@ -298,6 +299,12 @@ class HttpConnection:
 class Cycle:
     """One request's `receive` and `send`: uvicorn's RequestResponseCycle."""
 
+    __slots__ = ("body", "chunked_encoding", "connection", "disconnected",
+                 "expected_content_length", "flow", "head", "keep_alive", "more_body",
+                 "more_waiters", "news", "response_complete", "response_started",
+                 "returned", "scope", "transport", "waiter",
+                 "waiting_for_100_continue")  # fmt: skip
+
     def __init__(
         self,
         connection: HttpConnection,
@@ -307,8 +314,8 @@ class Cycle:
     ) -> None:
         self.connection = connection
         self.scope = scope
-        self.transport = connection.transport
-        self.flow = connection.flow
+        self.transport = self.connection.transport
+        self.flow = self.connection.flow
         self.disconnected = False
         self.keep_alive = keep_alive
         self.waiting_for_100_continue = expect_100_continue
