@@ -51,6 +51,7 @@ cdef class Cycle:
     cdef object expected_content_length
     cdef bint head
     cdef bint returned
+    cdef object task
 
     cdef wake(self)
     cdef _start(self, message)

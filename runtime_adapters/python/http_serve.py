@@ -248,10 +248,11 @@ class HttpConnection:
     # the rest -------------------------------------------------------------------------
 
     def _run(self, cycle: Cycle) -> None:
-        tasks = self.server.tasks
-        task = self.loop.create_task(cycle.run_asgi(self.server.app))
-        task.add_done_callback(tasks.discard)
-        tasks.add(task)
+        # Held until the app returns (run_asgi lets go of it itself: no done callback,
+        # which would cost a loop callback a request). Nothing cancels these tasks
+        # before they start, the one way run_asgi's `finally` could be skipped.
+        cycle.task = self.loop.create_task(cycle.run_asgi(self.server.app))
+        self.server.tasks.add(cycle.task)
 
     def response_complete(self) -> None:
         if self.transport.is_closing():
@@ -302,7 +303,7 @@ class Cycle:
     __slots__ = ("body", "chunked_encoding", "connection", "disconnected",
                  "expected_content_length", "flow", "head", "keep_alive", "more_body",
                  "more_waiters", "news", "response_complete", "response_started",
-                 "returned", "scope", "transport", "waiter",
+                 "returned", "scope", "task", "transport", "waiter",
                  "waiting_for_100_continue")  # fmt: skip
 
     def __init__(
@@ -334,6 +335,7 @@ class Cycle:
         # Set once the app has returned: an answer it completes later (from a task of
         # its own) starts no pipelined request and no keep-alive, as on uvicorn.
         self.returned = False
+        self.task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self.news = True
@@ -369,6 +371,7 @@ class Cycle:
                 self.transport.close()
         finally:
             self.returned = True
+            self.connection.server.tasks.discard(self.task)
 
     async def _send_500(self) -> None:
         await self.send(
