@@ -128,6 +128,14 @@ async def _counted(state: str, requests: int) -> None:
 
 def count(state: str, requests: int) -> float:
     """Instructions per request for `state`, from a callgrind run of this module."""
+    argv = ["--counted", "--state", state, "--requests", str(requests)]
+    return callgrind_count("bench.splice_instructions", argv, requests, toggle="map_next")
+
+
+def callgrind_count(module: str, argv: Sequence[str], requests: int, *, toggle: str) -> float:
+    """Instructions per request of `python -m module *argv` under callgrind, counting
+    only inside the C function `toggle` once the module has turned instrumentation on
+    (callgrind_control --instr=on after its warm-up)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -138,16 +146,12 @@ def count(state: str, requests: int) -> float:
                 valgrind,
                 "--tool=callgrind",
                 "--instr-atstart=no",
-                "--toggle-collect=map_next",
+                f"--toggle-collect={toggle}",
                 f"--callgrind-out-file={out}",
                 sys.executable,
                 "-m",
-                "bench.splice_instructions",
-                "--counted",
-                "--state",
-                state,
-                "--requests",
-                str(requests),
+                module,
+                *argv,
             ],
             check=True,
             capture_output=True,

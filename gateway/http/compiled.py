@@ -26,6 +26,7 @@ MODULES = (
     "gateway.splice_plan",
     "triggers.http.splice",
     "runtime_adapters.upstream_headers",
+    "runtime_adapters.python.http_serve",
 )
 
 

@@ -3,32 +3,47 @@ straight to it (runtime_adapters/python/lease.py) instead of invoking it.
 
 The listening socket is the gateway's: bound on the host in the runtime's private slots
 dir and inherited by the sandboxed worker as a file descriptor, so the worker needs no
-network namespace and no writable path to serve it. Each connection is uvicorn's
-httptools protocol running the app on the worker's event loop, beside the frames of
-invoked requests, so a request reaches the app as it would on bare uvicorn (no
-`--root-path`, no proxy headers), the lifespan's state included. `client` and `server`
-stay None as on the invoked path: the peer and the socket's host path are the gateway's.
-`scope["gaia.context"]` is the invocation's `context`, from the request id and alias the
-gateway appends in X-Gaia-Context (the app never sees that header: only the gateway's
-own, the last of that name, is taken out; a client's passes as it came).
+network namespace and no writable path to serve it. Each connection runs the app on the
+worker's event loop, beside the frames of invoked requests, and a request reaches the app
+as it would on bare uvicorn's httptools protocol (no `--root-path`, no proxy headers,
+no Server or Date header), the lifespan's state included: the same scope, the same
+`receive` and `send` (100-continue, flow control, pipelining, `http.disconnect`, the
+same errors and logs). `client` and `server` stay None as on the invoked path: the peer
+and the socket's host path are the gateway's. `scope["gaia.context"]` is the
+invocation's `context`, from the request id and alias the gateway appends in
+X-Gaia-Context (the app never sees that header: only the gateway's own, the last of
+that name, is taken out; a client's passes as it came).
 
-Imported only when an ASGI app is loaded: a stem cell never pays for uvicorn.
+Why not uvicorn's protocol itself: only the gateway talks to this server, so what
+uvicorn does per request for any client (its server-wide state, a keep-alive timer
+re-armed per request, an Event per request, a lambda per response) is work the
+worker can skip, and the worker's CPU per request is half of an ASGI request's
+(bench.worker_instructions counts it beside bare uvicorn's).
+
+Imported only when an ASGI app is loaded: a stem cell never pays for httptools.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
-from typing import Any
+import urllib.parse
+from collections import deque
+from typing import Any, cast
 
-from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.server import ServerState
+import httptools
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
 from runtime_adapters.python.events import Context
 
 CONTEXT_HEADER = b"x-gaia-context"
+_ASGI_VERSION = "3.0"
+_SPEC_VERSION = "2.3"  # as uvicorn's httptools protocol says
+# uvicorn's loggers, so an app's errors read in the function's log as they did on uvicorn.
+_LOGGER = logging.getLogger("uvicorn.error")
 
 
 class Invocations:
@@ -42,34 +57,438 @@ class Invocations:
         self.timeout_s = timeout_s
 
 
-class _Protocol(HttpToolsProtocol):
-    invocations: Invocations
+class Server:
+    """What every connection shares: the app, the lifespan's state, the tasks running
+    the app (the loop keeps only weak references to them)."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.server = None
-        self.client = None
+    __slots__ = ("app", "invocations", "keep_alive_s", "loop", "state", "tasks")
+
+    def __init__(
+        self,
+        app: Any,
+        state: dict[str, Any],
+        invocations: Invocations,
+        loop: asyncio.AbstractEventLoop,
+        keep_alive_s: float,
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.invocations = invocations
+        self.loop = loop
+        self.keep_alive_s = keep_alive_s
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def connection(self) -> asyncio.Protocol:
+        return cast(asyncio.Protocol, HttpConnection(self))
+
+
+class HttpConnection:
+    """One connection from the gateway: uvicorn's HttpToolsProtocol, less what only a
+    client other than the gateway needs. An asyncio protocol (not derived from
+    asyncio.Protocol, so that it compiles to a C class)."""
+
+    __slots__ = ("context_at", "cycle", "expect_100_continue", "flow", "headers",
+                 "keep_alive", "last_done", "loop", "parser", "pipeline", "reading",
+                 "scope", "server", "transport", "url")  # fmt: skip
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.parser = httptools.HttpRequestParser(self)
+        # As uvicorn: answer the first of pipelined requests whose connection closes.
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.transport: asyncio.Transport = cast(asyncio.Transport, None)
+        self.flow: FlowControl = cast(FlowControl, None)
+        self.pipeline: deque[Cycle] = deque()
+        self.cycle: Cycle | None = None
+        # The request being parsed.
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.context_at = -1
+        self.expect_100_continue = False
+        self.reading = False  # a head begun, not yet complete
+        self.scope: dict[str, Any] = {}
+        # Keep-alive: one timer per idle stretch, pushed back lazily (`_idle`) rather
+        # than cancelled and re-armed on every request.
+        self.keep_alive: asyncio.TimerHandle | None = None
+        self.last_done = 0.0
+
+    # asyncio protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.flow = FlowControl(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # (Attributes read through self, not a local: compiled, that is a C struct's field.)
+        if self.cycle is not None:
+            if not self.cycle.response_complete:
+                self.cycle.disconnected = True
+            self.cycle.wake()
+        if self.flow is not None:
+            self.flow.resume_writing()
+        if exc is None:
+            self.transport.close()
+        if self.keep_alive is not None:
+            self.keep_alive.cancel()
+            self.keep_alive = None
+        self.parser = cast(httptools.HttpRequestParser, None)
+
+    def eof_received(self) -> None:
+        return None
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            message = "Invalid HTTP request received."
+            _LOGGER.warning(message)
+            self._bad_request(message)
+        except httptools.HttpParserUpgrade:
+            # No WebSocket here (as uvicorn with `--ws none`): the request ran as HTTP.
+            _LOGGER.warning("Unsupported upgrade request.")
+            _LOGGER.warning(
+                'No supported WebSocket library detected. Please use "pip install '
+                "'uvicorn[standard]'\", or install 'websockets' or 'wsproto' manually."
+            )
+
+    # httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.expect_100_continue = False
+        self.context_at = -1
+        self.headers = []
+        self.reading = True
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == CONTEXT_HEADER:
+            self.context_at = len(self.headers)
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        # The scope is the cycle's and its task has not run yet: adding to it now is
-        # what the app sees. The gateway's header is last, or just before the framing.
+        self.reading = False
+        parser = self.parser
         headers = self.headers
+        # The gateway's context header is last, or just before the framing.
         said = b""
-        for index in (-1, -2):
-            if len(headers) >= -index and headers[index][0] == CONTEXT_HEADER:
-                said = headers.pop(index)[1]
-                break
-        super().on_headers_complete()
+        if self.context_at >= len(headers) - 2 and self.context_at >= 0:
+            said = headers.pop(self.context_at)[1]
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        http_version = parser.get_http_version()
         request_id, _, alias = said.decode("latin-1").partition(" ")
-        meta = self.invocations
-        self.scope["gaia.context"] = Context(  # type: ignore[typeddict-unknown-key]
-            meta.function,
-            meta.revision,
-            alias,
-            request_id,
-            "http",
-            time.monotonic() + meta.timeout_s,
+        meta = self.server.invocations
+        scope = {
+            "type": "http",
+            "asgi": {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION},
+            "http_version": http_version,
+            "server": None,
+            "client": None,
+            "scheme": "http",
+            "root_path": "",
+            "headers": headers,
+            "state": self.server.state.copy(),
+            "method": parser.get_method().decode("ascii"),
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": url.query or b"",
+            "gaia.context": Context(
+                meta.function,
+                meta.revision,
+                alias,
+                request_id,
+                "http",
+                time.monotonic() + meta.timeout_s,
+            ),
+        }
+        self.scope = scope
+        idle = self.cycle is None or self.cycle.response_complete
+        self.cycle = Cycle(
+            self,
+            scope,
+            self.expect_100_continue,
+            http_version != "1.0" and parser.should_keep_alive(),
         )
+        if idle:
+            self._run(self.cycle)
+        else:  # pipelined: runs once the one before has answered
+            self.flow.pause_reading()
+            self.pipeline.appendleft(self.cycle)
+
+    def on_body(self, body: bytes) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            return
+        self.cycle.body += body
+        if len(self.cycle.body) > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        self.cycle.wake()
+
+    def on_message_complete(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            return
+        self.cycle.more_body = False
+        self.cycle.wake()
+
+    # the rest -------------------------------------------------------------------------
+
+    def _run(self, cycle: Cycle) -> None:
+        # Held until the app returns (run_asgi lets go of it itself: no done callback,
+        # which would cost a loop callback a request). Nothing cancels these tasks
+        # before they start, the one way run_asgi's `finally` could be skipped.
+        cycle.task = self.loop.create_task(cycle.run_asgi(self.server.app))
+        self.server.tasks.add(cycle.task)
+
+    def response_complete(self) -> None:
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            self._run(self.pipeline.pop())
+            return
+        self.last_done = self.loop.time()
+        if self.keep_alive is None:
+            self.keep_alive = self.loop.call_at(
+                self.last_done + self.server.keep_alive_s, self._idle
+            )
+
+    def _idle(self) -> None:
+        """The keep-alive timer: closes the connection if nothing came since the last
+        answer, else waits out the rest of the stretch from that answer."""
+        self.keep_alive = None
+        if self.transport.is_closing():
+            return
+        if self.reading or (self.cycle is not None and not self.cycle.response_complete):
+            return  # a request in flight: its answer arms the timer again
+        due = self.last_done + self.server.keep_alive_s
+        if due > self.loop.time():
+            self.keep_alive = self.loop.call_at(due, self._idle)
+        else:
+            self.transport.close()
+
+    def _bad_request(self, message: str) -> None:
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[400],
+                    b"content-type: text/plain; charset=utf-8\r\n",
+                    b"content-length: " + str(len(message)).encode("ascii") + b"\r\n",
+                    b"connection: close\r\n",
+                    b"\r\n",
+                    message.encode("ascii"),
+                ]
+            )
+        )
+        self.transport.close()
+
+
+class Cycle:
+    """One request's `receive` and `send`: uvicorn's RequestResponseCycle."""
+
+    __slots__ = ("body", "chunked_encoding", "connection", "disconnected",
+                 "expected_content_length", "flow", "head", "keep_alive", "more_body",
+                 "more_waiters", "news", "response_complete", "response_started",
+                 "returned", "scope", "task", "transport", "waiter",
+                 "waiting_for_100_continue")  # fmt: skip
+
+    def __init__(
+        self,
+        connection: HttpConnection,
+        scope: dict[str, Any],
+        expect_100_continue: bool,
+        keep_alive: bool,
+    ) -> None:
+        self.connection = connection
+        self.scope = scope
+        self.transport = self.connection.transport
+        self.flow = self.connection.flow
+        self.disconnected = False
+        self.keep_alive = keep_alive
+        self.waiting_for_100_continue = expect_100_continue
+        self.body = bytearray()
+        self.more_body = True
+        # What uvicorn's message Event holds: set when the request or the connection
+        # has news for `receive`, and the future a waiting `receive` sleeps on.
+        self.news = False
+        self.waiter: asyncio.Future[None] | None = None
+        self.more_waiters: list[asyncio.Future[None]] | None = None
+        self.response_started = False
+        self.response_complete = False
+        self.chunked_encoding: bool | None = None
+        self.expected_content_length = 0
+        self.head = False
+        # Set once the app has returned: an answer it completes later (from a task of
+        # its own) starts no pipelined request and no keep-alive, as on uvicorn.
+        self.returned = False
+        self.task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self.news = True
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+            if self.more_waiters is not None:
+                for waiter in self.more_waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+                self.more_waiters = None
+
+    async def run_asgi(self, app: Any) -> None:
+        try:
+            result = await app(self.scope, self.receive, self.send)
+        except BaseException as exc:
+            _LOGGER.error("Exception in ASGI application\n", exc_info=exc)
+            if not self.response_started:
+                await self._send_500()
+            else:
+                self.transport.close()
+        else:
+            if result is not None:
+                _LOGGER.error("ASGI callable should return None, but returned '%s'.", result)
+                self.transport.close()
+            elif not self.response_started and not self.disconnected:
+                _LOGGER.error("ASGI callable returned without starting response.")
+                await self._send_500()
+            elif not self.response_complete and not self.disconnected:
+                _LOGGER.error("ASGI callable returned without completing response.")
+                self.transport.close()
+        finally:
+            self.returned = True
+            self.connection.server.tasks.discard(self.task)
+
+    async def _send_500(self) -> None:
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", b"21"),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await self.send(
+            {"type": "http.response.body", "body": b"Internal Server Error", "more_body": False}
+        )
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        if not self.response_started:
+            if message["type"] != "http.response.start":
+                raise RuntimeError(
+                    f"Expected ASGI message 'http.response.start', but got '{message['type']}'."
+                )
+            self._start(message)
+        elif not self.response_complete:
+            if message["type"] != "http.response.body":
+                raise RuntimeError(
+                    f"Expected ASGI message 'http.response.body', but got '{message['type']}'."
+                )
+            self._body(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(
+                f"Unexpected ASGI message '{message['type']}' sent, "
+                "after response already completed."
+            )
+
+    def _start(self, message: dict[str, Any]) -> None:
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        status = message["status"]
+        content = [STATUS_LINE[status]]
+        connection_close = False
+        for name, value in list(message.get("headers", [])):
+            if HEADER_RE.search(name):
+                raise RuntimeError("Invalid HTTP header name.")
+            if HEADER_VALUE_RE.search(value):
+                raise RuntimeError("Invalid HTTP header value.")
+            name = name.lower()
+            if name == b"content-length" and self.chunked_encoding is None:
+                self.expected_content_length = int(value.decode())
+                self.chunked_encoding = False
+            elif name == b"transfer-encoding" and value.lower() == b"chunked":
+                self.expected_content_length = 0
+                self.chunked_encoding = True
+            elif name == b"connection" and b"close" in [
+                token.lower().strip() for token in value.split(b",")
+            ]:
+                self.keep_alive = False
+                connection_close = True
+            content.extend([name, b": ", value, b"\r\n"])
+        if not self.keep_alive and not connection_close:
+            content.append(b"connection: close\r\n")
+        self.head = self.scope["method"] == "HEAD"
+        if self.chunked_encoding is None and not self.head and status not in (204, 304):
+            self.chunked_encoding = True
+            content.append(b"transfer-encoding: chunked\r\n")
+        content.append(b"\r\n")
+        self.transport.write(b"".join(content))
+
+    def _body(self, body: bytes, more_body: bool) -> None:
+        if self.head:
+            self.expected_content_length = 0
+        elif self.chunked_encoding:
+            content = [b"%x\r\n" % len(body), body, b"\r\n"] if body else []
+            if not more_body:
+                content.append(b"0\r\n\r\n")
+            self.transport.write(b"".join(content))
+        else:
+            if len(body) > self.expected_content_length:
+                raise RuntimeError("Response content longer than Content-Length")
+            self.expected_content_length -= len(body)
+            self.transport.write(body)
+        if not more_body:
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.wake()
+            if not self.keep_alive:
+                self.transport.close()
+            if not self.returned:
+                self.connection.response_complete()
+
+    async def receive(self) -> dict[str, Any]:
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.waiting_for_100_continue = False
+        if not self.disconnected and not self.response_complete:
+            self.flow.resume_reading()
+            if not self.news:
+                waiter = self.connection.loop.create_future()
+                if self.waiter is None:
+                    self.waiter = waiter
+                else:  # receive called again before the first has its answer
+                    if self.more_waiters is None:
+                        self.more_waiters = []
+                    self.more_waiters.append(waiter)
+                await waiter
+            self.news = False
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        message = {"type": "http.request", "body": bytes(self.body), "more_body": self.more_body}
+        self.body = bytearray()
+        return message
 
 
 async def serve_http(
@@ -82,26 +501,6 @@ async def serve_http(
 ) -> asyncio.AbstractServer:
     """Serve `app` on the inherited `listener` from the running loop; `state` is the
     lifespan's, copied into each request's scope as uvicorn does."""
-    config = Config(
-        app,
-        http="httptools",
-        ws="none",
-        lifespan="off",
-        interface="asgi3",
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-        access_log=False,
-        log_config=None,
-        timeout_keep_alive=int(keep_alive_s),
-    )
-    config.load()
     loop = asyncio.get_running_loop()
-    server_state = ServerState()
-
-    def connection() -> _Protocol:
-        protocol = _Protocol(config, server_state, state, loop)
-        protocol.invocations = invocations
-        return protocol
-
-    return await loop.create_unix_server(connection, sock=listener)
+    server = Server(app, state, invocations, loop, keep_alive_s)
+    return await loop.create_unix_server(server.connection, sock=listener)
