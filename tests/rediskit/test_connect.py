@@ -50,14 +50,16 @@ async def test_a_command_redis_does_not_answer_times_out_once_not_twice(
     client = rediskit.connect(own_redis.url, timeout_s=0.3, connect_timeout_s=2)
     try:
         assert await client.ping()
-        os.kill(own_redis.process.pid, signal.SIGSTOP)  # connected, and answering nothing
+        assert own_redis.process is not None
+        pid = own_redis.process.pid
+        os.kill(pid, signal.SIGSTOP)  # connected, and answering nothing
         try:
             started = time.monotonic()
             with pytest.raises(RedisTimeoutError):
                 await client.get("k")
             waited = time.monotonic() - started
         finally:
-            os.kill(own_redis.process.pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGCONT)
         assert waited < 0.55, f"waited {waited:.2f} s: a timeout must not be retried"
     finally:
         await client.aclose()
