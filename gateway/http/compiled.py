@@ -10,7 +10,14 @@ from pathlib import Path
 
 # The modules setup.py compiles: those with a .pxd (tests/gateway/http/test_compiled.py
 # holds the two lists equal).
-MODULES = ("httpkit.client", "gateway.http.splice", "gateway.http.exchange", "gateway.http.wire")
+MODULES = (
+    "httpkit.client",
+    "gateway.http.splice",
+    "gateway.http.exchange",
+    "gateway.http.wire",
+    "legacy.quantiles",
+    "legacy.evidence",
+)
 
 
 def compiled_modules() -> dict[str, bool]:
