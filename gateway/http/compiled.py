@@ -17,6 +17,12 @@ MODULES = (
     "gateway.http.wire",
     "legacy.quantiles",
     "legacy.evidence",
+    "legacy.router",
+    "legacy.handover",
+    "legacy.proxy.splice",
+    "legacy.proxy.headers",
+    "legacy.proxy.request",
+    "legacy.proxy.proxy",
 )
 
 
