@@ -2,6 +2,9 @@
 # setup.py): the histogram every request of a ledger route adds to, as a C struct.
 # quantiles.py stays the source and runs as it is without them.
 cimport cython
+# quantiles.py's `math.log` and `math.ceil` as C's, not Python calls: the same functions
+# the math module wraps.
+from libc cimport math
 
 
 cdef class LatencyHistogram:

@@ -98,8 +98,10 @@ class _Route:
 
 
 class LegacyAnswered:
-    """`SpliceDone` of a ledger route's request the old API answered, spliced: its side of
-    the route's window, in one call from the splice."""
+    """A ledger route's request the old API answered, spliced: its side of the route's
+    window, in one call from the splice. `answered`, bound once per route, is the
+    `SpliceDone` (compiled, a bound method is called without the argument tuple an
+    instance's `__call__` takes)."""
 
     __slots__ = ("_book", "_window")
 
@@ -107,7 +109,7 @@ class LegacyAnswered:
         self._book = book
         self._window = window
 
-    def __call__(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+    def answered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         self._book.answered_by_legacy(self._window, outcome.status, outcome.duration_s)
 
 
@@ -174,7 +176,7 @@ class LegacyRouter:
                 else TokenBucket(rate=rate, capacity=max(1.0, rate), now=self._ticks())
             )
             routes[route.path] = _Route(
-                route, window, budget, split, copies, LegacyAnswered(self._book, window)
+                route, window, budget, split, copies, LegacyAnswered(self._book, window).answered
             )
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)

@@ -3,6 +3,8 @@
 # stays the source and runs as it is without them.
 from gateway.http.splice cimport RequestHead
 from httpkit.client cimport HttpClient
+from legacy.proxy.headers cimport client_response_headers, forwarded_headers
+from legacy.proxy.request cimport request_target
 
 
 cdef class LegacySplice:
