@@ -53,11 +53,7 @@ class TrackedProxy:
     def splice(
         self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> Splice | None:
-        def left(head: RequestHead, outcome: SpliceOutcome) -> None:
-            self._leave()
-            done(head, outcome)
-
-        splice = self._inner.splice(head, left, capture_limit=capture_limit)
+        splice = self._inner.splice(head, _Leaving(self, done), capture_limit=capture_limit)
         if splice is not None:
             self.in_flight += 1
         return splice
@@ -87,3 +83,17 @@ class TrackedProxy:
         self.in_flight -= 1
         if not self.in_flight and self._idle is not None:
             self._idle.set()
+
+
+class _Leaving:
+    """A spliced request's `done`, counting it out of its proxy first."""
+
+    __slots__ = ("_done", "_proxy")
+
+    def __init__(self, proxy: TrackedProxy, done: SpliceDone) -> None:
+        self._proxy = proxy
+        self._done = done
+
+    def __call__(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._proxy._leave()
+        self._done(head, outcome)

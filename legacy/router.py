@@ -27,7 +27,6 @@ import functools
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
@@ -54,22 +53,64 @@ from routing.routes import RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
 
 
-@dataclass(frozen=True, kw_only=True)
 class _Route:
-    config: LegacyRouteConfig
-    window: RouteEvidence
-    budget: RetryBudget
-    split: CanarySplit | None
-    # Shadow copies' tokens: `shadow.rate` a second, one second's worth held.
-    copies: TokenBucket
-    # The record of a request the old API answered, spliced: made once per route, not a
-    # callable per request.
-    legacy_done: SpliceDone
+    """A ledger route as the router serves it, made once per ledger change; what each
+    request asks of it (its state, function, shadow_unsafe) copied out of its config."""
+
+    __slots__ = (
+        "budget",
+        "config",
+        "copies",
+        "function",
+        "legacy_done",
+        "shadow_unsafe",
+        "split",
+        "state",
+        "window",
+    )
+
+    def __init__(
+        self,
+        config: LegacyRouteConfig,
+        window: RouteEvidence,
+        budget: RetryBudget,
+        split: CanarySplit | None,
+        copies: TokenBucket,
+        legacy_done: SpliceDone,
+    ) -> None:
+        self.config = config
+        self.state = config.state
+        self.function = config.function
+        self.shadow_unsafe = config.shadow_unsafe
+        self.window = window
+        self.budget = budget
+        self.split = split
+        # Shadow copies' tokens: `shadow.rate` a second, one second's worth held.
+        self.copies = copies
+        # The record of a request the old API answered, spliced: made once per route,
+        # not a callable per request.
+        self.legacy_done = legacy_done
 
     @property
     def regime(self) -> tuple[str, float | None, str | None]:
         """What the evidence is about: a change of any of these starts a new window."""
         return _regime(self.config)
+
+
+class LegacyAnswered:
+    """A ledger route's request the old API answered, spliced: its side of the route's
+    window, in one call from the splice. `answered`, bound once per route, is the
+    `SpliceDone` (compiled, a bound method is called without the argument tuple an
+    instance's `__call__` takes)."""
+
+    __slots__ = ("_book", "_window")
+
+    def __init__(self, book: EvidenceBook, window: RouteEvidence) -> None:
+        self._book = book
+        self._window = window
+
+    def answered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._book.answered_by_legacy(self._window, outcome.status, outcome.duration_s)
 
 
 def _regime(route: LegacyRouteConfig) -> tuple[str, float | None, str | None]:
@@ -98,7 +139,9 @@ class LegacyRouter:
         self._clock = clock
         self._rand = rand
         self._ticks = ticks
-        self._routes: Mapping[str, _Route] = {}
+        self._routes: dict[str, _Route] = {}
+        # Made once: a bound method is a new object each time it is named.
+        self._discovered_done: SpliceDone = self._discovered
         self._config = config
         self._table = RouteTable(())
         self.update(config)
@@ -133,12 +176,7 @@ class LegacyRouter:
                 else TokenBucket(rate=rate, capacity=max(1.0, rate), now=self._ticks())
             )
             routes[route.path] = _Route(
-                config=route,
-                window=window,
-                budget=budget,
-                split=split,
-                copies=copies,
-                legacy_done=functools.partial(self._spliced, window),
+                route, window, budget, split, copies, LegacyAnswered(self._book, window).answered
             )
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)
@@ -168,15 +206,15 @@ class LegacyRouter:
     def splice(self, head: RequestHead) -> Splice | None:
         found = self._table.lookup(head.method, head.path, None)
         if found is None:
-            return self._proxy.splice(head, self._discovered)
+            return self._proxy.splice(head, self._discovered_done)
         ledger_route, params = found
         route = self._routes[ledger_route.trigger_id]
-        state = route.config.state
+        state = route.state
         if state == "legacy":
             return self._proxy.splice(head, route.legacy_done)
         if state != "shadow":
             return None
-        target = route.config.function
+        target = route.function
         if not self._copied(route, target, head.method):
             splice = self._proxy.splice(head, route.legacy_done)
             if splice is not None:
@@ -191,7 +229,7 @@ class LegacyRouter:
         """Whether this request of a shadow route is to be copied, decided before its
         bodies are captured: a request that is not costs the client's path nothing more
         than the legacy state's. A rate-limited one takes the route's token here."""
-        if target is None or (method not in SAFE_METHODS and not route.config.shadow_unsafe):
+        if target is None or (method not in SAFE_METHODS and not route.shadow_unsafe):
             return False
         return route.copies.take(self._ticks()) == 0.0
 
@@ -199,9 +237,6 @@ class LegacyRouter:
         self._book.unmatched(
             head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
         )
-
-    def _spliced(self, window: RouteEvidence, head: RequestHead, outcome: SpliceOutcome) -> None:
-        self._book.answered_by_legacy(window, outcome.status, outcome.duration_s)
 
     def _spliced_shadow(
         self,

@@ -27,6 +27,14 @@ MODULES = (
     "triggers.http.splice",
     "runtime_adapters.upstream_headers",
     "runtime_adapters.python.http_serve",
+    "legacy.quantiles",
+    "legacy.evidence",
+    "legacy.router",
+    "legacy.handover",
+    "legacy.proxy.splice",
+    "legacy.proxy.headers",
+    "legacy.proxy.request",
+    "legacy.proxy.proxy",
 )
 
 

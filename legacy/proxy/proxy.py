@@ -45,6 +45,8 @@ class ClientGone(Exception):
 class LegacyProxy:
     def __init__(self, config: LegacyConfig, client: HttpClient) -> None:
         self._upstreams = Upstreams(config)
+        # `legacy.upstream` alone: every request's, with nothing to look up.
+        self._only = self._upstreams.only
         self.client = client
 
     async def forward(
@@ -144,12 +146,13 @@ class LegacyProxy:
     def splice(
         self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
     ) -> LegacySplice | None:
-        upstream = self._choose(head)
-        if isinstance(upstream, NoUpstream):
-            return None  # the ASGI path answers the 502, with the reason
-        return LegacySplice(
-            client=self.client, upstream=upstream, head=head, done=done, capture_limit=capture_limit
-        )
+        upstream = self._only
+        if upstream is None:
+            chosen = self._choose(head)
+            if isinstance(chosen, NoUpstream):
+                return None  # the ASGI path answers the 502, with the reason
+            upstream = chosen
+        return LegacySplice(self.client, upstream, head, done, capture_limit)
 
     def _choose(self, request: ProxiedRequest | RequestHead) -> Upstream | NoUpstream:
         upstreams = self._upstreams

@@ -12,12 +12,15 @@ from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
 from httpkit.client import ClientError, HttpClient
 from legacy.ports import SpliceDone
 from legacy.proxy.failures import upstream_error
-from legacy.proxy.headers import client_response_headers, upstream_request_headers
+from legacy.proxy.headers import client_response_headers, forwarded_headers
 from legacy.proxy.request import request_target
 from legacy.proxy.upstreams import Upstream
 
 
 class LegacySplice:
+    """Made for every spliced request: its arguments are positional (see
+    gateway/http/splice.py), and the forwarding headers are made from the head's fields."""
+
     __slots__ = (
         "_done",
         "_head",
@@ -32,17 +35,17 @@ class LegacySplice:
 
     def __init__(
         self,
-        *,
         client: HttpClient,
         upstream: Upstream,
         head: RequestHead,
         done: SpliceDone,
         capture_limit: int,
     ) -> None:
+        origin = upstream.origin
         self.client = client
-        self.origin = upstream.origin
+        self.origin = origin
         self.target = request_target(head.raw_path, head.query_string)
-        self.headers = upstream_request_headers(head, upstream.origin.authority)
+        self.headers = forwarded_headers(head.headers, head.client, head.scheme, origin.authority)
         self.capture_limit = capture_limit
         self.deadline_s = None  # a proxy: the read timeout alone, between reads
         self._upstream = upstream
