@@ -544,13 +544,14 @@ class Exchange(AnswerSink):
         if self._answer_kept is not None and failure is None:
             answer = Captured(self._status, self._answer_headers, self._answer_kept.body())
         request_kept = self._request_kept
+        # A body still coming when the answer ended (an upstream may answer from the head)
+        # is not the request's: kept as it was, it would pass for the whole of it.
+        request_body = (
+            None if request_kept is None or not self._request_done else request_kept.body()
+        )
         # Positional: see gateway/http/splice.py.
         outcome = SpliceOutcome(
-            status,
-            failure,
-            time.perf_counter() - self._started,
-            None if request_kept is None else request_kept.body(),
-            answer,
+            status, failure, time.perf_counter() - self._started, request_body, answer
         )
         try:
             self._splice.finished(outcome)

@@ -308,6 +308,38 @@ async def test_expect_100_continue_is_answered_and_the_bodies_captured_up_to_the
     assert second.request_body is None
 
 
+async def test_a_body_still_coming_when_the_answer_ended_is_not_captured() -> None:
+    # An upstream may answer from the head alone (a GET's body is seldom read). What the
+    # gateway had of the body then is not the request: the completion callback must not
+    # take it for one (a shadow copy would go out with a body cut short).
+    async def answer_from_the_head(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    upstream = await asyncio.start_server(answer_from_the_head, "127.0.0.1", 0)
+    origin = Origin(host="127.0.0.1", port=upstream.sockets[0].getsockname()[1], tls=False)
+    try:
+        async with gateway(origin, capture_limit=64) as (port, splicer, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /up HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n1234")
+            client = h11.Connection(h11.CLIENT)
+            client.send(h11.Request(method="GET", target="/up", headers=[("Host", "t")]))
+            client.send(h11.EndOfMessage())
+            (got,) = await read_answers(reader, client)
+            writer.write(b"56789")  # the rest of the body, after the answer
+            writer.close()
+    finally:
+        upstream.close()
+    assert (got.status, got.body) == (200, b"ok")
+    (outcome,) = splicer.finished
+    assert outcome.status == 200
+    assert outcome.request_body is None, outcome.request_body
+
+
 @pytest.mark.parametrize("connection", ["", "Connection: keep-alive\r\n"])
 async def test_an_http_1_0_client_gets_its_answer_and_the_connection_closed(
     connection: str,
