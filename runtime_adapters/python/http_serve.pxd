@@ -24,7 +24,6 @@ cdef class HttpConnection:
     cdef Py_ssize_t context_at
     cdef bint expect_100_continue
     cdef bint reading
-    cdef dict scope
     cdef object keep_alive
     cdef double last_done
 

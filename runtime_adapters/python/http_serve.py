@@ -89,7 +89,7 @@ class HttpConnection:
 
     __slots__ = ("context_at", "cycle", "expect_100_continue", "flow", "headers",
                  "keep_alive", "last_done", "loop", "parser", "pipeline", "reading",
-                 "scope", "server", "transport", "url")  # fmt: skip
+                 "server", "transport", "url")  # fmt: skip
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -107,7 +107,6 @@ class HttpConnection:
         self.context_at = -1
         self.expect_100_continue = False
         self.reading = False  # a head begun, not yet complete
-        self.scope: dict[str, Any] = {}
         # Keep-alive: one timer per idle stretch, pushed back lazily (`_idle`) rather
         # than cancelled and re-armed on every request.
         self.keep_alive: asyncio.TimerHandle | None = None
@@ -217,7 +216,6 @@ class HttpConnection:
                 time.monotonic() + meta.timeout_s,
             ),
         }
-        self.scope = scope
         idle = self.cycle is None or self.cycle.response_complete
         self.cycle = Cycle(
             self,
