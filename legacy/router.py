@@ -246,7 +246,7 @@ class LegacyRouter:
         head: RequestHead,
         outcome: SpliceOutcome,
     ) -> None:
-        self._answered_by_legacy(route, outcome.status, outcome.duration_s)
+        route.legacy_done(head, outcome)
         self._copy(
             route, target, head, outcome.request_body, params, outcome.answer, outcome.duration_s
         )
