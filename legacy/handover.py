@@ -10,7 +10,9 @@ import logging
 from starlette.types import Receive, Send
 
 from gateway.http.splice import RequestHead, Splice, SpliceOutcome
-from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy, SpliceDone
+from legacy.done import SpliceDone
+from legacy.ports import CapturedResponse, ForwardOutcome, ProxiedRequest, Proxy
+from legacy.proxy.proxy import LegacyProxy
 
 log = logging.getLogger("gaia.legacy.handover")
 
@@ -20,6 +22,8 @@ class TrackedProxy:
 
     def __init__(self, inner: Proxy) -> None:
         self._inner = inner
+        # The gateway's own proxy, whose splices are asked for at C level (compiled).
+        self._legacy = inner if isinstance(inner, LegacyProxy) else None
         self.in_flight = 0
         # Made only by `retire` while requests are in flight: an Event kept set and
         # cleared around every request cost two calls a request for a wait that almost
@@ -50,10 +54,16 @@ class TrackedProxy:
         finally:
             self._leave()
 
-    def splice(
-        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
-    ) -> Splice | None:
-        splice = self._inner.splice(head, _Leaving(self, done), capture_limit=capture_limit)
+    def splice(self, head: RequestHead, done: SpliceDone, capture_limit: int) -> Splice | None:
+        leaving = _Leaving.__new__(_Leaving)  # no constructor's argument parsing
+        leaving._proxy = self
+        leaving._done = done
+        legacy = self._legacy
+        splice = (
+            legacy.splice(head, leaving, capture_limit)
+            if legacy is not None
+            else self._inner.splice(head, leaving, capture_limit)
+        )
         if splice is not None:
             self.in_flight += 1
         return splice
@@ -85,15 +95,14 @@ class TrackedProxy:
             self._idle.set()
 
 
-class _Leaving:
+class _Leaving(SpliceDone):
     """A spliced request's `done`, counting it out of its proxy first."""
 
     __slots__ = ("_done", "_proxy")
 
-    def __init__(self, proxy: TrackedProxy, done: SpliceDone) -> None:
-        self._proxy = proxy
-        self._done = done
+    _proxy: TrackedProxy
+    _done: SpliceDone
 
-    def __call__(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+    def record(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         self._proxy._leave()
-        self._done(head, outcome)
+        self._done.record(head, outcome)

@@ -90,7 +90,7 @@ class LegacyLayer:
         for use in self._users:
             use(self._router)
 
-    def _build(self, config: LegacyConfig, proxy: Proxy) -> LegacyRouter:
+    def _build(self, config: LegacyConfig, proxy: TrackedProxy) -> LegacyRouter:
         functions = InvokerFunctions(control=self._control, invoker=self._invoker)
         return LegacyRouter(
             config=config,

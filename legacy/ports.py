@@ -6,18 +6,17 @@ the gateway supplies both. Requests and answers cross the seams as plain frozen 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from starlette.types import Receive, Send
 
-from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import RequestHead, Splice
+from legacy.done import SpliceDone
 
 Headers = list[tuple[bytes, bytes]]
 Side = Literal["legacy", "function"]
-# Told how a spliced request ended, once.
-SpliceDone = Callable[[RequestHead, SpliceOutcome], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,12 +100,11 @@ class Proxy(Protocol):
         """
         ...
 
-    def splice(
-        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
-    ) -> Splice | None:
+    def splice(self, head: RequestHead, done: SpliceDone, capture_limit: int) -> Splice | None:
         """The request as the data plane's protocol splices it (`forward` without an ASGI
-        cycle), `done` called once when it ends; None when this request cannot be
-        spliced, and `forward` serves it."""
+        cycle), `done` told once when it ends; None when this request cannot be spliced,
+        and `forward` serves it. Its arguments are positional: compiled, the proxies call
+        each other's at C level, where a keyword-only argument cannot be."""
         ...
 
     async def aclose(self) -> None: ...

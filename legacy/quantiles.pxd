@@ -6,6 +6,11 @@ cimport cython
 # the math module wraps.
 from libc cimport math
 
+# C doubles: the arithmetic of each sample's bucket stays in C.
+cdef double _GROWTH
+cdef double _LOG_GROWTH
+cdef double _FLOOR_S
+
 
 cdef class LatencyHistogram:
     cdef dict _buckets

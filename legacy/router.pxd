@@ -1,9 +1,26 @@
 # Cython's declarations for router.py (compiled when the build finds Cython; see
 # setup.py): the router's per-request decision (`splice`) and what it reads of a ledger
-# route as C structs, and the record of a request the old API answered as a C call
-# into the evidence book. router.py stays the source and runs as it is without them.
+# route as C structs, the splice asked of the proxy and the record of a request the old
+# API answered as C calls. router.py stays the source and runs as it is without them.
+cimport cython
+
 from gateway.http.splice cimport RequestHead, SpliceOutcome
+from legacy.done cimport SpliceDone
 from legacy.evidence cimport EvidenceBook, RouteEvidence
+from legacy.handover cimport TrackedProxy
+
+
+cdef class LegacyAnswered(SpliceDone):
+    cdef EvidenceBook _book
+    cdef RouteEvidence _window
+
+    cpdef record(self, RequestHead head, SpliceOutcome outcome)
+
+
+cdef class _Discovered(SpliceDone):
+    cdef EvidenceBook _book
+
+    cpdef record(self, RequestHead head, SpliceOutcome outcome)
 
 
 cdef class _Route:
@@ -15,16 +32,11 @@ cdef class _Route:
     cdef public object budget
     cdef public object split
     cdef public object copies
-    cdef public object legacy_done
-
-
-cdef class LegacyAnswered:
-    cdef EvidenceBook _book
-    cdef RouteEvidence _window
+    cdef public LegacyAnswered legacy_done
 
 
 cdef class LegacyRouter:
-    cdef object _proxy
+    cdef TrackedProxy _proxy
     cdef object _functions
     cdef EvidenceBook _book
     cdef object _shadow
@@ -33,10 +45,24 @@ cdef class LegacyRouter:
     cdef object _rand
     cdef object _ticks
     cdef dict _routes
-    cdef object _discovered_done
+    cdef dict _found
+    cdef SpliceDone _discovered_done
     cdef object _config
     cdef object _table
     cdef object __weakref__
 
+    @cython.locals(route=_Route, proxy=TrackedProxy)
     cpdef splice(self, RequestHead head)
+    @cython.locals(key=tuple, found=tuple)
+    cdef tuple _matched(self, method, path)
     cdef bint _copied(self, _Route route, target, str method) except -1
+
+
+cdef class _ShadowSpliced(SpliceDone):
+    cdef LegacyRouter _router
+    cdef _Route _route
+    cdef object _target
+    cdef dict _params
+
+    @cython.locals(route=_Route)
+    cpdef record(self, RequestHead head, SpliceOutcome outcome)

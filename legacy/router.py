@@ -23,7 +23,6 @@ serves the rest, and any request the protocol does not splice (a pipelined one).
 
 from __future__ import annotations
 
-import functools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +34,9 @@ from legacy.bodies import read_bounded
 from legacy.budget import RetryBudget
 from legacy.canary import CanarySplit
 from legacy.config import SAFE_METHODS, LegacyConfig, LegacyRouteConfig
+from legacy.done import SpliceDone
 from legacy.evidence import EvidenceBook, RouteEvidence, is_error
+from legacy.handover import TrackedProxy
 from legacy.matching import ledger_table
 from legacy.ports import (
     CapturedResponse,
@@ -43,13 +44,11 @@ from legacy.ports import (
     FunctionCaller,
     FunctionUnavailable,
     ProxiedRequest,
-    Proxy,
-    SpliceDone,
 )
 from legacy.proxy.request import from_head, proxied_request
 from legacy.shadow import ShadowCopy, ShadowPool
 from limits.bucket import TokenBucket
-from routing.routes import RouteMatch, RouteTable
+from routing.routes import LOOKUPS_REMEMBERED, RouteMatch, RouteTable
 from triggers.http.responses import BodyTooLarge, json_error, read_body, send_answer
 
 
@@ -76,7 +75,7 @@ class _Route:
         budget: RetryBudget,
         split: CanarySplit | None,
         copies: TokenBucket,
-        legacy_done: SpliceDone,
+        legacy_done: LegacyAnswered,
     ) -> None:
         self.config = config
         self.state = config.state
@@ -97,11 +96,9 @@ class _Route:
         return _regime(self.config)
 
 
-class LegacyAnswered:
+class LegacyAnswered(SpliceDone):
     """A ledger route's request the old API answered, spliced: its side of the route's
-    window, in one call from the splice. `answered`, bound once per route, is the
-    `SpliceDone` (compiled, a bound method is called without the argument tuple an
-    instance's `__call__` takes)."""
+    window, in one call from the splice."""
 
     __slots__ = ("_book", "_window")
 
@@ -109,8 +106,53 @@ class LegacyAnswered:
         self._book = book
         self._window = window
 
-    def answered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+    def record(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         self._book.answered_by_legacy(self._window, outcome.status, outcome.duration_s)
+
+
+class _Discovered(SpliceDone):
+    """A request no ledger route matched, spliced: route discovery's."""
+
+    __slots__ = ("_book",)
+
+    def __init__(self, book: EvidenceBook) -> None:
+        self._book = book
+
+    def record(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        self._book.unmatched(
+            head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
+        )
+
+
+class _ShadowSpliced(SpliceDone):
+    """A shadow route's request whose copy is to be offered once the old API answered."""
+
+    __slots__ = ("_params", "_route", "_router", "_target")
+
+    def __init__(
+        self, router: LegacyRouter, route: _Route, target: str, params: dict[str, str]
+    ) -> None:
+        self._router = router
+        self._route = route
+        self._target = target
+        self._params = params
+
+    def record(self, head: RequestHead, outcome: SpliceOutcome) -> None:
+        route = self._route
+        route.legacy_done.record(head, outcome)
+        self._router._copy(
+            route,
+            self._target,
+            head,
+            outcome.request_body,
+            self._params,
+            outcome.answer,
+            outcome.duration_s,
+        )
+
+
+# What `LegacyRouter._matched` finds for a request no ledger route takes.
+_NO_ROUTE: tuple[_Route | None, Mapping[str, str]] = (None, {})
 
 
 def _regime(route: LegacyRouteConfig) -> tuple[str, float | None, str | None]:
@@ -122,7 +164,7 @@ class LegacyRouter:
         self,
         *,
         config: LegacyConfig,
-        proxy: Proxy,
+        proxy: TrackedProxy,
         functions: FunctionCaller,
         book: EvidenceBook,
         shadow: ShadowPool,
@@ -140,8 +182,8 @@ class LegacyRouter:
         self._rand = rand
         self._ticks = ticks
         self._routes: dict[str, _Route] = {}
-        # Made once: a bound method is a new object each time it is named.
-        self._discovered_done: SpliceDone = self._discovered
+        self._found: dict[tuple[str, str], tuple[_Route | None, Mapping[str, str]]] = {}
+        self._discovered_done = _Discovered(book)
         self._config = config
         self._table = RouteTable(())
         self.update(config)
@@ -176,18 +218,19 @@ class LegacyRouter:
                 else TokenBucket(rate=rate, capacity=max(1.0, rate), now=self._ticks())
             )
             routes[route.path] = _Route(
-                route, window, budget, split, copies, LegacyAnswered(self._book, window).answered
+                route, window, budget, split, copies, LegacyAnswered(self._book, window)
             )
         self._book.keep_only(routes)
         self._shadow.configure(config.shadow)
         self._config, self._table, self._routes = config, table, routes
+        self._found = {}
 
     async def follow(self, config: LegacyConfig | None) -> None:
         """The control plane's legacy listener: the ledger changed."""
         if config is not None:
             self.update(config)
 
-    def use_proxy(self, proxy: Proxy) -> None:
+    def use_proxy(self, proxy: TrackedProxy) -> None:
         """Ask the old API through `proxy` from now on (its upstreams changed); requests
         already on their way finish through the one they started with."""
         self._proxy = proxy
@@ -204,26 +247,44 @@ class LegacyRouter:
     # --- spliced requests (gateway.dataplane.Fallback.splice) -------------------------
 
     def splice(self, head: RequestHead) -> Splice | None:
-        found = self._table.lookup(head.method, head.path, None)
-        if found is None:
-            return self._proxy.splice(head, self._discovered_done)
-        ledger_route, params = found
-        route = self._routes[ledger_route.trigger_id]
+        route, params = self._matched(head.method, head.path)
+        proxy = self._proxy
+        if route is None:
+            return proxy.splice(head, self._discovered_done, 0)
         state = route.state
         if state == "legacy":
-            return self._proxy.splice(head, route.legacy_done)
+            return proxy.splice(head, route.legacy_done, 0)
         if state != "shadow":
             return None
         target = route.function
         if not self._copied(route, target, head.method):
-            splice = self._proxy.splice(head, route.legacy_done)
+            splice = proxy.splice(head, route.legacy_done, 0)
             if splice is not None:
                 route.window.shadow_skipped += 1
             return splice
         assert target is not None, "_copied refuses a route without a function"
         # The table's parameters are shared by the requests of the path: the copy's own.
-        done = functools.partial(self._spliced_shadow, route, target, dict(params))
-        return self._proxy.splice(head, done, capture_limit=self._config.shadow.capture_limit)
+        done = _ShadowSpliced(self, route, target, dict(params))
+        return proxy.splice(head, done, self._config.shadow.capture_limit)
+
+    def _matched(self, method: str, path: str) -> tuple[_Route | None, Mapping[str, str]]:
+        """The ledger route a request goes to (None: none) and its path's parameters,
+        found once per method and path while the ledger stands: the route table's own
+        memory of them is a Python call away, and its answer names the route, not the
+        router's `_Route`."""
+        key = (method, path)
+        found = self._found.get(key)
+        if found is None:
+            looked_up = self._table.lookup(method, path, None)
+            found = (
+                _NO_ROUTE
+                if looked_up is None
+                else (self._routes[looked_up[0].trigger_id], looked_up[1])
+            )
+            if len(self._found) >= LOOKUPS_REMEMBERED:
+                self._found.clear()
+            self._found[key] = found
+        return found
 
     def _copied(self, route: _Route, target: str | None, method: str) -> bool:
         """Whether this request of a shadow route is to be copied, decided before its
@@ -232,24 +293,6 @@ class LegacyRouter:
         if target is None or (method not in SAFE_METHODS and not route.shadow_unsafe):
             return False
         return route.copies.take(self._ticks()) == 0.0
-
-    def _discovered(self, head: RequestHead, outcome: SpliceOutcome) -> None:
-        self._book.unmatched(
-            head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
-        )
-
-    def _spliced_shadow(
-        self,
-        route: _Route,
-        target: str,
-        params: Mapping[str, str],
-        head: RequestHead,
-        outcome: SpliceOutcome,
-    ) -> None:
-        route.legacy_done(head, outcome)
-        self._copy(
-            route, target, head, outcome.request_body, params, outcome.answer, outcome.duration_s
-        )
 
     # --- the ASGI path --------------------------------------------------------------
 

@@ -30,6 +30,7 @@ MODULES = (
     "legacy.quantiles",
     "legacy.evidence",
     "legacy.router",
+    "legacy.done",
     "legacy.handover",
     "legacy.proxy.splice",
     "legacy.proxy.headers",

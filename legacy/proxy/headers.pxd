@@ -3,10 +3,17 @@
 # stays the source and runs as it is without them.
 cimport cython
 
+cdef frozenset _REPLACED
+cdef frozenset _OWN
+cdef tuple _PROTO_HTTP
+cdef tuple _PROTO_HTTPS
+
 
 cpdef list upstream_request_headers(request, bytes default_host)
 
-@cython.locals(headers=list, forwarded_for=list, host=bytes, name=bytes, value=bytes)
+@cython.locals(
+    headers=list, forwarded_for=bytes, host=bytes, address=str, peer=bytes, name=bytes, value=bytes
+)
 cpdef list forwarded_headers(list received, client, str scheme, bytes default_host)
 
 @cython.locals(kept=list, name=bytes)

@@ -23,6 +23,10 @@ _REPLACED = frozenset(
 # The gateway's server writes its own Date, as nginx does.
 _OWN = frozenset({b"date"})
 
+# The proto header as nearly every request has it: made once, not per request.
+_PROTO_HTTP = (b"x-forwarded-proto", b"http")
+_PROTO_HTTPS = (b"x-forwarded-proto", b"https")
+
 
 class Forwarded(Protocol):
     """What the forwarding headers are made from: a `ProxiedRequest`, or the head of a
@@ -51,18 +55,27 @@ def forwarded_headers(
     """`upstream_request_headers` of a request's parts: what a spliced request's head
     gives without a lookup of each by name."""
     headers = end_to_end(received, also_drop=_REPLACED)
-    forwarded_for: list[bytes] = []
+    # The X-Forwarded-For values joined as they come: a request has one or none, and a
+    # list and a join cost more than the one concatenation.
+    forwarded_for: bytes | None = None
     host: bytes | None = None
     for name, value in received:
         if name == b"x-forwarded-for":
-            forwarded_for.append(value)
+            forwarded_for = value if forwarded_for is None else forwarded_for + b", " + value
         elif name == b"host" and host is None:
             host = value
     if client is not None:
-        forwarded_for.append(client[0].encode("latin-1"))
-    if forwarded_for:
-        headers.append((b"x-forwarded-for", b", ".join(forwarded_for)))
-    headers.append((b"x-forwarded-proto", scheme.encode("latin-1")))
+        address: str = client[0]
+        peer = address.encode("latin-1")
+        forwarded_for = peer if forwarded_for is None else forwarded_for + b", " + peer
+    if forwarded_for is not None:
+        headers.append((b"x-forwarded-for", forwarded_for))
+    if scheme == "http":
+        headers.append(_PROTO_HTTP)
+    elif scheme == "https":
+        headers.append(_PROTO_HTTPS)
+    else:
+        headers.append((b"x-forwarded-proto", scheme.encode("latin-1")))
     if host is not None:
         headers.append((b"x-forwarded-host", host))
     else:

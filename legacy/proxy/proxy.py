@@ -20,17 +20,17 @@ from gateway.http.splice import Capture, RequestHead
 from httpkit.client import Body, ClientError, HttpClient, Response
 from httpkit.headers import request_body_length
 from legacy.config import LegacyConfig
+from legacy.done import SpliceDone
 from legacy.ports import (
     CapturedResponse,
     ForwardOutcome,
     ProxiedRequest,
-    SpliceDone,
     UpstreamError,
 )
 from legacy.proxy.failures import CLIENT_GONE, NO_UPSTREAM, reason_of, upstream_error
 from legacy.proxy.headers import client_response_headers, upstream_request_headers
 from legacy.proxy.request import request_target
-from legacy.proxy.splice import LegacySplice
+from legacy.proxy.splice import LegacySplice, legacy_splice
 from legacy.proxy.upstreams import NoUpstream, Upstream, Upstreams
 from triggers.http.responses import json_error
 
@@ -144,7 +144,7 @@ class LegacyProxy:
         await self.client.aclose()
 
     def splice(
-        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
+        self, head: RequestHead, done: SpliceDone, capture_limit: int
     ) -> LegacySplice | None:
         upstream = self._only
         if upstream is None:
@@ -152,7 +152,7 @@ class LegacyProxy:
             if isinstance(chosen, NoUpstream):
                 return None  # the ASGI path answers the 502, with the reason
             upstream = chosen
-        return LegacySplice(self.client, upstream, head, done, capture_limit)
+        return legacy_splice(self.client, upstream, head, done, capture_limit)
 
     def _choose(self, request: ProxiedRequest | RequestHead) -> Upstream | NoUpstream:
         upstreams = self._upstreams

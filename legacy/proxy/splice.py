@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
 from httpkit.client import ClientError, HttpClient
-from legacy.ports import SpliceDone
+from legacy.done import SpliceDone
 from legacy.proxy.failures import upstream_error
 from legacy.proxy.headers import client_response_headers, forwarded_headers
 from legacy.proxy.request import request_target
@@ -18,8 +18,8 @@ from legacy.proxy.upstreams import Upstream
 
 
 class LegacySplice:
-    """Made for every spliced request: its arguments are positional (see
-    gateway/http/splice.py), and the forwarding headers are made from the head's fields."""
+    """Made for every spliced request, by `legacy_splice`: the forwarding headers are
+    made from the head's fields."""
 
     __slots__ = (
         "_done",
@@ -33,7 +33,7 @@ class LegacySplice:
         "target",
     )
 
-    def __init__(
+    def _begin(
         self,
         client: HttpClient,
         upstream: Upstream,
@@ -63,4 +63,20 @@ class LegacySplice:
         return False  # the upstream was chosen by the request: its failure is answered
 
     def finished(self, outcome: SpliceOutcome) -> None:
-        self._done(self._head, outcome)
+        done: SpliceDone = self._done
+        done.record(self._head, outcome)
+
+
+def legacy_splice(
+    client: HttpClient,
+    upstream: Upstream,
+    head: RequestHead,
+    done: SpliceDone,
+    capture_limit: int,
+) -> LegacySplice:
+    """The splice of `head` to `upstream`, `done` told when it ends. Made without a
+    constructor's argument parsing: compiled, a C call from the proxy, with the head's
+    fields read as C fields."""
+    splice = LegacySplice.__new__(LegacySplice)
+    splice._begin(client, upstream, head, done, capture_limit)
+    return splice

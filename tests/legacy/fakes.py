@@ -13,13 +13,13 @@ from typing import Any
 from starlette.types import Message, Receive, Send
 
 from gateway.http.splice import RequestHead, Splice
+from legacy.done import SpliceDone
 from legacy.ports import (
     CapturedResponse,
     ForwardOutcome,
     FunctionAnswer,
     FunctionUnavailable,
     ProxiedRequest,
-    SpliceDone,
     UpstreamError,
 )
 
@@ -109,9 +109,7 @@ class FakeProxy:
             duration_s=0.002,
         )
 
-    def splice(
-        self, head: RequestHead, done: SpliceDone, *, capture_limit: int = 0
-    ) -> Splice | None:
+    def splice(self, head: RequestHead, done: SpliceDone, capture_limit: int) -> Splice | None:
         # No protocol to splice in: the router's ASGI path serves every request.
         return None
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from legacy.config import LegacyConfig
 from legacy.discovery.table import DiscoveryTable
 from legacy.evidence import EvidenceBook
+from legacy.handover import TrackedProxy
 from legacy.router import LegacyRouter
 from legacy.shadow import ShadowPool
 from tests.legacy.fakes import Behaviour, FakeFunctions, FakeProxy, OldApi
@@ -56,7 +57,7 @@ def stage(
     )
     router = LegacyRouter(
         config=config,
-        proxy=proxy,
+        proxy=TrackedProxy(proxy),
         functions=functions,
         book=book,
         shadow=shadow,

@@ -20,6 +20,7 @@ from gateway.metrics import Metrics
 from legacy.discovery.table import DiscoveryTable
 from legacy.evidence import EvidenceBook
 from legacy.functions import InvokerFunctions
+from legacy.handover import TrackedProxy
 from legacy.ports import ProxiedRequest
 from legacy.router import LegacyRouter
 from legacy.shadow import ShadowPool
@@ -90,7 +91,7 @@ async def both(
     )
     router = LegacyRouter(
         config=config,
-        proxy=proxy,
+        proxy=TrackedProxy(proxy),
         functions=functions,
         book=EvidenceBook(DiscoveryTable()),
         shadow=ShadowPool(
