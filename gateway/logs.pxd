@@ -9,7 +9,7 @@ cdef class LogTime:
     cdef str _prefix
 
     @cython.locals(micros=long, second=long)
-    cdef str _text(self, double epoch)
+    cpdef str text(self, double epoch)
 
 
 cdef class _Follower:

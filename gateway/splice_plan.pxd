@@ -4,7 +4,11 @@
 # without them.
 cimport cython
 
+from gateway.accesslog cimport JsonLines
 from gateway.http.splice cimport RequestHead, SpliceOutcome
+from gateway.logs cimport LogTime
+
+cdef LogTime _log_time
 
 
 cdef class Leg:
@@ -41,7 +45,7 @@ cdef class SplicePlans:
 
 
 cdef class PlanSplicer:
-    cdef public object _access_log
+    cdef public JsonLines _access_log
     cdef public Py_ssize_t _body_limit
     cdef public object _control
     cdef public unsigned long long _counter

@@ -7,7 +7,11 @@ cdef frozenset _HOP_BY_HOP
 cdef dict _VERDICTS
 cdef Py_ssize_t _SETS_KEPT
 cdef Py_ssize_t _NAMES_KEPT
+cdef dict _CONNECTION_NAMES
 
 
-@cython.locals(verdicts=dict, kept=list, named=set, name=bytes, dropped=object)
+@cython.locals(verdicts=dict, kept=list, named=frozenset, name=bytes, dropped=object)
 cdef list _end_to_end(headers, frozenset also_drop)
+
+@cython.locals(listed=frozenset)
+cdef frozenset _connection_names(bytes value)

@@ -21,6 +21,7 @@ _HOP_BY_HOP = frozenset(
 _VERDICTS: dict[frozenset[bytes], dict[bytes, bool]] = {}
 _SETS_KEPT = 32
 _NAMES_KEPT = 1024
+_CONNECTION_NAMES: dict[bytes, frozenset[bytes]] = {}
 
 
 def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
@@ -37,7 +38,7 @@ def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
             _VERDICTS.clear()
         verdicts = _VERDICTS[also_drop] = {}
     kept: Headers = []
-    named: set[bytes] | None = None
+    named: frozenset[bytes] | None = None
     # One pass for the common case; the headers Connection names need a second.
     for field in headers:
         name = field[0]
@@ -49,12 +50,26 @@ def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
         if not dropped:
             kept.append(field)
         elif name == b"connection":
-            if named is None:
-                named = set()
-            named.update(token.strip().lower() for token in field[1].split(b","))
+            listed = _connection_names(field[1])
+            if listed:
+                named = listed if named is None else named | listed
     if named:
         return [field for field in kept if field[0] not in named]
     return kept
+
+
+def _connection_names(value: bytes) -> frozenset[bytes]:
+    """The headers a Connection header's `value` names that are not hop-by-hop anyway
+    (none for the usual `keep-alive` or `close`: no second pass); kept per value, as
+    the verdicts are."""
+    listed = _CONNECTION_NAMES.get(value)
+    if listed is None:
+        tokens = frozenset(token.strip().lower() for token in value.split(b","))
+        listed = tokens - _HOP_BY_HOP
+        if len(_CONNECTION_NAMES) >= _NAMES_KEPT:
+            _CONNECTION_NAMES.clear()
+        _CONNECTION_NAMES[value] = listed
+    return listed
 
 
 def request_body_length(headers: Headers) -> tuple[bool, int | None]:

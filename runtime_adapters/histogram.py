@@ -9,7 +9,6 @@ metric families.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 
 # Upper bounds in seconds: from 100 µs, since a warm Python function answers in a few
@@ -28,13 +27,25 @@ class Histogram:
     __slots__ = ("bounds", "counts", "total")
 
     def __init__(self, bounds: Sequence[float] = LATENCY_BUCKETS) -> None:
-        self.bounds = tuple(bounds)
+        # Floats, which the compiled bisection reads as C doubles.
+        self.bounds = tuple(float(bound) for bound in bounds)
         self.counts = [0] * (len(self.bounds) + 1)
         self.total = 0.0
 
     def observe(self, value: float, count: int = 1) -> None:
-        # bisect_left: a value equal to a bound belongs to that bound's bucket (le).
-        self.counts[bisect_left(self.bounds, value)] += count
+        # The first bound not below the value (bisect_left's): a value equal to a bound
+        # belongs to that bound's bucket (le). Bisected here rather than by calling
+        # bisect_left, so that compiled it is a loop over C doubles (histogram.pxd).
+        bounds = self.bounds
+        low, high = 0, len(bounds)
+        while low < high:
+            middle = (low + high) >> 1
+            bound: float = bounds[middle]
+            if bound < value:
+                low = middle + 1
+            else:
+                high = middle
+        self.counts[low] += count
         self.total += value * count
 
     @property

@@ -1,7 +1,10 @@
 # Cython's declarations for splice.py (compiled when the build finds Cython; see
 # setup.py): the trigger's splice as a C struct, its calls from the data plane at C
 # level. splice.py stays the source and runs as it is without them.
+cimport cython
+
 from gateway.http.splice cimport RequestHead, SpliceOutcome
+from gateway.metrics cimport RevisionMetrics
 from runtime_adapters.upstream_headers cimport passed_answer_headers, passed_headers
 
 
@@ -17,8 +20,11 @@ cdef class TriggerSplice:
     cdef public object origin
     cdef public bytes target
 
+    cdef _start(self, RequestHead head, lease, resolved, ticket)
+    @cython.locals(request_id=str)
     cpdef list response_headers(self, int status, list headers)
     cpdef bint reroute(self, error) except -1
     cpdef failure(self, error)
     cpdef _answer(self, exc)
+    @cython.locals(metrics=RevisionMetrics)
     cpdef finished(self, SpliceOutcome outcome)

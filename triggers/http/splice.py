@@ -24,6 +24,7 @@ from urllib.parse import quote
 from gateway.guard import Ticket
 from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
 from gateway.invoker import Resolved
+from gateway.metrics import RevisionMetrics
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import RuntimeAdapterError
 from runtime_adapters.lease import HttpLease
@@ -48,17 +49,26 @@ class TriggerSplice:
     def __init__(
         self, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
     ) -> None:
+        self._start(head, lease, resolved, ticket)
+
+    def _start(
+        self, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None
+    ) -> None:
+        # Apart from __init__ for Cython (splice.pxd), which types no special method's
+        # arguments: the head's fields are then read at C level.
         self._head = head
         self._lease = lease
         self._resolved = resolved
         self._ticket = ticket
         # Read by the exchange as attributes (no property call per read).
         self.client: HttpClient = lease.client
-        self.origin: Origin = lease.origin
+        origin: Origin = lease.origin
+        self.origin = origin
         # No raw path when no client sent one: escape the path, as an invocation does.
         target = head.raw_path or quote(head.path).encode("ascii")
-        self.target = target + b"?" + head.query_string if head.query_string else target
-        self.headers = passed_headers(head.headers, lease.origin.authority)
+        query_string = head.query_string
+        self.target = target + b"?" + query_string if query_string else target
+        self.headers = passed_headers(head.headers, origin.authority)
         if lease.announces_request:
             context = f"{head.request_id} {resolved.alias}".encode("latin-1")
             self.headers.append((b"x-gaia-context", context))
@@ -68,7 +78,8 @@ class TriggerSplice:
 
     def response_headers(self, status: int, headers: Headers) -> Headers:
         kept = passed_answer_headers(headers)
-        kept.append((b"x-request-id", self._head.request_id.encode()))
+        request_id: str = self._head.request_id
+        kept.append((b"x-request-id", request_id.encode()))
         kept.append((b"x-gaia-revision", self._resolved.label))
         return kept
 
@@ -100,13 +111,14 @@ class TriggerSplice:
     def finished(self, outcome: SpliceOutcome) -> None:
         status = outcome.status
         self._lease.release(status if outcome.failure is None else None)
+        ticket = self._ticket
         if status:
-            self._resolved.metrics.observe(status, outcome.duration_s)
-            ticket = self._ticket
+            metrics: RevisionMetrics = self._resolved.metrics
+            metrics.observe(status, outcome.duration_s)
             if ticket is not None:
                 ticket.record(status)
-        if self._ticket is not None:
-            self._ticket.close()
+        if ticket is not None:
+            ticket.close()
 
 
 async def _later(splice: TriggerSplice, failed: Awaitable[RuntimeAdapterError]) -> Failure:
