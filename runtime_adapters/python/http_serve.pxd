@@ -1,6 +1,25 @@
 # Cython's declarations for http_serve.py (compiled when the build finds Cython; see
 # setup.py): the connection and its request cycles as C structs, with C-level calls
 # between them. http_serve.py stays the source and runs as it is without them.
+cimport cython
+
+# The refusal tables, read through their buffers (bytes objects kept by the module).
+cdef bytes _NAME_REFUSED
+cdef bytes _VALUE_REFUSED
+cdef bytes _PLAIN_TARGET
+
+
+cdef class Flow:
+    cdef object transport
+    cdef bint read_paused
+    cdef bint write_paused
+    cdef object writable
+
+    cdef pause_reading(self)
+    cdef resume_reading(self)
+    cdef pause_writing(self)
+    cdef resume_writing(self)
+
 
 cdef class Server:
     cdef public object app
@@ -9,6 +28,7 @@ cdef class Server:
     cdef public object loop
     cdef public double keep_alive_s
     cdef public set tasks
+    cdef dict scope
 
 
 cdef class HttpConnection:
@@ -16,7 +36,7 @@ cdef class HttpConnection:
     cdef object loop
     cdef object parser
     cdef object transport
-    cdef object flow
+    cdef Flow flow
     cdef object pipeline
     cdef Cycle cycle
     cdef bytes url
@@ -27,6 +47,9 @@ cdef class HttpConnection:
     cdef object keep_alive
     cdef double last_done
 
+    @cython.locals(headers=list, said=bytes, target=bytes, query_at=Py_ssize_t,
+                   raw_path=bytes, query=bytes, method=bytes, scope=dict)
+    cdef dict _scope(self)
     cdef _run(self, Cycle cycle)
     cdef response_complete(self)
 
@@ -35,7 +58,7 @@ cdef class Cycle:
     cdef HttpConnection connection
     cdef dict scope
     cdef object transport
-    cdef object flow
+    cdef Flow flow
     cdef bint disconnected
     cdef bint keep_alive
     cdef bint waiting_for_100_continue
@@ -55,3 +78,19 @@ cdef class Cycle:
     cdef wake(self)
     cdef _start(self, message)
     cdef _body(self, body, bint more_body)
+
+
+@cython.locals(data=bytes, c=cython.uchar, lower=bint)
+cdef bint _name_is_lower(name) except -1
+
+
+@cython.locals(data=bytes, c=cython.uchar)
+cdef _check_value(value)
+
+
+@cython.locals(c=cython.uchar)
+cdef bytes _lowered(bytes name)
+
+
+@cython.locals(at=Py_ssize_t, index=Py_ssize_t, c=cython.uchar)
+cdef Py_ssize_t _query_at(bytes target) except -2
