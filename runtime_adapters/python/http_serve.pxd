@@ -21,14 +21,21 @@ cdef class Flow:
     cdef resume_writing(self)
 
 
+cdef class Invocations:
+    cdef public str function
+    cdef public object revision
+    cdef public double timeout_s
+
+
 cdef class Server:
     cdef public object app
     cdef public dict state
-    cdef public object invocations
+    cdef public Invocations invocations
     cdef public object loop
     cdef public double keep_alive_s
     cdef public set tasks
     cdef dict scope
+    cdef dict asgi
 
 
 cdef class HttpConnection:
@@ -57,6 +64,7 @@ cdef class HttpConnection:
 cdef class Cycle:
     cdef HttpConnection connection
     cdef dict scope
+    cdef dict asgi
     cdef object transport
     cdef Flow flow
     cdef bint disconnected
@@ -94,3 +102,7 @@ cdef bytes _lowered(bytes name)
 
 @cython.locals(at=Py_ssize_t, index=Py_ssize_t, c=cython.uchar)
 cdef Py_ssize_t _query_at(bytes target) except -2
+
+
+@cython.locals(plain=dict)
+cdef _get(message, str key, default)

@@ -66,7 +66,7 @@ class Server:
     """What every connection shares: the app, the lifespan's state, the tasks running
     the app (the loop keeps only weak references to them)."""
 
-    __slots__ = ("app", "invocations", "keep_alive_s", "loop", "scope", "state", "tasks")
+    __slots__ = ("app", "asgi", "invocations", "keep_alive_s", "loop", "scope", "state", "tasks")
 
     def __init__(
         self,
@@ -82,6 +82,7 @@ class Server:
         self.loop = loop
         self.keep_alive_s = keep_alive_s
         self.tasks: set[asyncio.Task[None]] = set()
+        self.asgi = {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION}
         # Every request's scope starts as a copy of this: what they all say alike.
         self.scope: dict[str, Any] = {
             "type": "http",
@@ -241,7 +242,10 @@ class HttpConnection:
             said = headers.pop(self.context_at)[1]
         target = self.url
         query_at = _query_at(target)
-        if query_at >= 0:  # what httptools.parse_url would say, without the call
+        if query_at == len(target):  # what httptools.parse_url would say, without the call
+            raw_path = target
+            query = b""
+        elif query_at >= 0:
             raw_path = target[:query_at]
             query = target[query_at + 1 :]
         else:
@@ -256,7 +260,7 @@ class HttpConnection:
         meta = self.server.invocations
         # The keys in the order of a scope built whole; those alike in every request set once.
         scope = self.server.scope.copy()
-        scope["asgi"] = {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION}
+        scope["asgi"] = self.server.asgi.copy()
         scope["http_version"] = parser.get_http_version()
         scope["headers"] = headers
         scope["state"] = self.server.state.copy()
@@ -427,7 +431,7 @@ class Cycle:
                 raise RuntimeError(
                     f"Expected ASGI message 'http.response.body', but got '{message['type']}'."
                 )
-            self._body(message.get("body", b""), message.get("more_body", False))
+            self._body(_get(message, "body", b""), _get(message, "more_body", False))
         else:
             raise RuntimeError(
                 f"Unexpected ASGI message '{message['type']}' sent, "
@@ -441,7 +445,7 @@ class Cycle:
         content = [STATUS_LINE[status]]
         connection_close = False
         # (uvicorn iterates a list() of the headers: nothing here changes them.)
-        for name, value in message.get("headers", []):
+        for name, value in _get(message, "headers", []):
             lower = _name_is_lower(name)
             _check_value(value)
             if not lower:
@@ -551,6 +555,14 @@ class Flow:
         if self.write_paused:
             self.write_paused = False
             self.writable.set()
+
+
+def _get(message: Any, key: str, default: Any) -> Any:
+    """message.get(key, default), by C calls when the message is a dict (as it is)."""
+    if type(message) is dict:
+        plain: dict[str, Any] = message
+        return plain.get(key, default)
+    return message.get(key, default)
 
 
 def _lowered(name: bytes) -> bytes:
