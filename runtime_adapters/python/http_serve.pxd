@@ -51,11 +51,13 @@ cdef class HttpConnection:
     cdef Py_ssize_t context_at
     cdef bint expect_100_continue
     cdef bint reading
+    cdef bint between
+    cdef bytes line
     cdef object keep_alive
     cdef double last_done
 
     @cython.locals(headers=list, said=bytes, target=bytes, query_at=Py_ssize_t,
-                   raw_path=bytes, query=bytes, method=bytes, scope=dict)
+                   raw_path=bytes, query=bytes, method=bytes, scope=dict, line=bytes)
     cdef dict _scope(self)
     cdef _run(self, Cycle cycle)
     cdef response_complete(self)
@@ -106,3 +108,11 @@ cdef Py_ssize_t _query_at(bytes target) except -2
 
 @cython.locals(plain=dict)
 cdef _get(message, str key, default)
+
+
+@cython.locals(end=Py_ssize_t)
+cdef bint _says_http_1_1(bytes data, bytes method, bytes target) except -1
+
+
+@cython.locals(index=Py_ssize_t)
+cdef bint _at(bytes data, Py_ssize_t start, bytes part) except -1

@@ -110,8 +110,8 @@ class HttpConnection:
     client other than the gateway needs. An asyncio protocol (not derived from
     asyncio.Protocol, so that it compiles to a C class)."""
 
-    __slots__ = ("context_at", "cycle", "expect_100_continue", "flow", "headers",
-                 "keep_alive", "last_done", "loop", "parser", "pipeline", "reading",
+    __slots__ = ("between", "context_at", "cycle", "expect_100_continue", "flow", "headers",
+                 "keep_alive", "last_done", "line", "loop", "parser", "pipeline", "reading",
                  "server", "transport", "url")  # fmt: skip
 
     def __init__(self, server: Server) -> None:
@@ -130,6 +130,10 @@ class HttpConnection:
         self.context_at = -1
         self.expect_100_continue = False
         self.reading = False  # a head begun, not yet complete
+        # No request begun or in progress (one whose data is all read).
+        self.between = True
+        # The data being parsed, when it began with this request's line (else None).
+        self.line: bytes | None = None
         # Keep-alive: one timer per idle stretch, pushed back lazily (`_idle`) rather
         # than cancelled and re-armed on every request.
         self.keep_alive: asyncio.TimerHandle | None = None
@@ -166,6 +170,8 @@ class HttpConnection:
         self.flow.resume_writing()
 
     def data_received(self, data: bytes) -> None:
+        # Read between requests, the data begins with the next one's request line.
+        self.line = data if self.between and type(data) is bytes else None
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -179,10 +185,12 @@ class HttpConnection:
                 'No supported WebSocket library detected. Please use "pip install '
                 "'uvicorn[standard]'\", or install 'websockets' or 'wsproto' manually."
             )
+        self.line = None
 
     # httptools callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self.between = False
         self.url = b""
         self.expect_100_continue = False
         self.context_at = -1
@@ -225,6 +233,7 @@ class HttpConnection:
         self.cycle.wake()
 
     def on_message_complete(self) -> None:
+        self.between = True
         if self.cycle is None or self.cycle.response_complete:
             return
         self.cycle.more_body = False
@@ -261,7 +270,13 @@ class HttpConnection:
         # The keys in the order of a scope built whole; those alike in every request set once.
         scope = self.server.scope.copy()
         scope["asgi"] = self.server.asgi.copy()
-        scope["http_version"] = parser.get_http_version()
+        line = self.line
+        self.line = None  # (the next request of the same data does not begin it)
+        if line is not None and _says_http_1_1(line, method, target):
+            # What the parser's version would say ('{}.{}'.format'ed on each call).
+            scope["http_version"] = "1.1"
+        else:
+            scope["http_version"] = parser.get_http_version()
         scope["headers"] = headers
         scope["state"] = self.server.state.copy()
         scope["method"] = method.decode("ascii")
@@ -593,6 +608,29 @@ def _query_at(target: bytes) -> int:
         if c == 63 and at < 0:  # "?"
             at = index
     return len(target) if at < 0 else at
+
+
+def _says_http_1_1(data: bytes, method: bytes, target: bytes) -> bool:
+    """Whether `data` begins with the whole request line `method target HTTP/1.1`: when
+    a parser read that request from the beginning of `data`, its version is 1.1."""
+    end = len(method) + 1 + len(target)
+    return (
+        len(data) >= end + 11
+        and data[end] == 32  # " "
+        and _at(data, end + 1, b"HTTP/1.1\r\n")
+        and _at(data, 0, method)
+        and data[len(method)] == 32
+        and _at(data, len(method) + 1, target)
+    )
+
+
+def _at(data: bytes, start: int, part: bytes) -> bool:
+    """Whether `data` holds `part` at `start` (a C loop compiled, not a slice)."""
+    # Not all(...): Cython makes a generator of that, an object per call.
+    for index in range(len(part)):  # noqa: SIM110
+        if data[start + index] != part[index]:
+            return False
+    return True
 
 
 def _name_is_lower(name: Any) -> bool:

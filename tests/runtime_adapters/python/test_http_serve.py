@@ -346,3 +346,48 @@ async def test_generated_request_targets_reach_the_app_as_on_uvicorn(tmp_path: P
             server.close()
     assert gaia.seen == bare.seen
     assert len(bare.seen) > len(sent) // 2  # most reached the app (the rest: uvicorn's 400)
+
+
+async def test_http_versions_of_requests_sent_together_or_split_are_uvicorns(
+    tmp_path: Path,
+) -> None:
+    """The version of a request whose line begins the data read (1.1, as the gateway's
+    always is), of one after another in the same data, after a blank line, and of a
+    request line split between reads. Only 1.1 keeps a connection: each case its own."""
+    one = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+    cases = [
+        [b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [one + b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [one, b"\r\nGET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [b"GET /a HTTP/1.1\r", b"\nHost: a\r\n\r\n" + b"GET /a HTTP/1.0\r\n\r\n"],
+        [one, b"POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nab" + one,
+         one + b"GET /c HTTP/1.0\r\n\r\n"],
+    ]  # fmt: skip
+    bare, gaia = Recorder(), Recorder()
+    uvicorn_path, gaia_path = str(tmp_path / "uvicorn.sock"), str(tmp_path / "gaia.sock")
+    servers = [await start_uvicorn(bare, uvicorn_path), await start_gaia(gaia, gaia_path)]
+    try:
+        for case in cases:
+            answers = []
+            for path in (uvicorn_path, gaia_path):
+                reader, writer = await asyncio.open_unix_connection(path)
+                for data in case:
+                    writer.write(data)
+                    await writer.drain()
+                    # Most likely each its own read (either way both must agree).
+                    await asyncio.sleep(0.05)
+                answers.append(await asyncio.wait_for(reader.read(), timeout=10))
+                writer.close()
+            assert answers[1] == answers[0]
+    finally:
+        for server in servers:
+            server.close()
+    assert gaia.seen == bare.seen
+    versions = [(seen["scope"]["path"], seen["scope"]["http_version"]) for seen in bare.seen]
+    assert versions == [
+        ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/b", "1.1"), ("/a", "1.1"), ("/a", "1.1"), ("/c", "1.0"),
+    ]  # fmt: skip
