@@ -3,6 +3,7 @@
 # between them. http_serve.py stays the source and runs as it is without them.
 cimport cython
 
+cdef bint _COMPILED
 # The refusal tables, read through their buffers (bytes objects kept by the module).
 cdef bytes _NAME_REFUSED
 cdef bytes _VALUE_REFUSED

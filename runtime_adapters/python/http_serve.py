@@ -44,6 +44,9 @@ _ASGI_VERSION = "3.0"
 _SPEC_VERSION = "2.3"  # as uvicorn's httptools protocol says
 # uvicorn's loggers, so an app's errors read in the function's log as they did on uvicorn.
 _LOGGER = logging.getLogger("uvicorn.error")
+# Compiled, the helpers below loop over bytes in C; as plain Python such loops cost more
+# than the builtins they replace, so there they say "ask the builtin" at once.
+_COMPILED = not __file__.endswith((".py", ".pyc"))
 # The bytes uvicorn refuses in an answer's header names and values (each of its checks is
 # one character class), as tables indexed by byte: a C loop over a header when compiled,
 # where uvicorn runs a regular expression per name and per value.
@@ -582,6 +585,8 @@ def _get(message: Any, key: str, default: Any) -> Any:
 
 def _lowered(name: bytes) -> bytes:
     """`name` lower-cased: itself when it is already, as the gateway's header names are."""
+    if not _COMPILED:
+        return name.lower()
     for c in name:
         if 65 <= c <= 90:  # A-Z
             return name.lower()
@@ -599,6 +604,8 @@ _PLAIN_TARGET = bytes(
 def _query_at(target: bytes) -> int:
     """Where the query of the request `target` begins, less its "?" (its length when it
     has none), when it is a plain origin-form path; -1 for httptools.parse_url to say."""
+    if not _COMPILED:
+        return -1
     if not target or target[0] != 47:  # "/"
         return -1
     at = -1
@@ -613,6 +620,8 @@ def _query_at(target: bytes) -> int:
 def _says_http_1_1(data: bytes, method: bytes, target: bytes) -> bool:
     """Whether `data` begins with the whole request line `method target HTTP/1.1`: when
     a parser read that request from the beginning of `data`, its version is 1.1."""
+    if not _COMPILED:
+        return False  # the parser's own version
     end = len(method) + 1 + len(target)
     return (
         len(data) >= end + 11
@@ -636,7 +645,7 @@ def _at(data: bytes, start: int, part: bytes) -> bool:
 def _name_is_lower(name: Any) -> bool:
     """Whether the answer header `name` is lower-case bytes already (else it is lowered
     as uvicorn does); uvicorn's RuntimeError when it refuses the name."""
-    if type(name) is not bytes:
+    if type(name) is not bytes or not _COMPILED:
         if HEADER_RE.search(name):
             raise RuntimeError("Invalid HTTP header name.")
         return False
@@ -652,7 +661,7 @@ def _name_is_lower(name: Any) -> bool:
 
 def _check_value(value: Any) -> None:
     """uvicorn's RuntimeError when it refuses the answer header `value`."""
-    if type(value) is not bytes:
+    if type(value) is not bytes or not _COMPILED:
         if HEADER_VALUE_RE.search(value):
             raise RuntimeError("Invalid HTTP header value.")
         return
