@@ -28,13 +28,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 import urllib.parse
 from collections import deque
+from time import monotonic
 from typing import Any, cast
 
 import httptools
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
 from runtime_adapters.python.events import Context
@@ -44,6 +44,14 @@ _ASGI_VERSION = "3.0"
 _SPEC_VERSION = "2.3"  # as uvicorn's httptools protocol says
 # uvicorn's loggers, so an app's errors read in the function's log as they did on uvicorn.
 _LOGGER = logging.getLogger("uvicorn.error")
+# Compiled, the helpers below loop over bytes in C; as plain Python such loops cost more
+# than the builtins they replace, so there they say "ask the builtin" at once.
+_COMPILED = not __file__.endswith((".py", ".pyc"))
+# The bytes uvicorn refuses in an answer's header names and values (each of its checks is
+# one character class), as tables indexed by byte: a C loop over a header when compiled,
+# where uvicorn runs a regular expression per name and per value.
+_NAME_REFUSED = bytes(HEADER_RE.search(bytes([c])) is not None for c in range(256))
+_VALUE_REFUSED = bytes(HEADER_VALUE_RE.search(bytes([c])) is not None for c in range(256))
 
 
 class Invocations:
@@ -61,7 +69,7 @@ class Server:
     """What every connection shares: the app, the lifespan's state, the tasks running
     the app (the loop keeps only weak references to them)."""
 
-    __slots__ = ("app", "invocations", "keep_alive_s", "loop", "state", "tasks")
+    __slots__ = ("app", "asgi", "invocations", "keep_alive_s", "loop", "scope", "state", "tasks")
 
     def __init__(
         self,
@@ -77,6 +85,24 @@ class Server:
         self.loop = loop
         self.keep_alive_s = keep_alive_s
         self.tasks: set[asyncio.Task[None]] = set()
+        self.asgi = {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION}
+        # Every request's scope starts as a copy of this: what they all say alike.
+        self.scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": None,
+            "http_version": None,
+            "server": None,
+            "client": None,
+            "scheme": "http",
+            "root_path": "",
+            "headers": None,
+            "state": None,
+            "method": None,
+            "path": None,
+            "raw_path": None,
+            "query_string": None,
+            "gaia.context": None,
+        }
 
     def connection(self) -> asyncio.Protocol:
         return cast(asyncio.Protocol, HttpConnection(self))
@@ -87,8 +113,8 @@ class HttpConnection:
     client other than the gateway needs. An asyncio protocol (not derived from
     asyncio.Protocol, so that it compiles to a C class)."""
 
-    __slots__ = ("context_at", "cycle", "expect_100_continue", "flow", "headers",
-                 "keep_alive", "last_done", "loop", "parser", "pipeline", "reading",
+    __slots__ = ("between", "context_at", "cycle", "expect_100_continue", "flow", "headers",
+                 "keep_alive", "last_done", "line", "loop", "parser", "pipeline", "reading",
                  "server", "transport", "url")  # fmt: skip
 
     def __init__(self, server: Server) -> None:
@@ -98,7 +124,7 @@ class HttpConnection:
         # As uvicorn: answer the first of pipelined requests whose connection closes.
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.transport: asyncio.Transport = cast(asyncio.Transport, None)
-        self.flow: FlowControl = cast(FlowControl, None)
+        self.flow: Flow = cast(Flow, None)
         self.pipeline: deque[Cycle] = deque()
         self.cycle: Cycle | None = None
         # The request being parsed.
@@ -107,6 +133,10 @@ class HttpConnection:
         self.context_at = -1
         self.expect_100_continue = False
         self.reading = False  # a head begun, not yet complete
+        # No request begun or in progress (one whose data is all read).
+        self.between = True
+        # The data being parsed, when it began with this request's line (else None).
+        self.line: bytes | None = None
         # Keep-alive: one timer per idle stretch, pushed back lazily (`_idle`) rather
         # than cancelled and re-armed on every request.
         self.keep_alive: asyncio.TimerHandle | None = None
@@ -116,7 +146,7 @@ class HttpConnection:
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
-        self.flow = FlowControl(transport)
+        self.flow = Flow(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         # (Attributes read through self, not a local: compiled, that is a C struct's field.)
@@ -143,6 +173,8 @@ class HttpConnection:
         self.flow.resume_writing()
 
     def data_received(self, data: bytes) -> None:
+        # Read between requests, the data begins with the next one's request line.
+        self.line = data if self.between and type(data) is bytes else None
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -156,10 +188,12 @@ class HttpConnection:
                 'No supported WebSocket library detected. Please use "pip install '
                 "'uvicorn[standard]'\", or install 'websockets' or 'wsproto' manually."
             )
+        self.line = None
 
     # httptools callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self.between = False
         self.url = b""
         self.expect_100_continue = False
         self.context_at = -1
@@ -170,7 +204,7 @@ class HttpConnection:
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
+        name = _lowered(name)
         if name == CONTEXT_HEADER:
             self.context_at = len(self.headers)
         elif name == b"expect" and value.lower() == b"100-continue":
@@ -179,49 +213,13 @@ class HttpConnection:
 
     def on_headers_complete(self) -> None:
         self.reading = False
-        parser = self.parser
-        headers = self.headers
-        # The gateway's context header is last, or just before the framing.
-        said = b""
-        if self.context_at >= len(headers) - 2 and self.context_at >= 0:
-            said = headers.pop(self.context_at)[1]
-        url = httptools.parse_url(self.url)
-        raw_path = url.path
-        path = raw_path.decode("ascii")
-        if "%" in path:
-            path = urllib.parse.unquote(path)
-        http_version = parser.get_http_version()
-        request_id, _, alias = said.decode("latin-1").partition(" ")
-        meta = self.server.invocations
-        scope = {
-            "type": "http",
-            "asgi": {"version": _ASGI_VERSION, "spec_version": _SPEC_VERSION},
-            "http_version": http_version,
-            "server": None,
-            "client": None,
-            "scheme": "http",
-            "root_path": "",
-            "headers": headers,
-            "state": self.server.state.copy(),
-            "method": parser.get_method().decode("ascii"),
-            "path": path,
-            "raw_path": raw_path,
-            "query_string": url.query or b"",
-            "gaia.context": Context(
-                meta.function,
-                meta.revision,
-                alias,
-                request_id,
-                "http",
-                time.monotonic() + meta.timeout_s,
-            ),
-        }
+        scope = self._scope()
         idle = self.cycle is None or self.cycle.response_complete
         self.cycle = Cycle(
             self,
             scope,
             self.expect_100_continue,
-            http_version != "1.0" and parser.should_keep_alive(),
+            scope["http_version"] != "1.0" and self.parser.should_keep_alive(),
         )
         if idle:
             self._run(self.cycle)
@@ -238,12 +236,60 @@ class HttpConnection:
         self.cycle.wake()
 
     def on_message_complete(self) -> None:
+        self.between = True
         if self.cycle is None or self.cycle.response_complete:
             return
         self.cycle.more_body = False
         self.cycle.wake()
 
     # the rest -------------------------------------------------------------------------
+
+    def _scope(self) -> dict[str, Any]:
+        """The scope of the request whose head is complete, as uvicorn's."""
+        parser = self.parser
+        headers = self.headers
+        # The gateway's context header is last, or just before the framing.
+        said = b""
+        if self.context_at >= len(headers) - 2 and self.context_at >= 0:
+            said = headers.pop(self.context_at)[1]
+        target = self.url
+        query_at = _query_at(target)
+        if query_at == len(target):  # what httptools.parse_url would say, without the call
+            raw_path = target
+            query = b""
+        elif query_at >= 0:
+            raw_path = target[:query_at]
+            query = target[query_at + 1 :]
+        else:
+            url = httptools.parse_url(target)
+            raw_path = url.path
+            query = url.query or b""
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        method: bytes = parser.get_method()
+        request_id, _, alias = said.decode("latin-1").partition(" ")
+        meta = self.server.invocations
+        # The keys in the order of a scope built whole; those alike in every request set once.
+        scope = self.server.scope.copy()
+        scope["asgi"] = self.server.asgi.copy()
+        line = self.line
+        self.line = None  # (the next request of the same data does not begin it)
+        if line is not None and _says_http_1_1(line, method, target):
+            # What the parser's version would say ('{}.{}'.format'ed on each call).
+            scope["http_version"] = "1.1"
+        else:
+            scope["http_version"] = parser.get_http_version()
+        scope["headers"] = headers
+        scope["state"] = self.server.state.copy()
+        scope["method"] = method.decode("ascii")
+        scope["path"] = path
+        scope["raw_path"] = raw_path
+        scope["query_string"] = query
+        scope["gaia.context"] = Context(
+            meta.function, meta.revision, alias, request_id, "http", monotonic() + meta.timeout_s
+        )
+        return scope
 
     def _run(self, cycle: Cycle) -> None:
         # Held until the app returns (run_asgi lets go of it itself: no done callback,
@@ -403,7 +449,7 @@ class Cycle:
                 raise RuntimeError(
                     f"Expected ASGI message 'http.response.body', but got '{message['type']}'."
                 )
-            self._body(message.get("body", b""), message.get("more_body", False))
+            self._body(_get(message, "body", b""), _get(message, "more_body", False))
         else:
             raise RuntimeError(
                 f"Unexpected ASGI message '{message['type']}' sent, "
@@ -416,12 +462,12 @@ class Cycle:
         status = message["status"]
         content = [STATUS_LINE[status]]
         connection_close = False
-        for name, value in list(message.get("headers", [])):
-            if HEADER_RE.search(name):
-                raise RuntimeError("Invalid HTTP header name.")
-            if HEADER_VALUE_RE.search(value):
-                raise RuntimeError("Invalid HTTP header value.")
-            name = name.lower()
+        # (uvicorn iterates a list() of the headers: nothing here changes them.)
+        for name, value in _get(message, "headers", []):
+            lower = _name_is_lower(name)
+            _check_value(value)
+            if not lower:
+                name = name.lower()
             if name == b"content-length" and self.chunked_encoding is None:
                 self.expected_content_length = int(value.decode())
                 self.chunked_encoding = False
@@ -433,7 +479,10 @@ class Cycle:
             ]:
                 self.keep_alive = False
                 connection_close = True
-            content.extend([name, b": ", value, b"\r\n"])
+            content.append(name)
+            content.append(b": ")
+            content.append(value)
+            content.append(b"\r\n")
         if not self.keep_alive and not connection_close:
             content.append(b"connection: close\r\n")
         self.head = self.scope["method"] == "HEAD"
@@ -487,6 +536,139 @@ class Cycle:
         message = {"type": "http.request", "body": bytes(self.body), "more_body": self.more_body}
         self.body = bytearray()
         return message
+
+
+class Flow:
+    """uvicorn's FlowControl (the same pauses and the same drain), as a C class when
+    compiled: the connection resumes reading after every answer."""
+
+    __slots__ = ("read_paused", "transport", "writable", "write_paused")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.read_paused = False
+        self.write_paused = False
+        self.writable = asyncio.Event()
+        self.writable.set()
+
+    async def drain(self) -> None:
+        await self.writable.wait()
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        if not self.write_paused:
+            self.write_paused = True
+            self.writable.clear()
+
+    def resume_writing(self) -> None:
+        if self.write_paused:
+            self.write_paused = False
+            self.writable.set()
+
+
+def _get(message: Any, key: str, default: Any) -> Any:
+    """message.get(key, default), by C calls when the message is a dict (as it is)."""
+    if type(message) is dict:
+        plain: dict[str, Any] = message
+        return plain.get(key, default)
+    return message.get(key, default)
+
+
+def _lowered(name: bytes) -> bytes:
+    """`name` lower-cased: itself when it is already, as the gateway's header names are."""
+    if not _COMPILED:
+        return name.lower()
+    for c in name:
+        if 65 <= c <= 90:  # A-Z
+            return name.lower()
+    return name
+
+
+# The bytes of an origin-form request target (RFC 3986's pchar, "/" and "?") for which
+# httptools.parse_url's path and query are what the first "?" splits.
+_PLAIN_TARGET = bytes(
+    c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%/?"
+    for c in range(256)
+)
+
+
+def _query_at(target: bytes) -> int:
+    """Where the query of the request `target` begins, less its "?" (its length when it
+    has none), when it is a plain origin-form path; -1 for httptools.parse_url to say."""
+    if not _COMPILED:
+        return -1
+    if not target or target[0] != 47:  # "/"
+        return -1
+    at = -1
+    for index, c in enumerate(target):
+        if not _PLAIN_TARGET[c]:
+            return -1
+        if c == 63 and at < 0:  # "?"
+            at = index
+    return len(target) if at < 0 else at
+
+
+def _says_http_1_1(data: bytes, method: bytes, target: bytes) -> bool:
+    """Whether `data` begins with the whole request line `method target HTTP/1.1`: when
+    a parser read that request from the beginning of `data`, its version is 1.1."""
+    if not _COMPILED:
+        return False  # the parser's own version
+    end = len(method) + 1 + len(target)
+    return (
+        len(data) >= end + 11
+        and data[end] == 32  # " "
+        and _at(data, end + 1, b"HTTP/1.1\r\n")
+        and _at(data, 0, method)
+        and data[len(method)] == 32
+        and _at(data, len(method) + 1, target)
+    )
+
+
+def _at(data: bytes, start: int, part: bytes) -> bool:
+    """Whether `data` holds `part` at `start` (a C loop compiled, not a slice)."""
+    # Not all(...): Cython makes a generator of that, an object per call.
+    for index in range(len(part)):  # noqa: SIM110
+        if data[start + index] != part[index]:
+            return False
+    return True
+
+
+def _name_is_lower(name: Any) -> bool:
+    """Whether the answer header `name` is lower-case bytes already (else it is lowered
+    as uvicorn does); uvicorn's RuntimeError when it refuses the name."""
+    if type(name) is not bytes or not _COMPILED:
+        if HEADER_RE.search(name):
+            raise RuntimeError("Invalid HTTP header name.")
+        return False
+    data: bytes = name
+    lower = True
+    for c in data:
+        if _NAME_REFUSED[c]:
+            raise RuntimeError("Invalid HTTP header name.")
+        if 65 <= c <= 90:  # A-Z
+            lower = False
+    return lower
+
+
+def _check_value(value: Any) -> None:
+    """uvicorn's RuntimeError when it refuses the answer header `value`."""
+    if type(value) is not bytes or not _COMPILED:
+        if HEADER_VALUE_RE.search(value):
+            raise RuntimeError("Invalid HTTP header value.")
+        return
+    data: bytes = value
+    for c in data:
+        if _VALUE_REFUSED[c]:
+            raise RuntimeError("Invalid HTTP header value.")
 
 
 async def serve_http(

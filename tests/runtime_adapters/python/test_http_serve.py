@@ -252,3 +252,142 @@ async def test_an_idle_connection_closes_after_the_keep_alive_and_not_before(
         writer.close()
     finally:
         server.close()
+
+
+class HeaderEcho:
+    """An app answering with the header the request's query names (hex name, hex
+    value), noting what its `send` raised (uvicorn's refusals are RuntimeErrors)."""
+
+    def __init__(self) -> None:
+        self.raised: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        name, value = (bytes.fromhex(part) for part in scope["query_string"].decode().split("."))
+        headers = [(name, value), (b"Content-Length", b"2")]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+        except RuntimeError as exc:
+            self.raised.append(str(exc))
+            raise
+        self.raised.append("")
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def header_cases(rng: random.Random) -> list[tuple[bytes, bytes]]:
+    """Every byte alone in a name and in a value, then generated mixes of the bytes
+    uvicorn refuses in one or the other, letters of both cases, and the rest."""
+    cases = [(b"x-%c" % c, b"v") for c in range(256)]
+    cases += [(b"x-n", b"a%cb" % c) for c in range(256)]
+    alphabet = bytes(range(0x20)) + b'()<>@,;:[]={} \t\\"\x7f\x80\xffaZ-_.09'
+    for _ in range(200):
+        name = bytes(rng.choice(alphabet[-12:] * 8 + alphabet) for _ in range(rng.randint(1, 12)))
+        value = bytes(rng.choice(alphabet[-12:] * 8 + alphabet) for _ in range(rng.randint(0, 12)))
+        cases.append((name, value))
+    return cases
+
+
+async def answer_of(path: str, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_unix_connection(path)
+    writer.write(request)
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    return answer
+
+
+async def test_answer_headers_uvicorn_refuses_are_refused_and_the_rest_lowered_alike(
+    tmp_path: Path,
+) -> None:
+    cases = header_cases(random.Random(7))
+    bare, gaia = HeaderEcho(), HeaderEcho()
+    uvicorn_path, gaia_path = str(tmp_path / "uvicorn.sock"), str(tmp_path / "gaia.sock")
+    servers = [await start_uvicorn(bare, uvicorn_path), await start_gaia(gaia, gaia_path)]  # type: ignore[arg-type]
+    try:
+        for name, value in cases:
+            request = b"GET /?%s.%s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % (
+                name.hex().encode(), value.hex().encode())  # fmt: skip
+            expected = await answer_of(uvicorn_path, request)
+            got = await answer_of(gaia_path, with_context(request, 1))
+            assert (name, value, got) == (name, value, expected)
+    finally:
+        for server in servers:
+            server.close()
+    assert gaia.raised == bare.raised
+    assert "Invalid HTTP header name." in bare.raised
+    assert "Invalid HTTP header value." in bare.raised
+    assert bare.raised.count("") > len(cases) // 3  # and many answered
+
+
+def targets(rng: random.Random) -> list[bytes]:
+    """Request targets: origin-form paths with every printable byte and a few others,
+    queries with more "?", fragments, absolute-form, the asterisk."""
+    alphabet = bytes(range(0x21, 0x7F)) + b"\x80\xe9\xff"
+    out = [b"/", b"/?", b"/a?b?c", b"/a#f", b"/a?q#f", b"*", b"http://h.test/p?q=1", b"//x"]
+    for _ in range(120):
+        target = b"/" + bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        out.append(target)
+    return out
+
+
+async def test_generated_request_targets_reach_the_app_as_on_uvicorn(tmp_path: Path) -> None:
+    sent = [
+        b"OPTIONS %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % target
+        for target in targets(random.Random(3))
+    ]
+    bare, gaia = Recorder(), Recorder()
+    uvicorn_path, gaia_path = str(tmp_path / "uvicorn.sock"), str(tmp_path / "gaia.sock")
+    servers = [await start_uvicorn(bare, uvicorn_path), await start_gaia(gaia, gaia_path)]
+    try:
+        for request in sent:
+            expected = await answer_of(uvicorn_path, request)
+            got = await answer_of(gaia_path, with_context(request, 1))
+            assert (request, got) == (request, expected)
+    finally:
+        for server in servers:
+            server.close()
+    assert gaia.seen == bare.seen
+    assert len(bare.seen) > len(sent) // 2  # most reached the app (the rest: uvicorn's 400)
+
+
+async def test_http_versions_of_requests_sent_together_or_split_are_uvicorns(
+    tmp_path: Path,
+) -> None:
+    """The version of a request whose line begins the data read (1.1, as the gateway's
+    always is), of one after another in the same data, after a blank line, and of a
+    request line split between reads. Only 1.1 keeps a connection: each case its own."""
+    one = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+    cases = [
+        [b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [one + b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [one, b"\r\nGET /a HTTP/1.0\r\nHost: a\r\n\r\n"],
+        [b"GET /a HTTP/1.1\r", b"\nHost: a\r\n\r\n" + b"GET /a HTTP/1.0\r\n\r\n"],
+        [one, b"POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nab" + one,
+         one + b"GET /c HTTP/1.0\r\n\r\n"],
+    ]  # fmt: skip
+    bare, gaia = Recorder(), Recorder()
+    uvicorn_path, gaia_path = str(tmp_path / "uvicorn.sock"), str(tmp_path / "gaia.sock")
+    servers = [await start_uvicorn(bare, uvicorn_path), await start_gaia(gaia, gaia_path)]
+    try:
+        for case in cases:
+            answers = []
+            for path in (uvicorn_path, gaia_path):
+                reader, writer = await asyncio.open_unix_connection(path)
+                for data in case:
+                    writer.write(data)
+                    await writer.drain()
+                    # Most likely each its own read (either way both must agree).
+                    await asyncio.sleep(0.05)
+                answers.append(await asyncio.wait_for(reader.read(), timeout=10))
+                writer.close()
+            assert answers[1] == answers[0]
+    finally:
+        for server in servers:
+            server.close()
+    assert gaia.seen == bare.seen
+    versions = [(seen["scope"]["path"], seen["scope"]["http_version"]) for seen in bare.seen]
+    assert versions == [
+        ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/a", "1.0"),
+        ("/a", "1.1"), ("/b", "1.1"), ("/a", "1.1"), ("/a", "1.1"), ("/c", "1.0"),
+    ]  # fmt: skip
