@@ -1,7 +1,7 @@
 # Cython's declarations for exchange.py (compiled when the build finds Cython; see
 # setup.py): the exchange as a C struct with C-level calls between its methods and to
 # httpkit's Connection. exchange.py stays the source and runs as it is without them.
-from gateway.http.splice cimport Capture, RequestHead
+from gateway.http.splice cimport Capture, RequestHead, Splice, Splicer
 from httpkit.client cimport AnswerSink, HttpClient, _Connection
 
 
@@ -31,8 +31,8 @@ cdef class Exchange(AnswerSink):
     cdef bint _retried
     cdef bint _reused
     cdef object _side
-    cdef object _splice
-    cdef object _splicer
+    cdef Splice _splice
+    cdef Splicer _splicer
     cdef double _started
     cdef int _status
     cdef list _up

@@ -159,7 +159,7 @@ class Exchange(AnswerSink):
         self._head = head
         self._splice = splice
         self._splicer = splicer
-        self._client = splice.client
+        self._client = self._splice.client
         self._loop = side.loop
         self._started = time.perf_counter()
         # uvicorn's protocol reads these of its `cycle`.
@@ -182,7 +182,7 @@ class Exchange(AnswerSink):
         self._retried = False
         self._last_read = 0.0
         self._client_slow = False
-        deadline_s = splice.deadline_s
+        deadline_s = self._splice.deadline_s
         self._deadline = None if deadline_s is None else self._loop.time() + deadline_s
         # The answer.
         self._status = 0
@@ -194,7 +194,7 @@ class Exchange(AnswerSink):
         self._done = False
         self._failing = False  # the failure answer is being decided
         # What is kept for the completion callback.
-        limit = splice.capture_limit
+        limit = self._splice.capture_limit
         if limit:
             self._request_kept: Capture | None = Capture(limit)
             self._answer_kept: Capture | None = Capture(limit)

@@ -1,5 +1,9 @@
 # Cython's declarations for splice.py (compiled when the build finds Cython; see
-# setup.py): the per-request records as C structs. splice.py stays the source.
+# setup.py): the per-request records as C structs, and the seam's two base classes, so
+# that the exchange and the wire read a splice's fields and call both at C level (through
+# the vtable: a compiled subclass's methods, or a Python subclass's overrides). splice.py
+# stays the source.
+from httpkit.client cimport HttpClient
 
 cdef class RequestHead:
     cdef public object method
@@ -39,3 +43,23 @@ cdef class SpliceOutcome:
     cdef public double duration_s
     cdef public object request_body
     cdef public object answer
+
+
+cdef class Splice:
+    cdef public Py_ssize_t capture_limit
+    cdef public HttpClient client
+    cdef public object deadline_s
+    cdef public list headers
+    cdef public object origin
+    cdef public bytes target
+
+    cpdef list response_headers(self, int status, list headers)
+    cpdef failure(self, error)
+    cpdef bint reroute(self, error) except -1
+    cpdef finished(self, SpliceOutcome outcome)
+
+
+cdef class Splicer:
+    cpdef Splice splice(self, RequestHead head)
+    cpdef spliced(self, RequestHead head, SpliceOutcome outcome)
+    cpdef error_answer(self, error, message, request_id)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
 
 from httpkit.client import ClientError, HttpClient, Origin
 
@@ -173,70 +172,67 @@ class SpliceOutcome:
         self.answer = answer
 
 
-class Splice(Protocol):
-    """Where a spliced request goes and what happens around it."""
+class Splice:
+    """Where a spliced request goes and what happens around it.
 
-    @property
-    def client(self) -> HttpClient:
-        """The pool the upstream connection is taken from (or opened through)."""
-        ...
+    A base class rather than a Protocol, so that compiled (setup.py) the exchange reads
+    its fields and calls its methods at C level (splice.pxd declares them): every splice
+    derives from it, sets the six fields when it is made, and overrides
+    `response_headers` and `failure` (`reroute` and `finished` do nothing unless
+    overridden). A Python subclass's overrides are called as well."""
 
-    @property
-    def origin(self) -> Origin: ...
+    __slots__ = ("capture_limit", "client", "deadline_s", "headers", "origin", "target")
 
-    @property
-    def target(self) -> bytes:
-        """The request target the upstream gets (path and query)."""
-        ...
-
-    @property
-    def headers(self) -> Headers:
-        """The request headers the upstream gets, without the body's framing."""
-        ...
-
-    @property
-    def capture_limit(self) -> int:
-        """Keep the request body and the answer up to this many bytes each (0: nothing)."""
-        ...
-
-    @property
-    def deadline_s(self) -> float | None:
-        """How long the whole answer may take from the head's arrival, as a function's
-        timeout bounds its invocation (None: only the client's read timeout, which runs
-        between reads, as a proxy's does)."""
-        ...
+    # The pool the upstream connection is taken from (or opened through), and where to.
+    client: HttpClient
+    origin: Origin
+    # The request target the upstream gets (path and query).
+    target: bytes
+    # The request headers the upstream gets, without the body's framing.
+    headers: Headers
+    # Keep the request body and the answer up to this many bytes each (0: nothing).
+    capture_limit: int
+    # How long the whole answer may take from the head's arrival, as a function's timeout
+    # bounds its invocation (None: only the client's read timeout, which runs between
+    # reads, as a proxy's does).
+    deadline_s: float | None
 
     def response_headers(self, status: int, headers: Headers) -> Headers:
         """The headers the client gets for the upstream's; the framing is the exchange's."""
-        ...
+        raise NotImplementedError
 
     def failure(self, error: ClientError) -> Failure | Awaitable[Failure]:
         """The answer for an upstream that failed before its answer began; an awaitable
         when saying why takes a moment (a process's exit, say). It must not raise."""
-        ...
+        raise NotImplementedError
 
     def reroute(self, error: ClientError) -> bool:
         """No connection to `origin` was made, so the upstream saw nothing: True when the
         splice now names another origin to try instead (False: `failure` answers)."""
-        ...
+        return False
 
-    def finished(self, outcome: SpliceOutcome) -> None: ...
+    def finished(self, outcome: SpliceOutcome) -> None:
+        """The exchange is over (called once, before the splicer's `spliced`)."""
+        return None
 
 
-class Splicer(Protocol):
-    """Decides, per request head, whether the protocol splices it (the data plane)."""
+class Splicer:
+    """Decides, per request head, whether the protocol splices it (the data plane): a base
+    class, as `Splice` is, so that the protocol's wire and the exchange call it at C level."""
+
+    __slots__ = ()
 
     def splice(self, head: RequestHead) -> Splice | None:
         """The splice for this request, or None for the ASGI cycle."""
-        ...
+        raise NotImplementedError
 
     def spliced(self, head: RequestHead, outcome: SpliceOutcome) -> None:
         """A spliced request ended (after its splice's `finished`)."""
-        ...
+        return None
 
     def error_answer(
         self, error: str, message: str, request_id: str
     ) -> tuple[list[tuple[bytes, bytes]], bytes]:
         """The headers and body of the data plane's JSON error, for a splice that failed
         before its answer began (the same shape as every other error it answers)."""
-        ...
+        raise NotImplementedError

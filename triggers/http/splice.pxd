@@ -1,21 +1,15 @@
 # Cython's declarations for splice.py (compiled when the build finds Cython; see
 # setup.py): the trigger's splice as a C struct, its calls from the data plane at C
 # level. splice.py stays the source and runs as it is without them.
-from gateway.http.splice cimport RequestHead, SpliceOutcome
+from gateway.http.splice cimport RequestHead, Splice, SpliceOutcome
 from runtime_adapters.upstream_headers cimport passed_answer_headers, passed_headers
 
 
-cdef class TriggerSplice:
+cdef class TriggerSplice(Splice):
     cdef RequestHead _head
     cdef public object _lease
     cdef object _resolved
     cdef object _ticket
-    cdef public Py_ssize_t capture_limit
-    cdef public object client
-    cdef public object deadline_s
-    cdef public list headers
-    cdef public object origin
-    cdef public bytes target
 
     cpdef list response_headers(self, int status, list headers)
     cpdef bint reroute(self, error) except -1

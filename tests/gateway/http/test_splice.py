@@ -24,7 +24,8 @@ import uvicorn
 
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
-from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import Splicer as BaseSplicer
 from httpkit.client import ClientError, HttpClient, Origin
 from tests.httpkit.test_client import RawServer, _generated_answer, _h11_reading, _split
 from triggers.http.responses import error_answer
@@ -33,7 +34,7 @@ from triggers.http.responses import error_answer
 _ANSWER_DROPS = {b"content-length", b"transfer-encoding", b"connection", b"date"}
 
 
-class Target:
+class Target(Splice):
     """A splice to one origin: the client's headers but Host, the answer's headers plus
     x-spliced, and failures told as 502/504 with the client error's reason."""
 
@@ -64,7 +65,7 @@ class Target:
         self._splicer.finished.append(outcome)
 
 
-class Splicer:
+class Splicer(BaseSplicer):
     """Splices every request but those under /asgi, which the ASGI app answers."""
 
     def __init__(self, client: HttpClient, origin: Origin, *, capture_limit: int = 0) -> None:
