@@ -3,6 +3,8 @@
 # that the exchange and the wire read a splice's fields and call both at C level (through
 # the vtable: a compiled subclass's methods, or a Python subclass's overrides). splice.py
 # stays the source.
+cimport cython
+
 from httpkit.client cimport HttpClient
 
 cdef class RequestHead:
@@ -20,6 +22,9 @@ cdef class RequestHead:
     cdef public object request_id
     cdef public double at
     cdef public object log_fields
+
+    cdef _fill(self, method, path, bytes raw_path, bytes query_string, list headers, client,
+               scheme, http_version, bint keep_alive, content_length, bint chunked)
 
 
 cdef class Capture:
@@ -43,6 +48,15 @@ cdef class SpliceOutcome:
     cdef public double duration_s
     cdef public object request_body
     cdef public object answer
+
+    cdef _fill(self, int status, failure, double duration_s, request_body, answer)
+
+
+@cython.locals(head=RequestHead)
+cpdef RequestHead make_head(method, path, bytes raw_path, bytes query_string, list headers,
+                            client, scheme, http_version, bint keep_alive)
+@cython.locals(outcome=SpliceOutcome)
+cpdef SpliceOutcome make_outcome(int status, failure, double duration_s, request_body, answer)
 
 
 cdef class Splice:

@@ -1,7 +1,7 @@
 # Cython's declarations for wire.py (compiled when the build finds Cython; see setup.py).
 # wire.py stays the source and runs as it is without them.
-from gateway.http.exchange cimport Exchange
-from gateway.http.splice cimport RequestHead, Splice, Splicer
+from gateway.http.exchange cimport Exchange, make_exchange
+from gateway.http.splice cimport RequestHead, Splice, Splicer, make_head
 
 
 cpdef bint expects_continue(dict noted)
