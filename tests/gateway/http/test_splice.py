@@ -438,6 +438,24 @@ async def test_the_splicer_gets_each_heads_target_and_framing_as_httptools_parse
     assert server.bodies == [body for _, _, body, _, _ in requests]
 
 
+async def test_a_post_without_a_body_reaches_the_upstream_with_a_zero_length() -> None:
+    # Some upstreams answer a POST with no framing at all 411 Length Required; a GET
+    # without a body goes with none, as the client sent it.
+    answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    server = RawServer(lambda n: [answer])
+    async with server as origin, gateway(origin) as (port, _, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for method in (b"POST", b"GET"):
+            writer.write(method + b" /x HTTP/1.1\r\nHost: t\r\n\r\n")
+            async with asyncio.timeout(10):
+                assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 204 ")
+        writer.close()
+    post, get = (head.lower().split(b"\r\n") for head in server.requests)
+    assert post[0] == b"post /x http/1.1" and b"content-length: 0" in post
+    assert get[0] == b"get /x http/1.1"
+    assert not [f for f in get if f.startswith((b"content-length", b"transfer-encoding"))]
+
+
 async def test_spliced_answers_carry_the_servers_date_as_it_changes() -> None:
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
