@@ -153,16 +153,7 @@ class Exchange(AnswerSink):
 
     message_event: ClassVar[_NoEvent] = _NoEvent()
 
-    def __init__(
-        self,
-        side: ClientSide,
-        head: RequestHead,
-        splice: Splice,
-        splicer: Splicer,
-        expect_continue: bool,
-    ) -> None:
-        self._begin(side, head, splice, splicer, expect_continue)
-
+    # Made by `make_exchange`, not by calling the class (compiled, a C-level call).
     def _begin(
         self,
         side: ClientSide,
@@ -598,7 +589,8 @@ def make_exchange(
     splicer: Splicer,
     expect_continue: bool,
 ) -> Exchange:
-    """`Exchange(...)`, but compiled a C-level call: no argument tuple to parse."""
+    """A new exchange (the wire's, for a spliced request): compiled, a C-level call
+    filling the C struct, with no argument tuple to parse."""
     made = Exchange.__new__(Exchange)
     made._begin(side, head, splice, splicer, expect_continue)
     return made
