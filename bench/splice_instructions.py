@@ -42,24 +42,23 @@ from bench.splice_cost import ANSWER, STATES, setup_for
 from bench.splice_wire import REQUEST, Transport
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
-from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome, Splicer
 from httpkit.client import ClientError, Connection, HttpClient, Origin
 
 MACHINERY = "machinery"
 _WARM_UP = 2000
 
 
-class _Constant:
+class _Constant(Splice):
     """One splice for every request: the old API's origin, its target and Host."""
-
-    capture_limit = 0
-    deadline_s = None
-    target = b"/hello"
 
     def __init__(self, client: HttpClient, origin: Origin) -> None:
         self.client = client
         self.origin = origin
-        self.headers: Headers = [(b"host", origin.authority)]
+        self.target = b"/hello"
+        self.headers = [(b"host", origin.authority)]
+        self.capture_limit = 0
+        self.deadline_s = None
 
     def response_headers(self, status: int, headers: Headers) -> Headers:
         return headers
@@ -74,7 +73,7 @@ class _Constant:
         return None
 
 
-class _Splicer:
+class _Splicer(Splicer):
     def __init__(self, splice: _Constant) -> None:
         self._splice = splice
 

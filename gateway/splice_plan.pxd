@@ -5,7 +5,7 @@
 cimport cython
 
 from gateway.accesslog cimport JsonLines
-from gateway.http.splice cimport RequestHead, SpliceOutcome
+from gateway.http.splice cimport RequestHead, Splice, SpliceOutcome, Splicer
 from gateway.logs cimport LogTime
 
 cdef LogTime _log_time
@@ -44,7 +44,7 @@ cdef class SplicePlans:
     cpdef RoutePlan for_line(self, tuple line)
 
 
-cdef class PlanSplicer:
+cdef class PlanSplicer(Splicer):
     cdef public JsonLines _access_log
     cdef public Py_ssize_t _body_limit
     cdef public object _control
@@ -58,7 +58,7 @@ cdef class PlanSplicer:
     cdef object _trigger
 
     cpdef str _next_id(self)
-    cpdef splice(self, RequestHead head)
+    cpdef Splice splice(self, RequestHead head)
     cdef _splice_routed(self, RequestHead head, SplicePlans plans, RoutePlan plan)
     cdef _identify(self, RequestHead head)
     @cython.locals(fields=dict, record=dict)

@@ -27,7 +27,7 @@ from gateway.accesslog import JsonLines
 from gateway.control import ControlPlane
 from gateway.errors import NotFound
 from gateway.guard import Ticket
-from gateway.http.splice import RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import RequestHead, Splice, SpliceOutcome, Splicer
 from gateway.invoker import Invoker, Resolved
 from gateway.logs import LogTime, log_time
 from gateway.snapshot import Snapshot
@@ -214,7 +214,7 @@ class SplicePlans:
         return plan
 
 
-class PlanSplicer:
+class PlanSplicer(Splicer):
     """The data plane's `Splicer` (gateway/http/splice.py): a request an HTTP trigger takes
     is spliced to the slot its revision's runtime lends, by the snapshot's plans; one no
     trigger takes, to the fallback's splice. The `DataPlane` is one; its ASGI side shares

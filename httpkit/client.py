@@ -604,7 +604,10 @@ class HttpClient:
 
     def keep(self, connection: Connection) -> None:
         """Back to the pool: `connection`'s answer was read whole and it may be kept alive."""
-        idle = self._idle.setdefault(connection.origin.key, [])
+        key = connection.origin.key
+        idle = self._idle.get(key)
+        if idle is None:  # not setdefault: no list made and dropped per request
+            idle = self._idle[key] = []
         if len(idle) >= self.max_idle_per_origin:
             connection.close()
             return

@@ -1,7 +1,9 @@
 # Cython's declarations for exchange.py (compiled when the build finds Cython; see
 # setup.py): the exchange as a C struct with C-level calls between its methods and to
 # httpkit's Connection. exchange.py stays the source and runs as it is without them.
-from gateway.http.splice cimport Capture, RequestHead
+cimport cython
+
+from gateway.http.splice cimport Capture, RequestHead, Splice, Splicer, make_outcome
 from httpkit.client cimport AnswerSink, HttpClient, _Connection
 
 
@@ -22,6 +24,7 @@ cdef class Exchange(AnswerSink):
     cdef bint _has_body
     cdef RequestHead _head
     cdef double _last_read
+    cdef bytes _length
     cdef object _loop
     cdef list _out
     cdef Py_ssize_t _pending
@@ -31,8 +34,8 @@ cdef class Exchange(AnswerSink):
     cdef bint _retried
     cdef bint _reused
     cdef object _side
-    cdef object _splice
-    cdef object _splicer
+    cdef Splice _splice
+    cdef Splicer _splicer
     cdef double _started
     cdef int _status
     cdef list _up
@@ -41,6 +44,7 @@ cdef class Exchange(AnswerSink):
     cdef public bint keep_alive
     cdef public bint response_complete
 
+    cdef _begin(self, side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)
     cpdef start(self)
     cpdef request_body(self, bytes data)
     cpdef request_end(self)
@@ -62,9 +66,14 @@ cdef class Exchange(AnswerSink):
     cdef _drop_connection(self)
     cpdef _check_read(self, _Connection connection)
     cdef bytes _request_head(self, length)
-    cdef tuple _response_head(self, int status, list headers, bint head_only)
+    cdef bytes _response_head(self, int status, list headers, bint head_only)
+    @cython.locals(size=Py_ssize_t, part=bytes)
     cdef _flush_out(self)
     cdef _failed(self, error)
     cdef _answer_failure(self, failure)
     cdef _respond_complete(self)
     cdef _finish(self, int status, failure)
+
+
+@cython.locals(made=Exchange)
+cpdef Exchange make_exchange(side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)

@@ -37,7 +37,7 @@ import asyncio
 import functools
 import http
 import logging
-import time
+from time import perf_counter
 from typing import ClassVar, Protocol
 
 from uvicorn.protocols.http.flow_control import FlowControl
@@ -52,8 +52,8 @@ from gateway.http.splice import (
     Headers,
     RequestHead,
     Splice,
-    SpliceOutcome,
     Splicer,
+    make_outcome,
 )
 from httpkit.client import AnswerSink, ClientError, Connection
 
@@ -70,6 +70,11 @@ _EARLY_S = 0.001
 # Methods that carry no body, so a request without one needs no Content-Length: 0.
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# The request line's start for each method the wire names (others are encoded).
+_METHOD_LINES = {
+    name: name.encode("ascii") + b" "
+    for name in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+}
 
 
 class _Defaults:
@@ -125,6 +130,7 @@ class Exchange(AnswerSink):
         "_has_body",
         "_head",
         "_last_read",
+        "_length",
         "_loop",
         "_out",
         "_pending",
@@ -147,7 +153,8 @@ class Exchange(AnswerSink):
 
     message_event: ClassVar[_NoEvent] = _NoEvent()
 
-    def __init__(
+    # Made by `make_exchange`, not by calling the class (compiled, a C-level call).
+    def _begin(
         self,
         side: ClientSide,
         head: RequestHead,
@@ -161,7 +168,7 @@ class Exchange(AnswerSink):
         self._splicer = splicer
         self._client = splice.client
         self._loop = side.loop
-        self._started = time.perf_counter()
+        self._started = perf_counter()
         # uvicorn's protocol reads these of its `cycle`.
         self.response_complete = False
         self.disconnected = False
@@ -187,6 +194,7 @@ class Exchange(AnswerSink):
         # The answer.
         self._status = 0
         self._answer_headers: Headers = []
+        self._length: bytes | None = None
         self._client_chunked = False
         self._gathering = False
         self._out: list[bytes] = []  # for the client, written at the end of the upstream's read
@@ -266,9 +274,9 @@ class Exchange(AnswerSink):
         self._status = status
         self._answer_headers = headers
         rewritten = self._splice.response_headers(status, headers)
-        head, length = self._response_head(status, rewritten, self._head.method == "HEAD")
+        self._out.append(self._response_head(status, rewritten, self._head.method == "HEAD"))
+        length = self._length
         self._gathering = length is not None and length.isdigit() and int(length) <= _GATHERED
-        self._out.append(head)
         if self.disconnected and not self._gathering:
             self._drop_connection()
             self._finish(status, CLIENT_GONE)
@@ -432,21 +440,29 @@ class Exchange(AnswerSink):
 
     def _request_head(self, length: int | None) -> bytes:
         head = self._head
-        parts = [head.method.encode("latin-1"), b" ", self._splice.target, b" HTTP/1.1\r\n"]
+        method = head.method
+        line = _METHOD_LINES.get(method)
+        if line is None:
+            line = method.encode("latin-1") + b" "
+        parts = [line, self._splice.target, b" HTTP/1.1\r\n"]
+        # Four appends, not `parts += (...)`: no tuple made per field.
         for name, value in self._splice.headers:
-            parts += (name, b": ", value, b"\r\n")
+            parts.append(name)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
         if self._chunked:
-            parts.append(b"transfer-encoding: chunked\r\n")
-        elif self._has_body or head.method not in _BODYLESS:
-            parts += (b"content-length: ", b"%d" % (length or 0), b"\r\n")
-        parts.append(b"\r\n")
+            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+        elif self._has_body or method not in _BODYLESS:
+            parts.append(b"content-length: %d\r\n\r\n" % (length or 0))
+        else:
+            parts.append(b"\r\n")
         return b"".join(parts)
 
-    def _response_head(
-        self, status: int, headers: Headers, head_only: bool
-    ) -> tuple[bytes, bytes | None]:
+    def _response_head(self, status: int, headers: Headers, head_only: bool) -> bytes:
         """The client's answer head, as uvicorn writes one (chunked when the answer has a
-        body and no length), and the length the answer gives (None: none, or HEAD's)."""
+        body and no length); `_length` is then the length the answer gives (None: none, or
+        HEAD's)."""
         line = STATUS_LINE.get(status)
         if line is None:
             line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
@@ -458,16 +474,18 @@ class Exchange(AnswerSink):
         parts = [line, kept.lines]
         length: bytes | None = None
         for name, value in headers:
-            if name == b"content-length" and length is None:
+            if length is None and name == b"content-length":
                 length = value
-            parts += (name, b": ", value, b"\r\n")
+            parts.append(name)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
         if not self.keep_alive:
             parts.append(b"connection: close\r\n")
-        self._client_chunked = length is None and not head_only and status not in (204, 304)
-        if self._client_chunked:
-            parts.append(b"transfer-encoding: chunked\r\n")
-        parts.append(b"\r\n")
-        return b"".join(parts), None if head_only else length
+        self._client_chunked = length is None and not head_only and status != 204 and status != 304
+        parts.append(b"transfer-encoding: chunked\r\n\r\n" if self._client_chunked else b"\r\n")
+        self._length = None if head_only else length
+        return b"".join(parts)
 
     def _flush_out(self) -> None:
         out = self._out
@@ -478,10 +496,14 @@ class Exchange(AnswerSink):
             transport = self._side.transport
             if len(out) == 1:
                 transport.write(out[0])
-            elif sum(map(len, out)) <= _JOINED_MAX:
-                transport.write(b"".join(out))
             else:
-                transport.writelines(out)
+                size = 0
+                for part in out:  # a loop, not sum(map(len, out)): C compiled
+                    size += len(part)
+                if size <= _JOINED_MAX:
+                    transport.write(b"".join(out))
+                else:
+                    transport.writelines(out)
         out.clear()
 
     def _failed(self, error: ClientError) -> None:
@@ -523,7 +545,7 @@ class Exchange(AnswerSink):
         if failure.headers:
             headers = [*headers, *failure.headers]
         head_only = self._head.method == "HEAD"
-        head, _ = self._response_head(failure.status, headers, head_only)
+        head = self._response_head(failure.status, headers, head_only)
         # HEAD's answer says the length its body would have, and has none.
         self._out += (head,) if head_only else (head, body)
         self._flush_out()
@@ -549,9 +571,8 @@ class Exchange(AnswerSink):
         request_body = (
             None if request_kept is None or not self._request_done else request_kept.body()
         )
-        # Positional: see gateway/http/splice.py.
-        outcome = SpliceOutcome(
-            status, failure, time.perf_counter() - self._started, request_body, answer
+        outcome = make_outcome(
+            status, failure, perf_counter() - self._started, request_body, answer
         )
         try:
             self._splice.finished(outcome)
@@ -559,6 +580,20 @@ class Exchange(AnswerSink):
         except Exception:
             # A bug there must not leave the client's connection hanging.
             log.exception("recording the spliced request %s failed", self._head.request_id)
+
+
+def make_exchange(
+    side: ClientSide,
+    head: RequestHead,
+    splice: Splice,
+    splicer: Splicer,
+    expect_continue: bool,
+) -> Exchange:
+    """A new exchange (the wire's, for a spliced request): compiled, a C-level call
+    filling the C struct, with no argument tuple to parse."""
+    made = Exchange.__new__(Exchange)
+    made._begin(side, head, splice, splicer, expect_continue)
+    return made
 
 
 def _check_read(connection: Connection) -> None:

@@ -1,7 +1,7 @@
 # Cython's declarations for wire.py (compiled when the build finds Cython; see setup.py).
 # wire.py stays the source and runs as it is without them.
-from gateway.http.exchange cimport Exchange
-from gateway.http.splice cimport RequestHead
+from gateway.http.exchange cimport Exchange, make_exchange
+from gateway.http.splice cimport RequestHead, Splice, Splicer, make_head
 
 
 cpdef bint expects_continue(dict noted)
@@ -11,7 +11,7 @@ cdef class RequestWire:
     cdef object _protocol
     cdef object _loop
     cdef Py_ssize_t _max_header_bytes
-    cdef object _splicer
+    cdef Splicer _splicer
     cdef object _counters
     cdef object _root_path
     cdef object _client

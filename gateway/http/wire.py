@@ -17,8 +17,8 @@ from urllib.parse import unquote
 
 import httptools
 
-from gateway.http.exchange import Exchange
-from gateway.http.splice import Headers, RequestHead
+from gateway.http.exchange import Exchange, make_exchange
+from gateway.http.splice import Headers, RequestHead, make_head
 
 if TYPE_CHECKING:
     from gateway.http.protocol import GuardedHttpTools
@@ -175,7 +175,7 @@ class RequestWire:
             if splice is not None:
                 self._counters.spliced += 1
                 expect = noted is not None and expects_continue(noted)
-                exchange = Exchange(protocol, head, splice, splicer, expect)
+                exchange = make_exchange(protocol, head, splice, splicer, expect)
                 # As uvicorn's cycle: later requests queue behind it, a shutdown waits for it.
                 protocol.cycle = exchange  # type: ignore[assignment]
                 self.exchange = self.body_to = exchange
@@ -211,8 +211,7 @@ class RequestWire:
         if root:
             path, raw_path = root + path, root.encode("ascii") + raw_path
         method = parser.get_method()
-        # Positional: see gateway/http/splice.py.
-        head = RequestHead(
+        head = make_head(
             _METHODS.get(method) or method.decode("ascii"),
             path,
             raw_path,

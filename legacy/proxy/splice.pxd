@@ -3,23 +3,17 @@
 # stays the source and runs as it is without them.
 cimport cython
 
-from gateway.http.splice cimport RequestHead
+from gateway.http.splice cimport RequestHead, Splice, SpliceOutcome
 from httpkit.client cimport HttpClient
 from legacy.done cimport SpliceDone
 from legacy.proxy.headers cimport client_response_headers, forwarded_headers
 from legacy.proxy.request cimport request_target
 
 
-cdef class LegacySplice:
+cdef class LegacySplice(Splice):
     cdef object _done
     cdef RequestHead _head
     cdef object _upstream
-    cdef public Py_ssize_t capture_limit
-    cdef public HttpClient client
-    cdef public object deadline_s
-    cdef public list headers
-    cdef public object origin
-    cdef public bytes target
 
     cdef _begin(
         self,
@@ -30,9 +24,10 @@ cdef class LegacySplice:
         Py_ssize_t capture_limit,
     )
     cpdef list response_headers(self, int status, list headers)
-    cpdef reroute(self, error)
+    cpdef failure(self, error)
+    cpdef bint reroute(self, error) except -1
     @cython.locals(done=SpliceDone)
-    cpdef finished(self, outcome)
+    cpdef finished(self, SpliceOutcome outcome)
 
 
 @cython.locals(splice=LegacySplice)

@@ -8,7 +8,7 @@ the same X-Forwarded-* and hop-by-hop rewrite both ways, the same JSON 502/504 f
 
 from __future__ import annotations
 
-from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome
 from httpkit.client import ClientError, HttpClient
 from legacy.done import SpliceDone
 from legacy.proxy.failures import upstream_error
@@ -17,21 +17,11 @@ from legacy.proxy.request import request_target
 from legacy.proxy.upstreams import Upstream
 
 
-class LegacySplice:
+class LegacySplice(Splice):
     """Made for every spliced request, by `legacy_splice`: the forwarding headers are
     made from the head's fields."""
 
-    __slots__ = (
-        "_done",
-        "_head",
-        "_upstream",
-        "capture_limit",
-        "client",
-        "deadline_s",
-        "headers",
-        "origin",
-        "target",
-    )
+    __slots__ = ("_done", "_head", "_upstream")
 
     def _begin(
         self,

@@ -3,22 +3,16 @@
 # level. splice.py stays the source and runs as it is without them.
 cimport cython
 
-from gateway.http.splice cimport RequestHead, SpliceOutcome
+from gateway.http.splice cimport RequestHead, Splice, SpliceOutcome
 from gateway.metrics cimport RevisionMetrics
 from runtime_adapters.upstream_headers cimport passed_answer_headers, passed_headers
 
 
-cdef class TriggerSplice:
+cdef class TriggerSplice(Splice):
     cdef RequestHead _head
     cdef public object _lease
     cdef object _resolved
     cdef object _ticket
-    cdef public Py_ssize_t capture_limit
-    cdef public object client
-    cdef public object deadline_s
-    cdef public list headers
-    cdef public object origin
-    cdef public bytes target
 
     cdef _start(self, RequestHead head, lease, resolved, ticket)
     @cython.locals(request_id=str)

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.guard import Ticket
-from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome
 from gateway.invoker import Resolved
 from gateway.metrics import RevisionMetrics
 from httpkit.client import ClientError, HttpClient, Origin
@@ -32,19 +32,8 @@ from runtime_adapters.upstream_headers import passed_answer_headers, passed_head
 from triggers.http.responses import failure_answer
 
 
-class TriggerSplice:
-    __slots__ = (
-        "_head",
-        "_lease",
-        "_resolved",
-        "_ticket",
-        "capture_limit",
-        "client",
-        "deadline_s",
-        "headers",
-        "origin",
-        "target",
-    )
+class TriggerSplice(Splice):
+    __slots__ = ("_head", "_lease", "_resolved", "_ticket")
 
     def __init__(
         self, head: RequestHead, lease: HttpLease, resolved: Resolved, ticket: Ticket | None

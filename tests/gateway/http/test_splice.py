@@ -24,7 +24,8 @@ import uvicorn
 
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
-from gateway.http.splice import Failure, Headers, RequestHead, SpliceOutcome
+from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome
+from gateway.http.splice import Splicer as BaseSplicer
 from httpkit.client import ClientError, HttpClient, Origin
 from tests.httpkit.test_client import RawServer, _generated_answer, _h11_reading, _split
 from triggers.http.responses import error_answer
@@ -33,7 +34,7 @@ from triggers.http.responses import error_answer
 _ANSWER_DROPS = {b"content-length", b"transfer-encoding", b"connection", b"date"}
 
 
-class Target:
+class Target(Splice):
     """A splice to one origin: the client's headers but Host, the answer's headers plus
     x-spliced, and failures told as 502/504 with the client error's reason."""
 
@@ -64,7 +65,7 @@ class Target:
         self._splicer.finished.append(outcome)
 
 
-class Splicer:
+class Splicer(BaseSplicer):
     """Splices every request but those under /asgi, which the ASGI app answers."""
 
     def __init__(self, client: HttpClient, origin: Origin, *, capture_limit: int = 0) -> None:
@@ -435,6 +436,24 @@ async def test_the_splicer_gets_each_heads_target_and_framing_as_httptools_parse
         assert head.path == unquote(url.path.decode())
         assert (head.content_length, head.chunked) == (length, chunked)
     assert server.bodies == [body for _, _, body, _, _ in requests]
+
+
+async def test_a_post_without_a_body_reaches_the_upstream_with_a_zero_length() -> None:
+    # Some upstreams answer a POST with no framing at all 411 Length Required; a GET
+    # without a body goes with none, as the client sent it.
+    answer = b"HTTP/1.1 204 No Content\r\n\r\n"
+    server = RawServer(lambda n: [answer])
+    async with server as origin, gateway(origin) as (port, _, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for method in (b"POST", b"GET"):
+            writer.write(method + b" /x HTTP/1.1\r\nHost: t\r\n\r\n")
+            async with asyncio.timeout(10):
+                assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 204 ")
+        writer.close()
+    post, get = (head.lower().split(b"\r\n") for head in server.requests)
+    assert post[0] == b"post /x http/1.1" and b"content-length: 0" in post
+    assert get[0] == b"get /x http/1.1"
+    assert not [f for f in get if f.startswith((b"content-length", b"transfer-encoding"))]
 
 
 async def test_spliced_answers_carry_the_servers_date_as_it_changes() -> None:
