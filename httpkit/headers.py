@@ -14,54 +14,77 @@ _HOP_BY_HOP = frozenset(
 )
 
 
-# Per `also_drop` a caller passes (module constants, so a few): whether each name seen is
-# dropped. Looking a name up costs a third of deciding it (a `startswith` call each time);
-# the names a gateway sees are few, but a client may send any, so at most _NAMES_KEPT are
-# kept per set and the rest decided each time.
-_VERDICTS: dict[frozenset[bytes], dict[bytes, bool]] = {}
+# Per `also_drop` a caller passes (module constants, so a few): the names dropped, by
+# length. A header name comes fresh from the parser, so a set or dict lookup hashes it
+# each time; comparing it with the few dropped names of its length (most lengths have
+# none) costs a fraction of that. Names of _SHORT bytes or more are looked up in the set.
+_TABLES: dict[frozenset[bytes], list[tuple[bytes, ...]]] = {}
 _SETS_KEPT = 32
+_SHORT = 64
 _NAMES_KEPT = 1024
 _CONNECTION_NAMES: dict[bytes, frozenset[bytes]] = {}
+_P = 0x70  # b"p"[0]: most names are not Proxy-*, and their first byte says so cheaply
 
 
 def end_to_end(headers: Headers, *, also_drop: frozenset[bytes] = frozenset()) -> Headers:
     """`headers` without the hop-by-hop ones (and `also_drop`): what any hop forwards."""
-    return _end_to_end(headers, also_drop)
+    return end_to_end_without(headers, also_drop)
 
 
-def _end_to_end(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
-    # Apart from end_to_end for Cython (headers.pxd), whose typed functions take no
-    # keyword-only argument.
-    verdicts = _VERDICTS.get(also_drop)
-    if verdicts is None:
-        if len(_VERDICTS) >= _SETS_KEPT:
-            _VERDICTS.clear()
-        verdicts = _VERDICTS[also_drop] = {}
+def end_to_end_without(headers: Headers, also_drop: frozenset[bytes]) -> Headers:
+    """`end_to_end` for compiled callers (headers.pxd): typed functions take no
+    keyword-only argument, and a C-level call skips the Python one."""
+    table = _dropped_by_length(also_drop)
     kept: Headers = []
     named: frozenset[bytes] | None = None
     # One pass for the common case; the headers Connection names need a second.
     for field in headers:
         name = field[0]
-        dropped = verdicts.get(name)
-        if dropped is None:
-            dropped = name in _HOP_BY_HOP or name in also_drop or name.startswith(b"proxy-")
-            if len(verdicts) < _NAMES_KEPT:
-                verdicts[name] = dropped
+        size = len(name)
+        dropped = False
+        if size < _SHORT:
+            for candidate in table[size]:
+                if name == candidate:
+                    dropped = True
+                    break
+        else:
+            dropped = name in also_drop
+        if not dropped and size >= 6 and name[0] == _P and name.startswith(b"proxy-"):
+            dropped = True
         if not dropped:
             kept.append(field)
-        elif name == b"connection":
+        elif size == 10 and name == b"connection":
             listed = _connection_names(field[1])
             if listed:
                 named = listed if named is None else named | listed
     if named:
-        return [field for field in kept if field[0] not in named]
+        passed: Headers = []
+        for field in kept:
+            if field[0] not in named:
+                passed.append(field)
+        return passed
     return kept
+
+
+def _dropped_by_length(also_drop: frozenset[bytes]) -> list[tuple[bytes, ...]]:
+    """The hop-by-hop names and `also_drop`, in one tuple per length below _SHORT."""
+    table = _TABLES.get(also_drop)
+    if table is None:
+        rows: list[list[bytes]] = [[] for _ in range(_SHORT)]
+        for name in _HOP_BY_HOP | also_drop:
+            if len(name) < _SHORT:
+                rows[len(name)].append(name)
+        table = [tuple(row) for row in rows]
+        if len(_TABLES) >= _SETS_KEPT:
+            _TABLES.clear()
+        _TABLES[also_drop] = table
+    return table
 
 
 def _connection_names(value: bytes) -> frozenset[bytes]:
     """The headers a Connection header's `value` names that are not hop-by-hop anyway
-    (none for the usual `keep-alive` or `close`: no second pass); kept per value, as
-    the verdicts are."""
+    (none for the usual `keep-alive` or `close`: no second pass); kept per value, up to
+    _NAMES_KEPT values, as a client may send any."""
     listed = _CONNECTION_NAMES.get(value)
     if listed is None:
         tokens = frozenset(token.strip().lower() for token in value.split(b","))

@@ -9,7 +9,7 @@ without them.
 
 from __future__ import annotations
 
-from httpkit.headers import end_to_end
+from httpkit.headers import end_to_end_without
 
 _REQUEST_DROP = frozenset({b"content-length"})
 # A request passed on as it comes (`passed_headers`): its framing is the relay's, and
@@ -24,7 +24,7 @@ def sent_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The headers a server gets: the client's end-to-end ones but `drop`, the client's
     Host kept (a server may serve several), else `host`."""
-    sent = end_to_end(headers, also_drop=drop)
+    sent = end_to_end_without(headers, drop)
     for name, _ in sent:
         if name == b"host":
             return sent
@@ -40,4 +40,4 @@ def passed_headers(headers: list[tuple[bytes, bytes]], host: bytes) -> list[tupl
 def passed_answer_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The headers of a server's answer as the client gets them when it is relayed:
     the end-to-end ones, Content-Length kept for the relay's framing, Date the gateway's."""
-    return end_to_end(headers, also_drop=_DATE)
+    return end_to_end_without(headers, _DATE)

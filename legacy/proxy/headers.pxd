@@ -2,6 +2,7 @@
 # setup.py): the two rewrites every proxied request makes, as C functions. headers.py
 # stays the source and runs as it is without them.
 cimport cython
+from httpkit.headers cimport end_to_end_without
 
 cdef frozenset _REPLACED
 cdef frozenset _OWN

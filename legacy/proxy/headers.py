@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from httpkit.headers import end_to_end
+from httpkit.headers import end_to_end_without
 from legacy.ports import Headers
 
 # Set again by the proxy; the body's framing (Content-Length) is the client's to write,
@@ -54,7 +54,7 @@ def forwarded_headers(
 ) -> Headers:
     """`upstream_request_headers` of a request's parts: what a spliced request's head
     gives without a lookup of each by name."""
-    headers = end_to_end(received, also_drop=_REPLACED)
+    headers = end_to_end_without(received, _REPLACED)
     # The X-Forwarded-For values joined as they come: a request has one or none, and a
     # list and a join cost more than the one concatenation.
     forwarded_for: bytes | None = None
@@ -86,7 +86,7 @@ def forwarded_headers(
 def client_response_headers(headers: Headers, request_id: str) -> Headers:
     """The headers the client gets: the old API's end-to-end ones but Date, plus
     X-Request-Id when the old API set none."""
-    kept = end_to_end(headers, also_drop=_OWN)
+    kept = end_to_end_without(headers, _OWN)
     for name, _ in kept:
         if name == b"x-request-id":
             return kept

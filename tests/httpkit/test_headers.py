@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from httpkit.headers import Headers, end_to_end, request_body_length
+from httpkit.headers import Headers, end_to_end, end_to_end_without, request_body_length
 
 _HOP = {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 
@@ -36,18 +36,41 @@ def test_end_to_end_drops_what_a_hop_must_whatever_names_came_before() -> None:
         b"x-a",
         b"x-b",
         b"proxyish",
+        b"proxy-",
+        b"proxy",
+        b"pragma",
+        # The lengths of dropped names, differing in a byte: compared whole, not by length.
+        b"connectiom",
+        b"upgradf",
+        b"tf",
+        b"x-long-" + b"n" * 70,
+        b"x-long-" + b"m" * 70,
+        # Either side of the longest name looked up by its length.
+        b"x-edge-" + b"e" * 56,
+        b"x-edge-" + b"e" * 57,
     ]
-    sets = [frozenset(), frozenset({b"host"}), frozenset({b"x-a", b"date"})]
-    # Past the names kept per set: the ones after are decided each time, the same way.
-    names += [b"x-gen-%d" % n for n in range(1500)]
+    long_name = b"x-long-" + b"n" * 70
+    sets = [
+        frozenset(),
+        frozenset({b"host"}),
+        frozenset({b"x-a", b"date"}),
+        frozenset({long_name, b"te", b"accept"}),
+        frozenset({b"x-edge-" + b"e" * 56, b"x-edge-" + b"e" * 57}),
+        # More sets than are kept: the ones after are built again, the same way.
+        *(frozenset({b"x-gen-%d" % n}) for n in range(40)),
+    ]
+    # The names the last sets drop, and ten none does.
+    names += [b"x-gen-%d" % n for n in range(50)]
     for _ in range(3000):
         headers = [(rng.choice(names), b"v") for _ in range(rng.randrange(8))]
         # One Connection header or two, each naming two fields (hop-by-hop ones too).
         for _ in range(rng.choice((0, 0, 0, 0, 0, 1, 1, 2))):
             listed = rng.sample([b"x-a", b"X-B ", b"accept", b"keep-alive", b"close"], 2)
             headers.insert(rng.randrange(len(headers) + 1), (b"connection", b",".join(listed)))
-        also_drop = rng.choice(sets)
-        assert end_to_end(headers, also_drop=also_drop) == _forwarded(headers, also_drop)
+        also_drop = rng.choice(sets[:4] if rng.random() < 0.7 else sets)
+        expected = _forwarded(headers, also_drop)
+        assert end_to_end(headers, also_drop=also_drop) == expected
+        assert end_to_end_without(headers, also_drop) == expected
 
 
 def test_request_body_framing() -> None:
