@@ -11,45 +11,40 @@ connection was made) and `failure` (the exchange failed) any number of times.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
 
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import RuntimeAdapterError
 
 
-class HttpLease(Protocol):
-    @property
-    def client(self) -> HttpClient:
-        """The pool the instance's connections come from."""
-        ...
+class HttpLease:
+    """What every lease is (a concrete base rather than a Protocol: compiled, lease.pxd
+    makes it a C struct whose fields and methods the trigger's splice reaches at C level,
+    whatever runtime lent it). A subclass sets the four fields and overrides the three
+    methods."""
 
-    @property
-    def origin(self) -> Origin:
-        """Where the instance listens."""
-        ...
+    __slots__ = ("announces_request", "client", "origin", "timeout_s")
 
-    @property
-    def announces_request(self) -> bool:
-        """The instance is told the request's id and alias (a Python worker, for the
-        app's `context`) in an X-Gaia-Context header appended to the request."""
-        ...
-
-    @property
-    def timeout_s(self) -> float:
-        """The revision's timeout: the most the whole answer may take."""
-        ...
+    # The pool the instance's connections come from.
+    client: HttpClient
+    # Where the instance listens.
+    origin: Origin
+    # The instance is told the request's id and alias (a Python worker, for the app's
+    # `context`) in an X-Gaia-Context header appended to the request.
+    announces_request: bool
+    # The revision's timeout: the most the whole answer may take.
+    timeout_s: float
 
     def reroute(self, error: ClientError) -> bool:
         """No connection to `origin` was made: True when the lease now holds a slot on
         another instance instead (as an invocation would have been tried there)."""
-        ...
+        raise NotImplementedError
 
     def failure(self, error: ClientError) -> RuntimeAdapterError | Awaitable[RuntimeAdapterError]:
         """What an invocation failing so would have raised (a timeout, a lost instance);
         an awaitable when saying why takes a moment (a process's exit)."""
-        ...
+        raise NotImplementedError
 
     def release(self, answered: int | None) -> None:
         """Give the slot back. `answered`: the status the instance answered in full, or
         None when it did not (it failed, or the client left first)."""
-        ...
+        raise NotImplementedError

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import RuntimeAdapterError
 from runtime_adapters.container.instance import ContainerInstance
+from runtime_adapters.lease import HttpLease
 
 if TYPE_CHECKING:
     from runtime_adapters.container.pool import ContainerPool
 
 
-class ContainerLease:
-    __slots__ = ("_instance", "_pool", "_sent_at", "client", "origin", "timeout_s")
-    announces_request = False
+class ContainerLease(HttpLease):
+    __slots__ = ("_instance", "_pool", "_sent_at")
 
     def __init__(self, pool: ContainerPool, instance: ContainerInstance, sent_at: float) -> None:
         self._pool = pool
@@ -26,6 +26,7 @@ class ContainerLease:
         self.client: HttpClient = upstream.http
         self.origin: Origin = upstream.origin
         self.timeout_s = pool.spec.timeout_s
+        self.announces_request = False
 
     def reroute(self, error: ClientError) -> bool:
         return False  # the slot was this instance's: as an invocation, it fails

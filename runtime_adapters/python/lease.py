@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from httpkit.client import ClientError, Connection, HttpClient, Origin
 from runtime_adapters.base import InstanceLost, InvocationTimeout, RuntimeAdapterError
+from runtime_adapters.lease import HttpLease
 from runtime_adapters.python.instance import Instance
 
 if TYPE_CHECKING:
@@ -59,9 +60,8 @@ class WorkerHttp(HttpClient):
         return connection
 
 
-class WorkerLease:
-    __slots__ = ("_expired", "_instance", "_pool", "_sent_at", "client", "origin", "timeout_s")
-    announces_request = True  # the app's scope["gaia.context"] (http_serve.py)
+class WorkerLease(HttpLease):
+    __slots__ = ("_expired", "_instance", "_pool", "_sent_at")
 
     def __init__(
         self, pool: RevisionPool, instance: Instance, origin: Origin, sent_at: float
@@ -73,6 +73,7 @@ class WorkerLease:
         self.client: HttpClient = pool.http
         self.origin = origin
         self.timeout_s = pool.spec.timeout_s
+        self.announces_request = True  # the app's scope["gaia.context"] (http_serve.py)
 
     def reroute(self, error: ClientError) -> bool:
         return False  # the slot was this worker's: as an invocation, it fails

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import InstanceLost, InvocationTimeout, RuntimeAdapterError
+from runtime_adapters.lease import HttpLease
 from runtime_adapters.url.endpoint import Endpoint
 
 if TYPE_CHECKING:
     from runtime_adapters.url.pool import UrlPool
 
 
-class UrlLease:
-    __slots__ = ("_endpoint", "_pool", "_tried", "_verdict", "client", "origin", "timeout_s")
-    announces_request = False
+class UrlLease(HttpLease):
+    __slots__ = ("_endpoint", "_pool", "_tried", "_verdict")
 
     def __init__(self, pool: UrlPool, endpoint: Endpoint) -> None:
         self._pool = pool
@@ -27,6 +27,7 @@ class UrlLease:
         # How the exchange failed, for the endpoint's record once the slot is given back.
         self._verdict: str | None = None
         self.timeout_s = pool.spec.timeout_s
+        self.announces_request = False
         self._use(endpoint)
 
     def _use(self, endpoint: Endpoint) -> None:

@@ -11,7 +11,6 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -24,22 +23,23 @@ from gateway.invoker import Invoker
 from gateway.metrics import Metrics
 from httpkit.client import ClientError, HttpClient, Origin
 from runtime_adapters.base import RevisionKey, RuntimeAdapterError
+from runtime_adapters.lease import HttpLease
 from runtime_adapters.memory import MemoryRuntime
 from triggers.http.splice import TriggerSplice
 
 Parse = Callable[..., GaiaFile]
 
 
-@dataclass
-class _Lease:
-    key: RevisionKey
-    released: list[int | None] = field(default_factory=list)
-    client: HttpClient = field(
-        default_factory=lambda: HttpClient(connect_timeout_s=1, read_timeout_s=1)
-    )
-    origin: Origin = field(default_factory=lambda: Origin(host="127.0.0.1", port=9, tls=False))
-    announces_request: bool = False
-    timeout_s: float = 1.0
+class _Lease(HttpLease):
+    # A subclass, as every lease is (the compiled trigger splice takes no other), with
+    # fields set per instance: a class-level default would hide the base's.
+    def __init__(self, key: RevisionKey) -> None:
+        self.key = key
+        self.released: list[int | None] = []
+        self.client = HttpClient(connect_timeout_s=1, read_timeout_s=1)
+        self.origin = Origin(host="127.0.0.1", port=9, tls=False)
+        self.announces_request = False
+        self.timeout_s = 1.0
 
     def reroute(self, error: ClientError) -> bool:
         return False

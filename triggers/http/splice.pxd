@@ -5,6 +5,7 @@ cimport cython
 
 from gateway.http.splice cimport RequestHead, Splice, SpliceOutcome
 from gateway.metrics cimport RevisionMetrics
+from runtime_adapters.lease cimport HttpLease
 from runtime_adapters.upstream_headers cimport passed_answer_headers, passed_headers
 
 
@@ -14,11 +15,13 @@ cdef class TriggerSplice(Splice):
     cdef object _resolved
     cdef object _ticket
 
-    cdef _start(self, RequestHead head, lease, resolved, ticket)
+    cdef _start(self, RequestHead head, HttpLease lease, resolved, ticket)
     @cython.locals(request_id=str)
     cpdef list response_headers(self, int status, list headers)
+    @cython.locals(lease=HttpLease)
     cpdef bint reroute(self, error) except -1
+    @cython.locals(lease=HttpLease)
     cpdef failure(self, error)
     cpdef _answer(self, exc)
-    @cython.locals(metrics=RevisionMetrics)
+    @cython.locals(lease=HttpLease, metrics=RevisionMetrics)
     cpdef finished(self, SpliceOutcome outcome)

@@ -73,7 +73,7 @@ class TriggerSplice(Splice):
         return kept
 
     def reroute(self, error: ClientError) -> bool:
-        lease = self._lease
+        lease: HttpLease = self._lease
         if not lease.reroute(error):
             return False
         # A slot on another instance: the exchange connects where the lease now points.
@@ -81,7 +81,8 @@ class TriggerSplice(Splice):
         return True
 
     def failure(self, error: ClientError) -> Failure | Coroutine[Any, Any, Failure]:
-        failed = self._lease.failure(error)
+        lease: HttpLease = self._lease
+        failed = lease.failure(error)
         if isinstance(failed, RuntimeAdapterError):
             return self._answer(failed)
         return _later(self, failed)
@@ -99,7 +100,8 @@ class TriggerSplice(Splice):
 
     def finished(self, outcome: SpliceOutcome) -> None:
         status = outcome.status
-        self._lease.release(status if outcome.failure is None else None)
+        lease: HttpLease = self._lease
+        lease.release(status if outcome.failure is None else None)
         ticket = self._ticket
         if status:
             metrics: RevisionMetrics = self._resolved.metrics
