@@ -73,6 +73,18 @@ def test_end_to_end_drops_what_a_hop_must_whatever_names_came_before() -> None:
         assert end_to_end_without(headers, also_drop) == expected
 
 
+def test_connection_values_past_those_remembered_still_drop_what_they_name() -> None:
+    # A client may send any Connection value: more distinct ones than are remembered
+    # (httpkit keeps 1,024), then the first ones again once forgotten.
+    values = [b"x-named-%d, keep-alive" % n for n in range(1500)]
+    for value in [*values, *values[:50]]:
+        named = value.split(b",")[0]
+        headers = [(b"connection", value), (named, b"v"), (b"x-kept", b"v")]
+        expected = _forwarded(headers, frozenset())
+        assert expected == [(b"x-kept", b"v")]
+        assert end_to_end_without(headers, frozenset()) == expected
+
+
 def test_request_body_framing() -> None:
     assert request_body_length([(b"content-length", b"12")]) == (True, 12)
     assert request_body_length([(b"transfer-encoding", b"chunked")]) == (True, None)
