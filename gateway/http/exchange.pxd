@@ -7,6 +7,15 @@ from gateway.http.splice cimport Capture, RequestHead, Splice, Splicer, make_out
 from httpkit.client cimport AnswerSink, HttpClient, _Connection
 
 
+cdef class ClientSide:
+    cdef public object flow
+    cdef public object loop
+    cdef public object server_state
+    cdef public object transport
+
+    cpdef exchange_done(self, exchange)
+
+
 cdef class Exchange(AnswerSink):
     cdef list _answer_headers
     cdef Capture _answer_kept
@@ -33,7 +42,7 @@ cdef class Exchange(AnswerSink):
     cdef Capture _request_kept
     cdef bint _retried
     cdef bint _reused
-    cdef object _side
+    cdef ClientSide _side
     cdef Splice _splice
     cdef Splicer _splicer
     cdef double _started
@@ -44,7 +53,7 @@ cdef class Exchange(AnswerSink):
     cdef public bint keep_alive
     cdef public bint response_complete
 
-    cdef _begin(self, side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)
+    cdef _begin(self, ClientSide side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)
     cpdef start(self)
     cpdef request_body(self, bytes data)
     cpdef request_end(self)
@@ -76,4 +85,4 @@ cdef class Exchange(AnswerSink):
 
 
 @cython.locals(made=Exchange)
-cpdef Exchange make_exchange(side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)
+cpdef Exchange make_exchange(ClientSide side, RequestHead head, Splice splice, Splicer splicer, bint expect_continue)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-import httptools
 from uvicorn._types import (
     ASGI3Application,
     ASGIReceiveCallable,
@@ -43,7 +42,6 @@ from uvicorn._types import (
 )
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from gateway.http.exchange import Exchange
 from gateway.http.limits import HttpCounters, HttpLimits, Refusal, RefusalReason, refusals
 from gateway.http.splice import Splicer
 from gateway.http.wire import RequestWire, expects_continue
@@ -146,9 +144,6 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     over_cap = False  # the connection came beyond the limit
     _head_timer: asyncio.TimerHandle | None = None
-    # When the connection's last answer ended, while no next request has begun: the
-    # keep-alive timeout counts from it.
-    _idle_since: float | None = None
 
     @classmethod
     def configured(
@@ -167,8 +162,14 @@ class GuardedHttpTools(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The parser calls the wire, not the protocol (gateway/http/wire.py says why).
-        self._wire = RequestWire(self)
-        self.parser = self._wire.parser
+        wire = self._wire = RequestWire(self)
+        self.parser = wire.parser
+        # So does the transport, for every read, and a cycle at its answer's end: uvloop's
+        # transport keeps the `data_received` it finds on the protocol when it is made
+        # (after this), uvicorn's cycle the `on_response_complete` when it is made. Bound
+        # here, both are the wire's (compiled, no interpreted frame per request).
+        self.data_received = wire.data_received  # type: ignore[method-assign]
+        self.on_response_complete = wire.response_complete  # type: ignore[method-assign]
 
     # --- connection --------------------------------------------------------------------
 
@@ -220,56 +221,41 @@ class GuardedHttpTools(HttpToolsProtocol):
         else:
             self._head_timer = self.loop.call_at(started + timeout, self._check_head)
 
-    # --- bytes ------------------------------------------------------------------------
+    # --- what the wire's data_received and response_complete rarely need -------------
 
-    def data_received(self, data: bytes) -> None:
-        # uvicorn's, with its _unset_keepalive_if_required in line (a call fewer).
-        self._idle_since = None
-        self._wire.chunk_bytes = len(data)
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
-            self.send_400_response(msg)
-        except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
-        self._wire.fed(len(data))
+    def bad_request(self) -> None:
+        """The parser took the client's bytes for no HTTP request: uvicorn's 400."""
+        msg = "Invalid HTTP request received."
+        self.logger.warning(msg)
+        self.send_400_response(msg)
+
+    def upgrade_requested(self) -> None:
+        """A complete head asked for an upgrade: uvicorn's answer to it."""
+        if self._should_upgrade():
+            self.handle_websocket_upgrade()
+        else:
+            self._unsupported_upgrade_warning()
+
+    def next_pipelined(self) -> None:
+        """The answer before it is complete: the first queued request's cycle starts."""
+        cycle, app = self.pipeline.pop()
+        self._start_asgi_task(cycle, app)
 
     # --- keep-alive: uvicorn makes and cancels a timer per request; here one is re-armed ---
 
     def _unset_keepalive_if_required(self) -> None:
         # uvicorn calls it on every read: the connection is busy, its timer may stay.
-        self._idle_since = None
+        self._wire.idle_since = None
 
-    def on_response_complete(self, exchange: Exchange | None = None) -> None:
-        # uvicorn's, but for its keep-alive timer. Also `exchange_done`, in one call.
-        if exchange is not None:
-            wire = self._wire
-            if wire.exchange is exchange:
-                wire.exchange = None
-        self.server_state.total_requests += 1
-        if self.transport.is_closing():
-            return
-        if self.flow.read_paused:  # a call fewer per answer when not (nearly always)
-            self.flow.resume_reading()
-        if self.pipeline:
-            self._idle_since = None
-            cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
-            return
-        self._idle_since = now = self.loop.time()
-        if self.timeout_keep_alive_task is None:
-            self.timeout_keep_alive_task = self.loop.call_at(
-                now + self.timeout_keep_alive, self._check_keep_alive
-            )
+    def arm_keep_alive(self, now: float) -> None:
+        """The connection is idle from `now`, and has no keep-alive timer."""
+        self.timeout_keep_alive_task = self.loop.call_at(
+            now + self.timeout_keep_alive, self._check_keep_alive
+        )
 
     def _check_keep_alive(self) -> None:
         self.timeout_keep_alive_task = None
-        idle = self._idle_since
+        idle = self._wire.idle_since
         if idle is None or self.transport.is_closing():
             return  # busy: the next answer's end arms it again
         deadline = idle + self.timeout_keep_alive
@@ -277,10 +263,6 @@ class GuardedHttpTools(HttpToolsProtocol):
             self.timeout_keep_alive_handler()
         else:
             self.timeout_keep_alive_task = self.loop.call_at(deadline, self._check_keep_alive)
-
-    # The spliced request's answer is complete (`Exchange` calls it): the wire's exchange
-    # ends, then what uvicorn's cycle ends with; one Python call per spliced request.
-    exchange_done = on_response_complete
 
     def start_cycle(self) -> None:
         """uvicorn's ASGI cycle for the head the wire handed over."""

@@ -1,22 +1,21 @@
 # Cython's declarations for wire.py (compiled when the build finds Cython; see setup.py).
 # wire.py stays the source and runs as it is without them.
-from gateway.http.exchange cimport Exchange, make_exchange
+from gateway.http.exchange cimport ClientSide, Exchange, make_exchange
 from gateway.http.splice cimport RequestHead, Splice, Splicer, make_head
 
 
 cpdef bint expects_continue(dict noted)
 
 
-cdef class RequestWire:
+cdef class RequestWire(ClientSide):
     cdef object _protocol
-    cdef object _loop
     cdef Py_ssize_t _max_header_bytes
     cdef Splicer _splicer
     cdef object _counters
     cdef object _root_path
+    cdef object _pipeline
     cdef object _client
     cdef object _scheme
-    cdef object _transport
     cdef public object parser
     cdef public bytes url
     cdef public list headers
@@ -24,10 +23,14 @@ cdef class RequestWire:
     cdef public object head_started
     cdef public Py_ssize_t head_bytes
     cdef public Py_ssize_t chunk_bytes
+    cdef public object idle_since
     cdef public Exchange exchange
     cdef public Exchange body_to
 
     cpdef connected(self, transport)
+    cpdef data_received(self, bytes data)
+    cpdef response_complete(self)
+    cpdef exchange_done(self, exchange)
     cpdef on_message_begin(self)
     cpdef on_url(self, bytes url)
     cpdef on_header(self, bytes name, bytes value)

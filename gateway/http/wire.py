@@ -5,8 +5,11 @@ for the limits, and where a complete head goes (spliced, or uvicorn's ASGI cycle
 Why apart from the protocol: the protocol derives from uvicorn's HttpToolsProtocol, a
 Python class, so it cannot be compiled to an extension type; this helper it owns can
 (wire.pxd, built by setup.py when Cython is there), so what httptools calls for every
-field of every request, and the head a spliced request needs, run as C. Uncompiled it
-does the same in Python.
+field of every request, and the head a spliced request needs, run as C. So do the two
+things the protocol does for every request: take the client's bytes (`data_received`,
+which uvloop's transport calls for each read) and end an answer (`response_complete`);
+what either rarely needs (a 400, an upgrade, a pipelined request, a keep-alive timer to
+arm) stays the protocol's. Uncompiled it does the same in Python.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from gateway.http.exchange import Exchange, make_exchange
+from gateway.http.exchange import ClientSide, Exchange, make_exchange
 from gateway.http.splice import Headers, RequestHead, make_head
 
 if TYPE_CHECKING:
@@ -38,21 +41,23 @@ def expects_continue(noted: dict[bytes, bytes]) -> bool:
     return expect is not None and expect.lower() == b"100-continue"
 
 
-class RequestWire:
+class RequestWire(ClientSide):
     """httptools' callback target for `protocol`'s connection (it reads the protocol's
-    splicer, cycle and parser, and hands it what is not spliced)."""
+    splicer, cycle and parser, and hands it what is not spliced), and the client's side
+    of the connection's spliced exchanges."""
 
     def __init__(self, protocol: GuardedHttpTools) -> None:
         self._protocol = protocol
         # What stays the same for the connection, read off the protocol once.
-        self._loop = protocol.loop
+        self.loop = protocol.loop
         self._max_header_bytes = protocol.limits.max_header_bytes
         self._splicer = protocol.splicer
         self._counters = protocol.counters
         self._root_path = protocol.root_path
+        self.server_state = protocol.server_state
+        self._pipeline = protocol.pipeline
         self._client: tuple[str, int] | None = None
         self._scheme = "http"
-        self._transport: asyncio.Transport | None = None
         # The connection's parser, calling this wire; the protocol's `parser` too.
         self.parser = httptools.HttpRequestParser(self)
         # As uvicorn sets its own (a pipelined request after a close is answered).
@@ -67,15 +72,59 @@ class RequestWire:
         self.head_started: float | None = None
         self.head_bytes = 0  # received for the current head, in chunks that did not complete it
         self.chunk_bytes = 0  # the chunk being parsed
+        # When the connection's last answer ended, while no next request has begun: the
+        # keep-alive timeout counts from it (the protocol's timer reads it).
+        self.idle_since: float | None = None
         # A spliced request whose answer is not complete yet, and one whose body is read.
         self.exchange: Exchange | None = None
         self.body_to: Exchange | None = None
 
     def connected(self, transport: asyncio.Transport) -> None:
         """The protocol's connection_made has run (its client and scheme are known)."""
-        self._transport = transport
+        self.transport = transport
+        self.flow = self._protocol.flow  # uvicorn makes it with the connection
         self._client = self._protocol.client
         self._scheme = self._protocol.scheme or "http"
+
+    # --- the protocol's, for every request --------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """The client's next bytes: uvicorn's data_received, its keep-alive reset in line."""
+        size = len(data)
+        self.idle_since = None
+        self.chunk_bytes = size
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._protocol.bad_request()
+        except httptools.HttpParserUpgrade:
+            self._protocol.upgrade_requested()
+        self.fed(size)
+
+    def response_complete(self) -> None:
+        """uvicorn's on_response_complete, but one keep-alive timer per connection, armed
+        only when none is (the protocol's `_check_keep_alive` re-arms it from `idle_since`)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        flow = self.flow
+        if flow.read_paused:  # a call fewer per answer when not (nearly always)
+            flow.resume_reading()
+        protocol = self._protocol
+        if self._pipeline:
+            self.idle_since = None
+            protocol.next_pipelined()
+            return
+        self.idle_since = now = self.loop.time()
+        if protocol.timeout_keep_alive_task is None:
+            protocol.arm_keep_alive(now)
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """The spliced request's answer is complete (`Exchange` calls it): the wire's
+        exchange ends, then what uvicorn's cycle ends with."""
+        if self.exchange is exchange:
+            self.exchange = None
+        self.response_complete()
 
     # --- httptools callbacks ----------------------------------------------------------
 
@@ -85,7 +134,7 @@ class RequestWire:
         self.headers = []
         self.noted = None
         if self.head_started is None:
-            self.head_started = self._loop.time()
+            self.head_started = self.loop.time()
         self.head_bytes = 0
 
     def on_url(self, url: bytes) -> None:
@@ -138,8 +187,7 @@ class RequestWire:
         """The end of one read of `size` bytes of the client's."""
         if self.exchange is not None:
             self.exchange.client_fed()
-        transport = self._transport
-        if self.head_started is not None and transport is not None and not transport.is_closing():
+        if self.head_started is not None and not self.transport.is_closing():
             # The chunk ended inside a head: count it (with any earlier request it held).
             self.head_bytes += size
             if self.head_bytes > self._max_header_bytes:
@@ -175,7 +223,7 @@ class RequestWire:
             if splice is not None:
                 self._counters.spliced += 1
                 expect = noted is not None and expects_continue(noted)
-                exchange = make_exchange(protocol, head, splice, splicer, expect)
+                exchange = make_exchange(self, head, splice, splicer, expect)
                 # As uvicorn's cycle: later requests queue behind it, a shutdown waits for it.
                 protocol.cycle = exchange  # type: ignore[assignment]
                 self.exchange = self.body_to = exchange

@@ -6,6 +6,7 @@ whose body is slow to come still sent at once."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,10 @@ RELEASE: list[asyncio.Event] = []
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Answers by path: each a shape the head-with-body write must keep intact."""
+    if scope["type"] == "websocket":  # declined: uvicorn answers the handshake 403
+        await receive()
+        await send({"type": "websocket.close"})
+        return
     if scope["type"] != "http":
         return
     path = scope["path"]
@@ -266,3 +271,64 @@ def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_s
     idle_for, answered = run(go())
     assert answered >= 5
     assert 0.25 <= idle_for <= 1.0
+
+
+_DATE = re.compile(rb"\r\ndate: [^\r]*", re.IGNORECASE)
+_WEBSOCKET = (
+    b"GET /short HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+# The client's bytes in the writes it makes them in, each case ending in something the
+# server closes the connection after, so its whole answer is what comes before the close.
+UNUSUAL = {
+    # uvicorn's websocket protocol takes the connection over (the app declines it: 403).
+    "websocket upgrade": [_WEBSOCKET],
+    "unsupported upgrade": [
+        b"GET /short HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, close\r\nUpgrade: h2c\r\n\r\n"
+    ],
+    "parser error": [b"GET /short HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n"],
+    "parser error after an answer": [b"GET /short HTTP/1.1\r\nHost: t\r\n\r\nGARBAGE\r\n\r\n"],
+    "three pipelined": [
+        b"GET /short HTTP/1.1\r\nHost: t\r\n\r\nGET /chunked HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /close HTTP/1.1\r\nHost: t\r\n\r\n"
+    ],
+    "a head in pieces": [b"GET /sh", b"ort HTTP/1.1\r\nHo", b"st: t\r\nConnection: close\r\n\r\n"],
+    "a body in pieces": [
+        b"POST /close HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nab",
+        b"cd",
+        b"ef",
+    ],
+}
+
+
+async def answered(port: int, writes: list[bytes]) -> bytes:
+    """All the server writes back to `writes` until it closes the connection, its date
+    field dropped (it may tick between two servers)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for data in writes:
+        writer.write(data)
+        await writer.drain()
+    async with asyncio.timeout(10):
+        got = await reader.read()
+    writer.close()
+    return _DATE.sub(b"", got)
+
+
+@pytest.mark.parametrize("case", UNUSUAL)
+def test_upgrades_parser_errors_and_pipelines_are_answered_as_by_uvicorns_protocol(
+    case: str,
+) -> None:
+    """What the wire's data_received hands back to the protocol (an upgrade, a request
+    the parser refuses) and what its answer's end does (a pipelined request to start),
+    byte for byte as uvicorn's own protocol answers them on the same server."""
+
+    async def both() -> list[bytes]:
+        seen = []
+        for http in (guarded(), HttpToolsProtocol):
+            async with serving(http) as port:
+                seen.append(await answered(port, UNUSUAL[case]))
+        return seen
+
+    ours, uvicorns = run(both())
+    assert ours == uvicorns
+    assert ours.startswith(b"HTTP/1.1 ")
