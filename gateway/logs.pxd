@@ -8,7 +8,7 @@ cdef class LogTime:
     cdef double _second
     cdef str _prefix
 
-    @cython.locals(micros=long, second=long)
+    @cython.locals(micros=long, second=long, scaled=double, excess=double)
     cpdef str text(self, double epoch)
 
 
