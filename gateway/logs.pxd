@@ -25,7 +25,7 @@ cdef class FunctionLogs:
     cdef dict _rings
     cdef dict _followers
     cdef object _loop
-    cdef object _thread
+    cdef unsigned long _thread
     cdef object __weakref__
 
     @cython.locals(ring=object, followers=set, follower=_Follower)

@@ -74,6 +74,9 @@ class LogTime:
 
 
 log_time = LogTime()
+# Compiled, a module global is looked up by dict version and this builtin called
+# directly; `threading.get_ident` costs an attribute lookup of the module per line.
+_thread_id = threading.get_ident
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,12 +137,12 @@ class FunctionLogs:
         self._rings: dict[str, deque[LogRecord]] = {}
         self._followers: dict[str, set[_Follower]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.get_ident()
+        self._thread = _thread_id()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop followers wait on; lines from other threads go through it."""
         self._loop = loop
-        self._thread = threading.get_ident()
+        self._thread = _thread_id()
 
     def publish(self, record: LogRecord) -> None:
         """Keep a line about `record["function"]` and hand it to that function's followers;
@@ -147,7 +150,7 @@ class FunctionLogs:
         function = record.get("function")
         if not isinstance(function, str):
             return
-        if threading.get_ident() != self._thread and self._loop is not None:
+        if _thread_id() != self._thread and self._loop is not None:
             self._loop.call_soon_threadsafe(self.publish, record)
             return
         ring = self._rings.get(function)
