@@ -136,7 +136,7 @@ class FunctionSetup(Fed):
             store=MemoryStore(), bundles_root=root / "bundles", runtimes=self.runtimes
         )
         self.log = io.BytesIO()
-        self.access_log = JsonLines(self.log, tap=FunctionLogs().publish)
+        self.access_log = JsonLines(self.log, logs=FunctionLogs())
         data_plane = DataPlane(
             control=self.control,
             invoker=Invoker(control=self.control, metrics=Metrics()),

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable
 from typing import IO
 
 import msgspec
@@ -35,20 +34,21 @@ class JsonLines:
     """
 
     def __init__(
-        self, stream: IO[bytes] | None = None, *, tap: Callable[[LogRecord], None] | None = None
+        self, stream: IO[bytes] | None = None, *, logs: FunctionLogs | None = None
     ) -> None:
         self._stream = stream if stream is not None else sys.stderr.buffer
         self._pending = bytearray()
         self._scheduled = False
-        # Also handed every record written (the function log rings).
-        self._tap = tap
+        # Also handed every record written: the function log rings, typed so that the
+        # compiled write publishes at C level (accesslog.pxd).
+        self._logs = logs
 
     def write(self, record: LogRecord) -> None:
         pending = self._pending
         _encode_into(record, pending, -1)  # appended in place: no bytes object between
-        pending += b"\n"
-        if self._tap is not None:
-            self._tap(record)
+        pending.append(0x0A)  # the newline: compiled, a resize and a store
+        if self._logs is not None:
+            self._logs.publish(record)
         if self._scheduled:
             return
         try:

@@ -8,7 +8,7 @@ cdef class LogTime:
     cdef double _second
     cdef str _prefix
 
-    @cython.locals(micros=long, second=long)
+    @cython.locals(micros=long, second=long, scaled=double, excess=double)
     cpdef str text(self, double epoch)
 
 
@@ -25,7 +25,7 @@ cdef class FunctionLogs:
     cdef dict _rings
     cdef dict _followers
     cdef object _loop
-    cdef object _thread
+    cdef unsigned long _thread
     cdef object __weakref__
 
     @cython.locals(ring=object, followers=set, follower=_Follower)

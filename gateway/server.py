@@ -269,7 +269,7 @@ async def serve(settings: Settings) -> None:
     admin_sock = _listen(settings.admin_host, settings.admin_port, "admin API")
     function_logs = FunctionLogs()
     function_logs.bind(loop)
-    access_log = JsonLines(tap=function_logs.publish)
+    access_log = JsonLines(logs=function_logs)
     log_tap = FunctionLogTap(function_logs)
     logging.getLogger().addHandler(log_tap)
     lifecycle = Lifecycle()

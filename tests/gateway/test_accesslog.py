@@ -54,7 +54,15 @@ def test_the_gateways_own_lines_carry_time_level_and_the_invocation_they_are_abo
     assert [line["message"] for line in logs.recent("hello", LogFilter())] == ["it broke"]
 
 
-def test_every_line_written_is_also_tapped() -> None:
-    tapped: list[LogRecord] = []
-    JsonLines(io.BytesIO(), tap=tapped.append).write({"function": "f"})
-    assert tapped == [{"function": "f"}]
+def test_every_line_written_about_a_function_also_reaches_its_ring() -> None:
+    logs = FunctionLogs()
+    stream = io.BytesIO()
+    lines = JsonLines(stream, logs=logs)
+    about: LogRecord = {"level": "info", "function": "f", "status": 200}
+    lines.write(about)
+    lines.write({"level": "info", "status": 404})  # about no function: the stream's only
+    assert logs.recent("f", LogFilter()) == [about]
+    assert [json.loads(line) for line in stream.getvalue().splitlines()] == [
+        about,
+        {"level": "info", "status": 404},
+    ]

@@ -15,6 +15,7 @@ from gateway.logs import (
     FunctionLogs,
     LogFilter,
     LogRecord,
+    LogTime,
     log_time,
     stamped,
 )
@@ -141,6 +142,31 @@ def test_times_are_rfc3339_utc_to_the_microsecond() -> None:
         parsed = datetime.fromisoformat(log_time(epoch))
         assert parsed.utcoffset() == timedelta(0)
         assert abs(parsed.timestamp() - epoch) <= 1e-6, epoch
+
+
+def test_a_kept_clock_rounds_each_microsecond_as_a_fresh_one_does() -> None:
+    # A fresh LogTime computes every time from scratch with round(); the kept one reuses
+    # its second and rounds half to even by hand. Exact halves of a microsecond, times
+    # just before the kept second and the last half microsecond of a second are where
+    # the two could part.
+    rng = random.Random(1795)
+    kept = LogTime()
+    halves = 0
+    for _ in range(300):
+        second = float(rng.randrange(1_700_000_000, 1_900_000_000))
+        kept(second)
+        # Near 2**31 a time is a multiple of 2**-22 s, 15625/65536 of a microsecond: an
+        # exact half is an odd multiple of 1/128 s.
+        offsets = [(2 * rng.randrange(64) + 1) / 128 for _ in range(20)]
+        offsets += [rng.uniform(0, 1) for _ in range(40)]
+        offsets += [-rng.uniform(0, 1e-6) for _ in range(10)]
+        offsets += [1 - rng.uniform(0, 1e-6) for _ in range(10)]
+        for offset in offsets:
+            epoch = second + offset
+            halves += ((epoch - second) * 1e6) % 1 == 0.5
+            assert kept(epoch) == LogTime()(epoch), epoch
+            kept(second)  # back to this second for the next
+    assert halves >= 300 * 20, "the exact halves the rounding is about were reached"
 
 
 def test_a_runtime_line_gets_its_time_first() -> None:
