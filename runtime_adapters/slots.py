@@ -7,8 +7,8 @@ instance to stop, a retiring pool to finish) the pool does, in Python.
 
 The pool owns it, shares its lists with it (`ready`, `waiters`) and sets `closed` when
 it retires. Instances are the pool's (`SlotPool`'s InstanceT; a C class cannot be
-Generic, so they are `Any` here): what is read and written on them is `PooledInstance`'s
-plain attributes `in_flight`, `last_used` and `state`.
+Generic, so they are `Any` here), each a `SlotCounts`: what is read and written on them
+per request are its fields, C fields compiled.
 """
 
 from __future__ import annotations
@@ -18,6 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime_adapters.admission import WaitEstimate
+
+
+class SlotCounts:
+    """The base of a pooled instance's class: its slot counts and state, which the pool
+    reads and writes on every request (C fields compiled, slots.pxd, rather than
+    entries of the instance's `__dict__`)."""
+
+    __slots__ = ("in_flight", "last_used", "state")
+
+    in_flight: int  # the invocations and lent slots it is running
+    last_used: float  # when a slot of it was last given back (the loop's clock)
+    state: str  # pool.py `State`
 
 
 class Slots:

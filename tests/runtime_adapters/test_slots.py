@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 import pytest
 
 from runtime_adapters.admission import WaitEstimate
-from runtime_adapters.slots import Slots
+from runtime_adapters.slots import SlotCounts, Slots
 
 
-@dataclass
-class _Instance:
-    name: str
-    in_flight: int = 0
-    last_used: float = 0.0
-    state: str = "ready"
-    concurrency: int = 2
+class _Instance(SlotCounts):
+    # An instance's class subclasses SlotCounts (its fields C fields compiled), as the
+    # runtimes' instances do.
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.in_flight = 0
+        self.last_used = 0.0
+        self.state = "ready"
 
 
 class _Clock:
