@@ -6,6 +6,8 @@ Invariants: `_ready` holds the instances that take new work; an instance's `in_f
 counts the invocations it is running (a timed-out one stops counting, a cancelled one
 counts until its late reply); `_waiters` are invocations queued for a slot, served
 FIFO, each until its deadline (`pool.queue_timeout`, else the function's timeout).
+Slots are taken and given back in `_slots` (slots.py, compiled), which shares those two
+lists; the rest of a release (waiters, draining, retirement) comes back here.
 A new arrival that would not get a slot before that deadline, by `_estimate`, is shed
 at once rather than queued to fail later. Everything runs on the event loop thread, so
 no locks.
@@ -35,6 +37,7 @@ from runtime_adapters.base import (
 from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.histogram import Histogram
 from runtime_adapters.lease import HttpLease
+from runtime_adapters.slots import Slots
 
 log = logging.getLogger("gaia.runtime")
 
@@ -56,7 +59,18 @@ class PooledInstance(Protocol):
 InstanceT = TypeVar("InstanceT", bound=PooledInstance)
 
 
+def _lends_none() -> HttpLease | None:
+    return None
+
+
 class SlotPool(abc.ABC, Generic[InstanceT]):
+    # A free slot lent for an HTTP request passed straight to its instance
+    # (runtime_adapters/lease.py), or None; a pool whose instances do not serve HTTP
+    # lends none. An attribute rather than a method, so that a subclass sets its
+    # lessor's compiled `lease`, which the data plane then calls per request
+    # (PoolRuntime.lessor) without this class's Python in between.
+    lease: Callable[[], HttpLease | None]
+
     def __init__(self, spec: RevisionSpec, *, queue_limit: int | None) -> None:
         self.spec = spec
         self.key = spec.key
@@ -74,7 +88,15 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         self._estimate = WaitEstimate(self._loop.time)
         self.deadlines = Deadlines(self._loop)  # the invocations' timeouts, on one timer
         self._concurrency = spec.concurrency
-        self._closed = False
+        self._slots = Slots(
+            ready=self._ready,
+            waiters=self._waiters,
+            concurrency=spec.concurrency,
+            estimate=self._estimate,
+            clock=self._loop.time,
+            settle=self._settle,
+        )
+        self.lease = _lends_none
         self._drained = asyncio.Event()
         self._growing: set[asyncio.Task[None]] = set()  # cancelled by close()
         self._stopping: set[asyncio.Task[None]] = set()  # awaited by close()
@@ -90,17 +112,6 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
     @abc.abstractmethod
     async def invoke(self, invocation: Invocation) -> InvocationResult:
         """Run one invocation on an instance's slot, waiting in the queue for one."""
-
-    def lease(self) -> HttpLease | None:
-        """A free slot lent for an HTTP request passed straight to its instance
-        (runtime_adapters/lease.py); a pool whose instances do not serve HTTP lends none."""
-        return None
-
-    def lent_back(self, instance: InstanceT, sent_at: float, *, answered: bool) -> None:
-        """A lease's request ended (`answered`: with the instance's whole answer)."""
-        self._release(instance)
-        if answered:
-            self._estimate.completed(sent_at, queued=bool(self._waiters))
 
     # --- warm-up and growth --------------------------------------------------------
 
@@ -120,14 +131,14 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             self._starting -= 1
         self._cold_starts += 1
         self._start_seconds.observe(self._loop.time() - began)
-        if self._closed:
+        if self._slots.closed:
             await instance.stop("revision retired")
             return
         self._ready.append(instance)
         self._hand_over(instance)
 
     def _grow(self) -> None:
-        if not self._closed and len(self._ready) + self._starting < self.spec.pool.max:
+        if not self._slots.closed and len(self._ready) + self._starting < self.spec.pool.max:
             # Counted now, not when the task runs: several calls in one loop iteration
             # would otherwise all pass the check and overshoot `max`.
             self._starting += 1
@@ -157,12 +168,8 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         being woken for it, which on a VM costs more than a fast invocation. Instances
         at the end of the list then fall idle and the reaper stops them.
         """
-        concurrency = self._concurrency
-        for instance in self._ready:
-            if instance.in_flight < concurrency:
-                instance.in_flight += 1
-                return instance
-        return None
+        instance: InstanceT | None = self._slots.pick()
+        return instance
 
     async def _queued(self, timeout_s: float) -> tuple[InstanceT, float]:
         """Wait in the queue for a slot; the slot's instance and what is left of
@@ -177,7 +184,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         return instance, timeout_s - waited
 
     async def _wait_for_slot(self) -> InstanceT:
-        if self._closed:
+        if self._slots.closed:
             raise RevisionUnknown(f"{self.key} is being retired")
         ahead = len(self._waiters)
         wait_s = self._expected_wait()
@@ -233,14 +240,16 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             self._grow()
 
     def _release(self, instance: InstanceT) -> None:
-        instance.in_flight -= 1
-        instance.last_used = self._loop.time()
+        self._slots.release(instance)
+
+    def _settle(self, instance: InstanceT) -> None:
+        """A release's part beyond counting (Slots.release asks it when there is one)."""
         if instance.state == "draining":
             if not instance.in_flight:
                 self._stop(instance, "drained after a timeout", kill=True)
         elif self._waiters:
             self._hand_over(instance)
-        if self._closed:
+        if self._slots.closed:
             self._check_drained()
 
     def _hand_over(self, instance: InstanceT) -> None:
@@ -262,7 +271,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
     def instance_died(self, instance: InstanceT) -> None:
         self._forget(instance)
         self._grow()  # replace it (its own in-flight invocations fail with the reason)
-        if self._closed:
+        if self._slots.closed:
             self._check_drained()
 
     def instance_released(self, instance: InstanceT) -> None:
@@ -280,7 +289,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
             self._grow()
         if not instance.in_flight:
             self._stop(instance, "drained after a timeout", kill=True)
-        if self._closed:
+        if self._slots.closed:
             self._check_drained()
 
     # --- scale-down and retirement -----------------------------------------------------
@@ -298,7 +307,7 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
 
     async def close(self, grace_s: float) -> None:
         """Stop taking work, let in-flight and queued invocations finish (bounded), stop."""
-        self._closed = True
+        self._slots.closed = True
         self._check_drained()
         if not self._drained.is_set():
             try:
@@ -309,7 +318,9 @@ class SlotPool(abc.ABC, Generic[InstanceT]):
         for task in list(self._growing):
             task.cancel()
         instances = self._ready + self._draining
-        self._ready, self._draining = [], []
+        # Emptied in place: the slots share the ready list.
+        self._ready.clear()
+        self._draining.clear()
         await asyncio.gather(
             *(i.stop("revision retired") for i in instances),
             *self._growing,

@@ -21,6 +21,7 @@ MODULES = (
     "gateway.metrics",
     "runtime_adapters.histogram",
     "runtime_adapters.admission",
+    "runtime_adapters.slots",
     "runtime_adapters.lease",
     "runtime_adapters.container.lease",
     "runtime_adapters.python.lease",

@@ -30,6 +30,7 @@ from runtime_adapters.deadlines import Deadlines
 from runtime_adapters.pool import State
 from runtime_adapters.process import ProcessRecord, ProcessWatch
 from runtime_adapters.python.logs import LogSink, emit_output
+from runtime_adapters.slots import SlotCounts
 from runtime_adapters.upstream import ConnectionFailed, TimedOut, UpstreamClient, path_target
 
 # How long a failed request waits for the process's exit, to say why it failed.
@@ -51,7 +52,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class ContainerInstance:
+class ContainerInstance(SlotCounts):
     def __init__(
         self,
         *,

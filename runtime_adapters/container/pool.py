@@ -9,7 +9,7 @@ from pathlib import Path
 from runtime_adapters.base import Invocation, InvocationResult, RevisionSpec, WarmupError
 from runtime_adapters.container.image import Image
 from runtime_adapters.container.instance import ContainerInstance, free_port
-from runtime_adapters.container.lease import ContainerLease
+from runtime_adapters.container.lease import ContainerLessor
 from runtime_adapters.container.sandbox import Launch
 from runtime_adapters.container.settings import ContainerSettings
 from runtime_adapters.pool import SlotPool
@@ -39,6 +39,8 @@ class ContainerPool(SlotPool[ContainerInstance]):
         self._sink = sink
         self._stop_grace_s = stop_grace_s
         self._ids = itertools.count(1)
+        self._lessor = ContainerLessor(self._slots, timeout_s=spec.timeout_s)
+        self.lease = self._lessor.lease
 
     async def _start_instance(self) -> ContainerInstance:
         spec = self.spec
@@ -62,11 +64,9 @@ class ContainerPool(SlotPool[ContainerInstance]):
         instance.owner = self
         return instance
 
-    def lease(self) -> ContainerLease | None:
-        instance = None if self._waiters or self._closed else self._pick()
-        if instance is None:
-            return None  # queued the usual way (or retired)
-        return ContainerLease(self, instance, self._estimate.now())
+    def _forget(self, instance: ContainerInstance) -> None:
+        super()._forget(instance)
+        self._lessor.forget(instance)
 
     async def invoke(self, invocation: Invocation) -> InvocationResult:
         timeout_s = self._timeout_s

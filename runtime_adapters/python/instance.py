@@ -28,6 +28,7 @@ from runtime_adapters.python.logs import LogSink, emit_output
 from runtime_adapters.python.protocol import Load, LoadFailed
 from runtime_adapters.python.sandbox import Sandbox
 from runtime_adapters.python.settings import interface_of
+from runtime_adapters.slots import SlotCounts
 
 log = logging.getLogger("gaia.runtime.python")
 
@@ -44,7 +45,7 @@ class InstanceOwner(Protocol):
         """One of its invocations timed out (it may still be running)."""
 
 
-class Instance:
+class Instance(SlotCounts):
     def __init__(
         self,
         *,

@@ -5,6 +5,10 @@ and failures as an invocation of it, without the gateway's ASGI cycle or a frame
 Workers listen on unix sockets in the runtime's slots dir, so the pool's client
 (`WorkerHttp`) connects by path; an `Origin` only names a worker (its Host header, when
 the client sent none, is `localhost:<worker number>`).
+
+`WorkerLessor.lease` is the pool's `lease`: compiled (lease.pxd), a request's slot is
+taken (runtime_adapters/slots.py), lent and given back without a Python-level call
+between them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from httpkit.client import ClientError, Connection, HttpClient, Origin
 from runtime_adapters.base import InstanceLost, InvocationTimeout, RuntimeAdapterError
 from runtime_adapters.lease import HttpLease
 from runtime_adapters.python.instance import Instance
+from runtime_adapters.slots import Slots
 
 if TYPE_CHECKING:
     from runtime_adapters.python.pool import RevisionPool
@@ -61,19 +66,15 @@ class WorkerHttp(HttpClient):
 
 
 class WorkerLease(HttpLease):
-    __slots__ = ("_expired", "_instance", "_pool", "_sent_at")
+    """Made by `WorkerLessor.lease` only."""
 
-    def __init__(
-        self, pool: RevisionPool, instance: Instance, origin: Origin, sent_at: float
-    ) -> None:
-        self._pool = pool
-        self._instance = instance
-        self._sent_at = sent_at
-        self._expired = False
-        self.client: HttpClient = pool.http
-        self.origin = origin
-        self.timeout_s = pool.spec.timeout_s
-        self.announces_request = True  # the app's scope["gaia.context"] (http_serve.py)
+    __slots__ = ("_expired", "_instance", "_pool", "_sent_at", "_slots")
+
+    _expired: bool
+    _instance: Instance
+    _pool: RevisionPool
+    _sent_at: float
+    _slots: Slots
 
     def reroute(self, error: ClientError) -> bool:
         return False  # the slot was this worker's: as an invocation, it fails
@@ -88,11 +89,60 @@ class WorkerLease(HttpLease):
         return _lost(instance, error.message)
 
     def release(self, answered: int | None) -> None:
-        pool, instance = self._pool, self._instance
         if self._expired:
-            pool.instance_expired(instance)
+            self._pool.instance_expired(self._instance)
         else:
-            pool.lent_back(instance, self._sent_at, answered=answered is not None)
+            self._slots.lent_back(self._instance, self._sent_at, answered is not None)
+
+
+class WorkerLessor:
+    """Lends a Python pool's free slots on workers that serve HTTP (`lease`)."""
+
+    __slots__ = ("_client", "_origins", "_pool", "_slots", "_timeout_s")
+
+    def __init__(
+        self,
+        pool: RevisionPool,
+        slots: Slots,
+        origins: dict[Instance, Origin],
+        *,
+        client: HttpClient,
+    ) -> None:
+        self._pool = pool
+        self._slots = slots
+        # The workers whose app serves HTTP, each named by an origin (WorkerHttp.origin_of):
+        # the pool's own dict, kept by the pool.
+        self._origins = origins
+        self._client = client
+        self._timeout_s = pool.spec.timeout_s
+
+    def lease(self) -> WorkerLease | None:
+        """A free slot on a worker that serves HTTP, or None: no worker does, invocations
+        are queued (they go first), the pool is retiring, or no slot is free."""
+        origins = self._origins
+        if not origins:
+            return None
+        slots = self._slots
+        instance: Instance | None = slots.take()
+        if instance is None:
+            return None
+        origin = origins.get(instance)
+        if origin is None:
+            slots.release(instance)
+            return None
+        # Made without __init__: its fields set here at C level compiled, where a
+        # constructor call would parse its arguments from Python objects.
+        lease = WorkerLease.__new__(WorkerLease)
+        lease._pool = self._pool
+        lease._slots = slots
+        lease._instance = instance
+        lease._sent_at = slots.estimate.now()
+        lease._expired = False
+        lease.client = self._client
+        lease.origin = origin
+        lease.timeout_s = self._timeout_s
+        lease.announces_request = True  # the app's scope["gaia.context"] (http_serve.py)
+        return lease
 
 
 async def _lost(instance: Instance, detail: str) -> RuntimeAdapterError:

@@ -19,7 +19,7 @@ from runtime_adapters.base import (
 from runtime_adapters.pool import SlotPool
 from runtime_adapters.python.connection import Outcome, WorkerConnection
 from runtime_adapters.python.instance import Instance
-from runtime_adapters.python.lease import WorkerHttp, WorkerLease
+from runtime_adapters.python.lease import WorkerHttp, WorkerLessor
 from runtime_adapters.python.logs import LogSink, emit_captured
 from runtime_adapters.python.protocol import Failed, ManyReplies, Reply
 from runtime_adapters.python.spares import SparePool
@@ -45,6 +45,7 @@ class RevisionPool(SlotPool[Instance]):
         # Connections to the workers' own HTTP servers (an ASGI app's), made on first use.
         self.http = WorkerHttp(timeout_s=spec.timeout_s)
         self._origins: dict[Instance, Origin] = {}
+        self.lease = WorkerLessor(self, self._slots, self._origins, client=self.http).lease
 
     async def _start_instance(self) -> Instance:
         instance: Instance | None = None
@@ -62,18 +63,6 @@ class RevisionPool(SlotPool[Instance]):
         return instance
 
     # --- HTTP passed straight to an ASGI app's worker ---------------------------------
-
-    def lease(self) -> WorkerLease | None:
-        if not self._origins or self._waiters or self._closed:
-            return None  # no worker serves HTTP, the queue goes first, or retired: invoked
-        instance = self._pick()
-        if instance is None:
-            return None
-        origin = self._origins.get(instance)
-        if origin is None:
-            self._release(instance)
-            return None
-        return WorkerLease(self, instance, origin, self._estimate.now())
 
     def _forget(self, instance: Instance) -> None:
         super()._forget(instance)
