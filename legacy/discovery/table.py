@@ -5,12 +5,15 @@ whether it failed (a 5xx answer, or an upstream that could not be asked or timed
 and its latency. The table holds at most `limit` patterns, first come first kept; any
 later pattern, and a path no pattern can match, is counted under the one `{other}` row,
 so every request stays in the totals and the shares add up to 1.
+
+Every request no ledger route matches is observed here, so table.pxd compiles it (when
+the build finds Cython; see setup.py): the table and its rows as C structs, `observe`
+called at C level from the evidence book, its checks and counts in C.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from legacy.discovery.patterns import NoPattern, pattern_of
 from legacy.ports import DiscoveredRoute
@@ -26,15 +29,19 @@ PATHS_REMEMBERED = 4096
 METHODS_LIMIT = 16
 
 
-@dataclass(slots=True)
 class _Row:
-    methods: dict[str, int] = field(default_factory=dict)
-    requests: int = 0
-    errors: int = 0
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    __slots__ = ("errors", "latency", "methods", "requests")
+
+    def __init__(self) -> None:
+        self.methods: dict[str, int] = {}
+        self.requests = 0
+        self.errors = 0
+        self.latency = LatencyHistogram()
 
 
 class DiscoveryTable:
+    __slots__ = ("_patterns", "_rows", "limit", "total")
+
     def __init__(self, *, limit: int = DEFAULT_LIMIT) -> None:
         if limit < 1:
             raise ValueError(f"a discovery table holds at least 1 pattern, got limit {limit}")
