@@ -10,6 +10,7 @@ from legacy.quantiles cimport LatencyHistogram
 
 
 cdef class _Row:
+    cdef public str pattern
     cdef public dict methods
     cdef public Py_ssize_t requests
     cdef public Py_ssize_t errors
@@ -20,8 +21,9 @@ cdef class DiscoveryTable:
     cdef public Py_ssize_t limit
     cdef public Py_ssize_t total
     cdef dict _rows
-    cdef dict _patterns
+    cdef dict _paths
 
-    @cython.locals(pattern=str, row=_Row, known=Py_ssize_t)
+    @cython.locals(row=_Row, methods=dict)
     cpdef str observe(self, str method, str path, int status, double duration_s, bint failed)
-    cdef str _pattern(self, str path)
+    @cython.locals(pattern=str, row=_Row, known=Py_ssize_t)
+    cdef _Row _row(self, str path)
