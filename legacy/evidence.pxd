@@ -2,6 +2,7 @@
 # setup.py): the windows every request of a ledger route records into, as C structs with
 # C-level calls from the book to the tallies and their histograms. evidence.py stays the
 # source and runs as it is without them.
+from legacy.discovery.table cimport DiscoveryTable
 from legacy.quantiles cimport LatencyHistogram
 
 
@@ -32,8 +33,9 @@ cdef class RouteEvidence:
 
 cdef class EvidenceBook:
     cdef dict _routes
-    cdef object _discovery
+    cdef DiscoveryTable _discovery
     cdef public Py_ssize_t requests
     cdef public Py_ssize_t served_by_function
 
+    cpdef unmatched(self, str method, str path, int status, double duration_s)
     cpdef answered_by_legacy(self, RouteEvidence window, int status, double duration_s)

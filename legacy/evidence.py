@@ -118,7 +118,9 @@ class EvidenceBook:
         for path in [p for p in self._routes if p not in kept]:
             del self._routes[path]
 
-    def unmatched(self, method: str, path: str, *, status: int, duration_s: float) -> None:
+    def unmatched(self, method: str, path: str, status: int, duration_s: float) -> None:
+        """A request no ledger route matched: discovery's. Positional, so the router's
+        splice calls it (and it the table) at C level, compiled."""
         self.requests += 1
         self._discovery.observe(method, path, status, duration_s, is_error(status))
 

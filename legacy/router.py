@@ -119,9 +119,7 @@ class _Discovered(SpliceDone):
         self._book = book
 
     def record(self, head: RequestHead, outcome: SpliceOutcome) -> None:
-        self._book.unmatched(
-            head.method, head.path, status=outcome.status, duration_s=outcome.duration_s
-        )
+        self._book.unmatched(head.method, head.path, outcome.status, outcome.duration_s)
 
 
 class _ShadowSpliced(SpliceDone):
@@ -301,9 +299,7 @@ class LegacyRouter:
         match = self._table.match(request.method, request.path, None)
         if not isinstance(match, RouteMatch):
             outcome = await self._proxy.forward(request, receive, send)
-            self._book.unmatched(
-                request.method, request.path, status=outcome.status, duration_s=outcome.duration_s
-            )
+            self._book.unmatched(request.method, request.path, outcome.status, outcome.duration_s)
             return outcome.status
         route = self._routes[match.route.trigger_id]
         state = route.config.state

@@ -31,6 +31,7 @@ MODULES = (
     "runtime_adapters.python.http_serve",
     "legacy.quantiles",
     "legacy.evidence",
+    "legacy.discovery.table",
     "legacy.router",
     "legacy.done",
     "legacy.handover",

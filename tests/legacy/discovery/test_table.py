@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from legacy.discovery.table import METHODS_LIMIT, OTHER, DiscoveryTable
+from legacy.discovery.table import METHODS_LIMIT, OTHER, PATHS_REMEMBERED, DiscoveryTable
 
 # Each old route: its pattern, and how a path of it is made from a random number.
 ROUTES: list[tuple[str, Callable[[int], str]]] = [
@@ -111,6 +111,23 @@ def test_a_path_no_pattern_matches_is_counted_under_other() -> None:
     assert table.observe("OPTIONS", "*", 200, 0.01, False) == OTHER
     [route] = table.routes()
     assert (route.pattern, route.requests, route.share) == (OTHER, 2, 1.0)
+
+
+def test_paths_counted_past_the_path_memory_keep_their_rows() -> None:
+    table = DiscoveryTable(limit=2)
+    assert table.observe("GET", "/a", 200, 0.01, False) == "/a"
+    # Distinct paths of one more pattern fill the memory of paths past its size.
+    for n in range(PATHS_REMEMBERED + 1):
+        assert table.observe("GET", f"/items/{n}", 200, 0.01, False) == "/items/{id}"
+    assert table.observe("GET", "/b", 200, 0.01, False) == OTHER
+    # Forgotten and seen again: each path counts under the row it first did.
+    for n in (0, PATHS_REMEMBERED):
+        assert table.observe("GET", f"/items/{n}", 200, 0.01, False) == "/items/{id}"
+    assert table.observe("GET", "/a", 200, 0.01, False) == "/a"
+    assert table.observe("GET", "/b", 200, 0.01, False) == OTHER
+    requests = {route.pattern: route.requests for route in table.routes()}
+    assert requests == {"/a": 2, "/items/{id}": PATHS_REMEMBERED + 3, OTHER: 2}
+    assert table.total == PATHS_REMEMBERED + 7
 
 
 def test_methods_per_pattern_are_bounded() -> None:
