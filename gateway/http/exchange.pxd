@@ -5,6 +5,20 @@ cimport cython
 
 from gateway.http.splice cimport Capture, RequestHead, Splice, Splicer, make_outcome
 from httpkit.client cimport AnswerSink, HttpClient, _Connection
+# headbytes.py's `head` as C (cheadbytes.pxd): the name exchange.py calls it by.
+from httpkit cimport cheadbytes as headbytes
+
+# Typed, so a look-up is a C dict look-up rather than a call of the dict's `get`.
+cdef dict _STATUS_LINES
+cdef dict _METHOD_LINES
+
+
+cdef class _Defaults:
+    cdef object fields
+    cdef bytes lines
+
+
+cdef _Defaults _DEFAULTS
 
 
 cdef class Exchange(AnswerSink):
@@ -65,7 +79,9 @@ cdef class Exchange(AnswerSink):
     cdef _flush_up(self)
     cdef _drop_connection(self)
     cpdef _check_read(self, _Connection connection)
+    @cython.locals(line=bytes, framing=bytes, splice=Splice)
     cdef bytes _request_head(self, length)
+    @cython.locals(line=bytes, name=bytes, value=bytes, length=bytes, kept=_Defaults)
     cdef bytes _response_head(self, int status, list headers, bint head_only)
     @cython.locals(size=Py_ssize_t, part=bytes)
     cdef _flush_out(self)
