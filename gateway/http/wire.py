@@ -197,7 +197,7 @@ class RequestWire:
             http_version = parser.get_http_version()
             keep_alive = keep_alive and http_version != "1.0"
         url = self.url
-        if url[:1] == b"/" and b"#" not in url:
+        if url.startswith(b"/") and b"#" not in url:
             # Origin form, as nearly every request's: split here rather than by
             # httptools.parse_url (which gives the same), a microsecond less.
             raw_path, _, query = url.partition(b"?")
