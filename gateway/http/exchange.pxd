@@ -11,6 +11,8 @@ from httpkit cimport cheadbytes as headbytes
 # Typed, so a look-up is a C dict look-up rather than a call of the dict's `get`.
 cdef dict _STATUS_LINES
 cdef dict _METHOD_LINES
+# A C integer, for _gathered's loop.
+cdef Py_ssize_t _GATHERED
 
 
 cdef class _Defaults:
@@ -89,6 +91,10 @@ cdef class Exchange(AnswerSink):
     cdef _answer_failure(self, failure)
     cdef _respond_complete(self)
     cdef _finish(self, int status, failure)
+
+
+@cython.locals(size=Py_ssize_t, digit=Py_ssize_t)
+cpdef bint gathered(bytes length) except -1
 
 
 @cython.locals(made=Exchange)

@@ -44,5 +44,5 @@ cdef class RequestWire:
     cpdef Py_ssize_t head_size(self) except -1
     cdef _handed(self)
     cdef _dispatch(self)
-    @cython.locals(url=bytes, method=bytes)
+    @cython.locals(url=bytes, method=bytes, name=str)
     cdef RequestHead _request_head(self, dict noted)

@@ -211,8 +211,10 @@ class RequestWire:
         if root:
             path, raw_path = root + path, root.encode("ascii") + raw_path
         method = parser.get_method()
+        # GET, most requests' method, without hashing the parser's new bytes for a look-up.
+        name = "GET" if method == b"GET" else _METHODS.get(method) or method.decode("ascii")
         head = make_head(
-            _METHODS.get(method) or method.decode("ascii"),
+            name,
             path,
             raw_path,
             query,
