@@ -24,11 +24,13 @@ DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}
 
 
 def _sources() -> list[Path]:
-    """The .py beside each .pxd of the packages."""
+    """The .py beside each .pxd of the packages (a .pxd with none is C that compiled modules
+    cimport, as httpkit/cheadbytes.pxd)."""
     return sorted(
         pxd.with_suffix(".py").relative_to(HERE)
         for package in PACKAGES
         for pxd in (HERE / package).rglob("*.pxd")
+        if pxd.with_suffix(".py").exists()
     )
 
 

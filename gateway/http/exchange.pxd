@@ -5,6 +5,22 @@ cimport cython
 
 from gateway.http.splice cimport Capture, RequestHead, Splice, Splicer, make_outcome
 from httpkit.client cimport AnswerSink, HttpClient, _Connection
+# headbytes.py's `head` as C (cheadbytes.pxd): the name exchange.py calls it by.
+from httpkit cimport cheadbytes as headbytes
+
+# Typed, so a look-up is a C dict look-up rather than a call of the dict's `get`.
+cdef dict _STATUS_LINES
+cdef dict _METHOD_LINES
+# A C integer, for _gathered's loop.
+cdef Py_ssize_t _GATHERED
+
+
+cdef class _Defaults:
+    cdef object fields
+    cdef bytes lines
+
+
+cdef _Defaults _DEFAULTS
 
 
 cdef class ClientSide:
@@ -74,7 +90,9 @@ cdef class Exchange(AnswerSink):
     cdef _flush_up(self)
     cdef _drop_connection(self)
     cpdef _check_read(self, _Connection connection)
+    @cython.locals(line=bytes, framing=bytes, splice=Splice)
     cdef bytes _request_head(self, length)
+    @cython.locals(line=bytes, name=bytes, value=bytes, length=bytes, kept=_Defaults)
     cdef bytes _response_head(self, int status, list headers, bint head_only)
     @cython.locals(size=Py_ssize_t, part=bytes)
     cdef _flush_out(self)
@@ -82,6 +100,10 @@ cdef class Exchange(AnswerSink):
     cdef _answer_failure(self, failure)
     cdef _respond_complete(self)
     cdef _finish(self, int status, failure)
+
+
+@cython.locals(size=Py_ssize_t, digit=Py_ssize_t)
+cpdef bint gathered(bytes length) except -1
 
 
 @cython.locals(made=Exchange)

@@ -55,6 +55,7 @@ from gateway.http.splice import (
     Splicer,
     make_outcome,
 )
+from httpkit import headbytes
 from httpkit.client import AnswerSink, ClientError, Connection
 
 log = logging.getLogger("gaia.http.splice")
@@ -70,6 +71,8 @@ _EARLY_S = 0.001
 # Methods that carry no body, so a request without one needs no Content-Length: 0.
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# uvicorn's status lines, typed as a dict when compiled (a C look-up, not a method call).
+_STATUS_LINES = STATUS_LINE
 # The request line's start for each method the wire names (others are encoded).
 _METHOD_LINES = {
     name: name.encode("ascii") + b" "
@@ -281,7 +284,7 @@ class Exchange(AnswerSink):
         rewritten = self._splice.response_headers(status, headers)
         self._out.append(self._response_head(status, rewritten, self._head.method == "HEAD"))
         length = self._length
-        self._gathering = length is not None and length.isdigit() and int(length) <= _GATHERED
+        self._gathering = length is not None and gathered(length)
         if self.disconnected and not self._gathering:
             self._drop_connection()
             self._finish(status, CLIENT_GONE)
@@ -449,48 +452,42 @@ class Exchange(AnswerSink):
         line = _METHOD_LINES.get(method)
         if line is None:
             line = method.encode("latin-1") + b" "
-        parts = [line, self._splice.target, b" HTTP/1.1\r\n"]
-        # Four appends, not `parts += (...)`: no tuple made per field.
-        for name, value in self._splice.headers:
-            parts.append(name)
-            parts.append(b": ")
-            parts.append(value)
-            parts.append(b"\r\n")
         if self._chunked:
-            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+            framing = b"transfer-encoding: chunked\r\n\r\n"
         elif self._has_body or method not in _BODYLESS:
-            parts.append(b"content-length: %d\r\n\r\n" % (length or 0))
+            framing = b"content-length: %d\r\n\r\n" % (length or 0)
         else:
-            parts.append(b"\r\n")
-        return b"".join(parts)
+            framing = b"\r\n"
+        splice = self._splice
+        return headbytes.head(line, splice.target, b" HTTP/1.1\r\n", splice.headers, b"", framing)
 
     def _response_head(self, status: int, headers: Headers, head_only: bool) -> bytes:
         """The client's answer head, as uvicorn writes one (chunked when the answer has a
         body and no length); `_length` is then the length the answer gives (None: none, or
         HEAD's)."""
-        line = STATUS_LINE.get(status)
+        line = _STATUS_LINES.get(status)
         if line is None:
             line = b"HTTP/1.1 %d %b\r\n" % (status, _phrase(status))
         defaults = self._side.server_state.default_headers
         kept = _DEFAULTS
         if defaults is not kept.fields:
             kept.fields = defaults
-            kept.lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
-        parts = [line, kept.lines]
+            kept.lines = headbytes.head(b"", b"", b"", defaults, b"", b"")
         length: bytes | None = None
         for name, value in headers:
-            if length is None and name == b"content-length":
+            if name == b"content-length":
                 length = value
-            parts.append(name)
-            parts.append(b": ")
-            parts.append(value)
-            parts.append(b"\r\n")
-        if not self.keep_alive:
-            parts.append(b"connection: close\r\n")
+                break
         self._client_chunked = length is None and not head_only and status != 204 and status != 304
-        parts.append(b"transfer-encoding: chunked\r\n\r\n" if self._client_chunked else b"\r\n")
         self._length = None if head_only else length
-        return b"".join(parts)
+        return headbytes.head(
+            line,
+            kept.lines,
+            b"",
+            headers,
+            b"" if self.keep_alive else b"connection: close\r\n",
+            b"transfer-encoding: chunked\r\n\r\n" if self._client_chunked else b"\r\n",
+        )
 
     def _flush_out(self) -> None:
         out = self._out
@@ -608,6 +605,21 @@ def _check_read(connection: Connection) -> None:
     sink = connection.sink
     if isinstance(sink, Exchange):
         sink._check_read(connection)
+
+
+def gathered(length: bytes) -> bool:
+    """Whether a Content-Length is digits only (as `bytes.isdigit`) and at most _GATHERED:
+    compiled, a loop over C chars rather than a method call and an int made."""
+    if not length:
+        return False
+    size = 0
+    for digit in length:
+        if digit < 48 or digit > 57:
+            return False
+        size = size * 10 + digit - 48
+        if size > _GATHERED:
+            return False
+    return True
 
 
 def _phrase(status: int) -> bytes:

@@ -1,7 +1,12 @@
 # Cython's declarations for wire.py (compiled when the build finds Cython; see setup.py).
 # wire.py stays the source and runs as it is without them.
+cimport cython
+
 from gateway.http.exchange cimport ClientSide, Exchange, make_exchange
 from gateway.http.splice cimport RequestHead, Splice, Splicer, make_head
+
+# Typed, so a look-up is a C dict look-up rather than a call of the dict's `get`.
+cdef dict _METHODS
 
 
 cpdef bint expects_continue(dict noted)
@@ -42,4 +47,5 @@ cdef class RequestWire(ClientSide):
     cpdef Py_ssize_t head_size(self) except -1
     cdef _handed(self)
     cdef _dispatch(self)
+    @cython.locals(url=bytes, method=bytes, name=str)
     cdef RequestHead _request_head(self, dict noted)

@@ -245,7 +245,7 @@ class RequestWire(ClientSide):
             http_version = parser.get_http_version()
             keep_alive = keep_alive and http_version != "1.0"
         url = self.url
-        if url[:1] == b"/" and b"#" not in url:
+        if url.startswith(b"/") and b"#" not in url:
             # Origin form, as nearly every request's: split here rather than by
             # httptools.parse_url (which gives the same), a microsecond less.
             raw_path, _, query = url.partition(b"?")
@@ -259,8 +259,10 @@ class RequestWire(ClientSide):
         if root:
             path, raw_path = root + path, root.encode("ascii") + raw_path
         method = parser.get_method()
+        # GET, most requests' method, without hashing the parser's new bytes for a look-up.
+        name = "GET" if method == b"GET" else _METHODS.get(method) or method.decode("ascii")
         head = make_head(
-            _METHODS.get(method) or method.decode("ascii"),
+            name,
             path,
             raw_path,
             query,

@@ -22,6 +22,7 @@ import httptools
 import pytest
 import uvicorn
 
+from gateway.http.exchange import gathered
 from gateway.http.limits import HttpCounters, HttpLimits
 from gateway.http.protocol import GuardedHttpTools
 from gateway.http.splice import Failure, Headers, RequestHead, Splice, SpliceOutcome
@@ -477,3 +478,14 @@ async def test_spliced_answers_carry_the_servers_date_as_it_changes() -> None:
     assert email.utils.parsedate_to_datetime(spliced.decode()) >= (
         email.utils.parsedate_to_datetime(later.decode())
     )
+
+
+def test_an_answer_is_gathered_by_a_content_length_of_digits_up_to_64_kib() -> None:
+    # Python's own reading of the length is the oracle: the exchange reads it in C.
+    rng = random.Random(31)
+    cases = [b"", b"0", b"65536", b"65537", b"065536", b"+5", b"-1", b" 5", b"5 ", b"\xb2"]
+    cases += [str(rng.randint(0, 200_000)).encode() for _ in range(300)]
+    cases += [bytes(rng.choices(b"0123456789x+- \xff", k=rng.randint(0, 8))) for _ in range(300)]
+    for length in cases:
+        expected = length.isdigit() and int(length) <= 64 * 1024
+        assert gathered(length) == expected, length
