@@ -8,6 +8,7 @@ from gateway.http.splice cimport RequestHead, SpliceOutcome
 from legacy.done cimport SpliceDone
 from legacy.evidence cimport EvidenceBook, RouteEvidence
 from legacy.handover cimport TrackedProxy
+from limits.bucket cimport TokenBucket
 
 
 cdef class LegacyAnswered(SpliceDone):
@@ -31,7 +32,7 @@ cdef class _Route:
     cdef public RouteEvidence window
     cdef public object budget
     cdef public object split
-    cdef public object copies
+    cdef public TokenBucket copies
     cdef public LegacyAnswered legacy_done
 
 

@@ -39,6 +39,7 @@ MODULES = (
     "legacy.proxy.headers",
     "legacy.proxy.request",
     "legacy.proxy.proxy",
+    "limits.bucket",
 )
 
 
