@@ -5,8 +5,17 @@ machine instructions per spliced request compiled."""
 from __future__ import annotations
 
 import importlib
+import re
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+
+# The repository's root: the modules' .pxd files sit under it by their dotted names.
+_ROOT = Path(__file__).resolve().parents[2]
+# A .pxd's cimports: `from a.b cimport c, d as e` (a.b's declarations, or the modules
+# a.b.c and a.b.d) and `cimport a.b`.
+_CIMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+cimport[ \t]+([^\n#]+)|cimport[ \t]+([\w.]+))", re.MULTILINE
+)
 
 # The modules setup.py compiles: those with a .pxd (tests/gateway/http/test_compiled.py
 # holds the two lists equal).
@@ -62,17 +71,36 @@ def build() -> str:
     return "partly compiled"
 
 
+def sources(name: str) -> list[Path]:
+    """What the compiled `name` is built from: its .py and .pxd, and the repository's .pxd
+    files its .pxd cimports (another module's declarations, or C that compiled modules
+    share, as httpkit/cheadbytes.pxd), since an edit of either changes what it compiles to."""
+    source = _ROOT.joinpath(*name.split(".")).with_suffix(".py")
+    pxd = source.with_suffix(".pxd")
+    found = [source, pxd]
+    for match in _CIMPORT.finditer(pxd.read_text()):
+        package, names, module = match.groups()
+        if module is not None:
+            candidates = [module]
+        else:
+            named = (name.split(" as ")[0].strip() for name in names.split(","))
+            candidates = [package, *(f"{package}.{name}" for name in named)]
+        for candidate in candidates:
+            cimported = _ROOT.joinpath(*candidate.split(".")).with_suffix(".pxd")
+            if cimported.exists() and cimported not in found:
+                found.append(cimported)
+    return found
+
+
 def stale() -> list[str]:
-    """The compiled modules older than their .py or .pxd: an edit not built yet, which the
-    extension (imported first) hides until `pip install -e .` builds it again."""
+    """The compiled modules older than what they are built from (`sources`): an edit not
+    built yet, which the extension (imported first) hides until `pip install -e .` builds
+    it again."""
     found = []
     for name in MODULES:
         built = Path(str(importlib.import_module(name).__file__))
         if built.suffix == ".py":
             continue
-        source = built.parent / (built.name.split(".")[0] + ".py")
-        if max(source.stat().st_mtime, source.with_suffix(".pxd").stat().st_mtime) > (
-            built.stat().st_mtime
-        ):
+        if max(path.stat().st_mtime for path in sources(name)) > built.stat().st_mtime:
             found.append(name)
     return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gateway.http.compiled import MODULES, build, compiled_modules, stale
+from gateway.http.compiled import MODULES, build, compiled_modules, sources, stale
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,3 +44,14 @@ def test_the_modules_are_those_setup_py_compiles() -> None:
 
 def test_no_compiled_module_hides_a_later_edit_of_its_source() -> None:
     assert stale() == [], "edited since the build: run `pip install -e .` again"
+
+
+def test_a_module_is_built_from_the_declarations_it_cimports_too() -> None:
+    # An edit of the C head builder or of the splice's declarations changes the compiled
+    # exchange as surely as an edit of exchange.py: `stale` must see either.
+    exchange = sources("gateway.http.exchange")
+    assert exchange[:2] == [ROOT / "gateway/http/exchange.py", ROOT / "gateway/http/exchange.pxd"]
+    assert ROOT / "httpkit/cheadbytes.pxd" in exchange
+    assert ROOT / "gateway/http/splice.pxd" in exchange
+    # The standard library's and Cython's own (libc, cpython) are not the repository's.
+    assert all(path.is_relative_to(ROOT) and path.exists() for path in exchange)
